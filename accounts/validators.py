@@ -1,0 +1,43 @@
+"""Validators for the identifiers that accounts hang on."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+# GB 32100-2015: the unified social credit code of an organisation is 18 characters from this
+# alphabet (digits and capitals without I, O, S, V, Z); the last is a check character over the
+# first 17, weighted by powers of 3 modulo 31.
+USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
+
+
+def uscc_check_character(first17: str) -> str:
+    """The check character of a unified social credit code, given its first 17 characters."""
+    total = sum(USCC_ALPHABET.index(ch) * w for ch, w in zip(first17, USCC_WEIGHTS, strict=True))
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+def validate_unified_social_credit_code(value: str) -> None:
+    code = (value or "").strip().upper()
+    if len(code) != 18:
+        raise ValidationError(_("A unified social credit code has 18 characters."), code="length")
+    if any(ch not in USCC_ALPHABET for ch in code):
+        raise ValidationError(
+            _(
+                "A unified social credit code uses only digits and capital letters "
+                "except I, O, S, V and Z."
+            ),
+            code="alphabet",
+        )
+    if not code[2:8].isdigit():
+        raise ValidationError(
+            _("Characters 3 to 8 of a unified social credit code are the region code (digits)."),
+            code="region",
+        )
+    if uscc_check_character(code[:17]) != code[17]:
+        raise ValidationError(
+            _(
+                "The check character of this unified social credit code does not match; "
+                "please check for a typo."
+            ),
+            code="check",
+        )

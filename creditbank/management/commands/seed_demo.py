@@ -1,0 +1,148 @@
+"""Demo data: the centres, institutions and one user per role, printed with their logins.
+
+Idempotent: running it again leaves the same data (passwords are reset to the demo password).
+Later parts of the portal add their own demo data (catalogue, conversion rules, calendar)
+through the services of their apps.
+"""
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import Group, Permission
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from accounts.models import Centre, Institution, Role, User
+from accounts.validators import uscc_check_character
+
+DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105 - printed for the demo on purpose
+
+MANAGEMENT_GROUP = "management administrators"
+
+
+def credit_code(first17: str) -> str:
+    return first17 + uscc_check_character(first17)
+
+
+class Command(BaseCommand):
+    help = "Load the demo centres, institutions and one user per role, and print their logins."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed even when DJANGO_ENV=production (a demo installation).",
+        )
+
+    @transaction.atomic
+    def handle(self, *args: Any, **options: Any) -> None:
+        if settings.PRODUCTION and not options["allow_production"]:
+            raise CommandError(
+                "Refusing to load demo users with a known password into production; "
+                "pass --allow-production for a demo installation."
+            )
+
+        management, _ = Centre.objects.update_or_create(
+            code="CQ-MC",
+            defaults={
+                "name": "重庆市终身教育学分银行管理中心",
+                "kind": Centre.Kind.MANAGEMENT,
+                "parent": None,
+                "address": "重庆市渝中区华岩寺路5号（重庆开放大学）",
+                "phone": "023-68000000",
+            },
+        )
+        yuzhong, _ = Centre.objects.update_or_create(
+            code="CQ-YZ",
+            defaults={
+                "name": "渝中区学习成果认证分中心",
+                "kind": Centre.Kind.BRANCH,
+                "parent": management,
+                "address": "重庆市渝中区",
+                "phone": "023-63000000",
+            },
+        )
+        shapingba, _ = Centre.objects.update_or_create(
+            code="CQ-SPB",
+            defaults={
+                "name": "沙坪坝区学习成果认证分中心",
+                "kind": Centre.Kind.BRANCH,
+                "parent": management,
+                "address": "重庆市沙坪坝区",
+                "phone": "023-65000000",
+            },
+        )
+
+        open_university, _ = Institution.objects.update_or_create(
+            credit_code=credit_code("12500000450400048"),
+            defaults={
+                "name": "重庆开放大学",
+                "kind": Institution.Kind.DEGREE_INSTITUTION,
+                "centre": management,
+            },
+        )
+        kindergarten_group, _ = Institution.objects.update_or_create(
+            credit_code=credit_code("91500103MA5U00001"),
+            defaults={
+                "name": "重庆市阳光幼教集团有限公司",
+                "kind": Institution.Kind.ENTERPRISE,
+                "centre": yuzhong,
+            },
+        )
+
+        group = self._management_group()
+        people = [
+            ("shao.taotao", "邵涛涛", Role.LEARNER, None, None, "13800000001"),
+            ("reviewer.yuzhong", "李明", Role.CENTRE_REVIEWER, yuzhong, None, "13800000002"),
+            ("reviewer.shapingba", "周琳", Role.CENTRE_REVIEWER, shapingba, None, "13800000003"),
+            ("admin.yuzhong", "王芳", Role.CENTRE_ADMIN, yuzhong, None, "13800000004"),
+            ("manager", "陈建国", Role.MANAGEMENT_ADMIN, management, None, "13800000005"),
+            ("inst.admin", "赵磊", Role.INSTITUTION_ADMIN, None, kindergarten_group, "13800000006"),
+            (
+                "officer.cqou",
+                "刘洋",
+                Role.INSTITUTION_OFFICER,
+                None,
+                open_university,
+                "13800000007",
+            ),
+        ]
+        rows = []
+        for username, name, role, centre, institution, phone in people:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={
+                    "name": name,
+                    "email": f"{username}@demo.creditbank.example",
+                    "phone": phone,
+                    "role": role,
+                    "centre": centre,
+                    "institution": institution,
+                    # The management administrator keeps the catalogue, rules and calendar in
+                    # the admin site.
+                    "is_staff": role == Role.MANAGEMENT_ADMIN,
+                },
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+            if role == Role.MANAGEMENT_ADMIN:
+                user.groups.add(group)
+            rows.append((role.label, username, name, centre or institution or ""))
+
+        self.stdout.write(
+            self.style.SUCCESS("Demo data loaded. Logins (password for all: ")
+            + DEMO_PASSWORD
+            + self.style.SUCCESS("):")
+        )
+        for role_label, username, name, place in rows:
+            self.stdout.write(f"  {role_label!s:<28} {username:<20} {name}  {place}")
+
+    @staticmethod
+    def _management_group() -> Group:
+        group, _ = Group.objects.get_or_create(name=MANAGEMENT_GROUP)
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label__in=["accounts", "outcomes", "accreditation", "transfers"]
+            ).exclude(content_type__model="user", codename__startswith="delete")
+        )
+        return group

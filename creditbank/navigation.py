@@ -1,0 +1,44 @@
+"""The portal's navigation, by role. Each app's pages add their entries here as they appear.
+
+An entry with ``roles=None`` is shown to everyone, signed in or not; ``signed_in=True`` limits it
+to signed-in users of any role.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import STAFF_ROLES, Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str | Promise
+    url_name: str
+    roles: frozenset[str] | None = None
+    signed_in: bool = False
+
+    def visible_to(self, user: object) -> bool:
+        is_authenticated = getattr(user, "is_authenticated", False)
+        if self.roles is None:
+            return is_authenticated or not self.signed_in
+        return bool(is_authenticated and getattr(user, "role", None) in self.roles)
+
+
+NAVIGATION: list[NavItem] = [
+    NavItem(_("Home"), "home"),
+    NavItem(_("API documentation"), "api-docs", roles=frozenset(STAFF_ROLES)),
+    NavItem(_("Administration"), "admin:index", roles=frozenset({Role.MANAGEMENT_ADMIN})),
+]
+
+
+def items_for(user: object) -> list[dict[str, object]]:
+    return [
+        {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
+        for item in NAVIGATION
+        if item.visible_to(user)
+    ]

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth.views import LogoutView
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.api import CurrentUserView, TokenCreateView, TokenDeleteView
+
+from . import views
+
+api_v1 = [
+    path("auth/token/", TokenCreateView.as_view(), name="api-token"),
+    path("auth/logout/", TokenDeleteView.as_view(), name="api-logout"),
+    path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]
+
+urlpatterns = [
+    re_path(r"^healthz/?$", views.healthz, name="healthz"),
+    re_path(r"^readyz/?$", views.readyz, name="readyz"),
+    path("", views.home, name="home"),
+    path("login/", views.PortalLoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", include(api_v1)),
+    path("admin/", admin.site.urls),
+]

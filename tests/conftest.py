@@ -1,0 +1,197 @@
+"""Fixtures shared by the whole suite.
+
+Tests that need PostgreSQL, Redis or a browser skip with the reason when those are absent; with
+CREDITBANK_REQUIRE_SERVICES=1 (as .ci/run sets) they fail instead, so CI cannot skip them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils.translation import trans_real
+from rest_framework.test import APIClient
+
+from accounts.models import Role
+
+from .factories import CentreFactory, InstitutionFactory, UserFactory
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "correct-horse-battery"
+
+
+def require(condition: bool, reason: str) -> None:
+    if condition:
+        return
+    if os.environ.get("CREDITBANK_REQUIRE_SERVICES") == "1":
+        pytest.fail(f"required in CI but missing: {reason}")
+    pytest.skip(reason)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Pages and messages are asserted in both languages, so the catalogues must be compiled,
+    # and any catalogue Django loaded before that must be forgotten.
+    call_command("compile_translations", verbosity=0)
+    trans_real._translations = {}  # type: ignore[attr-defined]
+    trans_real._default = None  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(settings, tmp_path: Path) -> None:
+    """Fast password hashing, and a cache and file storage of each test's own, so that one
+    test's throttle counters or files never leak into another's."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path / "media"},
+        },
+    }
+
+
+@pytest.fixture
+def postgres() -> None:
+    require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL")
+
+
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    require(path is not None, "needs redis-server on PATH")
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    require(bool(url), "needs Redis: set REDIS_URL")
+    return url
+
+
+def subprocess_env(**overrides: str) -> dict[str, str]:
+    """The environment for a process the test starts: ours, less what only this test process
+    may have (the browser fixture's async-safety switch), plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {**env, **overrides}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- People ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def centre(db):
+    return CentreFactory(name="渝中区学习成果认证分中心")
+
+
+@pytest.fixture
+def other_centre(db):
+    return CentreFactory(name="沙坪坝区学习成果认证分中心")
+
+
+@pytest.fixture
+def institution(db):
+    return InstitutionFactory(name="阳光幼教集团")
+
+
+@pytest.fixture
+def learner(db):
+    return UserFactory(username="alice", name="李爱丽", role=Role.LEARNER)
+
+
+@pytest.fixture
+def reviewer(centre):
+    return UserFactory(username="rita", name="王审核", role=Role.CENTRE_REVIEWER, centre=centre)
+
+
+@pytest.fixture
+def centre_admin(centre):
+    return UserFactory(username="carl", name="陈主任", role=Role.CENTRE_ADMIN, centre=centre)
+
+
+@pytest.fixture
+def management_admin(db):
+    return UserFactory(username="mona", name="孟管理", role=Role.MANAGEMENT_ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def institution_admin(institution):
+    return UserFactory(
+        username="ivan", name="赵机构", role=Role.INSTITUTION_ADMIN, institution=institution
+    )
+
+
+@pytest.fixture
+def institution_officer(db):
+    university = InstitutionFactory(name="开放大学", kind="degree_institution")
+    return UserFactory(
+        username="olga", name="刘老师", role=Role.INSTITUTION_OFFICER, institution=university
+    )
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def token_for(client: APIClient, username: str, password: str = PASSWORD) -> str:
+    response = client.post(
+        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()["token"]
+
+
+# --- Browser -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    require(Path(CHROMIUM).exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; Django's ORM in the same thread
+    # must be told that this is deliberate.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()

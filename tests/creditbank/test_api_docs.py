@@ -1,0 +1,25 @@
+import pytest
+import yaml
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_schema_is_openapi_3_and_documents_token_login(client):
+    response = client.get("/api/v1/schema/")
+
+    schema = yaml.safe_load(response.content)
+    assert response.status_code == 200
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/auth/token/" in schema["paths"]
+    body = schema["components"]["schemas"]["TokenRequestRequest"]
+    assert set(body["required"]) == {"username", "password"}
+
+
+def test_the_interactive_docs_load_their_assets_from_this_server(client):
+    response = client.get("/api/v1/docs/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "swagger-ui" in page
+    assert "cdn" not in page.lower()
+    assert "/static/drf_spectacular_sidecar/" in page

@@ -1,0 +1,104 @@
+import subprocess
+import time
+
+import pytest
+import redis
+
+from tests.conftest import free_port, redis_server_binary
+
+pytestmark = pytest.mark.django_db
+
+
+def test_healthz_answers_while_the_process_is_up(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ready_when_database_broker_and_storage_answer(client):
+    response = client.get("/readyz")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
+
+
+def test_readyz_names_the_storage_when_its_folder_cannot_be_made(client, settings, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the storage folder should be")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": blocker / "media"},
+        },
+    }
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["storage"]
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            client.ping()
+            return process
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("redis-server did not start")
+
+
+def test_readyz_answers_503_naming_the_broker_while_redis_is_down(client, settings):
+    port = free_port()
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+    settings.READINESS_TIMEOUT_SECONDS = 0.5
+    server = start_redis(port)
+    try:
+        assert client.get("/readyz").status_code == 200
+
+        server.terminate()
+        server.wait(timeout=10)
+        down = client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["failing"] == ["broker"]
+        assert down.json()["checks"]["database"] == "ok"
+
+        server = start_redis(port)
+        assert client.get("/readyz").status_code == 200
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def test_readyz_answers_503_naming_the_database_when_it_fails(client, monkeypatch):
+    from creditbank import health
+
+    def broken() -> None:
+        raise ConnectionError("database unreachable")
+
+    monkeypatch.setitem(health.CHECKS, "database", broken)
+
+    response = client.get("/readyz")
+
+    assert response.status_code == 503
+    assert response.json()["failing"] == ["database"]
+    assert "unreachable" not in response.content.decode()  # details go to the log only

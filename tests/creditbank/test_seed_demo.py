@@ -1,0 +1,43 @@
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from accounts.models import Centre, Institution, Role, User
+
+pytestmark = pytest.mark.django_db
+
+
+def seed() -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    return out.getvalue()
+
+
+def test_it_creates_the_centres_and_one_user_per_role_and_prints_their_logins(client):
+    printed = seed()
+
+    assert Centre.objects.filter(kind=Centre.Kind.MANAGEMENT).count() == 1
+    assert Centre.objects.filter(kind=Centre.Kind.BRANCH).count() == 2
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    for user in User.objects.all():
+        assert user.username in printed
+        assert client.login(username=user.username, password="CreditBank-Demo-2026")
+    assert "CreditBank-Demo-2026" in printed
+
+
+def test_it_can_run_twice_without_duplicating_anything():
+    seed()
+    counts = (User.objects.count(), Centre.objects.count(), Institution.objects.count())
+
+    seed()
+
+    assert (User.objects.count(), Centre.objects.count(), Institution.objects.count()) == counts
+
+
+def test_it_refuses_to_seed_production_by_accident(settings):
+    settings.PRODUCTION = True
+
+    with pytest.raises(CommandError):
+        seed()
+    assert not User.objects.exists()

@@ -1,0 +1,88 @@
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+
+from tests.conftest import subprocess_env
+
+PRODUCTION_ENV = {
+    "DJANGO_ENV": "production",
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_ALLOWED_HOSTS": "creditbank.example.cn",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_deployment_checklist_passes_with_production_variables():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION_ENV, "DJANGO_SECRET_KEY": ""}
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required in production" in result.stderr
+
+
+def test_production_refuses_debug():
+    result = manage("check", **PRODUCTION_ENV, DJANGO_DEBUG="1")
+
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must not be on in production" in result.stderr
+
+
+def test_s3_variables_select_the_s3_storage_backend():
+    code = (
+        "import django; django.setup();"
+        "from django.core.files.storage import storages; s = storages['default'];"
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=subprocess_env(
+            DJANGO_SETTINGS_MODULE="creditbank.settings",
+            STORAGE_S3_BUCKET="evidence",
+            STORAGE_S3_ENDPOINT_URL="http://127.0.0.1:9000",
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.stdout.split() == ["S3Storage", "evidence", "http://127.0.0.1:9000"], (
+        result.stderr
+    )
+
+
+def test_without_database_url_the_portal_uses_sqlite():
+    code = "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'])"
+    env = {k: v for k, v in subprocess_env().items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup();" + code],
+        cwd=settings.BASE_DIR,
+        env={**env, "DJANGO_SETTINGS_MODULE": "creditbank.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.stdout.strip() == "django.db.backends.sqlite3", result.stderr
