@@ -1,4 +1,5 @@
 from django.contrib.auth import user_logged_in
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import status
@@ -8,8 +9,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .serializers import TokenRequestSerializer, TokenResponseSerializer, UserSerializer
-from .services import api_token_create
+from .models import LearningAccount, Role
+from .permissions import HasRole
+from .serializers import (
+    LearningAccountSerializer,
+    RegistrationSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+    UserSerializer,
+)
+from .services import account_totals, api_token_create, personal_account_register
 
 
 class TokenCreateView(APIView):
@@ -27,7 +36,8 @@ class TokenCreateView(APIView):
         user = serializer.validated_data["user"]
         token, expiry = api_token_create(user=user)
         user_logged_in.send(sender=user.__class__, request=request, user=user)
-        return Response({"token": token, "expiry": expiry}, status=status.HTTP_200_OK)
+        body = TokenResponseSerializer({"token": token, "expiry": expiry}).data
+        return Response(body, status=status.HTTP_200_OK)
 
 
 class TokenDeleteView(APIView):
@@ -48,3 +58,39 @@ class CurrentUserView(APIView):
     @extend_schema(responses=UserSerializer)
     def get(self, request: Request) -> Response:
         return Response(UserSerializer(request.user).data)
+
+
+class AccountRegisterView(APIView):
+    """Register a personal learning account online; no sign-in needed."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "register"
+
+    @extend_schema(request=RegistrationSerializer, responses={201: LearningAccountSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RegistrationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = personal_account_register(**serializer.validated_data)
+        account_with_totals(account)
+        return Response(LearningAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class MyAccountView(APIView):
+    """The caller's own learning account, with hours and credits from the ledger."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses=LearningAccountSerializer)
+    def get(self, request: Request) -> Response:
+        account = get_object_or_404(
+            LearningAccount.objects.select_related("holder"), holder=request.user
+        )
+        account_with_totals(account)
+        return Response(LearningAccountSerializer(account).data)
+
+
+def account_with_totals(account: LearningAccount) -> LearningAccount:
+    account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]
+    return account

@@ -1,6 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+
+from .identity import IdType, parse_identity
+from .serializers import PHONE_VALIDATOR
 
 
 class LoginForm(AuthenticationForm):
@@ -17,3 +23,48 @@ class LoginForm(AuthenticationForm):
             "Note that the password is case-sensitive."
         ),
     }
+
+
+class RegistrationForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+    )
+    id_type = forms.ChoiceField(label=_("Identity document"), choices=IdType.choices)
+    id_number = forms.CharField(
+        label=_("Identity number"),
+        max_length=40,
+        help_text=_("Your date of birth and gender are read from the number."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label=_("Mobile phone"),
+        max_length=20,
+        validators=[PHONE_VALIDATOR],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
+    password1 = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters, not only digits, not a common password."),
+    )
+    password2 = forms.CharField(
+        label=_("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # Checked here as well as in the service, so that every mistake shows at once.
+        if cleaned.get("id_type") and cleaned.get("id_number"):
+            try:
+                parse_identity(cleaned["id_type"], cleaned["id_number"])
+            except ValidationError as exc:
+                self.add_error("id_number", exc.messages)
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned

@@ -6,12 +6,16 @@ layer of the house.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from .identity import Gender, IdType
 from .validators import validate_unified_social_credit_code
 
 
@@ -153,12 +157,11 @@ class User(AbstractUser):
                 fields=["phone"], condition=~Q(phone=""), name="user_phone_unique"
             ),
             models.CheckConstraint(
-                condition=~Q(role__in=[r.value for r in CENTRE_ROLES]) | Q(centre__isnull=False),
+                condition=~Q(role__in=sorted(CENTRE_ROLES)) | Q(centre__isnull=False),
                 name="user_centre_staff_have_centre",
             ),
             models.CheckConstraint(
-                condition=~Q(role__in=[r.value for r in INSTITUTION_ROLES])
-                | Q(institution__isnull=False),
+                condition=~Q(role__in=sorted(INSTITUTION_ROLES)) | Q(institution__isnull=False),
                 name="user_institution_staff_have_institution",
             ),
         ]
@@ -182,3 +185,199 @@ class User(AbstractUser):
     @property
     def is_staff_role(self) -> bool:
         return self.role in STAFF_ROLES
+
+
+class LearningAccount(models.Model):
+    """A credit bank learning account: personal (one per natural person, keyed by a verified
+    identity document) or collective (one per institution)."""
+
+    class Kind(models.TextChoices):
+        PERSONAL = "personal", _("Personal")
+        COLLECTIVE = "collective", _("Collective")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting approval")
+        ACTIVE = "active", _("Active")
+        REJECTED = "rejected", _("Rejected")
+        CLOSED = "closed", _("Closed")
+
+    class IdentityCheck(models.TextChoices):
+        ONLINE_SELF_DECLARED = "online_self_declared", _("Declared online by the learner")
+        IN_PERSON_AT_CENTRE = "in_person_at_centre", _("Checked in person at a centre")
+
+    number = models.CharField(_("account number"), max_length=16, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    holder = models.OneToOneField(
+        User,
+        verbose_name=_("holder"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="learning_account",
+    )
+    institution = models.OneToOneField(
+        Institution,
+        verbose_name=_("institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="collective_account",
+    )
+    id_type = models.CharField(
+        _("identity document"), max_length=40, choices=IdType.choices, blank=True
+    )
+    # Never in clear: the Fernet token, the HMAC blind index used for uniqueness, and the masked
+    # form shown on screen.
+    id_number_encrypted = models.TextField(editable=False, blank=True)
+    id_number_index = models.CharField(max_length=64, editable=False, blank=True)
+    id_number_masked = models.CharField(_("identity number"), max_length=32, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    gender = models.CharField(_("gender"), max_length=10, choices=Gender.choices, blank=True)
+    identity_check = models.CharField(
+        _("identity checked"), max_length=30, choices=IdentityCheck.choices, blank=True
+    )
+    opened_at = models.DateTimeField(_("opened at"), default=timezone.now)
+    opened_at_centre = models.ForeignKey(
+        Centre,
+        verbose_name=_("opened at centre"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="opened_accounts",
+    )
+    opened_by = models.ForeignKey(
+        User,
+        verbose_name=_("opened by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts_opened",
+    )
+    document_note = models.CharField(_("document seen"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("learning account")
+        verbose_name_plural = _("learning accounts")
+        constraints = [
+            # One natural person, one personal account: enforced by the database, so that two
+            # registrations arriving at the same moment cannot both succeed.
+            models.UniqueConstraint(
+                fields=["id_number_index"],
+                condition=Q(kind="personal"),
+                name="account_one_personal_per_identity",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(kind="personal", holder__isnull=False, institution__isnull=True)
+                    & ~Q(id_number_index="")
+                )
+                | Q(kind="collective", institution__isnull=False, holder__isnull=True),
+                name="account_kind_matches_owner",
+            ),
+            models.CheckConstraint(
+                condition=~Q(identity_check="in_person_at_centre")
+                | Q(opened_at_centre__isnull=False, opened_by__isnull=False),
+                name="account_in_person_check_names_centre_and_staff",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class LifelongLearningFile(models.Model):
+    """Created with the account, in the same transaction; the learner's record of learning
+    programmes is read from the outcomes that hang on the account."""
+
+    account = models.OneToOneField(
+        LearningAccount, on_delete=models.PROTECT, related_name="learning_file"
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("lifelong learning file")
+        verbose_name_plural = _("lifelong learning files")
+
+    def __str__(self) -> str:
+        return str(self.account)
+
+
+class AppendOnlyModel(models.Model):
+    """Rows are written once: an update or delete through the ORM is refused."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError(f"{type(self).__name__} rows are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ValueError(f"{type(self).__name__} rows are append-only")
+
+
+class BusinessTransaction(AppendOnlyModel):
+    """One business event on an account, shown to the learner as their account history."""
+
+    class Kind(models.TextChoices):
+        ACCOUNT_OPENED = "account_opened", _("Account opened")
+        DETAILS_CHANGED = "details_changed", _("Details changed")
+        OUTCOME_SAVED = "outcome_saved", _("Learning outcome saved")
+        APPLICATION_SUBMITTED = "application_submitted", _("Accreditation applied for")
+        APPLICATION_DECIDED = "application_decided", _("Accreditation decided")
+        TRANSFER = "transfer", _("Credit transfer")
+        CERTIFICATE_ISSUED = "certificate_issued", _("Certificate issued")
+        FILE_DOWNLOADED = "file_downloaded", _("Lifelong learning file downloaded")
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="transactions"
+    )
+    kind = models.CharField(_("event"), max_length=40, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    details = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("business transaction")
+        verbose_name_plural = _("business transactions")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["account", "-occurred_at"], name="txn_account_time")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.kind}"
+
+
+class LedgerEntry(AppendOnlyModel):
+    """Hours and credits added to (or, by a reversing entry, taken from) an account. Balances
+    are sums of entries; a correction is a new entry, never an edit."""
+
+    account = models.ForeignKey(LearningAccount, on_delete=models.PROTECT, related_name="ledger")
+    hours = models.DecimalField(_("learning hours"), max_digits=8, decimal_places=1, default=0)
+    credits = models.DecimalField(_("credits"), max_digits=6, decimal_places=1, default=0)
+    cause_type = models.CharField(_("cause"), max_length=40)
+    cause_id = models.CharField(max_length=40)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(hours=0) | ~Q(credits=0), name="ledger_entry_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.hours}h {self.credits}cr"

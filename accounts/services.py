@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
+from stdnum import damm
 
-from .models import User
+from . import crypto
+from .identity import mask_identity_number, parse_identity
+from .models import (
+    BusinessTransaction,
+    Centre,
+    LearningAccount,
+    LedgerEntry,
+    LifelongLearningFile,
+    Role,
+    User,
+)
 
 
 def api_token_create(*, user: User) -> tuple[str, datetime | None]:
@@ -21,3 +41,138 @@ def api_tokens_purge_expired() -> int:
     """Delete API tokens past their expiry; returns how many went."""
     deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
     return deleted
+
+
+# --- Learning accounts --------------------------------------------------------------------------
+
+
+def account_number_generate(*, kind: str) -> str:
+    prefix = "XF" if kind == LearningAccount.Kind.PERSONAL else "JT"
+    digits = f"{secrets.randbelow(10**9):09d}"
+    return prefix + digits + damm.calc_check_digit(digits)
+
+
+def normalise_phone(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+
+
+def _check_login_identifiers_free(*, email: str, phone: str) -> None:
+    errors: dict[str, Any] = {}
+    if email and User.objects.alias(e=Lower("email")).filter(e=email.lower()).exists():
+        errors["email"] = _("This email address is already used by another account.")
+    if phone and User.objects.filter(phone=phone).exists():
+        errors["phone"] = _("This mobile phone number is already used by another account.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def duplicate_identity() -> ValidationError:
+    message = _(
+        "A learning account already exists for this identity document. Sign in to it, or "
+        "reset its password; if you did not open it, contact an accreditation centre."
+    )
+    return ValidationError({"id_number": ValidationError(message, code="duplicate")})
+
+
+@transaction.atomic
+def personal_account_register(
+    *,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str,
+    email: str,
+    password: str,
+    opened_by: User | None = None,
+    centre: Centre | None = None,
+    document_note: str = "",
+) -> LearningAccount:
+    """Open a personal learning account and its lifelong learning file, in one transaction.
+
+    Online (no ``opened_by``) the identity is self-declared; at a centre a staff member records
+    the document seen. Raises ValidationError keyed by field; nothing is written then.
+    """
+    try:
+        identity = parse_identity(id_type, id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from exc
+    phone = normalise_phone(phone)
+    email = email.strip()
+    index = crypto.blind_index(identity.number)
+    if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
+        raise duplicate_identity()
+    _check_login_identifiers_free(email=email, phone=phone)
+
+    number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
+    while User.objects.filter(username=number).exists():  # one in a billion; cheap to rule out
+        number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
+    user = User(username=number, name=name.strip(), email=email, phone=phone, role=Role.LEARNER)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    in_person = opened_by is not None
+    try:
+        # A savepoint: a registration that loses a race for the same identity fails here, on
+        # the unique index, and is reported like any other duplicate.
+        with transaction.atomic():
+            user.save()
+            account = LearningAccount.objects.create(
+                number=number,
+                kind=LearningAccount.Kind.PERSONAL,
+                holder=user,
+                id_type=identity.id_type,
+                id_number_encrypted=crypto.encrypt(identity.number),
+                id_number_index=index,
+                id_number_masked=mask_identity_number(identity.number),
+                birth_date=identity.birth_date,
+                gender=identity.gender,
+                identity_check=(
+                    LearningAccount.IdentityCheck.IN_PERSON_AT_CENTRE
+                    if in_person
+                    else LearningAccount.IdentityCheck.ONLINE_SELF_DECLARED
+                ),
+                opened_at_centre=centre,
+                opened_by=opened_by,
+                document_note=document_note,
+            )
+    except IntegrityError as exc:
+        if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
+            raise duplicate_identity() from exc
+        _check_login_identifiers_free(email=email, phone=phone)
+        raise
+    LifelongLearningFile.objects.create(account=account)
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
+        actor=opened_by or user,
+        details={"centre": centre.name if centre else "", "identity_check": account.identity_check},
+    )
+    return account
+
+
+def transaction_record(
+    *, account: LearningAccount, kind: str, actor: User | None, details: dict[str, Any]
+) -> BusinessTransaction:
+    """Append a business event to the account's history."""
+    return BusinessTransaction.objects.create(
+        account=account, kind=kind, actor=actor, details=details
+    )
+
+
+def account_totals(*, account: LearningAccount) -> tuple[Decimal, Decimal]:
+    """Hours and credits of the account: the sums of its ledger entries."""
+    totals = LedgerEntry.objects.filter(account=account).aggregate(
+        hours=Sum("hours"), credits=Sum("credits")
+    )
+    return totals["hours"] or Decimal(0), totals["credits"] or Decimal(0)
+
+
+def learning_account_of(*, user: User) -> LearningAccount | None:
+    """The personal learning account the user holds, with what its pages show beside it."""
+    return (
+        LearningAccount.objects.select_related("holder", "learning_file", "opened_at_centre")
+        .filter(holder=user)
+        .first()
+    )

@@ -41,3 +41,21 @@ def validate_unified_social_credit_code(value: str) -> None:
             ),
             code="check",
         )
+
+
+# Learning account numbers: a two-letter prefix (XF personal, JT collective), nine random digits
+# and a Damm check digit, which catches every single-digit typo and every swap of two adjacent
+# digits. The letters keep an account number from ever looking like an 11-digit phone number.
+ACCOUNT_PREFIXES = ("XF", "JT")
+
+
+def account_number_is_valid(value: str) -> bool:
+    from stdnum import damm
+
+    number = (value or "").strip().upper().replace(" ", "")
+    return (
+        len(number) == 12
+        and number[:2] in ACCOUNT_PREFIXES
+        and number[2:].isdigit()
+        and damm.is_valid(number[2:])
+    )

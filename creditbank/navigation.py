@@ -31,14 +31,21 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
+    NavItem(_("My lifelong learning file"), "learning-file", roles=frozenset({Role.LEARNER})),
     NavItem(_("API documentation"), "api-docs", roles=frozenset(STAFF_ROLES)),
     NavItem(_("Administration"), "admin:index", roles=frozenset({Role.MANAGEMENT_ADMIN})),
 ]
 
 
+# Shown to visitors who are not signed in.
+ANONYMOUS_NAVIGATION: list[NavItem] = [NavItem(_("Open a learning account"), "register")]
+
+
 def items_for(user: object) -> list[dict[str, object]]:
+    items = [item for item in NAVIGATION if item.visible_to(user)]
+    if not getattr(user, "is_authenticated", False):
+        items += ANONYMOUS_NAVIGATION
     return [
         {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
-        for item in NAVIGATION
-        if item.visible_to(user)
+        for item in items
     ]

@@ -57,6 +57,15 @@ if not SECRET_KEY:
     # Only ever used on a developer's machine; production refuses to start without a key.
     SECRET_KEY = "development-only-key-never-used-in-production-8c1f0e6b2d"  # noqa: S105
 
+# Identity numbers are encrypted at rest (Fernet; several keys, newest first, allow rotation) and
+# found through a keyed blind index (HMAC-SHA256), so the database never holds them in clear.
+IDENTITY_ENCRYPTION_KEYS = env_list("IDENTITY_ENCRYPTION_KEYS", [])
+IDENTITY_INDEX_KEY = os.environ.get("IDENTITY_INDEX_KEY", "")
+if PRODUCTION and not (IDENTITY_ENCRYPTION_KEYS and IDENTITY_INDEX_KEY):
+    raise ImproperlyConfigured(
+        "IDENTITY_ENCRYPTION_KEYS and IDENTITY_INDEX_KEY are required in production."
+    )
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
     [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
@@ -279,8 +288,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "EXCEPTION_HANDLER": "creditbank.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("THROTTLE_TOKEN_RATE", "10/min"),
+        "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
     },
 }
 REST_KNOX = {

@@ -3,7 +3,14 @@ from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.api import CurrentUserView, TokenCreateView, TokenDeleteView
+from accounts import views as account_views
+from accounts.api import (
+    AccountRegisterView,
+    CurrentUserView,
+    MyAccountView,
+    TokenCreateView,
+    TokenDeleteView,
+)
 
 from . import views
 
@@ -11,6 +18,8 @@ api_v1 = [
     path("auth/token/", TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", TokenDeleteView.as_view(), name="api-logout"),
     path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
+    path("accounts/", AccountRegisterView.as_view(), name="api-account-register"),
+    path("accounts/me/", MyAccountView.as_view(), name="api-account-me"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -21,6 +30,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
+    path("register/", account_views.register, name="register"),
+    path("file/", views.LearningFileView.as_view(), name="learning-file"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

@@ -1,10 +1,14 @@
 from django.contrib.auth.views import LoginView
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.generic import TemplateView
 
 from accounts.forms import LoginForm
+from accounts.models import Role
+from accounts.permissions import RoleRequiredMixin
+from accounts.services import account_totals, learning_account_of
 
 from .health import run_checks
 
@@ -36,3 +40,24 @@ def home(request: HttpRequest) -> HttpResponse:
 class PortalLoginView(LoginView):
     form_class = LoginForm
     redirect_authenticated_user = True
+
+
+class LearningFileView(RoleRequiredMixin, TemplateView):
+    """The learner's lifelong learning file: basic information, hours and credits, learning
+    programmes over time, and the account's business transactions."""
+
+    allowed_roles = (Role.LEARNER,)
+    template_name = "creditbank/learning_file.html"
+
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        account = learning_account_of(user=self.request.user)  # type: ignore[arg-type]
+        if account is None:
+            raise Http404
+        hours, credits = account_totals(account=account)
+        return {
+            **super().get_context_data(**kwargs),
+            "account": account,
+            "hours": hours,
+            "credits": credits,
+            "transactions": account.transactions.select_related("actor")[:100],
+        }

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import translation
 from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
@@ -149,7 +150,15 @@ def institution_officer(db):
 
 @pytest.fixture
 def api_client() -> APIClient:
-    return APIClient()
+    """An API client that asks for English, so that tests can read the messages; the Chinese
+    default is asserted in the i18n tests."""
+    return APIClient(HTTP_ACCEPT_LANGUAGE="en")
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    with translation.override("en"):
+        yield
 
 
 def token_for(client: APIClient, username: str, password: str = PASSWORD) -> str:

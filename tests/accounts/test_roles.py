@@ -106,8 +106,8 @@ def test_the_navigation_follows_the_role(learner, management_admin, reviewer):
     def names(user):
         return {item["url_name"] for item in items_for(user)}
 
-    assert names(AnonymousUser()) == {"home"}
+    assert names(AnonymousUser()) == {"home", "register"}
     assert "admin:index" in names(management_admin)
     assert "admin:index" not in names(reviewer)
     assert "api-docs" in names(reviewer)
-    assert names(learner) == {"home"}
+    assert names(learner) == {"home", "learning-file"}

@@ -10,6 +10,8 @@ PRODUCTION_ENV = {
     "DJANGO_ENV": "production",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "creditbank.example.cn",
+    "IDENTITY_ENCRYPTION_KEYS": "q9p8TQ6JH5i1o2x0Wm7bXfV4cKk0yQy2mY3r1H8sZ0E=",
+    "IDENTITY_INDEX_KEY": secrets.token_urlsafe(32),
 }
 
 
@@ -38,6 +40,15 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required in production" in result.stderr
+
+
+def test_production_refuses_to_start_without_identity_keys():
+    env = {**PRODUCTION_ENV, "IDENTITY_INDEX_KEY": ""}
+
+    result = manage("check", **env)
+
+    assert result.returncode != 0
+    assert "IDENTITY_ENCRYPTION_KEYS and IDENTITY_INDEX_KEY are required" in result.stderr
 
 
 def test_production_refuses_debug():

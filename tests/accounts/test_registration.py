@@ -1,0 +1,229 @@
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from stdnum.iso7064 import mod_11_2
+
+from accounts import crypto
+from accounts.models import (
+    BusinessTransaction,
+    LearningAccount,
+    LedgerEntry,
+    LifelongLearningFile,
+    User,
+)
+from accounts.services import personal_account_register
+from accounts.validators import account_number_is_valid
+from tests.conftest import token_for
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "Lifelong-learning-2026"
+
+
+def with_check(first17: str) -> str:
+    return first17 + mod_11_2.calc_check_digit(first17)
+
+
+RESIDENT = with_check("50010319850412123")  # Yuzhong, Chongqing; born 1985-04-12; male (3)
+HONG_KONG = with_check("81000019900101002")  # female (2)
+FOREIGN_18 = with_check("95084019800101001")  # accepted in Chongqing, nationality 840 (USA)
+FOREIGN_15 = "USA500180080112"  # accepted in Chongqing (5001), born 1980-08-01
+
+
+def registration(**overrides: str) -> dict[str, str]:
+    return {
+        "name": "邵涛涛",
+        "id_type": "resident_id",
+        "id_number": RESIDENT,
+        "phone": "13912345678",
+        "email": "shao@example.cn",
+        "password": PASSWORD,
+        **overrides,
+    }
+
+
+def register(api_client, **overrides: str):
+    return api_client.post("/api/v1/accounts/", registration(**overrides), format="json")
+
+
+def test_a_resident_registers_online_and_gets_an_account_number_and_a_file(api_client):
+    response = register(api_client)
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert account_number_is_valid(body["account_number"])
+    assert body["id_number_masked"] == RESIDENT[:3] + "*" * 11 + RESIDENT[-4:]
+    assert body["birth_date"] == "1985-04-12"
+    assert body["gender"] == "male"
+    assert body["identity_check"] == "online_self_declared"
+    account = LearningAccount.objects.get(number=body["account_number"])
+    assert LifelongLearningFile.objects.filter(account=account).exists()
+    assert account.holder is not None
+    assert account.holder.username == body["account_number"]
+    assert list(account.transactions.values_list("kind", flat=True)) == ["account_opened"]
+
+
+@pytest.mark.parametrize(
+    ("id_type", "number", "birth_date"),
+    [
+        ("hmt_residence_permit", HONG_KONG, "1990-01-01"),
+        ("foreign_permanent_resident", FOREIGN_18, "1980-01-01"),
+        ("foreign_permanent_resident", FOREIGN_15, "1980-08-01"),
+    ],
+)
+def test_residents_of_hong_kong_macao_taiwan_and_foreigners_register_too(
+    api_client, id_type, number, birth_date
+):
+    response = register(api_client, id_type=id_type, id_number=number)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["birth_date"] == birth_date
+
+
+def test_the_identity_number_is_stored_only_encrypted(api_client):
+    register(api_client)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM accounts_learningaccount")
+        row = cursor.fetchone()
+    assert not any(RESIDENT in str(value) for value in row)
+    account = LearningAccount.objects.get()
+    assert crypto.decrypt(account.id_number_encrypted) == RESIDENT
+    assert account.id_number_index == crypto.blind_index(RESIDENT)
+
+
+def test_one_person_gets_one_account_however_the_number_is_typed(api_client):
+    assert register(api_client).status_code == 201
+
+    again = register(
+        api_client,
+        id_number=" " + RESIDENT.lower() + " ",
+        phone="13900000000",
+        email="other@example.cn",
+    )
+
+    assert again.status_code == 400
+    assert "already exists" in again.json()["id_number"][0]
+    assert LearningAccount.objects.count() == User.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"id_number": RESIDENT[:-1] + ("0" if RESIDENT[-1] != "0" else "1")}, "id_number"),
+        ({"id_type": "passport"}, "id_type"),
+        ({"phone": "12345"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"password": "12345678901"}, "password"),
+        ({"name": ""}, "name"),
+    ],
+)
+def test_bad_input_is_refused_field_by_field_and_writes_nothing(api_client, overrides, field):
+    response = register(api_client, **overrides)
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not User.objects.exists()
+    assert not LearningAccount.objects.exists()
+
+
+def test_an_email_or_phone_already_used_is_named(api_client, learner):
+    response = register(api_client, email=learner.email.upper(), phone=learner.phone)
+
+    assert response.status_code == 400
+    assert set(response.json()) == {"email", "phone"}
+
+
+def test_the_learner_signs_in_with_the_account_number_in_any_case(api_client):
+    number = register(api_client).json()["account_number"]
+
+    assert token_for(api_client, number.lower(), PASSWORD)
+    assert token_for(api_client, "13912345678", PASSWORD)
+
+
+def test_me_shows_the_masked_number_and_the_ledger_totals(api_client):
+    number = register(api_client).json()["account_number"]
+    account = LearningAccount.objects.get(number=number)
+    LedgerEntry.objects.create(
+        account=account, hours=Decimal("36"), credits=Decimal("2"), cause_type="test", cause_id="1"
+    )
+    LedgerEntry.objects.create(
+        account=account,
+        hours=Decimal("12.5"),
+        credits=Decimal("0.5"),
+        cause_type="test",
+        cause_id="2",
+    )
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, number, PASSWORD))
+
+    response = api_client.get("/api/v1/accounts/me/")
+
+    body = response.json()
+    assert response.status_code == 200
+    assert body["account_number"] == number
+    assert body["hours"] == "48.5"
+    assert body["credits"] == "2.5"
+    assert RESIDENT not in response.content.decode()
+    assert body["id_number_masked"].count("*") == 11
+
+
+def test_me_is_for_learners(api_client, reviewer):
+    assert api_client.get("/api/v1/accounts/me/").status_code == 401
+    api_client.force_authenticate(reviewer)
+    assert api_client.get("/api/v1/accounts/me/").status_code == 403
+
+
+def test_the_ledger_and_the_history_are_append_only(api_client):
+    register(api_client)
+    account = LearningAccount.objects.get()
+    entry = LedgerEntry.objects.create(
+        account=account, hours=1, credits=0, cause_type="test", cause_id="1"
+    )
+    event = BusinessTransaction.objects.get()
+
+    for row in (entry, event):
+        with pytest.raises(ValueError, match="append-only"):
+            row.save()
+        with pytest.raises(ValueError, match="append-only"):
+            row.delete()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        LedgerEntry.objects.create(
+            account=account, hours=0, credits=0, cause_type="test", cause_id="2"
+        )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_registrations_of_one_identity_at_the_same_moment_open_one_account(postgres):
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(n: int) -> None:
+        barrier.wait()
+        try:
+            personal_account_register(
+                name="并发",
+                id_type="resident_id",
+                id_number=RESIDENT,
+                phone=f"1391234567{n}",
+                email=f"race{n}@example.cn",
+                password=PASSWORD,
+            )
+            outcomes.append("opened")
+        except ValidationError as exc:
+            outcomes.append(f"refused: {exc.error_dict['id_number'][0].code}")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes)[0] == "opened"
+    assert sorted(outcomes)[1] == "refused: duplicate"
+    assert LearningAccount.objects.count() == 1
+    assert User.objects.count() == 1
