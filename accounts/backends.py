@@ -4,9 +4,23 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import HttpRequest
+
+
+def users_named_by(identifier: str) -> QuerySet[Any]:
+    """Users whose account number/username, email (any case) or phone is ``identifier``."""
+    return (
+        get_user_model()
+        ._default_manager.alias(email_lower=Lower("email"))
+        .filter(
+            Q(username=identifier)
+            | Q(username=identifier.upper())
+            | Q(email_lower=identifier.lower())
+            | Q(phone=identifier.replace(" ", "").replace("-", ""))
+        )
+    )
 
 
 class IdentifierBackend(ModelBackend):
@@ -28,14 +42,7 @@ class IdentifierBackend(ModelBackend):
         identifier = username.strip()
         if not identifier:
             return None
-        matches = list(
-            user_model._default_manager.alias(email_lower=Lower("email")).filter(
-                Q(username=identifier)
-                | Q(username=identifier.upper())
-                | Q(email_lower=identifier.lower())
-                | Q(phone=identifier.replace(" ", "").replace("-", ""))
-            )[:2]
-        )
+        matches = list(users_named_by(identifier)[:2])
         if len(matches) != 1:
             # Hash the password anyway, so that the time taken does not tell an attacker
             # whether the identifier exists.
@@ -45,3 +52,33 @@ class IdentifierBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+
+def resolve_username(identifier: str) -> str:
+    """The username of the account an identifier (number, email or phone) names; the
+    identifier itself, lower-cased, when it names none."""
+    identifier = (identifier or "").strip()
+    names = list(users_named_by(identifier).values_list("username", flat=True)[:2])
+    return names[0] if len(names) == 1 else identifier.lower()
+
+
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    return resolve_username((credentials or {}).get("username", ""))
+
+
+def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, **kwargs: Any):
+    """What a locked-out sign-in gets: the API a 429 JSON body, a page the sign-in page with
+    the reason."""
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.shortcuts import render
+    from django.utils.translation import gettext as _
+
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    message = _(
+        "Too many failed sign-in attempts. For your security this account is locked on this "
+        "device for %(minutes)d minutes; you can also reset your password."
+    ) % {"minutes": minutes}
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429)
+    return render(request, "registration/locked_out.html", {"message": message}, status=429)

@@ -169,6 +169,17 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.name or self.username
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # set_password() leaves the new clear password in _password until the save.
+        password_changed = getattr(self, "_password", None) is not None and not self._state.adding
+        super().save(*args, **kwargs)
+        if password_changed:
+            # Browser sessions end by themselves (their hash of the password no longer
+            # matches); API tokens must be revoked, so a new password locks out every device.
+            from knox.models import AuthToken
+
+            AuthToken.objects.filter(user=self).delete()
+
     def get_full_name(self) -> str:
         return self.name or self.username
 

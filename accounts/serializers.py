@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .identity import IdType
+from .mfa import second_factor_required, totp_device_of, totp_verify
 from .models import LearningAccount, User
 
 
@@ -16,10 +17,20 @@ class TokenRequestSerializer(serializers.Serializer):
     password = serializers.CharField(
         label=_("Password"), style={"input_type": "password"}, trim_whitespace=False, max_length=128
     )
+    otp_code = serializers.CharField(
+        label=_("One-time code"),
+        help_text=_("Staff and institution administrators: the code from the authenticator app."),
+        required=False,
+        allow_blank=True,
+        max_length=10,
+    )
 
     def validate(self, attrs: dict) -> dict:
+        request = self.context.get("request")
         user = authenticate(
-            request=self.context.get("request"),
+            # The Django request under DRF's wrapper: django-axes marks a locked-out attempt on
+            # it, and its middleware answers from that mark.
+            request=getattr(request, "_request", request),
             username=attrs["username"],
             password=attrs["password"],
         )
@@ -27,6 +38,19 @@ class TokenRequestSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 _("Unable to sign in with these credentials."), code="authorization"
             )
+        if second_factor_required(user):
+            if totp_device_of(user) is None:
+                raise serializers.ValidationError(
+                    {"otp_code": _("Set up two-factor sign-in on the portal's web pages first.")}
+                )
+            if not attrs.get("otp_code"):
+                raise serializers.ValidationError(
+                    {"otp_code": _("Staff sign in with a code from their authenticator app.")}
+                )
+            if totp_verify(user=user, code=attrs["otp_code"]) is None:
+                raise serializers.ValidationError(
+                    {"otp_code": _("That code is not valid or was already used.")}
+                )
         attrs["user"] = user
         return attrs
 

@@ -1,12 +1,30 @@
+from typing import Any
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import RegistrationForm
+from .forms import OneTimeCodeForm, RegistrationForm
+from .mfa import (
+    mark_verified,
+    totp_device_of,
+    totp_enrolment_confirm,
+    totp_enrolment_start,
+    totp_qr_svg,
+    totp_secret_base32,
+    totp_verify,
+)
 from .services import personal_account_register
 
 
@@ -42,3 +60,138 @@ def register(request: HttpRequest) -> HttpResponse:
             )
             return redirect("learning-file")
     return render(request, "accounts/register.html", {"form": form})
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("home")
+
+
+@login_required
+def mfa_setup(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator app: scan the code, then type the first code it shows."""
+    user = request.user
+    device = totp_enrolment_start(user=user)  # type: ignore[arg-type]
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if totp_enrolment_confirm(user=user, device=device, code=form.cleaned_data["code"]):  # type: ignore[arg-type]
+            device.refresh_from_db()
+            mark_verified(request, device)
+            messages.success(request, _("Two-factor sign-in is set up."))
+            return redirect(_safe_next(request))
+        form.add_error(
+            "code",
+            _("That code is not valid. Check the time on your phone and try the newest code."),
+        )
+    context = {
+        "form": form,
+        "qr_svg": totp_qr_svg(device),
+        "secret": totp_secret_base32(device),
+        "next": _safe_next(request),
+    }
+    return render(request, "accounts/mfa_setup.html", context)
+
+
+@login_required
+def mfa_verify(request: HttpRequest) -> HttpResponse:
+    """The second step of a staff sign-in: a code from the authenticator app."""
+    if totp_device_of(request.user) is None:  # type: ignore[arg-type]
+        return redirect(reverse("mfa-setup") + "?" + urlencode({"next": _safe_next(request)}))
+    form = OneTimeCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = totp_verify(user=request.user, code=form.cleaned_data["code"])  # type: ignore[arg-type]
+        if device is not None:
+            mark_verified(request, device)
+            return redirect(_safe_next(request))
+        form.add_error(
+            "code", _("That code is not valid or was already used. Try the newest code.")
+        )
+    return render(request, "accounts/mfa_verify.html", {"form": form, "next": _safe_next(request)})
+
+
+def _form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwargs: Any) -> Any:
+    return view.as_view(
+        template_name="registration/form_page.html",
+        extra_context={"title": title, "intro": intro, "submit": submit},
+        **kwargs,
+    )
+
+
+def _message_page(view: Any, title: Promise, message: Promise) -> Any:
+    return view.as_view(
+        template_name="registration/message_page.html",
+        extra_context={"title": title, "message": message},
+    )
+
+
+password_urlpatterns = [
+    path(
+        "password/reset/",
+        _form_page(
+            auth_views.PasswordResetView,
+            gettext_lazy("Reset your password"),
+            gettext_lazy(
+                "Enter the email address of your learning account. We will send you a link to "
+                "choose a new password."
+            ),
+            gettext_lazy("Send the link"),
+            email_template_name="registration/password_reset_email.txt",
+            subject_template_name="registration/password_reset_subject.txt",
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password/reset/sent/",
+        _message_page(
+            auth_views.PasswordResetDoneView,
+            gettext_lazy("Check your email"),
+            gettext_lazy(
+                "If an account uses that address, a link to choose a new password is on its "
+                "way. It works once and for three days."
+            ),
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "password/reset/<uidb64>/<token>/",
+        _form_page(
+            auth_views.PasswordResetConfirmView,
+            gettext_lazy("Choose a new password"),
+            gettext_lazy("Signing in everywhere else ends when you change the password."),
+            gettext_lazy("Save the new password"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "password/reset/done/",
+        _message_page(
+            auth_views.PasswordResetCompleteView,
+            gettext_lazy("Password changed"),
+            gettext_lazy("Your new password is saved. You can sign in with it now."),
+        ),
+        name="password_reset_complete",
+    ),
+    path(
+        "password/change/",
+        _form_page(
+            auth_views.PasswordChangeView,
+            gettext_lazy("Change your password"),
+            gettext_lazy("Signing in everywhere else ends when you change the password."),
+            gettext_lazy("Save the new password"),
+        ),
+        name="password_change",
+    ),
+    path(
+        "password/change/done/",
+        _message_page(
+            auth_views.PasswordChangeDoneView,
+            gettext_lazy("Password changed"),
+            gettext_lazy("Your new password is saved."),
+        ),
+        name="password_change_done",
+    ),
+]

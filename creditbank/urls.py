@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts import views as account_views
@@ -31,6 +32,11 @@ urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("register/", account_views.register, name="register"),
+    path("mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
+    path("mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
+    *account_views.password_urlpatterns,
+    # The admin site signs in through the portal's own sign-in, second factor included.
+    path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("file/", views.LearningFileView.as_view(), name="learning-file"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

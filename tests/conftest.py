@@ -17,9 +17,12 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import translation
 from django.utils.translation import trans_real
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
-from accounts.models import Role
+from accounts.models import Role, User
 
 from .factories import CentreFactory, InstitutionFactory, UserFactory
 
@@ -98,6 +101,31 @@ def free_port() -> int:
 # --- People ------------------------------------------------------------------------------------
 
 
+def with_totp(user):
+    """Staff sign in with a second factor: give the user a confirmed authenticator."""
+    TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    return user
+
+
+def otp_code(user) -> str:
+    """A code the user's authenticator would show now. django-otp accepts each time step once
+    and pauses a device briefly after a wrong code, so both memories are cleared first: tests
+    may sign in repeatedly and straight after a deliberate mistake."""
+    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        last_t=-1, throttling_failure_count=0, throttling_failure_timestamp=None
+    )
+    return str(totp(device.bin_key)).zfill(6)
+
+
+def login_verified(client, user) -> None:
+    """A browser session that has given both factors."""
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.get(user=user).persistent_id
+    session.save()
+
+
 @pytest.fixture
 def centre(db):
     return CentreFactory(name="渝中区学习成果认证分中心")
@@ -120,31 +148,41 @@ def learner(db):
 
 @pytest.fixture
 def reviewer(centre):
-    return UserFactory(username="rita", name="王审核", role=Role.CENTRE_REVIEWER, centre=centre)
+    return with_totp(
+        UserFactory(username="rita", name="王审核", role=Role.CENTRE_REVIEWER, centre=centre)
+    )
 
 
 @pytest.fixture
 def centre_admin(centre):
-    return UserFactory(username="carl", name="陈主任", role=Role.CENTRE_ADMIN, centre=centre)
+    return with_totp(
+        UserFactory(username="carl", name="陈主任", role=Role.CENTRE_ADMIN, centre=centre)
+    )
 
 
 @pytest.fixture
 def management_admin(db):
-    return UserFactory(username="mona", name="孟管理", role=Role.MANAGEMENT_ADMIN, is_staff=True)
+    return with_totp(
+        UserFactory(username="mona", name="孟管理", role=Role.MANAGEMENT_ADMIN, is_staff=True)
+    )
 
 
 @pytest.fixture
 def institution_admin(institution):
-    return UserFactory(
-        username="ivan", name="赵机构", role=Role.INSTITUTION_ADMIN, institution=institution
+    return with_totp(
+        UserFactory(
+            username="ivan", name="赵机构", role=Role.INSTITUTION_ADMIN, institution=institution
+        )
     )
 
 
 @pytest.fixture
 def institution_officer(db):
     university = InstitutionFactory(name="开放大学", kind="degree_institution")
-    return UserFactory(
-        username="olga", name="刘老师", role=Role.INSTITUTION_OFFICER, institution=university
+    return with_totp(
+        UserFactory(
+            username="olga", name="刘老师", role=Role.INSTITUTION_OFFICER, institution=university
+        )
     )
 
 
@@ -162,9 +200,11 @@ def english() -> Iterator[None]:
 
 
 def token_for(client: APIClient, username: str, password: str = PASSWORD) -> str:
-    response = client.post(
-        "/api/v1/auth/token/", {"username": username, "password": password}, format="json"
-    )
+    body = {"username": username, "password": password}
+    user = User.objects.filter(username=username).first()
+    if user is not None and TOTPDevice.objects.filter(user=user).exists():
+        body["otp_code"] = otp_code(user)
+    response = client.post("/api/v1/auth/token/", body, format="json")
     assert response.status_code == 200, response.content
     return response.json()["token"]
 

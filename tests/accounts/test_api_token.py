@@ -5,18 +5,20 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.throttling import ScopedRateThrottle
 
+from accounts.models import Role
 from accounts.services import api_tokens_purge_expired
-from tests.conftest import PASSWORD, token_for
+from tests.conftest import PASSWORD, otp_code, token_for
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.mark.parametrize(
-    "identifier", ["rita", "rita@example.cn", "RITA@Example.CN", "13900000000"]
+    "identifier", ["alice", "alice@example.cn", "ALICE@Example.CN", "13900000000"]
 )
-def test_it_issues_a_token_for_username_email_or_phone(api_client, reviewer, identifier):
-    reviewer.phone = "13900000000"
-    reviewer.save()
+def test_it_issues_a_token_for_username_email_or_phone(api_client, learner, identifier):
+    learner.phone = "13900000000"
+    learner.save()
 
     response = api_client.post(
         "/api/v1/auth/token/", {"username": identifier, "password": PASSWORD}, format="json"
@@ -113,3 +115,67 @@ def test_token_requests_are_throttled(api_client, reviewer, monkeypatch):
     ]
 
     assert statuses == [400, 400, 400, 429]
+
+
+def request_token(api_client, **body):
+    return api_client.post("/api/v1/auth/token/", body, format="json")
+
+
+def test_staff_need_a_code_from_their_authenticator(api_client, reviewer):
+    without = request_token(api_client, username="rita", password=PASSWORD)
+    wrong = request_token(api_client, username="rita", password=PASSWORD, otp_code="000000")
+
+    assert without.status_code == wrong.status_code == 400
+    assert "otp_code" in without.json()
+    assert "otp_code" in wrong.json()
+    assert not AuthToken.objects.exists()
+
+
+def test_a_code_works_once(api_client, reviewer):
+    code = otp_code(reviewer)
+
+    first = request_token(api_client, username="rita", password=PASSWORD, otp_code=code)
+    replay = request_token(api_client, username="rita", password=PASSWORD, otp_code=code)
+
+    assert first.status_code == 200
+    assert replay.status_code == 400
+    assert AuthToken.objects.count() == 1
+
+
+def test_staff_without_an_authenticator_are_sent_to_set_one_up(api_client, centre):
+    UserFactory(username="newbie", role=Role.CENTRE_REVIEWER, centre=centre)
+
+    response = request_token(api_client, username="newbie", password=PASSWORD)
+
+    assert response.status_code == 400
+    assert "Set up two-factor sign-in" in response.json()["otp_code"][0]
+
+
+def test_repeated_wrong_passwords_lock_the_account_on_that_address_only(
+    api_client, learner, settings
+):
+    settings.AXES_FAILURE_LIMIT = 3
+    for _ in range(3):
+        request_token(api_client, username="alice", password="wrong-password")
+
+    locked = request_token(api_client, username="alice@example.cn", password=PASSWORD)
+    elsewhere = api_client.post(
+        "/api/v1/auth/token/",
+        {"username": "alice", "password": PASSWORD},
+        format="json",
+        REMOTE_ADDR="10.1.2.3",
+    )
+
+    assert locked.status_code == 429
+    assert "Too many failed sign-in attempts" in locked.json()["detail"]
+    assert elsewhere.status_code == 200
+
+
+def test_changing_the_password_revokes_every_api_token(api_client, learner):
+    token = token_for(api_client, "alice")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+
+    learner.set_password("A-brand-new-password")
+    learner.save()
+
+    assert api_client.get("/api/v1/auth/user/").status_code == 401

@@ -2,6 +2,7 @@ import pytest
 
 from accounts.models import LearningAccount
 from tests.accounts.test_registration import PASSWORD, RESIDENT
+from tests.conftest import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -58,5 +59,5 @@ def test_a_duplicate_identity_is_explained_on_the_form(client):
 
 def test_the_file_page_is_for_learners(client, reviewer):
     assert client.get("/file/").status_code == 302
-    client.force_login(reviewer)
+    login_verified(client, reviewer)
     assert client.get("/file/").status_code == 403

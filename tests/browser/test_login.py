@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, otp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -13,6 +13,8 @@ def test_a_reviewer_signs_in_through_the_browser_and_sees_their_dashboard(page, 
     page.get_by_label("账户号码、电子邮箱或手机号").fill("rita@example.cn")
     page.get_by_label("密码").fill(PASSWORD)
     page.get_by_role("button", name="登录").click()
+    page.get_by_label("身份验证器应用中的6位验证码").fill(otp_code(reviewer))
+    page.get_by_role("button", name="继续").click()
 
     assert page.get_by_test_id("role").inner_text() == "认证分中心审核员"
     assert "王审核" in page.get_by_test_id("whoami").inner_text()

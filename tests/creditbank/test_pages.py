@@ -1,6 +1,10 @@
 import pytest
+from django.core import mail
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, otp_code
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -12,10 +16,24 @@ def test_a_visitor_sees_what_the_credit_bank_does_and_a_way_to_sign_in(client):
     assert 'href="/login/"' in page
 
 
-def test_signing_in_by_phone_opens_the_dashboard_with_the_role(client, reviewer):
+def test_a_learner_signs_in_by_phone_without_a_second_factor(client, learner):
     response = client.post(
-        "/login/", {"username": reviewer.phone, "password": PASSWORD}, follow=True
+        "/login/", {"username": learner.phone, "password": PASSWORD}, follow=True
     )
+
+    assert response.redirect_chain[-1][0] == "/"
+    assert "李爱丽" in response.content.decode()
+
+
+def test_staff_give_a_code_after_the_password_and_then_see_their_dashboard(client, reviewer):
+    response = client.post("/login/", {"username": reviewer.phone, "password": PASSWORD})
+    assert response["Location"] == "/"
+    assert client.get("/")["Location"] == "/mfa/verify/?next=%2F"
+
+    wrong = client.post("/mfa/verify/", {"code": "000000", "next": "/"})
+    assert "验证码无效" in wrong.content.decode()
+
+    response = client.post("/mfa/verify/", {"code": otp_code(reviewer), "next": "/"}, follow=True)
 
     page = response.content.decode()
     assert response.redirect_chain[-1][0] == "/"
@@ -60,3 +78,51 @@ def test_an_unknown_page_gets_the_portal_404(client, db):
     response = client.get("/no-such-page/")
 
     assert response.status_code == 404
+
+
+def test_new_staff_set_up_an_authenticator_before_anything_else(client, centre):
+    from accounts.models import Role
+
+    newbie = UserFactory(username="newbie", role=Role.CENTRE_REVIEWER, centre=centre)
+    client.post("/login/", {"username": "newbie", "password": PASSWORD})
+
+    setup = client.get("/", follow=True)
+    assert setup.redirect_chain[-1][0].startswith("/mfa/setup/")
+    assert "<svg" in setup.content.decode()
+    device = TOTPDevice.objects.get(user=newbie, confirmed=False)
+
+    response = client.post("/mfa/setup/", {"code": totp(device.bin_key), "next": "/"}, follow=True)
+
+    device.refresh_from_db()
+    assert device.confirmed
+    assert response.redirect_chain[-1][0] == "/"
+    assert client.get("/").status_code == 200
+
+
+def test_the_admin_site_signs_in_through_the_portal(client, db):
+    response = client.get("/admin/login/?next=/admin/")
+
+    assert response["Location"] == "/login/?next=/admin/"
+
+
+def test_a_learner_resets_a_forgotten_password_by_email(client, learner):
+    client.post("/password/reset/", {"email": "ALICE@example.cn"})
+
+    assert len(mail.outbox) == 1
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/password/reset/" in line)
+    form_page = client.get(link.split("testserver", 1)[1], follow=True)
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "A-new-password-2026", "new_password2": "A-new-password-2026"},
+    )
+
+    signed_in = client.post("/login/", {"username": "alice", "password": "A-new-password-2026"})
+    assert signed_in.status_code == 302
+    assert signed_in["Location"] == "/"
+
+
+def test_a_reset_for_an_unknown_email_says_the_same_and_sends_nothing(client, db):
+    response = client.post("/password/reset/", {"email": "nobody@example.cn"}, follow=True)
+
+    assert response.redirect_chain[-1][0] == "/password/reset/sent/"
+    assert mail.outbox == []

@@ -1,6 +1,7 @@
 from io import StringIO
 
 import pytest
+from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
 from accounts.models import Centre, Institution, Role, User
@@ -14,7 +15,7 @@ def seed() -> str:
     return out.getvalue()
 
 
-def test_it_creates_the_centres_and_one_user_per_role_and_prints_their_logins(client):
+def test_it_creates_the_centres_and_one_user_per_role_and_prints_their_logins(rf):
     printed = seed()
 
     assert Centre.objects.filter(kind=Centre.Kind.MANAGEMENT).count() == 1
@@ -22,8 +23,22 @@ def test_it_creates_the_centres_and_one_user_per_role_and_prints_their_logins(cl
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
     for user in User.objects.all():
         assert user.username in printed
-        assert client.login(username=user.username, password="CreditBank-Demo-2026")
+        request = rf.post("/login/")
+        assert authenticate(request, username=user.username, password="CreditBank-Demo-2026")
     assert "CreditBank-Demo-2026" in printed
+
+
+def test_demo_staff_can_give_their_second_factor_from_the_printed_key(client):
+    printed = seed()
+    code = StringIO()
+    call_command("demo_totp_code", "reviewer.yuzhong", stdout=code)
+
+    client.post("/login/", {"username": "reviewer.yuzhong", "password": "CreditBank-Demo-2026"})
+    response = client.post("/mfa/verify/", {"code": code.getvalue().strip()}, follow=True)
+
+    assert "authenticator key:" in printed
+    assert response.redirect_chain[-1][0] == "/"
+    assert "李明" in response.content.decode()
 
 
 def test_it_can_run_twice_without_duplicating_anything():

@@ -5,14 +5,17 @@ Later parts of the portal add their own demo data (catalogue, conversion rules, 
 through the services of their apps.
 """
 
+import base64
+import hashlib
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Centre, Institution, Role, User
+from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
 from accounts.validators import uscc_check_character
 
 DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105 - printed for the demo on purpose
@@ -127,22 +130,46 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
             if role == Role.MANAGEMENT_ADMIN:
                 user.groups.add(group)
-            rows.append((role.label, username, name, centre or institution or ""))
+            secret = self._demo_authenticator(user) if role in STAFF_ROLES else ""
+            rows.append((role.label, username, name, centre or institution or "", secret))
 
         self.stdout.write(
             self.style.SUCCESS("Demo data loaded. Logins (password for all: ")
             + DEMO_PASSWORD
             + self.style.SUCCESS("):")
         )
-        for role_label, username, name, place in rows:
+        for role_label, username, name, place, secret in rows:
             self.stdout.write(f"  {role_label!s:<28} {username:<20} {name}  {place}")
+            if secret:
+                self.stdout.write(f"  {'':<28} authenticator key: {secret}")
+        self.stdout.write(
+            "Staff sign in with a second factor: add the key to an authenticator app, or print "
+            "the current code with `python manage.py demo_totp_code <username>`."
+        )
+
+    @staticmethod
+    def _demo_authenticator(user: User) -> str:
+        """A confirmed authenticator with a key fixed per user, so a demo stays usable after
+        re-seeding; returns the key in the base32 form authenticator apps take."""
+        key = hashlib.sha256(f"demo-totp:{user.username}".encode()).hexdigest()[:40]
+        TOTPDevice.objects.update_or_create(
+            user=user, name="demo", defaults={"key": key, "confirmed": True, "last_t": -1}
+        )
+        return base64.b32encode(bytes.fromhex(key)).decode().rstrip("=")
 
     @staticmethod
     def _management_group() -> Group:
         group, _ = Group.objects.get_or_create(name=MANAGEMENT_GROUP)
         group.permissions.set(
             Permission.objects.filter(
-                content_type__app_label__in=["accounts", "outcomes", "accreditation", "transfers"]
+                content_type__app_label__in=[
+                    "accounts",
+                    "outcomes",
+                    "accreditation",
+                    "transfers",
+                    # Resetting a staff member's authenticator when they lose their phone.
+                    "otp_totp",
+                ]
             ).exclude(content_type__model="user", codename__startswith="delete")
         )
         return group
