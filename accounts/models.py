@@ -215,6 +215,7 @@ class LearningAccount(models.Model):
     class IdentityCheck(models.TextChoices):
         ONLINE_SELF_DECLARED = "online_self_declared", _("Declared online by the learner")
         IN_PERSON_AT_CENTRE = "in_person_at_centre", _("Checked in person at a centre")
+        REPORTED_BY_INSTITUTION = "reported_by_institution", _("Reported by an institution")
 
     number = models.CharField(_("account number"), max_length=16, unique=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
@@ -268,6 +269,17 @@ class LearningAccount(models.Model):
         related_name="accounts_opened",
     )
     document_note = models.CharField(_("document seen"), max_length=300, blank=True)
+    # A collective account is applied for and then decided by a centre administrator.
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="accounts_decided",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("reason"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = _("learning account")
@@ -392,3 +404,83 @@ class LedgerEntry(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.account} {self.hours}h {self.credits}cr"
+
+
+class StaffAccess(AppendOnlyModel):
+    """A member of staff looked at a learner's file or revealed their identity number: who,
+    when and why. The learner sees this list."""
+
+    class Kind(models.TextChoices):
+        VIEWED_FILE = "viewed_file", _("Viewed the lifelong learning file")
+        REVEALED_IDENTITY = "revealed_identity", _("Revealed the identity number")
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="staff_accesses"
+    )
+    staff = models.ForeignKey(
+        User, verbose_name=_("staff member"), on_delete=models.PROTECT, related_name="+"
+    )
+    kind = models.CharField(_("access"), max_length=30, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=300)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("staff access")
+        verbose_name_plural = _("staff accesses")
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["account", "-occurred_at"], name="access_account_time")]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="staff_access_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.staff} {self.kind} {self.account}"
+
+
+class MemberImport(models.Model):
+    """One accepted import of members into a collective account (refused imports write
+    nothing)."""
+
+    collective = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="member_imports"
+    )
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    filename = models.CharField(_("file"), max_length=255)
+    rows = models.PositiveIntegerField(_("rows"))
+    accounts_opened = models.PositiveIntegerField(_("accounts opened"))
+    accounts_linked = models.PositiveIntegerField(_("accounts linked"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("member import")
+        verbose_name_plural = _("member imports")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.collective} {self.filename}"
+
+
+class CollectiveMembership(models.Model):
+    """A personal learning account that belongs to an institution's collective account."""
+
+    collective = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="memberships"
+    )
+    member = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="collective_memberships"
+    )
+    joined_at = models.DateTimeField(_("joined at"), default=timezone.now)
+    added_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    member_import = models.ForeignKey(
+        MemberImport, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
+    )
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["collective", "member"], name="membership_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} in {self.collective}"

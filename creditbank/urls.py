@@ -12,6 +12,8 @@ from accounts.api import (
     TokenCreateView,
     TokenDeleteView,
 )
+from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
+from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
 
 from . import views
 
@@ -21,6 +23,8 @@ api_v1 = [
     path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
     path("accounts/", AccountRegisterView.as_view(), name="api-account-register"),
     path("accounts/me/", MyAccountView.as_view(), name="api-account-me"),
+    *staff_api_urlpatterns,
+    *collective_api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -38,6 +42,8 @@ urlpatterns = [
     # The admin site signs in through the portal's own sign-in, second factor included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("file/", views.LearningFileView.as_view(), name="learning-file"),
+    *staff_urlpatterns,
+    *collective_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
