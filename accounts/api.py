@@ -1,24 +1,32 @@
 from django.contrib.auth import user_logged_in
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import status
+from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .models import LearningAccount, Role
+from .models import LearningAccount, Role, StaffAccess
 from .permissions import HasRole
 from .serializers import (
     LearningAccountSerializer,
     RegistrationSerializer,
+    StaffAccessSerializer,
     TokenRequestSerializer,
     TokenResponseSerializer,
     UserSerializer,
 )
-from .services import account_totals, api_token_create, personal_account_register
+from .services import (
+    account_with_totals,
+    api_token_create,
+    personal_account_register,
+    staff_accesses_of,
+)
 
 
 class TokenCreateView(APIView):
@@ -91,6 +99,13 @@ class MyAccountView(APIView):
         return Response(LearningAccountSerializer(account).data)
 
 
-def account_with_totals(account: LearningAccount) -> LearningAccount:
-    account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]
-    return account
+class MyStaffAccessesView(ListAPIView):
+    """Every time a member of staff looked at the caller's file or revealed their identity
+    number, with the reason they gave."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+    serializer_class = StaffAccessSerializer
+
+    def get_queryset(self) -> QuerySet[StaffAccess]:
+        account = get_object_or_404(LearningAccount, holder=self.request.user)
+        return staff_accesses_of(account=account)

@@ -355,6 +355,8 @@ class BusinessTransaction(AppendOnlyModel):
         TRANSFER = "transfer", _("Credit transfer")
         CERTIFICATE_ISSUED = "certificate_issued", _("Certificate issued")
         FILE_DOWNLOADED = "file_downloaded", _("Lifelong learning file downloaded")
+        GOAL_SET = "goal_set", _("Learning goal set")
+        GOAL_REMOVED = "goal_removed", _("Learning goal removed")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"

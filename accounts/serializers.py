@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from .identity import IdType
 from .mfa import second_factor_required, totp_device_of, totp_verify
-from .models import LearningAccount, User
+from .models import LearningAccount, StaffAccess, User
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -122,4 +122,14 @@ class LearningAccountSerializer(serializers.ModelSerializer):
             "hours",
             "credits",
         ]
+        read_only_fields = fields
+
+
+class StaffAccessSerializer(serializers.ModelSerializer):
+    staff = serializers.CharField(source="staff.get_full_name", read_only=True)
+    centre = serializers.CharField(source="staff.centre", read_only=True, default="")
+
+    class Meta:
+        model = StaffAccess
+        fields = ["occurred_at", "staff", "centre", "kind", "reason"]
         read_only_fields = fields

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.functions import Lower
@@ -26,6 +26,7 @@ from .models import (
     LedgerEntry,
     LifelongLearningFile,
     Role,
+    StaffAccess,
     User,
 )
 
@@ -82,7 +83,7 @@ def personal_account_register(
     id_number: str,
     phone: str,
     email: str,
-    password: str,
+    password: str | None,
     opened_by: User | None = None,
     centre: Centre | None = None,
     document_note: str = "",
@@ -90,7 +91,9 @@ def personal_account_register(
     """Open a personal learning account and its lifelong learning file, in one transaction.
 
     Online (no ``opened_by``) the identity is self-declared; at a centre a staff member records
-    the document seen. Raises ValidationError keyed by field; nothing is written then.
+    the document seen, and ``password`` is None: the learner chooses one through the emailed
+    link, so staff never handle it. Raises ValidationError keyed by field; nothing is written
+    then.
     """
     try:
         identity = parse_identity(id_type, id_number)
@@ -107,11 +110,14 @@ def personal_account_register(
     while User.objects.filter(username=number).exists():  # one in a billion; cheap to rule out
         number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
     user = User(username=number, name=name.strip(), email=email, phone=phone, role=Role.LEARNER)
-    try:
-        validate_password(password, user)
-    except ValidationError as exc:
-        raise ValidationError({"password": exc.messages}) from exc
-    user.set_password(password)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)
     in_person = opened_by is not None
     try:
         # A savepoint: a registration that loses a race for the same identity fails here, on
@@ -161,6 +167,12 @@ def transaction_record(
     )
 
 
+def account_with_totals(account: LearningAccount) -> LearningAccount:
+    """The account with ``hours`` and ``credits`` set from its ledger, for serializers."""
+    account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]
+    return account
+
+
 def account_totals(*, account: LearningAccount) -> tuple[Decimal, Decimal]:
     """Hours and credits of the account: the sums of its ledger entries."""
     totals = LedgerEntry.objects.filter(account=account).aggregate(
@@ -176,3 +188,56 @@ def learning_account_of(*, user: User) -> LearningAccount | None:
         .filter(holder=user)
         .first()
     )
+
+
+# --- Staff access to a learner's file -----------------------------------------------------------
+
+FILE_STAFF_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
+
+
+def personal_account_find(
+    *, account_number: str = "", id_type: str = "", id_number: str = ""
+) -> LearningAccount | None:
+    """A personal account by its number, or by an identity document (through the blind index,
+    so the clear number is never compared in the database)."""
+    accounts = LearningAccount.objects.select_related("holder").filter(kind="personal")
+    if account_number:
+        return accounts.filter(number=account_number.strip().upper().replace(" ", "")).first()
+    if id_type and id_number:
+        try:
+            identity = parse_identity(id_type, id_number)
+        except ValidationError as exc:
+            raise ValidationError({"id_number": exc.messages}) from exc
+        return accounts.filter(id_number_index=crypto.blind_index(identity.number)).first()
+    raise ValidationError(
+        {"account_number": _("Give an account number, or an identity document and its number.")}
+    )
+
+
+def _access_record(*, staff: User, account: LearningAccount, kind: str, reason: str) -> StaffAccess:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why you need to see this learner's file.")})
+    if staff.role not in FILE_STAFF_ROLES:
+        raise PermissionDenied
+    return StaffAccess.objects.create(account=account, staff=staff, kind=kind, reason=reason)
+
+
+def staff_file_view_record(*, staff: User, account: LearningAccount, reason: str) -> StaffAccess:
+    """Record that ``staff`` opens the learner's file, and why; the learner sees the record."""
+    return _access_record(
+        staff=staff, account=account, kind=StaffAccess.Kind.VIEWED_FILE, reason=reason
+    )
+
+
+@transaction.atomic
+def identity_reveal(*, staff: User, account: LearningAccount, reason: str) -> str:
+    """The clear identity number, for a stated reason that is recorded first."""
+    _access_record(
+        staff=staff, account=account, kind=StaffAccess.Kind.REVEALED_IDENTITY, reason=reason
+    )
+    return crypto.decrypt(account.id_number_encrypted)
+
+
+def staff_accesses_of(*, account: LearningAccount) -> Any:
+    return account.staff_accesses.select_related("staff", "staff__centre")

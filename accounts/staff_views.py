@@ -1,7 +1,230 @@
-"""What centre staff do with learning accounts: open one for a person at the centre, find a
-learner, view their file and reveal their identity number, each with a recorded reason."""
+"""What centre staff do with learning accounts: open one for a person at the centre and find a
+learner. (Viewing a learner's file, which composes several apps, is in creditbank.)"""
 
-from django.urls import URLPattern
+from __future__ import annotations
 
-staff_urlpatterns: list[URLPattern] = []
-staff_api_urlpatterns: list[URLPattern] = []
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.forms import PasswordResetForm
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .forms import CentreRegistrationForm, LearnerSearchForm
+from .identity import IdType
+from .models import LearningAccount, Role, User
+from .permissions import HasRole, user_has_role
+from .serializers import PHONE_VALIDATOR, LearningAccountSerializer
+from .services import (
+    FILE_STAFF_ROLES,
+    account_with_totals,
+    identity_reveal,
+    personal_account_find,
+    personal_account_register,
+)
+
+COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
+
+
+def open_at_centre(*, staff: User, data: dict[str, Any], request: HttpRequest) -> LearningAccount:
+    """Open the account, recorded as checked in person at the staff member's centre, and email
+    the learner a link to choose a password."""
+    account = personal_account_register(
+        name=data["name"],
+        id_type=data["id_type"],
+        id_number=data["id_number"],
+        phone=data["phone"],
+        email=data["email"],
+        password=None,
+        opened_by=staff,
+        centre=staff.centre,
+        document_note=data["document_note"],
+    )
+    password_setup_email_send(user=account.holder, request=request)  # type: ignore[arg-type]
+    return account
+
+
+def password_setup_email_send(*, user: User, request: HttpRequest) -> None:
+    """Email a new learner the one-time link to choose a password (the reset mechanism: the
+    same token, expiry and page)."""
+    context = {
+        "email": user.email,
+        "domain": request.get_host(),
+        "site_name": request.get_host(),
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if request.is_secure() else "http",
+    }
+    PasswordResetForm().send_mail(
+        "registration/account_opened_subject.txt",
+        "registration/account_opened_email.txt",
+        context,
+        None,
+        user.email,
+    )
+
+
+def centre_account_open(request: HttpRequest) -> HttpResponse:
+    if not user_has_role(request.user, *COUNTER_ROLES):
+        return redirect_or_forbid(request)
+    form = CentreRegistrationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            account = open_at_centre(
+                staff=request.user,  # type: ignore[arg-type]
+                data=form.cleaned_data,
+                request=request,
+            )
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Account %(number)s is open. The learner will receive an email to choose a "
+                    "password."
+                )
+                % {"number": account.number},
+            )
+            return redirect("staff-learning-file", number=account.number)
+    return render(request, "accounts/centre_account_open.html", {"form": form})
+
+
+def learner_search(request: HttpRequest) -> HttpResponse:
+    if not user_has_role(request.user, *FILE_STAFF_ROLES):
+        return redirect_or_forbid(request)
+    # POST, not GET: an identity number must never travel in a URL, where proxies, server logs
+    # and browser history would keep it.
+    form = LearnerSearchForm(request.POST or None)
+    result = None
+    searched = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = personal_account_find(**form.cleaned_data)
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+        else:
+            searched = True
+            form = LearnerSearchForm()  # the number typed is not echoed back into the page
+    return render(
+        request,
+        "accounts/learner_search.html",
+        {"form": form, "result": result, "searched": searched},
+    )
+
+
+def redirect_or_forbid(request: HttpRequest) -> HttpResponse:
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    raise PermissionDenied
+
+
+# --- API ---------------------------------------------------------------------------------------
+
+
+class CentreRegistrationSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    id_type = serializers.ChoiceField(choices=IdType.choices)
+    id_number = serializers.CharField(max_length=40, write_only=True)
+    phone = serializers.CharField(max_length=20, validators=[PHONE_VALIDATOR])
+    email = serializers.EmailField(max_length=254)
+    document_note = serializers.CharField(max_length=300)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class LookupSerializer(serializers.Serializer):
+    account_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    id_type = serializers.ChoiceField(choices=IdType.choices, required=False)
+    id_number = serializers.CharField(max_length=40, required=False, allow_blank=True)
+
+
+class CentreAccountOpenApi(APIView):
+    """Open a personal account for a person whose document a centre reviewer checked."""
+
+    permission_classes = [HasRole.of(*COUNTER_ROLES)]
+
+    @extend_schema(request=CentreRegistrationSerializer, responses={201: LearningAccountSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = CentreRegistrationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = open_at_centre(
+            staff=request.user,  # type: ignore[arg-type]
+            data=serializer.validated_data,
+            request=request._request,
+        )
+        account_with_totals(account)
+        return Response(LearningAccountSerializer(account).data, status=status.HTTP_201_CREATED)
+
+
+class AccountLookupApi(APIView):
+    """Find a personal account by number or identity document; answers only the masked form.
+    A POST, so that an identity number never appears in a URL (and so in access logs)."""
+
+    permission_classes = [HasRole.of(*FILE_STAFF_ROLES)]
+
+    @extend_schema(request=LookupSerializer, responses=LearningAccountSerializer)
+    def post(self, request: Request) -> Response:
+        query = LookupSerializer(data=request.data)
+        query.is_valid(raise_exception=True)
+        account = personal_account_find(**query.validated_data)
+        if account is None:
+            return Response(
+                {"detail": gettext_lazy("No learning account matches.")},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(LearningAccountSerializer(account_with_totals(account)).data)
+
+
+class IdentityRevealApi(APIView):
+    """The clear identity number, for a stated reason that is recorded and shown to the
+    learner."""
+
+    permission_classes = [HasRole.of(*FILE_STAFF_ROLES)]
+
+    @extend_schema(request=ReasonSerializer, responses={200: dict})
+    def post(self, request: Request, number: str) -> Response:
+        body = ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        account = get_object_or_404(LearningAccount, number=number, kind="personal")
+        number_in_clear = identity_reveal(
+            staff=request.user,  # type: ignore[arg-type]
+            account=account,
+            reason=body.validated_data["reason"],
+        )
+        return Response({"account_number": account.number, "id_number": number_in_clear})
+
+
+staff_urlpatterns: list[URLPattern] = [
+    path("centre/accounts/new/", centre_account_open, name="centre-account-open"),
+    path("centre/learners/", learner_search, name="learner-search"),
+]
+staff_api_urlpatterns: list[URLPattern] = [
+    path("centre/accounts/", CentreAccountOpenApi.as_view(), name="api-centre-account-open"),
+    path("accounts/lookup/", AccountLookupApi.as_view(), name="api-account-lookup"),
+    path(
+        "accounts/<str:number>/identity-reveals/",
+        IdentityRevealApi.as_view(),
+        name="api-identity-reveal",
+    ),
+]

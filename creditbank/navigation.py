@@ -32,6 +32,16 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("My lifelong learning file"), "learning-file", roles=frozenset({Role.LEARNER})),
+    NavItem(
+        _("Find a learner"),
+        "learner-search",
+        roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN}),
+    ),
+    NavItem(
+        _("Open an account"),
+        "centre-account-open",
+        roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN}),
+    ),
     NavItem(_("API documentation"), "api-docs", roles=frozenset(STAFF_ROLES)),
     NavItem(_("Administration"), "admin:index", roles=frozenset({Role.MANAGEMENT_ADMIN})),
 ]

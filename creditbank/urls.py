@@ -9,11 +9,13 @@ from accounts.api import (
     AccountRegisterView,
     CurrentUserView,
     MyAccountView,
+    MyStaffAccessesView,
     TokenCreateView,
     TokenDeleteView,
 )
 from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
+from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
 
 from . import views
 
@@ -23,8 +25,16 @@ api_v1 = [
     path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
     path("accounts/", AccountRegisterView.as_view(), name="api-account-register"),
     path("accounts/me/", MyAccountView.as_view(), name="api-account-me"),
+    path(
+        "accounts/me/staff-accesses/",
+        MyStaffAccessesView.as_view(),
+        name="api-my-staff-accesses",
+    ),
     *staff_api_urlpatterns,
     *collective_api_urlpatterns,
+    path("transfers/programmes/", ProgrammeListView.as_view(), name="api-programmes"),
+    path("transfers/goals/", LearningGoalListView.as_view(), name="api-goals"),
+    path("transfers/goals/<int:pk>/", LearningGoalDetailView.as_view(), name="api-goal"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -42,6 +52,19 @@ urlpatterns = [
     # The admin site signs in through the portal's own sign-in, second factor included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("file/", views.LearningFileView.as_view(), name="learning-file"),
+    path("file/pdf/", views.learning_file_pdf_download, name="learning-file-pdf"),
+    path("file/goals/", views.learning_goal_add, name="learning-goal-add"),
+    path("file/goals/<int:pk>/remove/", views.learning_goal_drop, name="learning-goal-remove"),
+    path(
+        "centre/learners/<str:number>/",
+        views.StaffLearningFileView.as_view(),
+        name="staff-learning-file",
+    ),
+    path(
+        "centre/learners/<str:number>/reveal/",
+        views.StaffIdentityRevealView.as_view(),
+        name="staff-identity-reveal",
+    ),
     *staff_urlpatterns,
     *collective_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,16 +1,32 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views import View
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from accounts.forms import LoginForm
-from accounts.models import Role
-from accounts.permissions import RoleRequiredMixin
-from accounts.services import account_totals, learning_account_of
+from accounts.forms import LoginForm, ReasonForm
+from accounts.models import BusinessTransaction, LearningAccount, Role
+from accounts.permissions import RoleRequiredMixin, user_has_role
+from accounts.services import (
+    FILE_STAFF_ROLES,
+    identity_reveal,
+    learning_account_of,
+    personal_account_find,
+    staff_file_view_record,
+    transaction_record,
+)
+from transfers.forms import LearningGoalForm
+from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
 
 from .health import run_checks
+from .learning_file import learning_file_of, learning_file_pdf
 
 
 @require_GET
@@ -44,7 +60,7 @@ class PortalLoginView(LoginView):
 
 class LearningFileView(RoleRequiredMixin, TemplateView):
     """The learner's lifelong learning file: basic information, hours and credits, learning
-    programmes over time, and the account's business transactions."""
+    programmes over time, the account's business transactions and the staff who looked."""
 
     allowed_roles = (Role.LEARNER,)
     template_name = "creditbank/learning_file.html"
@@ -53,11 +69,128 @@ class LearningFileView(RoleRequiredMixin, TemplateView):
         account = learning_account_of(user=self.request.user)  # type: ignore[arg-type]
         if account is None:
             raise Http404
-        hours, credits = account_totals(account=account)
         return {
             **super().get_context_data(**kwargs),
-            "account": account,
-            "hours": hours,
-            "credits": credits,
-            "transactions": account.transactions.select_related("actor")[:100],
+            "file": learning_file_of(account),
+            "goal_form": LearningGoalForm(),
         }
+
+
+@login_required
+def learning_file_pdf_download(request: HttpRequest) -> HttpResponse:
+    """The learner's file as a PDF; each download is a business transaction."""
+    if not user_has_role(request.user, Role.LEARNER):
+        raise PermissionDenied
+    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
+    if account is None:
+        raise Http404
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.FILE_DOWNLOADED,
+        actor=request.user,  # type: ignore[arg-type]
+        details={},
+    )
+    pdf = learning_file_pdf(learning_file_of(account))
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="learning-file-{account.number}.pdf"'
+    return response
+
+
+class StaffLearningFileView(RoleRequiredMixin, View):
+    """Centre staff open a learner's file only by stating why; the look is recorded first."""
+
+    allowed_roles = FILE_STAFF_ROLES
+    template_name = "creditbank/staff_learning_file.html"
+
+    def get(self, request: HttpRequest, number: str) -> HttpResponse:
+        account = self._account(number)
+        return render(request, self.template_name, {"account": account, "form": ReasonForm()})
+
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
+        account = self._account(number)
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"account": account, "form": form})
+        staff_file_view_record(
+            staff=request.user,  # type: ignore[arg-type]
+            account=account,
+            reason=form.cleaned_data["reason"],
+        )
+        return self.render_file(request, account, form.cleaned_data["reason"])
+
+    def render_file(
+        self, request: HttpRequest, account: LearningAccount, reason: str, revealed: str = ""
+    ) -> HttpResponse:
+        context = {
+            "account": account,
+            "file": learning_file_of(account),
+            "reason": reason,
+            "reveal_form": ReasonForm(initial={"reason": reason}),
+            "revealed_number": revealed,
+        }
+        return render(request, self.template_name, context)
+
+    @staticmethod
+    def _account(number: str) -> LearningAccount:
+        account = personal_account_find(account_number=number)
+        if account is None:
+            raise Http404
+        return account
+
+
+class StaffIdentityRevealView(StaffLearningFileView):
+    """Show the clear identity number once, for a recorded reason."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, number: str) -> HttpResponse:
+        account = self._account(number)
+        form = ReasonForm(request.POST)
+        if not form.is_valid():
+            return render(request, self.template_name, {"account": account, "form": form})
+        reason = form.cleaned_data["reason"]
+        revealed = identity_reveal(staff=request.user, account=account, reason=reason)  # type: ignore[arg-type]
+        return self.render_file(request, account, reason, revealed)
+
+
+@login_required
+@require_POST
+def learning_goal_add(request: HttpRequest) -> HttpResponse:
+    """Set a goal from the file page; errors come back as messages beside the goals."""
+    account = _learner_account_or_403(request)
+    form = LearningGoalForm(request.POST)
+    if form.is_valid():
+        try:
+            learning_goal_set(
+                account=account,
+                programme=form.cleaned_data["programme"],
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationError as exc:
+            for errors in exc.message_dict.values():
+                for error in errors:
+                    messages.error(request, error)
+        else:
+            messages.success(request, _("The goal is set."))
+    else:
+        messages.error(request, _("Choose a programme from the list."))
+    return redirect(reverse("learning-file") + "#goals")
+
+
+@login_required
+@require_POST
+def learning_goal_drop(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _learner_account_or_403(request)
+    goal = get_object_or_404(learning_goals_of(account=account), pk=pk)
+    learning_goal_remove(goal=goal, actor=request.user)  # type: ignore[arg-type]
+    messages.success(request, _("The goal is removed."))
+    return redirect(reverse("learning-file") + "#goals")
+
+
+def _learner_account_or_403(request: HttpRequest) -> LearningAccount:
+    if not user_has_role(request.user, Role.LEARNER):
+        raise PermissionDenied
+    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
+    if account is None:
+        raise Http404
+    return account

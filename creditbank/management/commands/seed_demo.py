@@ -17,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
 from accounts.validators import uscc_check_character
+from transfers.models import Course, Programme
 
 DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105 - printed for the demo on purpose
 
@@ -93,6 +94,16 @@ class Command(BaseCommand):
             },
         )
 
+        certificate_body, _ = Institution.objects.update_or_create(
+            credit_code=credit_code("12500000MB1600012"),
+            defaults={
+                "name": "重庆市职业技能鉴定指导中心",
+                "kind": Institution.Kind.CERTIFICATE_BODY,
+                "centre": management,
+            },
+        )
+        self._programmes(open_university, certificate_body)
+
         group = self._management_group()
         people = [
             ("shao.taotao", "邵涛涛", Role.LEARNER, None, None, "13800000001"),
@@ -146,6 +157,64 @@ class Command(BaseCommand):
             "Staff sign in with a second factor: add the key to an authenticator app, or print "
             "the current code with `python manage.py demo_totp_code <username>`."
         )
+
+    @staticmethod
+    def _programmes(university: Institution, certificate_body: Institution) -> None:
+        """The Preschool Education major of the source texts, with the two courses that the
+        kindergarten principal and preschool teacher qualification certificates convert to, and
+        a vocational certificate."""
+        preschool, _ = Programme.objects.update_or_create(
+            institution=university,
+            code="PRE-ZK",
+            defaults={
+                "name": "学前教育（专科）",
+                "name_en": "Preschool Education (associate degree)",
+                "kind": Programme.Kind.DEGREE,
+                "level": "专科",
+                "credits_required": 76,
+                "description": "面向在职幼儿教师的开放教育专科专业。",
+            },
+        )
+        courses = [
+            ("PRE101", "幼儿园教研工作管理", "Teaching and research work management", 3),
+            (
+                "PRE102",
+                "幼儿游戏活动设计与组织",
+                "Children's game activity design and organisation",
+                3,
+            ),
+            ("PRE103", "学前儿童发展心理学", "Developmental psychology of young children", 4),
+            ("PRE104", "学前教育学", "Preschool pedagogy", 4),
+            ("PRE105", "幼儿园课程论", "Kindergarten curriculum", 3),
+            ("PRE106", "学前儿童卫生与保健", "Health and care of young children", 3),
+            ("PRE107", "幼儿园管理", "Kindergarten management", 3),
+            ("PRE108", "学前儿童语言教育", "Language education of young children", 3),
+        ]
+        for code, name, name_en, credits in courses:
+            Course.objects.update_or_create(
+                programme=preschool,
+                code=code,
+                defaults={"name": name, "name_en": name_en, "credits": credits},
+            )
+        childcare, _ = Programme.objects.update_or_create(
+            institution=certificate_body,
+            code="BYS-4",
+            defaults={
+                "name": "保育师（四级/中级工）",
+                "name_en": "Childcare worker (level 4)",
+                "kind": Programme.Kind.VOCATIONAL_CERTIFICATE,
+                "level": "四级",
+            },
+        )
+        for code, name, name_en, credits in [
+            ("BYS-T", "保育理论知识", "Childcare theory", 2),
+            ("BYS-P", "保育操作技能", "Childcare practical skills", 2),
+        ]:
+            Course.objects.update_or_create(
+                programme=childcare,
+                code=code,
+                defaults={"name": name, "name_en": name_en, "credits": credits},
+            )
 
     @staticmethod
     def _demo_authenticator(user: User) -> str:

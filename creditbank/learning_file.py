@@ -1,0 +1,89 @@
+"""The lifelong learning file, composed from the apps that hold its parts. The learner's page,
+the staff view and the PDF all read it from here, so they always show the same record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.documents import BankDocument
+from accounts.models import LearningAccount
+from accounts.services import account_totals, staff_accesses_of
+from transfers.services import learning_goals_of
+
+
+@dataclass
+class LearningFile:
+    account: LearningAccount
+    hours: Decimal
+    credits: Decimal
+    goals: list[Any] = field(default_factory=list)
+    transactions: list[Any] = field(default_factory=list)
+    staff_accesses: list[Any] = field(default_factory=list)
+
+
+def learning_file_of(account: LearningAccount, *, history_limit: int = 100) -> LearningFile:
+    hours, credits = account_totals(account=account)
+    return LearningFile(
+        account=account,
+        hours=hours,
+        credits=credits,
+        goals=list(learning_goals_of(account=account)),
+        transactions=list(account.transactions.select_related("actor")[:history_limit]),
+        staff_accesses=list(staff_accesses_of(account=account)[:history_limit]),
+    )
+
+
+def learning_file_pdf(file: LearningFile) -> bytes:
+    """The lifelong learning file as a PDF: what the learner's page shows, identity masked."""
+    account = file.account
+    holder = account.holder
+    pdf = BankDocument(str(_("Lifelong learning file")))
+    pdf.heading(str(_("Lifelong learning file")))
+    pdf.facts(
+        [
+            (str(_("Account number")), account.number),
+            (str(_("Name")), holder.name if holder else ""),
+            (str(_("Identity document")), str(account.get_id_type_display())),
+            (str(_("Identity number")), account.id_number_masked),
+            (str(_("Date of birth")), account.birth_date.isoformat() if account.birth_date else ""),
+            (str(_("Learning hours")), str(file.hours)),
+            (str(_("Credits")), str(file.credits)),
+            (str(_("Issued")), timezone.localtime().strftime("%Y-%m-%d %H:%M")),
+        ]
+    )
+    if file.goals:
+        pdf.heading(str(_("Learning goals")), size=12)
+        pdf.rows_table(
+            [str(_("Programme")), str(_("Institution")), str(_("Set on"))],
+            [
+                [
+                    goal.programme.display_name,
+                    goal.programme.institution.name,
+                    timezone.localtime(goal.created_at).strftime("%Y-%m-%d"),
+                ]
+                for goal in file.goals
+            ],
+            widths=[80, 64, 30],
+        )
+    pdf.heading(str(_("Learning programmes")), size=12)
+    pdf.set_font(pdf.font_family, size=10)
+    pdf.multi_cell(0, 6, str(_("No learning outcomes are saved in this file yet.")))
+    pdf.ln(4)
+    pdf.heading(str(_("Account history")), size=12)
+    pdf.rows_table(
+        [str(_("Time")), str(_("Event"))],
+        [
+            [
+                timezone.localtime(txn.occurred_at).strftime("%Y-%m-%d %H:%M"),
+                str(txn.get_kind_display()),
+            ]
+            for txn in file.transactions
+        ],
+        widths=[45, 129],
+    )
+    return pdf.render()

@@ -1,0 +1,72 @@
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import LearningAccount, Role
+from accounts.permissions import HasRole
+from accounts.services import learning_account_of
+
+from .models import Programme
+from .serializers import LearningGoalSerializer, ProgrammeSerializer
+from .services import (
+    learning_goal_remove,
+    learning_goal_set,
+    learning_goals_of,
+    programmes_published,
+)
+
+
+def learner_account(request: Request) -> LearningAccount:
+    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
+    if account is None:
+        raise Http404
+    return account
+
+
+class ProgrammeListView(generics.ListAPIView[Programme]):
+    """Programmes and vocational certificates that institutions publish, with their courses."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ProgrammeSerializer
+
+    def get_queryset(self):
+        return programmes_published()
+
+
+class LearningGoalListView(APIView):
+    """The caller's learning goals; POST sets a new one."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses=LearningGoalSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        goals = learning_goals_of(account=learner_account(request))
+        return Response(LearningGoalSerializer(goals, many=True).data)
+
+    @extend_schema(request=LearningGoalSerializer, responses={201: LearningGoalSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = LearningGoalSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        goal = learning_goal_set(
+            account=learner_account(request),
+            programme=serializer.validated_data["programme"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(LearningGoalSerializer(goal).data, status=status.HTTP_201_CREATED)
+
+
+class LearningGoalDetailView(APIView):
+    """DELETE gives up one of the caller's goals."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int) -> Response:
+        goal = get_object_or_404(learning_goals_of(account=learner_account(request)), pk=pk)
+        learning_goal_remove(goal=goal, actor=request.user)  # type: ignore[arg-type]
+        return Response(status=status.HTTP_204_NO_CONTENT)
