@@ -1,8 +1,817 @@
 """Collective accounts: an institution applies, a centre administrator decides, the
-institution's administrator imports members and follows their progress."""
+institution's administrator imports members and follows their progress.
 
-from django.urls import URLPattern
+Pages and API views only parse the input, call one service of ``accounts.collective`` and shape
+the answer. Who may see an institution is decided by the scoping functions there: a centre
+administrator sees the applications of their own centre, an institution administrator their
+own institution; anything else is a 404, so that ids of other institutions reveal nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.decorators.debug import sensitive_post_parameters
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny, BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.views import APIView
+
+from .collective import (
+    COLLECTIVE_KINDS,
+    EXPORT_FORMATS,
+    applications_for,
+    collective_account_apply,
+    collective_account_decide,
+    collective_centres,
+    collective_members,
+    collective_members_export,
+    collective_members_import,
+    collective_of,
+)
+from .imports import (
+    MAX_FILE_BYTES,
+    TEMPLATE_HEADINGS,
+    MemberRowsInvalid,
+    RowError,
+    csv_write,
+    xlsx_write,
+)
+from .models import CollectiveMembership, Institution, LearningAccount, MemberImport, Role, User
+from .permissions import HasRole, RoleRequiredMixin
+from .serializers import PHONE_VALIDATOR
+from .validators import validate_unified_social_credit_code
+
+KIND_CHOICES = [(kind.value, kind.label) for kind in COLLECTIVE_KINDS]
+STATUS_CHOICES = LearningAccount.Status.choices
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+# Rows of problems shown on the import page; the API lists them all.
+ERRORS_SHOWN = 1_000
+MEMBERS_PER_PAGE = 50
+
+
+def _read_upload(uploaded: UploadedFile) -> bytes:
+    # One byte over the limit is enough for the service to refuse the file; a huge upload is
+    # never read into memory.
+    return uploaded.read(MAX_FILE_BYTES + 1)
+
+
+def _file_download(data: bytes, *, file_format: str, stem: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{file_format}"'
+    return response
+
+
+def _export_filename(collective: LearningAccount) -> str:
+    return f"members-{collective.number}-{timezone.localdate():%Y%m%d}"
+
+
+# --- Forms ----------------------------------------------------------------------------------
+
+
+class CollectiveApplicationForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name of the institution"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("Kind of institution"), choices=KIND_CHOICES)
+    credit_code = forms.CharField(
+        label=gettext_lazy("Unified social credit code"),
+        max_length=18,
+        validators=[validate_unified_social_credit_code],
+        help_text=gettext_lazy("The 18 characters on the business licence or registration."),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+    centre = forms.ModelChoiceField(
+        label=gettext_lazy("Accreditation branch centre"),
+        queryset=collective_centres(),
+        help_text=gettext_lazy("The centre that will review the application and serve you."),
+    )
+    admin_name = forms.CharField(
+        label=gettext_lazy("Administrator's name"),
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    admin_email = forms.EmailField(
+        label=gettext_lazy("Administrator's email"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    admin_phone = forms.CharField(
+        label=gettext_lazy("Administrator's mobile phone"),
+        max_length=20,
+        validators=[PHONE_VALIDATOR],
+        help_text=gettext_lazy("The administrator signs in with this email or phone."),
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    password1 = forms.CharField(
+        label=gettext_lazy("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=gettext_lazy(
+            "At least 10 characters, not only digits, not a common password. After signing in "
+            "you also set up an authenticator app."
+        ),
+    )
+    password2 = forms.CharField(
+        label=gettext_lazy("Password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("password1") and cleaned.get("password1") != cleaned.get("password2"):
+            self.add_error("password2", _("The two passwords differ."))
+        return cleaned
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[
+            ("approve", gettext_lazy("Approve: open the collective account")),
+            ("reject", gettext_lazy("Reject")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("Required for a rejection; the institution will see it."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("decision") == "reject" and not cleaned.get("reason", "").strip():
+            self.add_error(
+                "reason", _("Give the reason for the rejection; the institution will see it.")
+            )
+        return cleaned
+
+
+class MemberImportForm(forms.Form):
+    file = forms.FileField(
+        label=gettext_lazy("Member list (CSV or XLSX)"),
+        allow_empty_file=True,  # the service explains an empty file like any other refusal
+        help_text=gettext_lazy(
+            "Columns 姓名, 证件类型, 证件号码, 手机号, 电子邮箱 (or name, id_type, id_number, "
+            "phone, email) in the first row. Up to 10 MB and 100,000 rows."
+        ),
+        widget=forms.ClearableFileInput(
+            attrs={
+                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument"
+                ".spreadsheetml.sheet"
+            }
+        ),
+    )
+
+
+def _form_errors_from(form: forms.Form, exc: ValidationError, renamed: dict[str, str]) -> None:
+    for field, errors in exc.message_dict.items():
+        name = renamed.get(field, field)
+        form.add_error(name if name in form.fields else None, errors)
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+@method_decorator(sensitive_post_parameters("password1", "password2"), name="dispatch")
+class ApplyPage(View):
+    """An institution applies for a collective account; no sign-in needed. The administrator
+    is signed in afterwards and, being staff, is first asked to set up a second factor."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect("home")
+        return self.render(request, CollectiveApplicationForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            return redirect("home")
+        form = CollectiveApplicationForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                account = collective_account_apply(
+                    name=data["name"],
+                    kind=data["kind"],
+                    credit_code=data["credit_code"],
+                    centre=data["centre"],
+                    admin_name=data["admin_name"],
+                    admin_email=data["admin_email"],
+                    admin_phone=data["admin_phone"],
+                    admin_password=data["password1"],
+                )
+            except ValidationError as exc:
+                _form_errors_from(form, exc, {"admin_password": "password1"})
+            else:
+                login(request, account.opened_by, backend="accounts.backends.IdentifierBackend")
+                messages.success(
+                    request,
+                    _(
+                        "The application of %(institution)s is submitted; its collective "
+                        "account %(number)s awaits the centre's approval. From now on, sign in "
+                        "with your email or mobile phone."
+                    )
+                    % {"institution": account.institution, "number": account.number},
+                )
+                return redirect("collective-home")
+        return self.render(request, form)
+
+    def render(self, request: HttpRequest, form: forms.Form) -> HttpResponse:
+        return render(request, "accounts/collective/apply.html", {"form": form})
+
+
+class ApplicationsPage(RoleRequiredMixin, View):
+    """A centre administrator's list of the applications to their centre, pending first."""
+
+    allowed_roles = (Role.CENTRE_ADMIN,)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        wanted = request.GET.get("status", LearningAccount.Status.PENDING)
+        institutions = applications_for(user=request.user)  # type: ignore[arg-type]
+        if wanted in LearningAccount.Status.values:
+            institutions = institutions.filter(collective_account__status=wanted)
+        else:
+            wanted = "all"
+        page = Paginator(institutions, MEMBERS_PER_PAGE).get_page(request.GET.get("page"))
+        context = {
+            "page": page,
+            "wanted": wanted,
+            "statuses": [*STATUS_CHOICES[:3], ("all", _("All"))],
+        }
+        return render(request, "accounts/collective/applications.html", context)
+
+
+class ApplicationPage(RoleRequiredMixin, View):
+    """One application, and the form to approve or reject it."""
+
+    allowed_roles = (Role.CENTRE_ADMIN,)
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.render(request, self.institution(request, pk), DecisionForm())
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        institution = self.institution(request, pk)
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                collective_account_decide(
+                    institution=institution,
+                    decided_by=request.user,  # type: ignore[arg-type]
+                    approve=form.cleaned_data["decision"] == "approve",
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                _form_errors_from(form, exc, {})
+            else:
+                approved = form.cleaned_data["decision"] == "approve"
+                messages.success(
+                    request,
+                    (
+                        _("The collective account of %(institution)s is open.")
+                        if approved
+                        else _("The application of %(institution)s is rejected.")
+                    )
+                    % {"institution": institution.name},
+                )
+                return redirect("collective-applications")
+        return self.render(request, institution, form)
+
+    def institution(self, request: HttpRequest, pk: int) -> Institution:
+        return get_object_or_404(applications_for(user=request.user), pk=pk)  # type: ignore[arg-type]
+
+    def render(
+        self, request: HttpRequest, institution: Institution, form: forms.Form
+    ) -> HttpResponse:
+        context = {
+            "institution": institution,
+            "account": institution.collective_account,
+            "form": form,
+        }
+        return render(request, "accounts/collective/application.html", context)
+
+
+class InstitutionAdminPage(RoleRequiredMixin, View):
+    allowed_roles = (Role.INSTITUTION_ADMIN,)
+
+    def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
+        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
+        if collective is None:
+            raise Http404
+        return collective
+
+
+class CollectiveHomePage(InstitutionAdminPage):
+    """The institution administrator's entry point: their institution's member list."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        institution_id = request.user.institution_id  # type: ignore[union-attr]
+        if (
+            institution_id is None
+            or collective_of(
+                user=request.user,  # type: ignore[arg-type]
+                institution_id=institution_id,
+            )
+            is None
+        ):
+            raise Http404
+        return redirect("collective-members", pk=institution_id)
+
+
+class MembersPage(InstitutionAdminPage):
+    """The members of the collective account with their hours and credits."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        collective = self.collective(request, pk)
+        page = Paginator(collective_members(collective=collective), MEMBERS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        context = {
+            "collective": collective,
+            "institution": collective.institution,
+            "page": page,
+            "imports": collective.member_imports.all()[:10],
+            "active": collective.status == LearningAccount.Status.ACTIVE,
+        }
+        return render(request, "accounts/collective/members.html", context)
+
+
+class MemberImportPage(InstitutionAdminPage):
+    """Upload a member list; every problem is shown in a table, and nothing is imported
+    until the file has none."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.render(request, self.collective(request, pk), MemberImportForm(), [])
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        collective = self.collective(request, pk)
+        form = MemberImportForm(request.POST, request.FILES)
+        row_errors: list[RowError] = []
+        if form.is_valid():
+            uploaded = form.cleaned_data["file"]
+            try:
+                result = collective_members_import(
+                    collective=collective,
+                    uploaded_by=request.user,  # type: ignore[arg-type]
+                    filename=uploaded.name or "",
+                    data=_read_upload(uploaded),
+                )
+            except MemberRowsInvalid as exc:
+                row_errors = exc.rows
+                form.add_error("file", exc.message_dict["file"])
+            except ValidationError as exc:
+                _form_errors_from(form, exc, {})
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(rows)d members imported: %(opened)d learning accounts opened, "
+                        "%(linked)d existing accounts linked. New learners set their password "
+                        "with “Forgot your password?” and their email address."
+                    )
+                    % {
+                        "rows": result.accounts_opened + result.accounts_linked,
+                        "opened": result.accounts_opened,
+                        "linked": result.accounts_linked,
+                    },
+                )
+                return redirect("collective-members", pk=pk)
+        return self.render(request, collective, form, row_errors)
+
+    def render(
+        self,
+        request: HttpRequest,
+        collective: LearningAccount,
+        form: forms.Form,
+        row_errors: list[RowError],
+    ) -> HttpResponse:
+        context = {
+            "collective": collective,
+            "institution": collective.institution,
+            "active": collective.status == LearningAccount.Status.ACTIVE,
+            "form": form,
+            "row_errors": row_errors[:ERRORS_SHOWN],
+            "row_errors_total": len(row_errors),
+            "row_errors_hidden": max(len(row_errors) - ERRORS_SHOWN, 0),
+        }
+        return render(request, "accounts/collective/import.html", context)
+
+
+class MemberExportPage(InstitutionAdminPage):
+    def get(self, request: HttpRequest, pk: int, file_format: str) -> HttpResponse:
+        collective = self.collective(request, pk)
+        if file_format not in EXPORT_FORMATS:
+            raise Http404
+        data = collective_members_export(collective=collective, file_format=file_format)
+        return _file_download(data, file_format=file_format, stem=_export_filename(collective))
+
+
+class ImportTemplatePage(RoleRequiredMixin, View):
+    """An empty member list with the heading row, to fill in."""
+
+    allowed_roles = (Role.INSTITUTION_ADMIN,)
+
+    def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
+        if file_format == "xlsx":
+            data = xlsx_write(title=_("Members"), headings=TEMPLATE_HEADINGS, rows=[])
+        elif file_format == "csv":
+            data = csv_write(headings=TEMPLATE_HEADINGS, rows=[])
+        else:
+            raise Http404
+        return _file_download(data, file_format=file_format, stem="member-list")
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+class CollectiveApplicationSerializer(serializers.Serializer):
+    name = serializers.CharField(label=gettext_lazy("Name of the institution"), max_length=200)
+    kind = serializers.ChoiceField(label=gettext_lazy("Kind of institution"), choices=KIND_CHOICES)
+    credit_code = serializers.CharField(
+        label=gettext_lazy("Unified social credit code"),
+        max_length=18,
+        validators=[validate_unified_social_credit_code],
+    )
+    centre = serializers.PrimaryKeyRelatedField(
+        label=gettext_lazy("Accreditation branch centre"),
+        queryset=collective_centres(),
+        help_text=gettext_lazy("The id of an active accreditation branch centre."),
+    )
+    admin_name = serializers.CharField(label=gettext_lazy("Administrator's name"), max_length=150)
+    admin_email = serializers.EmailField(
+        label=gettext_lazy("Administrator's email"), max_length=254
+    )
+    admin_phone = serializers.CharField(
+        label=gettext_lazy("Administrator's mobile phone"),
+        max_length=20,
+        validators=[PHONE_VALIDATOR],
+    )
+    admin_password = serializers.CharField(
+        label=gettext_lazy("Password"),
+        write_only=True,
+        trim_whitespace=False,
+        max_length=128,
+        style={"input_type": "password"},
+    )
+
+
+class AdministratorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["name", "email", "phone"]
+        read_only_fields = fields
+
+
+class InstitutionApplicationSerializer(serializers.ModelSerializer):
+    """An institution with its collective account: the application and its decision."""
+
+    centre_name = serializers.CharField(source="centre.name", read_only=True, default="")
+    account_number = serializers.CharField(source="collective_account.number", read_only=True)
+    # A plain string in the schema: an enum here would collide with LearningAccount's status
+    # enum in drf-spectacular's naming (fixable with ENUM_NAME_OVERRIDES in settings).
+    status = serializers.CharField(
+        source="collective_account.status",
+        read_only=True,
+        help_text=gettext_lazy("pending, active, rejected or closed."),
+    )
+    applied_at = serializers.DateTimeField(source="collective_account.opened_at", read_only=True)
+    administrator = AdministratorSerializer(source="collective_account.opened_by", read_only=True)
+    decided_at = serializers.DateTimeField(
+        source="collective_account.decided_at", read_only=True, allow_null=True
+    )
+    decision_note = serializers.CharField(source="collective_account.decision_note", read_only=True)
+
+    class Meta:
+        model = Institution
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "credit_code",
+            "centre",
+            "centre_name",
+            "is_active",
+            "account_number",
+            "status",
+            "applied_at",
+            "administrator",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class StatusQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=STATUS_CHOICES,
+        required=False,
+        help_text=gettext_lazy("Only applications whose collective account has this status."),
+    )
+
+
+class DecisionSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["approve", "reject"])
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("Required for a rejection; the institution sees it."),
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["decision"] == "reject" and not attrs.get("reason", "").strip():
+            raise serializers.ValidationError(
+                {"reason": _("Give the reason for the rejection; the institution will see it.")}
+            )
+        return attrs
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    """A member as the institution sees them: the identity number only masked."""
+
+    account_number = serializers.CharField(source="member.number", read_only=True)
+    name = serializers.CharField(source="member.holder.name", read_only=True)
+    id_type = serializers.CharField(source="member.id_type", read_only=True)
+    id_number_masked = serializers.CharField(source="member.id_number_masked", read_only=True)
+    hours = serializers.DecimalField(max_digits=10, decimal_places=1, read_only=True)
+    credits = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True)
+
+    class Meta:
+        model = CollectiveMembership
+        fields = [
+            "account_number",
+            "name",
+            "id_type",
+            "id_number_masked",
+            "joined_at",
+            "hours",
+            "credits",
+        ]
+        read_only_fields = fields
+
+
+class MemberImportUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=gettext_lazy(
+            "CSV (UTF-8 or GB18030) or XLSX; heading row with name, id_type, id_number, phone, "
+            "email (or 姓名, 证件类型, 证件号码, 手机号, 电子邮箱). Up to 10 MB and 100,000 rows."
+        ),
+    )
+
+
+class MemberImportSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = MemberImport
+        fields = ["id", "filename", "rows", "accounts_opened", "accounts_linked", "created_at"]
+        read_only_fields = fields
+
+
+class RowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text=gettext_lazy("The row number in the spreadsheet."))
+    column = serializers.CharField(
+        help_text=gettext_lazy("name, id_type, id_number, phone or email.")
+    )
+    heading = serializers.CharField(help_text=gettext_lazy("The column's heading in the file."))
+    message = serializers.CharField()
+
+
+class MemberImportErrorsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    rows = RowErrorSerializer(many=True)
+
+
+class InstitutionsApi(ListAPIView):
+    """``POST``: an institution applies for a collective account (no sign-in needed).
+    ``GET``: a centre administrator's list of the applications to their centre."""
+
+    serializer_class = InstitutionApplicationSerializer
+    throttle_scope = "register"
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method == "POST":
+            return [AllowAny()]
+        return [HasRole.of(Role.CENTRE_ADMIN)()]
+
+    def get_throttles(self) -> list[BaseThrottle]:
+        # Applications create accounts, like online registration, and share its limit.
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    def get_queryset(self) -> Any:
+        query = StatusQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        institutions = applications_for(user=self.request.user)  # type: ignore[arg-type]
+        if query.validated_data.get("status"):
+            institutions = institutions.filter(
+                collective_account__status=query.validated_data["status"]
+            )
+        return institutions
+
+    @extend_schema(parameters=[StatusQuerySerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        request=CollectiveApplicationSerializer,
+        responses={201: InstitutionApplicationSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = CollectiveApplicationSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        account = collective_account_apply(**serializer.validated_data)
+        return Response(
+            InstitutionApplicationSerializer(account.institution).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class InstitutionApi(APIView):
+    """One institution and its collective account: for the administrator of its centre, and
+    for its own administrator."""
+
+    permission_classes = [HasRole.of(Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN)]
+
+    @extend_schema(responses=InstitutionApplicationSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        if user.role == Role.CENTRE_ADMIN:
+            institution = get_object_or_404(applications_for(user=user), pk=pk)
+        else:
+            collective = collective_of(user=user, institution_id=pk)
+            if collective is None:
+                raise Http404
+            institution = collective.institution  # type: ignore[assignment]
+        return Response(InstitutionApplicationSerializer(institution).data)
+
+
+class DecisionApi(APIView):
+    """A centre administrator approves or rejects an application to their centre."""
+
+    permission_classes = [HasRole.of(Role.CENTRE_ADMIN)]
+
+    @extend_schema(request=DecisionSerializer, responses=InstitutionApplicationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        institution = get_object_or_404(applications_for(user=request.user), pk=pk)  # type: ignore[arg-type]
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        collective_account_decide(
+            institution=institution,
+            decided_by=request.user,  # type: ignore[arg-type]
+            approve=body.validated_data["decision"] == "approve",
+            reason=body.validated_data["reason"],
+        )
+        institution = applications_for(user=request.user).get(pk=pk)  # type: ignore[arg-type]
+        return Response(InstitutionApplicationSerializer(institution).data)
+
+
+class InstitutionAdminApi(APIView):
+    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+
+    def collective(self, request: Request, pk: int) -> LearningAccount:
+        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
+        if collective is None:
+            raise Http404
+        return collective
+
+
+class MembersApi(InstitutionAdminApi, ListAPIView):
+    """The members of the institution's collective account, with hours and credits; only its
+    own administrator sees them."""
+
+    serializer_class = MemberSerializer
+
+    def get_queryset(self) -> Any:
+        return collective_members(collective=self.collective(self.request, self.kwargs["pk"]))
+
+
+class MemberImportApi(InstitutionAdminApi):
+    """Import members from a CSV or XLSX file (multipart field ``file``). Either every row is
+    imported, or nothing is and the answer lists every problem by row and column."""
+
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": MemberImportUploadSerializer},
+        responses={
+            201: MemberImportSerializer,
+            400: OpenApiResponse(
+                MemberImportErrorsSerializer,
+                description=(
+                    'Row problems as ``rows``; a file refused as a whole as ``{"file": '
+                    "[message]}``."
+                ),
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        collective = self.collective(request, pk)
+        body = MemberImportUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        uploaded = body.validated_data["file"]
+        try:
+            result = collective_members_import(
+                collective=collective,
+                uploaded_by=request.user,  # type: ignore[arg-type]
+                filename=uploaded.name or "",
+                data=_read_upload(uploaded),
+            )
+        except MemberRowsInvalid as exc:
+            errors = MemberImportErrorsSerializer(
+                {"detail": exc.message_dict["file"][0], "rows": exc.rows}
+            )
+            return Response(errors.data, status=status.HTTP_400_BAD_REQUEST)
+        return Response(MemberImportSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class MemberExportApi(InstitutionAdminApi):
+    """The member list as a file: ``export.csv`` or ``export.xlsx``."""
+
+    @extend_schema(
+        parameters=[OpenApiParameter("file_format", str, "path", enum=list(EXPORT_FORMATS))],
+        responses={(200, "text/csv"): bytes, (200, CONTENT_TYPES["xlsx"]): bytes},
+    )
+    def get(self, request: Request, pk: int, file_format: str) -> HttpResponseBase:
+        collective = self.collective(request, pk)
+        if file_format not in EXPORT_FORMATS:
+            raise Http404
+        data = collective_members_export(collective=collective, file_format=file_format)
+        return _file_download(data, file_format=file_format, stem=_export_filename(collective))
+
+
+# --- URLs -----------------------------------------------------------------------------------
 
 # Pages (mounted at the site root) and API views (mounted under /api/v1/).
-collective_urlpatterns: list[URLPattern] = []
-collective_api_urlpatterns: list[URLPattern] = []
+collective_urlpatterns: list[URLPattern] = [
+    path("institutions/apply/", ApplyPage.as_view(), name="collective-apply"),
+    path("centre/institutions/", ApplicationsPage.as_view(), name="collective-applications"),
+    path(
+        "centre/institutions/<int:pk>/",
+        ApplicationPage.as_view(),
+        name="collective-application",
+    ),
+    path("institution/", CollectiveHomePage.as_view(), name="collective-home"),
+    path("institutions/<int:pk>/members/", MembersPage.as_view(), name="collective-members"),
+    path(
+        "institutions/<int:pk>/members/import/",
+        MemberImportPage.as_view(),
+        name="collective-import",
+    ),
+    path(
+        "institutions/<int:pk>/members/export.<str:file_format>",
+        MemberExportPage.as_view(),
+        name="collective-members-export",
+    ),
+    path(
+        "institutions/import-template.<str:file_format>",
+        ImportTemplatePage.as_view(),
+        name="collective-import-template",
+    ),
+]
+collective_api_urlpatterns: list[URLPattern] = [
+    path("institutions/", InstitutionsApi.as_view(), name="api-institutions"),
+    path("institutions/<int:pk>/", InstitutionApi.as_view(), name="api-institution"),
+    path(
+        "institutions/<int:pk>/decision/",
+        DecisionApi.as_view(),
+        name="api-institution-decision",
+    ),
+    path(
+        "institutions/<int:pk>/members/",
+        MembersApi.as_view(),
+        name="api-institution-members",
+    ),
+    path(
+        "institutions/<int:pk>/members/import/",
+        MemberImportApi.as_view(),
+        name="api-institution-members-import",
+    ),
+    path(
+        "institutions/<int:pk>/members/export.<str:file_format>",
+        MemberExportApi.as_view(),
+        name="api-institution-members-export",
+    ),
+]

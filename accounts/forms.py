@@ -1,7 +1,9 @@
+import unicodedata
+from collections.abc import Iterator
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -131,3 +133,27 @@ class LearnerSearchForm(forms.Form):
         required=False,
     )
     id_number = forms.CharField(label=_("Identity number"), max_length=40, required=False)
+
+
+class PasswordSetupOrResetForm(PasswordResetForm):
+    """Django's reset form, which also serves accounts that have no password yet (opened at a
+    centre or imported by an institution): the emailed one-time link is how they choose one."""
+
+    def get_users(self, email: str) -> Iterator[Any]:
+        from django.contrib.auth import get_user_model
+
+        user_model = get_user_model()
+        email_field = user_model.get_email_field_name()
+        users = user_model._default_manager.filter(
+            **{f"{email_field}__iexact": email, "is_active": True}
+        )
+        # The database match is case-insensitive; comparing the casefolded forms again (as
+        # Django's own form does) refuses look-alike addresses such as "ß" for "ss".
+        return (user for user in users if _same_email(email, getattr(user, email_field)))
+
+
+def _same_email(one: str, other: str) -> bool:
+    return (
+        unicodedata.normalize("NFKC", one).casefold()
+        == unicodedata.normalize("NFKC", other).casefold()
+    )

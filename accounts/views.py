@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import OneTimeCodeForm, RegistrationForm
+from .forms import OneTimeCodeForm, PasswordSetupOrResetForm, RegistrationForm
 from .mfa import (
     mark_verified,
     totp_device_of,
@@ -139,6 +139,7 @@ password_urlpatterns = [
                 "choose a new password."
             ),
             gettext_lazy("Send the link"),
+            form_class=PasswordSetupOrResetForm,
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
         ),

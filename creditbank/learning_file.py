@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from accounts.documents import BankDocument
 from accounts.models import LearningAccount
 from accounts.services import account_totals, staff_accesses_of
+from outcomes.services import outcomes_in_file
 from transfers.services import learning_goals_of
 
 
@@ -22,6 +23,7 @@ class LearningFile:
     hours: Decimal
     credits: Decimal
     goals: list[Any] = field(default_factory=list)
+    outcomes: list[Any] = field(default_factory=list)
     transactions: list[Any] = field(default_factory=list)
     staff_accesses: list[Any] = field(default_factory=list)
 
@@ -33,6 +35,7 @@ def learning_file_of(account: LearningAccount, *, history_limit: int = 100) -> L
         hours=hours,
         credits=credits,
         goals=list(learning_goals_of(account=account)),
+        outcomes=list(outcomes_in_file(account=account)),
         transactions=list(account.transactions.select_related("actor")[:history_limit]),
         staff_accesses=list(staff_accesses_of(account=account)[:history_limit]),
     )
@@ -71,9 +74,34 @@ def learning_file_pdf(file: LearningFile) -> bytes:
             widths=[80, 64, 30],
         )
     pdf.heading(str(_("Learning programmes")), size=12)
-    pdf.set_font(pdf.font_family, size=10)
-    pdf.multi_cell(0, 6, str(_("No learning outcomes are saved in this file yet.")))
-    pdf.ln(4)
+    if file.outcomes:
+        pdf.rows_table(
+            [str(_("Learning programme")), str(_("Process")), str(_("Time")), str(_("Result"))],
+            [
+                [
+                    f"{outcome.title}\n{outcome.get_kind_display()}",
+                    " · ".join(
+                        part
+                        for part in (
+                            str(outcome.get_mode_display()),
+                            outcome.provider,
+                            outcome.place,
+                        )
+                        if part
+                    ),
+                    _period(outcome),
+                    " · ".join(
+                        part for part in (outcome.result, str(outcome.get_status_display())) if part
+                    ),
+                ]
+                for outcome in file.outcomes
+            ],
+            widths=[58, 46, 36, 34],
+        )
+    else:
+        pdf.set_font(pdf.font_family, size=10)
+        pdf.multi_cell(0, 6, str(_("No learning outcomes are saved in this file yet.")))
+        pdf.ln(4)
     pdf.heading(str(_("Account history")), size=12)
     pdf.rows_table(
         [str(_("Time")), str(_("Event"))],
@@ -87,3 +115,14 @@ def learning_file_pdf(file: LearningFile) -> bytes:
         widths=[45, 129],
     )
     return pdf.render()
+
+
+def _period(outcome: Any) -> str:
+    """When the learning happened, with its hours: what the file's "time" column says."""
+    if outcome.started_on and outcome.ended_on:
+        when = f"{outcome.started_on:%Y-%m-%d} – {outcome.ended_on:%Y-%m-%d}"
+    else:
+        when = f"{outcome.achieved_on:%Y-%m-%d}"
+    if outcome.hours:
+        when += "\n" + str(_("%(hours)s hours") % {"hours": outcome.hours})
+    return when

@@ -32,11 +32,18 @@ class NavItem:
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
     NavItem(_("My lifelong learning file"), "learning-file", roles=frozenset({Role.LEARNER})),
+    NavItem(_("Add results"), "outcome-add", roles=frozenset({Role.LEARNER})),
     NavItem(
         _("Find a learner"),
         "learner-search",
         roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN}),
     ),
+    NavItem(
+        _("Collective account applications"),
+        "collective-applications",
+        roles=frozenset({Role.CENTRE_ADMIN}),
+    ),
+    NavItem(_("Our members"), "collective-home", roles=frozenset({Role.INSTITUTION_ADMIN})),
     NavItem(
         _("Open an account"),
         "centre-account-open",
@@ -48,7 +55,10 @@ NAVIGATION: list[NavItem] = [
 
 
 # Shown to visitors who are not signed in.
-ANONYMOUS_NAVIGATION: list[NavItem] = [NavItem(_("Open a learning account"), "register")]
+ANONYMOUS_NAVIGATION: list[NavItem] = [
+    NavItem(_("Open a learning account"), "register"),
+    NavItem(_("Apply for a collective account"), "collective-apply"),
+]
 
 
 def items_for(user: object) -> list[dict[str, object]]:

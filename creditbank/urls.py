@@ -15,6 +15,8 @@ from accounts.api import (
 )
 from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
+from outcomes.urls import api_urlpatterns as outcome_api_urlpatterns
+from outcomes.urls import urlpatterns as outcome_urlpatterns
 from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
 
 from . import views
@@ -30,6 +32,7 @@ api_v1 = [
         MyStaffAccessesView.as_view(),
         name="api-my-staff-accesses",
     ),
+    *outcome_api_urlpatterns,
     *staff_api_urlpatterns,
     *collective_api_urlpatterns,
     path("transfers/programmes/", ProgrammeListView.as_view(), name="api-programmes"),
@@ -43,6 +46,7 @@ urlpatterns = [
     re_path(r"^healthz/?$", views.healthz, name="healthz"),
     re_path(r"^readyz/?$", views.readyz, name="readyz"),
     path("", views.home, name="home"),
+    path("favicon.ico", RedirectView.as_view(url="/static/img/emblem.svg", permanent=True)),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("register/", account_views.register, name="register"),
@@ -65,6 +69,7 @@ urlpatterns = [
         views.StaffIdentityRevealView.as_view(),
         name="staff-identity-reveal",
     ),
+    *outcome_urlpatterns,
     *staff_urlpatterns,
     *collective_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),

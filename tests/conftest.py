@@ -6,6 +6,7 @@ CREDITBANK_REQUIRE_SERVICES=1 (as .ci/run sets) they fail instead, so CI cannot 
 
 from __future__ import annotations
 
+import gettext as gettext_module
 import os
 import shutil
 import socket
@@ -44,6 +45,7 @@ def pytest_configure(config: pytest.Config) -> None:
     call_command("compile_translations", verbosity=0)
     trans_real._translations = {}  # type: ignore[attr-defined]
     trans_real._default = None  # type: ignore[attr-defined]
+    gettext_module._translations.clear()  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)

@@ -49,3 +49,15 @@ class UserFactory(DjangoModelFactory):
     phone = factory.Sequence(lambda n: f"139{n:08d}")
     role = Role.LEARNER
     password = factory.django.Password("correct-horse-battery")
+
+
+class CollectiveAccountFactory(DjangoModelFactory):
+    """An approved collective account; pass ``institution`` (and ``opened_by``) of your own."""
+
+    class Meta:
+        model = "accounts.LearningAccount"
+
+    number = factory.Sequence(lambda n: f"JT{n:09d}0")
+    kind = "collective"
+    status = "active"
+    institution = factory.SubFactory(InstitutionFactory)

@@ -179,3 +179,14 @@ def test_changing_the_password_revokes_every_api_token(api_client, learner):
     learner.save()
 
     assert api_client.get("/api/v1/auth/user/").status_code == 401
+
+
+def test_a_staff_session_without_its_second_factor_cannot_use_the_api(client, reviewer):
+    client.post("/login/", {"username": "rita", "password": PASSWORD})
+
+    half_signed_in = client.get("/api/v1/auth/user/")
+    client.post("/mfa/verify/", {"code": otp_code(reviewer), "next": "/"})
+    signed_in = client.get("/api/v1/auth/user/")
+
+    assert half_signed_in.status_code in (401, 403)
+    assert signed_in.status_code == 200

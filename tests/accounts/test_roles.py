@@ -106,8 +106,8 @@ def test_the_navigation_follows_the_role(learner, management_admin, reviewer):
     def names(user):
         return {item["url_name"] for item in items_for(user)}
 
-    assert names(AnonymousUser()) == {"home", "register"}
+    assert names(AnonymousUser()) == {"home", "register", "collective-apply"}
     assert "admin:index" in names(management_admin)
     assert "admin:index" not in names(reviewer)
     assert "api-docs" in names(reviewer)
-    assert names(learner) == {"home", "learning-file"}
+    assert names(learner) == {"home", "learning-file", "outcome-add"}

@@ -23,3 +23,9 @@ def test_the_interactive_docs_load_their_assets_from_this_server(client):
     assert "swagger-ui" in page
     assert "cdn" not in page.lower()
     assert "/static/drf_spectacular_sidecar/" in page
+
+
+def test_the_schema_generates_without_warnings():
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")

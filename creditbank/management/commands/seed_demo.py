@@ -16,10 +16,13 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
+from accounts.services import personal_account_find, personal_account_register
 from accounts.validators import uscc_check_character
 from transfers.models import Course, Programme
 
 DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105 - printed for the demo on purpose
+# A made-up resident ID number with a valid check digit (Shapingba district, born 1985-04-12).
+DEMO_LEARNER_ID = "500106198504121243"
 
 MANAGEMENT_GROUP = "management administrators"
 
@@ -106,7 +109,6 @@ class Command(BaseCommand):
 
         group = self._management_group()
         people = [
-            ("shao.taotao", "邵涛涛", Role.LEARNER, None, None, "13800000001"),
             ("reviewer.yuzhong", "李明", Role.CENTRE_REVIEWER, yuzhong, None, "13800000002"),
             ("reviewer.shapingba", "周琳", Role.CENTRE_REVIEWER, shapingba, None, "13800000003"),
             ("admin.yuzhong", "王芳", Role.CENTRE_ADMIN, yuzhong, None, "13800000004"),
@@ -121,7 +123,8 @@ class Command(BaseCommand):
                 "13800000007",
             ),
         ]
-        rows = []
+        learner = self._demo_learner()
+        rows = [(Role.LEARNER.label, learner.username, learner.name, "13800000001", "")]
         for username, name, role, centre, institution, phone in people:
             user, _ = User.objects.update_or_create(
                 username=username,
@@ -142,7 +145,7 @@ class Command(BaseCommand):
             if role == Role.MANAGEMENT_ADMIN:
                 user.groups.add(group)
             secret = self._demo_authenticator(user) if role in STAFF_ROLES else ""
-            rows.append((role.label, username, name, centre or institution or "", secret))
+            rows.append((role.label, username, name, str(centre or institution or ""), secret))
 
         self.stdout.write(
             self.style.SUCCESS("Demo data loaded. Logins (password for all: ")
@@ -157,6 +160,25 @@ class Command(BaseCommand):
             "Staff sign in with a second factor: add the key to an authenticator app, or print "
             "the current code with `python manage.py demo_totp_code <username>`."
         )
+
+    @staticmethod
+    def _demo_learner() -> User:
+        """Shao Taotao of the source text: a personal learning account opened through the same
+        service as online registration (so it has its file and history), once."""
+        account = personal_account_find(id_type="resident_id", id_number=DEMO_LEARNER_ID)
+        if account is None:
+            account = personal_account_register(
+                name="邵涛涛",
+                id_type="resident_id",
+                id_number=DEMO_LEARNER_ID,
+                phone="13800000001",
+                email="shao.taotao@demo.creditbank.example",
+                password=DEMO_PASSWORD,
+            )
+        user = User.objects.get(learning_account=account)
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+        return user
 
     @staticmethod
     def _programmes(university: Institution, certificate_body: Institution) -> None:

@@ -1,0 +1,638 @@
+"""Collective learning accounts: an institution applies, a centre administrator decides, and the
+institution's administrator imports members and follows their progress.
+
+Services here are what the collective pages and API call; they raise ValidationError keyed by
+field (``file`` for an import refused as a whole, MemberRowsInvalid for row problems) and
+PermissionDenied when the caller may not act on the account. Nothing is half-written: each
+service writes in one transaction or not at all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import crypto
+from .identity import mask_identity_number
+from .imports import (
+    EMAIL,
+    ID_NUMBER,
+    NAME,
+    PHONE,
+    MemberRow,
+    MemberRowsInvalid,
+    RowErrors,
+    csv_write,
+    member_rows_check,
+    member_table_read,
+    names_match,
+    normalise_phone,
+    xlsx_write,
+)
+from .models import (
+    BusinessTransaction,
+    Centre,
+    CollectiveMembership,
+    Institution,
+    LearningAccount,
+    LedgerEntry,
+    LifelongLearningFile,
+    MemberImport,
+    Role,
+    User,
+)
+from .permissions import user_has_role
+from .services import account_number_generate, transaction_record
+from .validators import validate_unified_social_credit_code
+
+# The kinds of institution that hold a collective account for their members; degree
+# institutions and certificate bodies receive credit transfers instead.
+COLLECTIVE_KINDS = (
+    Institution.Kind.ENTERPRISE,
+    Institution.Kind.SCHOOL,
+    Institution.Kind.TRAINING_ORGANISATION,
+)
+
+# Lookups over the people of a file go to the database this many values at a time: a 10,000-row
+# file is one query per lookup, and no query exceeds the parameter limits of SQLite (32,766
+# since 3.32) or of PostgreSQL's wire protocol (65,535).
+LOOKUP_CHUNK = 10_000
+INSERT_BATCH = 1_000
+
+T = TypeVar("T")
+
+
+def _chunks(values: list[T], size: int = LOOKUP_CHUNK) -> Iterator[list[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def collective_centres() -> QuerySet[Centre]:
+    """The centres an institution may apply to: the active accreditation branch centres."""
+    return Centre.objects.filter(kind=Centre.Kind.BRANCH, is_active=True).order_by("code")
+
+
+# --- Applying and deciding --------------------------------------------------------------------
+
+
+def _identifiers_in_use(*, email: str, phone: str) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if email and User.objects.alias(e=Lower("email")).filter(e=email.lower()).exists():
+        errors["admin_email"] = _("This email address is already used by another account.")
+    if phone and User.objects.filter(phone=phone).exists():
+        errors["admin_phone"] = _("This mobile phone number is already used by another account.")
+    return errors
+
+
+def _credit_code_taken() -> str:
+    return _(
+        "An institution with this unified social credit code has already applied or holds an "
+        "account. If you think this is wrong, contact the accreditation centre."
+    )
+
+
+@transaction.atomic
+def collective_account_apply(
+    *,
+    name: str,
+    kind: str,
+    credit_code: str,
+    centre: Centre,
+    admin_name: str,
+    admin_email: str,
+    admin_phone: str,
+    admin_password: str,
+) -> LearningAccount:
+    """An institution applies for a collective account at a branch centre.
+
+    Creates, together, the institution (inactive until approved), its administrator (who signs
+    in with the email or phone and a second factor) and the collective account, pending.
+    """
+    name, admin_name = name.strip(), admin_name.strip()
+    credit_code = credit_code.strip().upper()
+    admin_email, admin_phone = admin_email.strip(), normalise_phone(admin_phone)
+    errors: dict[str, Any] = {}
+    if not name:
+        errors["name"] = _("Please enter the name of the institution.")
+    if kind not in COLLECTIVE_KINDS:
+        errors["kind"] = _("Choose an enterprise, a school or a training organisation.")
+    try:
+        validate_unified_social_credit_code(credit_code)
+    except ValidationError as exc:
+        errors["credit_code"] = exc.messages
+    else:
+        if Institution.objects.filter(credit_code=credit_code).exists():
+            errors["credit_code"] = _credit_code_taken()
+    if centre.kind != Centre.Kind.BRANCH or not centre.is_active:
+        errors["centre"] = _("Choose one of the accreditation branch centres.")
+    if not admin_name:
+        errors["admin_name"] = _("Please enter the administrator's name.")
+    errors.update(_identifiers_in_use(email=admin_email, phone=admin_phone))
+    admin = User(
+        username=f"{credit_code}-admin",
+        name=admin_name,
+        email=admin_email,
+        phone=admin_phone,
+        role=Role.INSTITUTION_ADMIN,
+    )
+    try:
+        validate_password(admin_password, admin)
+    except ValidationError as exc:
+        errors["admin_password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    admin.set_password(admin_password)
+
+    try:
+        # A savepoint: an application that loses a race for the same credit code, email or
+        # phone fails here, on a unique index, and is reported like any other duplicate.
+        with transaction.atomic():
+            institution = Institution.objects.create(
+                name=name, kind=kind, credit_code=credit_code, centre=centre, is_active=False
+            )
+            admin.institution = institution
+            admin.save()
+            account = LearningAccount.objects.create(
+                number=_free_numbers(kind=LearningAccount.Kind.COLLECTIVE, count=1)[0],
+                kind=LearningAccount.Kind.COLLECTIVE,
+                status=LearningAccount.Status.PENDING,
+                institution=institution,
+                opened_by=admin,
+            )
+            transaction_record(
+                account=account,
+                kind=BusinessTransaction.Kind.COLLECTIVE_APPLIED,
+                actor=admin,
+                details={"centre": str(centre), "institution": name},
+            )
+    except IntegrityError:
+        errors = _identifiers_in_use(email=admin_email, phone=admin_phone)
+        if Institution.objects.filter(credit_code=credit_code).exists():
+            errors["credit_code"] = _credit_code_taken()
+        if errors:
+            raise ValidationError(errors) from None
+        raise
+    return account
+
+
+@transaction.atomic
+def collective_account_decide(
+    *, institution: Institution, decided_by: User, approve: bool, reason: str = ""
+) -> LearningAccount:
+    """A centre administrator of the institution's centre approves the application (the
+    account and the institution become active) or rejects it with a reason."""
+    if (
+        not user_has_role(decided_by, Role.CENTRE_ADMIN)
+        or decided_by.centre_id is None
+        or decided_by.centre_id != institution.centre_id
+    ):
+        raise PermissionDenied
+    reason = reason.strip()
+    if not approve and not reason:
+        raise ValidationError(
+            {"reason": _("Give the reason for the rejection; the institution will see it.")}
+        )
+    if len(reason) > 500:
+        raise ValidationError({"reason": _("The reason is longer than 500 characters.")})
+    # Two administrators (or one double click) may decide the same application at the same
+    # moment. The row lock makes the second wait until the first has committed and then read
+    # its decision, so an application is decided once, with one business transaction, and is
+    # never both approved and rejected.
+    account = LearningAccount.objects.select_for_update().get(
+        institution=institution, kind=LearningAccount.Kind.COLLECTIVE
+    )
+    if account.status != LearningAccount.Status.PENDING:
+        raise ValidationError(
+            {
+                "decision": _(
+                    "This application was already decided (%(status)s); it cannot be decided again."
+                )
+                % {"status": account.get_status_display()}
+            }
+        )
+    account.status = LearningAccount.Status.ACTIVE if approve else LearningAccount.Status.REJECTED
+    account.decided_by = decided_by
+    account.decided_at = timezone.now()
+    account.decision_note = reason
+    account.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    if approve:
+        institution.is_active = True
+        institution.save(update_fields=["is_active"])
+    transaction_record(
+        account=account,
+        kind=(
+            BusinessTransaction.Kind.ACCOUNT_OPENED
+            if approve
+            else BusinessTransaction.Kind.COLLECTIVE_REJECTED
+        ),
+        actor=decided_by,
+        details={
+            "centre": str(institution.centre),
+            "institution": institution.name,
+            "reason": reason,
+        },
+    )
+    return account
+
+
+# --- Who sees which institution -----------------------------------------------------------------
+
+
+def applications_for(*, user: User) -> QuerySet[Institution]:
+    """The institutions that applied to the centre administrator's centre, with their
+    collective account; an administrator of another centre sees none of them."""
+    if not user_has_role(user, Role.CENTRE_ADMIN) or user.centre_id is None:
+        return Institution.objects.none()
+    return (
+        Institution.objects.filter(centre_id=user.centre_id, collective_account__isnull=False)
+        .select_related("centre", "collective_account", "collective_account__opened_by")
+        .order_by("collective_account__opened_at", "pk")
+    )
+
+
+def collective_of(*, user: User, institution_id: int) -> LearningAccount | None:
+    """The collective account of the institution, if ``user`` administers that institution."""
+    if not user_has_role(user, Role.INSTITUTION_ADMIN) or user.institution_id != institution_id:
+        return None
+    return (
+        LearningAccount.objects.select_related("institution", "institution__centre")
+        .filter(kind=LearningAccount.Kind.COLLECTIVE, institution_id=institution_id)
+        .first()
+    )
+
+
+def _check_administers(*, user: User, collective: LearningAccount) -> None:
+    if (
+        not user_has_role(user, Role.INSTITUTION_ADMIN)
+        or collective.kind != LearningAccount.Kind.COLLECTIVE
+        or user.institution_id is None
+        or user.institution_id != collective.institution_id
+    ):
+        raise PermissionDenied
+
+
+# --- Importing members ------------------------------------------------------------------------
+
+
+def _not_active() -> ValidationError:
+    return ValidationError(
+        {"file": _("Members can be imported once the centre has approved the collective account.")}
+    )
+
+
+def collective_members_import(
+    *, collective: LearningAccount, uploaded_by: User, filename: str, data: bytes
+) -> MemberImport:
+    """Add the people listed in an uploaded CSV or XLSX file to the collective account.
+
+    A person who has a personal learning account (found by the identity number; the name must
+    match) is linked to the collective account; anyone else gets a personal account opened
+    for them, reported by the institution, with its lifelong learning file. Every row is
+    checked first and every problem reported (MemberRowsInvalid); any problem, and nothing is
+    written. The file is read and checked before the transaction; the lookups and writes are
+    batched, so a file of 10,000 rows takes a handful of queries, not one per row.
+    """
+    _check_administers(user=uploaded_by, collective=collective)
+    if collective.status != LearningAccount.Status.ACTIVE:
+        raise _not_active()
+    table = member_table_read(data=data, filename=filename)
+    members, errors = member_rows_check(table)
+    indexes = {m.number: crypto.blind_index(m.identity.number) for m in members}
+    try:
+        with transaction.atomic():
+            return _members_write(
+                collective=collective,
+                uploaded_by=uploaded_by,
+                filename=filename,
+                rows=len(table.rows),
+                members=members,
+                indexes=indexes,
+                errors=errors,
+            )
+    except IntegrityError:
+        # Someone registered one of these people, or used one of their addresses, between
+        # our checks and the insert (possible on PostgreSQL only; SQLite writes one at a
+        # time). Everything was rolled back; the next attempt will report the row.
+        raise ValidationError(
+            {
+                "file": _(
+                    "Some of these people were registered by someone else at the same moment. "
+                    "Nothing was imported; upload the file again."
+                )
+            }
+        ) from None
+
+
+@dataclass
+class _Plan:
+    link: list[tuple[MemberRow, LearningAccount]]
+    open: list[MemberRow]
+
+
+def _members_write(
+    *,
+    collective: LearningAccount,
+    uploaded_by: User,
+    filename: str,
+    rows: int,
+    members: list[MemberRow],
+    indexes: dict[int, str],
+    errors: RowErrors,
+) -> MemberImport:
+    # Two imports into one collective account at the same moment would each find a person
+    # not yet a member and both add them; the lock on the collective account's row makes the
+    # second wait for the first and then see its memberships.
+    collective = (
+        LearningAccount.objects.select_for_update(of=("self",))
+        .select_related("institution")
+        .get(pk=collective.pk)
+    )
+    if collective.status != LearningAccount.Status.ACTIVE:
+        raise _not_active()
+    plan = _members_plan(collective=collective, members=members, indexes=indexes, errors=errors)
+    if errors:
+        raise MemberRowsInvalid(errors.sorted())
+
+    now = timezone.now()
+    institution_name = collective.institution.name if collective.institution else ""
+    member_import = MemberImport.objects.create(
+        collective=collective,
+        uploaded_by=uploaded_by,
+        filename=filename[:255],
+        rows=rows,
+        accounts_opened=len(plan.open),
+        accounts_linked=len(plan.link),
+        created_at=now,
+    )
+    numbers = _free_numbers(kind=LearningAccount.Kind.PERSONAL, count=len(plan.open))
+    users = [
+        User(
+            username=number,
+            name=member.name,
+            email=member.email,
+            phone=member.phone,
+            role=Role.LEARNER,
+            # Unusable, as make_password(None) makes it, at a fraction of the cost for 10,000
+            # users: the learner chooses a password through "forgot my password".
+            password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
+            date_joined=now,
+        )
+        for number, member in zip(numbers, plan.open, strict=True)
+    ]
+    User.objects.bulk_create(users, batch_size=INSERT_BATCH)
+    opened = [
+        LearningAccount(
+            number=number,
+            kind=LearningAccount.Kind.PERSONAL,
+            status=LearningAccount.Status.ACTIVE,
+            holder_id=user.pk,
+            id_type=member.identity.id_type,
+            id_number_encrypted=crypto.encrypt(member.identity.number),
+            id_number_index=indexes[member.number],
+            id_number_masked=mask_identity_number(member.identity.number),
+            birth_date=member.identity.birth_date,
+            gender=member.identity.gender,
+            identity_check=LearningAccount.IdentityCheck.REPORTED_BY_INSTITUTION,
+            opened_at=now,
+            opened_by_id=uploaded_by.pk,
+        )
+        for number, user, member in zip(numbers, users, plan.open, strict=True)
+    ]
+    LearningAccount.objects.bulk_create(opened, batch_size=INSERT_BATCH)
+    LifelongLearningFile.objects.bulk_create(
+        [LifelongLearningFile(account_id=account.pk, created_at=now) for account in opened],
+        batch_size=INSERT_BATCH,
+    )
+    events = [
+        BusinessTransaction(
+            account_id=account.pk,
+            kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
+            occurred_at=now,
+            actor_id=uploaded_by.pk,
+            details={
+                "institution": institution_name,
+                "identity_check": LearningAccount.IdentityCheck.REPORTED_BY_INSTITUTION,
+                "member_import": member_import.pk,
+            },
+        )
+        for account in opened
+    ]
+    # A learner whose existing account an institution links sees it in their history.
+    events += [
+        BusinessTransaction(
+            account_id=account.pk,
+            kind=BusinessTransaction.Kind.JOINED_COLLECTIVE,
+            occurred_at=now,
+            actor_id=uploaded_by.pk,
+            details={
+                "joined_collective_account": collective.number,
+                "institution": institution_name,
+                "member_import": member_import.pk,
+            },
+        )
+        for _member, account in plan.link
+    ]
+    BusinessTransaction.objects.bulk_create(events, batch_size=INSERT_BATCH)
+    CollectiveMembership.objects.bulk_create(
+        [
+            CollectiveMembership(
+                collective_id=collective.pk,
+                member_id=account.pk,
+                joined_at=now,
+                added_by_id=uploaded_by.pk,
+                member_import_id=member_import.pk,
+            )
+            for account in [*opened, *(account for _member, account in plan.link)]
+        ],
+        batch_size=INSERT_BATCH,
+    )
+    return member_import
+
+
+def _members_plan(
+    *,
+    collective: LearningAccount,
+    members: list[MemberRow],
+    indexes: dict[int, str],
+    errors: RowErrors,
+) -> _Plan:
+    """Look everyone up at once and decide, row by row, to link or to open; problems go to
+    ``errors``."""
+    accounts: dict[str, LearningAccount] = {}
+    for index_chunk in _chunks(sorted(set(indexes.values()))):
+        for found in LearningAccount.objects.select_related("holder").filter(
+            kind=LearningAccount.Kind.PERSONAL, id_number_index__in=index_chunk
+        ):
+            accounts[found.id_number_index] = found
+    # Users by the addresses in the file. The exclusions match the conditions of the unique
+    # indexes on email and phone, so that PostgreSQL can use them.
+    email_owner: dict[str, int] = {}
+    for email_chunk in _chunks(sorted({m.email.lower() for m in members if m.email})):
+        email_owner.update(
+            User.objects.alias(e=Lower("email"))
+            .exclude(email="")
+            .filter(e__in=email_chunk)
+            .annotate(email_lower=Lower("email"))
+            .values_list("email_lower", "pk")
+        )
+    phone_owner: dict[str, int] = {}
+    for phone_chunk in _chunks(sorted({m.phone for m in members if m.phone})):
+        phone_owner.update(
+            User.objects.exclude(phone="").filter(phone__in=phone_chunk).values_list("phone", "pk")
+        )
+    already: set[int] = set()
+    for pk_chunk in _chunks(sorted(a.pk for a in accounts.values())):
+        already.update(
+            CollectiveMembership.objects.filter(
+                collective=collective, member_id__in=pk_chunk
+            ).values_list("member_id", flat=True)
+        )
+
+    plan = _Plan(link=[], open=[])
+    for member in members:
+        row = member.number
+        account = accounts.get(indexes[member.number])
+        holder_id = account.holder_id if account is not None else None
+        if account is not None:
+            if account.pk in already:
+                errors.add(row, ID_NUMBER, _("This person is already a member."))
+            elif account.status != LearningAccount.Status.ACTIVE:
+                errors.add(
+                    row,
+                    ID_NUMBER,
+                    _(
+                        "The learning account of this person is closed; the person should "
+                        "contact an accreditation centre."
+                    ),
+                )
+            if not errors.has(row, NAME) and not names_match(
+                member.name, account.holder.name if account.holder else ""
+            ):
+                errors.add(
+                    row,
+                    NAME,
+                    _(
+                        "A learning account exists for this identity number, but under another "
+                        "name. Check the name and the number against the identity document."
+                    ),
+                )
+        else:
+            if not member.phone and not errors.has(row, PHONE):
+                errors.add(
+                    row, PHONE, _("A new learning account needs the person's mobile phone number.")
+                )
+            if not member.email and not errors.has(row, EMAIL):
+                errors.add(
+                    row, EMAIL, _("A new learning account needs the person's email address.")
+                )
+        if member.email and email_owner.get(member.email.lower(), holder_id) != holder_id:
+            errors.add(
+                row, EMAIL, _("This email address is already used by another person's account.")
+            )
+        if member.phone and phone_owner.get(member.phone, holder_id) != holder_id:
+            errors.add(
+                row,
+                PHONE,
+                _("This mobile phone number is already used by another person's account."),
+            )
+        if account is not None:
+            plan.link.append((member, account))
+        else:
+            plan.open.append(member)
+    return plan
+
+
+def _free_numbers(*, kind: str, count: int) -> list[str]:
+    """``count`` new account numbers, distinct from each other and from every account number
+    and username in use (nine random digits: among 10,000 new numbers a clash is likely
+    enough to rule out)."""
+    numbers: set[str] = set()
+    while len(numbers) < count:
+        wanted = count - len(numbers)
+        fresh = {account_number_generate(kind=kind) for _n in range(wanted)} - numbers
+        candidates = sorted(fresh)
+        taken: set[str] = set()
+        for chunk in _chunks(candidates):
+            taken.update(
+                LearningAccount.objects.filter(number__in=chunk).values_list("number", flat=True)
+            )
+            taken.update(User.objects.filter(username__in=chunk).values_list("username", flat=True))
+        numbers.update(fresh - taken)
+    return sorted(numbers)[:count]
+
+
+# --- Members and their progress -----------------------------------------------------------------
+
+_ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=10, decimal_places=1))
+
+
+def _ledger_total(field: str) -> Coalesce:
+    total = (
+        LedgerEntry.objects.filter(account=OuterRef("member_id"))
+        .order_by()
+        .values("account")
+        .annotate(total=Sum(field))
+        .values("total")
+    )
+    return Coalesce(
+        Subquery(total, output_field=DecimalField(max_digits=10, decimal_places=1)), _ZERO
+    )
+
+
+def collective_members(*, collective: LearningAccount) -> QuerySet[CollectiveMembership]:
+    """The members of the collective account with their account, holder and ``hours`` and
+    ``credits`` from the ledger, in one query (the totals are subqueries, computed for the rows
+    a page shows)."""
+    return (
+        CollectiveMembership.objects.filter(collective=collective)
+        .select_related("member", "member__holder")
+        .annotate(hours=_ledger_total("hours"), credits=_ledger_total("credits"))
+        .order_by("member__holder__name", "member__number")
+    )
+
+
+EXPORT_FORMATS = ("csv", "xlsx")
+
+
+def collective_members_export(*, collective: LearningAccount, file_format: str) -> bytes:
+    """The member list as a CSV or XLSX file. A learner's own text (the name) can never become
+    a formula in the spreadsheet that opens it."""
+    headings = [
+        _("Account number"),
+        _("Name"),
+        _("Identity document"),
+        _("Identity number"),
+        _("Joined"),
+        _("Learning hours"),
+        _("Credits"),
+    ]
+    rows = _export_rows(collective_members(collective=collective).iterator(chunk_size=2000))
+    if file_format == "xlsx":
+        return xlsx_write(title=_("Members"), headings=headings, rows=rows)
+    return csv_write(headings=headings, rows=rows)
+
+
+def _export_rows(memberships: Iterable[CollectiveMembership]) -> Iterator[list[object]]:
+    for membership in memberships:
+        account = membership.member
+        yield [
+            account.number,
+            account.holder.name if account.holder else "",
+            account.get_id_type_display(),
+            account.id_number_masked,
+            timezone.localtime(membership.joined_at).date(),
+            membership.hours,  # type: ignore[attr-defined]
+            membership.credits,  # type: ignore[attr-defined]
+        ]

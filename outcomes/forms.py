@@ -1,0 +1,62 @@
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import LearningOutcome
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "widget",
+            MultipleFileInput(
+                attrs={"accept": ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"}
+            ),
+        )
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> Any:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class OutcomeForm(forms.ModelForm):
+    evidence = MultipleFileField(
+        label=_("Evidence files"),
+        required=False,
+        help_text=_(
+            "PDF, JPEG or PNG, up to 10 MB each: the certificate, the training record, the proof "
+            "of attendance. Photos are stored without their location data."
+        ),
+    )
+
+    class Meta:
+        model = LearningOutcome
+        fields = [
+            "kind", "title", "issuing_body", "certificate_number", "achieved_on", "content",
+            "mode", "place", "provider", "started_on", "ended_on", "hours", "result",
+        ]  # fmt: skip
+        widgets = {
+            "achieved_on": DATE,
+            "started_on": DATE,
+            "ended_on": DATE,
+            "content": forms.Textarea(attrs={"rows": 3}),
+        }
+        help_texts = {
+            "title": _("For example: Kindergarten principal qualification certificate."),
+            "content": _("What you learned: topics, skills, modules."),
+            "result": _("For example: passed, grade 85, first prize, level 4."),
+            "hours": _("Learning hours stated on the evidence, if any."),
+        }

@@ -1,0 +1,158 @@
+"""Pages of learning outcomes: "Add results", an outcome's page, changing and withdrawing it,
+and the one way evidence files are ever served."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.forms import BaseForm
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.models import LearningAccount, Role, StaffAccess
+from accounts.permissions import user_has_role
+from accounts.services import FILE_STAFF_ROLES, learning_account_of
+
+from .forms import OutcomeForm
+from .models import EvidenceFile
+from .services import Upload, outcome_save, outcome_update, outcome_withdraw, outcomes_of
+
+# Staff who opened a learner's file (with a recorded reason) may open its evidence for this long.
+STAFF_EVIDENCE_WINDOW = timedelta(hours=8)
+
+
+def _learner_account(request: HttpRequest) -> LearningAccount:
+    if not user_has_role(request.user, Role.LEARNER):
+        raise PermissionDenied
+    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
+    if account is None:
+        raise Http404
+    return account
+
+
+def uploads_from(files: list[UploadedFile]) -> list[Upload]:
+    return [Upload(name=f.name or "", data=f.read()) for f in files]
+
+
+def _apply_errors(form: BaseForm, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+@login_required
+def outcome_add(request: HttpRequest) -> HttpResponse:
+    """ "Add results": describe the outcome and upload its evidence; it is saved at once."""
+    account = _learner_account(request)
+    form = OutcomeForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "evidence"}
+        try:
+            outcome = outcome_save(
+                account=account,
+                actor=request.user,  # type: ignore[arg-type]
+                data=data,
+                uploads=uploads_from(form.cleaned_data["evidence"]),
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("“%(title)s” is saved in your lifelong learning file.")
+                % {"title": outcome.title},
+            )
+            return redirect("outcome-detail", pk=outcome.pk)
+    return render(request, "outcomes/outcome_form.html", {"form": form, "adding": True})
+
+
+@login_required
+def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _learner_account(request)
+    outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
+    return render(request, "outcomes/outcome_detail.html", {"outcome": outcome})
+
+
+@login_required
+def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _learner_account(request)
+    outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
+    if not outcome.is_editable:
+        messages.error(request, _("This outcome has been submitted and can no longer be changed."))
+        return redirect("outcome-detail", pk=pk)
+    form = OutcomeForm(request.POST or None, request.FILES or None, instance=outcome)
+    if request.method == "POST" and form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "evidence"}
+        remove = [int(v) for v in request.POST.getlist("remove_evidence") if v.isdigit()]
+        try:
+            outcome_update(
+                outcome=outcome,
+                actor=request.user,  # type: ignore[arg-type]
+                data=data,
+                uploads=uploads_from(form.cleaned_data["evidence"]),
+                remove_evidence=remove,
+            )
+        except ValidationError as exc:
+            _apply_errors(form, exc)
+        else:
+            messages.success(request, _("Your changes are saved."))
+            return redirect("outcome-detail", pk=pk)
+    return render(
+        request, "outcomes/outcome_form.html", {"form": form, "outcome": outcome, "adding": False}
+    )
+
+
+@login_required
+@require_POST
+def outcome_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    account = _learner_account(request)
+    outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
+    try:
+        outcome_withdraw(outcome=outcome, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+        return redirect("outcome-detail", pk=pk)
+    messages.success(request, _("“%(title)s” is withdrawn.") % {"title": outcome.title})
+    return redirect("learning-file")
+
+
+def may_open_evidence(user: Any, evidence: EvidenceFile) -> bool:
+    """The learner whose evidence it is; or centre staff who opened that learner's file with a
+    recorded reason in the last hours."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.role == Role.LEARNER:
+        return evidence.account.holder_id == user.pk
+    if user.role in FILE_STAFF_ROLES:
+        return StaffAccess.objects.filter(
+            account=evidence.account,
+            staff=user,
+            occurred_at__gte=timezone.now() - STAFF_EVIDENCE_WINDOW,
+        ).exists()
+    return False
+
+
+def evidence_download(request: HttpRequest, pk: int) -> HttpResponseBase:
+    """The only way evidence leaves storage: checked per viewer, always as an attachment."""
+    evidence = get_object_or_404(EvidenceFile.objects.select_related("account"), pk=pk)
+    if not may_open_evidence(request.user, evidence):
+        # The same answer whether the file exists or not.
+        raise Http404
+    response = FileResponse(
+        evidence.file.open("rb"),
+        as_attachment=True,
+        filename=evidence.original_name,
+        content_type=evidence.content_type,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+    return response
