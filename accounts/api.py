@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from .models import LearningAccount, Role, StaffAccess
 from .permissions import HasRole
 from .serializers import (
+    ContactDetailsSerializer,
     LearningAccountSerializer,
     RegistrationSerializer,
     StaffAccessSerializer,
@@ -24,6 +25,7 @@ from .serializers import (
 from .services import (
     account_with_totals,
     api_token_create,
+    contact_details_change,
     personal_account_register,
     staff_accesses_of,
 )
@@ -97,6 +99,14 @@ class MyAccountView(APIView):
         )
         account_with_totals(account)
         return Response(LearningAccountSerializer(account).data)
+
+    @extend_schema(request=ContactDetailsSerializer, responses=LearningAccountSerializer)
+    def patch(self, request: Request) -> Response:
+        """Change the email and phone used to sign in, confirmed with the password."""
+        body = ContactDetailsSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        contact_details_change(user=request.user, **body.validated_data)  # type: ignore[arg-type]
+        return self.get(request)
 
 
 class MyStaffAccessesView(ListAPIView):

@@ -157,3 +157,14 @@ def _same_email(one: str, other: str) -> bool:
         unicodedata.normalize("NFKC", one).casefold()
         == unicodedata.normalize("NFKC", other).casefold()
     )
+
+
+class ContactDetailsForm(forms.Form):
+    email = forms.EmailField(label=_("Email"), max_length=254)
+    phone = forms.CharField(label=_("Mobile phone"), max_length=20, validators=[PHONE_VALIDATOR])
+    password = forms.CharField(
+        label=_("Your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text=_("To confirm that it is you."),
+    )

@@ -133,3 +133,11 @@ class StaffAccessSerializer(serializers.ModelSerializer):
         model = StaffAccess
         fields = ["occurred_at", "staff", "centre", "kind", "reason"]
         read_only_fields = fields
+
+
+class ContactDetailsSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+    phone = serializers.CharField(max_length=20, validators=[PHONE_VALIDATOR])
+    password = serializers.CharField(
+        write_only=True, trim_whitespace=False, max_length=128, help_text=_("To confirm.")
+    )

@@ -241,3 +241,37 @@ def identity_reveal(*, staff: User, account: LearningAccount, reason: str) -> st
 
 def staff_accesses_of(*, account: LearningAccount) -> Any:
     return account.staff_accesses.select_related("staff", "staff__centre")
+
+
+@transaction.atomic
+def contact_details_change(*, user: User, email: str, phone: str, password: str) -> list[str]:
+    """The learner changes the email or phone they sign in with, confirming with their
+    password; returns the fields changed. Identity details change only at a centre."""
+    if not user.check_password(password):
+        raise ValidationError({"password": _("The password is not correct.")})
+    email, phone = email.strip(), normalise_phone(phone)
+    changed = [
+        field for field, new in (("email", email), ("phone", phone)) if new != getattr(user, field)
+    ]
+    others = User.objects.exclude(pk=user.pk)
+    errors: dict[str, Any] = {}
+    if "email" in changed and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
+        errors["email"] = _("This email address is already used by another account.")
+    if "phone" in changed and others.filter(phone=phone).exists():
+        errors["phone"] = _("This mobile phone number is already used by another account.")
+    if errors:
+        raise ValidationError(errors)
+    if not changed:
+        return []
+    user.email, user.phone = email, phone
+    user.save(update_fields=changed)
+    account = LearningAccount.objects.filter(holder=user).first()
+    if account is not None:
+        transaction_record(
+            account=account,
+            kind=BusinessTransaction.Kind.DETAILS_CHANGED,
+            actor=user,
+            # Which details changed, not their values: the history is no place for them.
+            details={"changed": changed},
+        )
+    return changed

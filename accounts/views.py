@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import OneTimeCodeForm, PasswordSetupOrResetForm, RegistrationForm
+from .forms import ContactDetailsForm, OneTimeCodeForm, PasswordSetupOrResetForm, RegistrationForm
 from .mfa import (
     mark_verified,
     totp_device_of,
@@ -25,7 +25,7 @@ from .mfa import (
     totp_secret_base32,
     totp_verify,
 )
-from .services import personal_account_register
+from .services import contact_details_change, personal_account_register
 
 
 @sensitive_post_parameters("id_number", "password1", "password2")
@@ -196,3 +196,26 @@ password_urlpatterns = [
         name="password_change_done",
     ),
 ]
+
+
+@login_required
+@sensitive_post_parameters("password")
+def contact_details(request: HttpRequest) -> HttpResponse:
+    """Change the email and phone used to sign in. Name and identity are changed only at a
+    centre, where the document is seen."""
+    user = request.user
+    form = ContactDetailsForm(
+        request.POST or None,
+        initial={"email": user.email, "phone": user.phone},  # type: ignore[union-attr]
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = contact_details_change(user=user, **form.cleaned_data)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field, errors)
+        else:
+            if changed:
+                messages.success(request, _("Your contact details are saved."))
+            return redirect("learning-file" if user.role == "learner" else "home")  # type: ignore[union-attr]
+    return render(request, "accounts/contact_details.html", {"form": form})

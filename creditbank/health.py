@@ -50,10 +50,14 @@ def check_storage() -> None:
         location.mkdir(parents=True, exist_ok=True)
         if not os.access(location, os.W_OK):
             raise PermissionError(f"storage folder {location} is not writable")
+    elif hasattr(default_storage, "bucket_name"):
+        # HEAD on the bucket itself: a missing bucket or refused credentials raise. (A HEAD on
+        # some key would not do: django-storages reads any 404, even "no such bucket", as "no
+        # such file".)
+        client = default_storage.connection.meta.client  # type: ignore[attr-defined]
+        client.head_bucket(Bucket=default_storage.bucket_name)
     else:
-        # A HEAD request on a key that need not exist proves the bucket answers and accepts
-        # our credentials (a wrong key or bucket raises).
-        default_storage.exists(".readyz")
+        default_storage.listdir("")
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -50,6 +50,7 @@ urlpatterns = [
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("register/", account_views.register, name="register"),
+    path("account/details/", account_views.contact_details, name="contact-details"),
     path("mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
     path("mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
     *account_views.password_urlpatterns,

@@ -227,3 +227,45 @@ def test_two_registrations_of_one_identity_at_the_same_moment_open_one_account(p
     assert sorted(outcomes)[1] == "refused: duplicate"
     assert LearningAccount.objects.count() == 1
     assert User.objects.count() == 1
+
+
+def test_the_learner_changes_contact_details_with_the_password_and_it_is_in_the_history(
+    api_client,
+):
+    number = register(api_client).json()["account_number"]
+    account = LearningAccount.objects.get(number=number)
+    api_client.force_authenticate(account.holder)
+
+    wrong = api_client.patch(
+        "/api/v1/accounts/me/",
+        {"email": "new@example.cn", "phone": "13912345678", "password": "nope"},
+    )
+    right = api_client.patch(
+        "/api/v1/accounts/me/",
+        {"email": "new@example.cn", "phone": "13912345678", "password": PASSWORD},
+    )
+
+    assert wrong.status_code == 400
+    assert "password" in wrong.json()
+    assert right.json()["email"] == "new@example.cn"
+    change = account.transactions.get(kind="details_changed")
+    assert change.details == {"changed": ["email"]}
+    assert "new@example.cn" not in str(change.details)
+    assert token_for(api_client, "new@example.cn", PASSWORD)
+
+
+def test_contact_details_taken_by_someone_else_are_refused_on_the_page(client, learner):
+    register_client = client
+    account = personal_account_register(**{**registration(), "name": "邵涛涛"})
+    register_client.force_login(account.holder)
+
+    response = client.post(
+        "/account/details/",
+        {"email": learner.email, "phone": learner.phone, "password": PASSWORD},
+    )
+
+    page = response.content.decode()
+    assert 'id="id_email_errors"' in page
+    assert 'id="id_phone_errors"' in page
+    account.holder.refresh_from_db()
+    assert account.holder.email == "shao@example.cn"
