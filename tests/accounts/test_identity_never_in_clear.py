@@ -51,7 +51,7 @@ def test_no_page_export_or_api_answer_shows_the_full_identity_number(
     )
     number = registered.json()["account_number"]
     account = LearningAccount.objects.get(number=number)
-    collective = CollectiveAccountFactory(
+    collective = CollectiveAccountFactory.create(
         institution=institution_admin.institution, opened_by=institution_admin
     )
     CollectiveMembership.objects.create(

@@ -255,9 +255,16 @@ def test_the_learner_changes_contact_details_with_the_password_and_it_is_in_the_
 
 
 def test_contact_details_taken_by_someone_else_are_refused_on_the_page(client, learner):
-    register_client = client
-    account = personal_account_register(**{**registration(), "name": "邵涛涛"})
-    register_client.force_login(account.holder)
+    account = personal_account_register(
+        name="邵涛涛",
+        id_type="resident_id",
+        id_number=RESIDENT,
+        phone="13912345678",
+        email="shao@example.cn",
+        password=PASSWORD,
+    )
+    holder = User.objects.get(learning_account=account)
+    client.force_login(holder)
 
     response = client.post(
         "/account/details/",
@@ -267,5 +274,5 @@ def test_contact_details_taken_by_someone_else_are_refused_on_the_page(client, l
     page = response.content.decode()
     assert 'id="id_email_errors"' in page
     assert 'id="id_phone_errors"' in page
-    account.holder.refresh_from_db()
-    assert account.holder.email == "shao@example.cn"
+    holder.refresh_from_db()
+    assert holder.email == "shao@example.cn"
