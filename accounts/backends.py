@@ -82,3 +82,22 @@ def lockout_response(request: HttpRequest, credentials: Any = None, *args: Any, 
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=429)
     return render(request, "registration/locked_out.html", {"message": message}, status=429)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address as the nearest of ``TRUSTED_PROXY_COUNT`` proxies saw it.
+
+    Behind a proxy REMOTE_ADDR is the proxy; the client's address is in X-Forwarded-For, whose
+    left part anyone can write. Each trusted proxy appends what it saw, so the address the n-th
+    proxy from us recorded is the n-th entry from the right — the same rule as DRF's
+    NUM_PROXIES, so sign-in lockout and request throttles count the same client.
+    """
+    from django.conf import settings
+
+    count = settings.TRUSTED_PROXY_COUNT
+    remote = request.META.get("REMOTE_ADDR", "")
+    if count <= 0:
+        return remote
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [part for part in forwarded if part]
+    return forwarded[-count] if len(forwarded) >= count else remote

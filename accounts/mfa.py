@@ -12,13 +12,18 @@ import segno
 from django.db import transaction
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from knox.models import AuthToken
 
 from .models import STAFF_ROLES, User
 
 
 def second_factor_required(user: Any) -> bool:
-    """Everyone who acts on other people's records: all roles but the learner."""
-    return bool(getattr(user, "is_authenticated", False) and user.role in STAFF_ROLES)
+    """Everyone who acts on other people's records: all roles but the learner, and anyone who
+    may use the admin site whatever their role."""
+    return bool(
+        getattr(user, "is_authenticated", False)
+        and (user.role in STAFF_ROLES or user.is_staff or user.is_superuser)
+    )
 
 
 def totp_device_of(user: User) -> TOTPDevice | None:
@@ -51,9 +56,14 @@ def totp_enrolment_confirm(*, user: User, device: TOTPDevice, code: str) -> bool
     device = TOTPDevice.objects.select_for_update().get(pk=device.pk, user=user)
     if not device.verify_token(_clean(code)):
         return False
-    TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    replaced, _ = (
+        TOTPDevice.objects.filter(user=user, confirmed=True).exclude(pk=device.pk).delete()
+    )
     device.confirmed = True
     device.save(update_fields=["confirmed"])
+    if replaced:
+        # A new phone: API tokens issued with the old one stop working.
+        AuthToken.objects.filter(user=user).delete()
     return True
 
 

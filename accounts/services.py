@@ -57,11 +57,13 @@ def normalise_phone(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
 
 
-def _check_login_identifiers_free(*, email: str, phone: str) -> None:
+def _check_login_identifiers_free(*, email: str, phone: str, user: User | None = None) -> None:
+    """Email and phone are sign-in identifiers: refuse ones another user already has."""
+    others = User.objects.exclude(pk=user.pk) if user is not None else User.objects.all()
     errors: dict[str, Any] = {}
-    if email and User.objects.alias(e=Lower("email")).filter(e=email.lower()).exists():
+    if email and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
         errors["email"] = _("This email address is already used by another account.")
-    if phone and User.objects.filter(phone=phone).exists():
+    if phone and others.filter(phone=phone).exists():
         errors["phone"] = _("This mobile phone number is already used by another account.")
     if errors:
         raise ValidationError(errors)
@@ -253,18 +255,17 @@ def contact_details_change(*, user: User, email: str, phone: str, password: str)
     changed = [
         field for field, new in (("email", email), ("phone", phone)) if new != getattr(user, field)
     ]
-    others = User.objects.exclude(pk=user.pk)
-    errors: dict[str, Any] = {}
-    if "email" in changed and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
-        errors["email"] = _("This email address is already used by another account.")
-    if "phone" in changed and others.filter(phone=phone).exists():
-        errors["phone"] = _("This mobile phone number is already used by another account.")
-    if errors:
-        raise ValidationError(errors)
+    _check_login_identifiers_free(email=email, phone=phone, user=user)
     if not changed:
         return []
     user.email, user.phone = email, phone
-    user.save(update_fields=changed)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    except IntegrityError:
+        # Someone else took the address or number between the check above and this save.
+        _check_login_identifiers_free(email=email, phone=phone, user=user)
+        raise
     account = LearningAccount.objects.filter(holder=user).first()
     if account is not None:
         transaction_record(
@@ -275,3 +276,29 @@ def contact_details_change(*, user: User, email: str, phone: str, password: str)
             details={"changed": changed},
         )
     return changed
+
+
+def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> None:
+    """Email a learner who has no password yet the one-time link to choose one (the reset
+    mechanism: the same token, expiry and page)."""
+    from django.contrib.auth.forms import PasswordResetForm
+    from django.contrib.auth.tokens import default_token_generator
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    context = {
+        "email": user.email,
+        "domain": domain,
+        "site_name": domain,
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "user": user,
+        "token": default_token_generator.make_token(user),
+        "protocol": "https" if use_https else "http",
+    }
+    PasswordResetForm().send_mail(
+        "registration/account_opened_subject.txt",
+        "registration/account_opened_email.txt",
+        context,
+        None,
+        user.email,
+    )

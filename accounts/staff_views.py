@@ -6,16 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.forms import PasswordResetForm
-from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -34,6 +34,7 @@ from .services import (
     personal_account_find,
     personal_account_register,
 )
+from .tasks import send_password_setup_email
 
 COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
@@ -52,31 +53,21 @@ def open_at_centre(*, staff: User, data: dict[str, Any], request: HttpRequest) -
         centre=staff.centre,
         document_note=data["document_note"],
     )
-    password_setup_email_send(user=account.holder, request=request)  # type: ignore[arg-type]
+    holder_id, domain, https = holder_id_of(account), request.get_host(), request.is_secure()
+    # After the commit, by the worker, with retries: a mail server that is down neither fails
+    # the counter's request nor loses the learner's link.
+    transaction.on_commit(
+        lambda: send_password_setup_email.delay(user_id=holder_id, domain=domain, use_https=https)
+    )
     return account
 
 
-def password_setup_email_send(*, user: User, request: HttpRequest) -> None:
-    """Email a new learner the one-time link to choose a password (the reset mechanism: the
-    same token, expiry and page)."""
-    context = {
-        "email": user.email,
-        "domain": request.get_host(),
-        "site_name": request.get_host(),
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "user": user,
-        "token": default_token_generator.make_token(user),
-        "protocol": "https" if request.is_secure() else "http",
-    }
-    PasswordResetForm().send_mail(
-        "registration/account_opened_subject.txt",
-        "registration/account_opened_email.txt",
-        context,
-        None,
-        user.email,
-    )
+def holder_id_of(account: LearningAccount) -> int:
+    """The holder of a personal account (always set: a database constraint says so)."""
+    return int(account.holder_id)  # type: ignore[arg-type]
 
 
+@sensitive_post_parameters("id_number")
 def centre_account_open(request: HttpRequest) -> HttpResponse:
     if not user_has_role(request.user, *COUNTER_ROLES):
         return redirect_or_forbid(request)
@@ -104,6 +95,7 @@ def centre_account_open(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/centre_account_open.html", {"form": form})
 
 
+@sensitive_post_parameters("id_number")
 def learner_search(request: HttpRequest) -> HttpResponse:
     if not user_has_role(request.user, *FILE_STAFF_ROLES):
         return redirect_or_forbid(request)
@@ -153,6 +145,18 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
+class AccountSummarySerializer(serializers.ModelSerializer):
+    """What a search shows before anyone states a reason: enough to recognise the person."""
+
+    account_number = serializers.CharField(source="number", read_only=True)
+    name = serializers.CharField(source="holder.name", read_only=True)
+
+    class Meta:
+        model = LearningAccount
+        fields = ["account_number", "name", "id_number_masked"]
+        read_only_fields = fields
+
+
 class LookupSerializer(serializers.Serializer):
     account_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     id_type = serializers.ChoiceField(choices=IdType.choices, required=False)
@@ -183,7 +187,7 @@ class AccountLookupApi(APIView):
 
     permission_classes = [HasRole.of(*FILE_STAFF_ROLES)]
 
-    @extend_schema(request=LookupSerializer, responses=LearningAccountSerializer)
+    @extend_schema(request=LookupSerializer, responses=AccountSummarySerializer)
     def post(self, request: Request) -> Response:
         query = LookupSerializer(data=request.data)
         query.is_valid(raise_exception=True)
@@ -193,9 +197,10 @@ class AccountLookupApi(APIView):
                 {"detail": gettext_lazy("No learning account matches.")},
                 status=status.HTTP_404_NOT_FOUND,
             )
-        return Response(LearningAccountSerializer(account_with_totals(account)).data)
+        return Response(AccountSummarySerializer(account).data)
 
 
+@method_decorator(never_cache, name="dispatch")
 class IdentityRevealApi(APIView):
     """The clear identity number, for a stated reason that is recorded and shown to the
     learner."""

@@ -1,9 +1,27 @@
-from celery import shared_task
+import smtplib
 
-from .services import api_tokens_purge_expired
+from celery import shared_task
+from django.utils import translation
+
+from .models import User
+from .services import api_tokens_purge_expired, password_setup_email_send
 
 
 @shared_task
 def purge_expired_tokens() -> int:
     """Periodic (beat): expired API tokens are removed so that the table stays small."""
     return api_tokens_purge_expired()
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=10,
+)
+def send_password_setup_email(*, user_id: int, domain: str, use_https: bool) -> None:
+    """The link a learner opened at a centre uses to choose a password; retried while the mail
+    server is unreachable. Sent in the portal's default language."""
+    user = User.objects.get(pk=user_id)
+    with translation.override("zh-hans"):
+        password_setup_email_send(user=user, domain=domain, use_https=use_https)

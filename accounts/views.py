@@ -73,8 +73,15 @@ def _safe_next(request: HttpRequest) -> str:
 
 @login_required
 def mfa_setup(request: HttpRequest) -> HttpResponse:
-    """Set up an authenticator app: scan the code, then type the first code it shows."""
+    """Set up an authenticator app: scan the code, then type the first code it shows.
+
+    Only a user without an authenticator may set one up on a password alone. Replacing an
+    existing authenticator needs a session that already gave its second factor: otherwise
+    anyone holding a staff member's password could enrol their own phone instead.
+    """
     user = request.user
+    if totp_device_of(user) is not None and not user.is_verified():  # type: ignore[union-attr,arg-type]
+        return redirect(reverse("mfa-verify") + "?" + urlencode({"next": _safe_next(request)}))
     device = totp_enrolment_start(user=user)  # type: ignore[arg-type]
     form = OneTimeCodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -173,6 +173,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache -------------------------------------------------------------------------------------
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+if PRODUCTION and not REDIS_URL:
+    # Throttle and lockout counters must be shared by every web process, and the embedded
+    # broker is for one machine only.
+    raise ImproperlyConfigured("REDIS_URL is required in production.")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -281,10 +285,16 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "accounts.backends.IdentifierBackend",
 ]
-# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account from
-# one address, that pair is locked out for the cool-off time. The account is resolved from any
-# of its identifiers, so switching between number, email and phone does not earn more tries;
-# other addresses (a learner on their own phone) are not locked out by an attacker's failures.
+# Sign-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account
+# from one client address, that pair is locked out for the cool-off time. The account is
+# resolved from any of its identifiers, so switching between number, email and phone does not
+# earn more tries; other addresses (a learner on their own phone) are not locked out by an
+# attacker's failures.
+# How many reverse proxies stand in front of the portal (the TLS proxy of docker-compose: 1).
+# Client addresses for lockout and throttles are read through exactly that many; see
+# accounts.backends.client_ip.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.backends.client_ip"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -317,6 +327,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "creditbank.exceptions.api_exception_handler",
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0) or None,
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("THROTTLE_TOKEN_RATE", "10/min"),
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),

@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -138,6 +139,7 @@ class StaffLearningFileView(RoleRequiredMixin, View):
         return account
 
 
+@method_decorator(never_cache, name="dispatch")
 class StaffIdentityRevealView(StaffLearningFileView):
     """Show the clear identity number once, for a recorded reason."""
 

@@ -48,6 +48,15 @@ def pytest_configure(config: pytest.Config) -> None:
     gettext_module._translations.clear()  # type: ignore[attr-defined]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _tasks_run_in_process() -> None:
+    """Tasks run where they are sent (the tests of real workers start their own processes)."""
+    from creditbank.celery import app
+
+    app.conf.task_always_eager = True
+    app.conf.task_eager_propagates = True
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path: Path) -> None:
     """Fast password hashing, and a cache and file storage of each test's own, so that one

@@ -190,3 +190,28 @@ def test_a_staff_session_without_its_second_factor_cannot_use_the_api(client, re
 
     assert half_signed_in.status_code in (401, 403)
     assert signed_in.status_code == 200
+
+
+def test_behind_the_proxy_lockout_follows_the_client_address_the_proxy_saw(
+    api_client, learner, settings
+):
+    settings.TRUSTED_PROXY_COUNT = 1
+    settings.AXES_FAILURE_LIMIT = 2
+
+    def attempt(forwarded: str, password: str = "wrong-password"):  # noqa: S107
+        return api_client.post(
+            "/api/v1/auth/token/",
+            {"username": "alice", "password": password},
+            format="json",
+            REMOTE_ADDR="10.0.0.2",  # the proxy
+            HTTP_X_FORWARDED_FOR=forwarded,
+        )
+
+    # An attacker varies the part of the header they control; the proxy's entry stays theirs.
+    attempt("1.1.1.1, 203.0.113.9")
+    attempt("2.2.2.2, 203.0.113.9")
+    attacker = attempt("3.3.3.3, 203.0.113.9", PASSWORD)
+    learner_elsewhere = attempt("198.51.100.7", PASSWORD)
+
+    assert attacker.status_code == 429
+    assert learner_elsewhere.status_code == 200

@@ -50,9 +50,12 @@ def test_a_reviewer_opens_an_account_for_a_person_at_the_centre(client, reviewer
     assert response.redirect_chain[-1][0] == f"/centre/learners/{account.number}/"
 
 
-def test_the_person_opened_at_the_centre_chooses_a_password_from_the_email(client, reviewer):
+def test_the_person_opened_at_the_centre_chooses_a_password_from_the_email(
+    client, reviewer, django_capture_on_commit_callbacks
+):
     login_verified(client, reviewer)
-    client.post("/centre/accounts/new/", COUNTER_FORM)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/centre/accounts/new/", COUNTER_FORM)
     client.logout()
 
     assert mail.outbox[0].to == ["visitor@example.cn"]
@@ -203,3 +206,20 @@ def test_the_learner_downloads_the_file_as_a_pdf_in_chinese(client, shao, tmp_pa
     assert shao.id_number_masked in text
     assert RESIDENT not in text
     assert shao.transactions.filter(kind=BusinessTransaction.Kind.FILE_DOWNLOADED).count() == 1
+
+
+def test_a_mail_server_that_is_down_neither_fails_the_counter_nor_loses_the_email(
+    client, reviewer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from accounts import tasks
+
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.send_password_setup_email, "delay", lambda **kw: sent.append(kw))
+    login_verified(client, reviewer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/centre/accounts/new/", COUNTER_FORM)
+
+    account = LearningAccount.objects.get(holder__name="周到访")
+    assert response.status_code == 302
+    assert sent == [{"user_id": account.holder_id, "domain": "testserver", "use_https": False}]

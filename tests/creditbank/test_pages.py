@@ -126,3 +126,44 @@ def test_a_reset_for_an_unknown_email_says_the_same_and_sends_nothing(client, db
 
     assert response.redirect_chain[-1][0] == "/password/reset/sent/"
     assert mail.outbox == []
+
+
+def test_a_password_alone_cannot_enrol_a_new_authenticator_for_staff(client, reviewer):
+    client.post("/login/", {"username": "rita", "password": PASSWORD})
+
+    response = client.get("/mfa/setup/")
+    attempt = client.post("/mfa/setup/", {"code": "123456"})
+
+    assert response["Location"].startswith("/mfa/verify/")
+    assert attempt["Location"].startswith("/mfa/verify/")
+    assert TOTPDevice.objects.filter(user=reviewer).count() == 1
+    assert not TOTPDevice.objects.filter(user=reviewer, confirmed=False).exists()
+
+
+def test_a_verified_staff_member_replaces_the_authenticator_and_old_tokens_stop(
+    client, api_client, reviewer
+):
+    from knox.models import AuthToken
+
+    from tests.conftest import login_verified, token_for
+
+    token_for(api_client, "rita")
+    login_verified(client, reviewer)
+    client.get("/mfa/setup/")
+    new_device = TOTPDevice.objects.get(user=reviewer, confirmed=False)
+
+    client.post("/mfa/setup/", {"code": totp(new_device.bin_key), "next": "/"})
+
+    assert list(TOTPDevice.objects.filter(user=reviewer).values_list("pk", flat=True)) == [
+        new_device.pk
+    ]
+    assert not AuthToken.objects.filter(user=reviewer).exists()
+
+
+def test_an_admin_site_user_needs_a_second_factor_whatever_the_role(client, db):
+    superuser = UserFactory(username="root", is_staff=True, is_superuser=True)
+
+    client.post("/login/", {"username": "root", "password": PASSWORD})
+
+    assert client.get("/admin/")["Location"].startswith("/mfa/setup/")
+    assert superuser.role == "learner"
