@@ -362,6 +362,9 @@ class BusinessTransaction(AppendOnlyModel):
         JOINED_COLLECTIVE = "joined_collective", _("Joined an institution's collective account")
         GOAL_SET = "goal_set", _("Learning goal set")
         GOAL_REMOVED = "goal_removed", _("Learning goal removed")
+        OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported by an institution")
+        OUTCOME_CONFIRMED = "outcome_confirmed", _("Reported learning outcome confirmed")
+        OUTCOME_DECLINED = "outcome_declined", _("Reported learning outcome declined")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import Http404, HttpResponseBase
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -10,13 +10,32 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.collective import collective_of
+from accounts.imports import MAX_FILE_BYTES
 from accounts.models import LearningAccount, Role
 from accounts.permissions import HasRole
 from accounts.services import learning_account_of
 
-from .models import EvidenceFile, LearningOutcome
-from .serializers import OutcomeSerializer
-from .services import Upload, outcome_save, outcome_update, outcome_withdraw, outcomes_of
+from .models import EvidenceFile, InstitutionBatch, LearningOutcome
+from .serializers import (
+    BatchErrorsSerializer,
+    BatchSerializer,
+    BatchUploadSerializer,
+    OutcomeSerializer,
+    StatusQuerySerializer,
+)
+from .services import (
+    BatchRowsInvalid,
+    batches_of,
+    institution_batch_report,
+    outcome_confirm,
+    outcome_decline,
+    outcome_save,
+    outcome_update,
+    outcome_withdraw,
+    outcomes_of,
+    uploads_read,
+)
 from .views import evidence_download
 
 
@@ -25,10 +44,6 @@ def learner_account(request: Request) -> LearningAccount:
     if account is None:
         raise Http404
     return account
-
-
-def uploads(files: list[Any]) -> list[Upload]:
-    return [Upload(name=f.name or "", data=f.read()) for f in files]
 
 
 def description(validated: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +58,18 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
     parser_classes = [MultiPartParser, FormParser, JSONParser]
 
     def get_queryset(self):
-        return outcomes_of(account=learner_account(self.request))
+        query = StatusQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        outcomes = outcomes_of(account=learner_account(self.request)).select_related(
+            "batch__collective__institution"
+        )
+        if query.validated_data.get("status"):
+            outcomes = outcomes.filter(status=query.validated_data["status"])
+        return outcomes
+
+    @extend_schema(parameters=[StatusQuerySerializer])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
     @extend_schema(
         request={"multipart/form-data": OutcomeSerializer}, responses={201: OutcomeSerializer}
@@ -55,7 +81,7 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
             account=learner_account(request),
             actor=request.user,  # type: ignore[arg-type]
             data=description(serializer.validated_data),
-            uploads=uploads(serializer.validated_data.get("files", [])),
+            uploads=uploads_read(serializer.validated_data.get("files", [])),
         )
         return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
 
@@ -82,7 +108,7 @@ class OutcomeDetailView(APIView):
             outcome=outcome,
             actor=request.user,  # type: ignore[arg-type]
             data=description(serializer.validated_data),
-            uploads=uploads(serializer.validated_data.get("files", [])),
+            uploads=uploads_read(serializer.validated_data.get("files", [])),
         )
         return Response(OutcomeSerializer(outcome).data)
 
@@ -94,6 +120,86 @@ class OutcomeWithdrawView(OutcomeDetailView):
     def post(self, request: Request, pk: int) -> Response:
         outcome = outcome_withdraw(outcome=self._outcome(request, pk), actor=request.user)  # type: ignore[arg-type]
         return Response(OutcomeSerializer(outcome).data)
+
+
+class OutcomeConfirmView(OutcomeDetailView):
+    """The learner confirms an outcome their institution reported: it enters the file."""
+
+    http_method_names = ["post"]
+
+    @extend_schema(request=None, responses=OutcomeSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        outcome = outcome_confirm(outcome=self._outcome(request, pk), actor=request.user)  # type: ignore[arg-type]
+        return Response(OutcomeSerializer(outcome).data)
+
+
+class OutcomeDeclineView(OutcomeDetailView):
+    """The learner declines an outcome their institution reported: it never enters the file."""
+
+    http_method_names = ["post"]
+
+    @extend_schema(request=None, responses=OutcomeSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        outcome = outcome_decline(outcome=self._outcome(request, pk), actor=request.user)  # type: ignore[arg-type]
+        return Response(OutcomeSerializer(outcome).data)
+
+
+class BatchListView(generics.ListAPIView[InstitutionBatch]):
+    """``GET``: the institution's batches with how many members confirmed, declined or have
+    yet to answer. ``POST`` (multipart): report one programme's results for many members;
+    either every row is reported, or nothing is and the answer lists every problem by row and
+    column."""
+
+    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+    parser_classes = [MultiPartParser, FormParser]
+    serializer_class = BatchSerializer
+
+    def collective(self, request: Request, pk: int) -> LearningAccount:
+        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
+        if collective is None:
+            raise Http404
+        return collective
+
+    def get_queryset(self):
+        return batches_of(collective=self.collective(self.request, self.kwargs["pk"]))
+
+    @extend_schema(
+        request={"multipart/form-data": BatchUploadSerializer},
+        responses={
+            201: BatchSerializer,
+            400: OpenApiResponse(
+                BatchErrorsSerializer,
+                description=(
+                    "Row problems as ``rows``; other problems keyed by field (``file``, "
+                    "``evidence``, a description field)."
+                ),
+            ),
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        collective = self.collective(request, pk)
+        body = BatchUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        listing = data.pop("file")
+        evidence = data.pop("evidence")
+        try:
+            batch = institution_batch_report(
+                collective=collective,
+                uploaded_by=request.user,  # type: ignore[arg-type]
+                description=data,
+                filename=listing.name or "",
+                # One byte over the limit is enough for the service to refuse the file.
+                data=listing.read(MAX_FILE_BYTES + 1),
+                uploads=uploads_read(evidence),
+            )
+        except BatchRowsInvalid as exc:
+            errors = BatchErrorsSerializer(
+                {"detail": exc.message_dict["file"][0], "rows": exc.rows}
+            )
+            return Response(errors.data, status=status.HTTP_400_BAD_REQUEST)
+        batch = batches_of(collective=collective).get(pk=batch.pk)
+        return Response(BatchSerializer(batch).data, status=status.HTTP_201_CREATED)
 
 
 class EvidenceDownloadView(APIView):

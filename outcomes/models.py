@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import LearningAccount
+from accounts.models import LearningAccount, User
 
 
 class OutcomeKind(models.TextChoices):
@@ -33,6 +33,35 @@ class LearningMode(models.TextChoices):
     BLENDED = "blended", _("Blended")
     WORKPLACE = "workplace", _("At the workplace")
     SELF_STUDY = "self_study", _("Self-study")
+
+
+class InstitutionBatch(models.Model):
+    """One accepted report of a training programme's results for many members of a collective
+    account (refused reports write nothing). Each member's outcome points back at it."""
+
+    collective = models.ForeignKey(
+        LearningAccount,
+        verbose_name=_("collective account"),
+        on_delete=models.PROTECT,
+        related_name="outcome_batches",
+    )
+    uploaded_by = models.ForeignKey(
+        User, verbose_name=_("reported by"), on_delete=models.PROTECT, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    filename = models.CharField(_("file"), max_length=255)
+    rows = models.PositiveIntegerField(_("members"))
+    evidence_files = models.PositiveIntegerField(_("evidence files"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("institution batch")
+        verbose_name_plural = _("institution batches")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["collective", "-created_at"], name="batch_collective_time")]
+
+    def __str__(self) -> str:
+        return self.title
 
 
 class LearningOutcome(models.Model):
@@ -81,6 +110,15 @@ class LearningOutcome(models.Model):
     )
     created_at = models.DateTimeField(_("added at"), default=timezone.now)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+    # Set when an institution reported the outcome for its member, who then confirms it.
+    batch = models.ForeignKey(
+        InstitutionBatch,
+        verbose_name=_("reported in batch"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="outcomes",
+    )
 
     class Meta:
         verbose_name = _("learning outcome")

@@ -1,6 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import EvidenceFile, LearningOutcome
+from .models import EvidenceFile, InstitutionBatch, LearningOutcome, OutcomeKind
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -19,6 +20,9 @@ class OutcomeSerializer(serializers.ModelSerializer):
     """An outcome; on create, ``evidence`` carries one or more files (multipart)."""
 
     evidence = EvidenceSerializer(many=True, read_only=True)
+    reported_by = serializers.SerializerMethodField(
+        help_text="The institution that reported the outcome for the learner, if any."
+    )
     files = serializers.ListField(
         child=serializers.FileField(max_length=200, allow_empty_file=True),
         write_only=True,
@@ -31,6 +35,81 @@ class OutcomeSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "title", "issuing_body", "certificate_number", "achieved_on",
             "content", "mode", "place", "provider", "started_on", "ended_on", "hours",
-            "result", "status", "version", "created_at", "evidence", "files",
+            "result", "status", "version", "created_at", "evidence", "reported_by", "files",
         ]  # fmt: skip
         read_only_fields = ["id", "status", "version", "created_at", "evidence"]
+
+    def get_reported_by(self, obj: LearningOutcome) -> str | None:
+        if obj.batch is None or obj.batch.collective.institution is None:
+            return None
+        return obj.batch.collective.institution.name
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": list(OutcomeKind.values),
+        "description": "The kind of outcome, as for a learner's outcome.",
+    }
+)
+class BatchKindField(serializers.ChoiceField):
+    """The outcome kind, described inline in the schema: the same choice set under the same
+    field name in a second component would otherwise collide with the other ``kind`` enums."""
+
+
+class BatchUploadSerializer(serializers.ModelSerializer):
+    """The programme's description, the member list (``file``) and the shared evidence
+    (``evidence``, repeated)."""
+
+    kind = BatchKindField(choices=OutcomeKind.choices)
+    file = serializers.FileField(
+        allow_empty_file=True,
+        help_text=(
+            "CSV (UTF-8 or GB18030) or XLSX; heading row with account_number (or id_type and "
+            "id_number), name, result, certificate_number (optional), achieved_on."
+        ),
+    )
+    evidence = serializers.ListField(
+        child=serializers.FileField(max_length=200, allow_empty_file=True),
+        help_text="Evidence files (PDF, JPEG, PNG) shared by all rows: repeat the part.",
+    )
+
+    class Meta:
+        model = LearningOutcome
+        fields = [
+            "kind", "title", "issuing_body", "content", "mode", "place", "provider",
+            "started_on", "ended_on", "hours", "file", "evidence",
+        ]  # fmt: skip
+
+
+class BatchSerializer(serializers.ModelSerializer):
+    confirmed = serializers.IntegerField(read_only=True)
+    declined = serializers.IntegerField(read_only=True)
+    pending = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = InstitutionBatch
+        fields = [
+            "id", "title", "filename", "rows", "evidence_files", "created_at", "confirmed",
+            "declined", "pending",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class BatchRowErrorSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="The row number in the spreadsheet.")
+    column = serializers.CharField(
+        help_text="account_number, name, id_type, id_number, result, certificate_number or "
+        "achieved_on."
+    )
+    heading = serializers.CharField(help_text="The column's heading in the file.")
+    message = serializers.CharField()
+
+
+class BatchErrorsSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    rows = BatchRowErrorSerializer(many=True)
+
+
+class StatusQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=LearningOutcome.Status.choices, required=False)

@@ -9,21 +9,35 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.forms import BaseForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views import View
 from django.views.decorators.http import require_POST
 
+from accounts.collective_views import InstitutionAdminPage
+from accounts.imports import MAX_FILE_BYTES, csv_write, xlsx_write
 from accounts.models import LearningAccount, Role, StaffAccess
-from accounts.permissions import user_has_role
+from accounts.permissions import RoleRequiredMixin, user_has_role
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
 
-from .forms import OutcomeForm
+from .forms import BatchForm, OutcomeForm
 from .models import EvidenceFile
-from .services import Upload, outcome_save, outcome_update, outcome_withdraw, outcomes_of
+from .services import (
+    BATCH_TEMPLATE_HEADINGS,
+    BatchRowsInvalid,
+    batches_of,
+    institution_batch_report,
+    outcome_confirm,
+    outcome_decline,
+    outcome_save,
+    outcome_update,
+    outcome_withdraw,
+    outcomes_of,
+    uploads_read,
+)
 
 # Staff who opened a learner's file (with a recorded reason) may open its evidence for this long.
 STAFF_EVIDENCE_WINDOW = timedelta(hours=8)
@@ -36,10 +50,6 @@ def _learner_account(request: HttpRequest) -> LearningAccount:
     if account is None:
         raise Http404
     return account
-
-
-def uploads_from(files: list[UploadedFile]) -> list[Upload]:
-    return [Upload(name=f.name or "", data=f.read()) for f in files]
 
 
 def _apply_errors(form: BaseForm, exc: ValidationError) -> None:
@@ -59,7 +69,7 @@ def outcome_add(request: HttpRequest) -> HttpResponse:
                 account=account,
                 actor=request.user,  # type: ignore[arg-type]
                 data=data,
-                uploads=uploads_from(form.cleaned_data["evidence"]),
+                uploads=uploads_read(form.cleaned_data["evidence"]),
             )
         except ValidationError as exc:
             _apply_errors(form, exc)
@@ -90,13 +100,15 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = OutcomeForm(request.POST or None, request.FILES or None, instance=outcome)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if k != "evidence"}
-        remove = [int(v) for v in request.POST.getlist("remove_evidence") if v.isdigit()]
+        remove = [
+            int(v) for v in request.POST.getlist("remove_evidence") if v.isascii() and v.isdigit()
+        ]
         try:
             outcome_update(
                 outcome=outcome,
                 actor=request.user,  # type: ignore[arg-type]
                 data=data,
-                uploads=uploads_from(form.cleaned_data["evidence"]),
+                uploads=uploads_read(form.cleaned_data["evidence"]),
                 remove_evidence=remove,
             )
         except ValidationError as exc:
@@ -122,6 +134,145 @@ def outcome_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("outcome-detail", pk=pk)
     messages.success(request, _("“%(title)s” is withdrawn.") % {"title": outcome.title})
     return redirect("learning-file")
+
+
+@login_required
+@require_POST
+def outcome_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The learner confirms an outcome their institution reported: it enters the file."""
+    account = _learner_account(request)
+    outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
+    try:
+        outcome_confirm(outcome=outcome, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _("“%(title)s” is confirmed and saved in your lifelong learning file.")
+            % {"title": outcome.title},
+        )
+    return redirect("learning-file")
+
+
+@login_required
+@require_POST
+def outcome_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The learner declines an outcome their institution reported: it never enters the file."""
+    account = _learner_account(request)
+    outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
+    try:
+        outcome_decline(outcome=outcome, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        messages.success(
+            request,
+            _("“%(title)s” is declined; it will not appear in your file.")
+            % {"title": outcome.title},
+        )
+    return redirect("learning-file")
+
+
+# Rows of problems shown on the batch page; the API lists them all.
+ERRORS_SHOWN = 1_000
+
+
+class BatchListPage(InstitutionAdminPage):
+    """The institution's batches, with how many members confirmed, declined or have yet to
+    answer."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        collective = self.collective(request, pk)
+        context = {
+            "collective": collective,
+            "institution": collective.institution,
+            "active": collective.status == LearningAccount.Status.ACTIVE,
+            "batches": batches_of(collective=collective)[:200],
+        }
+        return render(request, "outcomes/batch_list.html", context)
+
+
+class BatchAddPage(InstitutionAdminPage):
+    """Report one training programme's results for many members; every problem in the list is
+    shown in a table, and nothing is reported until there is none."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return self.render(request, self.collective(request, pk), BatchForm(), [])
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        collective = self.collective(request, pk)
+        form = BatchForm(request.POST, request.FILES)
+        row_errors: list[Any] = []
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            listing = data.pop("file")
+            evidence = data.pop("evidence")
+            try:
+                batch = institution_batch_report(
+                    collective=collective,
+                    uploaded_by=request.user,  # type: ignore[arg-type]
+                    description=data,
+                    filename=listing.name or "",
+                    # One byte over the limit is enough for the service to refuse the file.
+                    data=listing.read(MAX_FILE_BYTES + 1),
+                    uploads=uploads_read(evidence),
+                )
+            except BatchRowsInvalid as exc:
+                row_errors = exc.rows
+                form.add_error("file", exc.message_dict["file"])
+            except ValidationError as exc:
+                _apply_errors(form, exc)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "“%(title)s” is reported for %(rows)d members. Each of them is asked to "
+                        "confirm it."
+                    )
+                    % {"title": batch.title, "rows": batch.rows},
+                )
+                return redirect("outcome-batches", pk=pk)
+        return self.render(request, collective, form, row_errors)
+
+    def render(
+        self,
+        request: HttpRequest,
+        collective: LearningAccount,
+        form: BaseForm,
+        row_errors: list[Any],
+    ) -> HttpResponse:
+        context = {
+            "collective": collective,
+            "institution": collective.institution,
+            "active": collective.status == LearningAccount.Status.ACTIVE,
+            "form": form,
+            "row_errors": row_errors[:ERRORS_SHOWN],
+            "row_errors_total": len(row_errors),
+            "row_errors_hidden": max(len(row_errors) - ERRORS_SHOWN, 0),
+        }
+        return render(request, "outcomes/batch_form.html", context)
+
+
+class BatchTemplatePage(RoleRequiredMixin, View):
+    """An empty results list with the heading row, to fill in."""
+
+    allowed_roles = (Role.INSTITUTION_ADMIN,)
+
+    def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
+        if file_format == "xlsx":
+            data = xlsx_write(title=_("Results"), headings=BATCH_TEMPLATE_HEADINGS, rows=[])
+            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        elif file_format == "csv":
+            data = csv_write(headings=BATCH_TEMPLATE_HEADINGS, rows=[])
+            content_type = "text/csv; charset=utf-8"
+        else:
+            raise Http404
+        response = HttpResponse(data, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="results-list.{file_format}"'
+        return response
 
 
 def may_open_evidence(user: Any, evidence: EvidenceFile) -> bool:

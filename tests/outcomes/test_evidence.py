@@ -195,16 +195,22 @@ def pdf_with_junk(junk: bytes) -> bytes:
     return pdf[:at] + junk + b"\n" + pdf[at:]
 
 
+def under_the_token_limit(piece: bytes, tokens_in_piece: int) -> bytes:
+    return piece * (evidence.MAX_PDF_TOKENS // tokens_in_piece - 1_000)
+
+
 # Each just under the limit of tokens, so that the scan runs on all of it. They took minutes
 # when streams and strings were matched by regular expressions, which backtrack quadratically
 # on unclosed ones.
 @pytest.mark.parametrize(
     ("junk", "code"),
     [
-        pytest.param(b"<<>>stream\n" * 150_000, None, id="unterminated streams"),
-        pytest.param(b"(" + b"\\(" * 300_000, None, id="an unclosed string"),
-        pytest.param(b"(\\(/JS" * 150_000, "active_content", id="names in unclosed strings"),
-        pytest.param(b"/a#20" * 400_000, "corrupt", id="escaped names"),
+        pytest.param(under_the_token_limit(b"<<>>stream\n", 5), None, id="unterminated streams"),
+        pytest.param(b"(" + under_the_token_limit(b"\\(", 2), None, id="an unclosed string"),
+        pytest.param(
+            under_the_token_limit(b"(\\(/JS", 5), "active_content", id="names in unclosed strings"
+        ),
+        pytest.param(under_the_token_limit(b"/a#20", 2), "corrupt", id="escaped names"),
     ],
 )
 def test_hostile_syntax_is_scanned_in_linear_time(junk, code):

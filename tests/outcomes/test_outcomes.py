@@ -278,3 +278,26 @@ def test_the_storage_path_itself_is_never_served(client, shao):
     name = str(evidence.file.name)
     assert client.get("/media-not-served/" + name).status_code == 404
     assert client.get("/media/" + name).status_code == 404
+
+
+def test_a_remove_box_with_a_strange_digit_is_ignored_not_a_500(client, shao):
+    client.force_login(shao.holder)
+    add(client)
+    outcome = LearningOutcome.objects.get()
+
+    response = client.post(
+        f"/outcomes/{outcome.pk}/edit/", {**certificate(), "remove_evidence": ["²", "x"]}
+    )
+
+    assert response.status_code == 302
+    assert outcome.evidence.count() == 1
+
+
+def test_an_oversized_upload_is_refused_having_read_only_its_first_bytes(client, shao, settings):
+    settings.EVIDENCE_MAX_BYTES = 1024
+    client.force_login(shao.holder)
+
+    response = add(client, files=[upload("big.pdf", b"%PDF-1.4\n" + b"0" * 50_000)])
+
+    assert 'id="id_evidence_errors"' in response.content.decode()
+    assert not LearningOutcome.objects.exists()
