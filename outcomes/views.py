@@ -3,6 +3,7 @@ and the one way evidence files are ever served."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -136,44 +137,36 @@ def outcome_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("learning-file")
 
 
-@login_required
-@require_POST
-def outcome_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The learner confirms an outcome their institution reported: it enters the file."""
+def _answer_report(
+    request: HttpRequest, pk: int, answer: Callable[..., Any], done: str
+) -> HttpResponse:
+    """The learner answers an outcome their institution reported (confirm or decline)."""
     account = _learner_account(request)
     outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
     try:
-        outcome_confirm(outcome=outcome, actor=request.user)  # type: ignore[arg-type]
+        answer(outcome=outcome, actor=request.user)
     except ValidationError as exc:
         for error in exc.messages:
             messages.error(request, error)
     else:
-        messages.success(
-            request,
-            _("“%(title)s” is confirmed and saved in your lifelong learning file.")
-            % {"title": outcome.title},
-        )
+        messages.success(request, done % {"title": outcome.title})
     return redirect("learning-file")
+
+
+@login_required
+@require_POST
+def outcome_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Confirmed, the reported outcome enters the file."""
+    done = _("“%(title)s” is confirmed and saved in your lifelong learning file.")
+    return _answer_report(request, pk, outcome_confirm, done)
 
 
 @login_required
 @require_POST
 def outcome_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """The learner declines an outcome their institution reported: it never enters the file."""
-    account = _learner_account(request)
-    outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
-    try:
-        outcome_decline(outcome=outcome, actor=request.user)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        for error in exc.messages:
-            messages.error(request, error)
-    else:
-        messages.success(
-            request,
-            _("“%(title)s” is declined; it will not appear in your file.")
-            % {"title": outcome.title},
-        )
-    return redirect("learning-file")
+    """Declined, the reported outcome never enters the file."""
+    done = _("“%(title)s” is declined; it will not appear in your file.")
+    return _answer_report(request, pk, outcome_decline, done)
 
 
 # Rows of problems shown on the batch page; the API lists them all.
