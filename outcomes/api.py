@@ -11,7 +11,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.collective import collective_of
-from accounts.imports import MAX_FILE_BYTES
 from accounts.models import LearningAccount, Role
 from accounts.permissions import HasRole
 from accounts.services import learning_account_of
@@ -27,7 +26,6 @@ from .serializers import (
 from .services import (
     BatchRowsInvalid,
     batches_of,
-    institution_batch_report,
     outcome_confirm,
     outcome_decline,
     outcome_save,
@@ -36,7 +34,7 @@ from .services import (
     outcomes_of,
     uploads_read,
 )
-from .views import evidence_download
+from .views import batch_report_from, evidence_download
 
 
 def learner_account(request: Request) -> LearningAccount:
@@ -180,18 +178,9 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
         collective = self.collective(request, pk)
         body = BatchUploadSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        data = dict(body.validated_data)
-        listing = data.pop("file")
-        evidence = data.pop("evidence")
         try:
-            batch = institution_batch_report(
-                collective=collective,
-                uploaded_by=request.user,  # type: ignore[arg-type]
-                description=data,
-                filename=listing.name or "",
-                # One byte over the limit is enough for the service to refuse the file.
-                data=listing.read(MAX_FILE_BYTES + 1),
-                uploads=uploads_read(evidence),
+            batch = batch_report_from(
+                collective=collective, user=request.user, cleaned=body.validated_data
             )
         except BatchRowsInvalid as exc:
             errors = BatchErrorsSerializer(

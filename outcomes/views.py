@@ -169,6 +169,23 @@ def outcome_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
     return _answer_report(request, pk, outcome_decline, done)
 
 
+def batch_report_from(*, collective: Any, user: Any, cleaned: dict[str, Any]) -> Any:
+    """Report a batch from the page's or the API's cleaned input: the description, the list
+    file and the shared evidence."""
+    data = dict(cleaned)
+    listing = data.pop("file")
+    evidence = data.pop("evidence")
+    return institution_batch_report(
+        collective=collective,
+        uploaded_by=user,
+        description=data,
+        filename=listing.name or "",
+        # One byte over the limit is enough for the service to refuse the file.
+        data=listing.read(MAX_FILE_BYTES + 1),
+        uploads=uploads_read(evidence),
+    )
+
+
 # Rows of problems shown on the batch page; the API lists them all.
 ERRORS_SHOWN = 1_000
 
@@ -200,18 +217,9 @@ class BatchAddPage(InstitutionAdminPage):
         form = BatchForm(request.POST, request.FILES)
         row_errors: list[Any] = []
         if form.is_valid():
-            data = dict(form.cleaned_data)
-            listing = data.pop("file")
-            evidence = data.pop("evidence")
             try:
-                batch = institution_batch_report(
-                    collective=collective,
-                    uploaded_by=request.user,  # type: ignore[arg-type]
-                    description=data,
-                    filename=listing.name or "",
-                    # One byte over the limit is enough for the service to refuse the file.
-                    data=listing.read(MAX_FILE_BYTES + 1),
-                    uploads=uploads_read(evidence),
+                batch = batch_report_from(
+                    collective=collective, user=request.user, cleaned=form.cleaned_data
                 )
             except BatchRowsInvalid as exc:
                 row_errors = exc.rows
