@@ -365,6 +365,9 @@ class BusinessTransaction(AppendOnlyModel):
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported by an institution")
         OUTCOME_CONFIRMED = "outcome_confirmed", _("Reported learning outcome confirmed")
         OUTCOME_DECLINED = "outcome_declined", _("Reported learning outcome declined")
+        SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplementary material requested")
+        SUPPLEMENT_PROVIDED = "supplement_provided", _("Supplementary material provided")
+        APPLICATION_WITHDRAWN = "application_withdrawn", _("Accreditation application withdrawn")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"
@@ -409,6 +412,10 @@ class LedgerEntry(AppendOnlyModel):
         constraints = [
             models.CheckConstraint(
                 condition=~Q(hours=0) | ~Q(credits=0), name="ledger_entry_not_empty"
+            ),
+            # Whatever retries a decision, its cause is booked once.
+            models.UniqueConstraint(
+                fields=["account", "cause_type", "cause_id"], name="ledger_cause_once"
             ),
         ]
 
@@ -494,3 +501,49 @@ class CollectiveMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} in {self.collective}"
+
+
+class Notification(models.Model):
+    """A notice to one user, shown in the portal and sent by email.
+
+    The text is rendered when it is read, in the reader's language, from ``kind`` and
+    ``params`` (see :mod:`accounts.notifications`). ``key`` makes a notice idempotent: the same
+    key for the same user is stored once, whatever retries or racing workers do."""
+
+    class Kind(models.TextChoices):
+        APPLICATION_SUBMITTED = "application_submitted", _("Application received")
+        APPLICATION_ASSIGNED = "application_assigned", _("Application assigned to you")
+        SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplementary material requested")
+        APPLICATION_ACCREDITED = "application_accredited", _("Outcome accredited")
+        APPLICATION_REJECTED = "application_rejected", _("Outcome not accredited")
+        APPROVAL_REQUESTED = "approval_requested", _("Individual accreditation to approve")
+        DEADLINE_REMINDER = "deadline_reminder", _("Decision due soon")
+        DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
+        OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
+        CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notice_recipient_time"),
+            models.Index(
+                fields=["recipient"], name="notice_unread", condition=Q(read_at__isnull=True)
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.kind}"

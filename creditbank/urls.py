@@ -14,10 +14,15 @@ from accounts.api import (
     TokenDeleteView,
 )
 from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
+from accounts.notification_views import notification_api_urlpatterns, notification_urlpatterns
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
+from accreditation.api import application_api_urlpatterns
+from accreditation.catalogue_views import catalogue_api_urlpatterns, catalogue_urlpatterns
+from accreditation.views import application_urlpatterns
 from outcomes.urls import api_urlpatterns as outcome_api_urlpatterns
 from outcomes.urls import urlpatterns as outcome_urlpatterns
 from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
+from transfers.rule_views import rule_api_urlpatterns, rule_urlpatterns
 
 from . import views
 
@@ -35,6 +40,10 @@ api_v1 = [
     *outcome_api_urlpatterns,
     *staff_api_urlpatterns,
     *collective_api_urlpatterns,
+    *notification_api_urlpatterns,
+    *catalogue_api_urlpatterns,
+    *rule_api_urlpatterns,
+    *application_api_urlpatterns,
     path("transfers/programmes/", ProgrammeListView.as_view(), name="api-programmes"),
     path("transfers/goals/", LearningGoalListView.as_view(), name="api-goals"),
     path("transfers/goals/<int:pk>/", LearningGoalDetailView.as_view(), name="api-goal"),
@@ -73,6 +82,10 @@ urlpatterns = [
     *outcome_urlpatterns,
     *staff_urlpatterns,
     *collective_urlpatterns,
+    *notification_urlpatterns,
+    *catalogue_urlpatterns,
+    *rule_urlpatterns,
+    *application_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

@@ -11,7 +11,8 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Institution, LearningAccount
+from accounts.models import Institution, LearningAccount, User
+from accreditation.models import CatalogueEntry
 
 
 class BilingualName(models.Model):
@@ -83,6 +84,54 @@ class Course(BilingualName):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class ConversionRule(models.Model):
+    """A catalogue entry counts for a course of a programme, with credits.
+
+    Each row is one version of the rule for its (entry, course) pair. Versions are never edited:
+    a change is a new version, and the previous one gets its ``effective_to``; a transfer
+    decision points at the version it used."""
+
+    entry = models.ForeignKey(
+        CatalogueEntry,
+        verbose_name=_("catalogue entry"),
+        on_delete=models.PROTECT,
+        related_name="conversion_rules",
+    )
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="conversion_rules"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    credits = models.DecimalField(_("credits"), max_digits=4, decimal_places=1)
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    approving_body = models.CharField(_("approved by"), max_length=200)
+    rationale = models.TextField(_("rationale"))
+    created_by = models.ForeignKey(
+        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("conversion rule")
+        verbose_name_plural = _("conversion rules")
+        ordering = ["entry__code", "course__code", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entry", "course", "version"], name="conversion_rule_version_once"
+            ),
+            models.CheckConstraint(condition=Q(credits__gt=0), name="conversion_credits_positive"),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="conversion_period_in_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["course", "entry"], name="conversion_course_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.entry.code} -> {self.course} v{self.version}"
 
 
 class LearningGoal(models.Model):

@@ -1,0 +1,388 @@
+"""The catalogue of accredited learning outcomes, the working-day calendar, and accreditation
+applications with their review events and decisions.
+
+An application's state changes only through :mod:`accreditation.workflow`, which holds the one
+table of allowed moves and appends an :class:`ApplicationEvent` for each.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import AppendOnlyModel, Centre, LearningAccount, User
+from outcomes.models import LearningOutcome, OutcomeKind
+
+# --- The working-day calendar -------------------------------------------------------------------
+
+
+class CalendarYear(models.Model):
+    """A year whose official arrangement (the State Council's notice on holidays) is known.
+
+    Outside a published year the calendar falls back to Monday-Friday, and due dates that reach
+    into it are marked provisional until the year is published."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=200)
+    published_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+        ordering = ["-year"]
+
+    def __str__(self) -> str:
+        return str(self.year)
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday-Friday rule: a statutory holiday that falls on a weekday, or a
+    weekend day the State Council makes a working day."""
+
+    year = models.ForeignKey(
+        CalendarYear, verbose_name=_("year"), on_delete=models.CASCADE, related_name="days"
+    )
+    date = models.DateField(_("date"), unique=True)
+    is_working_day = models.BooleanField(_("working day"))
+    name = models.CharField(_("occasion"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+# --- The catalogue ------------------------------------------------------------------------------
+
+
+class CatalogueEntry(models.Model):
+    """One accredited learning outcome, identified by its code across versions."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("catalogue entry")
+        verbose_name_plural = _("catalogue entries")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CatalogueEntryVersion(models.Model):
+    """What a catalogue entry says from one date on. Versions are never edited: a change is a
+    new version, and the previous one gets its ``effective_to``. Decisions point at the version
+    they used, so a later change does not rewrite them."""
+
+    entry = models.ForeignKey(
+        CatalogueEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="versions"
+    )
+    version = models.PositiveIntegerField(_("version"))
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
+    kind = models.CharField(_("kind"), max_length=40, choices=OutcomeKind.choices)
+    issuing_body = models.CharField(_("issuing body"), max_length=200)
+    level = models.CharField(_("level"), max_length=50, blank=True)
+    hours = models.DecimalField(_("learning hours"), max_digits=7, decimal_places=1)
+    credits = models.DecimalField(_("credits"), max_digits=5, decimal_places=1)
+    validity_months = models.PositiveIntegerField(
+        _("valid for (months)"), null=True, blank=True, help_text=_("Empty: does not expire.")
+    )
+    evidence_required = models.TextField(_("evidence required"))
+    # Other names the outcome goes by, one per line; used to recognise a learner's outcome.
+    aliases = models.TextField(_("other names"), blank=True)
+    certificate_number_pattern = models.CharField(
+        _("certificate number format"),
+        max_length=200,
+        blank=True,
+        help_text=_("A regular expression the whole certificate number must match."),
+    )
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    approving_body = models.CharField(_("approved by"), max_length=200)
+    rationale = models.TextField(_("rationale"))
+    created_by = models.ForeignKey(
+        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("catalogue entry version")
+        verbose_name_plural = _("catalogue entry versions")
+        ordering = ["entry__code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["entry", "version"], name="catalogue_version_once"),
+            models.CheckConstraint(condition=Q(hours__gt=0), name="catalogue_hours_positive"),
+            models.CheckConstraint(condition=Q(credits__gte=0), name="catalogue_credits_not_neg"),
+            models.CheckConstraint(
+                condition=Q(effective_to__isnull=True)
+                | Q(effective_to__gte=models.F("effective_from")),
+                name="catalogue_period_in_order",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "effective_from"], name="catalogue_kind_from")]
+
+    def __str__(self) -> str:
+        return f"{self.entry.code} v{self.version} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and translation.get_language() == "en":
+            return self.name_en
+        return self.name
+
+    def is_effective_on(self, day: datetime.date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+
+# --- Applications -------------------------------------------------------------------------------
+
+
+class ApplicationState(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    IN_REVIEW = "in_review", _("In review")
+    SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplementary material requested")
+    ACCREDITED = "accredited", _("Accredited")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# States in which the centre still owes a decision; the queue and the deadline sweep scan these.
+OPEN_STATES = (ApplicationState.SUBMITTED, ApplicationState.IN_REVIEW)
+# Not yet decided (the clock may be stopped).
+UNDECIDED_STATES = (*OPEN_STATES, ApplicationState.SUPPLEMENT_REQUESTED)
+_OPEN = Q(state__in=[s.value for s in OPEN_STATES])
+
+
+class Application(models.Model):
+    """A learning outcome submitted to a centre for accreditation."""
+
+    outcome = models.ForeignKey(
+        LearningOutcome,
+        verbose_name=_("learning outcome"),
+        on_delete=models.PROTECT,
+        related_name="applications",
+    )
+    # Denormalised from the outcome: the learner's lists and the self-review ban read it.
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="applications"
+    )
+    centre = models.ForeignKey(
+        Centre, verbose_name=_("centre"), on_delete=models.PROTECT, related_name="applications"
+    )
+    # Denormalised from the outcome for the queue's filter.
+    kind = models.CharField(_("kind"), max_length=40, choices=OutcomeKind.choices)
+    # The catalogue entry the learner claims the outcome matches, if any.
+    claimed_entry = models.ForeignKey(
+        CatalogueEntry,
+        verbose_name=_("claimed catalogue entry"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    statement = models.TextField(_("statement"), blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=30,
+        choices=ApplicationState.choices,
+        default=ApplicationState.SUBMITTED,
+    )
+    assigned_to = models.ForeignKey(
+        User,
+        verbose_name=_("reviewer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_applications",
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    # The clock: the decision is due at the end of ``due_on`` (Beijing time). While the clock is
+    # stopped for supplementary material ``due_on`` is empty and ``working_days_left`` holds
+    # what remains.
+    due_on = models.DateField(_("due on"), null=True, blank=True)
+    remind_on = models.DateField(_("remind on"), null=True, blank=True)
+    working_days_left = models.SmallIntegerField(_("working days left"), null=True, blank=True)
+    due_is_provisional = models.BooleanField(_("due date provisional"), default=False)
+    # Each notice once: the sweep claims a row by setting these with a conditional UPDATE.
+    reminded_at = models.DateTimeField(_("reviewer reminded at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("escalated at"), null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # An individual accreditation waiting for a second reviewer's approval.
+    proposed_hours = models.DecimalField(
+        _("proposed hours"), max_digits=7, decimal_places=1, null=True, blank=True
+    )
+    proposed_credits = models.DecimalField(
+        _("proposed credits"), max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    proposed_by = models.ForeignKey(
+        User,
+        verbose_name=_("proposed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    proposal_reason = models.TextField(_("reason for the proposal"), blank=True)
+    updated_at = models.DateTimeField(_("changed at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("accreditation application")
+        verbose_name_plural = _("accreditation applications")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            # The centre's queue, first page sorted by due date, and its filters.
+            models.Index(fields=["centre", "due_on", "id"], name="app_queue_due", condition=_OPEN),
+            models.Index(fields=["centre", "state", "due_on"], name="app_centre_state_due"),
+            models.Index(
+                fields=["assigned_to", "due_on"], name="app_reviewer_due", condition=_OPEN
+            ),
+            # The deadline sweep: only rows still owing a notice are in these indexes.
+            models.Index(
+                fields=["remind_on"],
+                name="app_sweep_remind",
+                condition=_OPEN & Q(reminded_at__isnull=True),
+            ),
+            models.Index(
+                fields=["due_on"],
+                name="app_sweep_escalate",
+                condition=_OPEN & Q(escalated_at__isnull=True),
+            ),
+            models.Index(fields=["account", "-submitted_at"], name="app_account_time"),
+        ]
+        constraints = [
+            # One undecided application per outcome at a time.
+            models.UniqueConstraint(
+                fields=["outcome"],
+                condition=Q(state__in=[s.value for s in UNDECIDED_STATES]),
+                name="app_one_open_per_outcome",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=[s.value for s in OPEN_STATES]) | Q(due_on__isnull=False),
+                name="app_open_has_due_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(proposed_hours__isnull=True) | Q(proposed_hours__gt=0),
+                name="app_proposed_hours_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.outcome}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def has_proposal(self) -> bool:
+        return self.proposed_by_id is not None
+
+
+class ApplicationEvent(AppendOnlyModel):
+    """One move of an application: who, when, from which state to which, and why."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", _("Submitted")
+        ASSIGN = "assign", _("Assigned")
+        START_REVIEW = "start_review", _("Review started")
+        REQUEST_SUPPLEMENT = "request_supplement", _("Supplementary material requested")
+        RESUBMIT = "resubmit", _("Supplementary material provided")
+        ACCREDIT = "accredit", _("Accredited against the catalogue")
+        PROPOSE_INDIVIDUAL = "propose_individual", _("Individual accreditation proposed")
+        APPROVE_INDIVIDUAL = "approve_individual", _("Individual accreditation approved")
+        RETURN_PROPOSAL = "return_proposal", _("Individual accreditation not approved")
+        REJECT = "reject", _("Rejected")
+        WITHDRAW = "withdraw", _("Withdrawn")
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=30, choices=ApplicationState.choices)
+    to_state = models.CharField(_("to"), max_length=30, choices=ApplicationState.choices)
+    actor = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("application event")
+        verbose_name_plural = _("application events")
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["application", "occurred_at"], name="event_app_time")]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.action}"
+
+
+class Decision(AppendOnlyModel):
+    """The final decision on an application. Ledger entries of an accreditation point at it."""
+
+    class Result(models.TextChoices):
+        ACCREDITED = "accredited", _("Accredited")
+        REJECTED = "rejected", _("Rejected")
+
+    class Basis(models.TextChoices):
+        CATALOGUE = "catalogue", _("Against the catalogue")
+        INDIVIDUAL = "individual", _("Individually")
+
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="decision"
+    )
+    result = models.CharField(_("result"), max_length=20, choices=Result.choices)
+    basis = models.CharField(_("basis"), max_length=20, choices=Basis.choices, blank=True)
+    catalogue_version = models.ForeignKey(
+        CatalogueEntryVersion,
+        verbose_name=_("catalogue entry version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    hours = models.DecimalField(_("learning hours"), max_digits=7, decimal_places=1, default=0)
+    credits = models.DecimalField(_("credits"), max_digits=5, decimal_places=1, default=0)
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        User, verbose_name=_("decided by"), on_delete=models.PROTECT, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        User,
+        verbose_name=_("approved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
+    on_time = models.BooleanField(_("on time"))
+
+    class Meta:
+        verbose_name = _("decision")
+        verbose_name_plural = _("decisions")
+        ordering = ["-decided_at"]
+        indexes = [models.Index(fields=["decided_at"], name="decision_time")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(result="rejected", hours=0, credits=0) & ~Q(reason="")
+                | Q(result="accredited", basis="catalogue", catalogue_version__isnull=False)
+                | Q(result="accredited", basis="individual", approved_by__isnull=False),
+                name="decision_is_complete",
+            ),
+            models.CheckConstraint(
+                condition=Q(hours__gte=0) & Q(credits__gte=0), name="decision_amounts_not_neg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.result}"
