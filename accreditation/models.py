@@ -207,9 +207,13 @@ class Application(models.Model):
         related_name="assigned_applications",
     )
     submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
-    # The clock: the decision is due at the end of ``due_on`` (Beijing time). While the clock is
-    # stopped for supplementary material ``due_on`` is empty and ``working_days_left`` holds
-    # what remains.
+    # The clock: ``clock_days`` working days counted from the day after ``clock_started_on`` (the
+    # submission date, or the date the learner provided supplementary material); the decision
+    # is due at the end of ``due_on`` (Beijing time), which is derived from those two and
+    # recomputed if the calendar changes. While the clock is stopped for supplementary material
+    # ``due_on`` is empty and ``working_days_left`` holds what remains.
+    clock_started_on = models.DateField(_("clock started on"), null=True, blank=True)
+    clock_days = models.SmallIntegerField(_("working days on the clock"), null=True, blank=True)
     due_on = models.DateField(_("due on"), null=True, blank=True)
     remind_on = models.DateField(_("remind on"), null=True, blank=True)
     working_days_left = models.SmallIntegerField(_("working days left"), null=True, blank=True)
