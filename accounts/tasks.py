@@ -4,6 +4,7 @@ from celery import shared_task
 from django.utils import translation
 
 from .models import User
+from .notifications import notification_emails_send
 from .services import api_tokens_purge_expired, password_setup_email_send
 
 
@@ -25,3 +26,15 @@ def send_password_setup_email(*, user_id: int, domain: str, use_https: bool) -> 
     user = User.objects.get(pk=user_id)
     with translation.override("zh-hans"):
         password_setup_email_send(user=user, domain=domain, use_https=use_https)
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=60,
+    retry_backoff_max=3600,
+    max_retries=10,
+)
+def send_notification_emails(*, notification_ids: list[int]) -> int:
+    """Email notices after they are stored. Each notice is claimed before it is sent, so a
+    retried or redelivered task sends only the emails not sent yet."""
+    return notification_emails_send(notification_ids=notification_ids)

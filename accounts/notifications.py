@@ -1,0 +1,419 @@
+"""Notices to users: stored once, shown in the portal, sent by email.
+
+Every app above calls :func:`notify` (one recipient) or :func:`notify_many` (the same notice to
+many) inside its own transaction. A notice is stored once per ``(recipient, key)``: the caller
+chooses a key that names the event (``"deadline_reminder:application:42:2026-07-01"``), so a
+retried task or a racing worker stores nothing the second time. Only the kind and its
+parameters are stored; the text is rendered when it is read, in the reader's language, from the
+table below. Email goes after the commit, by a worker, in Chinese followed by English (users do
+not choose a language yet), and at most once per notice.
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import TypeVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+
+from .models import Notification, User
+
+logger = logging.getLogger(__name__)
+
+Kind = Notification.Kind
+Params = Mapping[str, str | int]
+
+# The body of each kind: a format string over the parameters its callers pass (listed in
+# docs and in the module docstring of each caller). Translators keep the {names} as they are.
+BODIES: dict[str, Promise] = {
+    Kind.APPLICATION_SUBMITTED: _(
+        "{centre} has received your application #{application} to accredit “{outcome}”. "
+        "The decision is due on {due_on}."
+    ),
+    Kind.APPLICATION_ASSIGNED: _(
+        "Application #{application} (“{outcome}”) is assigned to you for review. "
+        "The decision is due on {due_on}."
+    ),
+    Kind.SUPPLEMENT_REQUESTED: _(
+        "The centre needs more material to decide on your application #{application} "
+        "(“{outcome}”); the time for the decision stops until you provide it. "
+        "What is needed: {reason}"
+    ),
+    Kind.APPLICATION_ACCREDITED: _(
+        "“{outcome}” is accredited (application #{application}): {hours} learning hours and "
+        "{credits} credits are added to your learning account."
+    ),
+    Kind.APPLICATION_REJECTED: _(
+        "“{outcome}” was not accredited (application #{application}). Reason: {reason}"
+    ),
+    Kind.APPROVAL_REQUESTED: _(
+        "{proposed_by} proposes to accredit “{outcome}” (application #{application}) "
+        "individually with {hours} learning hours and {credits} credits. Another reviewer of "
+        "the centre must approve it."
+    ),
+    Kind.DEADLINE_REMINDER: _(
+        "The decision on application #{application} (“{outcome}”) is due on {due_on}."
+    ),
+    Kind.DEADLINE_ESCALATION: _(
+        "The decision on application #{application} (“{outcome}”), assigned to {reviewer}, "
+        "was due on {due_on} and is overdue."
+    ),
+    Kind.OUTCOME_REPORTED: _(
+        "{institution} has reported “{outcome}” for you. Confirm it to save it in your "
+        "lifelong learning file, or decline it."
+    ),
+    Kind.CATALOGUE_MATCH: _(
+        "“{outcome}” matches the catalogue entry “{entry}” ({hours} learning hours, "
+        "{credits} credits). You can now apply to have it accredited."
+    ),
+    Kind.TRANSFER_ACCEPTED: _(
+        "{institution} accepted “{outcome}” for the course “{course}” of {programme} "
+        "(transfer #{application}): {credits} credits are recorded as transferred."
+    ),
+    Kind.TRANSFER_REJECTED: _(
+        "{institution} did not accept “{outcome}” for the course “{course}” of {programme} "
+        "(transfer #{application}). Reason: {reason}"
+    ),
+    Kind.TRANSFER_INFORMATION_REQUESTED: _(
+        "{institution} needs more information about “{outcome}” for the course “{course}” of "
+        "{programme} (transfer #{application}). What is needed: {reason}"
+    ),
+}
+GENERIC_TITLE = _("Notice")
+# Shown when a notice lacks a parameter its text needs (an older caller, a renamed param).
+GENERIC_BODY = _("Open the portal for the details.")
+
+MAX_KEY = Notification._meta.get_field("key").max_length or 120
+MAX_LINK = Notification._meta.get_field("link").max_length or 300
+# Recipients looked up per query, and notices emailed per worker task.
+LOOKUP_CHUNK = 5_000
+EMAILS_PER_TASK = 200
+
+_T = TypeVar("_T")
+
+
+# --- Rendering -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedNotification:
+    """A notice as the reader sees it, in the language active when it was rendered."""
+
+    id: int
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: datetime
+    read_at: datetime | None
+
+    @property
+    def unread(self) -> bool:
+        return self.read_at is None
+
+
+_FORMATTER = string.Formatter()
+
+
+def _fill(template: str, params: Mapping[str, object]) -> str | None:
+    """``template`` with ``params`` put in, or None when it needs a parameter that is missing
+    or empty, or is not a valid template. Only plain names are filled: ``{a.b}`` or ``{a[0]}``
+    in a (translated) template never reach into the values."""
+    pieces: list[str] = []
+    try:
+        for literal, name, _spec, _conversion in _FORMATTER.parse(template):
+            pieces.append(literal)
+            if name is None:
+                continue
+            value = params.get(name)
+            if not name.isidentifier() or value is None or value == "":
+                return None
+            pieces.append(str(value))
+    except ValueError:
+        return None
+    return "".join(pieces)
+
+
+def notification_title(kind: str) -> str:
+    return str(Kind(kind).label) if kind in Kind.values else str(GENERIC_TITLE)
+
+
+def notification_body(kind: str, params: Mapping[str, object]) -> str:
+    template = BODIES.get(kind)
+    body = _fill(str(template), params) if template is not None else None
+    return body if body is not None else str(GENERIC_BODY)
+
+
+def notification_render(notification: Notification) -> RenderedNotification:
+    """The notice's title and text in the active language."""
+    params = notification.params if isinstance(notification.params, dict) else {}
+    return RenderedNotification(
+        id=notification.pk,
+        kind=notification.kind,
+        title=notification_title(notification.kind),
+        body=notification_body(notification.kind, params),
+        link=notification.link,
+        created_at=notification.created_at,
+        read_at=notification.read_at,
+    )
+
+
+def is_local_path(link: str) -> bool:
+    """True for a path on this portal (``/file/``), never for another site (``//evil.example``,
+    ``https://...``, ``/\\evil.example``): links are followed by a redirect, which must not be
+    an open one."""
+    return (
+        link.startswith("/")
+        and not link.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(link, allowed_hosts=None)
+    )
+
+
+# --- Storing ---------------------------------------------------------------------------------
+
+
+def _check(*, kind: str, params: Params, link: str, key: str) -> None:
+    errors: dict[str, object] = {}
+    if kind not in Kind.values:
+        errors["kind"] = _("Unknown kind of notice.")
+    if not all(isinstance(k, str) and isinstance(v, str | int) for k, v in params.items()):
+        errors["params"] = _("Parameters of a notice are names with text or whole numbers.")
+    if link and (len(link) > MAX_LINK or not is_local_path(link)):
+        errors["link"] = _("The link of a notice must be a path on this portal.")
+    if not key or len(key) > MAX_KEY:
+        errors["key"] = _("A notice needs a key of at most %(max)d characters.") % {"max": MAX_KEY}
+    if errors:
+        raise ValidationError(errors)
+
+
+def notify(
+    *, recipient: User, kind: str, params: Params, link: str = "", key: str
+) -> Notification | None:
+    """Store a notice for ``recipient`` unless one with ``key`` is already stored; returns it,
+    or None when it was already there. When stored and the recipient has an email address, the
+    email is sent by a worker after the caller's transaction commits."""
+    _check(kind=kind, params=params, link=link, key=key)
+    notification = Notification(
+        recipient=recipient, kind=kind, params=dict(params), link=link, key=key
+    )
+    try:
+        # A savepoint: a duplicate fails this insert only, never the caller's transaction (on
+        # PostgreSQL a failed statement would abort it). A racing insert of the same key waits
+        # on the unique index until the other transaction ends, then fails here if it committed.
+        with transaction.atomic():
+            notification.save(force_insert=True)
+    except IntegrityError:
+        if Notification.objects.filter(recipient=recipient, key=key).exists():
+            return None
+        raise
+    if recipient.email:
+        _email_after_commit([notification.pk])
+    return notification
+
+
+def notify_many(
+    *, recipients: Iterable[User], kind: str, params: Params, link: str = "", key: str
+) -> list[Notification]:
+    """The same notice to each of ``recipients``, stored once per recipient and ``key``, in a
+    few queries whatever their number; returns the notices stored now.
+
+    Should two callers store the same key at the very same moment, each may count the other's
+    rows among its own (the insert skips conflicts rather than failing); no notice is stored
+    twice and no email sent twice all the same.
+    """
+    _check(kind=kind, params=params, link=link, key=key)
+    people = {user.pk: user for user in recipients}
+    with transaction.atomic():
+        already: set[int] = set()
+        for chunk in _chunks(sorted(people), LOOKUP_CHUNK):
+            already.update(
+                Notification.objects.filter(key=key, recipient_id__in=chunk).values_list(
+                    "recipient_id", flat=True
+                )
+            )
+        wanted = [pk for pk in sorted(people) if pk not in already]
+        now = timezone.now()
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=pk,
+                    kind=kind,
+                    params=dict(params),
+                    link=link,
+                    key=key,
+                    created_at=now,
+                )
+                for pk in wanted
+            ],
+            batch_size=1_000,
+            # ON CONFLICT DO NOTHING: a racing caller's row is skipped instead of failing
+            # the caller's whole transaction.
+            ignore_conflicts=True,
+        )
+        stored: list[Notification] = []
+        for chunk in _chunks(wanted, LOOKUP_CHUNK):
+            stored.extend(Notification.objects.filter(key=key, recipient_id__in=chunk))
+        _email_after_commit([n.pk for n in stored if people[n.recipient_id].email])
+    return stored
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _email_after_commit(notification_ids: list[int]) -> None:
+    from .tasks import send_notification_emails
+
+    for chunk in _chunks(notification_ids, EMAILS_PER_TASK):
+        # robust: a broker that is down must not turn the caller's committed work into an
+        # error; the notice is in the portal regardless.
+        transaction.on_commit(
+            partial(send_notification_emails.delay, notification_ids=chunk), robust=True
+        )
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+def notifications_of(*, user: User) -> QuerySet[Notification]:
+    """The user's notices, newest first."""
+    return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def notifications_unread_count(*, user: User) -> int:
+    """One query, answered from the partial index of unread notices."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def notifications_mark_read(*, user: User, ids: list[int] | None) -> int:
+    """Mark the user's notices ``ids`` (None: all of them) as read; ids of other users'
+    notices are ignored. Returns how many were unread."""
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=ids)
+    return unread.update(read_at=timezone.now())
+
+
+def notification_open(*, user: User, notification_id: int) -> Notification:
+    """The user opens one of their notices: it is read. Raises Notification.DoesNotExist for
+    anyone else's."""
+    notification = notifications_of(user=user).get(pk=notification_id)
+    if notification.read_at is None:
+        notifications_mark_read(user=user, ids=[notification.pk])
+    return notification
+
+
+# --- Email -----------------------------------------------------------------------------------
+
+
+def portal_url() -> str:
+    """The portal's address for links in emails: PORTAL_URL, else the first named host of
+    ALLOWED_HOSTS."""
+    configured = str(getattr(settings, "PORTAL_URL", "") or "").rstrip("/")
+    if configured:
+        return configured
+    for host in settings.ALLOWED_HOSTS:
+        if host and not host.startswith((".", "*")):
+            scheme = "http" if settings.DEBUG else "https"
+            return f"{scheme}://{host}"
+    return ""
+
+
+def notification_email(notification: Notification) -> EmailMessage:
+    """The email of a notice: subject and text in each of the portal's languages, Chinese
+    first, with the absolute link."""
+    parts = []
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            parts.append(
+                {
+                    "language": language,
+                    "title": notification_title(notification.kind),
+                    "body": notification_body(notification.kind, notification.params or {}),
+                }
+            )
+    link = ""
+    if notification.link and is_local_path(notification.link):
+        link = portal_url() + notification.link
+    body = render_to_string(
+        "accounts/notification_email.txt",
+        {"parts": parts, "link": link, "recipient": notification.recipient},
+    )
+    subject = " / ".join(dict.fromkeys(part["title"] for part in parts))
+    return EmailMessage(subject=subject, body=body, to=[notification.recipient.email])
+
+
+def notification_email_send(
+    *, notification_id: int, connection: BaseEmailBackend | None = None
+) -> bool:
+    """Send a notice's email unless it has been sent; returns whether this call sent it.
+
+    The notice is claimed first with a conditional update, so a task that runs twice (a retry,
+    a redelivered message) or two workers send one email. If sending fails the claim is
+    released and the error raised, for the task to retry.
+    """
+    notification = (
+        Notification.objects.select_related("recipient")
+        .filter(pk=notification_id, emailed_at__isnull=True)
+        .first()
+    )
+    if notification is None or not notification.recipient.email:
+        return False
+    if not notification.recipient.is_active:
+        return False
+    claimed_at = timezone.now()
+    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
+        emailed_at=claimed_at
+    )
+    if not claimed:
+        return False
+    message = notification_email(notification)
+    message.connection = connection
+    try:
+        message.send()
+    except BaseException:
+        Notification.objects.filter(pk=notification_id, emailed_at=claimed_at).update(
+            emailed_at=None
+        )
+        raise
+    return True
+
+
+def notification_emails_send(*, notification_ids: Sequence[int]) -> int:
+    """Send the emails of several notices over one connection; returns how many were sent.
+    One failing address does not hold up the others: every notice is tried, and then the
+    first error is raised, so that a retry sends only those still unsent."""
+    sent = 0
+    failure: BaseException | None = None
+    connection = get_connection()
+    try:
+        for notification_id in notification_ids:
+            try:
+                sent += notification_email_send(
+                    notification_id=notification_id, connection=connection
+                )
+            except Exception as exc:
+                logger.warning("notice %s not emailed: %r", notification_id, exc)
+                failure = failure or exc
+                connection.close()
+    finally:
+        connection.close()
+    if failure is not None:
+        raise failure
+    return sent
