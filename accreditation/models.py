@@ -292,6 +292,11 @@ class Application(models.Model):
     def has_proposal(self) -> bool:
         return self.proposed_by_id is not None
 
+    def clear_proposal(self) -> None:
+        self.proposed_hours = self.proposed_credits = None
+        self.proposed_by = None
+        self.proposal_reason = ""
+
 
 class ApplicationEvent(AppendOnlyModel):
     """One move of an application: who, when, from which state to which, and why."""

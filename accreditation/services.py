@@ -1,0 +1,719 @@
+"""Accreditation applications: submit, assign, review, decide, withdraw.
+
+Each service locks the application row (``select_for_update``) before it reads the state, so two
+reviewers clicking at once cannot both decide, and moves it through
+:func:`accreditation.workflow.application_move`. A decision, its ledger entry, the outcome's new
+status, the business transaction and the learner's notice are written in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import BusinessTransaction, Centre, LearningAccount, Notification, Role, User
+from accounts.notifications import notify, notify_many
+from accounts.services import ledger_append, staff_file_view_record, transaction_record
+from outcomes.models import LearningOutcome
+from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
+from outcomes.services import Upload
+
+from . import calendar
+from .catalogue import catalogue_match, catalogue_version_current
+from .models import (
+    OPEN_STATES,
+    UNDECIDED_STATES,
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    CatalogueEntry,
+    Decision,
+)
+from .workflow import application_move
+
+Action = ApplicationEvent.Action
+State = ApplicationState
+
+# Roles that review at a centre; a centre admin reviews too (and assigns).
+REVIEWER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
+LEDGER_CAUSE = "accreditation_decision"
+MAX_HOURS = Decimal("10000")
+MAX_CREDITS = Decimal("200")
+
+
+def _learner_link(application: Application) -> str:
+    return reverse("application-detail", args=[application.pk])
+
+
+def _staff_link(application: Application) -> str:
+    return reverse("centre-application", args=[application.pk])
+
+
+def _learner(application: Application) -> User:
+    """The holder of the application's (personal) account."""
+    return cast(User, application.account.holder)
+
+
+def _locked(application: Application) -> Application:
+    return (
+        Application.objects.select_for_update(of=("self",))
+        .select_related("outcome", "account", "centre", "account__holder")
+        .get(pk=application.pk)
+    )
+
+
+def _today() -> datetime.date:
+    return calendar.local_date(timezone.now())
+
+
+# --- Who may do what ----------------------------------------------------------------------------
+
+
+def _require_learner(application: Application, actor: User) -> None:
+    if application.account.holder_id != actor.pk:
+        raise ValidationError({"application": _("This is not your application.")})
+
+
+def _require_centre_staff(application: Application, actor: User) -> None:
+    if actor.role not in REVIEWER_ROLES or actor.centre_id != application.centre_id:
+        raise ValidationError({"application": _("This application is for another centre.")})
+    if application.account.holder_id == actor.pk:
+        # A reviewer never reviews their own learning outcome.
+        raise ValidationError(
+            {"application": _("You cannot review an application for your own learning outcome.")}
+        )
+
+
+def _require_assigned(application: Application, actor: User) -> None:
+    _require_centre_staff(application, actor)
+    if application.assigned_to_id != actor.pk:
+        raise ValidationError(
+            {"application": _("Only the reviewer the application is assigned to can do this.")}
+        )
+
+
+def _reason(reason: str, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({field: _("Give a reason.")})
+    if len(reason) > 2000:
+        raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
+    return reason
+
+
+# --- Submitting ---------------------------------------------------------------------------------
+
+
+def submission_centres() -> QuerySet[Centre]:
+    """The centres a learner may submit to: active accreditation branch centres."""
+    return Centre.objects.filter(kind=Centre.Kind.BRANCH, is_active=True).order_by("code")
+
+
+def application_submit(
+    *,
+    outcome: LearningOutcome,
+    centre: Centre,
+    actor: User,
+    claimed_entry: CatalogueEntry | None = None,
+    statement: str = "",
+) -> Application:
+    """Submit a saved outcome for accreditation at a centre; the 15-working-day clock starts."""
+    if not submission_centres().filter(pk=centre.pk).exists():
+        raise ValidationError({"centre": _("Choose an accreditation centre.")})
+    if len(statement) > 2000:
+        raise ValidationError({"statement": _("Keep the statement under 2,000 characters.")})
+    with transaction.atomic():
+        locked = (
+            LearningOutcome.objects.select_for_update().select_related("account").get(pk=outcome.pk)
+        )
+        if locked.account.holder_id != actor.pk:
+            raise ValidationError({"outcome": _("This is not your learning outcome.")})
+        if locked.status != LearningOutcome.Status.SAVED:
+            raise ValidationError(
+                {"outcome": _("Only a saved outcome can be submitted for accreditation.")}
+            )
+        if not locked.evidence.exists():
+            raise ValidationError({"outcome": _("Add at least one evidence file first.")})
+        if claimed_entry is not None and catalogue_version_current(entry=claimed_entry) is None:
+            raise ValidationError({"claimed_entry": _("That catalogue entry is not in effect.")})
+        now = timezone.now()
+        deadline = calendar.deadline_for_submission(now)
+        application = Application.objects.create(
+            outcome=locked,
+            account=locked.account,
+            centre=centre,
+            kind=locked.kind,
+            claimed_entry=claimed_entry,
+            statement=statement.strip(),
+            submitted_at=now,
+            clock_started_on=calendar.local_date(now),
+            clock_days=settings.ACCREDITATION_WORKING_DAYS,
+            due_on=deadline.due_on,
+            remind_on=deadline.remind_on,
+            due_is_provisional=deadline.provisional,
+        )
+        ApplicationEvent.objects.create(
+            application=application,
+            action=Action.SUBMIT,
+            from_state=State.SUBMITTED,
+            to_state=State.SUBMITTED,
+            actor=actor,
+            details={"centre": centre.code, "due_on": deadline.due_on.isoformat()},
+        )
+        outcome_review_status_set(outcome=locked, status=LearningOutcome.Status.SUBMITTED)
+        transaction_record(
+            account=locked.account,
+            kind=BusinessTransaction.Kind.APPLICATION_SUBMITTED,
+            actor=actor,
+            details={
+                "application": application.pk,
+                "outcome": locked.pk,
+                "title": locked.title,
+                "centre": centre.name,
+                "due_on": deadline.due_on.isoformat(),
+            },
+        )
+        notify(
+            recipient=actor,
+            kind=Notification.Kind.APPLICATION_SUBMITTED,
+            params={
+                "outcome": locked.title,
+                "centre": centre.name,
+                "due_on": deadline.due_on.isoformat(),
+                "application": application.pk,
+            },
+            link=_learner_link(application),
+            key=f"application:{application.pk}:submitted",
+        )
+    outcome.status = LearningOutcome.Status.SUBMITTED
+    return application
+
+
+# --- The centre's side --------------------------------------------------------------------------
+
+
+def reviewers_of(*, centre: Centre) -> QuerySet[User]:
+    return User.objects.filter(centre=centre, role__in=REVIEWER_ROLES, is_active=True).order_by(
+        "name", "username"
+    )
+
+
+@transaction.atomic
+def application_assign(*, application: Application, reviewer: User, actor: User) -> Application:
+    """The centre admin gives the application to a reviewer of the centre."""
+    application = _locked(application)
+    if actor.role != Role.CENTRE_ADMIN or actor.centre_id != application.centre_id:
+        raise ValidationError({"application": _("Only the centre's administrator assigns.")})
+    if not reviewers_of(centre=application.centre).filter(pk=reviewer.pk).exists():
+        raise ValidationError({"reviewer": _("Choose a reviewer of this centre.")})
+    if application.account.holder_id == reviewer.pk:
+        raise ValidationError(
+            {"reviewer": _("A reviewer cannot review their own learning outcome.")}
+        )
+    event = application_move(
+        application,
+        action=Action.ASSIGN,
+        actor=actor,
+        details={"reviewer": reviewer.pk, "name": reviewer.name or reviewer.username},
+    )
+    application.assigned_to = reviewer
+    application.save(update_fields=["state", "assigned_to", "updated_at"])
+    if reviewer.pk != actor.pk:
+        notify(
+            recipient=reviewer,
+            kind=Notification.Kind.APPLICATION_ASSIGNED,
+            params={
+                "outcome": application.outcome.title,
+                "application": application.pk,
+                "due_on": application.due_on.isoformat() if application.due_on else "",
+            },
+            link=_staff_link(application),
+            key=f"application:{application.pk}:assigned:{event.pk}",
+        )
+    return application
+
+
+@transaction.atomic
+def review_start(*, application: Application, actor: User) -> Application:
+    """A reviewer takes up a submitted application: it becomes theirs if nobody had it."""
+    application = _locked(application)
+    _require_centre_staff(application, actor)
+    if application.assigned_to_id not in (None, actor.pk):
+        raise ValidationError(
+            {"application": _("This application is assigned to another reviewer.")}
+        )
+    application_move(application, action=Action.START_REVIEW, actor=actor)
+    application.assigned_to = actor
+    application.save(update_fields=["state", "assigned_to", "updated_at"])
+    return application
+
+
+@transaction.atomic
+def supplement_request(*, application: Application, actor: User, reason: str) -> Application:
+    """Ask the learner for more material. The clock stops with the working days it has left."""
+    application = _locked(application)
+    _require_assigned(application, actor)
+    reason = _reason(reason)
+    # An application in review has a running clock (a check constraint says so).
+    due_on = cast(datetime.date, application.due_on)
+    left = max(calendar.working_days_between(_today(), due_on), 0)
+    application_move(
+        application,
+        action=Action.REQUEST_SUPPLEMENT,
+        actor=actor,
+        reason=reason,
+        details={"working_days_left": left},
+    )
+    application.working_days_left = left
+    application.due_on = application.remind_on = None
+    application.clock_started_on = application.clock_days = None
+    application.clear_proposal()
+    application.save()
+    transaction_record(
+        account=application.account,
+        kind=BusinessTransaction.Kind.SUPPLEMENT_REQUESTED,
+        actor=actor,
+        details={"application": application.pk, "reason": reason},
+    )
+    notify(
+        recipient=_learner(application),
+        kind=Notification.Kind.SUPPLEMENT_REQUESTED,
+        params={
+            "outcome": application.outcome.title,
+            "reason": reason,
+            "application": application.pk,
+        },
+        link=_learner_link(application),
+        key=f"application:{application.pk}:supplement:{application.events.count()}",
+    )
+    return application
+
+
+def application_resubmit(
+    *, application: Application, actor: User, uploads: Sequence[Upload], note: str = ""
+) -> Application:
+    """The learner adds the material asked for; the clock resumes with the days it had left."""
+    if len(note) > 2000:
+        raise ValidationError({"note": _("Keep the note under 2,000 characters.")})
+    with transaction.atomic():
+        application = _locked(application)
+        _require_learner(application, actor)
+        if application.state != State.SUPPLEMENT_REQUESTED:
+            message = _("No supplementary material has been asked for.")
+            raise ValidationError({"state": ValidationError(message, code="illegal_move")})
+        added = outcome_evidence_supplement(
+            outcome=application.outcome, actor=actor, uploads=uploads
+        )
+        now = timezone.now()
+        start = calendar.local_date(now)
+        days = application.working_days_left or 0
+        deadline = calendar.deadline_from(start, days)
+        application_move(
+            application,
+            action=Action.RESUBMIT,
+            actor=actor,
+            reason=note.strip(),
+            details={"files": added, "due_on": deadline.due_on.isoformat()},
+        )
+        application.clock_started_on, application.clock_days = start, days
+        application.due_on, application.remind_on = deadline.due_on, deadline.remind_on
+        application.due_is_provisional = deadline.provisional
+        application.working_days_left = None
+        application.save()
+        transaction_record(
+            account=application.account,
+            kind=BusinessTransaction.Kind.SUPPLEMENT_PROVIDED,
+            actor=actor,
+            details={"application": application.pk, "files": added},
+        )
+        if application.assigned_to_id:
+            notify(
+                recipient=application.assigned_to,  # type: ignore[arg-type]
+                kind=Notification.Kind.APPLICATION_ASSIGNED,
+                params={
+                    "outcome": application.outcome.title,
+                    "application": application.pk,
+                    "due_on": deadline.due_on.isoformat(),
+                },
+                link=_staff_link(application),
+                key=f"application:{application.pk}:resubmitted:{application.events.count()}",
+            )
+    return application
+
+
+# --- Decisions ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Amounts:
+    hours: Decimal
+    credits: Decimal
+
+
+def _amounts(hours: Any, credits: Any) -> Amounts:
+    errors: dict[str, Any] = {}
+    try:
+        h = Decimal(str(hours))
+        if not h.is_finite() or h <= 0 or h > MAX_HOURS or h != h.quantize(Decimal("0.1")):
+            raise ValueError
+    except (ValueError, ArithmeticError):
+        errors["hours"] = _("Give the learning hours: more than 0, at most 10,000, one decimal.")
+        h = Decimal(0)
+    try:
+        c = Decimal(str(credits))
+        if not c.is_finite() or c < 0 or c > MAX_CREDITS or c != c.quantize(Decimal("0.1")):
+            raise ValueError
+    except (ValueError, ArithmeticError):
+        errors["credits"] = _("Give the credits: from 0 to 200, one decimal.")
+        c = Decimal(0)
+    if errors:
+        raise ValidationError(errors)
+    return Amounts(h, c)
+
+
+def _decide(
+    application: Application,
+    *,
+    actor: User,
+    result: str,
+    basis: str = "",
+    amounts: Amounts | None = None,
+    reason: str = "",
+    catalogue_version: Any = None,
+    decided_by: User | None = None,
+    approved_by: User | None = None,
+) -> Decision:
+    """Write the decision and everything that follows from it, in the caller's transaction."""
+    now = timezone.now()
+    today = calendar.local_date(now)
+    accredited = result == Decision.Result.ACCREDITED
+    decision = Decision.objects.create(
+        application=application,
+        result=result,
+        basis=basis,
+        catalogue_version=catalogue_version,
+        hours=amounts.hours if amounts else 0,
+        credits=amounts.credits if amounts else 0,
+        reason=reason,
+        decided_by=decided_by or actor,
+        approved_by=approved_by,
+        decided_at=now,
+        on_time=application.due_on is not None and today <= application.due_on,
+    )
+    application.decided_at = now
+    application.clear_proposal()
+    application.save()
+    if accredited and amounts:
+        ledger_append(
+            account=application.account,
+            hours=amounts.hours,
+            credits=amounts.credits,
+            cause_type=LEDGER_CAUSE,
+            cause_id=decision.pk,
+        )
+    outcome_review_status_set(
+        outcome=application.outcome,
+        status=LearningOutcome.Status.ACCREDITED
+        if accredited
+        else LearningOutcome.Status.NOT_ACCREDITED,
+    )
+    details: dict[str, Any] = {
+        "application": application.pk,
+        "outcome": application.outcome_id,
+        "title": application.outcome.title,
+        "result": result,
+        "decision": decision.pk,
+    }
+    if accredited and amounts:
+        details |= {"hours": str(amounts.hours), "credits": str(amounts.credits), "basis": basis}
+        if catalogue_version is not None:
+            details |= {
+                "catalogue_code": catalogue_version.entry.code,
+                "catalogue_version": catalogue_version.version,
+            }
+    else:
+        details["reason"] = reason
+    transaction_record(
+        account=application.account,
+        kind=BusinessTransaction.Kind.APPLICATION_DECIDED,
+        actor=actor,
+        details=details,
+    )
+    params: dict[str, Any] = {"outcome": application.outcome.title, "application": application.pk}
+    if accredited and amounts:
+        params |= {"hours": str(amounts.hours), "credits": str(amounts.credits)}
+    else:
+        params["reason"] = reason
+    notify(
+        recipient=_learner(application),
+        kind=Notification.Kind.APPLICATION_ACCREDITED
+        if accredited
+        else Notification.Kind.APPLICATION_REJECTED,
+        params=params,
+        link=_learner_link(application),
+        key=f"application:{application.pk}:decided",
+    )
+    return decision
+
+
+@transaction.atomic
+def accredit_against_catalogue(
+    *, application: Application, actor: User, entry: CatalogueEntry, reason: str = ""
+) -> Decision:
+    """Accredit with the hours and credits of the catalogue entry's version in effect today;
+    the decision keeps that version, so a later change of the entry does not rewrite it."""
+    application = _locked(application)
+    _require_assigned(application, actor)
+    version = catalogue_version_current(entry=entry)
+    if version is None:
+        raise ValidationError({"entry": _("That catalogue entry is not in effect.")})
+    if version.kind != application.kind:
+        raise ValidationError(
+            {"entry": _("That catalogue entry is for another kind of learning outcome.")}
+        )
+    application_move(
+        application,
+        action=Action.ACCREDIT,
+        actor=actor,
+        reason=reason.strip(),
+        details={"catalogue_code": entry.code, "catalogue_version": version.version},
+    )
+    return _decide(
+        application,
+        actor=actor,
+        result=Decision.Result.ACCREDITED,
+        basis=Decision.Basis.CATALOGUE,
+        amounts=Amounts(version.hours, version.credits),
+        reason=reason.strip(),
+        catalogue_version=version,
+    )
+
+
+@transaction.atomic
+def individual_propose(
+    *, application: Application, actor: User, hours: Any, credits: Any, reason: str
+) -> Application:
+    """Propose to accredit an outcome the catalogue does not list, with hours and credits the
+    reviewer gives; a second reviewer of the centre must approve it."""
+    application = _locked(application)
+    _require_assigned(application, actor)
+    amounts = _amounts(hours, credits)
+    reason = _reason(reason)
+    if application.has_proposal:
+        raise ValidationError({"application": _("A proposal is already waiting for approval.")})
+    application_move(
+        application,
+        action=Action.PROPOSE_INDIVIDUAL,
+        actor=actor,
+        reason=reason,
+        details={"hours": str(amounts.hours), "credits": str(amounts.credits)},
+    )
+    application.proposed_hours, application.proposed_credits = amounts.hours, amounts.credits
+    application.proposed_by, application.proposal_reason = actor, reason
+    application.save()
+    others = reviewers_of(centre=application.centre).exclude(
+        pk__in=[actor.pk, application.account.holder_id or 0]
+    )
+    notify_many(
+        recipients=list(others),
+        kind=Notification.Kind.APPROVAL_REQUESTED,
+        params={
+            "outcome": application.outcome.title,
+            "application": application.pk,
+            "hours": str(amounts.hours),
+            "credits": str(amounts.credits),
+            "proposed_by": actor.name or actor.username,
+        },
+        link=_staff_link(application),
+        key=f"application:{application.pk}:proposal:{application.events.count()}",
+    )
+    return application
+
+
+@transaction.atomic
+def individual_approve(*, application: Application, actor: User) -> Decision:
+    """A second reviewer of the centre approves the proposal: the outcome is accredited."""
+    application = _locked(application)
+    _require_centre_staff(application, actor)
+    if not application.has_proposal:
+        raise ValidationError({"application": _("There is no proposal to approve.")})
+    if application.proposed_by_id == actor.pk:
+        raise ValidationError(
+            {"application": _("A second reviewer must approve your own proposal.")}
+        )
+    proposer = application.proposed_by
+    amounts = Amounts(application.proposed_hours, application.proposed_credits)  # type: ignore[arg-type]
+    reason = application.proposal_reason
+    application_move(
+        application,
+        action=Action.APPROVE_INDIVIDUAL,
+        actor=actor,
+        details={"hours": str(amounts.hours), "credits": str(amounts.credits)},
+    )
+    return _decide(
+        application,
+        actor=actor,
+        result=Decision.Result.ACCREDITED,
+        basis=Decision.Basis.INDIVIDUAL,
+        amounts=amounts,
+        reason=reason,
+        decided_by=proposer,
+        approved_by=actor,
+    )
+
+
+@transaction.atomic
+def individual_return(*, application: Application, actor: User, reason: str) -> Application:
+    """The second reviewer does not approve; the proposal is cleared and review goes on."""
+    application = _locked(application)
+    _require_centre_staff(application, actor)
+    if not application.has_proposal:
+        raise ValidationError({"application": _("There is no proposal to return.")})
+    if application.proposed_by_id == actor.pk:
+        raise ValidationError({"application": _("Another reviewer decides on your proposal.")})
+    reason = _reason(reason)
+    application_move(application, action=Action.RETURN_PROPOSAL, actor=actor, reason=reason)
+    application.clear_proposal()
+    application.save()
+    return application
+
+
+@transaction.atomic
+def application_reject(*, application: Application, actor: User, reason: str) -> Decision:
+    application = _locked(application)
+    _require_assigned(application, actor)
+    reason = _reason(reason)
+    application_move(application, action=Action.REJECT, actor=actor, reason=reason)
+    return _decide(application, actor=actor, result=Decision.Result.REJECTED, reason=reason)
+
+
+@transaction.atomic
+def application_withdraw(*, application: Application, actor: User, reason: str = "") -> Application:
+    """The learner takes the application back; the outcome is saved again and can be changed."""
+    application = _locked(application)
+    _require_learner(application, actor)
+    application_move(application, action=Action.WITHDRAW, actor=actor, reason=reason.strip())
+    application.due_on = application.remind_on = None
+    application.clear_proposal()
+    application.save()
+    outcome_review_status_set(outcome=application.outcome, status=LearningOutcome.Status.SAVED)
+    transaction_record(
+        account=application.account,
+        kind=BusinessTransaction.Kind.APPLICATION_WITHDRAWN,
+        actor=actor,
+        details={"application": application.pk, "title": application.outcome.title},
+    )
+    return application
+
+
+# --- Reading ------------------------------------------------------------------------------------
+
+
+def applications_of(*, account: LearningAccount) -> QuerySet[Application]:
+    return (
+        Application.objects.filter(account=account)
+        .select_related("outcome", "centre", "decision")
+        .order_by("-submitted_at", "-id")
+    )
+
+
+QUEUE_ORDERINGS = {
+    "due_on": ("due_on", "id"),
+    "-due_on": ("-due_on", "-id"),
+    "submitted_at": ("submitted_at", "id"),
+    "-submitted_at": ("-submitted_at", "-id"),
+}
+
+
+def application_queue(
+    *,
+    user: User,
+    state: str = "",
+    kind: str = "",
+    reviewer: str = "",
+    centre: Centre | None = None,
+    ordering: str = "due_on",
+) -> QuerySet[Application]:
+    """The applications a member of staff sees: their centre's (all centres for the management
+    admin). By default the ones still owing a decision; ``state`` picks another.
+    ``reviewer`` is a user id, ``"me"`` or ``"none"`` (unassigned)."""
+    qs = Application.objects.select_related("outcome", "centre", "assigned_to", "account")
+    if user.role == Role.MANAGEMENT_ADMIN:
+        if centre is not None:
+            qs = qs.filter(centre=centre)
+    elif user.role in REVIEWER_ROLES and user.centre_id:
+        qs = qs.filter(centre_id=user.centre_id)
+    else:
+        return qs.none()
+    open_states = [s.value for s in OPEN_STATES]
+    qs = qs.filter(state=state) if state else qs.filter(state__in=open_states)
+    if kind:
+        qs = qs.filter(kind=kind)
+    if reviewer == "me":
+        qs = qs.filter(assigned_to=user)
+    elif reviewer == "none":
+        qs = qs.filter(assigned_to__isnull=True)
+    elif reviewer.isdigit():
+        qs = qs.filter(assigned_to_id=int(reviewer))
+    return qs.order_by(*QUEUE_ORDERINGS.get(ordering, QUEUE_ORDERINGS["due_on"]))
+
+
+def application_visible_to(*, user: User) -> QuerySet[Application]:
+    """Every application the user may open: a learner's own, a centre's for its staff, all
+    for the management admin."""
+    qs = Application.objects.select_related(
+        "outcome", "centre", "assigned_to", "account", "account__holder", "proposed_by"
+    )
+    if user.role == Role.LEARNER:
+        return qs.filter(account__holder=user)
+    if user.role == Role.MANAGEMENT_ADMIN:
+        return qs
+    if user.role in REVIEWER_ROLES and user.centre_id:
+        return qs.filter(centre_id=user.centre_id)
+    return qs.none()
+
+
+def undecided_application_of(*, outcome: LearningOutcome) -> Application | None:
+    return Application.objects.filter(
+        outcome=outcome, state__in=[s.value for s in UNDECIDED_STATES]
+    ).first()
+
+
+def application_opened_by_staff(*, application: Application, staff: User) -> None:
+    """Reviewing an application is looking into the learner's file: it is recorded, with the
+    application as the reason, and the learner sees it."""
+    staff_file_view_record(
+        staff=staff,
+        account=application.account,
+        reason=str(_("Review of accreditation application #%(id)d") % {"id": application.pk}),
+    )
+
+
+def outcome_estimate(*, outcome: LearningOutcome) -> dict[str, Any]:
+    """What the outcome would earn if accredited against the catalogue entry it matches."""
+    version = catalogue_match(
+        kind=outcome.kind,
+        title=outcome.title,
+        issuing_body=outcome.issuing_body,
+        certificate_number=outcome.certificate_number,
+    )
+    if version is None:
+        return {"matched": False}
+    return {
+        "matched": True,
+        "entry": {"code": version.entry.code, "name": version.display_name},
+        "version": version.version,
+        "hours": str(version.hours),
+        "credits": str(version.credits),
+    }
