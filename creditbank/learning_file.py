@@ -13,6 +13,11 @@ from django.utils.translation import gettext as _
 from accounts.documents import BankDocument
 from accounts.models import LearningAccount
 from accounts.services import account_totals, staff_accesses_of
+from accreditation.catalogue import catalogue_matches
+from accreditation.models import UNDECIDED_STATES
+from accreditation.services import applications_of
+from accreditation.views import days_left_set
+from outcomes.models import LearningOutcome
 from outcomes.services import outcomes_in_file
 from transfers.services import learning_goals_of
 
@@ -35,10 +40,54 @@ def learning_file_of(account: LearningAccount, *, history_limit: int = 100) -> L
         hours=hours,
         credits=credits,
         goals=list(learning_goals_of(account=account)),
-        outcomes=list(outcomes_in_file(account=account)),
+        outcomes=accreditation_of(account, list(outcomes_in_file(account=account))),
         transactions=list(account.transactions.select_related("actor")[:history_limit]),
         staff_accesses=list(staff_accesses_of(account=account)[:history_limit]),
     )
+
+
+def accreditation_of(
+    account: LearningAccount, outcomes: list[LearningOutcome]
+) -> list[LearningOutcome]:
+    """Give each outcome what the file shows of its accreditation: ``would_earn``, the
+    catalogue version a saved outcome matches (what accreditation against it would give), and
+    ``latest_application`` with its working days left. A few queries for the whole list."""
+    saved = [o for o in outcomes if o.status == LearningOutcome.Status.SAVED]
+    matches = catalogue_matches(saved) if saved else {}
+    latest: dict[int, Any] = {}
+    if any(o.status != LearningOutcome.Status.SAVED for o in outcomes):
+        # Newest first: the first application seen of an outcome is its latest.
+        for application in applications_of(account=account):
+            latest.setdefault(application.outcome_id, application)
+    days_left_set(latest.values())
+    for outcome in outcomes:
+        outcome.would_earn = matches.get(outcome.pk)  # type: ignore[attr-defined]
+        outcome.latest_application = latest.get(outcome.pk)  # type: ignore[attr-defined]
+    return outcomes
+
+
+@dataclass
+class LearnerDashboard:
+    hours: Decimal
+    credits: Decimal
+    # Applications still waiting for a decision, with their working days left.
+    pending: list[Any]
+    # Saved outcomes that can be submitted for accreditation, with what they would earn.
+    saved: list[Any]
+
+
+def learner_dashboard_of(account: LearningAccount) -> LearnerDashboard:
+    hours, credits = account_totals(account=account)
+    outcomes = accreditation_of(account, list(outcomes_in_file(account=account)))
+    pending = [
+        o.latest_application  # type: ignore[attr-defined]
+        for o in outcomes
+        if o.latest_application is not None  # type: ignore[attr-defined]
+        and o.latest_application.state in UNDECIDED_STATES  # type: ignore[attr-defined]
+    ]
+    pending.sort(key=lambda a: (a.due_on is None, a.due_on or a.submitted_at.date()))
+    saved = [o for o in outcomes if o.status == LearningOutcome.Status.SAVED]
+    return LearnerDashboard(hours=hours, credits=credits, pending=pending, saved=saved)
 
 
 def learning_file_pdf(file: LearningFile) -> bytes:

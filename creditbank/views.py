@@ -27,7 +27,7 @@ from transfers.forms import LearningGoalForm
 from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
 
 from .health import run_checks
-from .learning_file import learning_file_of, learning_file_pdf
+from .learning_file import learner_dashboard_of, learning_file_of, learning_file_pdf
 
 
 @require_GET
@@ -50,7 +50,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """Visitors see what the credit bank is; signed-in users their dashboard."""
     if request.user.is_authenticated:
-        return render(request, "dashboard.html")
+        context: dict[str, object] = {}
+        if user_has_role(request.user, Role.LEARNER):
+            account = learning_account_of(user=request.user)
+            if account is not None:
+                context["learner"] = learner_dashboard_of(account)
+        return render(request, "dashboard.html", context)
     return render(request, "home.html")
 
 
