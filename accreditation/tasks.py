@@ -1,0 +1,17 @@
+from celery import shared_task
+from django.db import OperationalError
+
+from .deadlines import deadline_sweep
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def deadline_sweep_task() -> dict[str, int]:
+    """Periodic (beat, every 15 minutes): reminders before the due date, escalations after it.
+    Retried while the database is unreachable; a retry sends nothing twice (see the service)."""
+    result = deadline_sweep()
+    return {"reminded": result.reminded, "escalated": result.escalated}
