@@ -1,5 +1,5 @@
 from django.contrib.auth import user_logged_in
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .models import LearningAccount, Role, StaffAccess
+from .models import LearningAccount, LedgerEntry, Role, StaffAccess
 from .permissions import HasRole
 from .serializers import (
     ContactDetailsSerializer,
@@ -98,6 +98,10 @@ class MyAccountView(APIView):
             LearningAccount.objects.select_related("holder"), holder=request.user
         )
         account_with_totals(account)
+        transferred = LedgerEntry.objects.filter(
+            account=account, book=LedgerEntry.Book.TRANSFERRED
+        ).aggregate(total=Sum("credits"))["total"]
+        account.transferred_credits = transferred or 0  # type: ignore[attr-defined]
         return Response(LearningAccountSerializer(account).data)
 
     @extend_schema(request=ContactDetailsSerializer, responses=LearningAccountSerializer)

@@ -580,7 +580,7 @@ _ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=10, decimal_place
 
 def _ledger_total(field: str) -> Coalesce:
     total = (
-        LedgerEntry.objects.filter(account=OuterRef("member_id"))
+        LedgerEntry.objects.filter(account=OuterRef("member_id"), book=LedgerEntry.Book.ACCUMULATED)
         .order_by()
         .values("account")
         .annotate(total=Sum(field))

@@ -398,7 +398,17 @@ class LedgerEntry(AppendOnlyModel):
     """Hours and credits added to (or, by a reversing entry, taken from) an account. Balances
     are sums of entries; a correction is a new entry, never an edit."""
 
+    class Book(models.TextChoices):
+        # Hours and credits the learner has accumulated in the bank (accreditation decisions).
+        ACCUMULATED = "accumulated", _("Accumulated")
+        # Credits an institution has recognised for a course (transfer decisions). They are
+        # kept apart, so the same credits are never added to the bank balance twice.
+        TRANSFERRED = "transferred", _("Transferred")
+
     account = models.ForeignKey(LearningAccount, on_delete=models.PROTECT, related_name="ledger")
+    book = models.CharField(
+        _("book"), max_length=20, choices=Book.choices, default=Book.ACCUMULATED
+    )
     hours = models.DecimalField(_("learning hours"), max_digits=8, decimal_places=1, default=0)
     credits = models.DecimalField(_("credits"), max_digits=6, decimal_places=1, default=0)
     cause_type = models.CharField(_("cause"), max_length=40)
@@ -521,6 +531,12 @@ class Notification(models.Model):
         DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
         CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
+        TRANSFER_ACCEPTED = "transfer_accepted", _("Credit transfer accepted")
+        TRANSFER_REJECTED = "transfer_rejected", _("Credit transfer not accepted")
+        TRANSFER_INFORMATION_REQUESTED = (
+            "transfer_information_requested",
+            _("Information requested for a credit transfer"),
+        )
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)

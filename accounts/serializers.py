@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django.contrib.auth import authenticate
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -103,6 +105,10 @@ class LearningAccountSerializer(serializers.ModelSerializer):
     id_number_masked = serializers.CharField(read_only=True)
     hours = serializers.DecimalField(max_digits=10, decimal_places=1, read_only=True)
     credits = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True)
+    # Credits institutions recognised for courses (the transferred book of the ledger).
+    transferred_credits = serializers.DecimalField(
+        max_digits=8, decimal_places=1, read_only=True, default=Decimal(0)
+    )
 
     class Meta:
         model = LearningAccount
@@ -121,6 +127,7 @@ class LearningAccountSerializer(serializers.ModelSerializer):
             "opened_at",
             "hours",
             "credits",
+            "transferred_credits",
         ]
         read_only_fields = fields
 

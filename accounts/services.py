@@ -169,6 +169,28 @@ def transaction_record(
     )
 
 
+def ledger_append(
+    *,
+    account: LearningAccount,
+    hours: Decimal,
+    credits: Decimal,
+    cause_type: str,
+    cause_id: int | str,
+    book: str = LedgerEntry.Book.ACCUMULATED,
+) -> LedgerEntry:
+    """Book hours and credits on the account for a cause (a decision, a reversal). The caller's
+    transaction holds the decision too, so both land or neither; a cause is booked once per
+    account (a unique constraint), whatever retries."""
+    return LedgerEntry.objects.create(
+        account=account,
+        book=book,
+        hours=hours,
+        credits=credits,
+        cause_type=cause_type,
+        cause_id=str(cause_id),
+    )
+
+
 def account_with_totals(account: LearningAccount) -> LearningAccount:
     """The account with ``hours`` and ``credits`` set from its ledger, for serializers."""
     account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]
@@ -176,10 +198,11 @@ def account_with_totals(account: LearningAccount) -> LearningAccount:
 
 
 def account_totals(*, account: LearningAccount) -> tuple[Decimal, Decimal]:
-    """Hours and credits of the account: the sums of its ledger entries."""
-    totals = LedgerEntry.objects.filter(account=account).aggregate(
-        hours=Sum("hours"), credits=Sum("credits")
-    )
+    """Hours and credits accumulated in the account: the sums of its ledger entries in the
+    accumulated book (credits recognised by institutions are a book of their own)."""
+    totals = LedgerEntry.objects.filter(
+        account=account, book=LedgerEntry.Book.ACCUMULATED
+    ).aggregate(hours=Sum("hours"), credits=Sum("credits"))
     return totals["hours"] or Decimal(0), totals["credits"] or Decimal(0)
 
 

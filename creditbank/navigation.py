@@ -31,8 +31,22 @@ class NavItem:
 
 NAVIGATION: list[NavItem] = [
     NavItem(_("Home"), "home"),
+    NavItem(_("Catalogue"), "catalogue"),
     NavItem(_("My lifelong learning file"), "learning-file", roles=frozenset({Role.LEARNER})),
     NavItem(_("Add results"), "outcome-add", roles=frozenset({Role.LEARNER})),
+    NavItem(_("My applications"), "applications", roles=frozenset({Role.LEARNER})),
+    NavItem(_("My credit transfers"), "transfers", roles=frozenset({Role.LEARNER})),
+    NavItem(_("Ledger statement"), "ledger-statement", roles=frozenset({Role.LEARNER})),
+    NavItem(
+        _("Credit transfers"),
+        "institution-transfers",
+        roles=frozenset({Role.INSTITUTION_OFFICER}),
+    ),
+    NavItem(
+        _("Review queue"),
+        "centre-queue",
+        roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN}),
+    ),
     NavItem(
         _("Find a learner"),
         "learner-search",
@@ -48,6 +62,14 @@ NAVIGATION: list[NavItem] = [
         _("Open an account"),
         "centre-account-open",
         roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN}),
+    ),
+    NavItem(
+        _("Deadlines"),
+        "centre-deadlines",
+        roles=frozenset({Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN}),
+    ),
+    NavItem(
+        _("Conversion rules"), "conversion-rules-manage", roles=frozenset({Role.MANAGEMENT_ADMIN})
     ),
     NavItem(_("API documentation"), "api-docs", roles=frozenset(STAFF_ROLES)),
     NavItem(_("Administration"), "admin:index", roles=frozenset({Role.MANAGEMENT_ADMIN})),

@@ -223,6 +223,16 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.purge_expired_tokens",
         "schedule": float(env_int("TOKEN_PURGE_INTERVAL_SECONDS", 3600)),
     },
+    # Reminders before the due date and escalations after it, each sent once.
+    "deadline-sweep": {
+        "task": "accreditation.tasks.deadline_sweep_task",
+        "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
+    },
+    # Idempotency-Keys of the transfer API are kept 24 hours.
+    "purge-expired-idempotency-keys": {
+        "task": "transfers.tasks.purge_expired_idempotency_keys",
+        "schedule": 3600.0,
+    },
 }
 
 # --- Storage -----------------------------------------------------------------------------------
@@ -273,6 +283,10 @@ STORAGES = {
 # Evidence files: the size of one file, and all of one learner's files together.
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 10 * 1024 * 1024)
 EVIDENCE_QUOTA_BYTES = env_int("EVIDENCE_QUOTA_BYTES", 200 * 1024 * 1024)
+# The accreditation clock: a decision is due at the end of the 15th working day after submission
+# (accreditation.calendar); the reviewer is reminded this many working days before the due date.
+ACCREDITATION_WORKING_DAYS = env_int("ACCREDITATION_WORKING_DAYS", 15)
+REMINDER_WORKING_DAYS = env_int("REMINDER_WORKING_DAYS", 3)
 
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG
@@ -331,6 +345,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("THROTTLE_TOKEN_RATE", "10/min"),
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
+        # Public reads without an account (the catalogue, the conversion rules), per address.
+        "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),
     },
 }
 REST_KNOX = {
@@ -354,6 +370,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "ApplicationStateEnum": "accreditation.models.ApplicationState",
+        "OutcomeKindEnum": "outcomes.models.OutcomeKind",
+        "TransferStateEnum": "transfers.models.TransferApplication.State",
+        "TransferItemStateEnum": "transfers.models.TransferItemState",
+    },
 }
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
@@ -377,6 +399,9 @@ USE_TZ = True
 # --- Email -------------------------------------------------------------------------------------
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@creditbank.example")
+# The portal's public address (https://xuefen.example.cn), for links in emails sent by workers,
+# which have no request to read it from. Empty: the first host of ALLOWED_HOSTS.
+PORTAL_URL = os.environ.get("PORTAL_URL", "").rstrip("/")
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]

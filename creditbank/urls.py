@@ -18,13 +18,17 @@ from accounts.notification_views import notification_api_urlpatterns, notificati
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
 from accreditation.api import application_api_urlpatterns
 from accreditation.catalogue_views import catalogue_api_urlpatterns, catalogue_urlpatterns
+from accreditation.deadline_views import deadline_urlpatterns
 from accreditation.views import application_urlpatterns
 from outcomes.urls import api_urlpatterns as outcome_api_urlpatterns
 from outcomes.urls import urlpatterns as outcome_urlpatterns
 from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
 from transfers.rule_views import rule_api_urlpatterns, rule_urlpatterns
+from transfers.transfer_api import transfer_api_urlpatterns
+from transfers.transfer_views import transfer_urlpatterns
 
 from . import views
+from .statement import statement_api_urlpatterns, statement_urlpatterns
 
 api_v1 = [
     path("auth/token/", TokenCreateView.as_view(), name="api-token"),
@@ -47,6 +51,8 @@ api_v1 = [
     path("transfers/programmes/", ProgrammeListView.as_view(), name="api-programmes"),
     path("transfers/goals/", LearningGoalListView.as_view(), name="api-goals"),
     path("transfers/goals/<int:pk>/", LearningGoalDetailView.as_view(), name="api-goal"),
+    *transfer_api_urlpatterns,
+    *statement_api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -86,6 +92,9 @@ urlpatterns = [
     *catalogue_urlpatterns,
     *rule_urlpatterns,
     *application_urlpatterns,
+    *deadline_urlpatterns,
+    *transfer_urlpatterns,
+    *statement_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

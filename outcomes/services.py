@@ -22,6 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -29,9 +30,17 @@ from django.utils.translation import gettext_lazy as _
 from accounts import crypto, imports
 from accounts.collective import collective_of
 from accounts.identity import parse_identity
-from accounts.models import BusinessTransaction, CollectiveMembership, LearningAccount, User
+from accounts.models import (
+    BusinessTransaction,
+    CollectiveMembership,
+    LearningAccount,
+    Notification,
+    User,
+)
+from accounts.notifications import notify_many
 from accounts.services import transaction_record
 
+from . import hooks
 from .evidence import CleanEvidence, evidence_check
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome, OutcomeKind, evidence_path
 
@@ -99,6 +108,10 @@ def outcome_precheck(data: dict[str, Any], *, today: datetime.date | None = None
     hours = data.get("hours")
     if hours is not None and hours <= Decimal(0):
         add("hours", _("Learning hours must be more than zero."))
+    if data.get("certificate_number") and "certificate_number" not in errors:
+        # Checks of the layers above (the catalogue knows each certificate's number format).
+        for message in hooks.certificate_number_problems(data):
+            add("certificate_number", message)
     if errors:
         raise ValidationError(errors)
 
@@ -662,7 +675,9 @@ def institution_batch_report(
         # The row fields are checked per row; placeholders here keep their rules quiet.
         outcome_precheck(description | {RESULT: "-", CERTIFICATE_NUMBER: "-"})
     except ValidationError as exc:
-        errors.update(exc.message_dict)
+        errors.update(
+            {f: messages for f, messages in exc.message_dict.items() if f not in BATCH_ROW_FIELDS}
+        )
     checked: list[tuple[Upload, CleanEvidence]] = []
     if not uploads:
         errors["evidence"] = [_("Add at least one evidence file.")]
@@ -756,6 +771,14 @@ def institution_batch_report(
                 for outcome in outcomes
             ],
             batch_size=BATCH_INSERT,
+        )
+        # In the same transaction: members are told of exactly the reports that were made.
+        notify_many(
+            recipients=[m.holder for m in members if m is not None and m.holder is not None],
+            kind=Notification.Kind.OUTCOME_REPORTED,
+            params={"outcome": batch.title, "institution": institution},
+            link=reverse("learning-file") + "#awaiting-confirmation",
+            key=f"outcome_reported:batch:{batch.pk}",
         )
     return batch
 

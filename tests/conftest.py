@@ -58,6 +58,20 @@ def _tasks_run_in_process() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _official_calendar(request: pytest.FixtureRequest) -> None:
+    """The working-day calendar is data its migration seeds; a transactional test flushes it,
+    so tests that use the database get it back before they start."""
+    if request.node.get_closest_marker("django_db") is None and "db" not in request.fixturenames:
+        return
+    request.getfixturevalue("_django_db_helper")
+    from accreditation.calendar import calendar_load
+    from accreditation.models import CalendarYear
+
+    if not CalendarYear.objects.exists():
+        calendar_load()
+
+
+@pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path: Path) -> None:
     """Fast password hashing, and a cache and file storage of each test's own, so that one
     test's throttle counters or files never leak into another's."""

@@ -11,8 +11,9 @@ from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Institution, LearningAccount, User
+from accounts.models import AppendOnlyModel, Institution, LearningAccount, User
 from accreditation.models import CatalogueEntry
+from outcomes.models import LearningOutcome
 
 
 class BilingualName(models.Model):
@@ -155,3 +156,205 @@ class LearningGoal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}: {self.programme}"
+
+
+# --- Credit transfer --------------------------------------------------------------------------
+
+
+class TransferApplication(models.Model):
+    """A learner asks an institution to count accredited outcomes for courses of a programme.
+    Each course asked for is a :class:`TransferItem`, decided on its own."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DECIDED = "decided", _("Decided")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="transfer_applications"
+    )
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        on_delete=models.PROTECT,
+        related_name="transfer_applications",
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.PENDING
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer application")
+        verbose_name_plural = _("transfer applications")
+        ordering = ["-submitted_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-submitted_at"], name="transfer_account_time"),
+            models.Index(fields=["programme", "state"], name="transfer_programme_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.programme}"
+
+
+class TransferItemState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    INFORMATION_REQUESTED = "information_requested", _("Information requested")
+    ACCEPTED = "accepted", _("Accepted")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+# An outcome in an item in one of these states is reserved: no other transfer may use it.
+RESERVING_STATES = (TransferItemState.PENDING, TransferItemState.INFORMATION_REQUESTED)
+# An item in one of these states counts (or may yet count) for its programme and course.
+COUNTING_STATES = (*RESERVING_STATES, TransferItemState.ACCEPTED)
+_RESERVING = Q(state__in=[s.value for s in RESERVING_STATES])
+_COUNTING = Q(state__in=[s.value for s in COUNTING_STATES])
+
+
+class TransferItem(models.Model):
+    """One course of a transfer application and the accredited outcome offered for it.
+
+    Its state changes only through the table of moves in :mod:`transfers.services`, each move
+    appending a :class:`TransferEvent`. The partial unique indexes below are the last word on
+    double counting, whatever the services check first."""
+
+    application = models.ForeignKey(
+        TransferApplication, on_delete=models.PROTECT, related_name="items"
+    )
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="transfer_items"
+    )
+    # Denormalised from the application and the course, for the constraints below.
+    programme = models.ForeignKey(Programme, on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey(LearningAccount, on_delete=models.PROTECT, related_name="+")
+    outcome = models.ForeignKey(
+        LearningOutcome,
+        verbose_name=_("learning outcome"),
+        on_delete=models.PROTECT,
+        related_name="transfer_items",
+    )
+    # The rule version in effect when the learner applied; the decision is made under it.
+    rule = models.ForeignKey(
+        ConversionRule,
+        verbose_name=_("conversion rule"),
+        on_delete=models.PROTECT,
+        related_name="transfer_items",
+    )
+    credits = models.DecimalField(_("credits"), max_digits=4, decimal_places=1)
+    state = models.CharField(
+        _("state"),
+        max_length=30,
+        choices=TransferItemState.choices,
+        default=TransferItemState.PENDING,
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transfer item")
+        verbose_name_plural = _("transfer items")
+        ordering = ["application", "course__code", "id"]
+        constraints = [
+            # Reserved: an outcome is in at most one undecided item.
+            models.UniqueConstraint(
+                fields=["outcome"], condition=_RESERVING, name="transfer_outcome_reserved_once"
+            ),
+            # An outcome counts for a given programme at most once.
+            models.UniqueConstraint(
+                fields=["outcome", "programme"],
+                condition=_COUNTING,
+                name="transfer_outcome_once_per_programme",
+            ),
+            # A course is exempted for a learner at most once.
+            models.UniqueConstraint(
+                fields=["account", "course"],
+                condition=_COUNTING,
+                name="transfer_course_once_per_account",
+            ),
+            models.CheckConstraint(condition=Q(credits__gt=0), name="transfer_credits_positive"),
+            models.CheckConstraint(
+                condition=~Q(state__in=["rejected", "information_requested"]) | ~Q(reason=""),
+                name="transfer_refusal_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="accepted") | Q(decided_by__isnull=False),
+                name="transfer_accepted_has_officer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.course}"
+
+    @property
+    def is_reserving(self) -> bool:
+        return self.state in RESERVING_STATES
+
+
+class TransferEvent(AppendOnlyModel):
+    """One move of a transfer item: who, when, from which state to which, and why."""
+
+    class Action(models.TextChoices):
+        SUBMIT = "submit", _("Applied for")
+        ACCEPT = "accept", _("Accepted")
+        REJECT = "reject", _("Rejected")
+        REQUEST_INFORMATION = "request_information", _("Information requested")
+        RESPOND = "respond", _("Information provided")
+        WITHDRAW = "withdraw", _("Withdrawn")
+
+    item = models.ForeignKey(TransferItem, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("action"), max_length=30, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=30, choices=TransferItemState.choices)
+    to_state = models.CharField(_("to"), max_length=30, choices=TransferItemState.choices)
+    actor = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("transfer event")
+        verbose_name_plural = _("transfer events")
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["item", "occurred_at"], name="transfer_event_item_time")]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.action}"
+
+
+class IdempotencyKey(models.Model):
+    """A client's ``Idempotency-Key`` for a request that creates something: the first request
+    claims the key, a retry gets the first answer back (see :mod:`transfers.idempotency`)."""
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    # sha256 of method, path and the canonical JSON body: the same key must mean the same request.
+    fingerprint = models.CharField(max_length=64)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.key}"

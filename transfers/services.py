@@ -2,15 +2,44 @@
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BusinessTransaction, LearningAccount, User
-from accounts.services import transaction_record
+from accounts.models import (
+    BusinessTransaction,
+    LearningAccount,
+    LedgerEntry,
+    Notification,
+    Role,
+    User,
+)
+from accounts.notifications import notify
+from accounts.services import ledger_append, transaction_record
+from accreditation.models import CatalogueEntryVersion, Decision
+from outcomes.models import LearningOutcome
 
-from .models import Course, LearningGoal, Programme
+from .models import (
+    COUNTING_STATES,
+    RESERVING_STATES,
+    ConversionRule,
+    Course,
+    LearningGoal,
+    Programme,
+    TransferApplication,
+    TransferEvent,
+    TransferItem,
+    TransferItemState,
+)
+from .rules import conversion_rules_current
 
 MAX_GOALS = 10
 
@@ -68,4 +97,465 @@ def learning_goal_remove(*, goal: LearningGoal, actor: User) -> None:
 def learning_goals_of(*, account: LearningAccount) -> QuerySet[LearningGoal]:
     return LearningGoal.objects.filter(account=account).select_related(
         "programme", "programme__institution"
+    )
+
+
+# --- Credit transfer: the table of moves ----------------------------------------------------------
+#
+# A transfer item changes state only through :func:`transfer_item_move`, which refuses a move this
+# table does not allow and appends a TransferEvent. The services below decide *who* may move an
+# item; the table decides *which* moves exist.
+
+Action = TransferEvent.Action
+ItemState = TransferItemState
+
+TRANSFER_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    Action.ACCEPT: (frozenset({ItemState.PENDING}), ItemState.ACCEPTED),
+    Action.REJECT: (
+        frozenset({ItemState.PENDING, ItemState.INFORMATION_REQUESTED}),
+        ItemState.REJECTED,
+    ),
+    Action.REQUEST_INFORMATION: (frozenset({ItemState.PENDING}), ItemState.INFORMATION_REQUESTED),
+    Action.RESPOND: (frozenset({ItemState.INFORMATION_REQUESTED}), ItemState.PENDING),
+    Action.WITHDRAW: (
+        frozenset({ItemState.PENDING, ItemState.INFORMATION_REQUESTED}),
+        ItemState.WITHDRAWN,
+    ),
+}
+
+DECISIONS = {
+    "accept": Action.ACCEPT,
+    "reject": Action.REJECT,
+    "request_information": Action.REQUEST_INFORMATION,
+}
+LEDGER_CAUSE = "transfer_decision"
+MAX_TRANSFER_ITEMS = 50
+MAX_REASON = 2000
+
+
+def transfer_item_move(
+    item: TransferItem, *, action: str, actor: User, reason: str = ""
+) -> TransferEvent:
+    """Move a locked item by ``action`` and record the event; the caller saves the item's other
+    fields and holds the transaction."""
+    sources, target = TRANSFER_MOVES[action]
+    if item.state not in sources:
+        message = _("A course that is “%(state)s” cannot be “%(action)s”.") % {
+            "state": ItemState(item.state).label,
+            "action": Action(action).label,
+        }
+        raise ValidationError({"state": ValidationError(message, code="illegal_move")})
+    from_state = item.state
+    item.state = target
+    return TransferEvent.objects.create(
+        item=item, action=action, from_state=from_state, to_state=target, actor=actor, reason=reason
+    )
+
+
+def transfer_allowed_actions(state: str) -> list[str]:
+    return [action for action, (sources, _to) in TRANSFER_MOVES.items() if state in sources]
+
+
+# --- Which outcomes convert to which courses ------------------------------------------------------
+
+
+def accredited_versions_of(outcome_ids: Iterable[int]) -> dict[int, CatalogueEntryVersion]:
+    """Outcome id -> the catalogue version its accreditation decision used, for outcomes
+    accredited against the catalogue (one query). Individually accredited outcomes have no
+    catalogue entry and are left out: no rule can convert them."""
+    found: dict[int, CatalogueEntryVersion] = {}
+    decisions = (
+        Decision.objects.filter(
+            application__outcome_id__in=list(outcome_ids),
+            application__outcome__status=LearningOutcome.Status.ACCREDITED,
+            result=Decision.Result.ACCREDITED,
+            basis=Decision.Basis.CATALOGUE,
+        )
+        .select_related("catalogue_version__entry", "application")
+        .order_by("decided_at", "id")
+    )
+    for decision in decisions:
+        # The latest decision wins (ordered oldest first).
+        found[decision.application.outcome_id] = decision.catalogue_version  # type: ignore[assignment]
+    return found
+
+
+def current_rules_for(
+    courses: Iterable[Course], *, on: datetime.date | None = None
+) -> dict[tuple[int, int], ConversionRule]:
+    """(entry id, course id) -> the rule version in effect, for ``courses`` (one query)."""
+    return {
+        (rule.entry_id, rule.course_id): rule
+        for rule in conversion_rules_current(on=on).filter(course__in=list(courses))
+    }
+
+
+# --- Credit transfer: the learner's side ----------------------------------------------------------
+
+
+def _item_key(index: int, field: str) -> str:
+    return f"items[{index}].{field}"
+
+
+def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if required and not reason:
+        raise ValidationError({field: _("Give a reason.")})
+    if len(reason) > MAX_REASON:
+        raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
+    return reason
+
+
+def transfer_apply(
+    *,
+    account: LearningAccount,
+    programme: Programme,
+    items: Sequence[tuple[Course, LearningOutcome]],
+    actor: User,
+) -> TransferApplication:
+    """Apply to have accredited outcomes count for courses of ``programme``: one item per
+    (course, outcome). All or nothing: any item that cannot be applied for refuses the whole
+    application, with an error keyed ``items[i].course`` or ``items[i].outcome``.
+
+    Each outcome must be the learner's, accredited against a catalogue entry that a conversion
+    rule in effect today links to the course; not reserved by another undecided transfer; not
+    already counted for this programme; and the course not already exempted or asked for."""
+    if account.holder_id != actor.pk:
+        raise ValidationError({"account": _("This is not your learning account.")})
+    if not programme.is_published:
+        raise ValidationError({"programme": _("This programme is not open to learners.")})
+    if not items:
+        raise ValidationError({"items": _("Choose at least one course.")})
+    if len(items) > MAX_TRANSFER_ITEMS:
+        raise ValidationError(
+            {"items": _("At most %(n)d courses at once.") % {"n": MAX_TRANSFER_ITEMS}}
+        )
+    with transaction.atomic():
+        # The learner's account row first: every transfer of this learner (and so every use of
+        # their outcomes, which belong to this account only) queues here, so the reservation
+        # checks below read what the previous application committed. Then the outcomes, in id
+        # order, so that a change of an outcome elsewhere (a new version, a withdrawal) cannot
+        # slip between the check and the insert. Same order as the deciding services: no
+        # deadlock.
+        LearningAccount.objects.select_for_update().get(pk=account.pk)
+        outcome_ids = sorted({outcome.pk for _course, outcome in items})
+        outcomes = {
+            o.pk: o
+            for o in LearningOutcome.objects.select_for_update()
+            .filter(pk__in=outcome_ids)
+            .order_by("pk")
+        }
+        courses = {course.pk: course for course, _outcome in items}
+        versions = accredited_versions_of(outcome_ids)
+        rules = current_rules_for(courses.values())
+        busy = TransferItem.objects.filter(
+            Q(outcome_id__in=outcome_ids) | Q(account=account, course_id__in=list(courses)),
+            state__in=[s.value for s in COUNTING_STATES],
+        ).values_list("outcome_id", "programme_id", "course_id", "state", "account_id")
+        reserved = {o for o, _p, _c, state, _a in busy if state in RESERVING_STATES}
+        counted = {o for o, p, _c, _s, _a in busy if p == programme.pk}
+        taken_courses = {c for _o, _p, c, _s, a in busy if a == account.pk}
+        errors: dict[str, Any] = {}
+        seen_outcomes: set[int] = set()
+        seen_courses: set[int] = set()
+        planned: list[tuple[Course, LearningOutcome, ConversionRule]] = []
+        for index, (course, given) in enumerate(items):
+            outcome = outcomes.get(given.pk)
+            if course.programme_id != programme.pk:
+                errors[_item_key(index, "course")] = _(
+                    "“%(course)s” is not a course of this programme."
+                ) % {"course": course.display_name}
+                continue
+            if course.pk in seen_courses:
+                errors[_item_key(index, "course")] = _("This course is asked for twice.")
+                continue
+            seen_courses.add(course.pk)
+            if course.pk in taken_courses:
+                errors[_item_key(index, "course")] = _(
+                    "“%(course)s” is already transferred or asked for."
+                ) % {"course": course.display_name}
+                continue
+            if outcome is None or outcome.account_id != account.pk:
+                errors[_item_key(index, "outcome")] = _("This is not your learning outcome.")
+                continue
+            if outcome.pk in seen_outcomes:
+                errors[_item_key(index, "outcome")] = _(
+                    "“%(outcome)s” can count for one course of a programme only."
+                ) % {"outcome": outcome.title}
+                continue
+            seen_outcomes.add(outcome.pk)
+            version = versions.get(outcome.pk)
+            if version is None:
+                errors[_item_key(index, "outcome")] = _(
+                    "“%(outcome)s” is not accredited against the catalogue, so no conversion "
+                    "rule applies to it."
+                ) % {"outcome": outcome.title}
+                continue
+            rule = rules.get((version.entry_id, course.pk))
+            if rule is None:
+                errors[_item_key(index, "outcome")] = _(
+                    "No conversion rule in effect converts “%(outcome)s” to “%(course)s”."
+                ) % {"outcome": outcome.title, "course": course.display_name}
+                continue
+            if outcome.pk in reserved:
+                errors[_item_key(index, "outcome")] = _(
+                    "“%(outcome)s” is reserved by another transfer that is not decided yet."
+                ) % {"outcome": outcome.title}
+                continue
+            if outcome.pk in counted:
+                errors[_item_key(index, "outcome")] = _(
+                    "“%(outcome)s” already counts for this programme."
+                ) % {"outcome": outcome.title}
+                continue
+            planned.append((course, outcome, rule))
+        if errors:
+            raise ValidationError(errors)
+        now = timezone.now()
+        application = TransferApplication.objects.create(
+            account=account, programme=programme, submitted_at=now
+        )
+        try:
+            # A savepoint: should the indexes still find a double use (they cannot, behind the
+            # account lock, but they are the last word), the error is a field error.
+            with transaction.atomic():
+                created = TransferItem.objects.bulk_create(
+                    [
+                        TransferItem(
+                            application=application,
+                            course=course,
+                            programme=programme,
+                            account=account,
+                            outcome=outcome,
+                            rule=rule,
+                            credits=rule.credits,
+                        )
+                        for course, outcome, rule in planned
+                    ]
+                )
+        except IntegrityError as exc:
+            raise ValidationError(
+                {"items": _("One of these outcomes or courses is already in another transfer.")}
+            ) from exc
+        if any(item.pk is None for item in created):  # backends that return no ids
+            created = list(application.items.all())
+        TransferEvent.objects.bulk_create(
+            [
+                TransferEvent(
+                    item=item,
+                    action=Action.SUBMIT,
+                    from_state=ItemState.PENDING,
+                    to_state=ItemState.PENDING,
+                    actor=actor,
+                    occurred_at=now,
+                )
+                for item in created
+            ]
+        )
+        transaction_record(
+            account=account,
+            kind=BusinessTransaction.Kind.TRANSFER,
+            actor=actor,
+            details={
+                "event": "applied",
+                "transfer": application.pk,
+                "programme": programme.code,
+                "institution": programme.institution.name,
+                "courses": [course.code for course, _o, _r in planned],
+            },
+        )
+    return application
+
+
+def _locked_item(item: TransferItem) -> TransferItem:
+    return (
+        TransferItem.objects.select_for_update(of=("self",))
+        .select_related(
+            "application", "course", "programme__institution", "outcome", "account__holder"
+        )
+        .get(pk=item.pk)
+    )
+
+
+def _application_settle(application: TransferApplication, now: datetime.datetime) -> None:
+    """The application is decided once none of its items waits for the institution; withdrawn
+    if the learner withdrew every one of them."""
+    states = set(application.items.values_list("state", flat=True))
+    if states & {s.value for s in RESERVING_STATES}:
+        return
+    if states <= {ItemState.WITHDRAWN.value}:
+        application.state = TransferApplication.State.WITHDRAWN
+    else:
+        application.state = TransferApplication.State.DECIDED
+    application.decided_at = now
+    application.save(update_fields=["state", "decided_at"])
+
+
+def _learner_link(application: TransferApplication) -> str:
+    return reverse("transfer-detail", args=[application.pk])
+
+
+def transfer_item_decide(
+    *, item: TransferItem, actor: User, decision: str, reason: str = ""
+) -> TransferItem:
+    """An officer of the programme's institution decides one course: ``accept`` (the course is
+    exempted; the credits are booked in the learner's transferred ledger), ``reject`` or
+    ``request_information`` (both with a reason). The learner is notified."""
+    action = DECISIONS.get(decision)
+    if action is None:
+        raise ValidationError({"decision": _("Choose accept, reject or request information.")})
+    reason = _clean_reason(reason, required=action != Action.ACCEPT)
+    with transaction.atomic():
+        # Account first, as transfer_apply does: a rejection releases the outcome, and a new
+        # application using it must see the release or wait for it.
+        LearningAccount.objects.select_for_update().get(pk=item.account_id)
+        item = _locked_item(item)
+        if actor.role != Role.INSTITUTION_OFFICER or (
+            actor.institution_id != item.programme.institution_id
+        ):
+            raise ValidationError({"item": _("This transfer is for another institution.")})
+        if item.account.holder_id == actor.pk:
+            raise ValidationError({"item": _("You cannot decide your own transfer.")})
+        transfer_item_move(item, action=action, actor=actor, reason=reason)
+        now = timezone.now()
+        item.reason = reason
+        if action != Action.REQUEST_INFORMATION:
+            item.decided_by, item.decided_at = actor, now
+        item.save(update_fields=["state", "reason", "decided_by", "decided_at"])
+        if action == Action.ACCEPT:
+            ledger_append(
+                account=item.account,
+                book=LedgerEntry.Book.TRANSFERRED,
+                hours=Decimal(0),
+                credits=item.credits,
+                cause_type=LEDGER_CAUSE,
+                cause_id=item.pk,
+            )
+        _application_settle(item.application, now)
+        transaction_record(
+            account=item.account,
+            kind=BusinessTransaction.Kind.TRANSFER,
+            actor=actor,
+            details={
+                "event": decision,
+                "transfer": item.application_id,
+                "item": item.pk,
+                "course": item.course.code,
+                "programme": item.programme.code,
+                "credits": str(item.credits) if action == Action.ACCEPT else "0",
+                "reason": reason,
+            },
+        )
+        kind = {
+            Action.ACCEPT: Notification.Kind.TRANSFER_ACCEPTED,
+            Action.REJECT: Notification.Kind.TRANSFER_REJECTED,
+            Action.REQUEST_INFORMATION: Notification.Kind.TRANSFER_INFORMATION_REQUESTED,
+        }[action]
+        params: dict[str, str | int] = {
+            "institution": item.programme.institution.name,
+            "programme": item.programme.name,
+            "course": item.course.name,
+            "outcome": item.outcome.title,
+            "application": item.application_id,
+            "credits": str(item.credits),
+        }
+        if reason:
+            params["reason"] = reason
+        if item.account.holder is not None:
+            notify(
+                recipient=item.account.holder,
+                kind=kind,
+                params=params,
+                link=_learner_link(item.application),
+                key=f"transfer_item:{item.pk}:{action}:{item.events.count()}",
+            )
+    return item
+
+
+def transfer_item_respond(*, item: TransferItem, actor: User, response: str) -> TransferItem:
+    """The learner answers an information request; the course waits for the officer again."""
+    response = _clean_reason(response, required=True, field="response")
+    with transaction.atomic():
+        LearningAccount.objects.select_for_update().get(pk=item.account_id)
+        item = _locked_item(item)
+        if item.account.holder_id != actor.pk:
+            raise ValidationError({"item": _("This is not your transfer.")})
+        transfer_item_move(item, action=Action.RESPOND, actor=actor, reason=response)
+        item.save(update_fields=["state"])
+    return item
+
+
+def transfer_withdraw(
+    *, application: TransferApplication, actor: User, reason: str = ""
+) -> TransferApplication:
+    """The learner withdraws every course still waiting for a decision; their outcomes are
+    free again. Courses already decided stay as they are."""
+    reason = _clean_reason(reason, required=False)
+    with transaction.atomic():
+        LearningAccount.objects.select_for_update().get(pk=application.account_id)
+        application = TransferApplication.objects.select_for_update().get(pk=application.pk)
+        if application.account.holder_id != actor.pk:
+            raise ValidationError({"application": _("This is not your transfer.")})
+        open_items = list(
+            application.items.select_for_update()
+            .filter(state__in=[s.value for s in RESERVING_STATES])
+            .order_by("pk")
+        )
+        if not open_items:
+            raise ValidationError(
+                {"application": _("Nothing in this transfer is waiting for a decision.")}
+            )
+        for item in open_items:
+            transfer_item_move(item, action=Action.WITHDRAW, actor=actor, reason=reason)
+            item.save(update_fields=["state"])
+        now = timezone.now()
+        _application_settle(application, now)
+        transaction_record(
+            account=application.account,
+            kind=BusinessTransaction.Kind.TRANSFER,
+            actor=actor,
+            details={"event": "withdrawn", "transfer": application.pk, "reason": reason},
+        )
+    return application
+
+
+# --- Reading --------------------------------------------------------------------------------------
+
+
+def _transfers() -> QuerySet[TransferApplication]:
+    return TransferApplication.objects.select_related(
+        "programme__institution", "account__holder"
+    ).prefetch_related(
+        Prefetch(
+            "items",
+            queryset=TransferItem.objects.select_related(
+                "course", "outcome", "rule__entry", "decided_by"
+            ).order_by("course__code", "id"),
+        )
+    )
+
+
+def transfers_visible_to(*, user: User) -> QuerySet[TransferApplication]:
+    """Learners see their own applications; institution officers their institution's; nobody
+    else any."""
+    if not user.is_authenticated or not user.is_active:
+        return TransferApplication.objects.none()
+    if user.role == Role.LEARNER:
+        return _transfers().filter(account__holder=user)
+    if user.role == Role.INSTITUTION_OFFICER and user.institution_id is not None:
+        return _transfers().filter(programme__institution_id=user.institution_id)
+    return TransferApplication.objects.none()
+
+
+def transfer_items_visible_to(*, user: User) -> QuerySet[TransferItem]:
+    items = TransferItem.objects.select_related("application", "programme", "account")
+    if user.role == Role.LEARNER:
+        return items.filter(account__holder=user)
+    if user.role == Role.INSTITUTION_OFFICER and user.institution_id is not None:
+        return items.filter(programme__institution_id=user.institution_id)
+    return items.none()
+
+
+def transfer_events_of(*, application: TransferApplication) -> QuerySet[TransferEvent]:
+    return TransferEvent.objects.filter(item__application=application).select_related(
+        "actor", "item__course"
     )

@@ -276,3 +276,25 @@ def test_contact_details_taken_by_someone_else_are_refused_on_the_page(client, l
     assert 'id="id_phone_errors"' in page
     holder.refresh_from_db()
     assert holder.email == "shao@example.cn"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgresql_itself_refuses_to_change_or_delete_a_ledger_entry(postgres, api_client):
+    from django.db import connection
+
+    register(api_client)
+    account = LearningAccount.objects.get()
+    entry = LedgerEntry.objects.create(
+        account=account, hours=3, credits=1, cause_type="test", cause_id="1"
+    )
+    for sql in (
+        "UPDATE accounts_ledgerentry SET hours = 300 WHERE id = %s",
+        "DELETE FROM accounts_ledgerentry WHERE id = %s",
+    ):
+        with (
+            pytest.raises(IntegrityError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql, [entry.pk])
+    assert LedgerEntry.objects.filter(pk=entry.pk, hours=3).exists()

@@ -106,8 +106,13 @@ def test_the_navigation_follows_the_role(learner, management_admin, reviewer):
     def names(user):
         return {item["url_name"] for item in items_for(user)}
 
-    assert names(AnonymousUser()) == {"home", "register", "collective-apply"}
+    assert names(AnonymousUser()) == {"home", "catalogue", "register", "collective-apply"}
     assert "admin:index" in names(management_admin)
     assert "admin:index" not in names(reviewer)
     assert "api-docs" in names(reviewer)
-    assert names(learner) == {"home", "learning-file", "outcome-add"}
+    assert "conversion-rules-manage" in names(management_admin)
+    assert "conversion-rules-manage" not in names(reviewer)
+    assert names(learner) == {
+        "home", "catalogue", "learning-file", "outcome-add", "applications", "transfers",
+        "ledger-statement",
+    }  # fmt: skip

@@ -6,7 +6,9 @@ through the services of their apps.
 """
 
 import base64
+import datetime
 import hashlib
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -18,13 +20,318 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
 from accounts.services import personal_account_find, personal_account_register
 from accounts.validators import uscc_check_character
+from accreditation.catalogue import catalogue_current, catalogue_entry_publish
+from accreditation.models import CatalogueEntry
+from outcomes.models import OutcomeKind
 from transfers.models import Course, Programme
+from transfers.rules import conversion_rule_publish, conversion_rules_current
 
 DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105 - printed for the demo on purpose
 # A made-up resident ID number with a valid check digit (Shapingba district, born 1985-04-12).
 DEMO_LEARNER_ID = "500106198504121243"
 
 MANAGEMENT_GROUP = "management administrators"
+
+# --- The catalogue of accredited learning outcomes and its conversion rules -------------------
+
+CATALOGUE_FROM = datetime.date(2024, 1, 1)
+APPROVING_BODY = "重庆学分银行管理中心"
+CATALOGUE_RATIONALE = "列入《重庆市终身教育学分银行学习成果认定目录（2024年版）》。"
+QUALIFICATION = OutcomeKind.VOCATIONAL_QUALIFICATION
+SKILL = OutcomeKind.SKILL_LEVEL
+CERTIFICATE_SCAN = "证书原件扫描件或照片（含编号页）"
+SKILL_EVIDENCE = "职业技能等级证书扫描件；可在技能人才评价证书全国联网查询系统核验"
+
+DEMO_CATALOGUE: list[dict[str, Any]] = [
+    {
+        "code": "CQ-ZG-001",
+        "name": "幼儿园园长任职资格证书",
+        "name_en": "Kindergarten principal qualification certificate",
+        "kind": QUALIFICATION,
+        "issuing_body": "重庆市教育委员会",
+        "level": "",
+        "hours": 120,
+        "credits": 6,
+        "evidence_required": CERTIFICATE_SCAN + "；任职学校出具的任职证明",
+        "aliases": ["幼儿园园长岗位任职资格培训合格证书", "园长任职资格证"],
+        # The year of issue and a six-digit serial: YZ2019-000123.
+        "certificate_number_pattern": r"YZ\d{4}-\d{6}",
+    },
+    {
+        "code": "CQ-ZG-002",
+        "name": "幼儿园教师资格证书",
+        "name_en": "Preschool teacher qualification certificate",
+        "kind": QUALIFICATION,
+        "issuing_body": "重庆市教育委员会",
+        "hours": 160,
+        "credits": 8,
+        "evidence_required": CERTIFICATE_SCAN + "；可在中国教师资格网核验",
+        "aliases": ["幼儿教师资格证", "幼儿园教师资格证"],
+        # Teacher qualification certificates carry a 17-digit number.
+        "certificate_number_pattern": r"\d{17}",
+    },
+    {
+        "code": "CQ-ZG-003",
+        "name": "中小学教师资格证书",
+        "name_en": "Primary and secondary school teacher qualification certificate",
+        "kind": QUALIFICATION,
+        "issuing_body": "重庆市教育委员会",
+        "hours": 160,
+        "credits": 8,
+        "evidence_required": CERTIFICATE_SCAN + "；可在中国教师资格网核验",
+        "aliases": ["小学教师资格证书", "初级中学教师资格证书", "高级中学教师资格证书"],
+        "certificate_number_pattern": r"\d{17}",
+    },
+    {
+        "code": "CQ-ZG-004",
+        "name": "护士执业资格证书",
+        "name_en": "Nurse qualification certificate",
+        "kind": QUALIFICATION,
+        "issuing_body": "国家卫生健康委员会",
+        "hours": 200,
+        "credits": 8,
+        "evidence_required": CERTIFICATE_SCAN,
+        "aliases": ["护士资格证"],
+    },
+    {
+        "code": "CQ-ZG-005",
+        "name": "会计专业技术资格证书（初级）",
+        "name_en": "Accounting professional qualification certificate (junior)",
+        "kind": QUALIFICATION,
+        "issuing_body": "财政部、人力资源和社会保障部",
+        "level": "初级",
+        "hours": 120,
+        "credits": 6,
+        "evidence_required": "电子证书或纸质证书扫描件",
+        "aliases": ["初级会计师", "初级会计职称", "助理会计师"],
+    },
+    {
+        "code": "CQ-JN-001",
+        "name": "保育师职业技能等级证书（四级/中级工）",
+        "name_en": "Childcare worker vocational skill level certificate (level 4)",
+        "kind": SKILL,
+        "issuing_body": "重庆市职业技能鉴定指导中心",
+        "level": "四级/中级工",
+        "hours": 80,
+        "credits": 4,
+        "evidence_required": SKILL_EVIDENCE,
+        "aliases": ["保育员职业资格证书（四级）", "保育员证", "保育师证书"],
+    },
+    {
+        "code": "CQ-JN-002",
+        "name": "育婴员职业技能等级证书（四级/中级工）",
+        "name_en": "Infant care worker vocational skill level certificate (level 4)",
+        "kind": SKILL,
+        "issuing_body": "重庆市职业技能鉴定指导中心",
+        "level": "四级/中级工",
+        "hours": 80,
+        "credits": 4,
+        "evidence_required": SKILL_EVIDENCE,
+        "aliases": ["育婴员证", "育婴师证书"],
+    },
+    {
+        "code": "CQ-JN-003",
+        "name": "电工职业技能等级证书（四级/中级工）",
+        "name_en": "Electrician vocational skill level certificate (level 4)",
+        "kind": SKILL,
+        "issuing_body": "重庆市职业技能鉴定指导中心",
+        "level": "四级/中级工",
+        "hours": 120,
+        "credits": 6,
+        "evidence_required": SKILL_EVIDENCE + "；特种作业操作证（如有）",
+        "aliases": ["中级电工证", "维修电工（四级）"],
+    },
+    {
+        "code": "CQ-JN-004",
+        "name": "企业人力资源管理师职业技能等级证书（三级）",
+        "name_en": "Enterprise human resources manager skill level certificate (level 3)",
+        "kind": SKILL,
+        "issuing_body": "重庆市职业技能鉴定指导中心",
+        "level": "三级/高级工",
+        "hours": 150,
+        "credits": 6,
+        "evidence_required": SKILL_EVIDENCE,
+        "aliases": ["人力资源管理师（三级）", "三级人力资源管理师"],
+    },
+    {
+        "code": "CQ-JN-005",
+        "name": "中式烹调师职业技能等级证书（四级/中级工）",
+        "name_en": "Chinese cook vocational skill level certificate (level 4)",
+        "kind": SKILL,
+        "issuing_body": "重庆市职业技能鉴定指导中心",
+        "level": "四级/中级工",
+        "hours": 100,
+        "credits": 4,
+        "evidence_required": SKILL_EVIDENCE,
+        "aliases": ["中级中式烹调师"],
+    },
+    {
+        "code": "CQ-KS-001",
+        "name": "全国计算机等级考试二级证书",
+        "name_en": "National Computer Rank Examination certificate, level 2",
+        "kind": SKILL,
+        "issuing_body": "教育部教育考试院",
+        "level": "二级",
+        "hours": 60,
+        "credits": 3,
+        "evidence_required": "合格证书扫描件或电子证书",
+        "aliases": ["NCRE二级", "计算机二级证书", "全国计算机等级考试（二级）"],
+    },
+    {
+        "code": "CQ-KS-002",
+        "name": "大学英语四级考试成绩报告单",
+        "name_en": "College English Test Band 4 (CET-4) score report",
+        "kind": SKILL,
+        "issuing_body": "教育部教育考试院",
+        "level": "425分及以上",
+        "hours": 64,
+        "credits": 4,
+        "evidence_required": "成绩报告单扫描件；可在中国教育考试网核验",
+        "aliases": ["大学英语四级", "CET-4", "CET4", "英语四级证书"],
+        "certificate_number_pattern": r"\d{15}",
+    },
+    {
+        "code": "CQ-KS-003",
+        "name": "普通话水平测试等级证书（二级甲等及以上）",
+        "name_en": "Putonghua proficiency test certificate (grade 2A or above)",
+        "kind": SKILL,
+        "issuing_body": "国家语言文字工作委员会",
+        "level": "二级甲等及以上",
+        "hours": 32,
+        "credits": 2,
+        "evidence_required": "普通话水平测试等级证书扫描件或电子证书",
+        "aliases": ["普通话水平测试等级证书", "普通话等级证书", "普通话证"],
+    },
+    {
+        "code": "CQ-PX-001",
+        "name": "幼儿园教师全员培训（国培计划）",
+        "name_en": "National training programme for kindergarten teachers",
+        "kind": OutcomeKind.TRAINING,
+        "issuing_body": "重庆市教育委员会",
+        "hours": 72,
+        "credits": 4,
+        "evidence_required": "培训结业证书；培训机构出具的学时证明",
+        "aliases": ["国培计划幼儿园教师培训", "幼儿园教师国培"],
+    },
+    {
+        "code": "CQ-PX-002",
+        "name": "婴幼儿照护服务人员岗位培训",
+        "name_en": "Job training for infant and toddler care staff",
+        "kind": OutcomeKind.TRAINING,
+        "issuing_body": "重庆市卫生健康委员会",
+        "hours": 40,
+        "credits": 2,
+        "validity_months": 36,
+        "evidence_required": "培训合格证明；培训机构出具的学时证明",
+        "aliases": ["托育服务人员培训", "婴幼儿照护培训"],
+    },
+    {
+        "code": "CQ-PX-003",
+        "name": "生产经营单位安全生产管理人员培训",
+        "name_en": "Work safety training for managers of businesses",
+        "kind": OutcomeKind.TRAINING,
+        "issuing_body": "重庆市应急管理局",
+        "hours": 48,
+        "credits": 2,
+        "validity_months": 36,
+        "evidence_required": "安全生产知识和管理能力考核合格证明",
+        "aliases": ["安全生产管理人员培训", "安全管理人员培训"],
+    },
+    {
+        "code": "CQ-WK-001",
+        "name": "幼儿园环境创设",
+        "name_en": "Kindergarten environment design (online course)",
+        "kind": OutcomeKind.ONLINE_COURSE,
+        "issuing_body": "重庆开放大学",
+        "hours": 36,
+        "credits": 2,
+        "evidence_required": "课程平台学习记录截图及结业证明",
+        "aliases": ["幼儿园环境创设网络课程"],
+    },
+    {
+        "code": "CQ-WK-002",
+        "name": "学前儿童发展心理学",
+        "name_en": "Developmental psychology of young children (online course)",
+        "kind": OutcomeKind.ONLINE_COURSE,
+        "issuing_body": "中国大学MOOC（爱课程）",
+        "hours": 32,
+        "credits": 2,
+        "evidence_required": "中国大学MOOC认证证书或成绩单（成绩合格）",
+        "aliases": ["学前儿童发展心理学MOOC"],
+    },
+    {
+        "code": "CQ-WK-003",
+        "name": "老年人智能手机应用",
+        "name_en": "Smartphone use for older people (online course)",
+        "kind": OutcomeKind.ONLINE_COURSE,
+        "issuing_body": "重庆市终身学习网",
+        "hours": 16,
+        "credits": 1,
+        "evidence_required": "平台学习记录截图",
+        "aliases": ["智能手机应用课程"],
+    },
+    {
+        "code": "CQ-JS-001",
+        "name": "全国职业院校技能大赛学前教育专业技能赛项获奖证书",
+        "name_en": "National vocational college skills competition award, preschool education",
+        "kind": OutcomeKind.COMPETITION_AWARD,
+        "issuing_body": "全国职业院校技能大赛组织委员会",
+        "level": "三等奖及以上",
+        "hours": 60,
+        "credits": 4,
+        "evidence_required": "获奖证书扫描件",
+        "aliases": ["全国职业院校技能大赛学前教育专业技能"],
+    },
+    {
+        "code": "CQ-JS-002",
+        "name": "重庆市职业技能大赛获奖证书",
+        "name_en": "Chongqing vocational skills competition award",
+        "kind": OutcomeKind.COMPETITION_AWARD,
+        "issuing_body": "重庆市人力资源和社会保障局",
+        "level": "三等奖及以上",
+        "hours": 48,
+        "credits": 3,
+        "evidence_required": "获奖证书扫描件",
+        "aliases": ["重庆市技能大赛获奖"],
+    },
+]
+
+# (entry code, institution, programme code, course code, credits, rationale); the first two
+# are the source texts' own examples.
+DEMO_CONVERSION_RULES: list[tuple[str, str, str, str, str, str]] = [
+    (
+        "CQ-ZG-001", "university", "PRE-ZK", "PRE101", "3",
+        "园长任职资格培训覆盖幼儿园教研工作管理课程的全部教学目标。",
+    ),
+    (
+        "CQ-ZG-002", "university", "PRE-ZK", "PRE102", "3",
+        "教师资格考试保教知识与能力科目覆盖幼儿游戏活动设计与组织课程的教学目标。",
+    ),
+    (
+        "CQ-JN-001", "university", "PRE-ZK", "PRE106", "3",
+        "保育师四级鉴定内容覆盖学前儿童卫生与保健课程。",
+    ),
+    (
+        "CQ-JN-001", "certificate_body", "BYS-4", "BYS-T", "2",
+        "已取得保育员（四级）证书者免考理论知识。",
+    ),
+    (
+        "CQ-JN-001", "certificate_body", "BYS-4", "BYS-P", "2",
+        "已取得保育员（四级）证书者免考操作技能。",
+    ),
+    (
+        "CQ-WK-002", "university", "PRE-ZK", "PRE103", "2",
+        "MOOC课程内容与学前儿童发展心理学课程部分对应，认定部分学分。",
+    ),
+    (
+        "CQ-PX-001", "university", "PRE-ZK", "PRE105", "2",
+        "国培计划课程模块覆盖幼儿园课程论的主要内容。",
+    ),
+    (
+        "CQ-JS-001", "university", "PRE-ZK", "PRE102", "3",
+        "学前教育专业技能赛项包含幼儿游戏活动设计与组织。",
+    ),
+]  # fmt: skip
 
 
 def credit_code(first17: str) -> str:
@@ -146,6 +453,12 @@ class Command(BaseCommand):
                 user.groups.add(group)
             secret = self._demo_authenticator(user) if role in STAFF_ROLES else ""
             rows.append((role.label, username, name, str(centre or institution or ""), secret))
+        entries, rules = self._catalogue(
+            actor=User.objects.get(username="manager"),
+            university=open_university,
+            certificate_body=certificate_body,
+        )
+        self.stdout.write(f"Catalogue: {entries} entries in effect, {rules} conversion rules.")
 
         self.stdout.write(
             self.style.SUCCESS("Demo data loaded. Logins (password for all: ")
@@ -237,6 +550,37 @@ class Command(BaseCommand):
                 code=code,
                 defaults={"name": name, "name_en": name_en, "credits": credits},
             )
+
+    @staticmethod
+    def _catalogue(
+        *, actor: User, university: Institution, certificate_body: Institution
+    ) -> tuple[int, int]:
+        """The catalogue and its conversion rules, published through their services: running
+        the seed again publishes nothing new (identical versions are no-ops)."""
+        for fields in DEMO_CATALOGUE:
+            catalogue_entry_publish(
+                **fields,
+                effective_from=CATALOGUE_FROM,
+                approving_body=APPROVING_BODY,
+                rationale=CATALOGUE_RATIONALE,
+                actor=actor,
+            )
+        institutions = {"university": university, "certificate_body": certificate_body}
+        for code, institution, programme, course, credits, rationale in DEMO_CONVERSION_RULES:
+            conversion_rule_publish(
+                entry=CatalogueEntry.objects.get(code=code),
+                course=Course.objects.get(
+                    programme__institution=institutions[institution],
+                    programme__code=programme,
+                    code=course,
+                ),
+                credits=Decimal(credits),
+                effective_from=CATALOGUE_FROM,
+                approving_body=APPROVING_BODY,
+                rationale=rationale,
+                actor=actor,
+            )
+        return catalogue_current().count(), conversion_rules_current().count()
 
     @staticmethod
     def _demo_authenticator(user: User) -> str:

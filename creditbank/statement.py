@@ -1,0 +1,184 @@
+"""The learner's ledger statement: every entry oldest first, with running totals per book
+(learning hours, credits accumulated in the bank, credits transferred to institutions) and what
+caused it, with a link to the accreditation application or the credit transfer.
+
+One query for the page (window functions give the running totals, subqueries the causes), plus a
+count for the API's pagination.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Cast
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+from django.views import View
+from drf_spectacular.utils import extend_schema
+from rest_framework import generics, serializers
+from rest_framework.pagination import PageNumberPagination
+
+from accounts.models import LearningAccount, LedgerEntry, Role
+from accounts.permissions import HasRole, RoleRequiredMixin
+from accounts.services import learning_account_of
+from accreditation.models import Decision
+from accreditation.services import LEDGER_CAUSE as ACCREDITATION_CAUSE
+from transfers.models import TransferItem
+from transfers.services import LEDGER_CAUSE as TRANSFER_CAUSE
+
+ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=1))
+
+
+def _running(field: str, book: str) -> Window:
+    return Window(
+        Sum(
+            Case(
+                When(book=book, then=F(field)),
+                default=ZERO,
+                output_field=DecimalField(max_digits=12, decimal_places=1),
+            )
+        ),
+        order_by=[F("created_at").asc(), F("id").asc()],
+    )
+
+
+def _cause(cause_type: str, subquery: QuerySet[Any]) -> Case:
+    # Guarded by the cause type, so the id is cast only where it is a number.
+    return Case(
+        When(cause_type=cause_type, then=Subquery(subquery[:1])),
+        default=None,
+        output_field=BigIntegerField(),
+    )
+
+
+def ledger_statement(*, account: LearningAccount) -> QuerySet[LedgerEntry]:
+    """The account's ledger entries oldest first, each with ``running_hours``,
+    ``running_credits`` (accumulated book), ``running_transferred`` (transferred book),
+    ``application_id`` (the accreditation application behind it) and ``transfer_id`` (the
+    credit transfer behind it)."""
+    cause_pk = Cast(OuterRef("cause_id"), output_field=BigIntegerField())
+    accumulated, transferred = LedgerEntry.Book.ACCUMULATED, LedgerEntry.Book.TRANSFERRED
+    return (
+        LedgerEntry.objects.filter(account=account)
+        .annotate(
+            running_hours=_running("hours", accumulated),
+            running_credits=_running("credits", accumulated),
+            running_transferred=_running("credits", transferred),
+            application_id=_cause(
+                ACCREDITATION_CAUSE,
+                Decision.objects.filter(pk=cause_pk).values("application_id"),
+            ),
+            transfer_id=_cause(
+                TRANSFER_CAUSE,
+                TransferItem.objects.filter(pk=cause_pk).values("application_id"),
+            ),
+        )
+        .order_by("created_at", "id")
+    )
+
+
+def cause_link(entry: LedgerEntry) -> str:
+    application_id = getattr(entry, "application_id", None)
+    transfer_id = getattr(entry, "transfer_id", None)
+    if application_id:
+        return reverse("application-detail", args=[application_id])
+    if transfer_id:
+        return reverse("transfer-detail", args=[transfer_id])
+    return ""
+
+
+def _account_of(user: Any) -> LearningAccount:
+    account = learning_account_of(user=user)
+    if account is None:
+        raise Http404
+    return account
+
+
+class StatementPage(RoleRequiredMixin, View):
+    """The learner's ledger statement."""
+
+    allowed_roles = (Role.LEARNER,)
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        entries = list(ledger_statement(account=_account_of(request.user)))
+        for entry in entries:
+            entry.link = cause_link(entry)  # type: ignore[attr-defined]
+        return render(request, "creditbank/statement.html", {"entries": entries})
+
+
+class StatementEntrySerializer(serializers.ModelSerializer):
+    book_display = serializers.CharField(source="get_book_display", read_only=True)
+    running_hours = serializers.DecimalField(max_digits=12, decimal_places=1, read_only=True)
+    running_credits = serializers.DecimalField(max_digits=12, decimal_places=1, read_only=True)
+    running_transferred = serializers.DecimalField(max_digits=12, decimal_places=1, read_only=True)
+    application = serializers.IntegerField(source="application_id", read_only=True)
+    transfer = serializers.IntegerField(source="transfer_id", read_only=True)
+    link = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "id",
+            "created_at",
+            "book",
+            "book_display",
+            "hours",
+            "credits",
+            "cause_type",
+            "cause_id",
+            "application",
+            "transfer",
+            "link",
+            "running_hours",
+            "running_credits",
+            "running_transferred",
+        ]
+        read_only_fields = fields
+
+    def get_link(self, entry: LedgerEntry) -> str:
+        return cause_link(entry)
+
+
+class StatementPagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class StatementApiView(generics.ListAPIView[LedgerEntry]):
+    """The caller's ledger entries, oldest first, each with the running totals up to and
+    including it, and the application or transfer that caused it."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+    serializer_class = StatementEntrySerializer
+    pagination_class = StatementPagination
+
+    def get_queryset(self) -> QuerySet[LedgerEntry]:
+        return ledger_statement(account=_account_of(self.request.user))
+
+    @extend_schema(operation_id="accounts_me_ledger")
+    def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        return super().get(request, *args, **kwargs)
+
+
+statement_urlpatterns: list[URLPattern] = [
+    path("file/statement/", StatementPage.as_view(), name="ledger-statement"),
+]
+statement_api_urlpatterns: list[URLPattern] = [
+    path("accounts/me/ledger/", StatementApiView.as_view(), name="api-ledger-statement"),
+]

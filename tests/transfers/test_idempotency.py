@@ -1,0 +1,152 @@
+"""POST /api/v1/transfers/ honours the Idempotency-Key header: a retry gets the first answer and
+creates nothing; the same key for another request is refused; a key in progress answers 409."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from tests.transfers import test_transfers
+from tests.transfers.test_transfers import body
+from transfers.idempotency import fingerprint, idempotency_keys_purge
+from transfers.models import IdempotencyKey, TransferApplication
+from transfers.tasks import purge_expired_idempotency_keys
+
+URL = "/api/v1/transfers/"
+world = test_transfers.world  # the fixture: a learner with an accredited outcome, a programme
+
+
+def post(client: APIClient, data: dict[str, Any], key: str):
+    return client.post(URL, data, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+
+@pytest.mark.django_db
+def test_a_retry_returns_the_first_answer_and_creates_nothing(api_client, world, learner):
+    api_client.force_authenticate(learner)
+
+    first = post(api_client, body(world), "key-1")
+    retry = post(api_client, body(world), "key-1")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert TransferApplication.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_without_the_header_a_second_request_is_a_new_request(api_client, world, learner):
+    api_client.force_authenticate(learner)
+
+    first = api_client.post(URL, body(world), format="json")
+    second = api_client.post(URL, body(world), format="json")
+
+    assert first.status_code == 201
+    # The outcome is reserved by the first: the second is refused, not replayed.
+    assert second.status_code == 400
+    assert TransferApplication.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_refusal_is_replayed_too(api_client, world, learner):
+    api_client.force_authenticate(learner)
+    bad = {"programme": world["programme"].pk, "items": []}
+
+    first = post(api_client, bad, "key-bad")
+    retry = post(api_client, bad, "key-bad")
+
+    assert first.status_code == retry.status_code == 400
+    assert retry.json() == first.json()
+
+
+@pytest.mark.django_db
+def test_the_same_key_with_another_body_is_refused_with_422(api_client, world, learner):
+    api_client.force_authenticate(learner)
+    post(api_client, body(world), "key-2")
+
+    other = post(api_client, body(world, course=world["courses"][1]), "key-2")
+
+    assert other.status_code == 422
+    assert "idempotency_key" in other.json()
+    assert TransferApplication.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_key_still_in_progress_answers_409(api_client, world, learner):
+    api_client.force_authenticate(learner)
+    IdempotencyKey.objects.create(
+        user=learner, key="key-3", fingerprint=fingerprint("POST", URL, body(world))
+    )
+
+    busy = post(api_client, body(world), "key-3")
+
+    assert busy.status_code == 409
+    assert not TransferApplication.objects.exists()
+
+
+@pytest.mark.django_db
+def test_keys_are_per_user_and_expire_after_a_day(api_client, world, learner):
+    api_client.force_authenticate(learner)
+    IdempotencyKey.objects.create(
+        user=learner,
+        key="old",
+        fingerprint="x" * 64,
+        state="done",
+        response_status=201,
+        response_body={},
+        created_at=timezone.now() - timedelta(hours=25),
+    )
+
+    fresh = post(api_client, body(world), "old")
+
+    assert fresh.status_code == 201  # the expired key no longer binds
+    assert idempotency_keys_purge() == 0
+    IdempotencyKey.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert purge_expired_idempotency_keys.delay().get() == 1
+    assert not IdempotencyKey.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_requests_with_one_key_create_exactly_one_transfer(
+    postgres, world, learner
+):
+    data = body(world)
+    start = threading.Barrier(20)
+    answers: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        try:
+            client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+            client.force_authenticate(learner)
+            start.wait()
+            response = post(client, data, "same-key")
+            with lock:
+                answers.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    client.force_authenticate(learner)
+    retry = post(client, data, "same-key")
+
+    statuses = sorted(status for status, _body in answers)
+    assert len(answers) == 20
+    assert set(statuses) <= {201, 409}, statuses
+    assert TransferApplication.objects.count() == 1
+    created = [answer for status, answer in answers if status == 201]
+    assert created
+    assert all(answer == created[0] for answer in created)
+    assert retry.status_code == 201
+    assert retry.json() == created[0]

@@ -1,0 +1,193 @@
+"""``Idempotency-Key`` for API requests that create something (``POST /api/v1/transfers/``).
+
+A client that did not hear the answer may send the same request again with the same key:
+
+- the first request claims the key (a row committed at once, *in progress*), runs, and stores
+  its answer (status and body) with the key;
+- a retry with the same key and the same request gets the stored answer and creates nothing;
+- the same key with a different request (method, path or body) is refused with 422;
+- a key whose first request is still running answers 409: retry later.
+
+Keys are per user and expire after :data:`KEY_TTL`; :func:`idempotency_keys_purge` (a beat task)
+deletes expired ones. Only answers below 500 are stored: after a server error the key is
+released, so the retry runs again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils import encoders
+from rest_framework.views import APIView
+
+from .models import IdempotencyKey
+
+HEADER = "Idempotency-Key"
+KEY_TTL = timedelta(hours=24)
+# A first request that died (the process was killed) leaves its key in progress; after this
+# long a retry may take the key over.
+ABANDONED_AFTER = timedelta(minutes=10)
+MAX_KEY_LENGTH = IdempotencyKey._meta.get_field("key").max_length or 255
+
+IDEMPOTENCY_PARAMETER = OpenApiParameter(
+    name=HEADER,
+    type=OpenApiTypes.STR,
+    location=OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "A unique value (a UUID) chosen by the client for this request. A retry with the same "
+        "key and body returns the first answer and creates nothing; the same key with another "
+        "body answers 422; a key whose first request is still running answers 409. Keys expire "
+        "after 24 hours."
+    ),
+)
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """sha256 of the method, the path and the body as canonical JSON (sorted keys, no spaces)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(f"{method.upper()}\n{path}\n{canonical}".encode()).hexdigest()
+
+
+def request_fingerprint(request: Request) -> str:
+    body: Any = request.data
+    if hasattr(body, "getlist"):  # a QueryDict from a form post
+        body = {key: body.getlist(key) for key in sorted(body.keys())}
+    return fingerprint(request.method or "", request.path, body)
+
+
+def _claim(*, user_id: int, key: str, print_: str) -> IdempotencyKey | Response:
+    """Insert the key as in progress, committed at once so that a concurrent retry sees it;
+    or the answer to give when the key is already known."""
+    now = timezone.now()
+    IdempotencyKey.objects.filter(user_id=user_id, key=key, created_at__lt=now - KEY_TTL).delete()
+    IdempotencyKey.objects.filter(
+        user_id=user_id,
+        key=key,
+        state=IdempotencyKey.State.IN_PROGRESS,
+        created_at__lt=now - ABANDONED_AFTER,
+    ).delete()
+    try:
+        with transaction.atomic():
+            return IdempotencyKey.objects.create(
+                user_id=user_id, key=key, fingerprint=print_, created_at=now
+            )
+    except IntegrityError:
+        # A concurrent insert of the same key waited on the unique index until the other
+        # transaction committed; the row is there to read now.
+        existing = IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
+        if existing is None:  # deleted (expired) in between: let the client retry
+            return _conflict()
+    if existing.fingerprint != print_:
+        return Response(
+            {
+                "idempotency_key": [
+                    _("This Idempotency-Key was used for a different request. Use a new key.")
+                ]
+            },
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    if existing.state == IdempotencyKey.State.IN_PROGRESS:
+        return _conflict()
+    response = Response(existing.response_body, status=existing.response_status)
+    response["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _conflict() -> Response:
+    return Response(
+        {
+            "idempotency_key": [
+                _("A request with this Idempotency-Key is still being processed. Retry later.")
+            ]
+        },
+        status=status.HTTP_409_CONFLICT,
+    )
+
+
+def _body_as_json(response: Response) -> Any:
+    """The response body as it goes over the wire (lazy translations, decimals and dates
+    rendered), so a replay is the same answer."""
+    if response.data is None:
+        return None
+    return json.loads(json.dumps(response.data, cls=encoders.JSONEncoder))
+
+
+Handler = Callable[..., Response]
+
+
+def idempotent(method: Handler) -> Handler:
+    """Make an APIView handler (``post``) honour the ``Idempotency-Key`` header. Without the
+    header the request runs as usual."""
+
+    @functools.wraps(method)
+    def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = (request.headers.get(HEADER) or "").strip()
+        if not key:
+            return method(view, request, *args, **kwargs)
+        if len(key) > MAX_KEY_LENGTH:
+            return Response(
+                {
+                    "idempotency_key": [
+                        _("At most %(n)d characters.") % {"n": MAX_KEY_LENGTH},
+                    ]
+                },
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        claimed = _claim(
+            user_id=int(request.user.pk or 0), key=key, print_=request_fingerprint(request)
+        )
+        if isinstance(claimed, Response):
+            return claimed
+        try:
+            with transaction.atomic():
+                try:
+                    response = method(view, request, *args, **kwargs)
+                except Exception as exc:
+                    # The answer DRF would give (a 400 for a refused request); anything it
+                    # does not handle propagates and releases the key below.
+                    response = view.handle_exception(exc)
+                if response.status_code >= 500:
+                    raise _ServerError(response)
+                # Stored in the same transaction as what the request created: both or neither.
+                IdempotencyKey.objects.filter(pk=claimed.pk).update(
+                    state=IdempotencyKey.State.DONE,
+                    response_status=response.status_code,
+                    response_body=_body_as_json(response),
+                )
+        except _ServerError as failed:
+            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+            return failed.response
+        except BaseException:
+            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+            raise
+        return response
+
+    return wrapper
+
+
+class _ServerError(Exception):
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+def idempotency_keys_purge() -> int:
+    """Delete keys older than :data:`KEY_TTL`; returns how many went."""
+    deleted, _counts = IdempotencyKey.objects.filter(
+        created_at__lt=timezone.now() - KEY_TTL
+    ).delete()
+    return deleted

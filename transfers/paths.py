@@ -1,0 +1,180 @@
+"""The learning path to a goal programme: course by course, what the learner's outcomes cover.
+
+- ``match``: an outcome accredited against a catalogue entry that a conversion rule in effect
+  converts to the course (which outcome, and whether it is already transferred or asked for);
+- ``maybe``: a saved or submitted outcome that matches such a catalogue entry, so it would cover
+  the course once accredited;
+- ``miss``: nothing covers it yet; the catalogue entries that would are listed.
+
+A fixed number of queries, however many courses the programme has.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from accounts.models import LearningAccount
+from accreditation.catalogue import catalogue_current, catalogue_matches
+from accreditation.models import CatalogueEntryVersion
+from outcomes.models import LearningOutcome
+
+from .models import (
+    COUNTING_STATES,
+    RESERVING_STATES,
+    ConversionRule,
+    Course,
+    Programme,
+    TransferItem,
+    TransferItemState,
+)
+from .rules import conversion_rules_current
+from .services import accredited_versions_of
+
+MATCH, MAYBE, MISS = "match", "maybe", "miss"
+
+
+@dataclass
+class CourseOnPath:
+    course: Course
+    status: str
+    # The outcome that covers (match) or would cover (maybe) the course, and the rule doing it.
+    outcome: LearningOutcome | None = None
+    rule: ConversionRule | None = None
+    # Already transferred (an accepted transfer) or asked for (a transfer waiting for a decision).
+    transferred: bool = False
+    pending: bool = False
+    transfer_id: int | None = None
+    # For a miss (and a maybe): the catalogue versions whose rules would cover the course.
+    covering: list[CatalogueEntryVersion] = field(default_factory=list)
+    # What the rule gives (for a transfer already made: what its rule version gave).
+    credits: Decimal = Decimal(0)
+
+    @property
+    def can_apply(self) -> bool:
+        return self.status == MATCH and not self.transferred and not self.pending
+
+
+@dataclass
+class Path:
+    programme: Programme
+    courses: list[CourseOnPath]
+    credits_required: Decimal
+    credits_covered: Decimal
+    credits_transferred: Decimal
+
+    @property
+    def credits_still_needed(self) -> Decimal:
+        return max(self.credits_required - self.credits_covered, Decimal(0))
+
+    @property
+    def applicable(self) -> list[CourseOnPath]:
+        return [c for c in self.courses if c.can_apply]
+
+
+def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
+    """Compare the learner's outcomes with ``programme``'s courses (seven queries)."""
+    courses = list(Course.objects.filter(programme=programme).order_by("code"))
+    rules_by_course: dict[int, list[ConversionRule]] = {}
+    for rule in conversion_rules_current().filter(course__programme=programme):
+        rules_by_course.setdefault(rule.course_id, []).append(rule)
+    entry_ids = {rule.entry_id for rules in rules_by_course.values() for rule in rules}
+    versions_by_entry = {
+        v.entry_id: v for v in catalogue_current().filter(entry_id__in=list(entry_ids))
+    }
+
+    outcomes = list(
+        LearningOutcome.objects.filter(
+            account=account,
+            status__in=[
+                LearningOutcome.Status.SAVED,
+                LearningOutcome.Status.SUBMITTED,
+                LearningOutcome.Status.ACCREDITED,
+            ],
+        ).order_by("-achieved_on", "id")
+    )
+    accredited = accredited_versions_of(
+        o.pk for o in outcomes if o.status == LearningOutcome.Status.ACCREDITED
+    )
+    hopeful = catalogue_matches(
+        o for o in outcomes if o.status != LearningOutcome.Status.ACCREDITED
+    )
+    by_id = {o.pk: o for o in outcomes}
+    items = list(
+        TransferItem.objects.filter(
+            account=account, state__in=[s.value for s in COUNTING_STATES]
+        ).values_list(
+            "outcome_id", "course_id", "programme_id", "state", "application_id", "credits"
+        )
+    )
+    # Courses already exempted or asked for, and outcomes no longer free for this programme.
+    course_items = {c: (o, state, a, cr) for o, c, _p, state, a, cr in items}
+    used = {o for o, _c, p, _s, _a, _cr in items if p == programme.pk}
+    used |= {o for o, _c, _p, state, _a, _cr in items if state in RESERVING_STATES}
+
+    accredited_by_entry: dict[int, list[LearningOutcome]] = {}
+    for outcome_id, version in accredited.items():
+        accredited_by_entry.setdefault(version.entry_id, []).append(by_id[outcome_id])
+    hopeful_by_entry: dict[int, list[LearningOutcome]] = {}
+    for outcome_id, version in hopeful.items():
+        hopeful_by_entry.setdefault(version.entry_id, []).append(by_id[outcome_id])
+
+    lines: list[CourseOnPath] = []
+    for course in courses:
+        rules = rules_by_course.get(course.pk, [])
+        covering = [versions_by_entry[r.entry_id] for r in rules if r.entry_id in versions_by_entry]
+        taken = course_items.get(course.pk)
+        if taken is not None and taken[0] in by_id:
+            outcome_id, state, application_id, credits = taken
+            lines.append(
+                CourseOnPath(
+                    course=course,
+                    status=MATCH,
+                    outcome=by_id[outcome_id],
+                    credits=credits,
+                    transferred=state == TransferItemState.ACCEPTED,
+                    pending=state != TransferItemState.ACCEPTED,
+                    transfer_id=application_id,
+                )
+            )
+            continue
+        line = _best_line(course, rules, accredited_by_entry, used, status=MATCH)
+        if line is not None and line.outcome is not None:
+            used.add(line.outcome.pk)  # one outcome counts for one course of the programme
+        else:
+            line = _best_line(course, rules, hopeful_by_entry, set(), status=MAYBE)
+        if line is None:
+            line = CourseOnPath(course=course, status=MISS)
+        line.covering = covering
+        lines.append(line)
+
+    total_courses = sum((c.credits for c in courses), Decimal(0))
+    required = programme.credits_required or total_courses
+    covered = sum((line.credits for line in lines if line.status == MATCH), Decimal(0))
+    # Maybe-lines do not count as covered; their credits are shown beside them.
+    transferred = sum((line.credits for line in lines if line.transferred), Decimal(0))
+    return Path(
+        programme=programme,
+        courses=lines,
+        credits_required=required,
+        credits_covered=covered,
+        credits_transferred=transferred,
+    )
+
+
+def _best_line(
+    course: Course,
+    rules: list[ConversionRule],
+    outcomes_by_entry: dict[int, list[LearningOutcome]],
+    used: set[int],
+    *,
+    status: str,
+) -> CourseOnPath | None:
+    """The rule giving the most credits for which the learner has a free outcome."""
+    for rule in sorted(rules, key=lambda r: (-r.credits, r.pk)):
+        for outcome in outcomes_by_entry.get(rule.entry_id, []):
+            if outcome.pk not in used:
+                return CourseOnPath(
+                    course=course, status=status, outcome=outcome, rule=rule, credits=rule.credits
+                )
+    return None
