@@ -16,13 +16,17 @@ from django.contrib.auth.models import Group, Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from fpdf import FPDF
 
+from accounts.documents import FONT_PATH
 from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
 from accounts.services import personal_account_find, personal_account_register
 from accounts.validators import uscc_check_character
 from accreditation.catalogue import catalogue_current, catalogue_entry_publish
-from accreditation.models import CatalogueEntry
-from outcomes.models import OutcomeKind
+from accreditation.models import Application, CatalogueEntry
+from accreditation.services import application_submit
+from outcomes.models import LearningOutcome, OutcomeKind
+from outcomes.services import Upload, outcome_save
 from transfers.models import Course, Programme
 from transfers.rules import conversion_rule_publish, conversion_rules_current
 
@@ -334,6 +338,18 @@ DEMO_CONVERSION_RULES: list[tuple[str, str, str, str, str, str]] = [
 ]  # fmt: skip
 
 
+def _certificate_pdf(title: str, number: str) -> bytes:
+    """A one-page scan stand-in, so the demo evidence opens like a real file."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.add_font("noto", fname=str(FONT_PATH))
+    pdf.set_font("noto", size=18)
+    pdf.cell(text=title, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("noto", size=12)
+    pdf.cell(text=f"证书编号 {number}  邵涛涛（演示数据）")
+    return bytes(pdf.output())
+
+
 def credit_code(first17: str) -> str:
     return first17 + uscc_check_character(first17)
 
@@ -459,6 +475,12 @@ class Command(BaseCommand):
             certificate_body=certificate_body,
         )
         self.stdout.write(f"Catalogue: {entries} entries in effect, {rules} conversion rules.")
+        submitted = self._demo_outcomes(learner, centre=yuzhong)
+        if submitted is not None:
+            self.stdout.write(
+                f"Demo application #{submitted.pk} waits in the queue of {yuzhong.name}, "
+                f"due on {submitted.due_on}."
+            )
 
         self.stdout.write(
             self.style.SUCCESS("Demo data loaded. Logins (password for all: ")
@@ -492,6 +514,36 @@ class Command(BaseCommand):
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
         return user
+
+    @staticmethod
+    def _demo_outcomes(learner: User, *, centre: Centre) -> Application | None:
+        """Two results of the source texts in the demo learner's file, once: the kindergarten
+        principal qualification certificate submitted to a centre (so the reviewer's queue has
+        something to accredit), and the preschool teacher certificate saved."""
+        account = learner.learning_account
+        if LearningOutcome.objects.filter(account=account).exists():
+            return None
+        results = [
+            ("幼儿园园长任职资格证书", "YZ2019-000123", datetime.date(2019, 7, 12)),
+            ("幼儿园教师资格证书", "20135000000001234", datetime.date(2013, 6, 28)),
+        ]
+        outcomes = [
+            outcome_save(
+                account=account,
+                actor=learner,
+                data={
+                    "kind": OutcomeKind.VOCATIONAL_QUALIFICATION,
+                    "title": title,
+                    "issuing_body": "重庆市教育委员会",
+                    "certificate_number": number,
+                    "achieved_on": achieved_on,
+                    "result": "合格",
+                },
+                uploads=[Upload(name=f"{title}.pdf", data=_certificate_pdf(title, number))],
+            )
+            for title, number, achieved_on in results
+        ]
+        return application_submit(outcome=outcomes[0], centre=centre, actor=learner)
 
     @staticmethod
     def _programmes(university: Institution, certificate_body: Institution) -> None:
