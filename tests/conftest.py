@@ -58,6 +58,16 @@ def _tasks_run_in_process() -> None:
 
 
 @pytest.fixture(autouse=True)
+def _celery_join_allowed() -> None:
+    """Celery marks "inside a task" in a process-wide flag while it runs an eager task; tests
+    that race threads through eager tasks can leave it set, and a later ``result.get()`` in
+    the test process would then refuse to wait."""
+    from celery._state import _set_task_join_will_block  # type: ignore[attr-defined]
+
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _official_calendar(request: pytest.FixtureRequest) -> None:
     """The working-day calendar is data its migration seeds; a transactional test flushes it,
     so tests that use the database get it back before they start."""
