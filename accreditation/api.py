@@ -9,9 +9,8 @@ from typing import Any, cast
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -24,23 +23,20 @@ from accounts.permissions import HasRole
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import uploads_read
 
-from . import calendar, services
+from . import services
 from .models import Application, ApplicationEvent, ApplicationState, CatalogueEntry, Decision
 from .workflow import allowed_actions
 
 STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
+DECISION_RELATED = (
+    "decision__catalogue_version__entry",
+    "decision__decided_by",
+    "decision__approved_by",
+)
 
 
-def days_left(application: Application, memo: dict[Any, int | None]) -> int | None:
-    """Working days until the decision is due (negative when overdue), or, while the clock is
-    stopped, the days it will resume with. Memoised per due date for lists."""
-    if application.due_on is None:
-        return application.working_days_left
-    if application.due_on not in memo:
-        memo[application.due_on] = calendar.working_days_left(
-            application.due_on, calendar.local_date(timezone.now())
-        )
-    return memo[application.due_on]
+def _is_learner(request: Request) -> bool:
+    return getattr(request.user, "role", None) == Role.LEARNER
 
 
 class _Person(serializers.Serializer):
@@ -55,8 +51,17 @@ class _OutcomeBrief(serializers.ModelSerializer[LearningOutcome]):
     class Meta:
         model = LearningOutcome
         fields = [
-            "id", "title", "kind", "issuing_body", "certificate_number", "achieved_on", "hours",
-            "provider",
+            "id", "title", "kind", "issuing_body", "achieved_on", "hours", "provider",
+        ]  # fmt: skip
+
+
+class _OutcomeDetail(_OutcomeBrief):
+    """What the detail shows (opening it is a recorded staff access); lists leave these out."""
+
+    class Meta(_OutcomeBrief.Meta):
+        fields = [
+            *_OutcomeBrief.Meta.fields, "certificate_number", "result", "content", "mode",
+            "place", "started_on", "ended_on",
         ]  # fmt: skip
 
 
@@ -112,16 +117,15 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
         return {"code": application.centre.code, "name": application.centre.name}
 
     def get_working_days_left(self, application: Application) -> int | None:
-        memo = self.context.get("days_left")
-        if memo is None:
-            memo = self.context["days_left"] = {}  # type: ignore[index]
-        return days_left(application, memo)
+        if not hasattr(application, "days_left"):
+            services.days_left_set([application])
+        return application.days_left  # type: ignore[attr-defined]
 
     def get_clock_stopped(self, application: Application) -> bool:
         return application.state == ApplicationState.SUPPLEMENT_REQUESTED
 
     def get_proposal(self, application: Application) -> dict[str, Any] | None:
-        if not application.has_proposal:
+        if not application.has_proposal or self.context.get("learner"):
             return None
         by = application.proposed_by
         return {
@@ -137,13 +141,22 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
 
 
 class ApplicationDetailSerializer(ApplicationSerializer):
-    events = _EventSerializer(many=True)
+    outcome = _OutcomeDetail()
+    events = serializers.SerializerMethodField()
     actions = serializers.SerializerMethodField(
         help_text="The moves the workflow allows from the current state."
     )
 
     class Meta(ApplicationSerializer.Meta):
         fields = [*ApplicationSerializer.Meta.fields, "events", "actions"]
+
+    @extend_schema_field(_EventSerializer(many=True))
+    def get_events(self, application: Application) -> Any:
+        events = list(application.events.all())
+        if self.context.get("learner"):
+            # The centre's internal deliberation stays internal.
+            events = [e for e in events if e.action not in services.INTERNAL_ACTIONS]
+        return _EventSerializer(events, many=True).data
 
     def get_actions(self, application: Application) -> list[str]:
         return [a.replace("_", "-") for a in allowed_actions(application.state)]
@@ -183,16 +196,23 @@ class ApplicationListView(generics.ListAPIView[Application]):
         if user.role == Role.LEARNER:  # type: ignore[union-attr]
             return (
                 Application.objects.filter(account__holder=cast(User, user))
-                .select_related(
-                    "outcome", "centre", "decision", "assigned_to", "claimed_entry", "proposed_by"
-                )
+                .select_related("outcome", "centre", "assigned_to", "claimed_entry", "proposed_by")
+                .select_related(*DECISION_RELATED)
                 .order_by("-submitted_at", "-id")
             )
         query = QueueQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         return services.application_queue(user=user, **query.validated_data).select_related(  # type: ignore[arg-type]
-            "decision", "claimed_entry", "proposed_by"
+            "claimed_entry", "proposed_by", *DECISION_RELATED
         )
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        # Working days left for the whole page from one read of the calendar.
+        return services.days_left_set(page) if page is not None else None
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "learner": _is_learner(self.request)}
 
     @extend_schema(parameters=[QueueQuerySerializer])
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -229,11 +249,14 @@ def _visible(request: Request, pk: int) -> Application:
 def _detail(request: Request, pk: int) -> dict[str, Any]:
     application = (
         services.application_visible_to(user=request.user)  # type: ignore[arg-type]
-        .select_related("claimed_entry")
+        .select_related("claimed_entry", *DECISION_RELATED)
         .prefetch_related("events__actor")
         .get(pk=pk)
     )
-    return ApplicationDetailSerializer(application).data
+    if not _is_learner(request):
+        services.application_opened_by_staff(application=application, staff=request.user)  # type: ignore[arg-type]
+    context = {"learner": _is_learner(request)}
+    return ApplicationDetailSerializer(application, context=context).data
 
 
 class ApplicationDetailView(APIView):
@@ -243,9 +266,7 @@ class ApplicationDetailView(APIView):
 
     @extend_schema(responses=ApplicationDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        application = _visible(request, pk)
-        if request.user.role != Role.LEARNER:  # type: ignore[union-attr]
-            services.application_opened_by_staff(application=application, staff=request.user)  # type: ignore[arg-type]
+        _visible(request, pk)
         return Response(_detail(request, pk))
 
 

@@ -50,7 +50,7 @@ class DeadlinesView(RoleRequiredMixin, TemplateView):
         wanted = self.request.GET.get("centre", "")
         if not wanted:
             return None
-        if not wanted.isdigit():
+        if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 12):
             raise Http404
         try:
             return Centre.objects.get(pk=int(wanted))

@@ -162,7 +162,9 @@ def _send_reminders(applications: list[Application]) -> None:
             recipients=recipients,
             kind=Notification.Kind.DEADLINE_REMINDER,
             params=_notice_params(application),
-            key=f"application:{application.pk}:reminder",
+            # Keyed by the due date: a clock that resumed after supplementary material has a
+            # new due date, and its reviewer is reminded of that one too.
+            key=f"application:{application.pk}:reminder:{application.due_on}",
         )
 
 
@@ -174,7 +176,7 @@ def _send_escalations(applications: list[Application]) -> None:
             recipients=admins.get(application.centre_id, []),
             kind=Notification.Kind.DEADLINE_ESCALATION,
             params=_notice_params(application) | {"reviewer": _reviewer_name(application)},
-            key=f"application:{application.pk}:escalation",
+            key=f"application:{application.pk}:escalation:{application.due_on}",
         )
 
 

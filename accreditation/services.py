@@ -9,7 +9,7 @@ status, the business transaction and the learner's notice are written in one tra
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -22,7 +22,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import BusinessTransaction, Centre, LearningAccount, Notification, Role, User
+from accounts.models import (
+    BusinessTransaction,
+    Centre,
+    LearningAccount,
+    Notification,
+    Role,
+    StaffAccess,
+    User,
+)
 from accounts.notifications import notify, notify_many
 from accounts.services import ledger_append, staff_file_view_record, transaction_record
 from outcomes.models import LearningOutcome
@@ -50,6 +58,11 @@ REVIEWER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 LEDGER_CAUSE = "accreditation_decision"
 MAX_HOURS = Decimal("10000")
 MAX_CREDITS = Decimal("200")
+# Opening an application again within this window adds no new staff-access record; evidence
+# stays open to staff for 8 hours after a recorded access.
+STAFF_ACCESS_WINDOW = datetime.timedelta(hours=1)
+# Centre-internal deliberation the learner does not see in the timeline.
+INTERNAL_ACTIONS = frozenset({Action.PROPOSE_INDIVIDUAL, Action.RETURN_PROPOSAL})
 
 
 def _learner_link(application: Application) -> str:
@@ -145,8 +158,20 @@ def application_submit(
             )
         if not locked.evidence.exists():
             raise ValidationError({"outcome": _("Add at least one evidence file first.")})
-        if claimed_entry is not None and catalogue_version_current(entry=claimed_entry) is None:
-            raise ValidationError({"claimed_entry": _("That catalogue entry is not in effect.")})
+        if claimed_entry is not None:
+            claimed = catalogue_version_current(entry=claimed_entry)
+            if claimed is None:
+                raise ValidationError(
+                    {"claimed_entry": _("That catalogue entry is not in effect.")}
+                )
+            if claimed.kind != locked.kind:
+                raise ValidationError(
+                    {
+                        "claimed_entry": _(
+                            "That catalogue entry is for another kind of learning outcome."
+                        )
+                    }
+                )
         now = timezone.now()
         deadline = calendar.deadline_for_submission(now)
         application = Application.objects.create(
@@ -267,7 +292,8 @@ def supplement_request(*, application: Application, actor: User, reason: str) ->
     reason = _reason(reason)
     # An application in review has a running clock (a check constraint says so).
     due_on = cast(datetime.date, application.due_on)
-    left = max(calendar.working_days_between(_today(), due_on), 0)
+    # Negative when already overdue: the application resumes exactly as late as it was.
+    left = calendar.working_days_left(due_on, _today())
     application_move(
         application,
         action=Action.REQUEST_SUPPLEMENT,
@@ -330,6 +356,8 @@ def application_resubmit(
         application.due_on, application.remind_on = deadline.due_on, deadline.remind_on
         application.due_is_provisional = deadline.provisional
         application.working_days_left = None
+        # A new due date: the reviewer is reminded and the centre admin alerted again for it.
+        application.reminded_at = application.escalated_at = None
         application.save()
         transaction_record(
             account=application.account,
@@ -664,7 +692,7 @@ def application_queue(
         qs = qs.filter(assigned_to=user)
     elif reviewer == "none":
         qs = qs.filter(assigned_to__isnull=True)
-    elif reviewer.isdigit():
+    elif reviewer.isascii() and reviewer.isdigit():
         qs = qs.filter(assigned_to_id=int(reviewer))
     return qs.order_by(*QUEUE_ORDERINGS.get(ordering, QUEUE_ORDERINGS["due_on"]))
 
@@ -693,11 +721,13 @@ def undecided_application_of(*, outcome: LearningOutcome) -> Application | None:
 def application_opened_by_staff(*, application: Application, staff: User) -> None:
     """Reviewing an application is looking into the learner's file: it is recorded, with the
     application as the reason, and the learner sees it."""
-    staff_file_view_record(
-        staff=staff,
-        account=application.account,
-        reason=str(_("Review of accreditation application #%(id)d") % {"id": application.pk}),
-    )
+    reason = str(_("Review of accreditation application #%(id)d") % {"id": application.pk})
+    # One record per reviewer and application per working session, not one per click.
+    recent = timezone.now() - STAFF_ACCESS_WINDOW
+    if not StaffAccess.objects.filter(
+        staff=staff, account_id=application.account_id, reason=reason, occurred_at__gte=recent
+    ).exists():
+        staff_file_view_record(staff=staff, account=application.account, reason=reason)
 
 
 def outcome_estimate(*, outcome: LearningOutcome) -> dict[str, Any]:
@@ -717,3 +747,29 @@ def outcome_estimate(*, outcome: LearningOutcome) -> dict[str, Any]:
         "hours": str(version.hours),
         "credits": str(version.credits),
     }
+
+
+def days_left_set(
+    applications: Iterable[Application], *, today: datetime.date | None = None
+) -> list[Application]:
+    """Give each application ``days_left`` (working days until the decision is due, negative
+    when overdue; while the clock is stopped, the days it resumes with) and ``overdue``.
+
+    The calendar is read once for the whole list, however many due dates it holds."""
+    applications = list(applications)
+    today = today or calendar.local_date(timezone.now())
+    dues = [a.due_on for a in applications if a.due_on is not None]
+    official = calendar.WorkingCalendar(min(*dues, today), max(*dues, today)) if dues else None
+    for application in applications:
+        due_on = application.due_on
+        if due_on is None or official is None:
+            left = application.working_days_left
+        elif today <= due_on:
+            left = official.between(today, due_on)
+        else:
+            left = -official.between(due_on, today)
+        application.days_left = left  # type: ignore[attr-defined]
+        # Overdue from the day after the due date, even over a weekend (0 days left then).
+        application.overdue = due_on is not None and today > due_on  # type: ignore[attr-defined]
+        application.days_overdue = -left if left is not None and left < 0 else 0  # type: ignore[attr-defined]
+    return applications

@@ -8,8 +8,7 @@ other learners' or other centres' applications reveal nothing.
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -22,7 +21,6 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,7 +32,7 @@ from accounts.services import learning_account_of
 from outcomes.models import EvidenceFile, LearningOutcome
 from outcomes.services import outcomes_of, uploads_read
 
-from . import calendar, services
+from . import services
 from .catalogue import catalogue_version_current
 from .forms import (
     AccreditForm,
@@ -51,6 +49,8 @@ from .forms import (
 from .models import UNDECIDED_STATES, Application, ApplicationEvent, ApplicationState
 from .workflow import allowed_actions
 
+days_left_set = services.days_left_set
+
 Action = ApplicationEvent.Action
 STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
 PER_PAGE = 50
@@ -59,32 +59,6 @@ JUST_MOVED = "accreditation:just_moved"
 
 
 # --- Working days left, for lists ---------------------------------------------------------------
-
-
-def days_left_set(
-    applications: Iterable[Application], *, today: datetime.date | None = None
-) -> list[Application]:
-    """Give each application ``days_left`` (working days until the decision is due, negative
-    when overdue; while the clock is stopped, the days it resumes with) and ``overdue``.
-
-    The calendar is read once for the whole list, however many due dates it holds."""
-    applications = list(applications)
-    today = today or calendar.local_date(timezone.now())
-    dues = [a.due_on for a in applications if a.due_on is not None]
-    official = calendar.WorkingCalendar(min(*dues, today), max(*dues, today)) if dues else None
-    for application in applications:
-        due_on = application.due_on
-        if due_on is None or official is None:
-            left = application.working_days_left
-        elif today <= due_on:
-            left = official.between(today, due_on)
-        else:
-            left = -official.between(due_on, today)
-        application.days_left = left  # type: ignore[attr-defined]
-        # Overdue from the day after the due date, even over a weekend (0 days left then).
-        application.overdue = due_on is not None and today > due_on  # type: ignore[attr-defined]
-        application.days_overdue = -left if left is not None and left < 0 else 0  # type: ignore[attr-defined]
-    return applications
 
 
 def _apply_errors(form: forms.BaseForm, exc: ValidationError) -> None:
@@ -220,7 +194,8 @@ class ApplicationDetailPage(LearnerPage):
         self, request: HttpRequest, application: Application, resubmit_form: ResubmitForm
     ) -> HttpResponse:
         days_left_set([application])
-        events = list(application.events.all())
+        # The centre's internal deliberation on a proposal is not the learner's to read.
+        events = [e for e in application.events.all() if e.action not in services.INTERNAL_ACTIONS]
         context = {
             "application": application,
             "events": events,

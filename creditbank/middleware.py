@@ -1,9 +1,11 @@
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.db import DataError
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext as _
 
 
 class LanguageMiddleware:
@@ -40,3 +42,31 @@ class LanguageMiddleware:
             return translation.get_supported_language_variant(chosen)
         except LookupError:
             return None
+
+
+class NulCharacterMiddleware:
+    """A NUL character cannot be stored in a PostgreSQL text column, and no real input holds
+    one: a request that carries one in its path or query is answered 400 before any view runs.
+    One that carries it in a form or JSON body and reaches the database is answered 400 too
+    (its transaction has been rolled back by then), not 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            return self._refused(request)
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, DataError) and "NUL" in str(exception):
+            return self._refused(request)
+        return None
+
+    @staticmethod
+    def _refused(request: HttpRequest) -> HttpResponse:
+        message = _("The request contains a character that is not allowed (NUL).")
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message}, status=400)
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")

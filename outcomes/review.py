@@ -53,12 +53,13 @@ def outcome_evidence_supplement(
     if not uploads:
         raise ValidationError({"evidence": _("Add at least one evidence file.")})
     with _files_removed_on_failure() as stored, transaction.atomic():
+        # The account first, then the outcome, as everywhere (see outcome_update).
+        LearningAccount.objects.select_for_update().get(pk=outcome.account_id)
         locked = LearningOutcome.objects.select_for_update().get(pk=outcome.pk)
         if locked.status != Status.SUBMITTED:
             raise ValidationError(
                 {"outcome": _("Only an outcome under review takes supplementary material.")}
             )
-        LearningAccount.objects.select_for_update().get(pk=locked.account_id)
         checked = _check_uploads(
             account=locked.account, uploads=uploads, existing_files=locked.evidence.count()
         )

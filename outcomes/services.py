@@ -241,9 +241,11 @@ def outcome_update(
     """Change a saved outcome: its description, add files, remove files. Refused once it has
     been submitted for accreditation."""
     with _files_removed_on_failure() as stored, transaction.atomic():
+        # The account first, then the outcome: every service that locks both takes them in
+        # this order (a credit transfer does too), so two of them never wait on each other.
+        LearningAccount.objects.select_for_update().get(pk=outcome.account_id)  # as in outcome_save
         # Locked, so that a submission for accreditation and a change cannot interleave.
         outcome = LearningOutcome.objects.select_for_update().get(pk=outcome.pk)
-        LearningAccount.objects.select_for_update().get(pk=outcome.account_id)  # as in outcome_save
         _require_editable(outcome)
         merged = {field: getattr(outcome, field) for field in OUTCOME_FIELDS} | data
         outcome_precheck(merged)

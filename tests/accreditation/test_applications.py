@@ -626,3 +626,120 @@ def _entry(actor) -> CatalogueEntry:
         rationale="园长任职资格培训 120 学时",
         actor=actor,
     ).entry
+
+
+# --- What review found ----------------------------------------------------------------------
+
+
+def test_a_nul_character_is_a_400_not_a_500(api_client, client, shao, centre):
+    outcome = principal_certificate(shao)
+    assert client.get("/catalogue/%00/").status_code == 400
+    sign_in(api_client, shao.number, PASSWORD)
+    answer = api_client.post(
+        "/api/v1/applications/",
+        {"outcome": outcome.pk, "centre": "\u0000", "claimed_entry": "A\u0000"},
+        format="json",
+    )
+    assert answer.status_code == 400
+    assert not Application.objects.exists()
+
+
+def test_a_claimed_entry_of_another_kind_is_refused(shao, centre, management_admin):
+    training = catalogue_entry_publish(
+        code="PX-001",
+        name="育婴员培训",
+        kind="training",
+        issuing_body="重庆市人力资源和社会保障局",
+        hours=Decimal("40"),
+        credits=Decimal("1"),
+        evidence_required="培训证明",
+        effective_from=datetime.date(2024, 1, 1),
+        approving_body="重庆学分银行管理中心",
+        rationale="培训",
+        actor=management_admin,
+    ).entry
+    with pytest.raises(ValidationError) as exc:
+        services.application_submit(
+            outcome=principal_certificate(shao),
+            centre=centre,
+            actor=shao.holder,
+            claimed_entry=training,
+        )
+    assert "claimed_entry" in exc.value.message_dict
+
+
+def test_the_learner_does_not_see_the_centres_deliberation(
+    api_client, in_review, reviewer, second_reviewer, shao
+):
+    services.individual_propose(
+        application=in_review, actor=reviewer, hours=10, credits=1, reason="内部意见：可以认定"
+    )
+    services.individual_return(application=in_review, actor=second_reviewer, reason="内部：不同意")
+    sign_in(api_client, shao.number, PASSWORD)
+    body = api_client.get(f"/api/v1/applications/{in_review.pk}/").json()
+    assert body["proposal"] is None
+    assert "内部" not in str(body)
+    services.individual_propose(
+        application=in_review, actor=reviewer, hours=10, credits=1, reason="内部意见：可以认定"
+    )
+    body = api_client.get(f"/api/v1/applications/{in_review.pk}/").json()
+    assert body["proposal"] is None
+    assert "内部" not in str(body)
+
+
+def test_an_overdue_application_resumes_as_late_as_it_was_and_is_escalated_again(
+    in_review, reviewer, shao, centre_admin, monkeypatch
+):
+    from accreditation.deadlines import deadline_sweep
+
+    due = in_review.due_on
+    late = calendar.add_working_days(due, 2)  # two working days overdue
+    at = datetime.datetime.combine(late, datetime.time(10), BEIJING)
+    assert deadline_sweep(now=at).escalated == 1
+    monkeypatch.setattr(services.timezone, "now", lambda: at)
+    services.supplement_request(application=in_review, actor=reviewer, reason="请补充")
+    assert refresh(in_review).working_days_left == -2
+
+    answered = calendar.add_working_days(late, 5)
+    at = datetime.datetime.combine(answered, datetime.time(10), BEIJING)
+    monkeypatch.setattr(services.timezone, "now", lambda: at)
+    services.application_resubmit(
+        application=in_review,
+        actor=shao.holder,
+        uploads=[Upload(name="补充.png", data=png_bytes())],
+    )
+    resumed = refresh(in_review)
+    assert resumed.due_on == calendar.subtract_working_days(answered, 2)
+    assert resumed.escalated_at is None
+    assert deadline_sweep(now=at).escalated == 1
+    assert (
+        Notification.objects.filter(
+            recipient=centre_admin, kind=Notification.Kind.DEADLINE_ESCALATION
+        ).count()
+        == 2
+    )
+    # Decided now, it is not on time.
+    decision = services.application_reject(application=in_review, actor=reviewer, reason="不符")
+    assert decision.on_time is False
+
+
+def test_the_list_api_reads_decided_applications_in_a_fixed_number_of_queries(
+    api_client, shao, centre, reviewer, principal_entry, django_assert_max_num_queries
+):
+    def decided(title: str) -> None:
+        application = services.application_submit(
+            outcome=principal_certificate(shao, title=title), centre=centre, actor=shao.holder
+        )
+        services.review_start(application=application, actor=reviewer)
+        services.accredit_against_catalogue(
+            application=application, actor=reviewer, entry=principal_entry
+        )
+
+    decided("幼儿园园长任职资格证书")
+    sign_in(api_client, shao.number, PASSWORD)
+    with django_assert_max_num_queries(20) as one:
+        api_client.get("/api/v1/applications/")
+    for n in range(4):
+        decided(f"幼儿园园长任职资格证书{n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        assert len(api_client.get("/api/v1/applications/").json()["results"]) == 5

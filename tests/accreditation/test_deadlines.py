@@ -75,7 +75,7 @@ def test_it_reminds_the_assigned_reviewer_three_working_days_before_the_due_date
     assert deadline_sweep(now=at(REMIND_ON, 0, 5)) == SweepResult(reminded=1, escalated=0)
     notice = Notification.objects.get()
     assert (notice.recipient, notice.kind) == (reviewer, REMINDER)
-    assert notice.key == f"application:{application.pk}:reminder"
+    assert notice.key == f"application:{application.pk}:reminder:{application.due_on}"
     assert notice.params == {
         "outcome": "保育员职业资格证书",
         "application": application.pk,
@@ -106,7 +106,9 @@ def test_it_escalates_to_the_centres_admins_only_after_the_due_date(
     assert deadline_sweep(now=at(DUE_ON + datetime.timedelta(days=1), 0, 1)).escalated == 1
     escalations = Notification.objects.filter(kind=ESCALATION)
     assert {notice.recipient for notice in escalations} == {centre_admin, deputy}
-    assert {notice.key for notice in escalations} == {f"application:{application.pk}:escalation"}
+    assert {notice.key for notice in escalations} == {
+        f"application:{application.pk}:escalation:{application.due_on}"
+    }
     assert escalations[0].params["reviewer"] == "王审核"
     assert escalations[0].params["due_on"] == "2025-04-09"
     assert not Notification.objects.filter(kind=ESCALATION, recipient=reviewer).exists()
@@ -125,7 +127,9 @@ def test_an_application_nobody_is_assigned_to_reminds_the_centres_admins(
 
     reminders = Notification.objects.filter(kind=REMINDER)
     assert {notice.recipient for notice in reminders} == {centre_admin, deputy}
-    assert {notice.key for notice in reminders} == {f"application:{application.pk}:reminder"}
+    assert {notice.key for notice in reminders} == {
+        f"application:{application.pk}:reminder:{application.due_on}"
+    }
 
 
 @pytest.mark.django_db
@@ -314,8 +318,8 @@ def test_running_the_task_twice_leaves_the_same_end_state(centre, reviewer, cent
     assert state() == first
     keys = {key for _pk, _recipient, key in first[0]}
     assert keys == {
-        f"application:{due_soon.pk}:reminder",
-        f"application:{overdue.pk}:escalation",
+        f"application:{due_soon.pk}:reminder:{due_soon.due_on}",
+        f"application:{overdue.pk}:escalation:{overdue.due_on}",
     }
 
 
@@ -377,7 +381,7 @@ def test_beat_and_a_real_worker_send_the_reminder(tmp_path, centre, reviewer):
         logs = (tmp_path / "worker.log").read_text() + (tmp_path / "beat.log").read_text()
         notice = Notification.objects.filter(kind=REMINDER).first()
         assert notice is not None, logs
-        assert notice.key == f"application:{application.pk}:reminder"
+        assert notice.key == f"application:{application.pk}:reminder:{application.due_on}"
         assert notice.recipient == reviewer
     finally:
         stop(beat, worker)
