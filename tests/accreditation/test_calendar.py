@@ -15,6 +15,7 @@ from typing import cast
 import chinese_calendar
 import pytest
 from django.apps import apps as django_apps
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
@@ -449,6 +450,7 @@ def year_form(year: int, *days: tuple[str, bool, str], source: str = "通知") -
 
 
 def test_the_management_admin_publishes_next_year_in_the_admin_site(client, manager, centre):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
     crossing = application(centre, started=D(2026, 12, 21))
     listing = client.get("/admin/accreditation/calendaryear/", HTTP_ACCEPT_LANGUAGE="en")
     assert listing.status_code == 200
@@ -469,6 +471,7 @@ def test_the_management_admin_publishes_next_year_in_the_admin_site(client, mana
 
 
 def test_the_admin_site_refuses_a_holiday_on_a_weekend(client, manager):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
     response = client.post(
         "/admin/accreditation/calendaryear/add/",
         year_form(2027, ("2027-01-02", False, "元旦")),

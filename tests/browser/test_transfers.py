@@ -2,6 +2,7 @@ import io
 
 import pytest
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from accounts.models import User
 from accreditation.models import Application, CatalogueEntry
@@ -42,10 +43,10 @@ def test_a_learner_transfers_the_credits_of_an_accredited_certificate_to_a_cours
     page.get_by_role("navigation").get_by_role("link", name="我的终身学习档案").click()
     page.get_by_label("专业或证书").select_option(label="学前教育（专科） · 重庆开放大学")
     page.get_by_role("button", name="设为学习目标").click()
-    assert "学习目标已设定。" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("学习目标已设定。")
     page.get_by_test_id("goals").get_by_role("link", name="学前教育（专科）").click()
 
-    assert page.get_by_role("heading", level=1).inner_text() == "学前教育（专科）学习路径"
+    expect(page.get_by_role("heading", level=1)).to_have_text("学前教育（专科）学习路径")
     pre101 = page.get_by_test_id("course-PRE101")
     assert pre101.get_attribute("data-status") == "match"
     assert "幼儿园教研工作管理" in pre101.inner_text()
@@ -57,7 +58,7 @@ def test_a_learner_transfers_the_credits_of_an_accredited_certificate_to_a_cours
     assert pre101.get_by_role("checkbox", name="申请学分转换").is_checked()
     page.get_by_test_id("apply-transfer").click()
 
-    assert "您的学分转换申请已发送至院校。" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("您的学分转换申请已发送至院校。")
     transfer = TransferApplication.objects.get(account=account, programme=programme)
     assert page.url.endswith(f"/transfers/{transfer.pk}/")
     assert page.get_by_test_id("status").inner_text() == "待审核"
@@ -79,7 +80,7 @@ def test_a_learner_transfers_the_credits_of_an_accredited_certificate_to_a_cours
     items.get_by_label("同意：免修该课程").check()
     items.get_by_role("button", name="提交审批决定").click()
 
-    assert "决定已记录。" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("决定已记录。")
     assert page.get_by_test_id("item-PRE101").get_by_test_id("item-state").inner_text() == "已同意"
     assert page.get_by_test_id("transfer-items").get_by_role("button").count() == 0
     sign_out(page)
@@ -93,7 +94,7 @@ def test_a_learner_transfers_the_credits_of_an_accredited_certificate_to_a_cours
     assert "已同意" in page.get_by_test_id("transfer-events").inner_text()
 
     page.get_by_role("button", name="English").click()
-    assert page.get_by_role("heading", level=1).inner_text() == f"Credit transfer #{transfer.pk}"
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Credit transfer #{transfer.pk}")
     assert page.get_by_test_id("status").inner_text() == "Decided"
     accepted = page.get_by_test_id("item-PRE101")
     assert "Teaching and research work management" in accepted.inner_text()

@@ -204,6 +204,7 @@ def test_accepting_a_course_books_exactly_one_transferred_entry_and_tells_the_le
     assert LedgerEntry.objects.filter(account=world["account"], book="accumulated").count() == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_a_reserved_outcome_cannot_be_used_again_until_the_transfer_is_rejected(
     world, learner, institution_officer
 ):
@@ -250,6 +251,7 @@ def test_a_withdrawn_transfer_releases_the_outcome(world, learner):
     assert again.items.get().state == "pending"
 
 
+@pytest.mark.usefixtures("english")
 def test_an_accepted_outcome_counts_for_a_programme_once(world, learner, institution_officer):
     rule(world["version"], world["courses"][1])
     application = apply(world, learner)
@@ -262,6 +264,7 @@ def test_an_accepted_outcome_counts_for_a_programme_once(world, learner, institu
     assert TransferItem.objects.count() == 1
 
 
+@pytest.mark.usefixtures("english")
 def test_it_refuses_everything_when_one_item_is_wrong(world, learner):
     stranger_outcome = LearningOutcomeFactory(status=LearningOutcome.Status.ACCREDITED)
     saved = LearningOutcomeFactory(account=world["account"], status=LearningOutcome.Status.SAVED)
@@ -306,6 +309,7 @@ def test_an_individually_accredited_outcome_is_not_converted_by_rule(world, lear
     assert "items[0].outcome" in refused.value.message_dict
 
 
+@pytest.mark.usefixtures("english")
 def test_a_course_of_another_programme_is_refused(world, learner, institution_officer):
     _other, other_courses = programme_with_courses(institution_officer.institution, code="X")
 
