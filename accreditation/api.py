@@ -246,14 +246,16 @@ def _visible(request: Request, pk: int) -> Application:
     return get_object_or_404(services.application_visible_to(user=request.user), pk=pk)  # type: ignore[arg-type]
 
 
-def _detail(request: Request, pk: int) -> dict[str, Any]:
+def _detail(request: Request, pk: int, *, record_access: bool = False) -> dict[str, Any]:
     application = (
         services.application_visible_to(user=request.user)  # type: ignore[arg-type]
         .select_related("claimed_entry", *DECISION_RELATED)
         .prefetch_related("events__actor")
         .get(pk=pk)
     )
-    if not _is_learner(request):
+    if record_access and not _is_learner(request):
+        # Reading the application is looking into the learner's file. (The answer to a move
+        # is not recorded again: the move itself is an event with its actor.)
         services.application_opened_by_staff(application=application, staff=request.user)  # type: ignore[arg-type]
     context = {"learner": _is_learner(request)}
     return ApplicationDetailSerializer(application, context=context).data
@@ -267,7 +269,7 @@ class ApplicationDetailView(APIView):
     @extend_schema(responses=ApplicationDetailSerializer)
     def get(self, request: Request, pk: int) -> Response:
         _visible(request, pk)
-        return Response(_detail(request, pk))
+        return Response(_detail(request, pk, record_access=True))
 
 
 # --- Moves --------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import AppendOnlyModel, Centre, LearningAccount, User
 from outcomes.models import LearningOutcome, OutcomeKind
@@ -367,7 +368,7 @@ class Decision(AppendOnlyModel):
     )
     approved_by = models.ForeignKey(
         User,
-        verbose_name=_("approved by"),
+        verbose_name=pgettext_lazy("person approving a decision", "approved by"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

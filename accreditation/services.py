@@ -28,7 +28,6 @@ from accounts.models import (
     LearningAccount,
     Notification,
     Role,
-    StaffAccess,
     User,
 )
 from accounts.notifications import notify, notify_many
@@ -58,9 +57,6 @@ REVIEWER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 LEDGER_CAUSE = "accreditation_decision"
 MAX_HOURS = Decimal("10000")
 MAX_CREDITS = Decimal("200")
-# Opening an application again within this window adds no new staff-access record; evidence
-# stays open to staff for 8 hours after a recorded access.
-STAFF_ACCESS_WINDOW = datetime.timedelta(hours=1)
 # Centre-internal deliberation the learner does not see in the timeline.
 INTERNAL_ACTIONS = frozenset({Action.PROPOSE_INDIVIDUAL, Action.RETURN_PROPOSAL})
 
@@ -722,12 +718,7 @@ def application_opened_by_staff(*, application: Application, staff: User) -> Non
     """Reviewing an application is looking into the learner's file: it is recorded, with the
     application as the reason, and the learner sees it."""
     reason = str(_("Review of accreditation application #%(id)d") % {"id": application.pk})
-    # One record per reviewer and application per working session, not one per click.
-    recent = timezone.now() - STAFF_ACCESS_WINDOW
-    if not StaffAccess.objects.filter(
-        staff=staff, account_id=application.account_id, reason=reason, occurred_at__gte=recent
-    ).exists():
-        staff_file_view_record(staff=staff, account=application.account, reason=reason)
+    staff_file_view_record(staff=staff, account=application.account, reason=reason)
 
 
 def outcome_estimate(*, outcome: LearningOutcome) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from accounts.models import LearningAccount, Role, User
@@ -401,8 +401,8 @@ MOVES: dict[str, Move] = {
         Move(
             "reject",
             Action.REJECT,
-            gettext_lazy("Reject"),
-            gettext_lazy("Reject"),
+            pgettext_lazy("accreditation application", "Reject"),
+            pgettext_lazy("accreditation application", "Reject"),
             ReasonForm,
             lambda a, u, d: services.application_reject(application=a, actor=u, reason=d["reason"]),
             gettext_lazy("The application is rejected; the learner is told why."),

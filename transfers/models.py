@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import AppendOnlyModel, Institution, LearningAccount, User
 from accreditation.models import CatalogueEntry
@@ -167,7 +168,7 @@ class TransferApplication(models.Model):
 
     class State(models.TextChoices):
         PENDING = "pending", _("Pending")
-        DECIDED = "decided", _("Decided")
+        DECIDED = "decided", pgettext_lazy("transfer state", "Decided")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     account = models.ForeignKey(

@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from accounts.models import LearningAccount, Role, User
@@ -43,7 +43,7 @@ class DecideForm(forms.Form):
         label=gettext_lazy("Decision"),
         choices=[
             ("accept", gettext_lazy("Accept: exempt the course")),
-            ("reject", gettext_lazy("Reject")),
+            ("reject", pgettext_lazy("transfer item", "Reject")),
             ("request_information", gettext_lazy("Ask for information")),
         ],
         widget=forms.RadioSelect,

@@ -13,12 +13,47 @@ from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import LearningAccount
+from accounts.services import personal_account_register
 from accreditation import calendar
 from accreditation.models import Application, ApplicationState, Decision
 from outcomes.models import LearningOutcome, OutcomeKind
+from outcomes.services import Upload, outcome_save
+from tests.accounts.test_registration import PASSWORD
 from tests.factories import CentreFactory, UserFactory
+from tests.outcomes.samples import pdf_bytes
 
 CLOCK_DAYS = 15
+
+
+def learner_register(name: str, id_number: str, phone: str) -> Any:
+    """A learner with a personal account opened as online registration opens it."""
+    return personal_account_register(
+        name=name,
+        id_type="resident_id",
+        id_number=id_number,
+        phone=phone,
+        email=f"{phone}@example.cn",
+        password=PASSWORD,
+    )
+
+
+def certificate_save(
+    account: LearningAccount, title: str = "幼儿园园长任职资格证书"
+) -> LearningOutcome:
+    """A saved vocational qualification certificate with a PDF as its evidence."""
+    return outcome_save(
+        account=account,
+        actor=account.holder,  # type: ignore[arg-type]
+        data={
+            "kind": "vocational_qualification",
+            "title": title,
+            "issuing_body": "重庆市教育委员会",
+            "certificate_number": "YZ-2018-0042",
+            "achieved_on": datetime.date(2018, 6, 30),
+            "result": "合格",
+        },
+        uploads=[Upload(name="证书.pdf", data=pdf_bytes(title))],
+    )
 
 
 class PersonalAccountFactory(DjangoModelFactory[LearningAccount]):

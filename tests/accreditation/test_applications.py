@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 
 from accounts.models import BusinessTransaction, LedgerEntry, Notification, Role, StaffAccess, User
-from accounts.services import account_totals, personal_account_register
+from accounts.services import account_totals
 from accreditation import calendar, services
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.models import (
@@ -26,42 +26,17 @@ from accreditation.models import (
 )
 from accreditation.workflow import TRANSITIONS, application_move
 from outcomes.models import LearningOutcome
-from outcomes.services import Upload, outcome_save
+from outcomes.services import Upload
 from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
+from tests.accreditation.factories import certificate_save as principal_certificate
+from tests.accreditation.factories import learner_register as register
 from tests.conftest import token_for, with_totp
 from tests.factories import CentreFactory, UserFactory
-from tests.outcomes.samples import pdf_bytes, png_bytes
+from tests.outcomes.samples import png_bytes
 
 pytestmark = pytest.mark.django_db
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-def register(name: str, id_number: str, phone: str):
-    return personal_account_register(
-        name=name,
-        id_type="resident_id",
-        id_number=id_number,
-        phone=phone,
-        email=f"{phone}@example.cn",
-        password=PASSWORD,
-    )
-
-
-def principal_certificate(account, title: str = "幼儿园园长任职资格证书") -> LearningOutcome:
-    return outcome_save(
-        account=account,
-        actor=account.holder,
-        data={
-            "kind": "vocational_qualification",
-            "title": title,
-            "issuing_body": "重庆市教育委员会",
-            "certificate_number": "YZ-2018-0042",
-            "achieved_on": datetime.date(2018, 6, 30),
-            "result": "合格",
-        },
-        uploads=[Upload(name="证书.pdf", data=pdf_bytes(title))],
-    )
 
 
 @pytest.fixture

@@ -15,45 +15,17 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import LedgerEntry, Role, StaffAccess
-from accounts.services import personal_account_register
 from accreditation import services
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.models import Application, ApplicationState, CatalogueEntry, Decision
 from outcomes.models import LearningOutcome
-from outcomes.services import Upload, outcome_save
-from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
-from tests.accreditation.factories import ApplicationFactory
+from tests.accounts.test_registration import RESIDENT, with_check
+from tests.accreditation.factories import ApplicationFactory, certificate_save, learner_register
 from tests.conftest import login_verified, with_totp
 from tests.factories import ManagementCentreFactory, UserFactory
 from tests.outcomes.samples import pdf_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def register(name: str, id_number: str, phone: str):
-    return personal_account_register(
-        name=name,
-        id_type="resident_id",
-        id_number=id_number,
-        phone=phone,
-        email=f"{phone}@example.cn",
-        password=PASSWORD,
-    )
-
-
-def certificate(account, title: str = "幼儿园园长任职资格证书") -> LearningOutcome:
-    return outcome_save(
-        account=account,
-        actor=account.holder,
-        data={
-            "kind": "vocational_qualification",
-            "title": title,
-            "issuing_body": "重庆市教育委员会",
-            "certificate_number": "YZ-2018-0042",
-            "achieved_on": datetime.date(2018, 6, 30),
-        },
-        uploads=[Upload(name="证书.pdf", data=pdf_bytes(title))],
-    )
 
 
 def in_english(client) -> None:
@@ -68,12 +40,12 @@ def errors_of(page: str, field_id: str) -> str:
 
 @pytest.fixture
 def shao(db):
-    return register("邵涛涛", RESIDENT, "13912345678")
+    return learner_register("邵涛涛", RESIDENT, "13912345678")
 
 
 @pytest.fixture
 def wang(db):
-    return register("王另一", with_check("50010619900101234"), "13911110000")
+    return learner_register("王另一", with_check("50010619900101234"), "13911110000")
 
 
 @pytest.fixture
@@ -115,7 +87,7 @@ def teacher(db) -> CatalogueEntry:
 @pytest.fixture
 def submitted(shao, centre, principal) -> Application:
     return services.application_submit(
-        outcome=certificate(shao), centre=centre, actor=shao.holder, claimed_entry=principal
+        outcome=certificate_save(shao), centre=centre, actor=shao.holder, claimed_entry=principal
     )
 
 
@@ -199,8 +171,8 @@ def test_a_reviewer_of_another_centre_gets_not_found(client, submitted, other_ce
 def test_the_file_page_offers_to_apply_and_says_what_a_saved_outcome_would_earn(
     client, shao, principal
 ):
-    matching = certificate(shao)
-    other = certificate(shao, title="茶艺师培训结业证书")
+    matching = certificate_save(shao)
+    other = certificate_save(shao, title="茶艺师培训结业证书")
     client.force_login(shao.holder)
     in_english(client)
 
@@ -216,13 +188,13 @@ def test_the_file_page_reads_the_estimates_and_applications_in_a_few_queries(
     client, shao, principal, centre, django_assert_max_num_queries
 ):
     client.force_login(shao.holder)
-    first = certificate(shao)
+    first = certificate_save(shao)
     services.application_submit(outcome=first, centre=centre, actor=shao.holder)
-    certificate(shao, title="幼儿园园长任职资格证书 复训")
+    certificate_save(shao, title="幼儿园园长任职资格证书 复训")
     with CaptureQueriesContext(connection) as few:
         client.get("/file/")
     for n in range(8):
-        outcome = certificate(shao, title=f"幼儿园园长任职资格证书 第{n}期")
+        outcome = certificate_save(shao, title=f"幼儿园园长任职资格证书 第{n}期")
         if n % 2:
             services.application_submit(outcome=outcome, centre=centre, actor=shao.holder)
 
@@ -235,7 +207,7 @@ def test_the_file_page_reads_the_estimates_and_applications_in_a_few_queries(
 def test_a_learner_applies_with_the_matching_entry_chosen_for_them(
     client, shao, centre, principal, teacher
 ):
-    outcome = certificate(shao)
+    outcome = certificate_save(shao)
     client.force_login(shao.holder)
     in_english(client)
 
@@ -261,7 +233,7 @@ def test_a_learner_applies_with_the_matching_entry_chosen_for_them(
 
 
 def test_submitting_without_a_centre_shows_the_error_beside_the_field(client, shao, centre):
-    outcome = certificate(shao)
+    outcome = certificate_save(shao)
     client.force_login(shao.holder)
     in_english(client)
 
@@ -275,7 +247,7 @@ def test_submitting_without_a_centre_shows_the_error_beside_the_field(client, sh
 
 def test_a_centre_that_takes_no_applications_is_refused_beside_the_field(client, shao):
     management_centre = ManagementCentreFactory.create()
-    outcome = certificate(shao)
+    outcome = certificate_save(shao)
     client.force_login(shao.holder)
 
     response = client.post(f"/applications/new/{outcome.pk}/", {"centre": management_centre.pk})
@@ -309,10 +281,10 @@ def test_a_learner_sees_their_applications_in_english_with_days_left_and_decisio
     client, shao, centre, principal, reviewer
 ):
     waiting = services.application_submit(
-        outcome=certificate(shao), centre=centre, actor=shao.holder
+        outcome=certificate_save(shao), centre=centre, actor=shao.holder
     )
     decided = services.application_submit(
-        outcome=certificate(shao, title="幼儿园园长任职资格证书（第二期）"),
+        outcome=certificate_save(shao, title="幼儿园园长任职资格证书（第二期）"),
         centre=centre,
         actor=shao.holder,
     )
@@ -432,7 +404,7 @@ def test_sending_no_material_shows_the_error_beside_the_upload(client, in_review
 def test_the_dashboard_shows_totals_waiting_applications_and_what_to_apply_for(
     client, submitted, shao, principal
 ):
-    saved = certificate(shao, title="幼儿园园长任职资格证书 复训")
+    saved = certificate_save(shao, title="幼儿园园长任职资格证书 复训")
     client.force_login(shao.holder)
     in_english(client)
 
