@@ -354,6 +354,26 @@ def catalogue_entry_publish(
     return version
 
 
+def version_close(latest: Any, *, effective_to: datetime.date, already_ends: Any) -> None:
+    """Give the latest version of a versioned row (a catalogue entry, a conversion rule) its
+    last day in effect. The caller holds the lock that publishing takes."""
+    if latest.effective_to is not None:
+        raise ValidationError(
+            {"effective_to": already_ends % {"date": latest.effective_to.isoformat()}}
+        )
+    if effective_to < latest.effective_from:
+        raise ValidationError(
+            {
+                "effective_to": _(
+                    "The last day cannot be before the current version takes effect (%(date)s)."
+                )
+                % {"date": latest.effective_from.isoformat()}
+            }
+        )
+    latest.effective_to = effective_to
+    latest.save(update_fields=["effective_to"])
+
+
 @transaction.atomic
 def catalogue_entry_retire(
     *, entry: CatalogueEntry, effective_to: datetime.date, actor: User | None, rationale: str
@@ -367,24 +387,9 @@ def catalogue_entry_retire(
     latest = entry.versions.order_by("-version").first()
     if latest is None:
         raise ValidationError({"entry": _("This entry has no version to retire.")})
-    if latest.effective_to is not None:
-        raise ValidationError(
-            {
-                "effective_to": _("This entry already ends on %(date)s.")
-                % {"date": latest.effective_to.isoformat()}
-            }
-        )
-    if effective_to < latest.effective_from:
-        raise ValidationError(
-            {
-                "effective_to": _(
-                    "The last day cannot be before the current version takes effect (%(date)s)."
-                )
-                % {"date": latest.effective_from.isoformat()}
-            }
-        )
-    latest.effective_to = effective_to
-    latest.save(update_fields=["effective_to"])
+    version_close(
+        latest, effective_to=effective_to, already_ends=_("This entry already ends on %(date)s.")
+    )
     transaction.on_commit(_forget_candidates)
     # The version has no field for why it ended; the log keeps who retired it and why.
     logger.info(

@@ -39,6 +39,7 @@ from accreditation.catalogue import (
     date_message,
     spreadsheet_read,
     spreadsheet_write,
+    version_close,
 )
 from accreditation.models import CatalogueEntry
 
@@ -306,24 +307,9 @@ def conversion_rule_retire(
     latest = ConversionRule.objects.filter(entry=entry, course=course).order_by("-version").first()
     if latest is None:
         raise ValidationError({"course": _("There is no rule for this entry and course.")})
-    if latest.effective_to is not None:
-        raise ValidationError(
-            {
-                "effective_to": _("This rule already ends on %(date)s.")
-                % {"date": latest.effective_to.isoformat()}
-            }
-        )
-    if effective_to < latest.effective_from:
-        raise ValidationError(
-            {
-                "effective_to": _(
-                    "The last day cannot be before the current version takes effect (%(date)s)."
-                )
-                % {"date": latest.effective_from.isoformat()}
-            }
-        )
-    latest.effective_to = effective_to
-    latest.save(update_fields=["effective_to"])
+    version_close(
+        latest, effective_to=effective_to, already_ends=_("This rule already ends on %(date)s.")
+    )
     logger.info(
         "conversion rule %s -> %s retired from %s by user %s: %s",
         entry.code,
