@@ -368,6 +368,7 @@ class BusinessTransaction(AppendOnlyModel):
         SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplementary material requested")
         SUPPLEMENT_PROVIDED = "supplement_provided", _("Supplementary material provided")
         APPLICATION_WITHDRAWN = "application_withdrawn", _("Accreditation application withdrawn")
+        LEDGER_CORRECTED = "ledger_corrected", _("Ledger entry reversed")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"

@@ -191,6 +191,48 @@ def ledger_append(
     )
 
 
+LEDGER_REVERSAL = "reversal"
+
+
+@transaction.atomic
+def ledger_reverse(*, entry: LedgerEntry, actor: User, reason: str) -> LedgerEntry:
+    """Correct a ledger entry the only way the ledger allows: a new entry of the opposite
+    amounts, in the same book, whose cause is the entry it reverses. An entry is reversed at
+    most once (the cause is booked once), and a reversal is never itself reversed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the correction.")})
+    if entry.cause_type == LEDGER_REVERSAL:
+        raise ValidationError({"entry": _("A reversal is not reversed; book the entry again.")})
+    # The account row is the lock every booking on it takes (see transfers and outcomes).
+    account = LearningAccount.objects.select_for_update().get(pk=entry.account_id)
+    if LedgerEntry.objects.filter(
+        account=account, cause_type=LEDGER_REVERSAL, cause_id=str(entry.pk)
+    ).exists():
+        raise ValidationError({"entry": _("This entry has already been reversed.")})
+    reversal = ledger_append(
+        account=account,
+        book=entry.book,
+        hours=-entry.hours,
+        credits=-entry.credits,
+        cause_type=LEDGER_REVERSAL,
+        cause_id=entry.pk,
+    )
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.LEDGER_CORRECTED,
+        actor=actor,
+        details={
+            "entry": entry.pk,
+            "reversal": reversal.pk,
+            "hours": str(-entry.hours),
+            "credits": str(-entry.credits),
+            "reason": reason,
+        },
+    )
+    return reversal
+
+
 def account_with_totals(account: LearningAccount) -> LearningAccount:
     """The account with ``hours`` and ``credits`` set from its ledger, for serializers."""
     account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]

@@ -298,3 +298,29 @@ def test_postgresql_itself_refuses_to_change_or_delete_a_ledger_entry(postgres, 
         ):
             cursor.execute(sql, [entry.pk])
     assert LedgerEntry.objects.filter(pk=entry.pk, hours=3).exists()
+
+
+def test_a_correction_is_a_reversing_entry_booked_once(api_client):
+    from accounts.services import account_totals, ledger_reverse
+
+    register(api_client)
+    account = LearningAccount.objects.get()
+    staff = User.objects.create_user(username="corrector", role="management_admin")
+    entry = LedgerEntry.objects.create(
+        account=account, hours=40, credits=2, cause_type="accreditation_decision", cause_id="7"
+    )
+    with pytest.raises(ValidationError) as exc:
+        ledger_reverse(entry=entry, actor=staff, reason=" ")
+    assert "reason" in exc.value.message_dict
+
+    reversal = ledger_reverse(entry=entry, actor=staff, reason="证书被注销")
+
+    assert (reversal.hours, reversal.credits) == (-40, -2)
+    assert (reversal.cause_type, reversal.cause_id) == ("reversal", str(entry.pk))
+    assert account_totals(account=account) == (0, 0)
+    assert LedgerEntry.objects.filter(pk=entry.pk, hours=40).exists()  # the original stays
+    for again in (entry, reversal):
+        with pytest.raises(ValidationError):
+            ledger_reverse(entry=again, actor=staff, reason="再次")
+    assert LedgerEntry.objects.count() == 2
+    assert BusinessTransaction.objects.filter(kind="ledger_corrected").count() == 1
