@@ -369,6 +369,7 @@ class BusinessTransaction(AppendOnlyModel):
         SUPPLEMENT_PROVIDED = "supplement_provided", _("Supplementary material provided")
         APPLICATION_WITHDRAWN = "application_withdrawn", _("Accreditation application withdrawn")
         LEDGER_CORRECTED = "ledger_corrected", _("Ledger entry reversed")
+        ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"
@@ -532,6 +533,8 @@ class Notification(models.Model):
         DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
         CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
+        ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")
+        CERTIFICATE_READY = "certificate_ready", _("Certificate ready")
         TRANSFER_ACCEPTED = "transfer_accepted", _("Credit transfer accepted")
         TRANSFER_REJECTED = "transfer_rejected", _("Credit transfer not accepted")
         TRANSFER_INFORMATION_REQUESTED = (

@@ -93,6 +93,11 @@ BODIES: dict[str, Promise] = {
         "{institution} needs more information about “{outcome}” for the course “{course}” of "
         "{programme} (transfer #{application}). What is needed: {reason}"
     ),
+    Kind.ACCREDITATION_REVOKED: _(
+        "The accreditation of “{outcome}” (application #{application}) has been revoked: "
+        "{reason}. Its {hours} learning hours and {credits} credits are taken off your ledger."
+    ),
+    Kind.CERTIFICATE_READY: _("Your certificate {serial} is ready to download."),
 }
 GENERIC_TITLE = _("Notice")
 # Shown when a notice lacks a parameter its text needs (an older caller, a renamed param).

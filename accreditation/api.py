@@ -24,11 +24,19 @@ from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import uploads_read
 
 from . import services
-from .models import Application, ApplicationEvent, ApplicationState, CatalogueEntry, Decision
+from .models import (
+    Application,
+    ApplicationEvent,
+    ApplicationState,
+    CatalogueEntry,
+    Decision,
+    Revocation,
+)
 from .workflow import allowed_actions
 
 STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
 DECISION_RELATED = (
+    "decision__revocation",
     "decision__catalogue_version__entry",
     "decision__decided_by",
     "decision__approved_by",
@@ -70,13 +78,27 @@ class _DecisionSerializer(serializers.ModelSerializer[Decision]):
     catalogue_version = serializers.IntegerField(source="catalogue_version.version", default=None)
     decided_by = _Person()
     approved_by = _Person(allow_null=True)
+    revocation = serializers.SerializerMethodField(
+        help_text="Set when the accreditation has been revoked since."
+    )
 
     class Meta:
         model = Decision
         fields = [
             "result", "basis", "hours", "credits", "reason", "catalogue_code",
             "catalogue_version", "decided_by", "approved_by", "decided_at", "on_time",
+            "revocation",
         ]  # fmt: skip
+
+    def get_revocation(self, decision: Decision) -> dict[str, Any] | None:
+        revocation = getattr(decision, "revocation", None)
+        if revocation is None:
+            return None
+        return {
+            "reason_code": revocation.reason_code,
+            "reason": revocation.reason,
+            "revoked_at": revocation.revoked_at.isoformat(),
+        }
 
 
 class _EventSerializer(serializers.ModelSerializer[ApplicationEvent]):
@@ -407,6 +429,34 @@ def _move_view(slug: str) -> type[APIView]:
     return MoveView
 
 
+class _Revoke(serializers.Serializer):
+    reason_code = serializers.ChoiceField(choices=Revocation.ReasonCode.choices)
+    reason = serializers.CharField(max_length=2000)
+
+
+class ApplicationRevokeView(APIView):
+    """Revoke the accreditation of a decided application: the ledger entry is reversed and
+    certificates that relied on it verify as revoked (centre admin or management admin)."""
+
+    permission_classes = [HasRole.of(Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)]
+
+    @extend_schema(request=_Revoke, responses=ApplicationDetailSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        application = _visible(request, pk)
+        decision = Decision.objects.filter(application=application).first()
+        if decision is None:
+            raise serializers.ValidationError({"decision": [_("Nothing has been decided yet.")]})
+        body = _Revoke(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.accreditation_revoke(
+            decision=decision,
+            actor=request.user,  # type: ignore[arg-type]
+            reason_code=body.validated_data["reason_code"],
+            reason=body.validated_data["reason"],
+        )
+        return Response(_detail(request, pk))
+
+
 class _EstimateEntry(serializers.Serializer):
     code = serializers.CharField()
     name = serializers.CharField()
@@ -446,6 +496,11 @@ application_api_urlpatterns: list[URLPattern] = [
         )
         for slug in MOVES
     ],
+    path(
+        "applications/<int:pk>/revoke/",
+        ApplicationRevokeView.as_view(),
+        name="api-application-revoke",
+    ),
     path(
         "outcomes/<int:pk>/estimate/", CatalogueEstimateView.as_view(), name="api-outcome-estimate"
     ),

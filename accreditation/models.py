@@ -396,3 +396,35 @@ class Decision(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.result}"
+
+
+class Revocation(AppendOnlyModel):
+    """An accreditation withdrawn after the fact: the evidence proved false, the issuing body
+    cancelled the certificate, or it was decided in error. The decision stays as it was; this
+    row says it no longer holds, and certificates that relied on it show as revoked."""
+
+    class ReasonCode(models.TextChoices):
+        EVIDENCE_FALSE = "evidence_false", _("The evidence proved false")
+        CERTIFICATE_CANCELLED = "certificate_cancelled", _("Cancelled by the issuing body")
+        DECIDED_IN_ERROR = "decided_in_error", _("Decided in error")
+
+    decision = models.OneToOneField(
+        Decision, verbose_name=_("decision"), on_delete=models.PROTECT, related_name="revocation"
+    )
+    reason_code = models.CharField(_("reason code"), max_length=30, choices=ReasonCode.choices)
+    reason = models.TextField(_("reason"))
+    revoked_by = models.ForeignKey(
+        User, verbose_name=_("revoked by"), on_delete=models.PROTECT, related_name="+"
+    )
+    revoked_at = models.DateTimeField(_("revoked at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("revocation")
+        verbose_name_plural = _("revocations")
+        ordering = ["-revoked_at"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="revocation_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision_id} {self.reason_code}"

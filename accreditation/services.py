@@ -26,12 +26,18 @@ from accounts.models import (
     BusinessTransaction,
     Centre,
     LearningAccount,
+    LedgerEntry,
     Notification,
     Role,
     User,
 )
 from accounts.notifications import notify, notify_many
-from accounts.services import ledger_append, staff_file_view_record, transaction_record
+from accounts.services import (
+    ledger_append,
+    ledger_reverse,
+    staff_file_view_record,
+    transaction_record,
+)
 from outcomes.models import LearningOutcome
 from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
 from outcomes.services import Upload
@@ -46,6 +52,7 @@ from .models import (
     ApplicationState,
     CatalogueEntry,
     Decision,
+    Revocation,
 )
 from .workflow import application_move
 
@@ -639,6 +646,69 @@ def application_withdraw(*, application: Application, actor: User, reason: str =
         details={"application": application.pk, "title": application.outcome.title},
     )
     return application
+
+
+@transaction.atomic
+def accreditation_revoke(
+    *, decision: Decision, actor: User, reason_code: str, reason: str
+) -> Revocation:
+    """Withdraw an accreditation after the fact. The decision stays as it was; a revocation
+    says it no longer holds, the hours and credits it booked are reversed in the ledger, the
+    outcome is no longer accredited, and certificates that relied on it verify as revoked.
+    Only the centre's administrator or the management admin revokes."""
+    application = _locked(decision.application)
+    if not (
+        actor.role == Role.MANAGEMENT_ADMIN
+        or (actor.role == Role.CENTRE_ADMIN and actor.centre_id == application.centre_id)
+    ):
+        raise ValidationError(
+            {"decision": _("Only the centre's administrator or the management centre revokes.")}
+        )
+    reason = _reason(reason)
+    if reason_code not in Revocation.ReasonCode.values:
+        raise ValidationError({"reason_code": _("Choose a reason code.")})
+    decision = Decision.objects.select_related("application").get(pk=decision.pk)
+    if decision.result != Decision.Result.ACCREDITED:
+        raise ValidationError({"decision": _("Only an accreditation can be revoked.")})
+    if Revocation.objects.filter(decision=decision).exists():
+        raise ValidationError({"decision": _("This accreditation has already been revoked.")})
+    revocation = Revocation.objects.create(
+        decision=decision, reason_code=reason_code, reason=reason, revoked_by=actor
+    )
+    booked = LedgerEntry.objects.filter(
+        account=application.account, cause_type=LEDGER_CAUSE, cause_id=str(decision.pk)
+    ).first()
+    if booked is not None:
+        ledger_reverse(entry=booked, actor=actor, reason=reason)
+    outcome_review_status_set(
+        outcome=application.outcome, status=LearningOutcome.Status.NOT_ACCREDITED
+    )
+    transaction_record(
+        account=application.account,
+        kind=BusinessTransaction.Kind.ACCREDITATION_REVOKED,
+        actor=actor,
+        details={
+            "application": application.pk,
+            "decision": decision.pk,
+            "title": application.outcome.title,
+            "reason_code": reason_code,
+            "reason": reason,
+        },
+    )
+    notify(
+        recipient=_learner(application),
+        kind=Notification.Kind.ACCREDITATION_REVOKED,
+        params={
+            "outcome": application.outcome.title,
+            "application": application.pk,
+            "reason": reason,
+            "hours": str(decision.hours),
+            "credits": str(decision.credits),
+        },
+        link=_learner_link(application),
+        key=f"application:{application.pk}:revoked",
+    )
+    return revocation
 
 
 # --- Reading ------------------------------------------------------------------------------------

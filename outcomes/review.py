@@ -24,7 +24,7 @@ REVIEW_MOVES: dict[str, tuple[str, ...]] = {
     Status.SUBMITTED: (Status.SAVED,),
     Status.SAVED: (Status.SUBMITTED,),  # the learner withdrew the application
     Status.ACCREDITED: (Status.SUBMITTED,),
-    Status.NOT_ACCREDITED: (Status.SUBMITTED,),
+    Status.NOT_ACCREDITED: (Status.SUBMITTED, Status.ACCREDITED),  # decided, or revoked
 }
 
 

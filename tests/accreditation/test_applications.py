@@ -718,3 +718,64 @@ def test_the_list_api_reads_decided_applications_in_a_fixed_number_of_queries(
         decided(f"幼儿园园长任职资格证书{n}")
     with django_assert_max_num_queries(len(one.captured_queries)):
         assert len(api_client.get("/api/v1/applications/").json()["results"]) == 5
+
+
+# --- Revocation ---------------------------------------------------------------------------------
+
+
+def test_revoking_an_accreditation_reverses_its_ledger_entry_once(
+    api_client, in_review, reviewer, principal_entry, centre_admin, shao
+):
+    decision = services.accredit_against_catalogue(
+        application=in_review, actor=reviewer, entry=principal_entry
+    )
+    with pytest.raises(ValidationError):
+        services.accreditation_revoke(
+            decision=decision, actor=reviewer, reason_code="evidence_false", reason="伪造"
+        )
+    with pytest.raises(ValidationError) as exc:
+        services.accreditation_revoke(
+            decision=decision, actor=centre_admin, reason_code="nonsense", reason="伪造"
+        )
+    assert "reason_code" in exc.value.message_dict
+
+    revocation = services.accreditation_revoke(
+        decision=decision, actor=centre_admin, reason_code="evidence_false", reason="证书系伪造"
+    )
+
+    assert revocation.decision == decision
+    assert account_totals(account=shao) == (0, 0)
+    assert LedgerEntry.objects.filter(account=shao).count() == 2  # the entry and its reversal
+    assert refresh(in_review).outcome.status == LearningOutcome.Status.NOT_ACCREDITED
+    assert Notification.objects.filter(
+        recipient=shao.holder, kind=Notification.Kind.ACCREDITATION_REVOKED
+    ).exists()
+    with pytest.raises(ValidationError):
+        services.accreditation_revoke(
+            decision=decision, actor=centre_admin, reason_code="evidence_false", reason="再次"
+        )
+    assert LedgerEntry.objects.filter(account=shao).count() == 2
+    sign_in(api_client, shao.number, PASSWORD)
+    body = api_client.get(f"/api/v1/applications/{in_review.pk}/").json()
+    assert body["decision"]["revocation"]["reason_code"] == "evidence_false"
+
+
+def test_the_centre_admin_revokes_over_the_api(
+    api_client, in_review, reviewer, principal_entry, centre_admin
+):
+    services.accredit_against_catalogue(
+        application=in_review, actor=reviewer, entry=principal_entry
+    )
+    sign_in(api_client, "rita")
+    url = f"/api/v1/applications/{in_review.pk}/revoke/"
+    assert (
+        api_client.post(url, {"reason_code": "decided_in_error", "reason": "x"}).status_code == 403
+    )
+    sign_in(api_client, "carl")
+    bad = api_client.post(url, {"reason_code": "nope", "reason": ""}, format="json")
+    assert set(bad.json()) == {"reason_code", "reason"}
+    good = api_client.post(
+        url, {"reason_code": "decided_in_error", "reason": "目录条目选错"}, format="json"
+    )
+    assert good.status_code == 200
+    assert good.json()["decision"]["revocation"]["reason"] == "目录条目选错"
