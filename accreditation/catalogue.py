@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any, Protocol
 
 from django.core.cache import cache
@@ -308,6 +309,7 @@ def catalogue_entry_publish_from(
             **content,
         )
         transaction.on_commit(_forget_candidates)
+        transaction.on_commit(partial(_tell_matching_learners, version.pk))
     logger.info(
         "catalogue entry %s version %d published by user %s",
         entry.code,
@@ -315,6 +317,12 @@ def catalogue_entry_publish_from(
         getattr(actor, "pk", None),
     )
     return version, (CREATED if latest is None else REVISED)
+
+
+def _tell_matching_learners(version_id: int) -> None:
+    from .tasks import catalogue_match_notify_task
+
+    catalogue_match_notify_task.delay(version_id)
 
 
 def catalogue_entry_publish(

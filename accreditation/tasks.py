@@ -15,3 +15,17 @@ def deadline_sweep_task() -> dict[str, int]:
     Retried while the database is unreachable; a retry sends nothing twice (see the service)."""
     result = deadline_sweep()
     return {"reminded": result.reminded, "escalated": result.escalated}
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def catalogue_match_notify_task(version_id: int) -> int:
+    """After a catalogue entry is published: tell learners whose saved outcomes it matches.
+    Safe to run twice: each notice is keyed by outcome and entry."""
+    from .catalogue_notices import catalogue_match_notify
+
+    return catalogue_match_notify(version_id=version_id)

@@ -813,3 +813,40 @@ def test_the_manage_page_publishes_a_version_and_shows_import_problems(client, m
 
 def test_everyone_finds_the_catalogue_in_the_navigation(client, db):
     assert 'href="/catalogue/"' in client.get("/").content.decode()
+
+
+def test_a_new_catalogue_entry_tells_each_matching_learner_once(
+    management_admin, django_capture_on_commit_callbacks
+):
+    from accounts.models import Notification
+    from tests.accounts.test_registration import RESIDENT, with_check
+    from tests.accreditation.factories import certificate_save, learner_register
+
+    shao = learner_register("邵涛涛", RESIDENT, "13912345678")
+    wang = learner_register("王另一", with_check("50010619900101234"), "13911110000")
+    saved = certificate_save(shao, title="育婴员五级证书")
+    certificate_save(wang, title="电工证")  # matches nothing
+
+    def publish(hours: str, effective_from: datetime.date) -> None:
+        catalogue_entry_publish(
+            code="JN-YY-5",
+            name="育婴员",
+            kind="vocational_qualification",
+            issuing_body="重庆市人力资源和社会保障局",
+            hours=Decimal(hours),
+            credits=Decimal("2"),
+            evidence_required="证书",
+            effective_from=effective_from,
+            approving_body="重庆学分银行管理中心",
+            rationale="新增",
+            actor=management_admin,
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        publish("60", datetime.date(2024, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):
+        publish("80", datetime.date(2025, 1, 1))  # a new version tells nobody again
+
+    notices = Notification.objects.filter(kind=Notification.Kind.CATALOGUE_MATCH)
+    assert [(n.recipient, n.params["outcome"]) for n in notices] == [(shao.holder, saved.title)]
+    assert notices.get().link == f"/applications/new/{saved.pk}/"
