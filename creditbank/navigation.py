@@ -37,6 +37,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("My applications"), "applications", roles=frozenset({Role.LEARNER})),
     NavItem(_("My credit transfers"), "transfers", roles=frozenset({Role.LEARNER})),
     NavItem(_("Ledger statement"), "ledger-statement", roles=frozenset({Role.LEARNER})),
+    NavItem(_("My certificates"), "certificates", roles=frozenset({Role.LEARNER})),
     NavItem(
         _("Credit transfers"),
         "institution-transfers",

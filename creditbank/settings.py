@@ -66,6 +66,16 @@ if PRODUCTION and not (IDENTITY_ENCRYPTION_KEYS and IDENTITY_INDEX_KEY):
         "IDENTITY_ENCRYPTION_KEYS and IDENTITY_INDEX_KEY are required in production."
     )
 
+# Certificates are signed with Ed25519 (transfers.certificates): the base64 of the raw 32-byte
+# private key. In development, when unset, a key is generated once and kept in VAR_DIR. Public
+# keys of retired signing keys (base64 raw or PEM, comma-separated) keep older certificates
+# verifiable after a rotation.
+CERTIFICATE_SIGNING_KEY = os.environ.get("CERTIFICATE_SIGNING_KEY", "")
+CERTIFICATE_SIGNING_KEY_FILE = VAR_DIR / "certificate-signing.key"
+CERTIFICATE_RETIRED_PUBLIC_KEYS = env_list("CERTIFICATE_RETIRED_PUBLIC_KEYS", [])
+if PRODUCTION and not CERTIFICATE_SIGNING_KEY:
+    raise ImproperlyConfigured("CERTIFICATE_SIGNING_KEY is required in production.")
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
     [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],
@@ -348,6 +358,8 @@ REST_FRAMEWORK = {
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
         # Public reads without an account (the catalogue, the conversion rules), per address.
         "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),
+        # Certificate verification by serial (API and page), per address.
+        "certificate_verify": os.environ.get("THROTTLE_VERIFY_RATE", "30/min"),
     },
 }
 REST_KNOX = {
@@ -376,6 +388,7 @@ SPECTACULAR_SETTINGS = {
         "OutcomeKindEnum": "outcomes.models.OutcomeKind",
         "TransferStateEnum": "transfers.models.TransferApplication.State",
         "TransferItemStateEnum": "transfers.models.TransferItemState",
+        "CertificateKindEnum": "transfers.models.Certificate.Kind",
     },
 }
 

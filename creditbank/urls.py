@@ -23,6 +23,8 @@ from accreditation.views import application_urlpatterns
 from outcomes.urls import api_urlpatterns as outcome_api_urlpatterns
 from outcomes.urls import urlpatterns as outcome_urlpatterns
 from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
+from transfers.certificate_api import certificate_api_urlpatterns
+from transfers.certificate_views import certificate_urlpatterns
 from transfers.rule_views import rule_api_urlpatterns, rule_urlpatterns
 from transfers.transfer_api import transfer_api_urlpatterns
 from transfers.transfer_views import transfer_urlpatterns
@@ -52,6 +54,7 @@ api_v1 = [
     path("transfers/goals/", LearningGoalListView.as_view(), name="api-goals"),
     path("transfers/goals/<int:pk>/", LearningGoalDetailView.as_view(), name="api-goal"),
     *transfer_api_urlpatterns,
+    *certificate_api_urlpatterns,
     *statement_api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -94,6 +97,7 @@ urlpatterns = [
     *application_urlpatterns,
     *deadline_urlpatterns,
     *transfer_urlpatterns,
+    *certificate_urlpatterns,
     *statement_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),

@@ -6,14 +6,18 @@ flow is built.
 
 from __future__ import annotations
 
+import datetime
+import uuid
+
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import AppendOnlyModel, Institution, LearningAccount, User
-from accreditation.models import CatalogueEntry
+from accreditation.models import CatalogueEntry, Decision
 from outcomes.models import LearningOutcome
 
 
@@ -359,3 +363,95 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.key}"
+
+
+# --- Certificates -------------------------------------------------------------------------------
+
+
+def certificate_path(instance: Certificate, filename: str) -> str:
+    """A random name fixed when the certificate is requested: nothing about the learner appears
+    in storage, and a render that is retried writes over the same name instead of adding one."""
+    return f"certificates/{instance.file_token.hex}.pdf"
+
+
+class Certificate(models.Model):
+    """A certificate the bank issues: requested by the learner, rendered and signed by a worker,
+    verifiable by anyone from its serial number (see :mod:`transfers.certificates`)."""
+
+    class Kind(models.TextChoices):
+        HOURS_CERTIFICATE = "hours_certificate", _("Certificate of learning hours")
+        TRANSCRIPT = "transcript", _("Transcript of credits")
+        LEARNING_FILE = "learning_file", _("Lifelong learning file")
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", _("Being prepared")
+        ISSUED = "issued", _("Issued")
+        FAILED = "failed", _("Could not be issued")
+
+    # Random, at least 128 bits (secrets.token_urlsafe(18): 144 bits in 24 characters).
+    serial = models.CharField(_("serial number"), max_length=40, unique=True)
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="certificates"
+    )
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    period_from = models.DateField(_("from"), null=True, blank=True)
+    period_to = models.DateField(_("to"), null=True, blank=True)
+    # What the public verification page may show besides the totals (see DISCLOSABLE).
+    disclose = models.JSONField(_("shown on verification"), default=list, blank=True)
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.REQUESTED
+    )
+    # The signed payload; ``signature`` is Ed25519 over its canonical JSON bytes.
+    content = models.JSONField(null=True, blank=True, editable=False)
+    signature = models.CharField(max_length=120, blank=True, editable=False)
+    key_id = models.CharField(max_length=32, blank=True, editable=False)
+    file_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    pdf = models.FileField(_("PDF"), upload_to=certificate_path, max_length=200, blank=True)
+    vc_json = models.JSONField(null=True, blank=True, editable=False)
+    decisions = models.ManyToManyField(
+        Decision, related_name="certificates", blank=True, editable=False
+    )
+    requested_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    issued_at = models.DateTimeField(_("issued at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["-requested_at", "-id"]
+        indexes = [models.Index(fields=["account", "-requested_at"], name="certificate_account")]
+        constraints = [
+            # One being made per account, kind and period: asking again while it is made gives
+            # the same one. Empty periods compare equal (Coalesce), unlike NULLs.
+            models.UniqueConstraint(
+                "account",
+                "kind",
+                Coalesce("period_from", models.Value(datetime.date(1, 1, 1))),
+                Coalesce("period_to", models.Value(datetime.date(1, 1, 1))),
+                condition=Q(state="requested"),
+                name="certificate_one_requested",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="hours_certificate")
+                | Q(
+                    period_from__isnull=False,
+                    period_to__isnull=False,
+                    period_to__gte=models.F("period_from"),
+                ),
+                name="certificate_hours_has_period",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="issued")
+                | Q(content__isnull=False, issued_at__isnull=False) & ~Q(signature=""),
+                name="certificate_issued_is_signed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.serial
+
+    @property
+    def is_issued(self) -> bool:
+        return self.state == self.State.ISSUED

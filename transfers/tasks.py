@@ -1,9 +1,27 @@
 from celery import shared_task
+from celery.app.task import Task
 
+from .certificates import certificate_fail, certificate_render
 from .idempotency import idempotency_keys_purge
+
+RENDER_RETRIES = 5
 
 
 @shared_task
 def purge_expired_idempotency_keys() -> int:
     """Periodic (beat, hourly): forget Idempotency-Keys older than 24 hours."""
     return idempotency_keys_purge()
+
+
+@shared_task(bind=True, max_retries=RENDER_RETRIES, acks_late=True)
+def render_certificate(self: Task, certificate_id: int) -> str:
+    """Render, sign and store a requested certificate. A retry or a redelivered message makes
+    nothing new (the service returns an issued certificate as it is); a failure stores nothing
+    and is retried with backoff, and after the last retry the certificate is marked failed."""
+    try:
+        return certificate_render(certificate_id=certificate_id).state
+    except Exception as exc:
+        if self.request.retries >= RENDER_RETRIES:
+            certificate_fail(certificate_id=certificate_id)
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc

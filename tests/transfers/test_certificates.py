@@ -1,0 +1,662 @@
+"""Certificates: requested by the learner, made once by a worker, signed, and verifiable by
+anyone from the serial printed on them."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import io
+import json
+import random
+import re
+import string
+import threading
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery.exceptions import Retry
+from cryptography.exceptions import InvalidSignature
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.db import connection
+from pypdf import PdfReader, PdfWriter
+
+from accounts.models import BusinessTransaction, Notification, Role
+from accreditation.models import Decision, Revocation
+from tests.accreditation.factories import PersonalAccountFactory
+from tests.conftest import token_for
+from tests.factories import CentreFactory, UserFactory
+from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from transfers import certificates
+from transfers.certificates import (
+    canonical_bytes,
+    certificate_render,
+    certificate_request,
+    certificate_verify,
+    public_key_from_text,
+    signed_document_check,
+    signing_key_public,
+)
+from transfers.models import Certificate
+from transfers.tasks import RENDER_RETRIES, render_certificate
+
+pytestmark = pytest.mark.django_db
+
+PERIOD: dict[str, Any] = {
+    "period_from": datetime.date(2024, 1, 1),
+    "period_to": datetime.date(2024, 12, 31),
+}
+
+
+@pytest.fixture
+def world(learner):
+    """李爱丽 with one accreditation of 120 hours and 6 credits, learned on 2024-06-01."""
+    account = PersonalAccountFactory(holder=learner, id_number_masked="5001**********123X")
+    decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
+    outcome = accredited_outcome(account, catalogue_version(), decider)
+    return {"account": account, "outcome": outcome, "decision": outcome.applications.get().decision}
+
+
+def issue(world, django_capture_on_commit_callbacks, **kwargs) -> Certificate:
+    with django_capture_on_commit_callbacks(execute=True):
+        certificate = certificate_request(
+            account=world["account"],
+            actor=world["account"].holder,
+            kind=kwargs.pop("kind", Certificate.Kind.HOURS_CERTIFICATE),
+            **{**PERIOD, **kwargs},
+        )
+    certificate.refresh_from_db()
+    return certificate
+
+
+def content_of(certificate: Certificate) -> dict[str, Any]:
+    assert certificate.content is not None
+    return certificate.content
+
+
+def vc_of(certificate: Certificate) -> dict[str, Any]:
+    assert certificate.vc_json is not None
+    return certificate.vc_json
+
+
+def stored_files(prefix: str = "certificates") -> list[str]:
+    root = Path(default_storage.location) / prefix  # type: ignore[attr-defined]
+    return sorted(str(p) for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def pdf_text(data: bytes) -> str:
+    """The PDF's text without spaces: pypdf reads fpdf2's two-byte glyph codes with NULs
+    between characters, and long lines wrap."""
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    return re.sub(r"[\s\x00]+", "", text)
+
+
+# --- Issuing --------------------------------------------------------------------------------------
+
+
+def test_a_requested_certificate_is_issued_with_the_chinese_name_and_the_hours_in_its_pdf(
+    world, django_capture_on_commit_callbacks
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+
+    assert certificate.state == Certificate.State.ISSUED
+    assert len(certificate.serial) >= 22  # 128 bits and more, URL-safe base64
+    text = pdf_text(certificate.pdf.read())
+    assert "李爱丽" in text
+    assert "120.0" in text
+    assert "5001**********123X" in text
+    assert certificate.serial in text
+    assert f"/verify/{certificate.serial}/" in text
+    assert certificate.signature in text
+    assert Notification.objects.filter(
+        recipient=world["account"].holder, kind=Notification.Kind.CERTIFICATE_READY
+    ).exists()
+    assert BusinessTransaction.objects.filter(
+        account=world["account"], kind=BusinessTransaction.Kind.CERTIFICATE_ISSUED
+    ).exists()
+    assert list(certificate.decisions.all()) == [world["decision"]]
+
+
+def test_an_hours_certificate_counts_only_learning_in_its_period(
+    world, django_capture_on_commit_callbacks
+):
+    certificate = issue(
+        world,
+        django_capture_on_commit_callbacks,
+        period_from=datetime.date(2025, 1, 1),
+        period_to=datetime.date(2025, 6, 30),
+    )
+
+    assert content_of(certificate)["totals"] == {"hours": "0.0", "credits": "0.0"}
+    assert content_of(certificate)["items"] == []
+    assert not certificate.decisions.exists()
+
+
+def test_a_transcript_and_a_file_export_are_issued_too(world, django_capture_on_commit_callbacks):
+    transcript = issue(world, django_capture_on_commit_callbacks, kind=Certificate.Kind.TRANSCRIPT)
+    file_export = issue(
+        world, django_capture_on_commit_callbacks, kind=Certificate.Kind.LEARNING_FILE
+    )
+
+    assert content_of(transcript)["totals"]["credits"] == "6.0"
+    assert content_of(transcript)["period"] is None
+    assert content_of(file_export)["outcomes"][0]["title"] == world["outcome"].title
+    assert "李爱丽" in pdf_text(file_export.pdf.read())
+
+
+def test_requesting_the_same_twice_while_it_is_being_made_gives_one(world):
+    # The worker has not run yet: the callbacks are not executed.
+    first = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="hours_certificate", **PERIOD
+    )
+    second = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="hours_certificate", **PERIOD
+    )
+
+    assert first.pk == second.pk
+    assert Certificate.objects.count() == 1
+
+
+def test_the_same_request_after_it_was_issued_makes_a_new_certificate(
+    world, django_capture_on_commit_callbacks
+):
+    first = issue(world, django_capture_on_commit_callbacks)
+    second = issue(world, django_capture_on_commit_callbacks)
+
+    assert first.serial != second.serial
+    assert Certificate.objects.filter(state="issued").count() == 2
+
+
+def test_two_racing_requests_make_one_certificate(transactional_db, postgres, learner):
+    account = PersonalAccountFactory(holder=learner)
+    barrier = threading.Barrier(2)
+    serials: list[str] = []
+
+    def request() -> None:
+        try:
+            barrier.wait()
+            certificate = certificate_request(
+                account=account, actor=learner, kind="transcript", disclose=["name"]
+            )
+            serials.append(certificate.serial)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=request) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(serials) == 2
+    assert len(set(serials)) == 1
+    assert Certificate.objects.count() == 1
+
+
+def test_a_render_killed_before_its_commit_and_retried_leaves_one_certificate_and_one_file(
+    world, monkeypatch
+):
+    certificate = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="transcript"
+    )
+    real_notify = certificates.notify
+    calls = {"n": 0}
+
+    def dies_the_first_time(**kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            # After the PDF was rendered and stored, before the commit.
+            raise ConnectionError("worker lost")
+        return real_notify(**kwargs)
+
+    monkeypatch.setattr(certificates, "notify", dies_the_first_time)
+
+    with pytest.raises(ConnectionError):
+        certificate_render(certificate_id=certificate.pk)
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.REQUESTED
+    assert stored_files() == []
+
+    render_certificate.delay(certificate_id=certificate.pk)
+    render_certificate.delay(certificate_id=certificate.pk)  # redelivered: nothing new
+
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.ISSUED
+    assert Certificate.objects.count() == 1
+    assert len(stored_files()) == 1
+    assert BusinessTransaction.objects.filter(kind="certificate_issued").count() == 1
+    assert Notification.objects.filter(kind="certificate_ready").count() == 1
+
+
+def test_a_file_left_by_a_worker_killed_outright_is_replaced_not_doubled(world):
+    certificate = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="transcript"
+    )
+    # A worker killed after storing, before its commit (no cleanup ran): the file is there.
+    name = certificate.pdf.field.generate_filename(certificate, "x.pdf")
+    default_storage.save(name, io.BytesIO(b"%PDF-1.4 half"))
+
+    certificate_render(certificate_id=certificate.pk)
+
+    certificate.refresh_from_db()
+    assert stored_files() == [str(Path(default_storage.location) / name)]  # type: ignore[attr-defined]
+    assert certificate.pdf.read() != b"%PDF-1.4 half"
+
+
+def test_a_render_that_keeps_failing_marks_the_certificate_failed(world, monkeypatch):
+    certificate = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="transcript"
+    )
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(certificates, "certificate_pdf", broken)
+
+    with pytest.raises(Retry):
+        render_certificate.delay(certificate_id=certificate.pk)
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.REQUESTED
+    with pytest.raises(OSError, match="disk full"):
+        render_certificate.apply(kwargs={"certificate_id": certificate.pk}, retries=RENDER_RETRIES)
+
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.FAILED
+    assert stored_files() == []
+
+
+# --- Signature ------------------------------------------------------------------------------------
+
+
+def test_changing_one_byte_of_the_signed_content_makes_verification_fail(
+    world, django_capture_on_commit_callbacks
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    key = public_key_from_text(signing_key_public().public_key)
+    signed = canonical_bytes(certificate.content)
+    signature = base64.b64decode(certificate.signature)
+    key.verify(signature, signed)
+
+    for position in range(0, len(signed), 7):
+        tampered = bytearray(signed)
+        tampered[position] ^= 0x01
+        with pytest.raises(InvalidSignature):
+            key.verify(signature, bytes(tampered))
+
+    content = content_of(certificate)
+    content["totals"]["hours"] = "130.0"  # one byte: 2 -> 3
+    Certificate.objects.filter(pk=certificate.pk).update(content=content)
+    verification = certificate_verify(serial=certificate.serial)
+    assert verification is not None
+    assert verification.genuine is False
+
+
+def test_the_verify_command_says_genuine_for_the_pdf_and_the_credential_and_not_for_a_forgery(
+    world, django_capture_on_commit_callbacks, tmp_path, capsys
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    pdf = tmp_path / "certificate.pdf"
+    pdf.write_bytes(certificate.pdf.read())
+    credential = tmp_path / "credential.json"
+    credential.write_text(json.dumps(vc_of(certificate), ensure_ascii=False))
+    key = tmp_path / "key.pem"
+    key.write_text(signing_key_public().pem)
+
+    call_command("verify_certificate", str(pdf), "--public-key", str(key))
+    call_command("verify_certificate", str(credential))
+    out = capsys.readouterr().out
+    assert out.count("GENUINE") == 2
+    assert "NOT GENUINE" not in out
+
+    forged = dict(vc_of(certificate))
+    forged["credentialSubject"] = {**forged["credentialSubject"], "name": "张三"}
+    credential.write_text(json.dumps(forged, ensure_ascii=False))
+    with pytest.raises(SystemExit):
+        call_command("verify_certificate", str(credential))
+    assert "NOT GENUINE" in capsys.readouterr().out
+
+
+def test_a_pdf_whose_embedded_content_was_edited_is_not_genuine(
+    world, django_capture_on_commit_callbacks
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    original = certificate.pdf.read()
+    embedded = json.loads(PdfReader(io.BytesIO(original)).attachments["certificate.json"][0])
+    embedded["content"]["totals"]["hours"] = "999.0"
+    forged = PdfWriter()
+    forged.append(PdfReader(io.BytesIO(original)))
+    forged.add_attachment("certificate.json", json.dumps(embedded).encode())
+    buffer = io.BytesIO()
+    forged.write(buffer)
+
+    assert signed_document_check(original).genuine is True
+    assert signed_document_check(buffer.getvalue()).genuine is False
+    assert signed_document_check(b"%PDF-1.4 garbage").genuine is False
+    assert signed_document_check(b"{not json").genuine is False
+
+
+def test_the_credential_is_an_open_badges_3_verifiable_credential(
+    world, django_capture_on_commit_callbacks
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    credential = vc_of(certificate)
+
+    assert "https://www.w3.org/ns/credentials/v2" in credential["@context"]
+    assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert credential["credentialSubject"]["creditsEarned"] == 6.0
+    assert credential["credentialStatus"]["id"].endswith(
+        f"/api/v1/certificates/verify/{certificate.serial}/"
+    )
+    assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    assert signed_document_check(json.dumps(credential).encode()).genuine is True
+
+
+# --- Verification ---------------------------------------------------------------------------------
+
+
+def test_anyone_verifies_a_certificate_and_sees_only_what_the_learner_disclosed(
+    world, django_capture_on_commit_callbacks, api_client
+):
+    certificate = issue(world, django_capture_on_commit_callbacks, disclose=["name"])
+
+    response = api_client.get(f"/api/v1/certificates/verify/{certificate.serial}/")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["genuine"] is True
+    assert body["status"] == "current"
+    assert body["totals"]["hours"] == "120.0"
+    assert body["disclosed"] == {"name": "李爱丽"}
+    assert "5001" not in json.dumps(body)
+    assert world["account"].number not in json.dumps(body)
+
+
+def test_the_public_verification_page_shows_genuine_and_current(
+    world, django_capture_on_commit_callbacks, client
+):
+    certificate = issue(world, django_capture_on_commit_callbacks, disclose=["name", "items"])
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    english = client.get(f"/verify/{certificate.serial}/").content.decode()
+
+    assert "Genuine" in english
+    assert "Current" in english
+    assert "李爱丽" in english
+    assert world["outcome"].title in english
+    assert "5001**********123X" not in english
+
+
+def test_a_certificate_that_relied_on_a_revoked_accreditation_shows_revoked(
+    world, django_capture_on_commit_callbacks, api_client, client, centre_admin
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    Revocation.objects.create(
+        decision=world["decision"],
+        reason_code=Revocation.ReasonCode.EVIDENCE_FALSE,
+        reason="证书系伪造",
+        revoked_by=centre_admin,
+        revoked_at=datetime.datetime(2025, 3, 4, 10, 0, tzinfo=datetime.UTC),
+    )
+
+    body = api_client.get(f"/api/v1/certificates/verify/{certificate.serial}/").json()
+    assert body["genuine"] is True
+    assert body["status"] == "revoked"
+    assert body["revoked_on"] == "2025-03-04"
+    assert body["revocation_reason_code"] == "evidence_false"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get(f"/verify/{certificate.serial}/").content.decode()
+    assert "Revoked" in page
+    assert "2025-03-04" in page
+    assert "evidence_false" in page
+
+
+def test_a_new_certificate_leaves_out_a_revoked_accreditation(
+    world, django_capture_on_commit_callbacks, centre_admin
+):
+    Revocation.objects.create(
+        decision=world["decision"],
+        reason_code="decided_in_error",
+        reason="错",
+        revoked_by=centre_admin,
+    )
+
+    certificate = issue(world, django_capture_on_commit_callbacks)
+
+    assert content_of(certificate)["totals"]["hours"] == "0.0"
+    assert certificate_verify(serial=certificate.serial).status == "current"  # type: ignore[union-attr]
+
+
+def _random_serials(n: int) -> list[str]:
+    rng = random.Random(7)  # noqa: S311 - reproducible, not secret
+    alphabet = string.ascii_letters + string.digits + "-_"
+    serials = ["".join(rng.choices(alphabet, k=24)) for _ in range(n - 6)]
+    # Malformed ones get the same answer: too short, too long, odd characters. (A NUL is
+    # refused before any view, by the portal's middleware, for every address alike.)
+    return [*serials, "a", "x" * 300, "%0A", "证书", "..", "' OR 1=1 --"]
+
+
+def test_a_thousand_random_serials_all_get_the_same_not_found_answer(world, settings, api_client):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "certificate_verify": None,
+        },
+    }
+    # One requested, not yet issued: it is not found either.
+    pending = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="transcript"
+    )
+
+    answers = {
+        (response.status_code, response.content)
+        for response in (
+            api_client.get(f"/api/v1/certificates/verify/{serial}/")
+            for serial in [*_random_serials(1000), pending.serial]
+        )
+    }
+
+    assert len(answers) == 1
+    status_code, body = answers.pop()
+    assert status_code == 404
+    assert json.loads(body) == {"detail": "No certificate has this serial number."}
+
+
+def test_unknown_serials_get_the_same_verification_page(world, settings, client):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "certificate_verify": None,
+        },
+    }
+    pages = set()
+    for serial in _random_serials(100):
+        response = client.get(f"/verify/{serial}/")
+        assert response.status_code == 404
+        page = response.content.decode()
+        # The layout's language switcher carries the address and a fresh CSRF token; the
+        # answer itself never names the serial.
+        pages.add(_without_csrf_and_next(page))
+
+    assert len(pages) == 1
+    assert 'data-testid="not-found"' in pages.pop()
+
+
+def _without_csrf_and_next(page: str) -> str:
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+    return re.sub(r'name="next" type="hidden" value="[^"]*"', "", page)
+
+
+def test_verification_is_rate_limited(world, settings, api_client, client):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "certificate_verify": "3/min",
+        },
+    }
+
+    statuses = [api_client.get(f"/api/v1/certificates/verify/x{n}/").status_code for n in range(4)]
+    assert statuses == [404, 404, 404, 429]
+    assert client.get("/verify/anything/").status_code == 429
+
+
+def test_the_signing_key_is_published(api_client, world, django_capture_on_commit_callbacks):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+
+    body = api_client.get("/api/v1/certificates/signing-key/").json()
+
+    assert body["algorithm"] == "Ed25519"
+    assert body["key_id"] == certificate.key_id
+    assert "BEGIN PUBLIC KEY" in body["pem"]
+    key = public_key_from_text(body["public_key"])
+    key.verify(base64.b64decode(certificate.signature), canonical_bytes(certificate.content))
+
+
+# --- The learner's API and pages ----------------------------------------------------------------
+
+
+def test_the_learner_requests_and_downloads_a_certificate_over_the_api(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client.post(
+            "/api/v1/certificates/",
+            {"kind": "hours_certificate", "period_from": "2024-01-01", "period_to": "2024-12-31"},
+            format="json",
+        )
+
+    assert response.status_code == 202, response.content
+    serial = response.json()["serial"]
+    listed = api_client.get("/api/v1/certificates/").json()
+    assert [c["serial"] for c in listed] == [serial]
+    assert listed[0]["state"] == "issued"  # tasks run eagerly in tests
+    pdf = api_client.get(f"/api/v1/certificates/{serial}/pdf/")
+    assert pdf.status_code == 200
+    assert pdf["Content-Type"] == "application/pdf"
+    assert "李爱丽" in pdf_text(b"".join(pdf.streaming_content))
+    credential = api_client.get(f"/api/v1/certificates/{serial}/credential.json")
+    assert credential.json()["type"][1] == "OpenBadgeCredential"
+
+
+def test_a_bad_request_gets_field_errors_and_makes_nothing(world, api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    future = (datetime.date.today() + datetime.timedelta(days=40)).isoformat()
+
+    no_period = api_client.post(
+        "/api/v1/certificates/", {"kind": "hours_certificate"}, format="json"
+    )
+    backwards = api_client.post(
+        "/api/v1/certificates/",
+        {"kind": "hours_certificate", "period_from": "2024-05-01", "period_to": "2024-01-01"},
+        format="json",
+    )
+    in_future = api_client.post(
+        "/api/v1/certificates/",
+        {"kind": "hours_certificate", "period_from": "2024-05-01", "period_to": future},
+        format="json",
+    )
+    bad_disclose = api_client.post(
+        "/api/v1/certificates/", {"kind": "transcript", "disclose": ["password"]}, format="json"
+    )
+    bad_kind = api_client.post("/api/v1/certificates/", {"kind": "diploma"}, format="json")
+
+    assert no_period.status_code == 400
+    assert set(no_period.json()) == {"period_from", "period_to"}
+    assert "period_to" in backwards.json()
+    assert "period_to" in in_future.json()
+    assert "disclose" in bad_disclose.json()
+    assert "kind" in bad_kind.json()
+    assert Certificate.objects.count() == 0
+
+
+def test_only_the_owner_downloads_a_certificate(
+    world, django_capture_on_commit_callbacks, api_client, client
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    other = UserFactory(username="bob", name="王博", role=Role.LEARNER)
+    PersonalAccountFactory(holder=other)
+
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "bob"))
+    for suffix in ("", "pdf/", "credential.json"):
+        assert (
+            api_client.get(f"/api/v1/certificates/{certificate.serial}/{suffix}").status_code == 404
+        )
+    client.force_login(other)
+    assert client.get(f"/certificates/{certificate.serial}/pdf/").status_code == 404
+    assert client.get(f"/certificates/{certificate.serial}/credential.json").status_code == 404
+    client.logout()
+    assert client.get(f"/certificates/{certificate.serial}/pdf/").status_code == 302
+    anonymous = api_client.__class__()
+    assert anonymous.get(f"/api/v1/certificates/{certificate.serial}/pdf/").status_code in (
+        401,
+        403,
+    )
+
+    client.force_login(world["account"].holder)
+    own = client.get(f"/certificates/{certificate.serial}/pdf/")
+    assert own.status_code == 200
+    assert b"".join(own.streaming_content).startswith(b"%PDF")
+
+
+def test_the_certificates_page_in_english_and_chinese(
+    world, client, django_capture_on_commit_callbacks
+):
+    client.force_login(world["account"].holder)
+
+    chinese = client.get("/certificates/")
+    assert chinese.status_code == 200
+    assert chinese["Content-Language"] == "zh-hans"
+    assert '<html lang="zh-hans">' in chinese.content.decode()
+
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/certificates/",
+            {
+                "kind": "hours_certificate",
+                "period_from": "2024-01-01",
+                "period_to": "2024-12-31",
+                "disclose": ["name"],
+            },
+        )
+    assert response.status_code == 302
+    page = client.get(response["Location"]).content.decode()
+    assert "My certificates" in page
+    assert "is being prepared" in page
+    certificate = Certificate.objects.get()
+    assert certificate.serial in page
+    assert f"/certificates/{certificate.serial}/pdf/" in page  # issued by the eager worker
+
+
+def test_the_request_form_shows_errors_beside_the_fields(world, client):
+    client.force_login(world["account"].holder)
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+
+    response = client.post("/certificates/", {"kind": "hours_certificate", "period_from": ""})
+
+    assert response.status_code == 400
+    assert "Give the first day of the period." in response.content.decode()
+    assert Certificate.objects.count() == 0
+
+
+def test_amounts_on_the_certificate_are_the_decisions(world, django_capture_on_commit_callbacks):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    decision = Decision.objects.get()
+
+    assert Decimal(content_of(certificate)["totals"]["hours"]) == decision.hours
+    assert Decimal(content_of(certificate)["items"][0]["credits"]) == decision.credits
+
+
+def test_production_refuses_to_start_without_a_signing_key():
+    from tests.creditbank.test_settings import PRODUCTION_ENV, manage
+
+    result = manage("check", **{**PRODUCTION_ENV, "CERTIFICATE_SIGNING_KEY": ""})
+
+    assert result.returncode != 0
+    assert "CERTIFICATE_SIGNING_KEY is required in production" in result.stderr

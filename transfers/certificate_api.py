@@ -1,0 +1,303 @@
+"""API of certificates: the learner requests and downloads theirs; anyone verifies one by its
+serial and reads the public signing key.
+
+A learner sees only their own certificates: anyone else's serial is a 404, like an unknown one.
+Verification answers every serial that names no issued certificate with the same 404 and the
+same body, and is throttled per address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from accounts.models import LearningAccount, Role, User
+from accounts.permissions import HasRole
+from accounts.services import learning_account_of
+
+from .certificates import (
+    DISCLOSABLE,
+    Verification,
+    certificate_of_owner,
+    certificate_request,
+    certificate_verify,
+    certificates_of,
+    revocation_reason_display,
+    signing_key_public,
+)
+from .models import Certificate
+
+NOT_FOUND = _("No certificate has this serial number.")
+
+
+class VerifyThrottle(ScopedRateThrottle):
+    """Verification by serial, per address (per user when signed in). The rate is read at each
+    request, so a test or an operator can change it without a restart."""
+
+    scope_attr = "throttle_scope"
+
+    def __init__(self) -> None:
+        self.scope = "certificate_verify"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get("certificate_verify")
+        self.rate = str(rate) if rate else None
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        return super(ScopedRateThrottle, self).allow_request(request, view)
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        user = getattr(request, "user", None)
+        ident = user.pk if user is not None and user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def verify_allowed(request: HttpRequest) -> bool:
+    """The same limit for the public page as for the API (one cache counter per address)."""
+    return VerifyThrottle().allow_request(request, None)
+
+
+# --- Serializers --------------------------------------------------------------------------------
+
+
+class CertificateSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    state_display = serializers.CharField(source="get_state_display", read_only=True)
+    verify_url = serializers.SerializerMethodField()
+    pdf_url = serializers.SerializerMethodField()
+    credential_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Certificate
+        fields = [
+            "serial",
+            "kind",
+            "kind_display",
+            "period_from",
+            "period_to",
+            "disclose",
+            "state",
+            "state_display",
+            "requested_at",
+            "issued_at",
+            "key_id",
+            "signature",
+            "verify_url",
+            "pdf_url",
+            "credential_url",
+        ]
+        read_only_fields = fields
+
+    def get_verify_url(self, certificate: Certificate) -> str:
+        return f"/verify/{certificate.serial}/"
+
+    def get_pdf_url(self, certificate: Certificate) -> str | None:
+        if not certificate.is_issued:
+            return None
+        return f"/api/v1/certificates/{certificate.serial}/pdf/"
+
+    def get_credential_url(self, certificate: Certificate) -> str | None:
+        if not certificate.is_issued:
+            return None
+        return f"/api/v1/certificates/{certificate.serial}/credential.json"
+
+
+class CertificateRequestSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Certificate.Kind.choices)
+    period_from = serializers.DateField(required=False, allow_null=True, default=None)
+    period_to = serializers.DateField(required=False, allow_null=True, default=None)
+    disclose = serializers.ListField(
+        child=serializers.ChoiceField(choices=sorted(DISCLOSABLE)),
+        required=False,
+        max_length=len(DISCLOSABLE),
+    )
+
+
+class VerificationSerializer(serializers.Serializer):
+    serial = serializers.CharField()
+    genuine = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["current", "revoked"])
+    kind = serializers.CharField()
+    kind_display = serializers.CharField()
+    issued_on = serializers.CharField()
+    period = serializers.DictField(child=serializers.CharField(), allow_null=True)
+    totals = serializers.DictField(child=serializers.CharField())
+    disclosed = serializers.DictField()
+    fingerprint = serializers.CharField()
+    key_id = serializers.CharField()
+    revoked_on = serializers.CharField(allow_null=True)
+    revocation_reason_code = serializers.CharField(allow_null=True)
+    revocation_reason = serializers.SerializerMethodField()
+
+    def get_revocation_reason(self, verification: Verification) -> str | None:
+        if not verification.revoked:
+            return None
+        return revocation_reason_display(verification.revocation_reason_code)
+
+
+class SigningKeySerializer(serializers.Serializer):
+    key_id = serializers.CharField()
+    algorithm = serializers.CharField()
+    public_key = serializers.CharField(help_text="Base64 of the raw 32-byte Ed25519 public key.")
+    pem = serializers.CharField()
+
+
+# --- Views --------------------------------------------------------------------------------------
+
+
+def _account(user: User) -> LearningAccount:
+    account = learning_account_of(user=user)
+    if account is None:
+        raise Http404
+    return account
+
+
+def _own(request: Request, serial: str) -> Certificate:
+    certificate = certificate_of_owner(user=request.user, serial=serial)  # type: ignore[arg-type]
+    if certificate is None:
+        raise Http404
+    return certificate
+
+
+class CertificateListView(APIView):
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses=CertificateSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        account = _account(request.user)  # type: ignore[arg-type]
+        return Response(CertificateSerializer(certificates_of(account=account), many=True).data)
+
+    @extend_schema(request=CertificateRequestSerializer, responses={202: CertificateSerializer})
+    def post(self, request: Request) -> Response:
+        """Request a certificate; it is made by a worker (``state`` is ``requested`` until it is
+        ``issued``). While the same kind and period is being made, the same one is returned."""
+        serializer = CertificateRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        certificate = certificate_request(
+            account=_account(request.user),  # type: ignore[arg-type]
+            actor=request.user,  # type: ignore[arg-type]
+            kind=data["kind"],
+            period_from=data["period_from"],
+            period_to=data["period_to"],
+            disclose=data.get("disclose"),
+        )
+        certificate.refresh_from_db()
+        return Response(CertificateSerializer(certificate).data, status=status.HTTP_202_ACCEPTED)
+
+
+class CertificateDetailView(APIView):
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses=CertificateSerializer)
+    def get(self, request: Request, serial: str) -> Response:
+        return Response(CertificateSerializer(_own(request, serial)).data)
+
+
+def pdf_response(certificate: Certificate) -> FileResponse:
+    if not certificate.is_issued or not certificate.pdf:
+        raise Http404
+    return FileResponse(
+        default_storage.open(str(certificate.pdf.name), "rb"),
+        as_attachment=True,
+        filename=f"certificate-{certificate.serial}.pdf",
+        content_type="application/pdf",
+    )
+
+
+def credential_response(certificate: Certificate) -> JsonResponse:
+    if not certificate.is_issued or not certificate.vc_json:
+        raise Http404
+    response = JsonResponse(
+        certificate.vc_json, json_dumps_params={"ensure_ascii": False, "indent": 2}
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="certificate-{certificate.serial}.credential.json"'
+    )
+    return response
+
+
+class CertificatePdfView(APIView):
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request: Request, serial: str) -> FileResponse:
+        return pdf_response(_own(request, serial))
+
+
+class CertificateCredentialView(APIView):
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
+    def get(self, request: Request, serial: str) -> JsonResponse:
+        """The certificate as a signed W3C Verifiable Credential / Open Badges 3.0 document."""
+        return credential_response(_own(request, serial))
+
+
+class CertificateVerifyView(APIView):
+    """Anyone: whether a certificate is genuine and current, with what its holder disclosed.
+    Every serial that names no issued certificate gets the same 404."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [VerifyThrottle]
+
+    @extend_schema(responses={200: VerificationSerializer, 404: OpenApiTypes.OBJECT})
+    def get(self, request: Request, serial: str) -> Response:
+        verification = certificate_verify(serial=serial)
+        if verification is None:
+            return Response({"detail": NOT_FOUND}, status=status.HTTP_404_NOT_FOUND)
+        return Response(VerificationSerializer(verification).data)
+
+
+class SigningKeyView(APIView):
+    """Anyone: the public key certificates are signed with, to check them offline."""
+
+    permission_classes = [AllowAny]
+    authentication_classes: list[Any] = []
+
+    @extend_schema(responses=SigningKeySerializer)
+    def get(self, request: Request) -> Response:
+        return Response(SigningKeySerializer(signing_key_public()).data)
+
+
+certificate_api_urlpatterns: list[URLPattern] = [
+    path("certificates/", CertificateListView.as_view(), name="api-certificates"),
+    path(
+        "certificates/signing-key/",
+        SigningKeyView.as_view(),
+        name="api-certificate-signing-key",
+    ),
+    path(
+        "certificates/verify/<str:serial>/",
+        CertificateVerifyView.as_view(),
+        name="api-certificate-verify",
+    ),
+    path("certificates/<str:serial>/", CertificateDetailView.as_view(), name="api-certificate"),
+    path(
+        "certificates/<str:serial>/pdf/",
+        CertificatePdfView.as_view(),
+        name="api-certificate-pdf",
+    ),
+    path(
+        "certificates/<str:serial>/credential.json",
+        CertificateCredentialView.as_view(),
+        name="api-certificate-credential",
+    ),
+]

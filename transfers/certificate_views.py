@@ -1,0 +1,188 @@
+"""Pages of certificates: the learner's list with the request form and downloads, and the public
+verification page ``/verify/<serial>/`` that the QR code on every certificate points to."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import URLPattern, path
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+
+from accounts.models import LearningAccount, Role, User
+from accounts.permissions import RoleRequiredMixin
+from accounts.services import learning_account_of
+
+from .certificate_api import credential_response, pdf_response, verify_allowed
+from .certificates import (
+    DEFAULT_DISCLOSE,
+    DISCLOSABLE,
+    certificate_of_owner,
+    certificate_request,
+    certificate_verify,
+    certificates_of,
+    revocation_reason_display,
+)
+from .models import Certificate
+
+# While a certificate is being made the list reloads itself this often (seconds).
+POLL_SECONDS = 3
+
+
+class CertificateRequestForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=gettext_lazy("Kind of certificate"),
+        choices=Certificate.Kind.choices,
+        initial=Certificate.Kind.HOURS_CERTIFICATE,
+    )
+    period_from = forms.DateField(
+        label=gettext_lazy("Period from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("For a certificate of learning hours: the first day counted."),
+    )
+    period_to = forms.DateField(
+        label=gettext_lazy("Period to"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("The last day counted (today at the latest)."),
+    )
+    disclose = forms.MultipleChoiceField(
+        label=gettext_lazy("Shown to whoever verifies it"),
+        choices=list(DISCLOSABLE.items()),
+        initial=list(DEFAULT_DISCLOSE),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=gettext_lazy(
+            "The verification page always shows the kind, period, totals and whether the "
+            "certificate is genuine and current; tick what else it may show."
+        ),
+    )
+
+
+def _user(request: HttpRequest) -> User:
+    return request.user  # type: ignore[return-value]
+
+
+def _account(request: HttpRequest) -> LearningAccount:
+    account = learning_account_of(user=_user(request))
+    if account is None:
+        raise Http404
+    return account
+
+
+class CertificateListPage(RoleRequiredMixin, View):
+    allowed_roles = (Role.LEARNER,)
+    template_name = "transfers/certificates.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        today = timezone.localdate()
+        form = CertificateRequestForm(
+            initial={"period_from": datetime.date(today.year, 1, 1), "period_to": today}
+        )
+        return self._render(request, form)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CertificateRequestForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                certificate = certificate_request(
+                    account=_account(request),
+                    actor=_user(request),
+                    kind=data["kind"],
+                    period_from=data["period_from"],
+                    period_to=data["period_to"],
+                    disclose=data["disclose"],
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(
+                    request,
+                    _("Your certificate %(serial)s is being prepared.")
+                    % {"serial": certificate.serial},
+                )
+                return redirect("certificates")
+        return self._render(request, form, status=400)
+
+    def _render(self, request: HttpRequest, form: forms.Form, status: int = 200) -> HttpResponse:
+        certificates = list(certificates_of(account=_account(request))[:50])
+        context: dict[str, Any] = {
+            "form": form,
+            "certificates": certificates,
+            "poll_seconds": POLL_SECONDS
+            if any(c.state == Certificate.State.REQUESTED for c in certificates)
+            else None,
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+class CertificatePdfDownload(RoleRequiredMixin, View):
+    allowed_roles = (Role.LEARNER,)
+
+    def get(self, request: HttpRequest, serial: str) -> HttpResponseBase:
+        certificate = certificate_of_owner(user=_user(request), serial=serial)
+        if certificate is None:
+            raise Http404
+        return pdf_response(certificate)
+
+
+class CertificateCredentialDownload(RoleRequiredMixin, View):
+    allowed_roles = (Role.LEARNER,)
+
+    def get(self, request: HttpRequest, serial: str) -> HttpResponseBase:
+        certificate = certificate_of_owner(user=_user(request), serial=serial)
+        if certificate is None:
+            raise Http404
+        return credential_response(certificate)
+
+
+def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
+    """Public: anyone who holds a serial (or scanned the QR code) sees whether the certificate
+    is genuine and current. Every serial naming no issued certificate gets the same page."""
+    if not verify_allowed(request):
+        return render(request, "transfers/verify.html", {"throttled": True}, status=429)
+    verification = certificate_verify(serial=serial)
+    context: dict[str, Any] = {"verification": verification}
+    if verification is not None and verification.revoked:
+        context["revocation_reason"] = revocation_reason_display(
+            verification.revocation_reason_code
+        )
+    return render(
+        request, "transfers/verify.html", context, status=200 if verification is not None else 404
+    )
+
+
+def verify_lookup(request: HttpRequest) -> HttpResponse:
+    """The form on the verification page: type a serial, go to its page."""
+    serial = (request.GET.get("serial") or "").strip()
+    if not serial or "/" in serial:
+        return render(request, "transfers/verify.html", {"lookup": True})
+    return redirect("certificate-verify", serial=serial)
+
+
+certificate_urlpatterns: list[URLPattern] = [
+    path("certificates/", CertificateListPage.as_view(), name="certificates"),
+    path(
+        "certificates/<str:serial>/pdf/",
+        CertificatePdfDownload.as_view(),
+        name="certificate-pdf",
+    ),
+    path(
+        "certificates/<str:serial>/credential.json",
+        CertificateCredentialDownload.as_view(),
+        name="certificate-credential",
+    ),
+    path("verify/", verify_lookup, name="certificate-verify-lookup"),
+    path("verify/<str:serial>/", verify_page, name="certificate-verify"),
+]

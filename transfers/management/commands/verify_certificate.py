@@ -1,0 +1,55 @@
+"""Check a downloaded certificate offline: ``python manage.py verify_certificate FILE``.
+
+FILE is the certificate's PDF (its embedded ``certificate.json`` holds the signed content and the
+signature) or its Verifiable Credential JSON. The key is the bank's published public key: give
+it with ``--public-key`` (a file with the PEM or the base64 raw key, as served at
+``/api/v1/certificates/signing-key/``, or the base64 itself); without it, the keys this
+installation is configured with are used. Prints GENUINE or NOT GENUINE; exits 1 when not.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from transfers.certificates import public_key_from_text, signed_document_check
+
+
+class Command(BaseCommand):
+    help = "Check the signature of a certificate PDF or Verifiable Credential JSON."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="The certificate PDF or credential JSON.")
+        parser.add_argument(
+            "--public-key",
+            help="The published public key: a file (PEM or base64) or the base64 text.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = Path(options["file"])
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise CommandError(f"cannot read {path}: {exc}") from exc
+        key = None
+        if options.get("public_key"):
+            text = options["public_key"]
+            candidate = Path(text)
+            if candidate.is_file():
+                text = candidate.read_text()
+            try:
+                key = public_key_from_text(text)
+            except ValueError as exc:
+                raise CommandError(f"not an Ed25519 public key: {exc}") from exc
+        result = signed_document_check(data, key=key)
+        label = f"{result.kind}, serial {result.serial}" if result.serial else result.kind
+        if result.genuine:
+            self.stdout.write(f"GENUINE ({label})")
+            # The signature covers the embedded data, not the printed page: compare the two.
+            self.stdout.write(f"Signed content: {result.detail}")
+            return
+        self.stdout.write(f"NOT GENUINE ({label}){': ' + result.detail if result.detail else ''}")
+        sys.exit(1)
