@@ -370,6 +370,14 @@ class BusinessTransaction(AppendOnlyModel):
         APPLICATION_WITHDRAWN = "application_withdrawn", _("Accreditation application withdrawn")
         LEDGER_CORRECTED = "ledger_corrected", _("Ledger entry reversed")
         ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")
+        CLOSURE_REQUESTED = "closure_requested", _("Account closure requested")
+        CLOSURE_CANCELLED = "closure_cancelled", _("Account closure cancelled")
+        ACCOUNT_CLOSED = "account_closed", _("Account closed")
+        CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
+        CORRECTION_REJECTED = "correction_rejected", _("Correction rejected")
+        CORRECTED = "corrected", _("Basic information corrected")
+        VISIT_BOOKED = "visit_booked", _("Visit to a centre booked")
+        CERTIFIED_COPY_HANDED_OVER = "certified_copy_handed_over", _("Certified copy handed over")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"
@@ -567,3 +575,137 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.kind}"
+
+
+class ClosureRequest(models.Model):
+    """The learner asked to close the account. Until ``due_at`` they may cancel; then the
+    retention job closes the account and removes personal data."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the confirmation period to end")
+        CANCELLED = "cancelled", _("Cancelled")
+        DONE = "done", _("Account closed")
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="closure_requests"
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    due_at = models.DateTimeField(_("closes at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("closure request")
+        verbose_name_plural = _("closure requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            # What the retention job scans.
+            models.Index(
+                fields=["due_at"], name="closure_pending_due", condition=Q(status="pending")
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(status="pending"), name="closure_one_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.status}"
+
+
+class CorrectionRequest(models.Model):
+    """The learner asks for a correction of basic information; a centre reviewer decides."""
+
+    class Field(models.TextChoices):
+        NAME = "name", _("Name")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for a decision")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="correction_requests"
+    )
+    field = models.CharField(_("what to correct"), max_length=30, choices=Field.choices)
+    old_value = models.CharField(_("current value"), max_length=200, blank=True)
+    new_value = models.CharField(_("correct value"), max_length=200)
+    reason = models.CharField(_("reason"), max_length=500)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
+    )
+    requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
+    decided_by = models.ForeignKey(
+        User,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.CharField(_("reason for the decision"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["requested_at"],
+                name="correction_pending",
+                condition=Q(status="pending"),
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(reason=""), name="correction_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.field}"
+
+
+class CentreVisit(models.Model):
+    """The learner books a visit to a centre to review the paper file or to get a copy of it;
+    centre staff record a certified copy handed over."""
+
+    class Purpose(models.TextChoices):
+        REVIEW = "review", _("Review the paper file")
+        COPY = "copy", _("Get a certified copy")
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", _("Booked")
+        HANDED_OVER = "handed_over", _("Certified copy handed over")
+
+    account = models.ForeignKey(LearningAccount, on_delete=models.PROTECT, related_name="visits")
+    centre = models.ForeignKey(
+        Centre, verbose_name=_("centre"), on_delete=models.PROTECT, related_name="visits"
+    )
+    visit_on = models.DateField(_("date of the visit"))
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.BOOKED
+    )
+    booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
+    handed_over_by = models.ForeignKey(
+        User,
+        verbose_name=_("handed over by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
+    pages = models.CharField(_("pages"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("centre visit")
+        verbose_name_plural = _("centre visits")
+        ordering = ["visit_on", "id"]
+        indexes = [models.Index(fields=["centre", "visit_on"], name="visit_centre_date")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.visit_on}"

@@ -38,3 +38,12 @@ def send_notification_emails(*, notification_ids: list[int]) -> int:
     """Email notices after they are stored. Each notice is claimed before it is sent, so a
     retried or redelivered task sends only the emails not sent yet."""
     return notification_emails_send(notification_ids=notification_ids)
+
+
+@shared_task
+def close_due_accounts() -> int:
+    """Periodic (beat): accounts whose closure confirmation period has ended are closed and
+    their personal data removed. Safe to run again: a closed account is not closed twice."""
+    from .rights import account_closures_run
+
+    return account_closures_run()

@@ -239,6 +239,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accreditation.tasks.deadline_sweep_task",
         "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
     },
+    # Accounts whose closure confirmation period has ended are closed (accounts.rights).
+    "close-due-accounts": {
+        "task": "accounts.tasks.close_due_accounts",
+        "schedule": float(env_int("ACCOUNT_CLOSURE_SWEEP_INTERVAL_SECONDS", 3600)),
+    },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {
         "task": "transfers.tasks.purge_expired_idempotency_keys",
@@ -298,6 +303,8 @@ EVIDENCE_QUOTA_BYTES = env_int("EVIDENCE_QUOTA_BYTES", 200 * 1024 * 1024)
 # (accreditation.calendar); the reviewer is reminded this many working days before the due date.
 ACCREDITATION_WORKING_DAYS = env_int("ACCREDITATION_WORKING_DAYS", 15)
 REMINDER_WORKING_DAYS = env_int("REMINDER_WORKING_DAYS", 3)
+# Days in which a learner may cancel the closure of their account.
+ACCOUNT_CLOSURE_DAYS = env_int("ACCOUNT_CLOSURE_DAYS", 15)
 
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

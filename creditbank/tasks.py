@@ -1,7 +1,25 @@
 from celery import shared_task
+from celery.app.task import Task
 
 
 @shared_task
 def ping() -> str:
     """Answers "pong": lets operators and tests see that a worker takes tasks from the broker."""
     return "pong"
+
+
+EXPORT_RETRIES = 3
+
+
+@shared_task(bind=True, max_retries=EXPORT_RETRIES, acks_late=True)
+def build_data_export(self: Task, export_id: int) -> str:
+    """Build a learner's data export; retried with backoff, marked failed after the last try."""
+    from .export import data_export_build, data_export_fail
+
+    try:
+        return data_export_build(export_id=export_id).state
+    except Exception as exc:
+        if self.request.retries >= EXPORT_RETRIES:
+            data_export_fail(export_id=export_id)
+            raise
+        raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc

@@ -15,6 +15,7 @@ from accounts.api import (
 )
 from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
 from accounts.notification_views import notification_api_urlpatterns, notification_urlpatterns
+from accounts.rights_views import rights_b_api_urlpatterns, rights_b_urlpatterns
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
 from accreditation.api import application_api_urlpatterns
 from accreditation.catalogue_views import catalogue_api_urlpatterns, catalogue_urlpatterns
@@ -30,6 +31,7 @@ from transfers.transfer_api import transfer_api_urlpatterns
 from transfers.transfer_views import transfer_urlpatterns
 
 from . import views
+from .rights_views import rights_api_urlpatterns, rights_urlpatterns
 from .statement import statement_api_urlpatterns, statement_urlpatterns
 
 api_v1 = [
@@ -47,6 +49,7 @@ api_v1 = [
     *staff_api_urlpatterns,
     *collective_api_urlpatterns,
     *notification_api_urlpatterns,
+    *rights_b_api_urlpatterns,
     *catalogue_api_urlpatterns,
     *rule_api_urlpatterns,
     *application_api_urlpatterns,
@@ -56,6 +59,7 @@ api_v1 = [
     *transfer_api_urlpatterns,
     *certificate_api_urlpatterns,
     *statement_api_urlpatterns,
+    *rights_api_urlpatterns,
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -92,6 +96,7 @@ urlpatterns = [
     *staff_urlpatterns,
     *collective_urlpatterns,
     *notification_urlpatterns,
+    *rights_b_urlpatterns,
     *catalogue_urlpatterns,
     *rule_urlpatterns,
     *application_urlpatterns,
@@ -99,6 +104,7 @@ urlpatterns = [
     *transfer_urlpatterns,
     *certificate_urlpatterns,
     *statement_urlpatterns,
+    *rights_urlpatterns,
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

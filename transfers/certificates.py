@@ -795,7 +795,11 @@ class Verification:
 def certificate_verify(*, serial: str) -> Verification | None:
     """The verification of an issued certificate, or None for any serial that names none
     (unknown, malformed, or not yet issued): all of those take the same single query."""
-    certificate = Certificate.objects.filter(serial=str(serial)[:64], state=State.ISSUED).first()
+    certificate = (
+        Certificate.objects.select_related("account")
+        .filter(serial=str(serial)[:64], state=State.ISSUED)
+        .first()
+    )
     if certificate is None:
         return None
     content = certificate.content or {}
@@ -808,6 +812,10 @@ def certificate_verify(*, serial: str) -> Verification | None:
     )
     learner = content.get("learner") or {}
     chosen = set(content.get("disclose") or [])
+    if certificate.account.status == LearningAccount.Status.CLOSED:
+        # The holder closed the account: the signed content stays (it still verifies), but
+        # the page no longer shows who the certificate was issued to.
+        chosen -= {"name", "id_number", "account_number"}
     disclosed: dict[str, Any] = {}
     if "name" in chosen:
         disclosed["name"] = learner.get("name", "")

@@ -1,0 +1,490 @@
+"""Pages and API for closing the account, corrections of basic information and visits to a
+centre for the paper file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
+from django.views.decorators.http import require_POST
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import (
+    Centre,
+    CentreVisit,
+    ClosureRequest,
+    CorrectionRequest,
+    LearningAccount,
+    Role,
+    User,
+)
+from .permissions import HasRole, RoleRequiredMixin
+from .rights import (
+    closure_cancel,
+    closure_pending_of,
+    closure_request,
+    correction_decide,
+    correction_request,
+    corrections_of,
+    corrections_pending,
+    visit_book,
+    visit_copy_record,
+    visits_at,
+    visits_of,
+)
+
+CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
+
+
+def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
+    for field, errors in exc.message_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+# --- Forms ----------------------------------------------------------------------------------
+
+
+class ClosureForm(forms.Form):
+    password = forms.CharField(
+        label=gettext_lazy("Your password"), widget=forms.PasswordInput, strip=False
+    )
+
+
+class CorrectionForm(forms.Form):
+    field = forms.ChoiceField(
+        label=gettext_lazy("What to correct"), choices=CorrectionRequest.Field.choices
+    )
+    new_value = forms.CharField(label=gettext_lazy("Correct value"), max_length=150)
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea)
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(
+        label=gettext_lazy("Decision"),
+        choices=[("accept", gettext_lazy("Accept")), ("reject", gettext_lazy("Reject"))],
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500)
+
+
+class VisitForm(forms.Form):
+    centre = forms.ModelChoiceField(
+        label=gettext_lazy("Centre"), queryset=Centre.objects.filter(is_active=True)
+    )
+    visit_on = forms.DateField(
+        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+    purpose = forms.ChoiceField(label=gettext_lazy("Purpose"), choices=CentreVisit.Purpose.choices)
+
+
+class CopyForm(forms.Form):
+    pages = forms.CharField(
+        label=gettext_lazy("Pages handed over"),
+        max_length=200,
+        help_text=gettext_lazy("For example: 1-4, 7"),
+    )
+
+
+# --- Pages ----------------------------------------------------------------------------------
+
+
+def _own_account(user: User) -> LearningAccount | None:
+    return LearningAccount.objects.filter(holder=user, kind="personal").first()
+
+
+@login_required
+def closure_page(request: HttpRequest) -> HttpResponse:
+    """Ask for the account to be closed (with the password), or see the pending request."""
+    user: User = request.user  # type: ignore[assignment]
+    account = _own_account(user)
+    form = ClosureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            closure_request(user=user, password=form.cleaned_data["password"])
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Your account will be closed at the end of the period."))
+            return HttpResponseRedirect(reverse("rights-closure"))
+    pending = closure_pending_of(account=account) if account else None
+    return render(
+        request,
+        "accounts/rights_closure.html",
+        {"form": form, "pending": pending, "account": account},
+    )
+
+
+@login_required
+@require_POST
+def closure_cancel_page(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    try:
+        closure_cancel(user=user)
+    except ValidationError as exc:
+        for errors in exc.message_dict.values():
+            for error in errors:
+                messages.error(request, error)
+    else:
+        messages.success(request, _("The closure of your account is cancelled."))
+    return HttpResponseRedirect(reverse("rights-closure"))
+
+
+@login_required
+def corrections_page(request: HttpRequest) -> HttpResponse:
+    """The learner's correction requests and the form to ask for one."""
+    user: User = request.user  # type: ignore[assignment]
+    form = CorrectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction_request(user=user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Your request has been sent to a centre."))
+            return HttpResponseRedirect(reverse("rights-corrections"))
+    return render(
+        request,
+        "accounts/rights_corrections.html",
+        {"form": form, "requests": corrections_of(user=user)},
+    )
+
+
+class CorrectionQueueView(RoleRequiredMixin, View):
+    allowed_roles = CENTRE_STAFF
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(
+            request,
+            "accounts/rights_correction_queue.html",
+            {"requests": corrections_pending(), "blank": DecisionForm()},
+        )
+
+
+@method_decorator(require_POST, name="dispatch")
+class CorrectionDecideView(RoleRequiredMixin, View):
+    allowed_roles = CENTRE_STAFF
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        form = DecisionForm(request.POST)
+        if form.is_valid():
+            try:
+                correction_decide(
+                    request_id=pk,
+                    reviewer=request.user,  # type: ignore[arg-type]
+                    accept=form.cleaned_data["decision"] == "accept",
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, _("The decision is recorded."))
+                return HttpResponseRedirect(reverse("rights-correction-queue"))
+        return render(
+            request,
+            "accounts/rights_correction_queue.html",
+            {
+                "requests": corrections_pending(),
+                "form": form,
+                "blank": DecisionForm(),
+                "failed": pk,
+            },
+            status=400,
+        )
+
+
+@login_required
+def visits_page(request: HttpRequest) -> HttpResponse:
+    """The learner books a visit to a centre and sees the visits booked."""
+    user: User = request.user  # type: ignore[assignment]
+    form = VisitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visit_book(
+                user=user,
+                centre_id=form.cleaned_data["centre"].pk,
+                visit_on=form.cleaned_data["visit_on"],
+                purpose=form.cleaned_data["purpose"],
+            )
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Your visit is booked."))
+            return HttpResponseRedirect(reverse("rights-visits"))
+    return render(
+        request, "accounts/rights_visits.html", {"form": form, "visits": visits_of(user=user)}
+    )
+
+
+class CentreVisitsView(RoleRequiredMixin, View):
+    """Visits booked at the centre; staff record a certified copy handed over."""
+
+    allowed_roles = CENTRE_STAFF
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self._page(request, CopyForm(), None)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CopyForm(request.POST)
+        raw = request.POST.get("visit", "")
+        visit_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else 0
+        if form.is_valid():
+            try:
+                visit_copy_record(
+                    staff=request.user,  # type: ignore[arg-type]
+                    visit_id=visit_id,
+                    pages=form.cleaned_data["pages"],
+                )
+            except ValidationError as exc:
+                _errors_to_form(form, exc)
+            else:
+                messages.success(request, _("The certified copy is recorded."))
+                return HttpResponseRedirect(reverse("rights-centre-visits"))
+        return self._page(request, form, visit_id, status=400)
+
+    def _page(
+        self, request: HttpRequest, form: forms.Form, failed: int | None, status: int = 200
+    ) -> HttpResponse:
+        visits = visits_at(staff=request.user)  # type: ignore[arg-type]
+        return render(
+            request,
+            "accounts/rights_centre_visits.html",
+            {"visits": visits, "form": form, "blank": CopyForm(), "failed": failed},
+            status=status,
+        )
+
+
+rights_b_urlpatterns: list[URLPattern] = [
+    path("account/visits/", visits_page, name="rights-visits"),
+    path("centre/visits/", CentreVisitsView.as_view(), name="rights-centre-visits"),
+    path("account/closure/", closure_page, name="rights-closure"),
+    path("account/closure/cancel/", closure_cancel_page, name="rights-closure-cancel"),
+    path("account/corrections/", corrections_page, name="rights-corrections"),
+    path("centre/corrections/", CorrectionQueueView.as_view(), name="rights-correction-queue"),
+    path(
+        "centre/corrections/<int:pk>/decide/",
+        CorrectionDecideView.as_view(),
+        name="rights-correction-decide",
+    ),
+]
+
+
+# --- API ------------------------------------------------------------------------------------
+
+
+class ClosureSerializer(serializers.ModelSerializer[ClosureRequest]):
+    class Meta:
+        model = ClosureRequest
+        fields = ["status", "requested_at", "due_at", "finished_at"]
+
+
+class ClosureAskSerializer(serializers.Serializer[Any]):
+    password = serializers.CharField(trim_whitespace=False)
+
+
+class CorrectionSerializer(serializers.ModelSerializer[CorrectionRequest]):
+    class Meta:
+        model = CorrectionRequest
+        fields = [
+            "id",
+            "field",
+            "old_value",
+            "new_value",
+            "reason",
+            "status",
+            "requested_at",
+            "decided_at",
+            "decision_reason",
+        ]
+        read_only_fields = [
+            "id",
+            "old_value",
+            "status",
+            "requested_at",
+            "decided_at",
+            "decision_reason",
+        ]
+
+
+class CorrectionAskSerializer(serializers.Serializer[Any]):
+    # Any name: asking for an identity field gets the message to visit a centre.
+    field = serializers.CharField(max_length=30)
+    new_value = serializers.CharField(max_length=150)
+    reason = serializers.CharField(max_length=500)
+
+
+class CorrectionDecisionSerializer(serializers.Serializer[Any]):
+    decision = serializers.ChoiceField(choices=["accept", "reject"])
+    reason = serializers.CharField(max_length=500, allow_blank=True)
+
+
+class MyClosureView(APIView):
+    """The caller's account closure: ask (POST, with the password), see (GET), cancel
+    (DELETE)."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses=ClosureSerializer)
+    def get(self, request: Request) -> Response:
+        account = _own_account(request.user)  # type: ignore[arg-type]
+        latest = account.closure_requests.first() if account else None
+        if latest is None:
+            return Response({"detail": _("No closure was asked for.")}, status=404)
+        return Response(ClosureSerializer(latest).data)
+
+    @extend_schema(request=ClosureAskSerializer, responses={201: ClosureSerializer})
+    def post(self, request: Request) -> Response:
+        data = ClosureAskSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        closure = closure_request(
+            user=request.user,  # type: ignore[arg-type]
+            password=data.validated_data["password"],
+        )
+        return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ClosureSerializer)
+    def delete(self, request: Request) -> Response:
+        closure = closure_cancel(user=request.user)  # type: ignore[arg-type]
+        return Response(ClosureSerializer(closure).data)
+
+
+class MyCorrectionsView(ListAPIView[CorrectionRequest]):
+    """The caller's correction requests (GET) and a new one (POST)."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+    serializer_class = CorrectionSerializer
+
+    def get_queryset(self) -> Any:
+        return corrections_of(user=self.request.user)  # type: ignore[arg-type]
+
+    @extend_schema(request=CorrectionAskSerializer, responses={201: CorrectionSerializer})
+    def post(self, request: Request) -> Response:
+        data = CorrectionAskSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        correction = correction_request(user=request.user, **data.validated_data)  # type: ignore[arg-type]
+        return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
+
+
+class CorrectionQueueApiView(ListAPIView[CorrectionRequest]):
+    """Correction requests waiting for a centre's decision."""
+
+    permission_classes = [HasRole.of(*CENTRE_STAFF)]
+    serializer_class = CorrectionSerializer
+
+    def get_queryset(self) -> Any:
+        return corrections_pending()
+
+
+class CorrectionDecisionApiView(APIView):
+    """A centre reviewer accepts or rejects a correction, with a reason."""
+
+    permission_classes = [HasRole.of(*CENTRE_STAFF)]
+
+    @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = CorrectionDecisionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        correction = correction_decide(
+            request_id=pk,
+            reviewer=request.user,  # type: ignore[arg-type]
+            accept=data.validated_data["decision"] == "accept",
+            reason=data.validated_data["reason"],
+        )
+        return Response(CorrectionSerializer(correction).data)
+
+
+class VisitSerializer(serializers.ModelSerializer[CentreVisit]):
+    class Meta:
+        model = CentreVisit
+        fields = [
+            "id",
+            "centre",
+            "visit_on",
+            "purpose",
+            "status",
+            "booked_at",
+            "handed_over_at",
+            "pages",
+        ]
+        read_only_fields = ["id", "status", "booked_at", "handed_over_at", "pages"]
+
+
+class CopySerializer(serializers.Serializer[Any]):
+    pages = serializers.CharField(max_length=200, allow_blank=True)
+
+
+class MyVisitsView(ListAPIView[CentreVisit]):
+    """The caller's visits to a centre (GET) and a new booking (POST)."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+    serializer_class = VisitSerializer
+
+    def get_queryset(self) -> Any:
+        return visits_of(user=self.request.user)  # type: ignore[arg-type]
+
+    @extend_schema(request=VisitSerializer, responses={201: VisitSerializer})
+    def post(self, request: Request) -> Response:
+        data = VisitSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        visit = visit_book(
+            user=request.user,  # type: ignore[arg-type]
+            centre_id=data.validated_data["centre"].pk,
+            visit_on=data.validated_data["visit_on"],
+            purpose=data.validated_data["purpose"],
+        )
+        return Response(VisitSerializer(visit).data, status=status.HTTP_201_CREATED)
+
+
+class CentreVisitsApiView(ListAPIView[CentreVisit]):
+    """Visits booked at the caller's centre."""
+
+    permission_classes = [HasRole.of(*CENTRE_STAFF)]
+    serializer_class = VisitSerializer
+
+    def get_queryset(self) -> Any:
+        return visits_at(staff=self.request.user)  # type: ignore[arg-type]
+
+
+class VisitCopyApiView(APIView):
+    """Centre staff record the certified copy handed over at a visit."""
+
+    permission_classes = [HasRole.of(*CENTRE_STAFF)]
+
+    @extend_schema(request=CopySerializer, responses=VisitSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        data = CopySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        visit = visit_copy_record(
+            staff=request.user,  # type: ignore[arg-type]
+            visit_id=pk,
+            pages=data.validated_data["pages"],
+        )
+        return Response(VisitSerializer(visit).data)
+
+
+rights_b_api_urlpatterns: list[URLPattern] = [
+    path("accounts/me/visits/", MyVisitsView.as_view(), name="api-my-visits"),
+    path("visits/", CentreVisitsApiView.as_view(), name="api-centre-visits"),
+    path("visits/<int:pk>/copy/", VisitCopyApiView.as_view(), name="api-visit-copy"),
+    path("accounts/me/closure/", MyClosureView.as_view(), name="api-my-closure"),
+    path("accounts/me/corrections/", MyCorrectionsView.as_view(), name="api-my-corrections"),
+    path("corrections/", CorrectionQueueApiView.as_view(), name="api-correction-queue"),
+    path(
+        "corrections/<int:pk>/decision/",
+        CorrectionDecisionApiView.as_view(),
+        name="api-correction-decision",
+    ),
+]

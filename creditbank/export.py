@@ -1,0 +1,219 @@
+"""The learner's data export: a ZIP of everything the portal holds about them, one JSON file per
+kind of record plus the stored bytes of their evidence files, made by a worker
+(``creditbank.tasks.build_data_export``) and downloadable by its owner for 24 hours.
+
+Only the learner's own rows are read: every query is filtered by their account (or, for
+notifications, by them as recipient). People who acted on the learner's records (reviewers,
+officers) appear by id only, except staff who viewed the file, whom the learner is entitled to
+know by name and centre.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import PurePosixPath
+from typing import Any
+
+from django.core.files import File
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import (
+    BusinessTransaction,
+    LearningAccount,
+    LedgerEntry,
+    LifelongLearningFile,
+    Notification,
+    StaffAccess,
+    User,
+)
+from accreditation.models import Application, ApplicationEvent, Decision, Revocation
+from outcomes.models import EvidenceFile, LearningOutcome
+from transfers.models import (
+    Certificate,
+    LearningGoal,
+    TransferApplication,
+    TransferEvent,
+    TransferItem,
+)
+
+from .models import DataExport
+
+LINK_LIFETIME = datetime.timedelta(hours=24)
+
+# Never exported: secrets and the lookup keys of the identity number (the masked number is).
+SECRET_FIELDS = {"password", "id_number_encrypted", "id_number_index", "file_token"}
+
+
+def _rows(queryset: models.QuerySet[Any], *extra: str) -> list[dict[str, Any]]:
+    fields = [
+        field.attname
+        for field in queryset.model._meta.concrete_fields
+        if field.attname not in SECRET_FIELDS
+    ]
+    return list(queryset.order_by("pk").values(*fields, *extra))
+
+
+def _records(account: LearningAccount) -> list[tuple[str, Callable[[], Any]]]:
+    """Each kind of record, as (file name, function giving its rows)."""
+    holder = account.holder
+    user_fields = ["id", "username", "name", "email", "phone", "role", "date_joined", "last_login"]
+    return [
+        (
+            "account.json",
+            lambda: {
+                "account": _rows(LearningAccount.objects.filter(pk=account.pk))[0],
+                "user": (
+                    User.objects.filter(pk=holder.pk).values(*user_fields).first()
+                    if holder
+                    else None
+                ),
+            },
+        ),
+        (
+            "file.json",
+            lambda: {
+                "file": _rows(LifelongLearningFile.objects.filter(account=account)),
+                "goals": _rows(LearningGoal.objects.filter(account=account), "programme__name"),
+            },
+        ),
+        ("outcomes.json", lambda: _rows(LearningOutcome.objects.filter(account=account))),
+        ("evidence.json", lambda: _rows(EvidenceFile.objects.filter(account=account))),
+        ("applications.json", lambda: _rows(Application.objects.filter(account=account))),
+        (
+            "application_events.json",
+            lambda: _rows(ApplicationEvent.objects.filter(application__account=account)),
+        ),
+        (
+            "decisions.json",
+            lambda: {
+                "decisions": _rows(Decision.objects.filter(application__account=account)),
+                "revocations": _rows(
+                    Revocation.objects.filter(decision__application__account=account)
+                ),
+            },
+        ),
+        ("ledger.json", lambda: _rows(LedgerEntry.objects.filter(account=account))),
+        (
+            "transfers.json",
+            lambda: {
+                "applications": _rows(
+                    TransferApplication.objects.filter(account=account), "programme__name"
+                ),
+                "items": _rows(TransferItem.objects.filter(account=account), "course__name"),
+                "events": _rows(TransferEvent.objects.filter(item__account=account)),
+            },
+        ),
+        ("certificates.json", lambda: _rows(Certificate.objects.filter(account=account))),
+        (
+            "notifications.json",
+            lambda: _rows(Notification.objects.filter(recipient=holder)) if holder else [],
+        ),
+        ("transactions.json", lambda: _rows(BusinessTransaction.objects.filter(account=account))),
+        (
+            "staff_views.json",
+            lambda: _rows(
+                StaffAccess.objects.filter(account=account), "staff__name", "staff__centre__name"
+            ),
+        ),
+    ]
+
+
+def _evidence_name(evidence: EvidenceFile) -> str:
+    # The id keeps two files of the same name apart; the stored name's suffix is trusted over
+    # the learner's original name, which may hold anything.
+    suffix = PurePosixPath(evidence.file.name or "").suffix
+    stem = PurePosixPath(evidence.original_name).stem.replace("/", "_") or "file"
+    return f"evidence/{evidence.pk}-{stem}{suffix}"
+
+
+@transaction.atomic
+def data_export_request(*, account: LearningAccount) -> tuple[DataExport, bool]:
+    """Ask for an export of the account's data. Gives the export being made if there is one
+    (and ``False``), else a new one, whose building is queued after commit (and ``True``)."""
+    # The account row is the lock: two requests at once make one export.
+    LearningAccount.objects.select_for_update().get(pk=account.pk)
+    running = DataExport.objects.filter(account=account, state__in=DataExport.IN_PROGRESS).first()
+    if running is not None:
+        return running, False
+    export = DataExport.objects.create(account=account)
+
+    from .tasks import build_data_export
+
+    transaction.on_commit(lambda: build_data_export.delay(export.pk))
+    return export, True
+
+
+def _progress(export: DataExport, done: int, total: int) -> None:
+    # Never 100 before the file is stored: 100 means ready.
+    percent = min(99, done * 100 // max(total, 1))
+    DataExport.objects.filter(pk=export.pk).update(progress=percent)
+
+
+def data_export_build(*, export_id: int) -> DataExport:
+    """Build the ZIP of a requested export, recording progress as it goes. An export that is
+    already ready or failed is returned as it is (a redelivered task makes nothing new)."""
+    claimed = DataExport.objects.filter(pk=export_id, state__in=DataExport.IN_PROGRESS).update(
+        state=DataExport.State.RUNNING, progress=0
+    )
+    export = DataExport.objects.select_related("account__holder").get(pk=export_id)
+    if not claimed:
+        return export
+    account = export.account
+    records = _records(account)
+    evidence = list(EvidenceFile.objects.filter(account=account).order_by("pk"))
+    total = len(records) + len(evidence)
+    with tempfile.TemporaryFile() as spool:
+        with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            for done, (name, rows) in enumerate(records, start=1):
+                body = json.dumps(rows(), cls=DjangoJSONEncoder, ensure_ascii=False, indent=2)
+                archive.writestr(name, body)
+                _progress(export, done, total)
+            for done, item in enumerate(evidence, start=len(records) + 1):
+                with item.file.open("rb") as stored:
+                    archive.writestr(_evidence_name(item), stored.read())
+                _progress(export, done, total)
+        spool.seek(0)
+        export.file.save("export.zip", File(spool), save=False)
+    export.state = DataExport.State.READY
+    export.progress = 100
+    export.expires_at = timezone.now() + LINK_LIFETIME
+    export.save(update_fields=["file", "state", "progress", "expires_at"])
+    return export
+
+
+def data_export_fail(*, export_id: int) -> None:
+    DataExport.objects.filter(pk=export_id, state__in=DataExport.IN_PROGRESS).update(
+        state=DataExport.State.FAILED
+    )
+
+
+def data_exports_of(*, account: LearningAccount) -> models.QuerySet[DataExport]:
+    return DataExport.objects.filter(account=account)
+
+
+class ExportExpired(Exception):
+    """The export exists and is the caller's, but its link has expired."""
+
+
+def data_export_for_download(*, user: Any, token: str) -> DataExport:
+    """The caller's ready export with this token. Anyone else's, or one not ready, is
+    :class:`Http404`; an expired one raises :class:`ExportExpired`."""
+    export = (
+        DataExport.objects.filter(
+            token=token, account__holder_id=getattr(user, "pk", None), state=DataExport.State.READY
+        )
+        .exclude(file="")
+        .first()
+    )
+    if export is None:
+        raise Http404
+    if export.is_expired:
+        raise ExportExpired
+    return export

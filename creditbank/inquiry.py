@@ -1,0 +1,187 @@
+"""The learner's inquiry into their own learning experience: their outcomes filtered by period,
+kind, status and provider, the totals of hours and credits per year, and a chart of them drawn
+by the server as inline SVG.
+
+Two kinds of yearly totals, kept apart because they mean different things:
+- *accredited*: hours and credits booked in the ledger's accumulated book, by the year of the
+  entry;
+- *declared*: the hours the learner gave for their outcomes, by the year they were achieved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import ExtractYear
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import LearningAccount, LedgerEntry
+from outcomes.models import LearningOutcome, OutcomeKind
+
+ZERO = Decimal(0)
+
+
+class InquiryForm(forms.Form):
+    """The filters. Every one is optional; an empty form lists everything."""
+
+    achieved_from = forms.DateField(label=_("Achieved from"), required=False)
+    achieved_to = forms.DateField(label=_("Achieved until"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("Any kind")), *OutcomeKind.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[("", _("Any status")), *LearningOutcome.Status.choices],
+    )
+    provider = forms.CharField(
+        label=_("Provider or issuing body"), required=False, max_length=200, strip=True
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("achieved_from", "achieved_to"):
+            self.fields[name].widget.input_type = "date"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("achieved_from"), data.get("achieved_to")
+        if start and end and end < start:
+            self.add_error("achieved_to", _("The end of the period is before its start."))
+        return data
+
+    def valid_filters(self) -> dict[str, Any]:
+        """The filters that are valid; a bad one is left out (the form shows its error)."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {k: v for k, v in cleaned.items() if v not in (None, "") and k not in self.errors}
+
+
+def outcome_search(
+    *, account: LearningAccount, filters: dict[str, Any]
+) -> QuerySet[LearningOutcome]:
+    """The account's outcomes matching ``filters`` (keys of :class:`InquiryForm`), newest first.
+    Old versions of a corrected outcome are left out unless their status is asked for."""
+    outcomes = LearningOutcome.objects.filter(account=account)
+    if filters.get("achieved_from"):
+        outcomes = outcomes.filter(achieved_on__gte=filters["achieved_from"])
+    if filters.get("achieved_to"):
+        outcomes = outcomes.filter(achieved_on__lte=filters["achieved_to"])
+    if filters.get("kind"):
+        outcomes = outcomes.filter(kind=filters["kind"])
+    if filters.get("status"):
+        outcomes = outcomes.filter(status=filters["status"])
+    else:
+        outcomes = outcomes.exclude(status=LearningOutcome.Status.SUPERSEDED)
+    if filters.get("provider"):
+        text = filters["provider"]
+        outcomes = outcomes.filter(Q(provider__icontains=text) | Q(issuing_body__icontains=text))
+    return outcomes.order_by("-achieved_on", "-id")
+
+
+@dataclass
+class YearTotals:
+    year: int
+    accredited_hours: Decimal = ZERO
+    accredited_credits: Decimal = ZERO
+    declared_hours: Decimal = ZERO
+
+
+def yearly_totals(*, account: LearningAccount) -> list[YearTotals]:
+    """Per year, oldest first: hours and credits accredited (ledger, accumulated book, by entry
+    year) and hours declared for outcomes in the file (by year achieved). Two queries."""
+    years: dict[int, YearTotals] = {}
+    booked = (
+        LedgerEntry.objects.filter(account=account, book=LedgerEntry.Book.ACCUMULATED)
+        .annotate(year=ExtractYear("created_at"))
+        .values("year")
+        .annotate(hours=Sum("hours"), credits=Sum("credits"))
+        .order_by("year")
+    )
+    for row in booked:
+        totals = years.setdefault(row["year"], YearTotals(row["year"]))
+        totals.accredited_hours = row["hours"] or ZERO
+        totals.accredited_credits = row["credits"] or ZERO
+    declared = (
+        LearningOutcome.objects.filter(
+            account=account, status__in=LearningOutcome.IN_FILE, hours__isnull=False
+        )
+        .annotate(year=ExtractYear("achieved_on"))
+        .values("year")
+        .annotate(hours=Sum("hours"))
+        .order_by("year")
+    )
+    for mine in declared:
+        totals = years.setdefault(mine["year"], YearTotals(mine["year"]))
+        totals.declared_hours = mine["hours"] or ZERO
+    return [years[year] for year in sorted(years)]
+
+
+# Chart geometry, in SVG user units.
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 240, 40, 30, 20
+SERIES = (
+    ("accredited_hours", "#1f5fa8"),
+    ("accredited_credits", "#d98c1a"),
+    ("declared_hours", "#7a9a3a"),
+)
+
+
+def totals_chart_svg(totals: list[YearTotals]) -> SafeString:
+    """A grouped bar chart per year: accredited hours, accredited credits and declared hours,
+    each series scaled to its own largest value (hours and credits differ by an order of
+    magnitude), with the value written above each bar. Numbers and escaped labels only."""
+    labels = {
+        "accredited_hours": gettext_now("Accredited hours"),
+        "accredited_credits": gettext_now("Accredited credits"),
+        "declared_hours": gettext_now("Declared hours"),
+    }
+    title = escape(gettext_now("Learning hours and credits per year"))
+    if not totals:
+        return mark_safe("")
+    peaks = {name: max((getattr(t, name) for t in totals), default=ZERO) for name, _c in SERIES}
+    plot_h = HEIGHT - BOTTOM - TOP
+    group = (WIDTH - LEFT) / len(totals)
+    bar = min(28.0, group / (len(SERIES) + 1))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + 24}" '
+        f'role="img" aria-label="{title}" data-testid="totals-chart" class="chart">',
+        f"<title>{title}</title>",
+        f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" '
+        'stroke="#888"/>',
+    ]
+    for i, totals_of_year in enumerate(totals):
+        x0 = LEFT + i * group + (group - bar * len(SERIES)) / 2
+        for j, (name, colour) in enumerate(SERIES):
+            value = getattr(totals_of_year, name)
+            peak = peaks[name]
+            height = float(value / peak) * plot_h if peak > 0 and value > 0 else 0.0
+            x = x0 + j * bar
+            y = HEIGHT - BOTTOM - height
+            label = escape(f"{labels[name]} {totals_of_year.year}: {value:g}")
+            parts.append(
+                f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{height:.1f}" '
+                f'fill="{colour}"><title>{label}</title></rect>'
+                f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" '
+                f'text-anchor="middle">{value:g}</text>'
+            )
+        parts.append(
+            f'<text x="{x0 + bar * len(SERIES) / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            f'font-size="12" text-anchor="middle">{totals_of_year.year}</text>'
+        )
+    legend_x = LEFT
+    for name, colour in SERIES:
+        parts.append(
+            f'<rect x="{legend_x}" y="{HEIGHT + 8}" width="12" height="12" fill="{colour}"/>'
+            f'<text x="{legend_x + 16}" y="{HEIGHT + 18}" font-size="12">'
+            f"{escape(labels[name])}</text>"
+        )
+        legend_x += 200
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - numbers and escaped text only
