@@ -54,6 +54,16 @@ NAVIGATION: list[NavItem] = [
         roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN}),
     ),
     NavItem(
+        _("Correction requests"),
+        "rights-correction-queue",
+        roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN}),
+    ),
+    NavItem(
+        _("Paper file visits"),
+        "rights-centre-visits",
+        roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN}),
+    ),
+    NavItem(
         _("Collective account applications"),
         "collective-applications",
         roles=frozenset({Role.CENTRE_ADMIN}),
