@@ -27,6 +27,7 @@ from transfers.forms import LearningGoalForm
 from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
 
 from .health import run_checks
+from .inquiry import totals_chart_svg, yearly_totals
 from .learning_file import learner_dashboard_of, learning_file_of, learning_file_pdf
 
 
@@ -79,6 +80,7 @@ class LearningFileView(RoleRequiredMixin, TemplateView):
             **super().get_context_data(**kwargs),
             "file": learning_file_of(account),
             "goal_form": LearningGoalForm(),
+            "chart": totals_chart_svg(yearly_totals(account=account)),
         }
 
 

@@ -4,6 +4,7 @@ yearly totals and a chart drawn by the server."""
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 import pytest
 from django.db import connection
@@ -88,9 +89,12 @@ def test_the_page_draws_the_chart_in_a_constant_number_of_queries(client, learne
 
 
 def test_the_file_page_leads_to_every_right_over_the_file(client, learner):
-    PersonalAccountFactory(holder=learner)
+    account = PersonalAccountFactory(holder=learner)
     client.force_login(learner)
+    assert "<svg" not in client.get("/file/").content.decode()
+    outcome(account, "茶艺培训", 2020, kind="training", hours=Decimal("16"))
     page = client.get("/file/").content.decode()
     for name in ("file-inquiry", "file-export", "rights-corrections", "rights-visits"):
         assert f'href="{reverse(name)}"' in page
     assert f'href="{reverse("rights-closure")}"' in page
+    assert "<svg" in page
