@@ -7,6 +7,7 @@ import datetime
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.forms.models import model_to_dict
@@ -400,8 +401,9 @@ def test_a_copy_without_pages_is_refused_over_the_api(api_client, world, reviewe
     assert visit.status == "booked"
 
 
-def test_the_learner_pages_show_in_english(client, world, english):
+def test_the_learner_pages_show_in_english(client, world):
     client.force_login(world["account"].holder)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
 
     texts = [client.get(reverse(name)).content.decode() for name in RIGHTS_PAGES]
 
@@ -411,3 +413,11 @@ def test_the_learner_pages_show_in_english(client, world, english):
 
 
 RIGHTS_PAGES = ["rights-closure", "rights-corrections", "rights-visits"]
+
+
+def test_the_learner_pages_show_in_chinese_by_default(client, world):
+    client.force_login(world["account"].holder)
+    texts = [client.get(reverse(name)).content.decode() for name in RIGHTS_PAGES]
+    assert "注销我的账户" in texts[0]
+    assert "更正" in texts[1]
+    assert "预约" in texts[2]
