@@ -297,7 +297,7 @@ def supplement_request(*, application: Application, actor: User, reason: str) ->
     due_on = cast(datetime.date, application.due_on)
     # Negative when already overdue: the application resumes exactly as late as it was.
     left = calendar.working_days_left(due_on, _today())
-    application_move(
+    event = application_move(
         application,
         action=Action.REQUEST_SUPPLEMENT,
         actor=actor,
@@ -324,7 +324,7 @@ def supplement_request(*, application: Application, actor: User, reason: str) ->
             "application": application.pk,
         },
         link=_learner_link(application),
-        key=f"application:{application.pk}:supplement:{application.events.count()}",
+        key=f"application:{application.pk}:supplement:{event.pk}",
     )
     return application
 
@@ -348,7 +348,7 @@ def application_resubmit(
         start = calendar.local_date(now)
         days = application.working_days_left or 0
         deadline = calendar.deadline_from(start, days)
-        application_move(
+        event = application_move(
             application,
             action=Action.RESUBMIT,
             actor=actor,
@@ -378,7 +378,7 @@ def application_resubmit(
                     "due_on": deadline.due_on.isoformat(),
                 },
                 link=_staff_link(application),
-                key=f"application:{application.pk}:resubmitted:{application.events.count()}",
+                key=f"application:{application.pk}:resubmitted:{event.pk}",
             )
     return application
 
@@ -543,7 +543,7 @@ def individual_propose(
     reason = _reason(reason)
     if application.has_proposal:
         raise ValidationError({"application": _("A proposal is already waiting for approval.")})
-    application_move(
+    event = application_move(
         application,
         action=Action.PROPOSE_INDIVIDUAL,
         actor=actor,
@@ -567,7 +567,7 @@ def individual_propose(
             "proposed_by": actor.name or actor.username,
         },
         link=_staff_link(application),
-        key=f"application:{application.pk}:proposal:{application.events.count()}",
+        key=f"application:{application.pk}:proposal:{event.pk}",
     )
     return application
 

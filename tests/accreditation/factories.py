@@ -6,6 +6,7 @@ from the working-day calendar; pass ``due_on``/``remind_on`` to pin them.
 """
 
 import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import factory
@@ -35,6 +36,27 @@ def learner_register(name: str, id_number: str, phone: str) -> Any:
         email=f"{phone}@example.cn",
         password=PASSWORD,
     )
+
+
+def principal_entry_publish(actor: Any = None) -> Any:
+    """The catalogue entry of the source texts' kindergarten principal qualification
+    certificate: 120 learning hours, 4 credits, in effect from 2024."""
+    from accreditation.catalogue import catalogue_entry_publish
+
+    return catalogue_entry_publish(
+        code="VQ-JY-001",
+        name="幼儿园园长任职资格证书",
+        name_en="Kindergarten principal qualification certificate",
+        kind="vocational_qualification",
+        issuing_body="重庆市教育委员会",
+        hours=Decimal("120"),
+        credits=Decimal("4"),
+        evidence_required="证书原件扫描件",
+        effective_from=datetime.date(2024, 1, 1),
+        approving_body="重庆学分银行管理中心",
+        rationale="园长任职资格培训 120 学时",
+        actor=actor,
+    ).entry
 
 
 def certificate_save(

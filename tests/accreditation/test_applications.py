@@ -21,7 +21,6 @@ from accreditation.models import (
     Application,
     ApplicationEvent,
     ApplicationState,
-    CatalogueEntry,
     Decision,
 )
 from accreditation.workflow import TRANSITIONS, application_move
@@ -30,6 +29,7 @@ from outcomes.services import Upload
 from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
 from tests.accreditation.factories import certificate_save as principal_certificate
 from tests.accreditation.factories import learner_register as register
+from tests.accreditation.factories import principal_entry_publish
 from tests.conftest import token_for, with_totp
 from tests.factories import CentreFactory, UserFactory
 from tests.outcomes.samples import png_bytes
@@ -51,7 +51,7 @@ def wang(db):
 
 @pytest.fixture
 def principal_entry(management_admin):
-    return _entry(management_admin)
+    return principal_entry_publish(management_admin)
 
 
 @pytest.fixture
@@ -549,7 +549,7 @@ def test_the_queue_uses_a_fixed_number_of_queries(
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_clicking_at_once_book_the_ledger_once(postgres, centre, management_admin):
     shao = register("邵涛涛", RESIDENT, "13912345678")
-    entry = _entry(management_admin)
+    entry = principal_entry_publish(management_admin)
     reviewer = cast(User, UserFactory(username="r1", role=Role.CENTRE_REVIEWER, centre=centre))
     application = services.application_submit(
         outcome=principal_certificate(shao), centre=centre, actor=shao.holder
@@ -580,27 +580,6 @@ def test_two_reviewers_clicking_at_once_book_the_ledger_once(postgres, centre, m
     assert Decision.objects.count() == 1
     assert LedgerEntry.objects.filter(account=shao).count() == 1
     assert account_totals(account=shao) == (Decimal(120), Decimal(4))
-
-
-def _entry(actor) -> CatalogueEntry:
-    return catalogue_entry_publish(
-        code="VQ-JY-001",
-        name="幼儿园园长任职资格证书",
-        name_en="Kindergarten principal qualification certificate",
-        kind="vocational_qualification",
-        issuing_body="重庆市教育委员会",
-        level="",
-        hours=Decimal("120"),
-        credits=Decimal("4"),
-        validity_months=None,
-        evidence_required="证书原件扫描件",
-        aliases="",
-        certificate_number_pattern="",
-        effective_from=datetime.date(2024, 1, 1),
-        approving_body="重庆学分银行管理中心",
-        rationale="园长任职资格培训 120 学时",
-        actor=actor,
-    ).entry
 
 
 # --- What review found ----------------------------------------------------------------------

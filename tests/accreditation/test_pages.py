@@ -20,7 +20,12 @@ from accreditation.catalogue import catalogue_entry_publish
 from accreditation.models import Application, ApplicationState, CatalogueEntry, Decision
 from outcomes.models import LearningOutcome
 from tests.accounts.test_registration import RESIDENT, with_check
-from tests.accreditation.factories import ApplicationFactory, certificate_save, learner_register
+from tests.accreditation.factories import (
+    ApplicationFactory,
+    certificate_save,
+    learner_register,
+    principal_entry_publish,
+)
 from tests.conftest import login_verified, with_totp
 from tests.factories import ManagementCentreFactory, UserFactory
 from tests.outcomes.samples import pdf_bytes
@@ -50,20 +55,7 @@ def wang(db):
 
 @pytest.fixture
 def principal(db) -> CatalogueEntry:
-    return catalogue_entry_publish(
-        code="VQ-JY-001",
-        name="幼儿园园长任职资格证书",
-        name_en="Kindergarten principal qualification certificate",
-        kind="vocational_qualification",
-        issuing_body="重庆市教育委员会",
-        hours=Decimal("120"),
-        credits=Decimal("4"),
-        evidence_required="证书原件扫描件",
-        effective_from=datetime.date(2024, 1, 1),
-        approving_body="重庆学分银行管理中心",
-        rationale="园长任职资格培训 120 学时",
-        actor=None,
-    ).entry
+    return principal_entry_publish()
 
 
 @pytest.fixture
