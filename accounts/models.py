@@ -376,6 +376,8 @@ class BusinessTransaction(AppendOnlyModel):
         CORRECTION_REQUESTED = "correction_requested", _("Correction requested")
         CORRECTION_REJECTED = "correction_rejected", _("Correction rejected")
         CORRECTED = "corrected", _("Basic information corrected")
+        RECORD_CORRECTED = "record_corrected", _("Decided record corrected")
+        DATA_EXPORT_REQUESTED = "data_export_requested", _("Export of my data requested")
         VISIT_BOOKED = "visit_booked", _("Visit to a centre booked")
         CERTIFIED_COPY_HANDED_OVER = "certified_copy_handed_over", _("Certified copy handed over")
 
@@ -543,6 +545,8 @@ class Notification(models.Model):
         CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
         ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")
         CERTIFICATE_READY = "certificate_ready", _("Certificate ready")
+        CORRECTION_ACCEPTED = "correction_accepted", _("Correction accepted")
+        CORRECTION_REJECTED = "correction_rejected", _("Correction not accepted")
         TRANSFER_ACCEPTED = "transfer_accepted", _("Credit transfer accepted")
         TRANSFER_REJECTED = "transfer_rejected", _("Credit transfer not accepted")
         TRANSFER_INFORMATION_REQUESTED = (
@@ -617,7 +621,13 @@ class ClosureRequest(models.Model):
 
 
 class CorrectionRequest(models.Model):
-    """The learner asks for a correction of basic information; a centre reviewer decides."""
+    """The learner asks for a correction of basic information or of a decided record; a centre
+    reviewer decides.
+
+    A correction of basic information has an empty ``record_kind`` and ``field`` is one of
+    :class:`Field`. A correction of a decided record names the kind (registered by the layer
+    that owns it, see :mod:`accounts.rights`), the record's id and one of that kind's fields.
+    """
 
     class Field(models.TextChoices):
         NAME = "name", _("Name")
@@ -630,7 +640,11 @@ class CorrectionRequest(models.Model):
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="correction_requests"
     )
-    field = models.CharField(_("what to correct"), max_length=30, choices=Field.choices)
+    record_kind = models.CharField(_("kind of record"), max_length=30, blank=True)
+    record_id = models.PositiveBigIntegerField(_("record"), null=True, blank=True)
+    # What the record was called when the request was made (an outcome's title), for lists.
+    record_label = models.CharField(_("record"), max_length=200, blank=True)
+    field = models.CharField(_("what to correct"), max_length=30)
     old_value = models.CharField(_("current value"), max_length=200, blank=True)
     new_value = models.CharField(_("correct value"), max_length=200)
     reason = models.CharField(_("reason"), max_length=500)
@@ -662,10 +676,26 @@ class CorrectionRequest(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(reason=""), name="correction_has_reason"),
+            models.CheckConstraint(
+                condition=Q(record_kind="", record_id__isnull=True)
+                | (~Q(record_kind="") & Q(record_id__isnull=False)),
+                name="correction_record_named",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.account} {self.field}"
+
+    @property
+    def is_of_record(self) -> bool:
+        return bool(self.record_kind)
+
+    def get_field_display(self) -> str:
+        """The corrected field's name in the active language, for basic information and for
+        the fields of every registered kind of record."""
+        from .rights import correction_field_label
+
+        return correction_field_label(record_kind=self.record_kind, field=self.field)
 
 
 class CentreVisit(models.Model):

@@ -98,6 +98,13 @@ BODIES: dict[str, Promise] = {
         "{reason}. Its {hours} learning hours and {credits} credits are taken off your ledger."
     ),
     Kind.CERTIFICATE_READY: _("Your certificate {serial} is ready to download."),
+    Kind.CORRECTION_ACCEPTED: _(
+        "Your correction request #{request} was accepted and the change is made. "
+        "The centre's reason: {reason}"
+    ),
+    Kind.CORRECTION_REJECTED: _(
+        "Your correction request #{request} was not accepted. The centre's reason: {reason}"
+    ),
 }
 GENERIC_TITLE = _("Notice")
 # Shown when a notice lacks a parameter its text needs (an older caller, a renamed param).

@@ -10,17 +10,28 @@ it is kept as issued, and verification stops showing the learner's name and numb
 
 The layers above hold personal data too (outcome text, evidence files); they register an eraser
 with ``closure_eraser_register`` in their ``AppConfig.ready()``, so this layer never imports them.
+
+Corrections: the learner asks for a correction of basic information (the name) or of a decided
+record (an accredited or rejected outcome's recorded facts); a centre reviewer accepts or
+rejects it with a reason. The request, the decision and the change (old value -> new value) are
+business transactions, so the old value stays in the history. The kinds of decided record are
+registered by the layers that own them (``correctable_kind_register``), as the erasers are.
+Amounts accredited (hours and credits in the ledger) are never corrected this way: see
+docs/decisions/0007-corrections-of-decided-records.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +46,7 @@ from .models import (
     Role,
     User,
 )
+from .notifications import notify
 from .services import transaction_record
 
 # An eraser removes what its layer holds about the account. It must be idempotent: the
@@ -152,6 +164,7 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
             kind__in=[
                 BusinessTransaction.Kind.CORRECTION_REQUESTED,
                 BusinessTransaction.Kind.CORRECTED,
+                BusinessTransaction.Kind.RECORD_CORRECTED,
             ],
         ).update(details={"redacted": True})
         for eraser in closure_erasers:
@@ -196,10 +209,179 @@ def account_closures_run(*, now: datetime | None = None) -> int:
 # --- Corrections ---------------------------------------------------------------------------
 
 IDENTITY_FIELDS = frozenset({"id_number", "id_type", "identity", "birth_date", "gender"})
+MAX_VALUE = 150
+MAX_REASON = 500
 
 
-def correction_request(*, user: User, field: str, new_value: str, reason: str) -> CorrectionRequest:
-    """The learner asks for a correction of basic information, with a reason."""
+class CorrectableKind(Protocol):
+    """A kind of decided record the learner may ask to correct, registered by the layer that
+    owns it (``outcomes`` registers its accredited and rejected outcomes). Values travel as
+    text: what the learner typed, and what the record holds, shown as text."""
+
+    #: Short name stored with the request ("outcome").
+    name: str
+    #: What the kind is called, for people.
+    label: Any
+    #: The fields that may be corrected, with their labels, in the order shown.
+    fields: Mapping[str, Any]
+    #: Fields shown as choices but always refused, each with the message that says why and
+    #: what to do instead (the amounts accredited).
+    refused: Mapping[str, Any]
+
+    def records_of(self, account: LearningAccount) -> list[tuple[int, str]]:
+        """The account's records that may be corrected, as (id, label), newest first."""
+        ...
+
+    def describe(self, account: LearningAccount, record_id: int) -> str | None:
+        """The record's label; None when the account has no such record (the caller answers
+        404); ValidationError when it is the account's but cannot be corrected this way."""
+        ...
+
+    def values_of(self, account: LearningAccount, record_id: int) -> dict[str, str]:
+        """The correctable fields' current values, as text."""
+        ...
+
+    def clean(self, account: LearningAccount, record_id: int, field: str, value: str) -> str:
+        """``value`` checked and normalised for ``field``; ValidationError keyed
+        ``new_value`` when it is not a valid value for the record."""
+        ...
+
+    def apply(self, account: LearningAccount, record_id: int, field: str, value: str) -> str:
+        """Set the field to the (cleaned) value under a row lock, inside the caller's
+        transaction; returns the value it replaced, as text."""
+        ...
+
+
+correctable_kinds: dict[str, CorrectableKind] = {}
+
+
+def correctable_kind_register(kind: CorrectableKind) -> CorrectableKind:
+    """Let learners ask for corrections of ``kind``'s records; registering the same name again
+    replaces the earlier one (``ready()`` may run more than once)."""
+    correctable_kinds[kind.name] = kind
+    return kind
+
+
+def correctable_kind(name: str) -> CorrectableKind:
+    kind = correctable_kinds.get(name)
+    if kind is None:
+        raise ValidationError({"record_kind": _("This kind of record cannot be corrected.")})
+    return kind
+
+
+def correction_field_label(*, record_kind: str, field: str) -> str:
+    if not record_kind:
+        if field in CorrectionRequest.Field.values:
+            return str(CorrectionRequest.Field(field).label)
+        return field
+    kind = correctable_kinds.get(record_kind)
+    if kind is None:
+        return field
+    label = kind.fields.get(field) or kind.refused.get(field)
+    return str(label) if label is not None else field
+
+
+def correctable_records_of(*, user: User) -> list[dict[str, Any]]:
+    """Every record the learner may ask to correct, of every registered kind."""
+    account = LearningAccount.objects.filter(holder=user, kind="personal").first()
+    if account is None or account.status == LearningAccount.Status.CLOSED:
+        return []
+    return [
+        {"kind": kind.name, "kind_label": kind.label, "id": pk, "label": label}
+        for kind in correctable_kinds.values()
+        for pk, label in kind.records_of(account)
+    ]
+
+
+def correctable_record_of(*, user: User, record_kind: str, record_id: int) -> dict[str, Any]:
+    """One record the learner may ask to correct, with its fields and their current values;
+    Http404 when the learner has no such record."""
+    kind = correctable_kinds.get(record_kind)
+    account = LearningAccount.objects.filter(holder=user, kind="personal").first()
+    if kind is None or account is None or account.status == LearningAccount.Status.CLOSED:
+        raise Http404
+    label = kind.describe(account, record_id)
+    if label is None:
+        raise Http404
+    values = kind.values_of(account, record_id)
+    return {
+        "kind": kind.name,
+        "kind_label": kind.label,
+        "id": record_id,
+        "label": label,
+        "fields": [
+            {"name": name, "label": field_label, "value": values.get(name, "")}
+            for name, field_label in kind.fields.items()
+        ],
+        "refused": dict(kind.refused),
+    }
+
+
+def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
+    new_value = (new_value or "").strip()
+    reason = (reason or "").strip()
+    errors: dict[str, object] = {}
+    if not new_value:
+        errors["new_value"] = _("Give the correct value.")
+    elif len(new_value) > MAX_VALUE:
+        errors["new_value"] = _("At most 150 characters.")
+    elif "\x00" in new_value:
+        errors["new_value"] = _("Null characters are not allowed.")
+    if not reason:
+        errors["reason"] = _("Say why this needs correcting.")
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = _("At most 500 characters.")
+    elif "\x00" in reason:
+        errors["reason"] = _("Null characters are not allowed.")
+    if errors:
+        raise ValidationError(errors)
+    return new_value, reason
+
+
+def _record_request(
+    *, user: User, account: LearningAccount, request: CorrectionRequest
+) -> CorrectionRequest:
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.CORRECTION_REQUESTED,
+        actor=user,
+        details={
+            "request": request.pk,
+            **(
+                {"record_kind": request.record_kind, "record": request.record_id}
+                if request.record_kind
+                else {}
+            ),
+            "field": request.field,
+            "old": request.old_value,
+            "new": request.new_value,
+            "reason": request.reason,
+        },
+    )
+    return request
+
+
+def correction_request(
+    *,
+    user: User,
+    field: str,
+    new_value: str,
+    reason: str,
+    record_kind: str = "",
+    record_id: int | None = None,
+) -> CorrectionRequest:
+    """The learner asks for a correction, with a reason: of basic information (no
+    ``record_kind``), or of a field of one of their decided records. Asking about a record
+    that is not theirs raises Http404, as if it did not exist."""
+    if record_kind:
+        return _record_correction_request(
+            user=user,
+            record_kind=record_kind,
+            record_id=record_id,
+            field=field,
+            new_value=new_value,
+            reason=reason,
+        )
     if field in IDENTITY_FIELDS:
         raise ValidationError(
             {
@@ -211,19 +393,7 @@ def correction_request(*, user: User, field: str, new_value: str, reason: str) -
         )
     if field not in CorrectionRequest.Field.values:
         raise ValidationError({"field": _("This cannot be corrected online.")})
-    new_value = (new_value or "").strip()
-    reason = (reason or "").strip()
-    errors: dict[str, object] = {}
-    if not new_value:
-        errors["new_value"] = _("Give the correct value.")
-    elif len(new_value) > 150:
-        errors["new_value"] = _("At most 150 characters.")
-    if not reason:
-        errors["reason"] = _("Say why this needs correcting.")
-    elif len(reason) > 500:
-        errors["reason"] = _("At most 500 characters.")
-    if errors:
-        raise ValidationError(errors)
+    new_value, reason = _check_text(new_value=new_value, reason=reason)
     with transaction.atomic():
         account = _personal_account_of(user)
         old_value = user.name
@@ -232,19 +402,58 @@ def correction_request(*, user: User, field: str, new_value: str, reason: str) -
         request = CorrectionRequest.objects.create(
             account=account, field=field, old_value=old_value, new_value=new_value, reason=reason
         )
-        transaction_record(
+        return _record_request(user=user, account=account, request=request)
+
+
+def _record_correction_request(
+    *,
+    user: User,
+    record_kind: str,
+    record_id: int | None,
+    field: str,
+    new_value: str,
+    reason: str,
+) -> CorrectionRequest:
+    kind = correctable_kind(record_kind)
+    if record_id is None:
+        raise ValidationError({"record_id": _("Say which record to correct.")})
+    if field in kind.refused:
+        raise ValidationError({"field": kind.refused[field]})
+    if field not in kind.fields:
+        raise ValidationError({"field": _("This cannot be corrected online.")})
+    new_value, reason = _check_text(new_value=new_value, reason=reason)
+    with transaction.atomic():
+        account = _personal_account_of(user)
+        # The account row is the lock: two requests at once for the same field give one.
+        LearningAccount.objects.select_for_update().get(pk=account.pk)
+        label = kind.describe(account, record_id)
+        if label is None:
+            raise Http404
+        new_value = kind.clean(account, record_id, field, new_value)
+        old_value = kind.values_of(account, record_id).get(field, "")
+        if new_value == old_value:
+            raise ValidationError({"new_value": _("This is already the recorded value.")})
+        if CorrectionRequest.objects.filter(
             account=account,
-            kind=BusinessTransaction.Kind.CORRECTION_REQUESTED,
-            actor=user,
-            details={
-                "request": request.pk,
-                "field": field,
-                "old": old_value,
-                "new": new_value,
-                "reason": reason,
-            },
+            record_kind=kind.name,
+            record_id=record_id,
+            field=field,
+            status=CorrectionRequest.Status.PENDING,
+        ).exists():
+            raise ValidationError(
+                {"field": _("A request to correct this is already waiting for a decision.")}
+            )
+        request = CorrectionRequest.objects.create(
+            account=account,
+            record_kind=kind.name,
+            record_id=record_id,
+            record_label=label[:200],
+            field=field,
+            old_value=old_value[:200],
+            new_value=new_value,
+            reason=reason,
         )
-    return request
+        return _record_request(user=user, account=account, request=request)
 
 
 def corrections_pending() -> QuerySet[CorrectionRequest]:
@@ -257,18 +466,57 @@ def corrections_of(*, user: User) -> QuerySet[CorrectionRequest]:
     return CorrectionRequest.objects.filter(account__holder=user)
 
 
+def _apply_accepted(
+    *, request: CorrectionRequest, account: LearningAccount, reviewer: User, reason: str
+) -> None:
+    """Apply an accepted correction and record the change, old value and new."""
+    details: dict[str, Any] = {"request": request.pk, "field": request.field}
+    if request.record_kind:
+        kind = correctable_kind(request.record_kind)
+        record_id = int(request.record_id or 0)
+        if kind.describe(account, record_id) is None:
+            raise ValidationError({"request": _("The record to correct no longer exists.")})
+        # Checked again: the record or the rules may have changed since the request.
+        value = kind.clean(account, record_id, request.field, request.new_value)
+        old_value = kind.apply(account, record_id, request.field, value)
+        txn_kind = BusinessTransaction.Kind.RECORD_CORRECTED
+        details |= {
+            "record_kind": kind.name,
+            "record": record_id,
+            "record_label": request.record_label,
+        }
+    else:
+        holder = account.holder
+        if holder is None:
+            raise ValidationError({"request": _("There is no such correction request.")})
+        old_value = holder.name
+        value = request.new_value
+        holder.name = value
+        holder.save(update_fields=["name"])
+        txn_kind = BusinessTransaction.Kind.CORRECTED
+    transaction_record(
+        account=account,
+        kind=txn_kind,
+        actor=reviewer,
+        details=details | {"old": old_value, "new": value, "reason": reason},
+    )
+
+
 def correction_decide(
     *, request_id: int, reviewer: User, accept: bool, reason: str
 ) -> CorrectionRequest:
     """A centre reviewer accepts (the change is applied) or rejects, always with a reason.
-    The change is recorded as a business transaction with the old and the new value."""
+    The change is recorded as a business transaction with the old and the new value, and the
+    learner is told either way (once)."""
     if not reviewer.has_role(Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN):
         raise ValidationError({"reviewer": _("Only centre staff decide corrections.")})
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Give the reason for the decision.")})
-    if len(reason) > 500:
+    if len(reason) > MAX_REASON:
         raise ValidationError({"reason": _("At most 500 characters.")})
+    if "\x00" in reason:
+        raise ValidationError({"reason": _("Null characters are not allowed.")})
     with transaction.atomic():
         request = (
             CorrectionRequest.objects.select_for_update(of=("self",))
@@ -281,6 +529,10 @@ def correction_decide(
         if request.status != CorrectionRequest.Status.PENDING:
             raise ValidationError({"request": _("This request has already been decided.")})
         account = request.account
+        if account.holder_id == reviewer.pk:
+            raise ValidationError({"reviewer": _("You cannot decide a correction of your own.")})
+        # The account first, then its records, as everywhere.
+        LearningAccount.objects.select_for_update().get(pk=account.pk)
         request.status = (
             CorrectionRequest.Status.ACCEPTED if accept else CorrectionRequest.Status.REJECTED
         )
@@ -289,30 +541,34 @@ def correction_decide(
         request.decision_reason = reason
         request.save()
         if accept:
-            holder = account.holder
-            if holder is None:
-                raise ValidationError({"request": _("There is no such correction request.")})
-            old_value = holder.name
-            holder.name = request.new_value
-            holder.save(update_fields=["name"])
-            transaction_record(
-                account=account,
-                kind=BusinessTransaction.Kind.CORRECTED,
-                actor=reviewer,
-                details={
-                    "request": request.pk,
-                    "field": request.field,
-                    "old": old_value,
-                    "new": request.new_value,
-                    "reason": reason,
-                },
-            )
+            _apply_accepted(request=request, account=account, reviewer=reviewer, reason=reason)
         else:
             transaction_record(
                 account=account,
                 kind=BusinessTransaction.Kind.CORRECTION_REJECTED,
                 actor=reviewer,
-                details={"request": request.pk, "field": request.field, "reason": reason},
+                details={
+                    "request": request.pk,
+                    **(
+                        {"record_kind": request.record_kind, "record": request.record_id}
+                        if request.record_kind
+                        else {}
+                    ),
+                    "field": request.field,
+                    "reason": reason,
+                },
+            )
+        if account.holder is not None:
+            notify(
+                recipient=account.holder,
+                kind=(
+                    Notification.Kind.CORRECTION_ACCEPTED
+                    if accept
+                    else Notification.Kind.CORRECTION_REJECTED
+                ),
+                params={"request": request.pk, "reason": reason},
+                link=reverse("rights-corrections"),
+                key=f"correction_decided:{request.pk}",
             )
     return request
 

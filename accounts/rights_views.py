@@ -1,5 +1,5 @@
-"""Pages and API for closing the account, corrections of basic information and visits to a
-centre for the paper file."""
+"""Pages and API for closing the account, corrections of basic information and of decided
+records, and visits to a centre for the paper file."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ from .rights import (
     closure_cancel,
     closure_pending_of,
     closure_request,
+    correctable_record_of,
+    correctable_records_of,
     correction_decide,
     correction_request,
     corrections_of,
@@ -71,6 +73,30 @@ class CorrectionForm(forms.Form):
     )
     new_value = forms.CharField(label=gettext_lazy("Correct value"), max_length=150)
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea)
+
+
+class RecordCorrectionForm(forms.Form):
+    field = forms.ChoiceField(label=gettext_lazy("What to correct"))
+    new_value = forms.CharField(
+        label=gettext_lazy("Correct value"),
+        max_length=150,
+        help_text=gettext_lazy("Dates as YYYY-MM-DD; hours as a number, such as 32 or 7.5."),
+    )
+    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea)
+
+    def __init__(self, *args: Any, record: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [(item["name"], item["label"]) for item in record["fields"]]
+        choices += [(name, _refused_label(name)) for name in record["refused"]]
+        self.fields["field"].choices = choices  # type: ignore[attr-defined]
+
+
+def _refused_label(name: str) -> str:
+    return str(REFUSED_LABELS.get(name, name))
+
+
+# How the refused choices read in the form; asking for one gets the kind's message.
+REFUSED_LABELS = {"accredited_amounts": gettext_lazy("Hours or credits accredited")}
 
 
 class DecisionForm(forms.Form):
@@ -159,7 +185,34 @@ def corrections_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/rights_corrections.html",
-        {"form": form, "requests": corrections_of(user=user)},
+        {
+            "form": form,
+            "requests": corrections_of(user=user),
+            "records": correctable_records_of(user=user),
+        },
+    )
+
+
+@login_required
+def record_correction_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    """The learner asks for a correction of one of their decided records (404 for anyone
+    else's), seeing the values recorded now."""
+    user: User = request.user  # type: ignore[assignment]
+    record = correctable_record_of(user=user, record_kind=kind, record_id=pk)
+    form = RecordCorrectionForm(request.POST or None, record=record)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction_request(user=user, record_kind=kind, record_id=pk, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Your request has been sent to a centre."))
+            return HttpResponseRedirect(reverse("rights-corrections"))
+    return render(
+        request,
+        "accounts/rights_record_correction.html",
+        {"form": form, "record": record},
+        status=400 if form.errors else 200,
     )
 
 
@@ -273,6 +326,11 @@ rights_b_urlpatterns: list[URLPattern] = [
     path("account/closure/", closure_page, name="rights-closure"),
     path("account/closure/cancel/", closure_cancel_page, name="rights-closure-cancel"),
     path("account/corrections/", corrections_page, name="rights-corrections"),
+    path(
+        "account/corrections/<str:kind>/<int:pk>/",
+        record_correction_page,
+        name="rights-record-correction",
+    ),
     path("centre/corrections/", CorrectionQueueView.as_view(), name="rights-correction-queue"),
     path(
         "centre/corrections/<int:pk>/decide/",
@@ -296,11 +354,17 @@ class ClosureAskSerializer(serializers.Serializer[Any]):
 
 
 class CorrectionSerializer(serializers.ModelSerializer[CorrectionRequest]):
+    field_display = serializers.CharField(source="get_field_display", read_only=True)
+
     class Meta:
         model = CorrectionRequest
         fields = [
             "id",
+            "record_kind",
+            "record_id",
+            "record_label",
             "field",
+            "field_display",
             "old_value",
             "new_value",
             "reason",
@@ -311,6 +375,9 @@ class CorrectionSerializer(serializers.ModelSerializer[CorrectionRequest]):
         ]
         read_only_fields = [
             "id",
+            "record_kind",
+            "record_id",
+            "record_label",
             "old_value",
             "status",
             "requested_at",
@@ -320,10 +387,35 @@ class CorrectionSerializer(serializers.ModelSerializer[CorrectionRequest]):
 
 
 class CorrectionAskSerializer(serializers.Serializer[Any]):
+    # Without a record: basic information. With one: a field of that decided record (its
+    # fields are listed at /api/v1/accounts/me/correctable-records/).
+    record_kind = serializers.CharField(max_length=30, required=False, default="")
+    record_id = serializers.IntegerField(
+        required=False, default=None, allow_null=True, min_value=1, max_value=2**62
+    )
     # Any name: asking for an identity field gets the message to visit a centre.
     field = serializers.CharField(max_length=30)
     new_value = serializers.CharField(max_length=150)
     reason = serializers.CharField(max_length=500)
+
+
+# DRF takes declared fields out of the class, so names like ``label`` and ``fields`` are free.
+class CorrectableFieldSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    value = serializers.CharField()
+
+
+class CorrectableRecordSerializer(serializers.Serializer[Any]):
+    kind = serializers.CharField()
+    kind_label = serializers.CharField()
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    fields = CorrectableFieldSerializer(many=True)  # type: ignore[assignment]
+    refused = serializers.DictField(
+        child=serializers.CharField(),
+        help_text=gettext_lazy("Choices always refused, each with the reason and what to do."),
+    )
 
 
 class CorrectionDecisionSerializer(serializers.Serializer[Any]):
@@ -376,6 +468,23 @@ class MyCorrectionsView(ListAPIView[CorrectionRequest]):
         data.is_valid(raise_exception=True)
         correction = correction_request(user=request.user, **data.validated_data)  # type: ignore[arg-type]
         return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
+
+
+class MyCorrectableRecordsView(APIView):
+    """The caller's decided records that may be corrected, with each correctable field and
+    its value now; ask for a correction at ``/api/v1/accounts/me/corrections/`` with
+    ``record_kind``, ``record_id``, ``field``, ``new_value`` and ``reason``."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    @extend_schema(responses=CorrectableRecordSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        user: User = request.user  # type: ignore[assignment]
+        records = [
+            correctable_record_of(user=user, record_kind=item["kind"], record_id=item["id"])
+            for item in correctable_records_of(user=user)
+        ]
+        return Response(CorrectableRecordSerializer(records, many=True).data)
 
 
 class CorrectionQueueApiView(ListAPIView[CorrectionRequest]):
@@ -481,6 +590,11 @@ rights_b_api_urlpatterns: list[URLPattern] = [
     path("visits/<int:pk>/copy/", VisitCopyApiView.as_view(), name="api-visit-copy"),
     path("accounts/me/closure/", MyClosureView.as_view(), name="api-my-closure"),
     path("accounts/me/corrections/", MyCorrectionsView.as_view(), name="api-my-corrections"),
+    path(
+        "accounts/me/correctable-records/",
+        MyCorrectableRecordsView.as_view(),
+        name="api-my-correctable-records",
+    ),
     path("corrections/", CorrectionQueueApiView.as_view(), name="api-correction-queue"),
     path(
         "corrections/<int:pk>/decision/",
