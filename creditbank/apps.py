@@ -5,3 +5,11 @@ from django.utils.translation import gettext_lazy as _
 class CreditbankConfig(AppConfig):
     name = "creditbank"
     verbose_name = _("Portal")
+
+    def ready(self) -> None:
+        from accounts.rights import closure_eraser_register
+
+        from .export import account_exports_erase
+
+        # Closing an account deletes its data exports from storage.
+        closure_eraser_register(account_exports_erase)

@@ -1,6 +1,9 @@
 """The learner's data export: a ZIP of everything the portal holds about them, one JSON file per
 kind of record plus the stored bytes of their evidence files, made by a worker
-(``creditbank.tasks.build_data_export``) and downloadable by its owner for 24 hours.
+(``creditbank.tasks.build_data_export``) and downloadable by its owner for 24 hours. Asking
+for one is a business transaction. Once the link has expired, a periodic task
+(``creditbank.tasks.purge_expired_data_exports``) deletes the ZIP from storage; closing the
+account deletes them at once.
 
 Only the learner's own rows are read: every query is filtered by their account (or, for
 notifications, by them as recipient). People who acted on the learner's records (reviewers,
@@ -15,6 +18,7 @@ import json
 import tempfile
 import zipfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -26,6 +30,9 @@ from django.utils import timezone
 
 from accounts.models import (
     BusinessTransaction,
+    CentreVisit,
+    ClosureRequest,
+    CorrectionRequest,
     LearningAccount,
     LedgerEntry,
     LifelongLearningFile,
@@ -33,6 +40,7 @@ from accounts.models import (
     StaffAccess,
     User,
 )
+from accounts.services import transaction_record
 from accreditation.models import Application, ApplicationEvent, Decision, Revocation
 from outcomes.models import EvidenceFile, LearningOutcome
 from transfers.models import (
@@ -117,6 +125,14 @@ def _records(account: LearningAccount) -> list[tuple[str, Callable[[], Any]]]:
         ),
         ("transactions.json", lambda: _rows(BusinessTransaction.objects.filter(account=account))),
         (
+            "rights.json",
+            lambda: {
+                "corrections": _rows(CorrectionRequest.objects.filter(account=account)),
+                "visits": _rows(CentreVisit.objects.filter(account=account), "centre__name"),
+                "closures": _rows(ClosureRequest.objects.filter(account=account)),
+            },
+        ),
+        (
             "staff_views.json",
             lambda: _rows(
                 StaffAccess.objects.filter(account=account), "staff__name", "staff__centre__name"
@@ -134,15 +150,24 @@ def _evidence_name(evidence: EvidenceFile) -> str:
 
 
 @transaction.atomic
-def data_export_request(*, account: LearningAccount) -> tuple[DataExport, bool]:
+def data_export_request(
+    *, account: LearningAccount, actor: User | None = None
+) -> tuple[DataExport, bool]:
     """Ask for an export of the account's data. Gives the export being made if there is one
-    (and ``False``), else a new one, whose building is queued after commit (and ``True``)."""
+    (and ``False``), else a new one, whose building is queued after commit (and ``True``);
+    a new one is recorded as a business transaction."""
     # The account row is the lock: two requests at once make one export.
     LearningAccount.objects.select_for_update().get(pk=account.pk)
     running = DataExport.objects.filter(account=account, state__in=DataExport.IN_PROGRESS).first()
     if running is not None:
         return running, False
     export = DataExport.objects.create(account=account)
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.DATA_EXPORT_REQUESTED,
+        actor=actor,
+        details={"export": export.pk},
+    )
 
     from .tasks import build_data_export
 
@@ -205,15 +230,39 @@ class ExportExpired(Exception):
 def data_export_for_download(*, user: Any, token: str) -> DataExport:
     """The caller's ready export with this token. Anyone else's, or one not ready, is
     :class:`Http404`; an expired one raises :class:`ExportExpired`."""
-    export = (
-        DataExport.objects.filter(
-            token=token, account__holder_id=getattr(user, "pk", None), state=DataExport.State.READY
-        )
-        .exclude(file="")
-        .first()
-    )
+    export = DataExport.objects.filter(
+        token=token, account__holder_id=getattr(user, "pk", None), state=DataExport.State.READY
+    ).first()
     if export is None:
         raise Http404
     if export.is_expired:
+        # Also once its file has been purged: the learner still hears why.
         raise ExportExpired
+    if not export.file:
+        raise Http404
     return export
+
+
+def _files_remove(exports: models.QuerySet[DataExport]) -> int:
+    """Clear the file of each export and delete it from storage after the commit (a rollback
+    leaves it where it was). A file already cleared is not counted again."""
+    storage = DataExport._meta.get_field("file").storage
+    removed = 0
+    for pk, name in list(exports.exclude(file="").values_list("pk", "file")):
+        with transaction.atomic():
+            if DataExport.objects.filter(pk=pk, file=name).update(file=""):
+                transaction.on_commit(partial(storage.delete, name))
+                removed += 1
+    return removed
+
+
+def data_exports_purge_expired(*, now: datetime.datetime | None = None) -> int:
+    """Delete the ZIPs whose download link has expired; the rows stay (the learner sees that
+    the link expired). Idempotent: a second run finds nothing to delete. Returns how many."""
+    now = now or timezone.now()
+    return _files_remove(DataExport.objects.filter(expires_at__lte=now))
+
+
+def account_exports_erase(account: LearningAccount) -> None:
+    """Closure eraser: the account's ZIPs hold its personal data; delete them all."""
+    _files_remove(DataExport.objects.filter(account=account))

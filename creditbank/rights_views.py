@@ -168,7 +168,10 @@ class ExportPage(RoleRequiredMixin, View):
         )
 
     def post(self, request: HttpRequest) -> HttpResponse:
-        data_export_request(account=_account_of(request.user))
+        data_export_request(
+            account=_account_of(request.user),
+            actor=request.user,  # type: ignore[arg-type]
+        )
         return redirect("file-export")
 
 
@@ -214,7 +217,10 @@ class DataExportListApiView(APIView):
         request=None, responses=DataExportSerializer, operation_id="accounts_me_exports_create"
     )
     def post(self, request: Request) -> Response:
-        export, created = data_export_request(account=_account_of(request.user))
+        export, created = data_export_request(
+            account=_account_of(request.user),
+            actor=request.user,  # type: ignore[arg-type]
+        )
         export.refresh_from_db()
         return Response(
             DataExportSerializer(export).data,

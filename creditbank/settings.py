@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.close_due_accounts",
         "schedule": float(env_int("ACCOUNT_CLOSURE_SWEEP_INTERVAL_SECONDS", 3600)),
     },
+    # Data export ZIPs are deleted from storage once their 24-hour link has expired.
+    "purge-expired-data-exports": {
+        "task": "creditbank.tasks.purge_expired_data_exports",
+        "schedule": float(env_int("DATA_EXPORT_PURGE_INTERVAL_SECONDS", 3600)),
+    },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {
         "task": "transfers.tasks.purge_expired_idempotency_keys",

@@ -23,3 +23,11 @@ def build_data_export(self: Task, export_id: int) -> str:
             data_export_fail(export_id=export_id)
             raise
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task
+def purge_expired_data_exports() -> int:
+    """Delete expired export ZIPs from storage (beat runs it hourly); idempotent."""
+    from .export import data_exports_purge_expired
+
+    return data_exports_purge_expired()

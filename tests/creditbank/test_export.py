@@ -10,12 +10,16 @@ import zipfile
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from accounts.models import Role
+from accounts.models import BusinessTransaction, Role
 from accounts.services import staff_file_view_record
-from creditbank.export import data_export_request
+from creditbank.celery import app as celery_app
+from creditbank.export import account_exports_erase, data_export_request
 from creditbank.models import DataExport
+from creditbank.tasks import purge_expired_data_exports
 from tests.accreditation.factories import PersonalAccountFactory, certificate_save
 from tests.creditbank.test_statement import history  # noqa: F401 - fixture
 from tests.factories import UserFactory
@@ -36,6 +40,7 @@ KINDS = [
     "certificates.json",
     "notifications.json",
     "transactions.json",
+    "rights.json",
     "staff_views.json",
 ]
 
@@ -186,3 +191,80 @@ def test_the_api_asks_lists_and_downloads(
     PersonalAccountFactory(holder=stranger)
     api_client.force_authenticate(stranger)
     assert api_client.get(f"/api/v1/accounts/me/exports/{export.token}/").status_code == 404
+
+
+# --- The request is a business transaction; expired ZIPs leave storage ---------------------------
+
+
+def test_asking_for_an_export_is_recorded_as_a_business_transaction_once(
+    client, learner, everything, django_capture_on_commit_callbacks
+):
+    login(client, learner)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post("/file/export/")
+        client.post("/file/export/")  # again while it is being made: the same export
+
+    (asked,) = everything["account"].transactions.filter(
+        kind=BusinessTransaction.Kind.DATA_EXPORT_REQUESTED
+    )
+    assert asked.actor == learner
+    assert asked.details == {"export": DataExport.objects.get().pk}
+
+
+def expired(export: DataExport) -> None:
+    DataExport.objects.filter(pk=export.pk).update(
+        expires_at=timezone.now() - datetime.timedelta(minutes=1)
+    )
+
+
+def test_the_purge_deletes_expired_zips_from_storage_and_running_it_twice_changes_nothing(
+    client, learner, everything, ask, django_capture_on_commit_callbacks
+):
+    login(client, learner)
+    old = ask()
+    name = old.file.name
+    expired(old)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/file/export/")
+    fresh = DataExport.objects.latest("pk")
+    assert fresh.pk != old.pk
+    assert fresh.file
+    assert default_storage.exists(name)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = purge_expired_data_exports.delay().get()
+    state = list(DataExport.objects.order_by("pk").values())
+    with django_capture_on_commit_callbacks(execute=True):
+        second = purge_expired_data_exports.delay().get()
+
+    assert (first, second) == (1, 0)
+    assert list(DataExport.objects.order_by("pk").values()) == state
+    assert not default_storage.exists(name)
+    old.refresh_from_db()
+    assert old.file.name == ""
+    assert default_storage.exists(str(fresh.file.name))
+    # The learner's old link still says that it expired.
+    assert client.get(f"/file/export/{old.token}/").status_code == 410
+    assert client.get(f"/file/export/{fresh.token}/").status_code == 200
+
+
+def test_beat_runs_the_purge_of_expired_exports():
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    tasks = {entry["task"] for entry in schedule.values()}
+
+    assert "creditbank.tasks.purge_expired_data_exports" in tasks
+    assert "creditbank.tasks.purge_expired_data_exports" in celery_app.tasks
+
+
+def test_closing_the_account_deletes_its_exports_from_storage(
+    client, learner, everything, ask, django_capture_on_commit_callbacks
+):
+    login(client, learner)
+    export = ask()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_exports_erase(everything["account"])
+
+    assert not default_storage.exists(export.file.name or "missing")
+    export.refresh_from_db()
+    assert export.file.name == ""
