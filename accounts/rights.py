@@ -23,6 +23,7 @@ docs/decisions/0007-corrections-of-decided-records.md.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -213,6 +214,16 @@ MAX_VALUE = 150
 MAX_REASON = 500
 
 
+@dataclass(frozen=True)
+class CorrectableRecord:
+    """One record the learner may ask to correct: its id, its label, and the correctable
+    fields' current values as text."""
+
+    id: int
+    label: str
+    values: dict[str, str]
+
+
 class CorrectableKind(Protocol):
     """A kind of decided record the learner may ask to correct, registered by the layer that
     owns it (``outcomes`` registers its accredited and rejected outcomes). Values travel as
@@ -228,8 +239,8 @@ class CorrectableKind(Protocol):
     #: what to do instead (the amounts accredited).
     refused: Mapping[str, Any]
 
-    def records_of(self, account: LearningAccount) -> list[tuple[int, str]]:
-        """The account's records that may be corrected, as (id, label), newest first."""
+    def records_of(self, account: LearningAccount) -> list[CorrectableRecord]:
+        """The account's records that may be corrected, newest first, in one query."""
         ...
 
     def describe(self, account: LearningAccount, record_id: int) -> str | None:
@@ -281,15 +292,37 @@ def correction_field_label(*, record_kind: str, field: str) -> str:
     return str(label) if label is not None else field
 
 
-def correctable_records_of(*, user: User) -> list[dict[str, Any]]:
-    """Every record the learner may ask to correct, of every registered kind."""
+def _record_shown(kind: CorrectableKind, record: CorrectableRecord) -> dict[str, Any]:
+    return {
+        "kind": kind.name,
+        "kind_label": kind.label,
+        "id": record.id,
+        "label": record.label,
+        "fields": [
+            {"name": name, "label": field_label, "value": record.values.get(name, "")}
+            for name, field_label in kind.fields.items()
+        ],
+        "refused": dict(kind.refused),
+    }
+
+
+def _open_account_of(user: User) -> LearningAccount | None:
     account = LearningAccount.objects.filter(holder=user, kind="personal").first()
     if account is None or account.status == LearningAccount.Status.CLOSED:
+        return None
+    return account
+
+
+def correctable_records_of(*, user: User) -> list[dict[str, Any]]:
+    """Every record the learner may ask to correct, of every registered kind, with its fields
+    and their current values (one query per kind)."""
+    account = _open_account_of(user)
+    if account is None:
         return []
     return [
-        {"kind": kind.name, "kind_label": kind.label, "id": pk, "label": label}
+        _record_shown(kind, record)
         for kind in correctable_kinds.values()
-        for pk, label in kind.records_of(account)
+        for record in kind.records_of(account)
     ]
 
 
@@ -297,24 +330,16 @@ def correctable_record_of(*, user: User, record_kind: str, record_id: int) -> di
     """One record the learner may ask to correct, with its fields and their current values;
     Http404 when the learner has no such record."""
     kind = correctable_kinds.get(record_kind)
-    account = LearningAccount.objects.filter(holder=user, kind="personal").first()
-    if kind is None or account is None or account.status == LearningAccount.Status.CLOSED:
+    account = _open_account_of(user)
+    if kind is None or account is None:
         raise Http404
     label = kind.describe(account, record_id)
     if label is None:
         raise Http404
-    values = kind.values_of(account, record_id)
-    return {
-        "kind": kind.name,
-        "kind_label": kind.label,
-        "id": record_id,
-        "label": label,
-        "fields": [
-            {"name": name, "label": field_label, "value": values.get(name, "")}
-            for name, field_label in kind.fields.items()
-        ],
-        "refused": dict(kind.refused),
-    }
+    return _record_shown(
+        kind,
+        CorrectableRecord(id=record_id, label=label, values=kind.values_of(account, record_id)),
+    )
 
 
 def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:

@@ -479,11 +479,7 @@ class MyCorrectableRecordsView(APIView):
 
     @extend_schema(responses=CorrectableRecordSerializer(many=True))
     def get(self, request: Request) -> Response:
-        user: User = request.user  # type: ignore[assignment]
-        records = [
-            correctable_record_of(user=user, record_kind=item["kind"], record_id=item["id"])
-            for item in correctable_records_of(user=user)
-        ]
+        records = correctable_records_of(user=request.user)  # type: ignore[arg-type]
         return Response(CorrectableRecordSerializer(records, many=True).data)
 
 

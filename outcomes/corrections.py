@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LearningAccount
+from accounts.rights import CorrectableRecord
 
 from .models import LearningOutcome
 from .services import OUTCOME_FIELDS, outcome_precheck
@@ -68,9 +69,16 @@ class DecidedOutcomes:
     def _outcomes(self, account: LearningAccount) -> Any:
         return LearningOutcome.objects.filter(account=account)
 
-    def records_of(self, account: LearningAccount) -> list[tuple[int, str]]:
+    def records_of(self, account: LearningAccount) -> list[CorrectableRecord]:
         decided = self._outcomes(account).filter(status__in=DECIDED).order_by("-achieved_on", "-id")
-        return list(decided.values_list("pk", "title"))
+        return [
+            CorrectableRecord(
+                id=outcome.pk,
+                label=outcome.title,
+                values={field: _as_text(getattr(outcome, field)) for field in self.fields},
+            )
+            for outcome in decided.only("pk", *self.fields)
+        ]
 
     def describe(self, account: LearningAccount, record_id: int) -> str | None:
         outcome = self._outcomes(account).filter(pk=record_id).only("title", "status").first()

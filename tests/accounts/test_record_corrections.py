@@ -5,12 +5,15 @@ accredited are never changed by a correction (ADR 0007)."""
 from __future__ import annotations
 
 import datetime
+import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.http import Http404
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import BusinessTransaction, CorrectionRequest, LedgerEntry, Notification
@@ -332,3 +335,56 @@ def test_a_reviewer_cannot_decide_a_correction_of_their_own(world, centre):
 
     world["accredited"].refresh_from_db()
     assert world["accredited"].title == TITLE
+
+
+def test_the_list_of_correctable_records_takes_the_same_queries_for_1_or_20(api_client, world):
+    api_client.force_authenticate(world["learner"])
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert api_client.get("/api/v1/accounts/me/correctable-records/").status_code == 200
+        return len(captured)
+
+    few = queries()
+    for n in range(18):
+        LearningOutcomeFactory(
+            account=world["account"], title=f"证书{n}", status=LearningOutcome.Status.ACCREDITED
+        )
+    many = queries()
+
+    assert few == many
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_deciding_at_the_same_moment_decide_once(postgres, centre):
+    account = learner_register("邵涛涛", RESIDENT, PHONE)
+    outcome = LearningOutcomeFactory(account=account, status=LearningOutcome.Status.ACCREDITED)
+    request = ask({"learner": account.holder, "accredited": outcome}, "title", "更正后的标题")
+    first: Any = UserFactory(role="centre_reviewer", centre=centre)
+    second: Any = UserFactory(role="centre_reviewer", centre=centre)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def attempt(reviewer: Any, accept: bool) -> None:
+        barrier.wait()
+        try:
+            correction_decide(request_id=request.pk, reviewer=reviewer, accept=accept, reason="r")
+            results.append("decided")
+        except ValidationError as exc:
+            results.append(f"refused: {next(iter(exc.message_dict))}")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=attempt, args=(first, True)),
+        threading.Thread(target=attempt, args=(second, False)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(results) == ["decided", "refused: request"]
+    decided = account.transactions.filter(kind__in=["record_corrected", "correction_rejected"])
+    assert decided.count() == 1
+    assert Notification.objects.filter(recipient=account.holder).count() == 1
