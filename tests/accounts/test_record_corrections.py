@@ -388,3 +388,14 @@ def test_two_reviewers_deciding_at_the_same_moment_decide_once(postgres, centre)
     decided = account.transactions.filter(kind__in=["record_corrected", "correction_rejected"])
     assert decided.count() == 1
     assert Notification.objects.filter(recipient=account.holder).count() == 1
+
+
+def test_a_decided_outcome_links_to_its_correction_and_a_saved_one_does_not(client, world):
+    client.force_login(world["learner"])
+
+    decided = client.get(reverse("outcome-detail", args=[world["accredited"].pk])).content
+    saved = client.get(reverse("outcome-detail", args=[world["saved"].pk])).content
+
+    url = reverse("rights-record-correction", args=["outcome", world["accredited"].pk])
+    assert url.encode() in decided
+    assert b'data-testid="ask-correction"' not in saved
