@@ -482,8 +482,11 @@ def _record_correction_request(
 
 
 def corrections_pending() -> QuerySet[CorrectionRequest]:
-    return CorrectionRequest.objects.filter(status=CorrectionRequest.Status.PENDING).select_related(
-        "account"
+    """Requests waiting for a centre; those of a closed account no longer wait for anyone."""
+    return (
+        CorrectionRequest.objects.filter(status=CorrectionRequest.Status.PENDING)
+        .exclude(account__status=LearningAccount.Status.CLOSED)
+        .select_related("account")
     )
 
 
@@ -554,6 +557,8 @@ def correction_decide(
         if request.status != CorrectionRequest.Status.PENDING:
             raise ValidationError({"request": _("This request has already been decided.")})
         account = request.account
+        if account.status == LearningAccount.Status.CLOSED:
+            raise ValidationError({"request": _("The account has been closed.")})
         if account.holder_id == reviewer.pk:
             raise ValidationError({"reviewer": _("You cannot decide a correction of your own.")})
         # The account first, then its records, as everywhere.

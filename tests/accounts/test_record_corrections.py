@@ -16,8 +16,14 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import BusinessTransaction, CorrectionRequest, LedgerEntry, Notification
-from accounts.rights import correction_decide, correction_request
+from accounts.models import (
+    BusinessTransaction,
+    CorrectionRequest,
+    LearningAccount,
+    LedgerEntry,
+    Notification,
+)
+from accounts.rights import correction_decide, correction_request, corrections_pending
 from accounts.services import account_totals
 from outcomes.models import LearningOutcome
 from tests.accounts.test_registration import PASSWORD, RESIDENT
@@ -399,3 +405,18 @@ def test_a_decided_outcome_links_to_its_correction_and_a_saved_one_does_not(clie
     url = reverse("rights-record-correction", args=["outcome", world["accredited"].pk])
     assert url.encode() in decided
     assert b'data-testid="ask-correction"' not in saved
+
+
+def test_a_correction_of_a_closed_account_leaves_the_queue_and_cannot_be_decided(world, reviewer):
+    request = ask(world, "title", "新标题")
+    LearningAccount.objects.filter(pk=world["account"].pk).update(
+        status=LearningAccount.Status.CLOSED
+    )
+
+    with pytest.raises(ValidationError) as caught:
+        correction_decide(request_id=request.pk, reviewer=reviewer, accept=True, reason="核对")
+
+    assert "request" in caught.value.message_dict
+    assert request not in corrections_pending()
+    world["accredited"].refresh_from_db()
+    assert world["accredited"].title == TITLE
