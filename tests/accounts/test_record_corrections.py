@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.http import Http404
@@ -420,3 +421,19 @@ def test_a_correction_of_a_closed_account_leaves_the_queue_and_cannot_be_decided
     assert request not in corrections_pending()
     world["accredited"].refresh_from_db()
     assert world["accredited"].title == TITLE
+
+
+def test_the_record_correction_page_is_in_chinese_by_default_and_in_english(client, world):
+    client.force_login(world["learner"])
+    url = reverse("rights-record-correction", args=["outcome", world["accredited"].pk])
+
+    chinese = client.get(url).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = client.get(url).content.decode()
+    refused = client.post(url, {"field": "accredited_amounts", "new_value": "9", "reason": "少"})
+
+    assert "当前记录" in chinese
+    assert "认定的学时或学分" in chinese
+    assert "Recorded now" in english
+    assert "Hours or credits accredited" in english
+    assert "revoke the accreditation" in refused.content.decode()
