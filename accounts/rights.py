@@ -328,12 +328,16 @@ def correctable_records_of(*, user: User) -> list[dict[str, Any]]:
 
 def correctable_record_of(*, user: User, record_kind: str, record_id: int) -> dict[str, Any]:
     """One record the learner may ask to correct, with its fields and their current values;
-    Http404 when the learner has no such record."""
+    Http404 when the learner has no such record, or has it but it is not corrected this way."""
     kind = correctable_kinds.get(record_kind)
     account = _open_account_of(user)
     if kind is None or account is None:
         raise Http404
-    label = kind.describe(account, record_id)
+    try:
+        label = kind.describe(account, record_id)
+    except ValidationError:
+        # The learner's own, but not a record a centre corrects (an outcome only saved).
+        label = None
     if label is None:
         raise Http404
     return _record_shown(

@@ -437,3 +437,12 @@ def test_the_record_correction_page_is_in_chinese_by_default_and_in_english(clie
     assert "Recorded now" in english
     assert "Hours or credits accredited" in english
     assert "revoke the accreditation" in refused.content.decode()
+
+
+def test_the_correction_page_of_a_saved_outcome_is_404_not_an_error(client, world):
+    client.force_login(world["learner"])
+
+    response = client.get(reverse("rights-record-correction", args=["outcome", world["saved"].pk]))
+    unknown = client.get(reverse("rights-record-correction", args=["nothing", 1]))
+
+    assert (response.status_code, unknown.status_code) == (404, 404)
