@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils.decorators import method_decorator
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -86,7 +87,7 @@ class RecordCorrectionForm(forms.Form):
 
     def __init__(self, *args: Any, record: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = [(item["name"], item["label"]) for item in record["fields"]]
+        choices = [(item["name"], capfirst(item["label"])) for item in record["fields"]]
         choices += [(name, _refused_label(name)) for name in record["refused"]]
         self.fields["field"].choices = choices  # type: ignore[attr-defined]
 
