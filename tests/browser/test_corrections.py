@@ -19,9 +19,7 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_role("main").get_by_role("button", name="Sign in").click()
 
 
-def test_a_learner_asks_to_correct_an_accredited_outcome_and_a_reviewer_accepts_it(
-    page, reviewer
-):
+def test_a_learner_asks_to_correct_an_accredited_outcome_and_a_reviewer_accepts_it(page, reviewer):
     account = learner_register(name="邵涛涛", id_number=RESIDENT, phone="13800000003")
     decider = UserFactory(role="centre_reviewer", centre=CentreFactory())
     outcome = accredited_outcome(account, catalogue_version(), decider)
