@@ -55,7 +55,7 @@ if not SECRET_KEY:
     if PRODUCTION:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required in production.")
     # Only ever used on a developer's machine; production refuses to start without a key.
-    SECRET_KEY = "development-only-key-never-used-in-production-8c1f0e6b2d"  # noqa: S105
+    SECRET_KEY = "development-only-key-never-used-in-production-8c1f0e6b2d"  # noqa: S105  # nosec B105
 
 # Identity numbers are encrypted at rest (Fernet; several keys, newest first, allow rotation) and
 # found through a keyed blind index (HMAC-SHA256), so the database never holds them in clear.
