@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt install install-dev lock messages clean
+.PHONY: run test lint fmt audit install install-dev lock messages clean
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -27,6 +27,12 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## audit: known vulnerabilities of the locked dependencies (pip-audit; needs PyPI's JSON API
+## or OSV). --strict: a dependency that could not be checked fails the audit, never passes it.
+audit: install-dev
+	$(BIN)/pip-audit -r requirements.lock --require-hashes --disable-pip --strict --progress-spinner off
+	$(BIN)/pip-audit -r requirements-dev.lock --require-hashes --disable-pip --strict --progress-spinner off
 
 fmt: install-dev
 	$(BIN)/ruff check --fix .

@@ -225,7 +225,8 @@ class ApplyPage(View):
                     admin_password=data["password1"],
                 )
             except ValidationError as exc:
-                _form_errors_from(form, exc, {"admin_password": "password1"})
+                # "password1" is the form field's name, not a password.
+                _form_errors_from(form, exc, {"admin_password": "password1"})  # nosec B105
             else:
                 login(request, account.opened_by, backend="accounts.backends.IdentifierBackend")
                 messages.success(

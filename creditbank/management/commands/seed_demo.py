@@ -30,7 +30,8 @@ from outcomes.services import Upload, outcome_save
 from transfers.models import Course, Programme
 from transfers.rules import conversion_rule_publish, conversion_rules_current
 
-DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105 - printed for the demo on purpose
+# The demo's password, printed for the demo on purpose.
+DEMO_PASSWORD = "CreditBank-Demo-2026"  # noqa: S105  # nosec B105
 # A made-up resident ID number with a valid check digit (Shapingba district, born 1985-04-12).
 DEMO_LEARNER_ID = "500106198504121243"
 
