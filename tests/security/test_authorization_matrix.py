@@ -171,6 +171,12 @@ ROUTES: dict[str, Row] = {
     "rights-closure": row("signed-in"),
     "rights-closure-cancel": post_only("signed-in"),
     "rights-corrections": row("signed-in"),
+    # Only A has the record; anyone else signed in finds no such record of theirs.
+    "rights-record-correction": row(
+        "learner-own",
+        {"pk": "accredited_outcome"},
+        cells=dict.fromkeys(STAFF_SIGNED_IN, 404),
+    ),
     # The admin site signs in through the portal; one row stands for the whole admin site,
     # which sends anyone but the management (staff) to sign in as someone else.
     "admin/login/": row("public", cells=everyone("login")),
@@ -282,6 +288,7 @@ ROUTES: dict[str, Row] = {
     # No closure asked: 404 to its owner.
     "api-my-closure": row("learner", get={A: 404, B: 404}),
     "api-my-corrections": row("learner"),
+    "api-my-correctable-records": row("learner"),
     "api-correction-queue": row("centre"),
     "api-correction-decision": row("centre", {"pk": "correction"}),
     "api-catalogue": row("public", post=kind_defaults("management", api=True)),
@@ -347,7 +354,12 @@ DEFAULT_KWARGS = {
     "outcome_id": "outcome",
     "programme_id": "programme",
 }
-LITERAL_KWARGS = {"file_format": "csv", "fmt": "csv", "move": "start-review"}
+LITERAL_KWARGS = {
+    "file_format": "csv",
+    "fmt": "csv",
+    "move": "start-review",
+    "kind": "outcome",
+}
 
 
 def url_of(route: Route, entry: Row, world: World) -> str:
