@@ -146,7 +146,13 @@ def world_build() -> World:
         UserFactory(username="carl", role=Role.CENTRE_ADMIN, centre=centre, name="陈主任")
     )
     manager = with_totp(
-        UserFactory(username="mona", role=Role.MANAGEMENT_ADMIN, is_staff=True, name="孟管理")
+        UserFactory(
+            username="mona",
+            role=Role.MANAGEMENT_ADMIN,
+            is_staff=True,
+            is_superuser=True,  # every admin list, whatever the group's permissions
+            name="孟管理",
+        )
     )
     entry = principal_entry_publish(manager)
 
@@ -386,6 +392,10 @@ def grow(world: World, n: int) -> None:
         number=lambda i: f"JT{i:09d}9",
     )
 
+    # Branch centres of the management centre.
+    centre = Centre.objects.get(staff=world.reviewer)
+    copies(centre, more, code=lambda i: f"BC{i:03d}", name=lambda i: f"第{i}学习成果认证分中心")
+
     # The catalogue: entries (all found by the same search) with a version each.
     version = CatalogueEntryVersion.objects.get(entry=world.entry)
     entries = copies(world.entry, more, code=lambda i: f"VQ-QC-{i:03d}")
@@ -453,6 +463,12 @@ ENDPOINTS: dict[str, Endpoint] = {
     "goals API": Endpoint("/api/v1/transfers/goals/", "learner", api=True),
     "programmes API": Endpoint("/api/v1/transfers/programmes/", "learner", api=True),
     "corrections page": Endpoint("/account/corrections/", "learner"),
+    "corrections API": Endpoint("/api/v1/accounts/me/corrections/", "learner", api=True),
+    "visits API": Endpoint("/api/v1/accounts/me/visits/", "learner", api=True),
+    "learning path page": Endpoint(lambda w, n: f"/file/goals/{w.programme.pk}/", "learner"),
+    "learning path API": Endpoint(
+        lambda w, n: f"/api/v1/transfers/paths/{w.programme.pk}/", "learner", api=True
+    ),
     "visits page": Endpoint("/account/visits/", "learner"),
     "correction queue page": Endpoint("/centre/corrections/", "reviewer"),
     "correction queue API": Endpoint("/api/v1/corrections/", "reviewer", api=True),
@@ -468,6 +484,22 @@ ENDPOINTS: dict[str, Endpoint] = {
     "conversion rules management page": Endpoint("/conversion-rules/manage/", "manager"),
     "conversion rules API": Endpoint("/api/v1/conversion-rules/", None, api=True),
     "catalogue entry page": Endpoint(lambda w, n: f"/catalogue/{w.entry.code}/", None),
+    "catalogue entry API": Endpoint(lambda w, n: f"/api/v1/catalogue/{w.entry.code}/", None, True),
+    # The admin site's lists the management administrator reads.
+    **{
+        f"admin: {model}": Endpoint(f"/admin/{model.replace('.', '/')}/", "manager")
+        for model in (
+            "accounts.user",
+            "accounts.centre",
+            "accounts.institution",
+            "accreditation.application",
+            "accreditation.applicationevent",
+            "accreditation.decision",
+            "accreditation.catalogueentry",
+            "transfers.programme",
+            "transfers.learninggoal",
+        )
+    },
 }
 
 
