@@ -111,6 +111,7 @@ class World:
     accredited: LearningOutcome
     offered: LearningOutcome
     transfer: TransferApplication
+    big_transfer: TransferApplication  # one application, for as many courses as items
     certificate: Certificate
     # Certificates for /verify/, by the number of accreditations each relies on (1 and 200).
     serials: dict[int, str] = field(default_factory=dict)
@@ -166,6 +167,8 @@ def world_build() -> World:
     accredit(reviewer, centre, accredited, entry)
     offered = certificate_save(account, "幼儿园园长任职资格证书 转换")
     accredit(reviewer, centre, offered, entry)
+    offered_too = certificate_save(account, "幼儿园园长任职资格证书 专升本")
+    accredit(reviewer, centre, offered_too, entry)
 
     university = cast(
         Institution,
@@ -187,18 +190,33 @@ def world_build() -> World:
     course = Course.objects.create(
         programme=programme, code="PRE-001", name="教研管理", name_en="Teaching", credits=3
     )
-    ConversionRule.objects.create(
-        entry=entry,
-        course=course,
-        version=1,
-        credits=Decimal("3"),
-        effective_from=SINCE,
-        approving_body="重庆开放大学",
-        rationale="覆盖课程目标",
+    bachelor = Programme.objects.create(
+        institution=university,
+        code="PRE-BK",
+        name="学前教育（专升本）",
+        name_en="Preschool Education (top-up)",
+        kind=Programme.Kind.DEGREE,
+        credits_required=Decimal("80"),
     )
+    bachelor_course = Course.objects.create(
+        programme=bachelor, code="BK-001", name="园所管理", name_en="Management", credits=3
+    )
+    for converted in (course, bachelor_course):
+        ConversionRule.objects.create(
+            entry=entry,
+            course=converted,
+            version=1,
+            credits=Decimal("3"),
+            effective_from=SINCE,
+            approving_body="重庆开放大学",
+            rationale="覆盖课程目标",
+        )
     learning_goal_set(account=account, programme=programme, actor=learner)
     transfer = transfer_apply(
         account=account, programme=programme, items=[(course, offered)], actor=learner
+    )
+    big_transfer = transfer_apply(
+        account=account, programme=bachelor, items=[(bachelor_course, offered_too)], actor=learner
     )
     certificate = issue(account)
 
@@ -251,6 +269,7 @@ def world_build() -> World:
         accredited=accredited,
         offered=offered,
         transfer=transfer,
+        big_transfer=big_transfer,
         certificate=certificate,
     )
 
@@ -331,6 +350,28 @@ def grow(world: World, n: int) -> None:
         [copy_of(e, item_id=i.pk) for i in items for e in item_events]
     )
 
+    # One transfer application for many courses, each with an outcome of its own.
+    big_item = world.big_transfer.items.get()
+    outcomes = grow_outcome(LearningOutcome.objects.get(pk=big_item.outcome_id), more)
+    big_courses = copies(
+        Course.objects.get(pk=big_item.course_id), more, code=lambda i: f"BK-{i + 100:03d}"
+    )
+    copies(
+        ConversionRule.objects.get(course_id=big_item.course_id),
+        more,
+        course_id=lambda i: big_courses[i].pk,
+    )
+    big_items = TransferItem.objects.bulk_create(
+        [
+            copy_of(big_item, course_id=c.pk, outcome_id=o.pk)
+            for c, o in zip(big_courses, outcomes, strict=True)
+        ]
+    )
+    big_events = list(big_item.events.all())
+    TransferEvent.objects.bulk_create(
+        [copy_of(e, item_id=i.pk) for i in big_items for e in big_events]
+    )
+
     # Goals, each at a programme of its own with a course.
     programmes = copies(world.programme, more, code=lambda i: f"PRG-{i:03d}")
     copies(world.course, more, programme_id=lambda i: programmes[i].pk, code=lambda i: f"C-{i:03d}")
@@ -396,10 +437,19 @@ def grow(world: World, n: int) -> None:
     centre = Centre.objects.get(staff=world.reviewer)
     copies(centre, more, code=lambda i: f"BC{i:03d}", name=lambda i: f"第{i}学习成果认证分中心")
 
-    # The catalogue: entries (all found by the same search) with a version each.
+    # The catalogue: entries (all found by the same search) with a version each, and the
+    # principal certificate's history of earlier versions.
     version = CatalogueEntryVersion.objects.get(entry=world.entry)
     entries = copies(world.entry, more, code=lambda i: f"VQ-QC-{i:03d}")
     copies(version, more, entry_id=lambda i: entries[i].pk)
+    copies(
+        version,
+        more,
+        version=lambda i: i + 2,
+        effective_from=SINCE,
+        effective_to=SINCE,
+        name=lambda i: f"{version.name}（第{i + 2}版）",
+    )
 
 
 # --- Counting -----------------------------------------------------------------------------------
@@ -436,6 +486,15 @@ ENDPOINTS: dict[str, Endpoint] = {
     "applications API (reviewer)": Endpoint("/api/v1/applications/", "reviewer", api=True),
     "transfers page": Endpoint("/transfers/", "learner"),
     "transfers API": Endpoint("/api/v1/transfers/", "learner", api=True),
+    "transfer page (its courses)": Endpoint(
+        lambda w, n: f"/transfers/{w.big_transfer.pk}/", "learner"
+    ),
+    "transfer API (its courses)": Endpoint(
+        lambda w, n: f"/api/v1/transfers/{w.big_transfer.pk}/", "learner", api=True
+    ),
+    "institution's transfer page (its courses)": Endpoint(
+        lambda w, n: f"/institution/transfers/{w.big_transfer.pk}/", "officer"
+    ),
     "institution's transfers page": Endpoint("/institution/transfers/", "officer"),
     "transfers API (officer)": Endpoint("/api/v1/transfers/", "officer", api=True),
     "certificates page": Endpoint("/certificates/", "learner"),
@@ -485,6 +544,23 @@ ENDPOINTS: dict[str, Endpoint] = {
     "conversion rules API": Endpoint("/api/v1/conversion-rules/", None, api=True),
     "catalogue entry page": Endpoint(lambda w, n: f"/catalogue/{w.entry.code}/", None),
     "catalogue entry API": Endpoint(lambda w, n: f"/api/v1/catalogue/{w.entry.code}/", None, True),
+    # Lists as files.
+    "file PDF": Endpoint("/file/pdf/", "learner"),
+    "members export": Endpoint(
+        lambda w, n: f"/institutions/{w.collective.institution_id}/members/export.csv",
+        "institution_admin",
+    ),
+    "members export API": Endpoint(
+        lambda w, n: f"/api/v1/institutions/{w.collective.institution_id}/members/export.csv",
+        "institution_admin",
+        api=True,
+    ),
+    "catalogue export": Endpoint("/catalogue/manage/export.csv", "manager"),
+    "catalogue export API": Endpoint("/api/v1/catalogue/export/?format=csv", "manager", api=True),
+    "conversion rules export": Endpoint("/conversion-rules/manage/export.csv", "manager"),
+    "conversion rules export API": Endpoint(
+        "/api/v1/conversion-rules/export/?format=csv", "manager", api=True
+    ),
     # The admin site's lists the management administrator reads.
     **{
         f"admin: {model}": Endpoint(f"/admin/{model.replace('.', '/')}/", "manager")
