@@ -57,11 +57,8 @@ from accreditation.models import (
     Decision,
 )
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
-from tests.accreditation.factories import (
-    certificate_save,
-    learner_register,
-    principal_entry_publish,
-)
+from outcomes.services import Upload, outcome_save
+from tests.accreditation.factories import learner_register, principal_entry_publish
 from tests.conftest import login_verified, with_totp
 from tests.factories import (
     CentreFactory,
@@ -69,6 +66,7 @@ from tests.factories import (
     InstitutionFactory,
     UserFactory,
 )
+from tests.outcomes.samples import png_bytes
 from transfers.certificates import certificate_request
 from transfers.models import (
     Certificate,
@@ -113,7 +111,8 @@ class World:
     transfer: TransferApplication
     big_transfer: TransferApplication  # one application, for as many courses as items
     certificate: Certificate
-    # Certificates for /verify/, by the number of accreditations each relies on (1 and 200).
+    # Certificates for /verify/: the first, and one issued after growing that relies on every
+    # accreditation.
     serials: dict[int, str] = field(default_factory=dict)
 
 
@@ -123,6 +122,25 @@ def accredit(reviewer: User, centre: Centre, outcome: LearningOutcome, entry: An
     )
     accreditation.review_start(application=application, actor=reviewer)
     accreditation.accredit_against_catalogue(application=application, actor=reviewer, entry=entry)
+
+
+def certificate_save(account: LearningAccount, title: str) -> LearningOutcome:
+    """A saved vocational qualification certificate with a scan of its own (a small PNG: a PDF
+    with the Chinese font embedded costs seconds to make)."""
+    colour = (LearningOutcome.objects.filter(account=account).count() * 40, 30, 30)
+    return outcome_save(
+        account=account,
+        actor=cast(User, account.holder),
+        data={
+            "kind": "vocational_qualification",
+            "title": title,
+            "issuing_body": "重庆市教育委员会",
+            "certificate_number": "YZ-2018-0042",
+            "achieved_on": datetime.date(2018, 6, 30),
+            "result": "合格",
+        },
+        uploads=[Upload(name="证书.png", data=png_bytes(colour))],
+    )
 
 
 def issue(account: LearningAccount) -> Certificate:
@@ -545,7 +563,6 @@ ENDPOINTS: dict[str, Endpoint] = {
     "catalogue entry page": Endpoint(lambda w, n: f"/catalogue/{w.entry.code}/", None),
     "catalogue entry API": Endpoint(lambda w, n: f"/api/v1/catalogue/{w.entry.code}/", None, True),
     # Lists as files.
-    "file PDF": Endpoint("/file/pdf/", "learner"),
     "members export": Endpoint(
         lambda w, n: f"/institutions/{w.collective.institution_id}/members/export.csv",
         "institution_admin",
@@ -637,7 +654,7 @@ def counts(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, Co
         if not CalendarYear.objects.exists():
             calendar_load()
         world = world_build()
-        world.serials[1] = issue(world.account).serial
+        world.serials[1] = world.certificate.serial
         clients = {}
         for name, endpoint in ENDPOINTS.items():
             client = clients[name] = client_for(world, endpoint)
