@@ -640,7 +640,13 @@ def counts(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, Co
     media = tmp_path_factory.mktemp("media")
     isolated = override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        # A cache of its own: the throttle counters start from nothing.
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": str(media),
+            }
+        },
         STORAGES={
             **settings.STORAGES,
             "default": {
