@@ -351,6 +351,11 @@ def grow(world: World, n: int) -> None:
     grow_outcome(world.pending, more)
     accredited = grow_outcome(world.accredited, more)
 
+    # The waiting application: a long timeline, many evidence files.
+    waiting = Application.objects.get(outcome=world.pending)
+    copies(waiting.events.latest("occurred_at", "id"), more)
+    copies(world.pending.evidence.get(), more, original_name=lambda i: f"证书{i}.png")
+
     # Transfers: each copy offers its own accredited outcome for its own course.
     courses = copies(world.course, more, code=lambda i: f"PRE-{i + 100:03d}")
     rule = ConversionRule.objects.get(course=world.course)
@@ -484,6 +489,10 @@ class Endpoint:
         return self.path(world, n) if callable(self.path) else self.path
 
 
+def application_of(outcome: LearningOutcome) -> int:
+    return Application.objects.get(outcome=outcome).pk
+
+
 def members_url(suffix: str = "") -> Callable[[World, int], str]:
     return lambda w, n: f"/{suffix}institutions/{w.collective.institution_id}/members/"
 
@@ -500,6 +509,19 @@ ENDPOINTS: dict[str, Endpoint] = {
     # Every other list.
     "outcomes API": Endpoint("/api/v1/outcomes/", "learner", api=True),
     "applications page": Endpoint("/applications/", "learner"),
+    "application page (timeline, evidence)": Endpoint(
+        lambda w, n: f"/applications/{application_of(w.pending)}/", "learner"
+    ),
+    "application API (timeline)": Endpoint(
+        lambda w, n: f"/api/v1/applications/{application_of(w.pending)}/", "learner", api=True
+    ),
+    "reviewer's application page": Endpoint(
+        lambda w, n: f"/centre/applications/{application_of(w.pending)}/", "reviewer"
+    ),
+    "outcome page (evidence)": Endpoint(lambda w, n: f"/outcomes/{w.pending.pk}/", "learner"),
+    "outcome API (evidence)": Endpoint(
+        lambda w, n: f"/api/v1/outcomes/{w.pending.pk}/", "learner", api=True
+    ),
     "applications API (learner)": Endpoint("/api/v1/applications/", "learner", api=True),
     "applications API (reviewer)": Endpoint("/api/v1/applications/", "reviewer", api=True),
     "transfers page": Endpoint("/transfers/", "learner"),
