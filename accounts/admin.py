@@ -8,6 +8,8 @@ from .models import Centre, Institution, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "name", "role", "centre", "institution", "is_active"]
+    # Both are nullable, which the admin's automatic select_related() skips: a query per row.
+    list_select_related = ["centre", "institution"]
     list_filter = ["role", "centre", "is_active"]
     search_fields = ["username", "name", "email", "phone"]
     ordering = ["username"]
@@ -35,6 +37,7 @@ class UserAdmin(BaseUserAdmin):
 @admin.register(Centre)
 class CentreAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "parent", "is_active"]
+    list_select_related = ["parent"]  # nullable: not in the admin's automatic select_related()
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name"]
 
@@ -42,5 +45,6 @@ class CentreAdmin(admin.ModelAdmin):
 @admin.register(Institution)
 class InstitutionAdmin(admin.ModelAdmin):
     list_display = ["name", "kind", "credit_code", "centre", "is_active"]
+    list_select_related = ["centre"]  # nullable: not in the admin's automatic select_related()
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "credit_code"]
