@@ -176,12 +176,13 @@ class User(threading.Thread):
         time.sleep(self.rng.uniform(low, high))
 
     def sign_in(self) -> bool:
-        body = {"username": self.login["username"], "password": PASSWORD}
-        if self.login.get("totp_key"):
-            from django_otp.oath import totp
-
-            body["otp_code"] = str(totp(bytes.fromhex(self.login["totp_key"]))).zfill(6)
         for _ in range(20):
+            body = {"username": self.login["username"], "password": PASSWORD}
+            if self.login.get("totp_key"):
+                from django_otp.oath import totp
+
+                # The code of this moment: a retry needs a new one (each is accepted once).
+                body["otp_code"] = str(totp(bytes.fromhex(self.login["totp_key"]))).zfill(6)
             response = self.call("sign in", "POST", "/api/v1/auth/token/", json=body)
             if response is not None and response.status_code == 200:
                 self.login["token"] = response.json()["token"]
@@ -191,6 +192,8 @@ class User(threading.Thread):
         return False
 
     def run(self) -> None:
+        # People arrive over the ramp-up rather than in the same millisecond.
+        time.sleep(self.rng.uniform(0, self.run_.ramp))
         ok = self.role == "anonymous" or self.sign_in()
         with self.run_.stats.lock:
             self.run_.signed_in.append(self.name if ok else "")
@@ -405,6 +408,7 @@ class Run:
     seed: int
     think: tuple[float, float]
     ends_at: float = 0.0
+    ramp: float = 0.0
     go: threading.Event = field(default_factory=threading.Event)
     signed_in: list[str] = field(default_factory=list)
     programme: int = 0
@@ -958,6 +962,7 @@ def main(argv: list[str] | None = None) -> int:
 
     run = Run(base=f"http://127.0.0.1:{port}", seed=args.seed, think=(args.think[0], args.think[1]))
     run.programme = seeded["programme"]
+    run.ramp = min(20.0, 0.4 * args.users)
     run.serials = seeded["serials"]
     result: dict[str, Any] = {}
     try:
