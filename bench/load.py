@@ -858,11 +858,20 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+ROLE_NAMES = {
+    "learner": "learners",
+    "reviewer": "reviewers",
+    "officer": "officers",
+    "anonymous": "anonymous visitors",
+}
+
+
 def markdown(result: dict[str, Any]) -> str:
     summary = result["summary"]
     setup = result["setup"]
+    people = ", ".join(f"{n} {ROLE_NAMES[role]}" for role, n in setup["mix"].items())
     rows = "\n".join(
-        f"| {kind} | {row['requests']} | {row['p50_ms']} | {row['p95_ms']} | "
+        f"| {kind} | {row['requests']} | {row['p50_ms']:.0f} | {row['p95_ms']:.0f} | "
         + ", ".join(f"{code}: {n}" for code, n in row["statuses"].items())
         + " |"
         for kind, row in summary["by_kind"].items()
@@ -871,34 +880,31 @@ def markdown(result: dict[str, Any]) -> str:
         f"| {check} | {len(cases)} |" for check, cases in result["invariants"]["checks"].items()
     )
     facts = ", ".join(f"{k} {v}" for k, v in result["invariants"]["facts"].items())
-    return f"""## Load (`make load`)
-
-Latest run: {result["finished_at"]} UTC, commit `{result["commit"]}`, on {setup["machine"]}.
-{setup["users"]} simulated users ({", ".join(f"{n} {role}s" for role, n in setup["mix"].items())})
-for {setup["duration_s"]} s against gunicorn ({setup["gunicorn_workers"]} workers x
-{setup["gunicorn_threads"]} threads) + PostgreSQL + Redis + one Celery worker (2 processes), on
-a scratch database seeded by `seed_demo`. Users think {setup["think_s"][0]}–{setup["think_s"][1]} s
-between actions (anonymous visitors 2–4 s).
-
-**{summary["requests"]} requests, {summary["requests_per_second"]} per second; p50
-{summary["p50_ms"]} ms, p95 {summary["p95_ms"]} ms. Server errors (5xx or no answer):
-{summary["server_errors"]}.** Throttled (429): {summary["throttled_429"]}. Other 4xx:
-{summary["other_4xx"]} (expected: two reviewers reaching for the same application, two officers
-for the same course, unknown serials).
-
-| requests by kind | n | p50 ms | p95 ms | statuses |
-|---|---|---|---|---|
-{rows}
-
-| invariant | cases that break it |
-|---|---|
-{checks}
-
-At the end: {facts}.
-
-Reproduce: `make load` (this figure run) or `make load-quick` (10 users, 20 s); the JSON is in
-`bench/results/load.json`.
-"""
+    think = setup["think_s"]
+    paragraphs = [
+        "## Load (`make load`)",
+        f"Latest run: {result['finished_at']} UTC, commit `{result['commit']}`, on "
+        f"{setup['machine']} (load average {setup['load_average'][0]:.1f} at the start, "
+        f"{setup['load_average'][1]:.1f} at the end: other work ran beside it, so the "
+        "figures are low).",
+        f"{setup['users']} simulated users ({people}) for {setup['duration_s']:.0f} s against "
+        f"gunicorn ({setup['gunicorn_workers']} workers x {setup['gunicorn_threads']} threads) + "
+        "PostgreSQL + Redis + one Celery worker (2 processes), on a scratch database seeded by "
+        f"`seed_demo`. Everyone signs in over the API first (staff with TOTP), spread over "
+        f"{setup['ramp_s']:.0f} s; users think {think[0]}–{think[1]} s between actions "
+        "(anonymous visitors 2–4 s).",
+        f"**{summary['requests']} requests, {summary['requests_per_second']} per second; p50 "
+        f"{summary['p50_ms']:.0f} ms, p95 {summary['p95_ms']:.0f} ms. Server errors (5xx or no "
+        f"answer): {summary['server_errors']}.** Throttled (429): {summary['throttled_429']}. "
+        f"Other 4xx: {summary['other_4xx']} (expected: unknown serials, two reviewers reaching "
+        "for the same application, two officers deciding the same course).",
+        "| requests by kind | n | p50 ms | p95 ms | statuses |\n|---|---|---|---|---|\n" + rows,
+        "| invariant | cases that break it |\n|---|---|\n" + checks,
+        f"At the end: {facts}.",
+        "Reproduce: `make load` (this run; `LOAD_ARGS=...` passes options to `bench/load.py`) "
+        "or `make load-quick` (10 users, 20 s). The JSON is `bench/results/load.json`.",
+    ]
+    return "\n\n".join(paragraphs) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -991,6 +997,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         print(f"load: {sum(map(bool, run.signed_in))} users signed in", flush=True)
         load_started = time.monotonic()
+        load_before = os.getloadavg()[0]
         run.ends_at = load_started + args.duration
         run.go.set()
         for user in users:
@@ -1014,7 +1021,9 @@ def main(argv: list[str] | None = None) -> int:
                 "gunicorn_workers": args.workers,
                 "gunicorn_threads": args.threads,
                 "think_s": list(args.think),
-                "machine": f"{os.cpu_count()} CPU cores, shared",
+                "machine": f"{os.cpu_count()} CPU cores",
+                "load_average": [load_before, os.getloadavg()[0]],
+                "ramp_s": run.ramp,
                 "certificates_waiting_after_drain": left,
             },
             "summary": summarise(run.stats, seconds),
