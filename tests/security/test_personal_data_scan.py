@@ -73,6 +73,7 @@ RESIDENT_X = resident_ending_in_x()
 COUNTER_RESIDENT = with_check("50010619700101123")
 HMT_PERMIT = with_check("81000019900101002")
 FOREIGN_PERMANENT = with_check("95084019800101001")
+FOREIGN_PERMANENT_15 = "USA500180080112"  # the earlier 15-character card
 PASSWORDS = {
     "api learner": "Scan-resident-2026!",
     "page learner": "Scan-permit-2026!",
@@ -393,6 +394,20 @@ def test_no_full_identity_number_or_secret_is_left_anywhere_after_a_full_run(
             },
         )
         assert opened.status_code == 302, opened.content.decode()[:2000]
+        # And one over the counter API, with the earlier 15-character foreign card.
+        counter_api = staff.post(
+            "/api/v1/centre/accounts/",
+            {
+                "name": "柜台外籍",
+                "id_type": "foreign_permanent_resident",
+                "id_number": FOREIGN_PERMANENT_15,
+                "phone": "13700000005",
+                "email": "foreign15@scan.example.cn",
+                "document_note": "外国人永久居留身份证原件",
+            },
+            format="json",
+        )
+        assert counter_api.status_code == 201, counter_api.content
         found = counter.post(
             "/centre/learners/", {"id_type": "hmt_residence_permit", "id_number": HMT_PERMIT}
         )
@@ -506,6 +521,7 @@ def test_no_full_identity_number_or_secret_is_left_anywhere_after_a_full_run(
         "resident ID (counter)": COUNTER_RESIDENT,
         "HMT residence permit": HMT_PERMIT,
         "foreign permanent resident ID": FOREIGN_PERMANENT,
+        "foreign permanent resident ID (15)": FOREIGN_PERMANENT_15,
         "demo learner's resident ID": DEMO_LEARNER_ID,
     }
     needles = {what: variants(number) for what, number in numbers.items()}
