@@ -3,7 +3,9 @@
 The script starts everything itself, on free ports, against a scratch database:
 
 1. drops and recreates the database (``--database``, default ``cb_load_run``) on the server of
-   ``DATABASE_URL``, migrates it and runs ``seed_demo``; adds the load's learners (with
+   ``DATABASE_URL`` as a copy of a migrated template it keeps (``<database>_template``,
+   migrated again when the code has a migration it lacks, or with ``--fresh``), and runs
+   ``seed_demo``; adds the load's learners (with
    identity numbers, as registration would), reviewers of both centres and officers of the
    open university (each with an authenticator), and a few issued certificates to verify;
 2. flushes the Redis database of ``--redis-url`` (default ``LOAD_REDIS_URL``, else db 13 of
