@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt audit install install-dev lock messages clean
+.PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -20,6 +20,19 @@ run: install
 ## test: install the dev tools, lint, and run the whole suite
 test: lint
 	$(BIN)/python -m pytest
+
+## load: 50 simulated users for 5 minutes against gunicorn + PostgreSQL + Redis + a Celery
+## worker on a scratch database (DATABASE_URL's server; LOAD_REDIS_URL or db 13 of REDIS_URL's
+## server, flushed); prints a table, checks the ledger and application invariants, writes
+## bench/results/load.json and docs/reliability/load.md
+LOAD_ARGS ?=
+load: install-dev
+	$(BIN)/python bench/load.py --users 50 --duration 300 --report docs/reliability/load.md $(LOAD_ARGS)
+
+## load-quick: the same with 10 users for 20 seconds (no report; its own JSON)
+load-quick: install-dev
+	$(BIN)/python bench/load.py --users 10 --duration 20 --json bench/results/load-quick.json \
+		--database cb_load_quick $(LOAD_ARGS)
 
 ## lint: ruff (lint and format), mypy, and no model change without its migration
 lint: install-dev

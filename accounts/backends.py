@@ -55,11 +55,20 @@ class IdentifierBackend(ModelBackend):
 
 
 def resolve_username(identifier: str) -> str:
-    """The username of the account an identifier (number, email or phone) names; the
-    identifier itself, lower-cased, when it names none."""
+    """The username of the account an identifier (number, email or phone) names; when it names
+    none, a keyed digest of it (``unknown:…``).
+
+    Sign-in failures are recorded under this name (django-axes' access attempts), and what
+    people type into the sign-in box is often not an identifier at all: an identity number, a
+    password typed one field too early. That is never kept in clear; the digest of the same
+    text is the same, so repeated tries are still counted and locked out."""
+    from .crypto import blind_index
+
     identifier = (identifier or "").strip()
     names = list(users_named_by(identifier).values_list("username", flat=True)[:2])
-    return names[0] if len(names) == 1 else identifier.lower()
+    if len(names) == 1:
+        return names[0]
+    return "unknown:" + blind_index("sign-in:" + identifier.lower())[:32]
 
 
 def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
