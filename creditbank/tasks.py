@@ -23,3 +23,11 @@ def build_data_export(self: Task, export_id: int) -> str:
             data_export_fail(export_id=export_id)
             raise
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task
+def resend_stale_data_exports() -> int:
+    """Periodic (beat): exports whose build task was lost are queued again."""
+    from .export import data_exports_resend_stale
+
+    return data_exports_resend_stale()

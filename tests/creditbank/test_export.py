@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.models import Role
 from accounts.services import staff_file_view_record
-from creditbank.export import data_export_request
+from creditbank.export import data_export_request, data_exports_resend_stale
 from creditbank.models import DataExport
+from creditbank.tasks import build_data_export
 from tests.accreditation.factories import PersonalAccountFactory, certificate_save
 from tests.creditbank.test_statement import history  # noqa: F401 - fixture
 from tests.factories import UserFactory
@@ -186,3 +188,26 @@ def test_the_api_asks_lists_and_downloads(
     PersonalAccountFactory(holder=stranger)
     api_client.force_authenticate(stranger)
     assert api_client.get(f"/api/v1/accounts/me/exports/{export.token}/").status_code == 404
+
+
+def test_an_export_asked_for_while_the_broker_was_down_is_made_by_the_periodic_resend(
+    client, learner, everything, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    def broker_down(**kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    login(client, learner)
+    with monkeypatch.context() as broken:
+        broken.setattr(build_data_export, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            # Taken, not a server error; asking again would only show this one.
+            assert client.post("/file/export/").status_code == 302
+    export = DataExport.objects.get()
+    assert export.state == DataExport.State.REQUESTED
+    assert data_exports_resend_stale() == 0
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.STALE_REQUEST_SECONDS + 1)
+    assert data_exports_resend_stale(now=later) == 1
+    export.refresh_from_db()
+    assert export.state == DataExport.State.READY
+    assert data_exports_resend_stale(now=later) == 0
