@@ -101,11 +101,17 @@ def test_a_worker_killed_while_rendering_leaves_one_certificate_and_one_file_aft
     queue = f"killed-render-{uuid.uuid4().hex[:8]}"  # nothing left over reaches another run
     log = tmp_path / "worker.log"
     broker = sender(tmp_path, redis_url)
-    render = {"kwargs": {"certificate_id": certificate.pk}, "queue": queue}
+
+    def render() -> None:
+        broker.send_task(
+            "transfers.tasks.render_certificate",
+            kwargs={"certificate_id": certificate.pk},
+            queue=queue,
+        )
 
     worker = worker_start(env, queue, log)
     try:
-        broker.send_task("transfers.tasks.render_certificate", **render)
+        render()
         assert wait_until(worker_is_rendering, 60), log.read_text()
         kill_group(worker)
         certificate.refresh_from_db()
@@ -114,7 +120,7 @@ def test_a_worker_killed_while_rendering_leaves_one_certificate_and_one_file_aft
         # The message of a task that a killed worker held is delivered again (acks_late, after
         # the visibility timeout); sent again here so as not to wait for it.
         worker = worker_start(env, queue, log)
-        broker.send_task("transfers.tasks.render_certificate", **render)
+        render()
         assert wait_until(
             lambda: Certificate.objects.filter(pk=certificate.pk, state="issued").exists(),
             60,
@@ -125,6 +131,6 @@ def test_a_worker_killed_while_rendering_leaves_one_certificate_and_one_file_aft
 
     certificate.refresh_from_db()
     stored = sorted((tmp_path / "media" / "certificates").glob("*"))
-    assert [p.name for p in stored] == [Path(certificate.pdf.name).name]
+    assert [p.name for p in stored] == [Path(str(certificate.pdf.name)).name]
     assert Certificate.objects.count() == 1
     assert Notification.objects.filter(kind=Notification.Kind.CERTIFICATE_READY).count() == 1
