@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt install install-dev lock messages clean
+.PHONY: run test lint fmt install install-dev lock messages clean faults
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -20,6 +20,14 @@ run: install
 ## test: install the dev tools, lint, and run the whole suite
 test: lint
 	$(BIN)/python -m pytest
+
+## faults: kill and restart the worker, Redis and PostgreSQL under load, FAULT_ITERATIONS times each
+## (a private PostgreSQL cluster and redis-server under var/faults/; needs their binaries, and root
+## or the postgres user); prints the table and writes docs/reliability/faults.md
+FAULT_ITERATIONS ?= 10
+faults: install-dev
+	$(BIN)/python manage.py compile_translations
+	$(BIN)/python -m bench.faults.run --iterations $(FAULT_ITERATIONS)
 
 ## lint: ruff (lint and format), mypy, and no model change without its migration
 lint: install-dev

@@ -46,6 +46,8 @@ from .stack import ROOT, Stack, wait_for
 
 RESULTS = ROOT / "bench" / "results" / "faults.json"
 SECTION = ROOT / "docs" / "reliability" / "faults.md"
+OVERVIEW = ROOT / "docs" / "reliability.md"
+BEGIN, END = "<!-- faults:begin -->", "<!-- faults:end -->"
 
 # Short timings so that a run takes minutes, not hours; each is explained in the section file.
 TUNING = {
@@ -434,6 +436,32 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+def write_overview(results: list[Result], date: str) -> None:
+    """The summary between the markers of docs/reliability.md."""
+    if not OVERVIEW.exists():
+        return
+    text = OVERVIEW.read_text()
+    if BEGIN not in text or END not in text:
+        return
+    postgres = [r for r in results if r.fault == "d"]
+    back = (
+        f" PostgreSQL answered again within {postgres[0].max_recovery_s:.1f} s of its stop "
+        "(limit 30 s)."
+        if postgres
+        else ""
+    )
+    summary = (
+        f"Last run of `make faults`: {date}. "
+        f"{sum(r.injected for r in results)} faults injected, "
+        f"{sum(r.requests for r in results)} requests made, "
+        f"**{sum(r.lost for r in results)} lost, "
+        f"{sum(r.duplicated for r in results)} duplicated**.{back}"
+    )
+    head, rest = text.split(BEGIN, 1)
+    _old, tail = rest.split(END, 1)
+    OVERVIEW.write_text(f"{head}{BEGIN}\n{summary}\n\n{table(results)}\n{END}{tail}")
+
+
 def write_reports(results: list[Result], started: datetime.datetime, seconds: float) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -462,6 +490,16 @@ def write_reports(results: list[Result], started: datetime.datetime, seconds: fl
             details="\n".join(details),
             tuning="\n".join(f"- `{k}={v}`" for k, v in TUNING.items()),
         )
+    )
+    write_overview(results, started.strftime("%Y-%m-%d %H:%M UTC"))
+
+
+def reports_from_json() -> None:
+    """Write the section and the overview again from bench/results/faults.json."""
+    payload = json.loads(RESULTS.read_text())
+    results = [Result(**r) for r in payload["results"]]
+    write_reports(
+        results, datetime.datetime.fromisoformat(payload["date"]), float(payload["duration_s"])
     )
 
 
@@ -504,7 +542,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--only", default="a,b,c,d")
     parser.add_argument("--keep", action="store_true", help="keep var/faults/<run>/ afterwards")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the docs from the last JSON results"
+    )
     args = parser.parse_args(argv)
+    if args.report_only:
+        reports_from_json()
+        return 0
 
     started = datetime.datetime.now(datetime.UTC)
     t0 = time.monotonic()
