@@ -115,7 +115,7 @@ def test_a_request_that_finds_the_database_down_gets_503_with_retry_after_not_50
     from tests.factories import UserFactory
 
     user = UserFactory()
-    token = AuthToken.objects.create(user)[1]  # type: ignore[no-untyped-call]
+    token = AuthToken.objects.create(user)[1]
 
     def database_down(*args: object, **kwargs: object) -> None:
         raise OperationalError("connection failed: the database system is shutting down")
