@@ -566,6 +566,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.web_start()
         stack.worker_start()
         stack.beat_start()
+        stack.supervise()
 
         import django
 
@@ -583,7 +584,15 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name in args.only.split(","):
             log(f"fault {name}")
-            results.append(faults[name](stack, world, args.iterations))
+            before = dict(stack.restarts)
+            result = faults[name](stack, world, args.iterations)
+            for process, n in stack.restarts.items():
+                if n > before.get(process, 0):
+                    result.count(
+                        f"{process} exited by itself and was restarted by the supervisor",
+                        n - before.get(process, 0),
+                    )
+            results.append(result)
             print(table(results[-1:]), flush=True)
     finally:
         stack.stop_all()

@@ -150,6 +150,11 @@ class Stack:
     sink: SmtpSink = field(default_factory=SmtpSink)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
+    # Processes that exited on their own and were started again, as docker-compose's
+    # ``restart: unless-stopped`` does for web, worker and beat.
+    restarts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _supervising: bool = False
 
     @property
     def pgdata(self) -> Path:
@@ -309,7 +314,30 @@ class Stack:
             stderr=subprocess.STDOUT,
         )
 
+    def supervise(self) -> None:
+        """Start web, worker or beat again when it exits by itself (not when a fault kills
+        it: a killed process is taken off ``procs`` first)."""
+        self._supervising = True
+        starters = {"web": self.web_start, "worker": self.worker_start, "beat": self.beat_start}
+
+        def watch() -> None:
+            while self._supervising:
+                with self._lock:
+                    for name, start in starters.items():
+                        process = self.procs.get(name)
+                        if process is not None and process.poll() is not None:
+                            self.restarts[name] = self.restarts.get(name, 0) + 1
+                            del self.procs[name]
+                            start()
+                time.sleep(0.5)
+
+        threading.Thread(target=watch, daemon=True).start()
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
+        with self._lock:
+            self._spawn_locked(name, args, env)
+
+    def _spawn_locked(self, name: str, args: list[str], env: dict[str, str] | None) -> None:
         self.procs[name] = subprocess.Popen(
             args,
             cwd=ROOT,
@@ -376,7 +404,8 @@ class Stack:
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         """Kill the process and its whole group (a worker's pool children with it)."""
-        process = self.procs.pop(name, None)
+        with self._lock:
+            process = self.procs.pop(name, None)
         if process is None:
             return
         with contextlib.suppress(ProcessLookupError):
@@ -388,6 +417,7 @@ class Stack:
             process.wait()
 
     def stop_all(self) -> None:
+        self._supervising = False
         for name in ("beat", "worker", "web"):
             self.kill(name, signal.SIGTERM)
         self.kill("redis", signal.SIGTERM)
