@@ -599,13 +599,20 @@ def main(argv: list[str] | None = None) -> int:
         }
         for name in args.only.split(","):
             log(f"fault {name}")
-            before = dict(stack.restarts)
+            before, hung_before = dict(stack.restarts), dict(stack.hung)
             result = faults[name](stack, world, args.iterations)
             for process, n in stack.restarts.items():
                 if n > before.get(process, 0):
                     result.count(
                         f"{process} exited by itself and was restarted by the supervisor",
                         n - before.get(process, 0),
+                    )
+            for process, n in stack.hung.items():
+                if n > hung_before.get(process, 0):
+                    result.count(
+                        f"{process} stopped consuming after an unrecoverable error "
+                        "(killed and restarted, as a liveness probe would)",
+                        n - hung_before.get(process, 0),
                     )
             results.append(result)
             print(table(results[-1:]), flush=True)

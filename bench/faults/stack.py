@@ -153,8 +153,12 @@ class Stack:
     # Processes that exited on their own and were started again, as docker-compose's
     # ``restart: unless-stopped`` does for web, worker and beat.
     restarts: dict[str, int] = field(default_factory=dict)
+    # Workers that stopped consuming after an "Unrecoverable error" and were killed and started
+    # again, as a liveness probe would.
+    hung: dict[str, int] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _supervising: bool = False
+    _log_offsets: dict[str, int] = field(default_factory=dict)
 
     @property
     def pgdata(self) -> Path:
@@ -329,12 +333,28 @@ class Stack:
                             self.restarts[name] = self.restarts.get(name, 0) + 1
                             del self.procs[name]
                             start()
+                        elif process is not None and self._gave_up(name):
+                            # The liveness probe: the process is up but will never consume
+                            # again.
+                            self.hung[name] = self.hung.get(name, 0) + 1
+                            self.kill(name)
+                            start()
                 time.sleep(0.5)
 
         threading.Thread(target=watch, daemon=True).start()
 
+    def _gave_up(self, name: str) -> bool:
+        """The process logged Celery's "Unrecoverable error" since it started: it is shutting
+        down, and may hang doing so."""
+        log = self.logs / f"{name}.log"
+        with log.open("rb") as handle:
+            handle.seek(self._log_offsets.get(name, 0))
+            return b"Unrecoverable error" in handle.read()
+
     def _spawn(self, name: str, args: list[str], env: dict[str, str] | None = None) -> None:
         with self._lock:
+            log = self.logs / f"{name}.log"
+            self._log_offsets[name] = log.stat().st_size if log.exists() else 0
             self._spawn_locked(name, args, env)
 
     def _spawn_locked(self, name: str, args: list[str], env: dict[str, str] | None) -> None:
