@@ -523,12 +523,13 @@ Figures are written by `bench/faults/run.py`; the raw numbers are in `bench/resu
 
 {table}
 
-"Lost" counts anything asked for that did not happen exactly once (a certificate not issued, a
-missing PDF, notice or email, a transfer not booked, a ledger entry missing); "duplicated"
-counts anything that happened more than once. Recovery: (a, b) from the SIGKILL until every
-certificate is issued / every notice stored; (c) from Redis being back until every accepted
-application's email has arrived; (d) from the stop of PostgreSQL until `/readyz` answers 200
-again (the 30 s limit).
+"Requests made" are HTTP requests to the portal, retries included (a, c, d), and for b the
+applications the sweep had to remind or escalate. "Lost" counts anything asked for that did not
+happen at least once (a certificate not issued, a missing PDF, notice or email, a transfer not
+booked, a ledger entry missing); "duplicated" counts anything that happened more than once.
+Recovery: (a, b) from the SIGKILL until every certificate is issued / every notice stored; (c)
+from Redis being back until every accepted application's email has arrived; (d) from the stop
+of PostgreSQL until `/readyz` answers 200 again (the 30 s limit).
 
 ### How
 
