@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick
+.PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick faults
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -33,6 +33,14 @@ load: install-dev
 load-quick: install-dev
 	$(BIN)/python bench/load.py --users 10 --duration 20 --json bench/results/load-quick.json \
 		--database cb_load_quick $(LOAD_ARGS)
+
+## faults: kill and restart the worker, Redis and PostgreSQL under load, FAULT_ITERATIONS times each
+## (a private PostgreSQL cluster and redis-server under var/faults/; needs their binaries, and root
+## or the postgres user); prints the table and writes docs/reliability/faults.md
+FAULT_ITERATIONS ?= 10
+faults: install-dev
+	$(BIN)/python manage.py compile_translations
+	$(BIN)/python -m bench.faults.run --iterations $(FAULT_ITERATIONS)
 
 ## lint: ruff (lint and format), mypy, and no model change without its migration
 lint: install-dev

@@ -562,6 +562,10 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("time"), default=timezone.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
     emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    # A worker sending the email holds this claim (a lease) until it has sent it and set
+    # ``emailed_at``; a claim older than the lease belongs to a worker that died, and the
+    # periodic re-send takes the notice over (accounts.notifications).
+    email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("notification")
@@ -571,6 +575,12 @@ class Notification(models.Model):
             models.Index(fields=["recipient", "-created_at"], name="notice_recipient_time"),
             models.Index(
                 fields=["recipient"], name="notice_unread", condition=Q(read_at__isnull=True)
+            ),
+            # What the periodic re-send of lost emails scans.
+            models.Index(
+                fields=["created_at"],
+                name="notice_email_pending",
+                condition=Q(emailed_at__isnull=True),
             ),
         ]
         constraints = [

@@ -15,8 +15,7 @@ import logging
 import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from functools import partial
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from django.conf import settings
@@ -24,13 +23,14 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
+from .commit import task_after_commit
 from .models import Notification, User
 
 logger = logging.getLogger(__name__)
@@ -115,6 +115,10 @@ MAX_LINK = Notification._meta.get_field("link").max_length or 300
 # Recipients looked up per query, and notices emailed per worker task.
 LOOKUP_CHUNK = 5_000
 EMAILS_PER_TASK = 200
+# The periodic re-send looks back this far (older notices are not worth an email any more) and
+# queues at most this many per run.
+RESEND_WITHIN = timedelta(days=2)
+RESEND_LIMIT = 10_000
 
 _T = TypeVar("_T")
 
@@ -294,10 +298,9 @@ def _email_after_commit(notification_ids: list[int]) -> None:
 
     for chunk in _chunks(notification_ids, EMAILS_PER_TASK):
         # robust: a broker that is down must not turn the caller's committed work into an
-        # error; the notice is in the portal regardless.
-        transaction.on_commit(
-            partial(send_notification_emails.delay, notification_ids=chunk), robust=True
-        )
+        # error; the notice is in the portal regardless, and the periodic re-send
+        # (notification_emails_resend) queues its email once the broker is back.
+        task_after_commit(send_notification_emails, notification_ids=chunk)
 
 
 # --- Reading ---------------------------------------------------------------------------------
@@ -371,14 +374,20 @@ def notification_email(notification: Notification) -> EmailMessage:
     return EmailMessage(subject=subject, body=body, to=[notification.recipient.email])
 
 
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.NOTIFICATION_EMAIL_LEASE_SECONDS)
+
+
 def notification_email_send(
     *, notification_id: int, connection: BaseEmailBackend | None = None
 ) -> bool:
     """Send a notice's email unless it has been sent; returns whether this call sent it.
 
-    The notice is claimed first with a conditional update, so a task that runs twice (a retry,
-    a redelivered message) or two workers send one email. If sending fails the claim is
-    released and the error raised, for the task to retry.
+    The notice is claimed first with a conditional update of ``email_claimed_at``, so a task
+    that runs twice (a retry, a redelivered message) or two workers send one email; once sent,
+    ``emailed_at`` is set. If sending fails the claim is released and the error raised, for
+    the task to retry. A claim older than the lease (``NOTIFICATION_EMAIL_LEASE_SECONDS``) was
+    left by a worker that died between claiming and sending, and may be taken over.
     """
     notification = (
         Notification.objects.select_related("recipient")
@@ -390,8 +399,10 @@ def notification_email_send(
     if not notification.recipient.is_active:
         return False
     claimed_at = timezone.now()
-    claimed = Notification.objects.filter(pk=notification_id, emailed_at__isnull=True).update(
-        emailed_at=claimed_at
+    claimed = (
+        Notification.objects.filter(pk=notification_id, emailed_at__isnull=True)
+        .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=claimed_at - _lease()))
+        .update(email_claimed_at=claimed_at)
     )
     if not claimed:
         return False
@@ -400,11 +411,47 @@ def notification_email_send(
     try:
         message.send()
     except BaseException:
-        Notification.objects.filter(pk=notification_id, emailed_at=claimed_at).update(
-            emailed_at=None
+        Notification.objects.filter(pk=notification_id, email_claimed_at=claimed_at).update(
+            email_claimed_at=None
         )
         raise
+    Notification.objects.filter(pk=notification_id).update(emailed_at=timezone.now())
     return True
+
+
+def notification_emails_pending(*, now: datetime | None = None) -> list[int]:
+    """Notices whose email should have gone out by now and has not: stored more than
+    ``NOTIFICATION_RESEND_AFTER_SECONDS`` ago (and within ``RESEND_WITHIN``), to an active user
+    with an address, and not claimed by a live worker. Their task was lost: the broker was down
+    when the notice's transaction committed, or the worker died before sending."""
+    now = now or timezone.now()
+    after = timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
+    return list(
+        Notification.objects.filter(
+            emailed_at__isnull=True,
+            created_at__lte=now - after,
+            created_at__gte=now - RESEND_WITHIN,
+            recipient__is_active=True,
+        )
+        .exclude(recipient__email="")
+        .filter(Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - _lease()))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:RESEND_LIMIT]
+    )
+
+
+def notification_emails_resend(*, now: datetime | None = None) -> int:
+    """Periodic (beat): queue again the emails of :func:`notification_emails_pending`; returns
+    how many. Sending claims each notice, so a notice whose first task turns up after all is
+    still emailed once."""
+    from .tasks import send_notification_emails
+
+    pending = notification_emails_pending(now=now)
+    for chunk in _chunks(pending, EMAILS_PER_TASK):
+        send_notification_emails.delay(notification_ids=chunk)
+    if pending:
+        logger.warning("re-sent the lost emails of %d notices", len(pending))
+    return len(pending)
 
 
 def notification_emails_send(*, notification_ids: Sequence[int]) -> int:

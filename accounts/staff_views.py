@@ -7,7 +7,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import URLPattern, path
@@ -22,6 +21,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from .commit import task_after_commit
 from .forms import CentreRegistrationForm, LearnerSearchForm
 from .identity import IdType
 from .models import LearningAccount, Role, User
@@ -55,10 +55,9 @@ def open_at_centre(*, staff: User, data: dict[str, Any], request: HttpRequest) -
     )
     holder_id, domain, https = holder_id_of(account), request.get_host(), request.is_secure()
     # After the commit, by the worker, with retries: a mail server that is down neither fails
-    # the counter's request nor loses the learner's link.
-    transaction.on_commit(
-        lambda: send_password_setup_email.delay(user_id=holder_id, domain=domain, use_https=https)
-    )
+    # the counter's request nor loses the learner's link. A broker that is down does not fail
+    # the committed request either (the learner can still reset the password by email).
+    task_after_commit(send_password_setup_email, user_id=holder_id, domain=domain, use_https=https)
     return account
 
 

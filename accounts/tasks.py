@@ -4,7 +4,7 @@ from celery import shared_task
 from django.utils import translation
 
 from .models import User
-from .notifications import notification_emails_send
+from .notifications import notification_emails_resend, notification_emails_send
 from .services import api_tokens_purge_expired, password_setup_email_send
 
 
@@ -38,6 +38,13 @@ def send_notification_emails(*, notification_ids: list[int]) -> int:
     """Email notices after they are stored. Each notice is claimed before it is sent, so a
     retried or redelivered task sends only the emails not sent yet."""
     return notification_emails_send(notification_ids=notification_ids)
+
+
+@shared_task
+def resend_lost_notification_emails() -> int:
+    """Periodic (beat): queue again the emails whose task was lost (the broker was down at
+    commit, or a worker died before sending). Each is still sent at most once per claim."""
+    return notification_emails_resend()
 
 
 @shared_task

@@ -24,7 +24,6 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from contextlib import closing
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import partial
 from typing import Any, Protocol
 
 from django.core.cache import cache
@@ -309,7 +308,8 @@ def catalogue_entry_publish_from(
             **content,
         )
         transaction.on_commit(_forget_candidates)
-        transaction.on_commit(partial(_tell_matching_learners, version.pk))
+        # robust: a broker that is down must not turn the committed publication into an error.
+        transaction.on_commit(_tell_matching_learners_after(version.pk), robust=True)
     logger.info(
         "catalogue entry %s version %d published by user %s",
         entry.code,
@@ -319,10 +319,15 @@ def catalogue_entry_publish_from(
     return version, (CREATED if latest is None else REVISED)
 
 
-def _tell_matching_learners(version_id: int) -> None:
-    from .tasks import catalogue_match_notify_task
+def _tell_matching_learners_after(version_id: int) -> Callable[[], None]:
+    """A named callable (Django logs a failed robust callback by its ``__qualname__``)."""
 
-    catalogue_match_notify_task.delay(version_id)
+    def tell_matching_learners() -> None:
+        from .tasks import catalogue_match_notify_task
+
+        catalogue_match_notify_task.delay(version_id)
+
+    return tell_matching_learners
 
 
 def catalogue_entry_publish(

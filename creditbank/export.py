@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import logging
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -22,12 +23,15 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import Any
 
+from django.conf import settings
 from django.core.files import File
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.commit import task_after_commit
 from accounts.models import (
     BusinessTransaction,
     CentreVisit,
@@ -52,6 +56,8 @@ from transfers.models import (
 )
 
 from .models import DataExport
+
+logger = logging.getLogger(__name__)
 
 LINK_LIFETIME = datetime.timedelta(hours=24)
 
@@ -171,8 +177,38 @@ def data_export_request(
 
     from .tasks import build_data_export
 
-    transaction.on_commit(lambda: build_data_export.delay(export.pk))
+    # robust: a broker that is down must not turn the committed request into an error; the
+    # periodic data_exports_resend_stale queues it once the broker is back.
+    task_after_commit(build_data_export, export_id=export.pk)
     return export, True
+
+
+# An export being built for longer than this was abandoned by a worker that died (the task time
+# limit is far shorter).
+ABANDONED_RUN = datetime.timedelta(hours=1)
+
+
+def data_exports_resend_stale(*, now: datetime.datetime | None = None) -> int:
+    """Periodic (beat): queue again the exports still requested after ``STALE_REQUEST_SECONDS``
+    (their message was lost) or running for over an hour (their worker died); returns how
+    many. Building claims the export, so a late first message makes nothing twice."""
+    from .tasks import build_data_export
+
+    now = now or timezone.now()
+    stale = list(
+        DataExport.objects.filter(
+            Q(
+                state=DataExport.State.REQUESTED,
+                created_at__lt=now - datetime.timedelta(seconds=settings.STALE_REQUEST_SECONDS),
+            )
+            | Q(state=DataExport.State.RUNNING, created_at__lt=now - ABANDONED_RUN)
+        ).values_list("pk", flat=True)[:1_000]
+    )
+    for export_id in stale:
+        build_data_export.delay(export_id=export_id)
+    if stale:
+        logger.warning("re-sent %d stale data exports", len(stale))
+    return len(stale)
 
 
 def _progress(export: DataExport, done: int, total: int) -> None:

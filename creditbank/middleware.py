@@ -1,12 +1,18 @@
+import logging
 import secrets
 from collections.abc import Callable
 
+import kombu.exceptions
+import redis.exceptions
 from django.conf import settings
-from django.db import DataError
+from django.db import DataError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 
 class LanguageMiddleware:
@@ -71,6 +77,43 @@ class NulCharacterMiddleware:
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message}, status=400)
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+
+
+# What a database, broker or cache that is down (or restarting) raises: the request could not be
+# done, and nothing of it was kept (its transaction was rolled back), so the client may retry.
+UNAVAILABLE: tuple[type[BaseException], ...] = (
+    OperationalError,
+    InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    kombu.exceptions.OperationalError,
+)
+RETRY_AFTER_SECONDS = 5
+
+
+class ServiceUnavailableMiddleware:
+    """A request that fails because PostgreSQL, Redis or the broker is unreachable is answered
+    503 with Retry-After, not 500: nothing was written, and trying again shortly will work. The
+    failure is still logged, as a warning."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, UNAVAILABLE):
+            return None
+        logger.warning("503 for %s: a service is unavailable: %r", request.path, exception)
+        message = _("The service is briefly unavailable. Please try again in a few seconds.")
+        response: HttpResponse
+        if request.path.startswith("/api/"):
+            response = JsonResponse({"detail": message}, status=503)
+        else:
+            response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 class ContentSecurityPolicyMiddleware:

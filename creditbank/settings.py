@@ -114,6 +114,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "creditbank.middleware.LanguageMiddleware",
     "creditbank.middleware.NulCharacterMiddleware",
+    "creditbank.middleware.ServiceUnavailableMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -250,6 +251,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "creditbank.tasks.purge_expired_data_exports",
         "schedule": float(env_int("DATA_EXPORT_PURGE_INTERVAL_SECONDS", 3600)),
     },
+    # Work whose task message was lost (the broker was down when its transaction committed,
+    # or a worker died holding it) is queued again: notice emails, certificates, exports.
+    "resend-lost-notification-emails": {
+        "task": "accounts.tasks.resend_lost_notification_emails",
+        "schedule": float(env_int("LOST_WORK_SWEEP_INTERVAL_SECONDS", 300)),
+    },
+    "resend-stale-certificate-requests": {
+        "task": "transfers.tasks.resend_stale_certificate_requests",
+        "schedule": float(env_int("LOST_WORK_SWEEP_INTERVAL_SECONDS", 300)),
+    },
+    "resend-stale-data-exports": {
+        "task": "creditbank.tasks.resend_stale_data_exports",
+        "schedule": float(env_int("LOST_WORK_SWEEP_INTERVAL_SECONDS", 300)),
+    },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {
         "task": "transfers.tasks.purge_expired_idempotency_keys",
@@ -309,6 +324,12 @@ EVIDENCE_QUOTA_BYTES = env_int("EVIDENCE_QUOTA_BYTES", 200 * 1024 * 1024)
 # (accreditation.calendar); the reviewer is reminded this many working days before the due date.
 ACCREDITATION_WORKING_DAYS = env_int("ACCREDITATION_WORKING_DAYS", 15)
 REMINDER_WORKING_DAYS = env_int("REMINDER_WORKING_DAYS", 3)
+# Notice emails, certificates and exports not done this long after they were asked for are
+# taken to have lost their task message and are queued again; a worker's claim on a notice's
+# email lapses after the lease (it died between claiming and sending).
+NOTIFICATION_RESEND_AFTER_SECONDS = env_int("NOTIFICATION_RESEND_AFTER_SECONDS", 300)
+NOTIFICATION_EMAIL_LEASE_SECONDS = env_int("NOTIFICATION_EMAIL_LEASE_SECONDS", 600)
+STALE_REQUEST_SECONDS = env_int("STALE_REQUEST_SECONDS", 600)
 # Days in which a learner may cancel the closure of their account.
 ACCOUNT_CLOSURE_DAYS = env_int("ACCOUNT_CLOSURE_DAYS", 15)
 

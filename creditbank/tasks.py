@@ -31,3 +31,10 @@ def purge_expired_data_exports() -> int:
     from .export import data_exports_purge_expired
 
     return data_exports_purge_expired()
+
+
+def resend_stale_data_exports() -> int:
+    """Periodic (beat): exports whose build task was lost are queued again."""
+    from .export import data_exports_resend_stale
+
+    return data_exports_resend_stale()

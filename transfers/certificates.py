@@ -32,7 +32,6 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +48,7 @@ from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.commit import task_after_commit
 from accounts.documents import BankDocument
 from accounts.models import BusinessTransaction, LearningAccount, Notification, User
 from accounts.notifications import notify, portal_url
@@ -72,9 +72,16 @@ DISCLOSABLE: dict[str, Any] = {
     "items": _("The list of accredited outcomes"),
 }
 DEFAULT_DISCLOSE = ("name", "items")
-# A request still being made after this long was probably lost with its message (the broker was
-# down when it was sent); asking again sends the render task once more.
-STALE_REQUEST = datetime.timedelta(minutes=10)
+
+
+def stale_request() -> datetime.timedelta:
+    """A request still being made after this long (``STALE_REQUEST_SECONDS``) probably lost its
+    message (the broker was down when it was sent, or the worker died holding it): asking again,
+    or the periodic :func:`certificates_resend_stale`, sends the render task once more."""
+    return datetime.timedelta(seconds=settings.STALE_REQUEST_SECONDS)
+
+
+RESEND_LIMIT = 1_000
 CONTENT_VERSION = 1
 EMBEDDED_NAME = "certificate.json"
 SIGNATURE_ALGORITHM = "Ed25519"
@@ -281,7 +288,7 @@ def certificate_request(
                 if existing is None:
                     raise
         if existing is not None:
-            if existing.requested_at < timezone.now() - STALE_REQUEST:
+            if existing.requested_at < timezone.now() - stale_request():
                 _render_after_commit(existing)
             return existing
         _render_after_commit(certificate)
@@ -291,10 +298,28 @@ def certificate_request(
 def _render_after_commit(certificate: Certificate) -> None:
     from .tasks import render_certificate
 
-    # robust: a broker that is down must not undo the request; asking again later re-sends it.
-    transaction.on_commit(
-        partial(render_certificate.delay, certificate_id=certificate.pk), robust=True
+    # robust: a broker that is down must not undo the request; the periodic
+    # certificates_resend_stale (or asking again) re-sends it.
+    task_after_commit(render_certificate, certificate_id=certificate.pk)
+
+
+def certificates_resend_stale(*, now: datetime.datetime | None = None) -> int:
+    """Periodic (beat): send the render task again for every certificate still requested after
+    :func:`stale_request`; returns how many. Rendering is idempotent, so one whose first message
+    turns up after all is still issued once."""
+    from .tasks import render_certificate
+
+    now = now or timezone.now()
+    stale = list(
+        Certificate.objects.filter(
+            state=State.REQUESTED, requested_at__lt=now - stale_request()
+        ).values_list("pk", flat=True)[:RESEND_LIMIT]
     )
+    for certificate_id in stale:
+        render_certificate.delay(certificate_id=certificate_id)
+    if stale:
+        logger.warning("re-sent the render of %d stale certificate requests", len(stale))
+    return len(stale)
 
 
 def certificates_of(*, account: LearningAccount) -> QuerySet[Certificate]:

@@ -8,6 +8,11 @@ A client that did not hear the answer may send the same request again with the s
 - the same key with a different request (method, path or body) is refused with 422;
 - a key whose first request is still running answers 409: retry later.
 
+On PostgreSQL the request holds a session advisory lock on its key while it runs, so "still
+running" means exactly that: a key left *in progress* by a request whose process or database
+connection died (a killed worker, a database restart) holds no lock, and the next retry takes it
+over at once. Elsewhere (SQLite) such a key is taken over after :data:`ABANDONED_AFTER`.
+
 Keys are per user and expire after :data:`KEY_TTL`; :func:`idempotency_keys_purge` (a beat task)
 deletes expired ones. Only answers below 500 are stored: after a server error the key is
 released, so the retry runs again.
@@ -22,7 +27,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -69,16 +74,45 @@ def request_fingerprint(request: Request) -> str:
     return fingerprint(request.method or "", request.path, body)
 
 
-def _claim(*, user_id: int, key: str, print_: str) -> IdempotencyKey | Response:
+def _lock_id(user_id: int, key: str) -> int:
+    """The advisory lock of one user's key: 64 bits of its SHA-256 (a collision only makes a
+    request wait for another's end with a 409)."""
+    digest = hashlib.sha256(f"{user_id}\n{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _lock_take(lock_id: int) -> bool | None:
+    """PostgreSQL: take the key's session advisory lock without waiting; whether it was free.
+    Other databases: None (no such locks)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _lock_release(lock_id: int) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+    except DatabaseError:
+        pass  # the connection is gone, and its locks with it
+
+
+def _claim(
+    *, user_id: int, key: str, print_: str, locked: bool = False
+) -> IdempotencyKey | Response:
     """Insert the key as in progress, committed at once so that a concurrent retry sees it;
-    or the answer to give when the key is already known."""
+    or the answer to give when the key is already known. ``locked``: this request holds the
+    key's advisory lock, so a key in progress was left by a request that died."""
     now = timezone.now()
     IdempotencyKey.objects.filter(user_id=user_id, key=key, created_at__lt=now - KEY_TTL).delete()
     IdempotencyKey.objects.filter(
         user_id=user_id,
         key=key,
         state=IdempotencyKey.State.IN_PROGRESS,
-        created_at__lt=now - ABANDONED_AFTER,
+        **({} if locked else {"created_at__lt": now - ABANDONED_AFTER}),
     ).delete()
     try:
         with transaction.atomic():
@@ -147,36 +181,56 @@ def idempotent(method: Handler) -> Handler:
                 },
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        claimed = _claim(
-            user_id=int(request.user.pk or 0), key=key, print_=request_fingerprint(request)
-        )
-        if isinstance(claimed, Response):
-            return claimed
+        user_id = int(request.user.pk or 0)
+        lock_id = _lock_id(user_id, key)
+        locked = _lock_take(lock_id)
+        if locked is False:  # its first request is running now, in another process
+            return _conflict()
         try:
-            with transaction.atomic():
-                try:
-                    response = method(view, request, *args, **kwargs)
-                except Exception as exc:
-                    # The answer DRF would give (a 400 for a refused request); anything it
-                    # does not handle propagates and releases the key below.
-                    response = view.handle_exception(exc)
-                if response.status_code >= 500:
-                    raise _ServerError(response)
-                # Stored in the same transaction as what the request created: both or neither.
-                IdempotencyKey.objects.filter(pk=claimed.pk).update(
-                    state=IdempotencyKey.State.DONE,
-                    response_status=response.status_code,
-                    response_body=_body_as_json(response),
-                )
-        except _ServerError as failed:
-            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
-            return failed.response
-        except BaseException:
-            IdempotencyKey.objects.filter(pk=claimed.pk).delete()
-            raise
-        return response
+            return _run_once(view, request, method, args, kwargs, user_id, key, locked is True)
+        finally:
+            if locked:
+                _lock_release(lock_id)
 
     return wrapper
+
+
+def _run_once(
+    view: APIView,
+    request: Request,
+    method: Handler,
+    args: Any,
+    kwargs: Any,
+    user_id: int,
+    key: str,
+    locked: bool,
+) -> Response:
+    claimed = _claim(user_id=user_id, key=key, print_=request_fingerprint(request), locked=locked)
+    if isinstance(claimed, Response):
+        return claimed
+    try:
+        with transaction.atomic():
+            try:
+                response = method(view, request, *args, **kwargs)
+            except Exception as exc:
+                # The answer DRF would give (a 400 for a refused request); anything it
+                # does not handle propagates and releases the key below.
+                response = view.handle_exception(exc)
+            if response.status_code >= 500:
+                raise _ServerError(response)
+            # Stored in the same transaction as what the request created: both or neither.
+            IdempotencyKey.objects.filter(pk=claimed.pk).update(
+                state=IdempotencyKey.State.DONE,
+                response_status=response.status_code,
+                response_body=_body_as_json(response),
+            )
+    except _ServerError as failed:
+        IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        return failed.response
+    except BaseException:
+        IdempotencyKey.objects.filter(pk=claimed.pk).delete()
+        raise
+    return response
 
 
 class _ServerError(Exception):

@@ -1,7 +1,7 @@
 from celery import shared_task
 from celery.app.task import Task
 
-from .certificates import certificate_fail, certificate_render
+from .certificates import certificate_fail, certificate_render, certificates_resend_stale
 from .idempotency import idempotency_keys_purge
 
 RENDER_RETRIES = 5
@@ -11,6 +11,12 @@ RENDER_RETRIES = 5
 def purge_expired_idempotency_keys() -> int:
     """Periodic (beat, hourly): forget Idempotency-Keys older than 24 hours."""
     return idempotency_keys_purge()
+
+
+@shared_task
+def resend_stale_certificate_requests() -> int:
+    """Periodic (beat): certificates whose render task was lost are queued again."""
+    return certificates_resend_stale()
 
 
 @shared_task(bind=True, max_retries=RENDER_RETRIES, acks_late=True)

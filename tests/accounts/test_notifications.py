@@ -3,6 +3,7 @@ and English, listed and marked read by their recipient only."""
 
 from __future__ import annotations
 
+import datetime
 import smtplib
 import threading
 import time
@@ -14,12 +15,14 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import connection, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import trans_real
+from kombu.exceptions import OperationalError
 
 from accounts.models import Notification, User
 from accounts.notifications import (
     BODIES,
+    notification_emails_resend,
     notification_emails_send,
     notifications_mark_read,
     notifications_unread_count,
@@ -521,3 +524,57 @@ def test_a_refused_report_notifies_nobody(admin_client, collective):
 
     assert response.status_code == 400
     assert not Notification.objects.exists()
+
+
+# --- Lost email tasks ------------------------------------------------------------------------
+
+
+def broker_down(*args: object, **kwargs: object) -> None:
+    raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+
+def test_an_email_lost_because_the_broker_was_down_at_commit_is_sent_once_by_the_resend(
+    reviewer, monkeypatch, django_capture_on_commit_callbacks
+):
+    with monkeypatch.context() as broken:
+        broken.setattr(send_notification_emails, "delay", broker_down)
+        # The caller's work commits all the same; the email task is what is lost.
+        with django_capture_on_commit_callbacks(execute=True):
+            notice = remind(reviewer)
+    assert notice is not None
+    assert mail.outbox == []
+    # Too early: its first task may still be on its way.
+    assert notification_emails_resend() == 0
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.NOTIFICATION_RESEND_AFTER_SECONDS)
+    assert notification_emails_resend(now=later + datetime.timedelta(seconds=1)) == 1
+    assert notification_emails_resend(now=later + datetime.timedelta(seconds=2)) == 0
+
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]
+    notice.refresh_from_db()
+    assert notice.emailed_at is not None
+
+
+def test_a_claim_left_by_a_worker_that_died_before_sending_is_taken_over_after_the_lease(
+    reviewer,
+):
+    notice = remind(reviewer)
+    assert notice is not None
+    now = timezone.now()
+    # Claimed a minute ago by a worker that may still be sending: nothing is sent twice.
+    Notification.objects.filter(pk=notice.pk).update(
+        created_at=now - datetime.timedelta(minutes=30),
+        email_claimed_at=now - datetime.timedelta(minutes=1),
+    )
+    assert notification_emails_resend() == 0
+    assert notification_emails_send(notification_ids=[notice.pk]) == 0
+    assert mail.outbox == []
+
+    # The claim is older than the lease: that worker died between claiming and sending.
+    lease = datetime.timedelta(seconds=settings.NOTIFICATION_EMAIL_LEASE_SECONDS)
+    Notification.objects.filter(pk=notice.pk).update(
+        email_claimed_at=now - lease - datetime.timedelta(seconds=1)
+    )
+    assert notification_emails_resend() == 1
+    assert [m.to for m in mail.outbox] == [[reviewer.email]]
+    assert notification_emails_resend() == 0

@@ -223,3 +223,24 @@ def test_a_mail_server_that_is_down_neither_fails_the_counter_nor_loses_the_emai
     account = LearningAccount.objects.get(holder__name="周到访")
     assert response.status_code == 302
     assert sent == [{"user_id": account.holder_id, "domain": "testserver", "use_https": False}]
+
+
+def test_a_broker_that_is_down_does_not_fail_the_counter_after_the_account_is_opened(
+    client, reviewer, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from accounts import tasks
+
+    def broker_down(**kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.send_password_setup_email, "delay", broker_down)
+    login_verified(client, reviewer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/centre/accounts/new/", COUNTER_FORM)
+
+    # The account is open: the counter is told so, not asked to try again.
+    assert response.status_code == 302
+    assert LearningAccount.objects.filter(holder__name="周到访").count() == 1

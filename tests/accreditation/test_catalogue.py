@@ -850,3 +850,23 @@ def test_a_new_catalogue_entry_tells_each_matching_learner_once(
     notices = Notification.objects.filter(kind=Notification.Kind.CATALOGUE_MATCH)
     assert [(n.recipient, n.params["outcome"]) for n in notices] == [(shao.holder, saved.title)]
     assert notices.get().link == f"/applications/new/{saved.pk}/"
+
+
+def test_publishing_succeeds_when_the_broker_is_down_after_the_commit(
+    client, management_admin, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from accreditation import tasks
+
+    def broker_down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.catalogue_match_notify_task, "delay", broker_down)
+    login_verified(client, management_admin)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        published = client.post("/catalogue/manage/", {"action": "publish", **publish_body()})
+
+    assert published.status_code == 302
+    assert CatalogueEntryVersion.objects.count() == 1

@@ -13,13 +13,14 @@ import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from accounts.models import BusinessTransaction, Role
 from accounts.services import staff_file_view_record
 from creditbank.celery import app as celery_app
-from creditbank.export import account_exports_erase, data_export_request
+from creditbank.export import account_exports_erase, data_export_request, data_exports_resend_stale
 from creditbank.models import DataExport
-from creditbank.tasks import purge_expired_data_exports
+from creditbank.tasks import build_data_export, purge_expired_data_exports
 from tests.accreditation.factories import PersonalAccountFactory, certificate_save
 from tests.creditbank.test_statement import history  # noqa: F401 - fixture
 from tests.factories import UserFactory
@@ -268,3 +269,26 @@ def test_closing_the_account_deletes_its_exports_from_storage(
     assert not default_storage.exists(export.file.name or "missing")
     export.refresh_from_db()
     assert export.file.name == ""
+
+
+def test_an_export_asked_for_while_the_broker_was_down_is_made_by_the_periodic_resend(
+    client, learner, everything, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    def broker_down(**kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    login(client, learner)
+    with monkeypatch.context() as broken:
+        broken.setattr(build_data_export, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            # Taken, not a server error; asking again would only show this one.
+            assert client.post("/file/export/").status_code == 302
+    export = DataExport.objects.get()
+    assert export.state == DataExport.State.REQUESTED
+    assert data_exports_resend_stale() == 0
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.STALE_REQUEST_SECONDS + 1)
+    assert data_exports_resend_stale(now=later) == 1
+    export.refresh_from_db()
+    assert export.state == DataExport.State.READY
+    assert data_exports_resend_stale(now=later) == 0

@@ -102,3 +102,43 @@ def test_readyz_answers_503_naming_the_database_when_it_fails(client, monkeypatc
     assert response.status_code == 503
     assert response.json()["failing"] == ["database"]
     assert "unreachable" not in response.content.decode()  # details go to the log only
+
+
+def test_a_request_that_finds_the_database_down_gets_503_with_retry_after_not_500(
+    client, monkeypatch
+):
+    from django.db import OperationalError
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    from accounts import api
+    from tests.factories import UserFactory
+
+    user = UserFactory()
+    token = AuthToken.objects.create(user)[1]
+
+    def database_down(*args: object, **kwargs: object) -> None:
+        raise OperationalError("connection failed: the database system is shutting down")
+
+    monkeypatch.setattr(api.MyAccountView, "get", database_down)
+    api_client = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    response = api_client.get("/api/v1/accounts/me/", HTTP_AUTHORIZATION=f"Token {token}")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "detail": "The service is briefly unavailable. Please try again in a few seconds."
+    }
+
+
+def test_a_page_that_finds_redis_down_gets_the_503_page(client, monkeypatch):
+    from creditbank import views
+
+    def redis_down(*args: object, **kwargs: object) -> None:
+        raise redis.exceptions.ConnectionError("Error 111 connecting to 127.0.0.1:6379.")
+
+    monkeypatch.setattr(views, "render", redis_down)
+    response = client.get("/")
+
+    assert response.status_code == 503
+    assert "服务暂时不可用" in response.content.decode()

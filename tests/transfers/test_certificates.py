@@ -21,6 +21,8 @@ from cryptography.exceptions import InvalidSignature
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
+from kombu.exceptions import OperationalError
 from pypdf import PdfReader, PdfWriter
 
 from accounts.models import BusinessTransaction, Notification, Role
@@ -35,6 +37,7 @@ from transfers.certificates import (
     certificate_render,
     certificate_request,
     certificate_verify,
+    certificates_resend_stale,
     public_key_from_text,
     signed_document_check,
     signing_key_public,
@@ -660,3 +663,32 @@ def test_production_refuses_to_start_without_a_signing_key():
 
     assert result.returncode != 0
     assert "CERTIFICATE_SIGNING_KEY is required in production" in result.stderr
+
+
+def test_a_request_whose_render_task_was_lost_is_issued_once_by_the_periodic_resend(
+    world, api_client, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    def broker_down(**kwargs: object) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    with monkeypatch.context() as broken:
+        broken.setattr(render_certificate, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            response = api_client.post(
+                "/api/v1/certificates/", {"kind": "transcript"}, format="json"
+            )
+    # The request is taken although its task could not be queued.
+    assert response.status_code == 202, response.content
+    certificate = Certificate.objects.get()
+    assert certificate.state == Certificate.State.REQUESTED
+    assert certificates_resend_stale() == 0  # its first task may still be on its way
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.STALE_REQUEST_SECONDS + 1)
+    assert certificates_resend_stale(now=later) == 1
+    assert certificates_resend_stale(now=later) == 0
+
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.ISSUED
+    assert len(stored_files()) == 1
+    assert Notification.objects.filter(kind=Notification.Kind.CERTIFICATE_READY).count() == 1

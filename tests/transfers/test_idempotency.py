@@ -4,6 +4,8 @@ creates nothing; the same key for another request is refused; a key in progress 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +16,7 @@ from rest_framework.test import APIClient
 
 from tests.transfers import test_transfers
 from tests.transfers.test_transfers import body
-from transfers.idempotency import fingerprint, idempotency_keys_purge
+from transfers.idempotency import _lock_id, fingerprint, idempotency_keys_purge
 from transfers.models import IdempotencyKey, TransferApplication
 from transfers.tasks import purge_expired_idempotency_keys
 
@@ -76,6 +78,34 @@ def test_the_same_key_with_another_body_is_refused_with_422(api_client, world, l
     assert TransferApplication.objects.count() == 1
 
 
+@contextmanager
+def first_request_running(user, key: str) -> Iterator[None]:
+    """The first request with ``key`` is running in another process: on PostgreSQL it holds
+    the key's advisory lock (on another connection) for as long as it runs."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    held, finished = threading.Event(), threading.Event()
+
+    def run() -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(user.pk, key)])
+            held.set()
+            finished.wait(30)
+        finally:
+            connection.close()  # and its lock with it
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    assert held.wait(30)
+    try:
+        yield
+    finally:
+        finished.set()
+        thread.join()
+
+
 @pytest.mark.django_db
 def test_a_key_still_in_progress_answers_409(api_client, world, learner):
     api_client.force_authenticate(learner)
@@ -83,10 +113,30 @@ def test_a_key_still_in_progress_answers_409(api_client, world, learner):
         user=learner, key="key-3", fingerprint=fingerprint("POST", URL, body(world))
     )
 
-    busy = post(api_client, body(world), "key-3")
+    with first_request_running(learner, "key-3"):
+        busy = post(api_client, body(world), "key-3")
 
     assert busy.status_code == 409
     assert not TransferApplication.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_key_left_in_progress_by_a_request_that_died_is_taken_over_at_once(
+    postgres, api_client, world, learner
+):
+    """The database restarted (or the web process was killed) in the middle of the first
+    request: its key stayed in progress, but no request holds it, so the retry runs now
+    instead of getting 409 for ten minutes."""
+    api_client.force_authenticate(learner)
+    IdempotencyKey.objects.create(
+        user=learner, key="key-4", fingerprint=fingerprint("POST", URL, body(world))
+    )
+
+    retry = post(api_client, body(world), "key-4")
+
+    assert retry.status_code == 201, retry.content
+    assert TransferApplication.objects.count() == 1
+    assert post(api_client, body(world), "key-4")["Idempotent-Replayed"] == "true"
 
 
 @pytest.mark.django_db
