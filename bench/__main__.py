@@ -122,6 +122,10 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--results", type=Path, default=RESULTS)
         p.add_argument("--only", default="", help="comma-separated: seed,http,sweep,...")
+    p = sub.add_parser("job", help="(internal) one background-work benchmark, JSON out")
+    p.add_argument("name", choices=["sweep", "import", "pdf", "transfers"])
+    p.add_argument("--database", required=True)
+    p.add_argument("--options", default="{}")
     p = sub.add_parser("http")
     p.add_argument("--accounts", type=int, required=True)
     p.add_argument("--database", required=True)
@@ -139,6 +143,18 @@ def main(argv: list[str] | None = None) -> int:
 
         with transaction.atomic():
             print(json.dumps(bench_fixtures(accounts=args.accounts)))
+        return 0
+    if args.command == "job":
+        _django(args.database)
+        from . import jobs
+
+        run: Callable[..., dict[str, Any]] = {
+            "sweep": jobs.sweep,
+            "import": jobs.import_members,
+            "pdf": jobs.pdfs,
+            "transfers": jobs.transfers,
+        }[args.name]
+        print(json.dumps(run(**json.loads(args.options))))
         return 0
     if args.command == "http":
         http_step(

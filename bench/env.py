@@ -29,6 +29,7 @@ def bench_env(*, database: str, production: bool = False, **extra: str) -> dict[
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(BENCH_KEYS)
     env["DATABASE_URL"] = database_url(database)
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
     env["DJANGO_SETTINGS_MODULE"] = "creditbank.settings"
     # Static files, media and certificates of the benchmarks stay apart from the developer's.
     env["VAR_DIR"] = str(VAR_DIR)

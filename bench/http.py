@@ -73,13 +73,16 @@ class Gunicorn:
         env = bench_env(
             database=database, production=True, CREDITBANK_BENCH_FLOOR="1", **UNTHROTTLED
         )
-        # Production serves hashed static files from the manifest collectstatic writes.
-        subprocess.run(
-            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=env,
-            check=True,
-        )
+        # Production serves hashed static files from the manifest collectstatic writes, and
+        # the Chinese pages from the compiled catalogue.
+        for command in (["collectstatic", "--noinput", "-v0"], ["compile_translations"]):
+            subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen(
             [
