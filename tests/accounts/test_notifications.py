@@ -20,10 +20,10 @@ from django.utils.translation import trans_real
 from accounts.models import Notification, User
 from accounts.notifications import (
     BODIES,
+    Notice,
     notification_emails_send,
     notifications_mark_read,
     notifications_unread_count,
-    Notice,
     notify,
     notify_batch,
     notify_many,
