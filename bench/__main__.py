@@ -67,9 +67,12 @@ def seeded_accounts(database: str) -> int:
     return int(value or 0)
 
 
-def seed_step(database: str, accounts: int, results: Path, out: Callable[[str], None]) -> None:
-    """Seed ``database`` to ``accounts`` accounts (fresh) unless it already holds them."""
-    if seeded_accounts(database) == accounts:
+def seed_step(
+    database: str, accounts: int, results: Path, out: Callable[[str], None], *, fresh: bool
+) -> None:
+    """Seed ``database`` afresh with ``accounts`` accounts; unless ``fresh``, a database that
+    already holds them is used as it is (seeding 1,000,000 takes a while)."""
+    if not fresh and seeded_accounts(database) == accounts:
         out(f"{database}: {accounts:,} seeded accounts already there")
         return
     database_prepare(database, fresh=True)

@@ -38,11 +38,11 @@ QUICK = Plan(
     jobs_accounts=1_000,
     http_seconds=2,
     http_connections=4,
-    import_rows=2_000,
-    pdfs=5,
+    import_rows=500,
+    pdfs=3,
     transfer_clients=8,
-    transfers_per_client=5,
-    pgbench_seconds=3,
+    transfers_per_client=3,
+    pgbench_seconds=2,
     pgbench_scale=1,
 )
 FULL = Plan(
@@ -128,7 +128,7 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
     started = time.perf_counter()
     for accounts, database in plan.scales.items():
         if wanted("seed"):
-            seed_step(database, accounts, results, out)
+            seed_step(database, accounts, results, out, fresh=quick)
         if wanted("http"):
             summary[f"http_{accounts}"] = http_step(
                 database,
