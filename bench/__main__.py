@@ -135,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", choices=["sweep", "import", "pdf", "transfers"])
     p.add_argument("--database", required=True)
     p.add_argument("--options", default="{}")
+    p = sub.add_parser("table", help="the latest results as Markdown tables")
+    p.add_argument("--results", type=Path, default=RESULTS)
     p = sub.add_parser("http")
     p.add_argument("--accounts", type=int, required=True)
     p.add_argument("--database", required=True)
@@ -152,6 +154,11 @@ def main(argv: list[str] | None = None) -> int:
 
         with transaction.atomic():
             print(json.dumps(bench_fixtures(accounts=args.accounts)))
+        return 0
+    if args.command == "table":
+        from .report import table
+
+        print(table(args.results))
         return 0
     if args.command == "job":
         _django(args.database)
