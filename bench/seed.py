@@ -4,7 +4,8 @@ Per account (on average): 1 user, 1 account, 1 lifelong learning file, 10 learni
 (5 to 15), 1 open application (submitted or in review, spread over the branch centres and over
 the working days of the 15-day clock), 1 accredited application with its decision and ledger
 entry, 3 application events, 2 business transactions; every 10th account has an issued,
-signed transcript; every 100th a pending credit transfer. Identity numbers are valid resident
+signed transcript; every 100th whose accredited outcome converts to a course (about 3 in 10) a
+pending credit transfer. Identity numbers are valid resident
 ID numbers, Fernet-encrypted and blind-indexed with the portal's own keys, so the app reads
 every row as it would its own.
 
@@ -612,7 +613,11 @@ def seed(*, accounts: int, start: int = 0, out: Callable[[str], None] = print) -
             )
     analyze_started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # VACUUM as well as ANALYZE: a table that was only ever appended to by COPY has no
+        # visibility map yet, so every index-only scan (the queue's count over its partial
+        # index) would read the heap instead: 1 s instead of 27 ms at 1,000,000 accounts. A
+        # live database's autovacuum keeps that map; this puts the seeded one in that state.
+        cursor.execute("VACUUM (ANALYZE)")
     analyze_seconds = time.perf_counter() - analyze_started
     orphans = orphans_check()
     if any(orphans.values()):
