@@ -308,11 +308,14 @@ def notify_batch(notices: Sequence[Notice]) -> list[Notification]:
     if not wanted:
         return []
     with transaction.atomic():
+        # Both columns of the unique index (recipient, key) in every lookup: a batch has many
+        # keys but few recipients (a centre's reviewers), and the index is searched for both.
+        recipients = sorted({pk for pk, _key in wanted})
         keys = sorted({key for _pk, key in wanted})
         for chunk in _chunks(keys, LOOKUP_CHUNK):
-            for pair in Notification.objects.filter(key__in=chunk).values_list(
-                "recipient_id", "key"
-            ):
+            for pair in Notification.objects.filter(
+                recipient_id__in=recipients, key__in=chunk
+            ).values_list("recipient_id", "key"):
                 wanted.pop(pair, None)
         now = timezone.now()
         Notification.objects.bulk_create(
@@ -334,7 +337,9 @@ def notify_batch(notices: Sequence[Notice]) -> list[Notification]:
         for chunk in _chunks(sorted({key for _pk, key in wanted}), LOOKUP_CHUNK):
             stored.extend(
                 n
-                for n in Notification.objects.filter(key__in=chunk, created_at=now)
+                for n in Notification.objects.filter(
+                    recipient_id__in=recipients, key__in=chunk, created_at=now
+                )
                 if (n.recipient_id, n.key) in wanted
             )
         _email_after_commit(
