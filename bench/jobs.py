@@ -110,8 +110,9 @@ def import_members(*, rows: int) -> dict[str, Any]:
     from accounts.collective import collective_members_import
 
     collective, admin = _collective()
-    # People numbered far above any seeded learner: every row opens a new account.
-    data = members_csv(rows, first=5_000_000 + int(time.time()) % 1000 * 10_000)
+    # People numbered above any seeded learner: every row opens a new account (resident_id
+    # numbers are valid up to 7,000,000).
+    data = members_csv(rows, first=1_000_000 + int(time.time()) % 50 * 100_000)
     before_mb = _rss_mb()
     started = time.perf_counter()
     result = collective_members_import(

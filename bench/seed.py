@@ -68,6 +68,7 @@ def resident_id(i: int) -> tuple[str, datetime.date, str]:
     """A valid, unique resident ID number for seeded person ``i``."""
     born = datetime.date(1960, 1, 1) + datetime.timedelta(days=(i // 500) % 14_000)
     sequence = f"{i % 500 + 500 * ((i // 500) // 14_000):03d}"
+    assert len(sequence) == 3, "resident_id numbers are unique and valid below 7,000,000"
     body = f"500103{born:%Y%m%d}{sequence}"
     check = "10X98765432"[sum(int(d) * w for d, w in zip(body, WEIGHTS, strict=True)) % 11]
     gender = "male" if int(sequence[-1]) % 2 else "female"
