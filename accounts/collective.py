@@ -71,7 +71,7 @@ COLLECTIVE_KINDS = (
 # since 3.32) or of PostgreSQL's wire protocol (65,535).
 LOOKUP_CHUNK = 10_000
 INSERT_BATCH = 1_000
-WRITE_CHUNK = 5_000
+WRITE_CHUNK = 2_000
 
 T = TypeVar("T")
 
@@ -311,6 +311,9 @@ def collective_members_import(
         raise _not_active()
     table = member_table_read(data=data, filename=filename)
     members, errors = member_rows_check(table)
+    rows = len(table.rows)
+    # The rows as read are no longer needed once checked: not kept through the writes.
+    del table
     indexes = {m.number: crypto.blind_index(m.identity.number) for m in members}
     try:
         with transaction.atomic():
@@ -318,7 +321,7 @@ def collective_members_import(
                 collective=collective,
                 uploaded_by=uploaded_by,
                 filename=filename,
-                rows=len(table.rows),
+                rows=rows,
                 members=members,
                 indexes=indexes,
                 errors=errors,
