@@ -11,6 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from django.urls import Resolver404, resolve
+
 from tests.conftest import require, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -73,3 +76,9 @@ def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, re
     assert transfers["ratio_to_pgbench"] > 0
     # The table is printed as it goes.
     assert "req/s" in result.stdout
+
+
+def test_the_floor_view_is_not_routed_unless_the_benchmark_asks_for_it():
+    # Only the benchmark's own gunicorn runs with CREDITBANK_BENCH_FLOOR=1.
+    with pytest.raises(Resolver404):
+        resolve("/bench/floor/")
