@@ -8,7 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick faults
+.PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick faults \
+	bench bench-quick
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -85,6 +86,15 @@ lock: | $(BIN)/uv
 messages: install-dev
 	$(BIN)/python manage.py makemessages --locale zh_Hans --ignore '.venv/*' --ignore 'var/*' --no-obsolete
 	$(BIN)/python manage.py compile_translations
+
+## bench: every benchmark at 10,000 and 1,000,000 accounts (see bench/README.md; needs
+## PostgreSQL at DATABASE_URL, Redis at REDIS_URL, wrk and pgbench; about an hour)
+bench: install-dev
+	$(BIN)/python -m bench all
+
+## bench-quick: the same at 1,000 accounts with short runs (about two minutes)
+bench-quick: install-dev
+	$(BIN)/python -m bench quick
 
 clean:
 	rm -rf var/broker var/results var/celerybeat-schedule*

@@ -293,6 +293,72 @@ def _chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
         yield list(items[start : start + size])
 
 
+@dataclass(frozen=True)
+class Notice:
+    """One notice of a batch (:func:`notify_batch`): its own recipient, kind and key."""
+
+    recipient: User
+    kind: str
+    params: Params
+    link: str
+    key: str
+
+
+def notify_batch(notices: Sequence[Notice]) -> list[Notification]:
+    """Many notices, each with its own recipient and key, in a few queries whatever their number
+    (the deadline sweep sends one per application it claims); returns those stored now.
+
+    As with :func:`notify`, a ``(recipient, key)`` already stored is skipped, and one stored at
+    the same moment by a racing caller is skipped by the insert (ON CONFLICT DO NOTHING) and not
+    counted here: only rows carrying this call's own timestamp are returned and emailed."""
+    for notice in notices:
+        _check(kind=notice.kind, params=notice.params, link=notice.link, key=notice.key)
+    wanted: dict[tuple[int, str], Notice] = {}
+    for notice in notices:
+        wanted.setdefault((notice.recipient.pk, notice.key), notice)
+    if not wanted:
+        return []
+    with transaction.atomic():
+        # Both columns of the unique index (recipient, key) in every lookup: a batch has many
+        # keys but few recipients (a centre's reviewers), and the index is searched for both.
+        recipients = sorted({pk for pk, _key in wanted})
+        keys = sorted({key for _pk, key in wanted})
+        for chunk in _chunks(keys, LOOKUP_CHUNK):
+            for pair in Notification.objects.filter(
+                recipient_id__in=recipients, key__in=chunk
+            ).values_list("recipient_id", "key"):
+                wanted.pop(pair, None)
+        now = timezone.now()
+        Notification.objects.bulk_create(
+            [
+                Notification(
+                    recipient_id=notice.recipient.pk,
+                    kind=notice.kind,
+                    params=dict(notice.params),
+                    link=notice.link,
+                    key=notice.key,
+                    created_at=now,
+                )
+                for notice in wanted.values()
+            ],
+            batch_size=1_000,
+            ignore_conflicts=True,
+        )
+        stored: list[Notification] = []
+        for chunk in _chunks(sorted({key for _pk, key in wanted}), LOOKUP_CHUNK):
+            stored.extend(
+                n
+                for n in Notification.objects.filter(
+                    recipient_id__in=recipients, key__in=chunk, created_at=now
+                )
+                if (n.recipient_id, n.key) in wanted
+            )
+        _email_after_commit(
+            sorted(n.pk for n in stored if wanted[(n.recipient_id, n.key)].recipient.email)
+        )
+    return stored
+
+
 def _email_after_commit(notification_ids: list[int]) -> None:
     from .tasks import send_notification_emails
 

@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Centre, Notification, Role, User
-from accounts.notifications import notify, notify_many
+from accounts.notifications import Notice, notify_batch
 
 from .calendar import WorkingCalendar, local_date
 from .models import OPEN_STATES, Application, ApplicationState, Decision
@@ -150,6 +150,7 @@ def _send_reminders(applications: list[Application]) -> None:
     administrators, who will want to assign it."""
     unassigned = [a for a in applications if a.assigned_to is None or not a.assigned_to.is_active]
     admins = _centre_admins(a.centre_id for a in unassigned)
+    notices: list[Notice] = []
     for application in applications:
         reviewer = application.assigned_to
         recipients = (
@@ -165,11 +166,14 @@ def _send_reminders(applications: list[Application]) -> None:
             # Keyed by the due date: a clock that resumed after supplementary material has a
             # new due date, and its reviewer is reminded of that one too.
             key=f"application:{application.pk}:reminder:{application.due_on}",
+            notices=notices,
         )
+    notify_batch(notices)
 
 
 def _send_escalations(applications: list[Application]) -> None:
     admins = _centre_admins(a.centre_id for a in applications)
+    notices: list[Notice] = []
     for application in applications:
         _notify_all(
             application,
@@ -177,7 +181,9 @@ def _send_escalations(applications: list[Application]) -> None:
             kind=Notification.Kind.DEADLINE_ESCALATION,
             params=_notice_params(application) | {"reviewer": _reviewer_name(application)},
             key=f"application:{application.pk}:escalation:{application.due_on}",
+            notices=notices,
         )
+    notify_batch(notices)
 
 
 def _notify_all(
@@ -187,16 +193,19 @@ def _notify_all(
     kind: str,
     params: dict[str, Any],
     key: str,
+    notices: list[Notice],
 ) -> None:
+    """Add the application's notice for each of ``recipients`` to ``notices``; the caller
+    stores the whole batch's at once (one notice per recipient and key, as ever)."""
     if not recipients:
         # Claimed all the same: sweeping it again would find no one either, every 15 minutes.
         logger.warning("No one to tell about application %s (%s)", application.pk, kind)
         return
     link = application_link(application.pk)
-    if len(recipients) == 1:
-        notify(recipient=recipients[0], kind=kind, params=params, link=link, key=key)
-    else:
-        notify_many(recipients=recipients, kind=kind, params=params, link=link, key=key)
+    notices.extend(
+        Notice(recipient=recipient, kind=kind, params=params, link=link, key=key)
+        for recipient in recipients
+    )
 
 
 # --- The on-time report -------------------------------------------------------------------------

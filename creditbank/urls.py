@@ -1,3 +1,5 @@
+import os
+
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path, re_path
@@ -109,3 +111,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]
+
+if os.environ.get("CREDITBANK_BENCH_FLOOR") == "1":
+    # The benchmarks' floor (bench/http.py); never routed otherwise.
+    urlpatterns.insert(0, path("bench/floor/", views.bench_floor, name="bench-floor"))

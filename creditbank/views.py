@@ -32,6 +32,13 @@ from .learning_file import learner_dashboard_of, learning_file_of, learning_file
 
 
 @require_GET
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """The floor of the HTTP benchmarks (bench/): the full middleware stack and no database.
+    Routed only when CREDITBANK_BENCH_FLOOR=1."""
+    return HttpResponse(b"floor", content_type="text/plain")
+
+
+@require_GET
 @never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is up and answering. Touches nothing else."""

@@ -22,11 +22,13 @@ from kombu.exceptions import OperationalError
 from accounts.models import Notification, User
 from accounts.notifications import (
     BODIES,
+    Notice,
     notification_emails_resend,
     notification_emails_send,
     notifications_mark_read,
     notifications_unread_count,
     notify,
+    notify_batch,
     notify_many,
 )
 from accounts.tasks import send_notification_emails
@@ -143,6 +145,39 @@ def test_notify_many_skips_those_already_told(learner, reviewer, centre_admin):
     assert sorted(n.recipient_id for n in first) == sorted([learner.pk, reviewer.pk])
     assert [n.recipient_id for n in second] == [centre_admin.pk]
     assert Notification.objects.filter(key="k").count() == 3
+
+
+def test_a_batch_of_notices_stores_each_recipient_and_key_once_and_emails_the_new_ones(
+    learner, reviewer, centre_admin, django_capture_on_commit_callbacks
+):
+    remind(reviewer, key="a")
+
+    def notice(user: User, key: str) -> Notice:
+        return Notice(
+            recipient=user, kind=Kind.DEADLINE_REMINDER, params=REMINDER, link="", key=key
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = notify_batch(
+            [
+                notice(reviewer, "a"),
+                notice(reviewer, "b"),
+                notice(centre_admin, "a"),
+                notice(centre_admin, "a"),
+                notice(learner, "c"),
+            ]
+        )
+        again = notify_batch([notice(reviewer, "b"), notice(learner, "c")])
+
+    assert sorted((n.recipient_id, n.key) for n in stored) == sorted(
+        [(reviewer.pk, "b"), (centre_admin.pk, "a"), (learner.pk, "c")]
+    )
+    assert again == []
+    assert Notification.objects.count() == 4
+    # One email per notice stored now, to those with an address; none for the repeats.
+    told = sorted(address for m in mail.outbox for address in m.to)
+    assert told == sorted(u.email for u in (reviewer, centre_admin, learner) if u.email)
+    assert told
 
 
 @pytest.mark.django_db(transaction=True)

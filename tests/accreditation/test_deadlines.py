@@ -186,11 +186,12 @@ def test_a_crash_between_claim_and_notice_leaves_the_application_unclaimed(
         centre=centre, assigned_to=reviewer, clock_started_on=SUBMITTED_ON
     )
 
-    def mail_server_gone(**kwargs):
+    def mail_server_gone(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
     with monkeypatch.context() as patch:
-        patch.setattr(deadlines, "notify", mail_server_gone)
+        # The sweep stores each batch's notices at once.
+        patch.setattr(deadlines, "notify_batch", mail_server_gone)
         with pytest.raises(OperationalError):
             deadline_sweep(now=at(REMIND_ON))
     application.refresh_from_db()
@@ -231,14 +232,14 @@ def test_two_workers_sweeping_at_once_send_each_notice_once(
     ApplicationFactory.create_batch(
         40, centre=centre, assigned_to=reviewer, clock_started_on=SUBMITTED_ON, due_on=REMIND_ON
     )
-    real_notify = deadlines.notify
+    real_notify_batch = deadlines.notify_batch
 
-    def slow_notify(**kwargs):
+    def slow_notify_batch(notices):
         # Long enough for the other worker to reach the same rows while this batch is open.
-        time.sleep(0.005)
-        return real_notify(**kwargs)
+        time.sleep(0.05)
+        return real_notify_batch(notices)
 
-    monkeypatch.setattr(deadlines, "notify", slow_notify)
+    monkeypatch.setattr(deadlines, "notify_batch", slow_notify_batch)
     barrier = threading.Barrier(2)
     results: list[SweepResult] = []
     errors: list[BaseException] = []

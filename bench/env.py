@@ -1,0 +1,47 @@
+"""The environment every benchmark process runs with: fixed keys, so that data seeded once is
+read by the production-settings server exactly as the portal would read its own.
+
+These keys protect scratch data on the benchmark's own database only; they are not secrets and
+must never be used for a real deployment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
+
+BENCH_KEYS = {
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-any-deployment-5b1d2c7e9a",
+    "IDENTITY_ENCRYPTION_KEYS": "DypcqxuAjQD60OOjjl1t0HALWKt8r5rL_KMaU-VYw8U=",
+    "IDENTITY_INDEX_KEY": "bench-only-identity-index-key",
+    "CERTIFICATE_SIGNING_KEY": "/2Lav1EVhsHoT0LPatyzTw+dDsAsbHZNYRP0Cj+hxko=",
+}
+
+
+def database_url(name: str) -> str:
+    """The URL of database ``name`` on the server DATABASE_URL points at."""
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+def bench_env(*, database: str, production: bool = False, **extra: str) -> dict[str, str]:
+    # Byte code is cached: otherwise every process (gunicorn workers, the jobs) compiles the
+    # whole of Django and the portal on start, seconds that are no part of what is measured.
+    dropped = {"DJANGO_ALLOW_ASYNC_UNSAFE", "PYTHONDONTWRITEBYTECODE"}
+    env = {k: v for k, v in os.environ.items() if k not in dropped}
+    env.update(BENCH_KEYS)
+    env["DATABASE_URL"] = database_url(database)
+    env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env["DJANGO_SETTINGS_MODULE"] = "creditbank.settings"
+    # Static files, media and certificates of the benchmarks stay apart from the developer's.
+    env["VAR_DIR"] = str(VAR_DIR)
+    if production:
+        env.update(
+            DJANGO_ENV="production",
+            DJANGO_DEBUG="0",
+            DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            LOG_LEVEL="WARNING",
+        )
+    env.update(extra)
+    return env

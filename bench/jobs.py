@@ -1,0 +1,265 @@
+"""The benchmarks of background work, each run in a process of its own with Django set up on
+the benchmark's database (``python -m bench job <name> ...``, started by bench/suite.py):
+
+* ``sweep``: the deadline sweep over every open application, then a second sweep (must send
+  nothing); what the first sweep wrote is undone afterwards, so the run can be repeated.
+* ``import``: a collective account's import of members from a CSV file; rows/s and the process's
+  peak memory (the file is generated first and its size subtracted from nothing: the figure is
+  the whole process's high-water mark).
+* ``pdf``: certificates rendered and signed one after another in one process, as one worker
+  process does; PDFs/s and size.
+* ``transfers``: 8 processes applying for credit transfers at once; transfers/s.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import multiprocessing
+import resource
+import time
+from typing import Any, cast
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# --- Deadline sweep ----------------------------------------------------------------------------
+
+
+def sweep() -> dict[str, Any]:
+    from accounts.models import Notification
+    from accreditation.deadlines import deadline_sweep
+    from accreditation.models import OPEN_STATES, Application
+
+    open_count = Application.objects.filter(state__in=[s.value for s in OPEN_STATES]).count()
+    now = timezone.now()
+    started = time.perf_counter()
+    first = deadline_sweep(now=now)
+    first_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    second = deadline_sweep(now=now + datetime.timedelta(minutes=15))
+    second_seconds = time.perf_counter() - started
+    notices = Notification.objects.filter(
+        kind__in=[Notification.Kind.DEADLINE_REMINDER, Notification.Kind.DEADLINE_ESCALATION],
+        created_at__gte=now,
+    )
+    notices_sent = notices.count()
+    # Undo: the seeded state comes back, so the next run measures the same work.
+    with transaction.atomic():
+        notices.delete()
+        Application.objects.filter(reminded_at=now).update(reminded_at=None)
+        Application.objects.filter(escalated_at=now).update(escalated_at=None)
+    return {
+        "open_applications": open_count,
+        "first_sweep_seconds": round(first_seconds, 2),
+        "reminded": first.reminded,
+        "escalated": first.escalated,
+        "notices_sent": notices_sent,
+        "applications_per_second": round((first.reminded + first.escalated) / first_seconds),
+        "second_sweep_seconds": round(second_seconds, 3),
+        "second_sweep_reminded": second.reminded,
+        "second_sweep_escalated": second.escalated,
+        "target_seconds": 60,
+        "target_met": first_seconds < 60 and second.reminded == 0 and second.escalated == 0,
+    }
+
+
+# --- Collective import -------------------------------------------------------------------------
+
+
+def _collective() -> tuple[Any, Any]:
+    from accounts.models import LearningAccount, Role, User
+    from accounts.services import account_number_generate
+
+    admin = User.objects.get(username="inst.admin", role=Role.INSTITUTION_ADMIN)
+    assert admin.institution_id is not None
+    collective = LearningAccount.objects.filter(institution_id=admin.institution_id).first()
+    if collective is None:
+        collective = LearningAccount.objects.create(
+            number=account_number_generate(kind=LearningAccount.Kind.COLLECTIVE),
+            kind=LearningAccount.Kind.COLLECTIVE,
+            status=LearningAccount.Status.ACTIVE,
+            institution_id=admin.institution_id,
+        )
+    return collective, admin
+
+
+def members_csv(rows: int, *, first: int) -> bytes:
+    """A member list as an institution would upload it: the template's Chinese headings."""
+    from accounts.imports import TEMPLATE_HEADINGS
+
+    from .seed import GIVEN, SURNAMES, resident_id
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(TEMPLATE_HEADINGS)
+    for n in range(first, first + rows):
+        number, _born, _gender = resident_id(n)
+        name = SURNAMES[n % len(SURNAMES)] + GIVEN[(n // 3) % len(GIVEN)]
+        writer.writerow([name, "居民身份证", number, f"136{n % 10**8:08d}", f"m{n}@example.cn"])
+    return out.getvalue().encode("utf-8")
+
+
+def import_members(*, rows: int) -> dict[str, Any]:
+    from accounts.collective import collective_members_import
+
+    collective, admin = _collective()
+    # People numbered above any seeded learner: every row opens a new account (resident_id
+    # numbers are valid up to 7,000,000).
+    data = members_csv(rows, first=1_000_000 + int(time.time()) % 50 * 100_000)
+    before_mb = _rss_mb()
+    started = time.perf_counter()
+    result = collective_members_import(
+        collective=collective, uploaded_by=admin, filename="members.csv", data=data
+    )
+    seconds = time.perf_counter() - started
+    peak = _rss_mb()
+    return {
+        "rows": rows,
+        "file_mb": round(len(data) / 1024 / 1024, 1),
+        "accounts_opened": result.accounts_opened,
+        "seconds": round(seconds, 2),
+        "rows_per_second": round(rows / seconds),
+        "peak_rss_mb": round(peak),
+        "rss_before_import_mb": round(before_mb),
+        "target_rows_per_second": 2000,
+        "target_peak_mb": 300,
+        "target_met": rows / seconds >= 2000 and peak < 300,
+    }
+
+
+# --- Certificate PDFs --------------------------------------------------------------------------
+
+
+def pdfs(*, count: int) -> dict[str, Any]:
+    from accounts.models import LearningAccount, User
+    from transfers.certificates import certificate_render, certificate_request
+    from transfers.models import Certificate
+
+    accounts = list(
+        LearningAccount.objects.filter(kind="personal", number__startswith="XF7")
+        .select_related("holder")
+        .order_by("id")[:count]
+    )
+    # Requested first (after the commit a worker would be told; here nobody is), then rendered
+    # one after another, as one worker process does.
+    with transaction.atomic():
+        requested = [
+            certificate_request(
+                account=account,
+                actor=cast(User, account.holder),
+                kind=Certificate.Kind.TRANSCRIPT,
+            )
+            for account in accounts
+        ]
+    started = time.perf_counter()
+    sizes = []
+    for certificate in requested:
+        rendered = certificate_render(certificate_id=certificate.pk)
+        sizes.append(rendered.pdf.size)
+    seconds = time.perf_counter() - started
+    return {
+        "pdfs": len(sizes),
+        "seconds": round(seconds, 2),
+        "pdfs_per_second": round(len(sizes) / seconds, 1),
+        "mean_pdf_bytes": round(sum(sizes) / len(sizes)),
+        "max_pdf_bytes": max(sizes),
+        "target_pdfs_per_second": 10,
+        "target_met": len(sizes) / seconds >= 10,
+    }
+
+
+# --- Concurrent transfers ----------------------------------------------------------------------
+
+
+def _transfer_candidates() -> list[tuple[int, int, int]]:
+    """(account id, outcome id, course id): learners whose accredited outcome converts to a
+    course they have not asked for yet, one transfer each."""
+    from transfers.models import ConversionRule, TransferItem
+
+    rules = {r.entry_id: r for r in ConversionRule.objects.filter(effective_to__isnull=True)}
+    taken = set(TransferItem.objects.values_list("account_id", flat=True))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT a.account_id, a.outcome_id, v.entry_id
+            FROM accreditation_decision d
+            JOIN accreditation_application a ON a.id = d.application_id
+            JOIN accreditation_catalogueentryversion v ON v.id = d.catalogue_version_id
+            WHERE d.result = 'accredited' AND v.entry_id = ANY(%s)
+            ORDER BY a.account_id
+            """,
+            [list(rules)],
+        )
+        return [
+            (account, outcome, rules[entry].course_id)
+            for account, outcome, entry in cursor.fetchall()
+            if account not in taken
+        ]
+
+
+def _transfer_client(work: list[tuple[int, int, int]], ready: Any, go: Any, done_q: Any) -> None:
+    import django
+
+    django.setup()
+    from accounts.models import LearningAccount, User
+    from outcomes.models import LearningOutcome
+    from transfers.models import Course
+    from transfers.services import transfer_apply
+
+    done = 0
+    loaded = []
+    for account_id, outcome_id, course_id in work:
+        account = LearningAccount.objects.select_related("holder").get(pk=account_id)
+        course = Course.objects.select_related("programme").get(pk=course_id)
+        loaded.append((account, course, LearningOutcome.objects.get(pk=outcome_id)))
+    ready.wait()
+    go.wait()
+    for account, course, outcome in loaded:
+        transfer_apply(
+            account=account,
+            programme=course.programme,
+            items=[(course, outcome)],
+            actor=cast(User, account.holder),
+        )
+        done += 1
+    connection.close()
+    done_q.put(done)
+
+
+def transfers(*, clients: int, per_client: int) -> dict[str, Any]:
+    candidates = _transfer_candidates()
+    needed = clients * per_client
+    if len(candidates) < needed:
+        raise RuntimeError(f"only {len(candidates)} learners can still transfer; need {needed}")
+    connection.close()
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(clients + 1)
+    go = context.Barrier(clients + 1)
+    # Client k takes every clients-th learner: neighbouring accounts in different clients.
+    slices = [candidates[k:needed:clients] for k in range(clients)]
+    done_q = context.Queue()
+    processes = [
+        context.Process(target=_transfer_client, args=(s, ready, go, done_q)) for s in slices
+    ]
+    for process in processes:
+        process.start()
+    ready.wait()  # every client has loaded its work and is connected
+    started = time.perf_counter()
+    go.wait()
+    done = sum(done_q.get() for _ in processes)
+    seconds = time.perf_counter() - started
+    for process in processes:
+        process.join()
+    return {
+        "clients": clients,
+        "transfers": done,
+        "seconds": round(seconds, 2),
+        "transfers_per_second": round(done / seconds, 1),
+    }

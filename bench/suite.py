@@ -1,0 +1,207 @@
+"""``make bench`` and ``make bench-quick``: every benchmark in order, one results file each, and
+a table at the end."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .env import bench_env, database_url
+from .util import ROOT, write_result
+
+
+@dataclass(frozen=True)
+class Plan:
+    scales: dict[int, str]  # accounts -> database
+    jobs_database: str
+    jobs_accounts: int
+    http_seconds: int
+    http_connections: int
+    import_rows: int
+    pdfs: int
+    transfer_clients: int
+    transfers_per_client: int
+    pgbench_seconds: int
+    pgbench_scale: int
+
+
+QUICK = Plan(
+    scales={1_000: "cb_bench_quick"},
+    jobs_database="cb_bench_quick",
+    jobs_accounts=1_000,
+    http_seconds=2,
+    http_connections=4,
+    import_rows=500,
+    pdfs=3,
+    transfer_clients=8,
+    transfers_per_client=3,
+    pgbench_seconds=2,
+    pgbench_scale=1,
+)
+FULL = Plan(
+    scales={10_000: "cb_bench_10k", 1_000_000: "cb_bench_1m"},
+    jobs_database="cb_bench_jobs",
+    jobs_accounts=3_000,
+    http_seconds=15,
+    http_connections=8,
+    import_rows=100_000,
+    pdfs=50,
+    transfer_clients=8,
+    transfers_per_client=50,
+    pgbench_seconds=15,
+    pgbench_scale=10,
+)
+
+
+def out(text: str) -> None:
+    print(text, flush=True)
+
+
+def job(database: str, name: str, **options: Any) -> dict[str, Any]:
+    """Run bench.jobs.<name> in a process of its own (peak memory is that process's)."""
+    args = [sys.executable, "-m", "bench", "job", name, "--database", database]
+    args += ["--options", json.dumps(options)]
+    result = subprocess.run(
+        args, cwd=ROOT, env=bench_env(database=database), capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"job {name} failed:\n{result.stderr[-4000:]}")
+    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def pgbench(*, seconds: int, clients: int, scale: int, database: str) -> dict[str, Any]:
+    """pgbench's built-in TPC-B-like script against the same server, in the same run."""
+    url = urlparse(database_url(database))
+    connect = ["-h", url.hostname or "127.0.0.1", "-p", str(url.port or 5432)]
+    connect += ["-U", url.username or "postgres"]
+    env = bench_env(database=database)
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    subprocess.run(
+        ["psql", *connect, "-d", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{database}"'],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["psql", *connect, "-d", "postgres", "-qc", f'CREATE DATABASE "{database}"'],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["pgbench", *connect, "-i", "-q", "-s", str(scale), database],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    result = subprocess.run(
+        ["pgbench", *connect, "-c", str(clients), "-j", "2", "-T", str(seconds), database],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"tps = ([\d.]+) \(without initial connection time\)", result.stdout)
+    if match is None:
+        raise RuntimeError(f"pgbench printed no tps:\n{result.stdout}")
+    return {"clients": clients, "scale": scale, "seconds": seconds, "tps": float(match[1])}
+
+
+def suite(*, quick: bool, results: Path, only: str = "") -> int:
+    from .__main__ import http_step, seed_step
+
+    plan = QUICK if quick else FULL
+    steps = set(only.split(",")) if only else None
+
+    def wanted(step: str) -> bool:
+        return steps is None or step in steps
+
+    summary: dict[str, Any] = {}
+    started = time.perf_counter()
+    for accounts, database in plan.scales.items():
+        if wanted("seed"):
+            seed_step(database, accounts, results, out, fresh=quick)
+        if wanted("http"):
+            summary[f"http_{accounts}"] = http_step(
+                database,
+                accounts,
+                seconds=plan.http_seconds,
+                connections=plan.http_connections,
+                workers=2,
+                results=results,
+                out=out,
+            )
+        if wanted("sweep"):
+            figures = job(database, "sweep")
+            figures["accounts"] = accounts
+            write_result(f"sweep_{accounts}", figures, results=results)
+            summary[f"sweep_{accounts}"] = figures
+            out(
+                f"sweep at {accounts:,} accounts: {figures['open_applications']:,} open, "
+                f"{figures['reminded'] + figures['escalated']:,} notified in "
+                f"{figures['first_sweep_seconds']} s; second sweep: "
+                f"{figures['second_sweep_reminded'] + figures['second_sweep_escalated']}"
+            )
+    jobs_db = plan.jobs_database
+    if any(wanted(s) for s in ("pdf", "transfers", "import")) and jobs_db not in (
+        plan.scales.values()
+    ):
+        from .__main__ import database_prepare
+
+        database_prepare(jobs_db, fresh=True)
+        subprocess.run(
+            [sys.executable, "manage.py", "bench_seed", "--accounts", str(plan.jobs_accounts)],
+            cwd=ROOT,
+            env=bench_env(database=jobs_db),
+            check=True,
+            capture_output=True,
+        )
+    if wanted("pdf"):
+        figures = job(jobs_db, "pdf", count=plan.pdfs)
+        write_result("certificate_pdfs", figures, results=results)
+        summary["certificate_pdfs"] = figures
+        out(
+            f"certificate PDFs: {figures['pdfs_per_second']}/s in one process, "
+            f"mean {figures['mean_pdf_bytes']:,} bytes"
+        )
+    if wanted("transfers"):
+        figures = job(
+            jobs_db,
+            "transfers",
+            clients=plan.transfer_clients,
+            per_client=plan.transfers_per_client,
+        )
+        floor = pgbench(
+            seconds=plan.pgbench_seconds,
+            clients=plan.transfer_clients,
+            scale=plan.pgbench_scale,
+            database=jobs_db + "_pgbench",
+        )
+        figures["pgbench"] = floor
+        figures["ratio_to_pgbench"] = round(figures["transfers_per_second"] / floor["tps"], 3)
+        figures["target_ratio"] = 0.25
+        figures["target_met"] = figures["ratio_to_pgbench"] >= 0.25
+        write_result("transfers", figures, results=results)
+        summary["transfers"] = figures
+        out(
+            f"transfers: {figures['transfers_per_second']}/s with {figures['clients']} clients;"
+            f" pgbench {floor['tps']:.0f} tps; ratio {figures['ratio_to_pgbench']}"
+        )
+    if wanted("import"):
+        figures = job(jobs_db, "import", rows=plan.import_rows)
+        write_result("collective_import", figures, results=results)
+        summary["collective_import"] = figures
+        out(
+            f"collective import: {figures['rows']:,} rows at {figures['rows_per_second']:,}"
+            f" rows/s, peak {figures['peak_rss_mb']} MB"
+        )
+    out(f"done in {time.perf_counter() - started:.0f} s; results in {results}")
+    return 0
