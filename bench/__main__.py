@@ -107,10 +107,10 @@ def http_step(
     results: Path,
     out: Callable[[str], None],
 ) -> dict[str, Any]:
-    from . import http
+    from . import web
 
     out(f"HTTP at {accounts:,} accounts ({seconds} s per endpoint, {connections} connections)")
-    figures = http.run(
+    figures = web.run(
         database=database,
         accounts=accounts,
         seconds=seconds,

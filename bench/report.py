@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .http import TARGETS
+from .web import TARGETS
 
 ENDPOINTS = ["floor", "dashboard", "accounts_me", "file", "queue", "catalogue", "verify"]
 P95_GROWTH_LIMIT = 1.5

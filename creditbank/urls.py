@@ -113,5 +113,5 @@ urlpatterns = [
 ]
 
 if os.environ.get("CREDITBANK_BENCH_FLOOR") == "1":
-    # The benchmarks' floor (bench/http.py); never routed otherwise.
+    # The benchmarks' floor (bench/web.py); never routed otherwise.
     urlpatterns.insert(0, path("bench/floor/", views.bench_floor, name="bench-floor"))

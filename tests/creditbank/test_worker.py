@@ -59,10 +59,13 @@ def stop(*processes: subprocess.Popen) -> None:
 
 
 def sender(var_dir: Path, redis_url: str) -> Celery:
-    """A client of the same broker as the worker's."""
+    """A client of the same broker as the worker's. Not the current app: shared tasks would
+    otherwise follow it, and a later test's tasks would go to this broker."""
     if redis_url:
-        return Celery(broker=redis_url, backend=redis_url)
-    app = Celery(broker="filesystem://", backend=f"file://{var_dir / 'results'}")
+        return Celery(broker=redis_url, backend=redis_url, set_as_current=False)
+    app = Celery(
+        broker="filesystem://", backend=f"file://{var_dir / 'results'}", set_as_current=False
+    )
     queue = str(var_dir / "broker" / "queue")
     app.conf.broker_transport_options = {
         "data_folder_in": queue,
