@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt install install-dev lock messages clean
+.PHONY: run test lint fmt install install-dev lock messages clean fuzz
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -27,6 +27,12 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 	$(BIN)/python manage.py makemigrations --check --dry-run
+
+## fuzz: the long API fuzzing run (1,000 examples per operation and role) against gunicorn on a
+## scratch copy of the demo data; needs PostgreSQL (DATABASE_URL). Writes var/fuzz/summary.json
+fuzz: install-dev
+	$(BIN)/python manage.py compile_translations
+	nice -n 10 $(BIN)/python scripts/fuzz/long_run.py $(FUZZ_ARGS)
 
 fmt: install-dev
 	$(BIN)/ruff check --fix .
