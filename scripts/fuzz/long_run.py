@@ -6,11 +6,13 @@ environment variables, so that the run measures the API rather than its rate lim
 role in through POST /api/v1/auth/token/ (staff with a TOTP code), loads the schema from the
 server's /api/v1/schema/, and fuzzes every operation with the checks of tests/security/fuzzing.py:
 
-1. a pilot of ``--pilot`` examples per operation, per role and per mode (valid / invalid), to
-   find which roles the operation matters for: those that got past authentication and
-   permission (any answer but 401/403);
-2. ``--examples`` examples (default 1,000, split between the modes) per operation for each role
-   it matters for; the pilot examples of the other roles show they are refused.
+1. a pilot of ``--pilot`` valid examples per operation and role, to find which roles the
+   operation matters for: those that got past authentication and permission (any answer but
+   401/403);
+2. ``--examples`` examples (default 1,000, half valid and half invalid by the schema) per
+   operation for each role it matters for; the pilot examples of the other roles show they are
+   refused. With ``--budget-minutes``, operations reached after the budget get the pilot only
+   (the summary counts the operations that got the full run).
 
 Prints a summary and writes it to var/fuzz/summary.json (and each failure, with a curl command
 that reproduces it, to var/fuzz/failures.txt). Exit status 1 when anything failed.
@@ -221,7 +223,7 @@ def fuzz(args: argparse.Namespace, base_url: str, out: Path) -> int:
         "operations": len(operations),
         "roles": list(fuzzing.ROLES),
         "examples_per_operation_and_role": args.examples,
-        "pilot_examples_per_mode": args.pilot,
+        "pilot_examples": args.pilot,
         "operations_with_full_run": sum(
             any(r["full_run"] for r in row["roles"].values()) for row in rows
         ),

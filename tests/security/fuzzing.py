@@ -288,11 +288,18 @@ def fuzz_operation_as_role(
     base_url: str | None = None,
     seed: int = 9,
 ) -> tuple[Outcome, bool]:
-    """A pilot of ``pilot`` requests per mode; when any got past authentication and permission
+    """A pilot of ``pilot`` valid requests; when any got past authentication and permission
     (an answer but 401/403), the operation matters for the role, and ``examples`` more requests
-    per mode follow. Returns what was found, and whether the role got the full run."""
+    per mode (valid and invalid) follow. Returns what was found, and whether the role got the
+    full run."""
     outcome = fuzz_operation(
-        operation, role=role, headers=headers, max_examples=pilot, base_url=base_url, seed=seed
+        operation,
+        role=role,
+        headers=headers,
+        max_examples=pilot,
+        modes=(GenerationMode.POSITIVE,),
+        base_url=base_url,
+        seed=seed,
     )
     matters = any(code not in (401, 403) for code in outcome.statuses)
     if matters and examples > 0:
