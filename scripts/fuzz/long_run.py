@@ -8,11 +8,11 @@ server's /api/v1/schema/, and fuzzes every operation with the checks of tests/se
 
 1. a pilot of ``--pilot`` valid examples per operation and role, to find which roles the
    operation matters for: those that got past authentication and permission (any answer but
-   401/403);
-2. ``--examples`` examples (default 1,000, half valid and half invalid by the schema) per
-   operation for each role it matters for; the pilot examples of the other roles show they are
-   refused. With ``--budget-minutes``, operations reached after the budget get the pilot only
-   (the summary counts the operations that got the full run).
+   401/403); the pilot of the other roles shows they are refused;
+2. rounds of more examples (half valid, half invalid by the schema) for each operation and
+   role it matters for, up to 20, 100, 400 and then ``--examples`` (default 1,000) in all.
+   With ``--budget-minutes``, no new operation is started once the budget is spent, so every
+   operation has been fuzzed alike as far as the run got (the summary says how far).
 
 Prints a summary and writes it to var/fuzz/summary.json (and each failure, with a curl command
 that reproduces it, to var/fuzz/failures.txt). Exit status 1 when anything failed.
@@ -184,39 +184,67 @@ def fuzz(args: argparse.Namespace, base_url: str, out: Path) -> int:
     schema = schemathesis.openapi.from_url(base_url + "/api/v1/schema/")
     operations = [op for op in fuzzing.operations(schema) if args.only in op.label]
     started = time.monotonic()
-    total = fuzzing.Outcome()
-    rows = []
-    per_mode = max(1, args.examples // 2)
     budget = args.budget_minutes * 60
+    results: dict[tuple[str, str], fuzzing.Outcome] = {}
+    matters: dict[tuple[str, str], bool] = {}
+    reached: dict[tuple[str, str], int] = {}
+
+    # Round 1: the pilot, every operation as every role.
     for operation in operations:
-        row: dict = {"operation": operation.label, "roles": {}}
-        over_budget = bool(budget) and time.monotonic() - started > budget
         for role in fuzzing.ROLES:
-            result, matters = fuzzing.fuzz_operation_as_role(
+            key = (operation.label, role)
+            results[key], matters[key] = fuzzing.fuzz_operation_as_role(
                 operation,
                 role=role,
                 headers=headers[role],
                 pilot=args.pilot,
-                examples=0 if over_budget else per_mode,
+                examples=0,
                 base_url=base_url,
                 seed=args.seed,
             )
+            reached[key] = 0
+        _print_row(operation.label, results, matters, reached, "pilot")
+
+    # Then rounds of more examples for the roles each operation matters for, up to
+    # --examples, so that a budget that runs out leaves every operation fuzzed alike.
+    steps = [s for s in (20, 100, 400) if s < args.examples] + [args.examples]
+    for round_number, target in enumerate(steps, start=2):
+        for operation in operations:
+            if budget and time.monotonic() - started > budget:
+                break
+            for role in fuzzing.ROLES:
+                key = (operation.label, role)
+                if not matters[key]:
+                    continue
+                more = fuzzing.fuzz_operation(
+                    operation,
+                    role=role,
+                    headers=headers[role],
+                    max_examples=max(1, (target - reached[key]) // 2),
+                    base_url=base_url,
+                    seed=args.seed + round_number,
+                )
+                results[key].merge(more)
+                reached[key] = target
+            _print_row(operation.label, results, matters, reached, f"round {round_number}")
+
+    total = fuzzing.Outcome()
+    rows = []
+    for operation in operations:
+        row: dict = {"operation": operation.label, "roles": {}}
+        for role in fuzzing.ROLES:
+            key = (operation.label, role)
+            result = results[key]
             total.merge(result)
             row["roles"][role] = {
                 "examples": result.examples,
-                "full_run": matters and not over_budget,
+                "matters": matters[key],
+                "target_reached": reached[key],
                 "statuses": {str(k): v for k, v in sorted(result.statuses.items())},
                 "failures": len(result.failures),
             }
         row["examples"] = sum(r["examples"] for r in row["roles"].values())
         rows.append(row)
-        print(
-            f"{row['examples']:6d} examples  "
-            f"{sum(r['failures'] for r in row['roles'].values()):3d} failures  "
-            f"{operation.label}  (full run as: "
-            f"{', '.join(r for r, v in row['roles'].items() if v['full_run']) or '-'})",
-            flush=True,
-        )
     elapsed = time.monotonic() - started
     summary = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -225,7 +253,7 @@ def fuzz(args: argparse.Namespace, base_url: str, out: Path) -> int:
         "examples_per_operation_and_role": args.examples,
         "pilot_examples": args.pilot,
         "operations_with_full_run": sum(
-            any(r["full_run"] for r in row["roles"].values()) for row in rows
+            any(r["target_reached"] >= args.examples for r in row["roles"].values()) for row in rows
         ),
         "examples_tried": total.examples,
         "statuses": {str(k): v for k, v in sorted(total.statuses.items())},
@@ -244,6 +272,21 @@ def fuzz(args: argparse.Namespace, base_url: str, out: Path) -> int:
         f"failures: {out / 'failures.txt'}"
     )
     return 1 if total.failures else 0
+
+
+def _print_row(
+    label: str,
+    results: dict,
+    matters: dict,
+    reached: dict,
+    stage: str,
+) -> None:
+    keys = [key for key in results if key[0] == label]
+    examples = sum(results[key].examples for key in keys)
+    failures = sum(len(results[key].failures) for key in keys)
+    roles = ", ".join(key[1] for key in keys if matters[key]) or "-"
+    line = f"{stage:8s} {examples:6d} examples {failures:3d} failures  {label}  ({roles})"
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
