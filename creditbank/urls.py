@@ -110,4 +110,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = "creditbank.errors.bad_request"
 handler404 = "creditbank.errors.not_found"
