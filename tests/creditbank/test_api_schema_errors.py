@@ -71,3 +71,12 @@ def test_the_errors_views_document_themselves_get_the_error_body(operations):
     assert gone["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorDetail"
     }
+
+
+def test_a_transfer_application_documents_the_idempotency_key_refusals(operations):
+    # Found by make fuzz: a key reused with another body answered an undocumented 422.
+    responses = operations["POST /api/v1/transfers/"]["responses"]
+
+    for code in ("409", "422"):
+        body = responses[code]["content"]["application/json"]["schema"]
+        assert body["required"] == ["idempotency_key"]
