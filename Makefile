@@ -9,7 +9,7 @@ PORT ?= 8000
 export HOST PORT
 
 .PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick faults \
-	bench bench-quick
+	bench bench-quick fuzz
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -55,6 +55,12 @@ lint: install-dev
 audit: install-dev
 	$(BIN)/pip-audit -r requirements.lock --require-hashes --disable-pip --strict --progress-spinner off
 	$(BIN)/pip-audit -r requirements-dev.lock --require-hashes --disable-pip --strict --progress-spinner off
+
+## fuzz: the long API fuzzing run (1,000 examples per operation and role) against gunicorn on a
+## scratch copy of the demo data; needs PostgreSQL (DATABASE_URL). Writes var/fuzz/summary.json
+fuzz: install-dev
+	$(BIN)/python manage.py compile_translations
+	nice -n 10 $(BIN)/python scripts/fuzz/long_run.py $(FUZZ_ARGS)
 
 fmt: install-dev
 	$(BIN)/ruff check --fix .

@@ -602,8 +602,11 @@ class RowErrorSerializer(serializers.Serializer):
 
 
 class MemberImportErrorsSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    rows = RowErrorSerializer(many=True)
+    # A file refused as a whole (not a spreadsheet, too large) is answered {"file": [message]}
+    # instead of row problems: the schema says either shape may come.
+    detail = serializers.CharField(required=False)
+    rows = RowErrorSerializer(many=True, required=False)
+    file = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class InstitutionsApi(ListAPIView):

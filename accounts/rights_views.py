@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -430,7 +430,12 @@ class MyClosureView(APIView):
 
     permission_classes = [HasRole.of(Role.LEARNER)]
 
-    @extend_schema(responses=ClosureSerializer)
+    @extend_schema(
+        responses={
+            200: ClosureSerializer,
+            404: OpenApiResponse(description="No closure was asked for."),
+        }
+    )
     def get(self, request: Request) -> Response:
         account = _own_account(request.user)  # type: ignore[arg-type]
         latest = account.closure_requests.first() if account else None
@@ -448,7 +453,12 @@ class MyClosureView(APIView):
         )
         return Response(ClosureSerializer(closure).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=ClosureSerializer)
+    @extend_schema(
+        responses={
+            200: ClosureSerializer,
+            400: OpenApiResponse(description="There is no pending closure to cancel."),
+        }
+    )
     def delete(self, request: Request) -> Response:
         closure = closure_cancel(user=request.user)  # type: ignore[arg-type]
         return Response(ClosureSerializer(closure).data)

@@ -63,8 +63,8 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class UserSerializer(serializers.ModelSerializer):
-    centre: serializers.StringRelatedField = serializers.StringRelatedField()
-    institution: serializers.StringRelatedField = serializers.StringRelatedField()
+    centre: serializers.StringRelatedField = serializers.StringRelatedField(allow_null=True)
+    institution: serializers.StringRelatedField = serializers.StringRelatedField(allow_null=True)
 
     class Meta:
         model = User

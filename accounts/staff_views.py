@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -186,7 +186,13 @@ class AccountLookupApi(APIView):
 
     permission_classes = [HasRole.of(*FILE_STAFF_ROLES)]
 
-    @extend_schema(request=LookupSerializer, responses=AccountSummarySerializer)
+    @extend_schema(
+        request=LookupSerializer,
+        responses={
+            200: AccountSummarySerializer,
+            404: OpenApiResponse(description="No learning account matches."),
+        },
+    )
     def post(self, request: Request) -> Response:
         query = LookupSerializer(data=request.data)
         query.is_valid(raise_exception=True)

@@ -117,7 +117,9 @@ class ApplicationSerializer(serializers.ModelSerializer[Application]):
     outcome = _OutcomeBrief()
     centre = serializers.SerializerMethodField()
     state_display = serializers.CharField(source="get_state_display")
-    claimed_entry = serializers.CharField(source="claimed_entry.code", default=None)
+    claimed_entry = serializers.CharField(
+        source="claimed_entry.code", default=None, allow_null=True
+    )
     working_days_left = serializers.SerializerMethodField(
         help_text="Working days until the decision is due; negative when overdue. While the "
         "clock is stopped, the days it resumes with."

@@ -163,8 +163,11 @@ class SheetRowErrorSerializer(serializers.Serializer):
 
 
 class SheetImportErrorsSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    rows = SheetRowErrorSerializer(many=True)
+    # A file refused as a whole (not a spreadsheet, too large) is answered {"file": [message]}
+    # instead of row problems: the schema says either shape may come.
+    detail = serializers.CharField(required=False)
+    rows = SheetRowErrorSerializer(many=True, required=False)
+    file = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ExportQuerySerializer(serializers.Serializer):

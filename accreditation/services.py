@@ -293,6 +293,10 @@ def supplement_request(*, application: Application, actor: User, reason: str) ->
     application = _locked(application)
     _require_assigned(application, actor)
     reason = _reason(reason)
+    if application.due_on is None:
+        # Its clock is stopped, so it is not in review (a check constraint says so): the
+        # table refuses the move, with its message, before any working days are counted.
+        application_move(application, action=Action.REQUEST_SUPPLEMENT, actor=actor)
     # An application in review has a running clock (a check constraint says so).
     due_on = cast(datetime.date, application.due_on)
     # Negative when already overdue: the application resumes exactly as late as it was.

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
@@ -214,7 +214,9 @@ class DataExportListApiView(APIView):
         return Response(DataExportSerializer(exports, many=True).data)
 
     @extend_schema(
-        request=None, responses=DataExportSerializer, operation_id="accounts_me_exports_create"
+        request=None,
+        responses={200: DataExportSerializer, 201: DataExportSerializer},
+        operation_id="accounts_me_exports_create",
     )
     def post(self, request: Request) -> Response:
         export, created = data_export_request(
@@ -233,7 +235,13 @@ class DataExportDownloadApiView(APIView):
 
     permission_classes = [HasRole.of(Role.LEARNER)]
 
-    @extend_schema(responses={(200, "application/zip"): bytes}, operation_id="accounts_me_export")
+    @extend_schema(
+        responses={
+            (200, "application/zip"): bytes,
+            410: OpenApiResponse(description="The download link has expired."),
+        },
+        operation_id="accounts_me_export",
+    )
     def get(self, request: Request, token: str) -> Any:
         try:
             export = data_export_for_download(user=request.user, token=token)

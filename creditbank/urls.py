@@ -115,3 +115,6 @@ urlpatterns = [
 if os.environ.get("CREDITBANK_BENCH_FLOOR") == "1":
     # The benchmarks' floor (bench/web.py); never routed otherwise.
     urlpatterns.insert(0, path("bench/floor/", views.bench_floor, name="bench-floor"))
+
+handler400 = "creditbank.errors.bad_request"
+handler404 = "creditbank.errors.not_found"

@@ -196,7 +196,14 @@ class EvidenceDownloadView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    # Evidence is accepted only as PDF, JPEG or PNG (checked by content), and served as such.
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): bytes,
+            (200, "image/jpeg"): bytes,
+            (200, "image/png"): bytes,
+        }
+    )
     def get(self, request: Request, pk: int) -> HttpResponseBase:
         get_object_or_404(EvidenceFile, pk=pk)
         return evidence_download(request._request, pk)

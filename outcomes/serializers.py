@@ -107,8 +107,11 @@ class BatchRowErrorSerializer(serializers.Serializer):
 
 
 class BatchErrorsSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    rows = BatchRowErrorSerializer(many=True)
+    # A file refused as a whole (not a spreadsheet, too large) is answered {"file": [message]}
+    # instead of row problems: the schema says either shape may come.
+    detail = serializers.CharField(required=False)
+    rows = BatchRowErrorSerializer(many=True, required=False)
+    file = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class StatusQuerySerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -38,6 +38,14 @@ from .services import (
 )
 
 # --- Serializers --------------------------------------------------------------------------------
+
+
+# The answer to a refused Idempotency-Key: {"idempotency_key": [message]}.
+IDEMPOTENCY_ERROR = {
+    "type": "object",
+    "properties": {"idempotency_key": {"type": "array", "items": {"type": "string"}}},
+    "required": ["idempotency_key"],
+}
 
 
 class TransferItemSerializer(serializers.ModelSerializer):
@@ -192,7 +200,17 @@ class TransferListView(generics.ListAPIView[TransferApplication]):
     @extend_schema(
         request=TransferRequestSerializer,
         parameters=[IDEMPOTENCY_PARAMETER],
-        responses={201: TransferSerializer},
+        responses={
+            201: TransferSerializer,
+            409: OpenApiResponse(
+                IDEMPOTENCY_ERROR,
+                description="The first request with this Idempotency-Key is still running.",
+            ),
+            422: OpenApiResponse(
+                IDEMPOTENCY_ERROR,
+                description="This Idempotency-Key was used for a different request.",
+            ),
+        },
         description=(
             "Apply to have accredited outcomes count for courses of a programme. All or "
             "nothing: errors are keyed items[i].course or items[i].outcome."

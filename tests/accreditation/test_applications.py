@@ -443,6 +443,25 @@ def test_withdrawing_gives_the_outcome_back_to_the_learner(api_client, submitted
 # --- The stopped clock --------------------------------------------------------------------------
 
 
+def test_asking_again_for_material_while_waiting_for_it_is_a_field_error_not_a_server_error(
+    api_client, in_review, reviewer
+):
+    # Found by make fuzz: the second request counted the working days of a stopped clock (500).
+    services.supplement_request(application=in_review, actor=reviewer, reason="请补充培训记录")
+    sign_in(api_client, reviewer.username)
+
+    again = api_client.post(
+        f"/api/v1/applications/{in_review.pk}/request-supplement/",
+        {"reason": "再补充一次"},
+        format="json",
+    )
+
+    assert again.status_code == 400
+    assert "state" in again.json()
+    assert refresh(in_review).state == ApplicationState.SUPPLEMENT_REQUESTED
+    assert in_review.events.filter(action="request_supplement").count() == 1
+
+
 def test_the_clock_stops_for_supplementary_material_and_resumes_with_the_days_left(
     in_review, reviewer, shao, monkeypatch
 ):
