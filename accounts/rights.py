@@ -367,6 +367,15 @@ def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
     return new_value, reason
 
 
+def _request_ref(request: CorrectionRequest) -> dict[str, Any]:
+    """What a business transaction about a correction request names: the request and, for a
+    decided record, which record."""
+    ref: dict[str, Any] = {"request": request.pk}
+    if request.record_kind:
+        ref.update(record_kind=request.record_kind, record=request.record_id)
+    return ref
+
+
 def _record_request(
     *, user: User, account: LearningAccount, request: CorrectionRequest
 ) -> CorrectionRequest:
@@ -375,12 +384,7 @@ def _record_request(
         kind=BusinessTransaction.Kind.CORRECTION_REQUESTED,
         actor=user,
         details={
-            "request": request.pk,
-            **(
-                {"record_kind": request.record_kind, "record": request.record_id}
-                if request.record_kind
-                else {}
-            ),
+            **_request_ref(request),
             "field": request.field,
             "old": request.old_value,
             "new": request.new_value,
@@ -582,12 +586,7 @@ def correction_decide(
                 kind=BusinessTransaction.Kind.CORRECTION_REJECTED,
                 actor=reviewer,
                 details={
-                    "request": request.pk,
-                    **(
-                        {"record_kind": request.record_kind, "record": request.record_id}
-                        if request.record_kind
-                        else {}
-                    ),
+                    **_request_ref(request),
                     "field": request.field,
                     "reason": reason,
                 },
