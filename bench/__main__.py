@@ -74,6 +74,8 @@ def seed_step(
     already holds them is used as it is (seeding 1,000,000 takes a while)."""
     if not fresh and seeded_accounts(database) == accounts:
         out(f"{database}: {accounts:,} seeded accounts already there")
+        # Migrations added since it was seeded (a new column) apply to the seeded rows too.
+        database_prepare(database, fresh=False)
         return
     database_prepare(database, fresh=True)
     out(f"seeding {database} with {accounts:,} accounts")

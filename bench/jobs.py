@@ -55,6 +55,11 @@ def sweep() -> dict[str, Any]:
         notices.delete()
         Application.objects.filter(reminded_at=now).update(reminded_at=None)
         Application.objects.filter(escalated_at=now).update(escalated_at=None)
+    # The undo leaves dead rows and pages no longer all-visible; the queue's count would then
+    # read the heap in the next HTTP run (160 ms instead of 27 ms at 1,000,000), as it would
+    # not on a live database that autovacuum keeps.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) accreditation_application, accounts_notification")
     return {
         "open_applications": open_count,
         "first_sweep_seconds": round(first_seconds, 2),
