@@ -414,18 +414,12 @@ def _members_write(
             ],
             batch_size=INSERT_BATCH,
         )
-        CollectiveMembership.objects.bulk_create(
-            [
-                CollectiveMembership(
-                    collective_id=collective.pk,
-                    member_id=account.pk,
-                    joined_at=now,
-                    added_by_id=uploaded_by.pk,
-                    member_import_id=member_import.pk,
-                )
-                for _member, account in link_chunk
-            ],
-            batch_size=INSERT_BATCH,
+        _memberships_create(
+            collective=collective,
+            accounts=[account for _member, account in link_chunk],
+            member_import=member_import,
+            added_by=uploaded_by,
+            now=now,
         )
     return member_import
 
@@ -496,18 +490,12 @@ def _members_open(
         ],
         batch_size=INSERT_BATCH,
     )
-    CollectiveMembership.objects.bulk_create(
-        [
-            CollectiveMembership(
-                collective_id=collective.pk,
-                member_id=account.pk,
-                joined_at=now,
-                added_by_id=uploaded_by.pk,
-                member_import_id=member_import.pk,
-            )
-            for account in opened
-        ],
-        batch_size=INSERT_BATCH,
+    _memberships_create(
+        collective=collective,
+        accounts=opened,
+        member_import=member_import,
+        added_by=uploaded_by,
+        now=now,
     )
 
 
@@ -686,3 +674,27 @@ def _export_rows(memberships: Iterable[CollectiveMembership]) -> Iterator[list[o
             membership.hours,  # type: ignore[attr-defined]
             membership.credits,  # type: ignore[attr-defined]
         ]
+
+
+def _memberships_create(
+    *,
+    collective: LearningAccount,
+    accounts: list[LearningAccount],
+    member_import: MemberImport,
+    added_by: User,
+    now: datetime.datetime,
+) -> None:
+    """The memberships an import adds, existing accounts linked and new ones opened alike."""
+    CollectiveMembership.objects.bulk_create(
+        [
+            CollectiveMembership(
+                collective_id=collective.pk,
+                member_id=account.pk,
+                joined_at=now,
+                added_by_id=added_by.pk,
+                member_import_id=member_import.pk,
+            )
+            for account in accounts
+        ],
+        batch_size=INSERT_BATCH,
+    )

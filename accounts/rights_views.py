@@ -170,19 +170,24 @@ def closure_cancel_page(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(reverse("rights-closure"))
 
 
+def _correction_asked(request: HttpRequest, form: Any, **record: Any) -> bool:
+    """Send the learner's correction request; a refusal goes onto the form's fields."""
+    try:
+        correction_request(user=request.user, **record, **form.cleaned_data)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        _errors_to_form(form, exc)
+        return False
+    messages.success(request, _("Your request has been sent to a centre."))
+    return True
+
+
 @login_required
 def corrections_page(request: HttpRequest) -> HttpResponse:
     """The learner's correction requests and the form to ask for one."""
     user: User = request.user  # type: ignore[assignment]
     form = CorrectionForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            correction_request(user=user, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors_to_form(form, exc)
-        else:
-            messages.success(request, _("Your request has been sent to a centre."))
-            return HttpResponseRedirect(reverse("rights-corrections"))
+    if request.method == "POST" and form.is_valid() and _correction_asked(request, form):
+        return HttpResponseRedirect(reverse("rights-corrections"))
     return render(
         request,
         "accounts/rights_corrections.html",
@@ -201,14 +206,9 @@ def record_correction_page(request: HttpRequest, kind: str, pk: int) -> HttpResp
     user: User = request.user  # type: ignore[assignment]
     record = correctable_record_of(user=user, record_kind=kind, record_id=pk)
     form = RecordCorrectionForm(request.POST or None, record=record)
-    if request.method == "POST" and form.is_valid():
-        try:
-            correction_request(user=user, record_kind=kind, record_id=pk, **form.cleaned_data)
-        except ValidationError as exc:
-            _errors_to_form(form, exc)
-        else:
-            messages.success(request, _("Your request has been sent to a centre."))
-            return HttpResponseRedirect(reverse("rights-corrections"))
+    asked = request.method == "POST" and form.is_valid()
+    if asked and _correction_asked(request, form, record_kind=kind, record_id=pk):
+        return HttpResponseRedirect(reverse("rights-corrections"))
     return render(
         request,
         "accounts/rights_record_correction.html",
