@@ -14,6 +14,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from creditbank.broker import transport_for
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the running portal writes locally (SQLite file, uploads, broker queue, beat
 # schedule) lives under one ignored folder.
@@ -206,6 +208,9 @@ else:
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
+    # kombu's Redis transport with a fix that keeps a worker alive when Redis goes away while
+    # it holds a message (creditbank/broker.py).
+    CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         # A task not acknowledged within this time is delivered again (acks_late below).

@@ -10,6 +10,8 @@ import gettext as gettext_module
 import os
 import shutil
 import socket
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,6 +113,38 @@ def redis_server_binary() -> str:
     require(path is not None, "needs redis-server on PATH")
     assert path is not None
     return path
+
+
+def start_redis(port: int, *options: str) -> subprocess.Popen:
+    """A redis-server of the test's own on ``port`` (nothing kept on disk unless ``options``
+    say so), answering when this returns."""
+    import redis
+
+    process = subprocess.Popen(
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            *options,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            client.ping()
+            return process
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("redis-server did not start")
 
 
 @pytest.fixture

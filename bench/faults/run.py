@@ -626,6 +626,9 @@ def main(argv: list[str] | None = None) -> int:
     write_reports(results, started, seconds)
     bad = sum(r.lost + r.duplicated for r in results)
     bad += sum(r.max_recovery_s > 30 for r in results if r.fault == "d")
+    # A process that gave up after an unrecoverable error is a product fault too (the broker
+    # transport of creditbank/broker.py fixed the one fault c used to find).
+    bad += sum(stack.hung.values())
     return 1 if bad else 0
 
 

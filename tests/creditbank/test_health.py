@@ -1,10 +1,7 @@
-import subprocess
-import time
-
 import pytest
 import redis
 
-from tests.conftest import free_port, redis_server_binary
+from tests.conftest import free_port, start_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -38,33 +35,6 @@ def test_readyz_names_the_storage_when_its_folder_cannot_be_made(client, setting
 
     assert response.status_code == 503
     assert response.json()["failing"] == ["storage"]
-
-
-def start_redis(port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [
-            redis_server_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port, socket_connect_timeout=0.2)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            client.ping()
-            return process
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("redis-server did not start")
 
 
 def test_readyz_answers_503_naming_the_broker_while_redis_is_down(client, settings):
