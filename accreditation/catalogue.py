@@ -283,21 +283,7 @@ def catalogue_entry_publish_from(
             if _content_of(version) == content and version.is_effective_on(effective_from):
                 return version, UNCHANGED
         latest = versions[0] if versions else None
-        if latest is not None and effective_from <= latest.effective_from:
-            raise ValidationError(
-                {
-                    "effective_from": _(
-                        "A new version must take effect after the current one, which is in "
-                        "effect from %(date)s."
-                    )
-                    % {"date": latest.effective_from.isoformat()}
-                }
-            )
-        if latest is not None and (
-            latest.effective_to is None or latest.effective_to >= effective_from
-        ):
-            latest.effective_to = effective_from - datetime.timedelta(days=1)
-            latest.save(update_fields=["effective_to"])
+        version_supersede(latest, effective_from=effective_from)
         version = CatalogueEntryVersion.objects.create(
             entry=entry,
             version=latest.version + 1 if latest is not None else 1,
@@ -365,6 +351,28 @@ def catalogue_entry_publish(
     }  # fmt: skip
     version, _what = catalogue_entry_publish_from(fields=fields, actor=actor)
     return version
+
+
+def version_supersede(latest: Any, *, effective_from: datetime.date) -> None:
+    """Make room for a new version of a versioned row (a catalogue entry, a conversion rule)
+    taking effect on ``effective_from``: it must start after the latest version (``None``: there
+    is none yet), which then ends the day before. The caller holds the lock that publishing
+    takes."""
+    if latest is None:
+        return
+    if effective_from <= latest.effective_from:
+        raise ValidationError(
+            {
+                "effective_from": _(
+                    "A new version must take effect after the current one, which is in "
+                    "effect from %(date)s."
+                )
+                % {"date": latest.effective_from.isoformat()}
+            }
+        )
+    if latest.effective_to is None or latest.effective_to >= effective_from:
+        latest.effective_to = effective_from - datetime.timedelta(days=1)
+        latest.save(update_fields=["effective_to"])
 
 
 def version_close(latest: Any, *, effective_to: datetime.date, already_ends: Any) -> None:

@@ -40,6 +40,7 @@ from accreditation.catalogue import (
     spreadsheet_read,
     spreadsheet_write,
     version_close,
+    version_supersede,
 )
 from accreditation.models import CatalogueEntry
 
@@ -224,21 +225,7 @@ def conversion_rule_publish_from(
             if rule.credits == clean["credits"] and _effective_on(rule, effective_from):
                 return rule, UNCHANGED
         latest = versions[0] if versions else None
-        if latest is not None and effective_from <= latest.effective_from:
-            raise ValidationError(
-                {
-                    "effective_from": _(
-                        "A new version must take effect after the current one, which is in "
-                        "effect from %(date)s."
-                    )
-                    % {"date": latest.effective_from.isoformat()}
-                }
-            )
-        if latest is not None and (
-            latest.effective_to is None or latest.effective_to >= effective_from
-        ):
-            latest.effective_to = effective_from - datetime.timedelta(days=1)
-            latest.save(update_fields=["effective_to"])
+        version_supersede(latest, effective_from=effective_from)
         rule = ConversionRule.objects.create(
             entry=entry,
             course=course,
