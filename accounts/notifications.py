@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -437,7 +438,21 @@ def notification_email(notification: Notification) -> EmailMessage:
         {"parts": parts, "link": link, "recipient": notification.recipient},
     )
     subject = " / ".join(dict.fromkeys(part["title"] for part in parts))
-    return EmailMessage(subject=subject, body=body, to=[notification.recipient.email])
+    return EmailMessage(
+        subject=subject,
+        body=body,
+        to=[notification.recipient.email],
+        headers={"Message-ID": notification_message_id(notification)},
+    )
+
+
+def notification_message_id(notification: Notification) -> str:
+    """The email's Message-ID, the same every time this notice's email is sent: if a worker
+    dies after the mail server took the email but before ``emailed_at`` is stored, the email is
+    sent again after the lease (at least once, never lost), and mail stores that keep one
+    message per Message-ID keep one."""
+    host = urlsplit(portal_url()).hostname or "creditbank.invalid"
+    return f"<notice.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S}@{host}>"
 
 
 def _lease() -> timedelta:
@@ -530,6 +545,10 @@ def notification_emails_send(*, notification_ids: Sequence[int]) -> int:
     try:
         for notification_id in notification_ids:
             try:
+                # Opened here, the connection stays open across the sends (a backend closes
+                # after sending only a connection that it opened itself), so that each notice's
+                # emailed_at is stored right after the server took its email.
+                connection.open()
                 sent += notification_email_send(
                     notification_id=notification_id, connection=connection
                 )

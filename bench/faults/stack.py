@@ -60,6 +60,7 @@ class Mail:
     to: str
     subject: str
     body: str
+    message_id: str = ""
 
 
 class _SmtpHandler(socketserver.StreamRequestHandler):
@@ -70,6 +71,7 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
 
     def handle(self) -> None:
         sink: SmtpSink = self.server.sink  # type: ignore[attr-defined]
+        sink.session_opened()
         self.reply("220 faults sink")
         while True:
             line = self.rfile.readline()
@@ -99,6 +101,7 @@ class SmtpSink:
     def __init__(self) -> None:
         self.port = free_port()
         self.mails: list[Mail] = []
+        self.sessions = 0  # SMTP connections opened to the sink
         self._lock = threading.Lock()
         server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), _SmtpHandler)
         server.daemon_threads = True
@@ -111,7 +114,13 @@ class SmtpSink:
         part = message.get_body(preferencelist=("plain",)) if message.is_multipart() else message
         body = part.get_content() if part is not None else ""
         with self._lock:
-            self.mails.append(Mail(str(message["To"]), str(message["Subject"]), body))
+            self.mails.append(
+                Mail(str(message["To"]), str(message["Subject"]), body, str(message["Message-ID"]))
+            )
+
+    def session_opened(self) -> None:
+        with self._lock:
+            self.sessions += 1
 
     def snapshot(self) -> list[Mail]:
         with self._lock:

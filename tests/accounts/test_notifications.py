@@ -32,6 +32,7 @@ from accounts.notifications import (
     notify_many,
 )
 from accounts.tasks import send_notification_emails
+from bench.faults.stack import SmtpSink
 from outcomes.models import LearningOutcome
 from tests.conftest import login_verified, token_for
 from tests.factories import UserFactory
@@ -295,6 +296,61 @@ def test_a_failed_send_is_retried_and_does_not_hold_up_the_others(
     monkeypatch.setattr(EmailBackend, "send_messages", original)
     assert notification_emails_send(notification_ids=[failing.pk, working.pk]) == 1
     assert sorted(m.to[0] for m in mail.outbox) == sorted([reviewer.email, centre_admin.email])
+
+
+@pytest.fixture
+def smtp_sink(settings) -> Iterator[SmtpSink]:
+    """A mail server of the test's own, reached through Django's real SMTP backend."""
+    sink = SmtpSink()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    yield sink
+    sink.close()
+
+
+def test_a_batch_of_emails_goes_over_one_smtp_connection(smtp_sink, reviewer, centre_admin):
+    """Each email is marked sent right after the server takes it: with a connection per email
+    the backend's closing handshake lay between the two, and a worker killed there sent the
+    email again (make faults, fault b)."""
+    others = UserFactory.create_batch(2)
+    notices = [remind(user) for user in (reviewer, centre_admin, *others)]
+
+    sent = notification_emails_send(notification_ids=[n.pk for n in notices if n is not None])
+
+    assert sent == 4
+    assert smtp_sink.sessions == 1
+    assert sorted(m.to for m in smtp_sink.snapshot()) == sorted(
+        u.email for u in (reviewer, centre_admin, *others)
+    )
+    assert not Notification.objects.filter(emailed_at__isnull=True).exists()
+
+
+def test_an_email_sent_again_after_a_worker_died_carries_the_same_message_id(
+    smtp_sink, reviewer, centre_admin, settings
+):
+    settings.NOTIFICATION_RESEND_AFTER_SECONDS = 0
+    notice = remind(reviewer)
+    other = remind(centre_admin)
+    assert notice is not None
+    assert other is not None
+    notification_emails_send(notification_ids=[notice.pk, other.pk])
+    # The worker died after the server took the email and before emailed_at was stored.
+    lease = datetime.timedelta(seconds=settings.NOTIFICATION_EMAIL_LEASE_SECONDS)
+    now = timezone.now()
+    Notification.objects.filter(pk=notice.pk).update(
+        emailed_at=None, email_claimed_at=now - lease - datetime.timedelta(seconds=1)
+    )
+
+    assert notification_emails_resend() == 1
+
+    first, second, again = smtp_sink.snapshot()
+    assert first.to == again.to == reviewer.email
+    assert first.message_id == again.message_id  # one message to a mail store
+    assert first.message_id != second.message_id
+    assert first.message_id.startswith("<notice.")
 
 
 # --- Rendering -------------------------------------------------------------------------------
