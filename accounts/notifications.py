@@ -11,6 +11,7 @@ not choose a language yet), and at most once per notice.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -452,6 +453,8 @@ def notification_message_id(notification: Notification) -> str:
     sent again after the lease (at least once, never lost), and mail stores that keep one
     message per Message-ID keep one."""
     host = urlsplit(portal_url()).hostname or "creditbank.invalid"
+    if ":" in host:  # an IPv6 address is a domain literal
+        host = f"[{host}]"
     return f"<notice.{notification.pk}.{notification.created_at:%Y%m%d%H%M%S}@{host}>"
 
 
@@ -490,6 +493,11 @@ def notification_email_send(
     message = notification_email(notification)
     message.connection = connection
     try:
+        if connection is not None:
+            # Opened here, a batch's connection stays open across its sends (a backend closes
+            # after sending only a connection that it opened itself), so that emailed_at is
+            # stored right after the server took the email.
+            connection.open()
         message.send()
     except BaseException:
         Notification.objects.filter(pk=notification_id, email_claimed_at=claimed_at).update(
@@ -545,17 +553,14 @@ def notification_emails_send(*, notification_ids: Sequence[int]) -> int:
     try:
         for notification_id in notification_ids:
             try:
-                # Opened here, the connection stays open across the sends (a backend closes
-                # after sending only a connection that it opened itself), so that each notice's
-                # emailed_at is stored right after the server took its email.
-                connection.open()
                 sent += notification_email_send(
                     notification_id=notification_id, connection=connection
                 )
             except Exception as exc:
                 logger.warning("notice %s not emailed: %r", notification_id, exc)
                 failure = failure or exc
-                connection.close()
+                with contextlib.suppress(Exception):  # the first error is the one to raise
+                    connection.close()
     finally:
         connection.close()
     if failure is not None:

@@ -17,12 +17,18 @@ Celery ignores before reconnecting (the message stays in Redis's unacknowledged 
 delivered again after the visibility timeout); with Redis up it is put back on its queue at
 once. ``tests/creditbank/test_broker.py`` shows both the kombu failure and the fix; when kombu
 fixes it, that test says so and this module can go.
+
+The transport is registered under kombu's own names for Redis URLs (``redis://``,
+``rediss://``) rather than named in ``CELERY_BROKER_TRANSPORT``: kombu decides from the URL's
+scheme that ``rediss://`` is TLS, and reads the scheme again when it fails over to another
+broker URL, so naming a transport class explicitly would lose both.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import kombu.transport as kombu_transport
 from kombu.transport import redis as kombu_redis
 
 TRANSPORT = "creditbank.broker:Transport"
@@ -45,8 +51,9 @@ class Transport(kombu_redis.Transport):
     Channel = Channel
 
 
-def transport_for(broker_url: str) -> str | None:
-    """The transport to name in ``CELERY_BROKER_TRANSPORT`` for a broker URL: ours for Redis,
-    kombu's own (chosen by the URL's scheme) for anything else."""
-    scheme = broker_url.split("://", 1)[0] if "://" in broker_url else ""
-    return TRANSPORT if scheme in ("redis", "rediss") else None
+def register() -> None:
+    """Make kombu open ``redis://`` and ``rediss://`` brokers with the transport above (in every
+    process: the web server's producers, the worker, beat). Idempotent."""
+    for scheme in ("redis", "rediss"):
+        kombu_transport.TRANSPORT_ALIASES[scheme] = TRANSPORT
+        kombu_transport._transport_cache.pop(scheme, None)  # type: ignore[attr-defined]

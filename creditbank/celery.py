@@ -5,7 +5,11 @@ from pathlib import Path
 
 from celery import Celery
 
+from creditbank import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "creditbank.settings")
+# Redis brokers through the portal's transport (creditbank/broker.py), in every process.
+broker.register()
 
 app = Celery("creditbank")
 app.config_from_object("django.conf:settings", namespace="CELERY")

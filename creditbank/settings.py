@@ -14,8 +14,6 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from creditbank.broker import transport_for
-
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the running portal writes locally (SQLite file, uploads, broker queue, beat
 # schedule) lives under one ignored folder.
@@ -208,13 +206,13 @@ else:
 BROKER_DIR = VAR_DIR / "broker"
 if REDIS_URL:
     CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-    # kombu's Redis transport with a fix that keeps a worker alive when Redis goes away while
-    # it holds a message (creditbank/broker.py).
-    CELERY_BROKER_TRANSPORT = transport_for(CELERY_BROKER_URL)
     CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", REDIS_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         # A task not acknowledged within this time is delivered again (acks_late below).
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600),
+        # A Redis host that does not answer (rather than refusing) holds a connection attempt
+        # for this long, not for the system's TCP timeout of minutes.
+        "socket_connect_timeout": env_int("CELERY_BROKER_CONNECT_TIMEOUT", 5),
     }
 else:
     # The embedded broker: kombu's file-system transport needs no server, yet the web server,

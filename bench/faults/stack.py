@@ -339,7 +339,10 @@ class Stack:
                     for name, start in starters.items():
                         process = self.procs.get(name)
                         if process is not None and process.poll() is not None:
-                            self.restarts[name] = self.restarts.get(name, 0) + 1
+                            # One that gave up after an unrecoverable error is counted so,
+                            # whether it then exited or hung.
+                            gave_up = self.hung if self._gave_up(name) else self.restarts
+                            gave_up[name] = gave_up.get(name, 0) + 1
                             del self.procs[name]
                             start()
                         elif process is not None and self._gave_up(name):

@@ -25,6 +25,7 @@ from accounts.notifications import (
     Notice,
     notification_emails_resend,
     notification_emails_send,
+    notification_message_id,
     notifications_mark_read,
     notifications_unread_count,
     notify,
@@ -34,7 +35,7 @@ from accounts.notifications import (
 from accounts.tasks import send_notification_emails
 from bench.faults.stack import SmtpSink
 from outcomes.models import LearningOutcome
-from tests.conftest import login_verified, token_for
+from tests.conftest import free_port, login_verified, token_for
 from tests.factories import UserFactory
 from tests.outcomes import test_batches as batches
 from tests.outcomes.test_batches import members_of, report, results_csv, row
@@ -351,6 +352,32 @@ def test_an_email_sent_again_after_a_worker_died_carries_the_same_message_id(
     assert first.message_id == again.message_id  # one message to a mail store
     assert first.message_id != second.message_id
     assert first.message_id.startswith("<notice.")
+
+
+def test_a_batch_already_emailed_needs_no_mail_server(settings, reviewer):
+    """A task delivered again after its emails went out succeeds while the mail server is
+    down: the connection is opened only for an email to send."""
+    notice = remind(reviewer)
+    assert notice is not None
+    Notification.objects.filter(pk=notice.pk).update(emailed_at=timezone.now())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+
+    assert notification_emails_send(notification_ids=[notice.pk]) == 0
+
+
+def test_the_message_id_names_the_portals_host_even_an_ipv6_address(settings, reviewer):
+    notice = remind(reviewer)
+    assert notice is not None
+
+    settings.PORTAL_URL = "https://xuefen.example.cn"
+    assert notification_message_id(notice) == (
+        f"<notice.{notice.pk}.{notice.created_at:%Y%m%d%H%M%S}@xuefen.example.cn>"
+    )
+    settings.PORTAL_URL = "http://[::1]:8000"
+    assert notification_message_id(notice).endswith("@[::1]>")
 
 
 # --- Rendering -------------------------------------------------------------------------------

@@ -48,7 +48,8 @@ def test_kombus_own_transport_raises_a_non_connection_error_on_that_close():
     """kombu's bug, shown so that this test fails once kombu fixes it: then creditbank/broker.py
     can go."""
     port = free_port()
-    connection = _hold_a_message_then_lose_redis(None, port, start_redis(port))
+    stock = "kombu.transport.redis:Transport"
+    connection = _hold_a_message_then_lose_redis(stock, port, start_redis(port))
 
     with pytest.raises(AttributeError, match="hostname"):
         ignore_errors(connection, connection.close)
@@ -58,16 +59,16 @@ def test_the_portals_transport_closes_cleanly_and_the_held_message_is_delivered_
     port = free_port()
     durable = ("--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path))
     server = start_redis(port, *durable)
-    connection = _hold_a_message_then_lose_redis(broker.TRANSPORT, port, server)
+    # No transport named: a redis:// URL gets the portal's, as the worker's does.
+    connection = _hold_a_message_then_lose_redis(None, port, server)
+    assert isinstance(connection.transport, broker.Transport)
 
     ignore_errors(connection, connection.close)  # raised AttributeError before the fix
 
     server = start_redis(port, *durable)
     try:
         with Connection(
-            f"redis://127.0.0.1:{port}/0",
-            transport=broker.TRANSPORT,
-            transport_options={"visibility_timeout": 1},
+            f"redis://127.0.0.1:{port}/0", transport_options={"visibility_timeout": 1}
         ) as again:
             channel: Any = again.default_channel
             time.sleep(1.2)  # past the visibility timeout
@@ -81,18 +82,22 @@ def test_the_portals_transport_closes_cleanly_and_the_held_message_is_delivered_
         server.wait(timeout=10)
 
 
-def test_redis_brokers_use_the_portals_transport_and_others_kombus():
-    assert broker.transport_for("redis://127.0.0.1:6379/0") == "creditbank.broker:Transport"
-    assert broker.transport_for("rediss://cache.example:6380/0") == "creditbank.broker:Transport"
-    assert broker.transport_for("filesystem://") is None
-    assert broker.transport_for("amqp://guest@localhost//") is None
+def test_redis_urls_get_the_portals_transport_and_keep_what_kombu_reads_from_them():
+    plain = Connection("redis://127.0.0.1:6379/0")
+    secure = Connection("rediss://:secret@cache.example:6380/0")
+    failover = Connection("redis://127.0.0.1:6379/0;redis://127.0.0.1:6380/0")
+    failover.switch("redis://127.0.0.1:6380/0")
+
+    assert isinstance(plain.transport, broker.Transport)
+    assert isinstance(secure.transport, broker.Transport)
+    assert secure.ssl  # rediss:// is still TLS
+    assert not plain.ssl
+    assert isinstance(failover.transport, broker.Transport)
+    assert not isinstance(Connection("memory://").transport, broker.Transport)
 
 
 def test_the_portals_celery_app_opens_its_redis_broker_with_the_portals_transport(redis_url):
-    from django.conf import settings
-
     from creditbank.celery import app
 
-    assert settings.CELERY_BROKER_TRANSPORT == broker.TRANSPORT
     with app.connection_for_write() as connection:
         assert isinstance(connection.transport, broker.Transport)
