@@ -497,11 +497,14 @@ def write_overview(results: list[Result], date: str) -> None:
     OVERVIEW.write_text(f"{head}{BEGIN}\n{summary}\n\n{table(results)}\n{END}{tail}")
 
 
-def write_reports(results: list[Result], started: datetime.datetime, seconds: float) -> None:
+def write_reports(
+    results: list[Result], started: datetime.datetime, seconds: float, machine: str
+) -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "date": started.isoformat(timespec="seconds"),
         "duration_s": round(seconds, 1),
+        "machine": machine,
         "tuning": TUNING,
         "results": [asdict(r) for r in results],
     }
@@ -521,6 +524,7 @@ def write_reports(results: list[Result], started: datetime.datetime, seconds: fl
         SECTION_TEMPLATE.format(
             date=started.strftime("%Y-%m-%d %H:%M UTC"),
             minutes=f"{seconds / 60:.1f}",
+            machine=machine,
             table=table(results),
             details="\n".join(details),
             tuning="\n".join(
@@ -536,13 +540,16 @@ def reports_from_json() -> None:
     payload = json.loads(RESULTS.read_text())
     results = [Result(**r) for r in payload["results"]]
     write_reports(
-        results, datetime.datetime.fromisoformat(payload["date"]), float(payload["duration_s"])
+        results,
+        datetime.datetime.fromisoformat(payload["date"]),
+        float(payload["duration_s"]),
+        payload.get("machine", "the development machine"),
     )
 
 
 SECTION_TEMPLATE = """## Fault injection (`make faults`)
 
-Last run: {date}, {minutes} minutes, on the development machine (2 cores, shared).
+Last run: {date}, {minutes} minutes, on {machine}.
 Figures are written by `bench/faults/run.py`; the raw numbers are in `bench/results/faults.json`.
 
 {table}
@@ -597,6 +604,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = datetime.datetime.now(datetime.UTC)
     t0 = time.monotonic()
+    machine = f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start"
     run_dir = ROOT / "var" / "faults" / started.strftime("%Y%m%d-%H%M%S")
     stack = Stack(run_dir)
     results: list[Result] = []
@@ -652,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir, ignore_errors=True)
     seconds = time.monotonic() - t0
     print(table(results))
-    write_reports(results, started, seconds)
+    write_reports(results, started, seconds, machine)
     bad = sum(r.lost + r.duplicated for r in results)
     bad += sum(r.max_recovery_s > 30 for r in results if r.fault == "d")
     # A process that gave up after an unrecoverable error is a product fault too (the broker

@@ -70,6 +70,11 @@ class _SmtpHandler(socketserver.StreamRequestHandler):
         self.wfile.write(line.encode() + b"\r\n")
 
     def handle(self) -> None:
+        # A client killed mid-session (the faults kill workers) resets its connection.
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):
+            self._converse()
+
+    def _converse(self) -> None:
         sink: SmtpSink = self.server.sink  # type: ignore[attr-defined]
         sink.session_opened()
         self.reply("220 faults sink")
