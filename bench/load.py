@@ -887,8 +887,12 @@ def markdown(result: dict[str, Any]) -> str:
         "## Load (`make load`)",
         f"Latest run: {result['finished_at']} UTC, commit `{result['commit']}`, on "
         f"{setup['machine']} (load average {setup['load_average'][0]:.1f} at the start, "
-        f"{setup['load_average'][1]:.1f} at the end: other work ran beside it, so the "
-        "figures are low).",
+        f"{setup['load_average'][1]:.1f} at the end; "
+        + (
+            "other work ran beside it, so the figures are low)."
+            if setup["load_average"][0] >= 2
+            else "nothing else ran beside it: the load at the end is the run's own)."
+        ),
         f"{setup['users']} simulated users ({people}) for {setup['duration_s']:.0f} s against "
         f"gunicorn ({setup['gunicorn_workers']} workers x {setup['gunicorn_threads']} threads) + "
         "PostgreSQL + Redis + one Celery worker (2 processes), on a scratch database seeded by "
