@@ -39,9 +39,11 @@ def s3_endpoint() -> Iterator[str]:
     deadline = time.monotonic() + 20
     while True:
         try:
-            requests.get(url, timeout=0.5)
+            requests.get(url, timeout=2)
             break
-        except requests.ConnectionError:
+        # Not listening yet, or listening and still importing its first answer (seen in CI:
+        # a read timeout).
+        except requests.RequestException:
             if time.monotonic() > deadline:
                 process.kill()
                 raise
