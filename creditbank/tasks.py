@@ -33,6 +33,7 @@ def purge_expired_data_exports() -> int:
     return data_exports_purge_expired()
 
 
+@shared_task
 def resend_stale_data_exports() -> int:
     """Periodic (beat): exports whose build task was lost are queued again."""
     from .export import data_exports_resend_stale

@@ -1,0 +1,23 @@
+"""Putting a service's ``ValidationError`` on a form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+
+def form_errors_apply(
+    form: forms.Form, exc: ValidationError, renamed: Mapping[str, str] | None = None
+) -> None:
+    """Show the errors of ``exc`` next to the form's fields. A field-keyed error whose field the
+    form lacks, and an error keyed by no field at all, go to the top of the form: a service may
+    refuse with either, and neither may turn into a server error."""
+    renamed = renamed or {}
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc.messages)
+        return
+    for name, errors in exc.message_dict.items():
+        name = renamed.get(name, name)
+        form.add_error(name if name in form.fields and name != NON_FIELD_ERRORS else None, errors)
