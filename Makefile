@@ -43,8 +43,10 @@ faults: install-dev
 	$(BIN)/python manage.py compile_translations
 	$(BIN)/python -m bench.faults.run --iterations $(FAULT_ITERATIONS)
 
-## lint: ruff (lint and format), mypy, and no model change without its migration
+## lint: ruff (lint and format), mypy, no model change without its migration, and the house:
+## the layers contract (import-linter, [tool.importlinter] in pyproject.toml)
 lint: install-dev
+	$(BIN)/lint-imports
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
