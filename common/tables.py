@@ -13,6 +13,8 @@ memory as a million dicts::
             ...
         read = table.count
 
+or, for a small file gone over more than once, ``table_read(...).listed()`` (rows a list).
+
 The row limit is checked as the rows are read, so a file with too many rows is refused (the
 same ``ValidationError`` keyed ``file``) part-way through the loop, not when ``table_read``
 returns. Checking a row is the caller's: :class:`RowErrors` collects the problems by row and
@@ -283,6 +285,16 @@ class Table:
     def __iter__(self) -> Iterator[TableRow]:
         return self.rows
 
+    def listed(self) -> ListedTable:
+        """All the rows at once (refusing the file here if it has too many): for a small file
+        that is gone over more than once, or whose refusal must come with the caller's other
+        errors."""
+        with self:
+            rows = list(self.rows)
+        return ListedTable(
+            filename=self.filename, file_format=self.file_format, headings=self.headings, rows=rows
+        )
+
     def close(self) -> None:
         self._rows.close()
         self._raw.close()  # the rows may never have been started
@@ -297,6 +309,20 @@ class Table:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class ListedTable:
+    """A table whose rows have all been read."""
+
+    filename: str
+    file_format: Format
+    headings: dict[str, str]
+    rows: list[TableRow]
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
 
 
 Required = Collection[str] | Callable[[Collection[str]], Sequence[str]]

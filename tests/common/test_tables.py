@@ -184,6 +184,18 @@ def test_the_rows_are_generated_and_can_be_read_once():
         list(table.rows)
 
 
+def test_a_small_table_can_be_read_whole():
+    data = csv_file([["a", "1", "2"], ["b", "3", "4"]])
+
+    table = table_read(data, filename="x.csv", columns=COLUMNS, max_rows=5).listed()
+
+    assert [row.cells["name"] for row in table.rows] == ["a", "b"]
+    assert [row.number for row in table.rows] == [2, 3]
+    assert (table.count, table.file_format, table.filename) == (2, "csv", "x.csv")
+    with pytest.raises(ValidationError):
+        table_read(data, filename="x.csv", columns=COLUMNS, max_rows=1).listed()
+
+
 def test_a_table_closed_before_its_rows_are_read_lets_go_of_the_workbook():
     data = xlsx_file([HEADINGS, ["a", "1", "2"], ["b", "3", "4"]])
 
