@@ -15,6 +15,12 @@ from accounts.models import LearningAccount, Role
 from accounts.permissions import HasRole
 from accounts.services import learning_account_of
 
+from .batches import (
+    BatchRowsInvalid,
+    batches_of,
+    outcome_confirm,
+    outcome_decline,
+)
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome
 from .serializers import (
     BatchErrorsSerializer,
@@ -24,16 +30,12 @@ from .serializers import (
     StatusQuerySerializer,
 )
 from .services import (
-    BatchRowsInvalid,
-    batches_of,
-    outcome_confirm,
-    outcome_decline,
     outcome_save,
     outcome_update,
     outcome_withdraw,
     outcomes_of,
-    uploads_read,
 )
+from .storage import uploads_read
 from .views import batch_report_from, evidence_download
 
 

@@ -23,7 +23,7 @@ from accreditation.models import (
     Decision,
 )
 from outcomes.models import LearningOutcome
-from outcomes.services import Upload
+from outcomes.storage import Upload
 from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
 from tests.accreditation.factories import certificate_save as principal_certificate
 from tests.accreditation.factories import learner_register as register
