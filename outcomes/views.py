@@ -185,18 +185,23 @@ def batch_report_from(*, collective: Any, user: Any, cleaned: dict[str, Any]) ->
     )
 
 
+def collective_or_404(user: Any, institution_id: int) -> LearningAccount:
+    """The collective account of the institution ``user`` administers, for its pages and API."""
+    collective = collective_of(user=user, institution_id=institution_id)
+    if collective is None:
+        raise Http404
+    return collective
+
+
 class InstitutionAdminPage(RoleRequiredMixin, View):
-    """A page of an institution administrator about their institution's collective account.
-    (Built on the accounts service rather than on the accounts' own page class: an app's views
-    import no other app's views.)"""
+    """A page of an institution administrator about their institution's collective account
+    (built on the accounts service, not on the accounts' page class: an app's views import no
+    other app's views)."""
 
     allowed_roles = (Role.INSTITUTION_ADMIN,)
 
     def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
-        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
-        if collective is None:
-            raise Http404
-        return collective
+        return collective_or_404(request.user, pk)
 
 
 class BatchListPage(InstitutionAdminPage):
