@@ -8,7 +8,6 @@ from typing import Any, cast
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
@@ -21,7 +20,7 @@ from rest_framework.views import APIView
 from accounts.models import Centre, Role, User
 from accounts.permissions import HasRole
 from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.services import uploads_read
+from outcomes.storage import uploads_read
 
 from . import services
 from .models import (
@@ -403,7 +402,7 @@ MOVES: dict[str, tuple[type[serializers.Serializer], Handler, tuple[str, ...], s
 }
 
 
-def _move_view(slug: str) -> type[APIView]:
+def move_view(slug: str) -> type[APIView]:
     body_class, handler, roles, summary = MOVES[slug]
 
     class MoveView(APIView):
@@ -485,25 +484,3 @@ class CatalogueEstimateView(APIView):
         if outcome is None:
             raise Http404
         return Response(services.outcome_estimate(outcome=outcome))
-
-
-application_api_urlpatterns: list[URLPattern] = [
-    path("applications/", ApplicationListView.as_view(), name="api-applications"),
-    path("applications/<int:pk>/", ApplicationDetailView.as_view(), name="api-application"),
-    *[
-        path(
-            f"applications/<int:pk>/{slug}/",
-            _move_view(slug).as_view(),
-            name=f"api-application-{slug}",
-        )
-        for slug in MOVES
-    ],
-    path(
-        "applications/<int:pk>/revoke/",
-        ApplicationRevokeView.as_view(),
-        name="api-application-revoke",
-    ),
-    path(
-        "outcomes/<int:pk>/estimate/", CatalogueEstimateView.as_view(), name="api-outcome-estimate"
-    ),
-]

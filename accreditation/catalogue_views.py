@@ -7,40 +7,42 @@ versions, imports and exports it. Views parse the input, call one service of
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, BaseThrottle
 from rest_framework.views import APIView
 
-from accounts.imports import MAX_FILE_BYTES, RowError
+from accounts.imports import RowError
 from accounts.models import Role, User
 from accounts.permissions import HasRole, RoleRequiredMixin, user_has_role
+from common.downloads import (
+    CONTENT_TYPES,
+    EXPORT_FORMATS,
+    FileFormatNegotiation,
+    SpreadsheetImportForm,
+    file_download,
+    import_message,
+    row_errors_context,
+    upload_read,
+)
+from common.forms import DateInput, form_errors_apply
 from outcomes.models import OutcomeKind
 
 from .catalogue import (
-    CONTENT_TYPES,
-    EXPORT_FORMATS,
     UNCHANGED,
-    ImportResult,
     RowsInvalid,
     beijing_today,
     catalogue_conversions,
@@ -53,6 +55,7 @@ from .catalogue import (
     catalogue_versions,
     version_aliases,
 )
+from .catalogue.api_base import IMPORT_RESPONSES, PublicReadApi, import_response
 from .models import CatalogueEntry, CatalogueEntryVersion
 from .serializers import (
     CatalogueEntryDetailSerializer,
@@ -60,52 +63,10 @@ from .serializers import (
     CatalogueQuerySerializer,
     CatalogueVersionSerializer,
     ExportQuerySerializer,
-    SheetImportErrorsSerializer,
-    SheetImportResultSerializer,
     SpreadsheetUploadSerializer,
 )
 
 ENTRIES_PER_PAGE = 20
-# Rows of problems shown on an import page; the API lists them all.
-ERRORS_SHOWN = 1_000
-
-
-def read_upload(uploaded: UploadedFile) -> bytes:
-    # One byte over the limit is enough for the service to refuse the file; a huge upload is
-    # never read into memory.
-    return uploaded.read(MAX_FILE_BYTES + 1)
-
-
-def file_download(data: bytes, *, fmt: str, stem: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
-    name = f"{stem}-{beijing_today():%Y%m%d}.{fmt}"
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    return response
-
-
-def form_errors_from(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
-def import_message(result: ImportResult) -> str:
-    return _(
-        "%(rows)d rows imported: %(created)d new, %(revised)d new versions, %(unchanged)d "
-        "unchanged."
-    ) % {
-        "rows": result.rows,
-        "created": result.created,
-        "revised": result.revised,
-        "unchanged": result.unchanged,
-    }
-
-
-def row_errors_context(row_errors: list[RowError]) -> dict[str, Any]:
-    return {
-        "row_errors": row_errors[:ERRORS_SHOWN],
-        "row_errors_total": len(row_errors),
-        "row_errors_hidden": max(len(row_errors) - ERRORS_SHOWN, 0),
-    }
 
 
 def entry_or_404(code: str) -> CatalogueEntry:
@@ -137,26 +98,6 @@ class CatalogueSearchForm(forms.Form):
     kind = forms.ChoiceField(
         label=gettext_lazy("Kind"), choices=KIND_FILTER_CHOICES, required=False
     )
-
-
-class SpreadsheetImportForm(forms.Form):
-    file = forms.FileField(
-        label=gettext_lazy("File (CSV or XLSX)"),
-        allow_empty_file=True,  # the service explains an empty file like any other refusal
-        widget=forms.ClearableFileInput(
-            attrs={
-                "accept": ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument"
-                ".spreadsheetml.sheet"
-            }
-        ),
-    )
-
-
-class DateInput(forms.DateInput):
-    input_type = "date"
-
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
 
 
 class CataloguePublishForm(forms.Form):
@@ -301,7 +242,7 @@ class CatalogueManagePage(RoleRequiredMixin, View):
             uploaded = form.cleaned_data["file"]
             try:
                 result = catalogue_import(
-                    data=read_upload(uploaded),
+                    data=upload_read(uploaded),
                     filename=uploaded.name or "",
                     actor=request.user,  # type: ignore[arg-type]
                 )
@@ -309,7 +250,7 @@ class CatalogueManagePage(RoleRequiredMixin, View):
                 row_errors = exc.rows
                 form.add_error("file", exc.message_dict["file"])
             except ValidationError as exc:
-                form_errors_from(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, import_message(result))
                 return redirect("catalogue-manage")
@@ -326,7 +267,7 @@ class CatalogueManagePage(RoleRequiredMixin, View):
                     actor=request.user,  # type: ignore[arg-type]
                 )
             except ValidationError as exc:
-                form_errors_from(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -366,25 +307,6 @@ class CatalogueExportPage(RoleRequiredMixin, View):
 
 
 # --- API ------------------------------------------------------------------------------------
-
-
-class FileFormatNegotiation(DefaultContentNegotiation):
-    """``?format=`` names the file to export here, not one of the API's renderers."""
-
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
-
-
-class PublicReadApi(APIView):
-    """Reads open to anyone, throttled per address for visitors without an account (the
-    ``anon`` rate); writes for the management administrator only."""
-
-    def get_permissions(self) -> list[BasePermission]:
-        if self.request.method in ("GET", "HEAD", "OPTIONS"):
-            return [AllowAny()]
-        return [HasRole.of(Role.MANAGEMENT_ADMIN)()]
-
-    def get_throttles(self) -> list[BaseThrottle]:
-        return [AnonRateThrottle()] if self.request.method in ("GET", "HEAD") else []
 
 
 class CatalogueListApi(PublicReadApi, generics.GenericAPIView):
@@ -444,37 +366,6 @@ class CatalogueEntryApi(PublicReadApi):
         return Response(CatalogueEntryDetailSerializer(version, context=context).data)
 
 
-IMPORT_RESPONSES = {
-    201: SheetImportResultSerializer,
-    400: OpenApiResponse(
-        SheetImportErrorsSerializer,
-        description='Row problems as ``rows``; a file refused as a whole as ``{"file": [...]}``.',
-    ),
-}
-
-
-def import_response(run: Any, request: Request) -> Response:
-    """Run an import of the uploaded ``file`` and answer with the counts, or 400 with every
-    problem by row and column."""
-    body = SpreadsheetUploadSerializer(data=request.data)
-    body.is_valid(raise_exception=True)
-    uploaded = body.validated_data["file"]
-    try:
-        result = run(data=read_upload(uploaded), filename=uploaded.name or "", actor=request.user)
-    except RowsInvalid as exc:
-        errors = {"detail": exc.message_dict["file"][0], "rows": exc.rows}
-        return Response(
-            SheetImportErrorsSerializer(errors).data, status=status.HTTP_400_BAD_REQUEST
-        )
-    data = {
-        "rows": result.rows,
-        "created": result.created,
-        "revised": result.revised,
-        "unchanged": result.unchanged,
-    }
-    return Response(SheetImportResultSerializer(data).data, status=status.HTTP_201_CREATED)
-
-
 class CatalogueImportApi(APIView):
     """Import the catalogue from a CSV or XLSX file (multipart field ``file``): every row is
     published, or nothing is and the answer lists every problem by row and column."""
@@ -504,25 +395,3 @@ class CatalogueExportApi(APIView):
         query.is_valid(raise_exception=True)
         fmt = query.validated_data["format"]
         return file_download(catalogue_export(fmt=fmt), fmt=fmt, stem="catalogue")
-
-
-# --- URLs -----------------------------------------------------------------------------------
-
-# Pages (mounted at the site root) and API views (mounted under /api/v1/). Entry codes are
-# upper case, so the lower-case words before ``<code>`` never collide with one.
-catalogue_urlpatterns: list[URLPattern] = [
-    path("catalogue/", CataloguePage.as_view(), name="catalogue"),
-    path("catalogue/manage/", CatalogueManagePage.as_view(), name="catalogue-manage"),
-    path(
-        "catalogue/manage/export.<str:fmt>",
-        CatalogueExportPage.as_view(),
-        name="catalogue-export",
-    ),
-    path("catalogue/<str:code>/", CatalogueEntryPage.as_view(), name="catalogue-entry"),
-]
-catalogue_api_urlpatterns: list[URLPattern] = [
-    path("catalogue/", CatalogueListApi.as_view(), name="api-catalogue"),
-    path("catalogue/import/", CatalogueImportApi.as_view(), name="api-catalogue-import"),
-    path("catalogue/export/", CatalogueExportApi.as_view(), name="api-catalogue-export"),
-    path("catalogue/<str:code>/", CatalogueEntryApi.as_view(), name="api-catalogue-entry"),
-]

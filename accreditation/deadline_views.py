@@ -10,7 +10,6 @@ import datetime
 from typing import Any
 
 from django.http import Http404
-from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
@@ -77,8 +76,3 @@ class DeadlinesView(RoleRequiredMixin, TemplateView):
             "overdue_count": overdue_count,
         }
         return context
-
-
-deadline_urlpatterns: list[URLPattern] = [
-    path("centre/deadlines/", DeadlinesView.as_view(), name="centre-deadlines"),
-]

@@ -40,7 +40,7 @@ from accounts.services import (
 )
 from outcomes.models import LearningOutcome
 from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
-from outcomes.services import Upload
+from outcomes.storage import Upload
 
 from . import calendar
 from .catalogue import catalogue_match, catalogue_version_current

@@ -1,6 +1,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from .catalogue.notices import catalogue_match_notify
 from .deadlines import deadline_sweep
 
 
@@ -26,6 +27,4 @@ def deadline_sweep_task() -> dict[str, int]:
 def catalogue_match_notify_task(version_id: int) -> int:
     """After a catalogue entry is published: tell learners whose saved outcomes it matches.
     Safe to run twice: each notice is keyed by outcome and entry."""
-    from .catalogue_notices import catalogue_match_notify
-
     return catalogue_match_notify(version_id=version_id)

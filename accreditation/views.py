@@ -20,7 +20,6 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -29,8 +28,10 @@ from django.views import View
 from accounts.models import LearningAccount, Role, User
 from accounts.permissions import RoleRequiredMixin
 from accounts.services import learning_account_of
+from common.forms import form_errors_apply
 from outcomes.models import EvidenceFile, LearningOutcome
-from outcomes.services import outcomes_of, uploads_read
+from outcomes.services import outcomes_of
+from outcomes.storage import uploads_read
 
 from . import services
 from .catalogue import catalogue_version_current
@@ -59,15 +60,6 @@ JUST_MOVED = "accreditation:just_moved"
 
 
 # --- Working days left, for lists ---------------------------------------------------------------
-
-
-def _apply_errors(form: forms.BaseForm, exc: ValidationError) -> None:
-    """A service's field-keyed errors beside the form's fields; the rest above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- The learner's pages ------------------------------------------------------------------------
@@ -136,7 +128,7 @@ class ApplicationSubmitPage(LearnerPage):
                     statement=form.cleaned_data["statement"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -229,7 +221,7 @@ class ApplicationResubmitPage(ApplicationDetailPage):
                     note=form.cleaned_data["note"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -256,7 +248,7 @@ class ApplicationWithdrawPage(LearnerPage):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -525,7 +517,7 @@ class CentreApplicationMovePage(CentreApplicationPage):
             try:
                 MOVES[move].call(application, request.user, form.cleaned_data)  # type: ignore[arg-type]
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, str(MOVES[move].done))
                 request.session[JUST_MOVED] = pk
@@ -537,35 +529,3 @@ class CentreApplicationMovePage(CentreApplicationPage):
             # The form is not offered any more (another reviewer was quicker): say why above.
             page_errors = [str(e) for errors in form.errors.values() for e in errors]
         return self.render(request, application, (move, form), page_errors)
-
-
-application_urlpatterns: list[URLPattern] = [
-    path("applications/", ApplicationListPage.as_view(), name="applications"),
-    path(
-        "applications/new/<int:outcome_id>/",
-        ApplicationSubmitPage.as_view(),
-        name="application-submit",
-    ),
-    path("applications/<int:pk>/", ApplicationDetailPage.as_view(), name="application-detail"),
-    path(
-        "applications/<int:pk>/resubmit/",
-        ApplicationResubmitPage.as_view(),
-        name="application-resubmit",
-    ),
-    path(
-        "applications/<int:pk>/withdraw/",
-        ApplicationWithdrawPage.as_view(),
-        name="application-withdraw",
-    ),
-    path("centre/queue/", QueuePage.as_view(), name="centre-queue"),
-    path(
-        "centre/applications/<int:pk>/",
-        CentreApplicationPage.as_view(),
-        name="centre-application",
-    ),
-    path(
-        "centre/applications/<int:pk>/<slug:move>/",
-        CentreApplicationMovePage.as_view(),
-        name="centre-application-move",
-    ),
-]

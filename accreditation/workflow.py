@@ -2,17 +2,19 @@
 
 Every change of an application goes through :func:`application_move`, which refuses a move the
 table does not allow and appends an :class:`ApplicationEvent` (who, when, from, to, why). The
-services decide *who* may make a move; this module decides *which* moves exist.
+services decide *who* may make a move; this module decides *which* moves exist. The machinery
+(the refusal, the event row) is :class:`common.workflow.Workflow`, shared by every status
+machine of the bank.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from common.workflow import Workflow
 
 from .models import Application, ApplicationEvent, ApplicationState
 
@@ -35,10 +37,19 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     Action.WITHDRAW: (_UNDECIDED, S.WITHDRAWN),
 }
 
+APPLICATION = Workflow(
+    moves=TRANSITIONS,
+    event_model=ApplicationEvent,
+    subject_field="application",
+    refusal=_("An application that is “%(state)s” cannot be “%(action)s”."),
+    state_labels=ApplicationState,
+    action_labels=Action,
+)
+
 
 def allowed_actions(state: str) -> list[str]:
     """The actions the table allows from ``state`` (who may take them is the services' call)."""
-    return [action for action, (sources, _to) in TRANSITIONS.items() if state in sources]
+    return APPLICATION.allowed(state)
 
 
 def application_move(
@@ -52,21 +63,7 @@ def application_move(
     """Move a locked application by ``action`` and record the event. The caller has locked the
     row (``select_for_update``), saves the application's other fields and holds the
     transaction."""
-    sources, target = TRANSITIONS[action]
-    if application.state not in sources:
-        message = _("An application that is “%(state)s” cannot be “%(action)s”.") % {
-            "state": S(application.state).label,
-            "action": Action(action).label,
-        }
-        raise ValidationError({"state": ValidationError(message, code="illegal_move")})
-    from_state = application.state
-    application.state = target or from_state
-    return ApplicationEvent.objects.create(
-        application=application,
-        action=action,
-        from_state=from_state,
-        to_state=application.state,
-        actor=actor,
-        reason=reason,
-        details=details or {},
+    event: ApplicationEvent = APPLICATION.move(
+        application, action=action, actor=actor, reason=reason, details=details
     )
+    return event

@@ -494,7 +494,8 @@ def seed(counts: dict[str, int]) -> dict[str, Any]:
     from accounts.services import personal_account_register
     from accreditation.models import CatalogueEntry
     from accreditation.services import accredit_against_catalogue, application_submit, review_start
-    from outcomes.services import Upload, outcome_save
+    from outcomes.services import outcome_save
+    from outcomes.storage import Upload
     from transfers.certificates import certificate_render, certificate_request
     from transfers.models import Programme
 

@@ -9,7 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 
 def form_errors_apply(
-    form: forms.Form, exc: ValidationError, renamed: Mapping[str, str] | None = None
+    form: forms.BaseForm, exc: ValidationError, renamed: Mapping[str, str] | None = None
 ) -> None:
     """Show the errors of ``exc`` next to the form's fields. A field-keyed error whose field the
     form lacks, and an error keyed by no field at all, go to the top of the form: a service may
@@ -21,3 +21,12 @@ def form_errors_apply(
     for name, errors in exc.message_dict.items():
         name = renamed.get(name, name)
         form.add_error(name if name in form.fields and name != NON_FIELD_ERRORS else None, errors)
+
+
+class DateInput(forms.DateInput):
+    """A browser's date picker, with the ISO date it sends."""
+
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")

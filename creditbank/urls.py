@@ -2,7 +2,7 @@ import os
 
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -19,12 +19,6 @@ from accounts.collective_views import collective_api_urlpatterns, collective_url
 from accounts.notification_views import notification_api_urlpatterns, notification_urlpatterns
 from accounts.rights_views import rights_b_api_urlpatterns, rights_b_urlpatterns
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
-from accreditation.api import application_api_urlpatterns
-from accreditation.catalogue_views import catalogue_api_urlpatterns, catalogue_urlpatterns
-from accreditation.deadline_views import deadline_urlpatterns
-from accreditation.views import application_urlpatterns
-from outcomes.urls import api_urlpatterns as outcome_api_urlpatterns
-from outcomes.urls import urlpatterns as outcome_urlpatterns
 from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
 from transfers.certificate_api import certificate_api_urlpatterns
 from transfers.certificate_views import certificate_urlpatterns
@@ -36,7 +30,7 @@ from . import views
 from .rights_views import rights_api_urlpatterns, rights_urlpatterns
 from .statement import statement_api_urlpatterns, statement_urlpatterns
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenCreateView.as_view(), name="api-token"),
     path("auth/logout/", TokenDeleteView.as_view(), name="api-logout"),
     path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
@@ -47,14 +41,13 @@ api_v1 = [
         MyStaffAccessesView.as_view(),
         name="api-my-staff-accesses",
     ),
-    *outcome_api_urlpatterns,
+    path("", include("outcomes.api_urls")),
     *staff_api_urlpatterns,
     *collective_api_urlpatterns,
     *notification_api_urlpatterns,
     *rights_b_api_urlpatterns,
-    *catalogue_api_urlpatterns,
+    path("", include("accreditation.api_urls")),
     *rule_api_urlpatterns,
-    *application_api_urlpatterns,
     path("transfers/programmes/", ProgrammeListView.as_view(), name="api-programmes"),
     path("transfers/goals/", LearningGoalListView.as_view(), name="api-goals"),
     path("transfers/goals/<int:pk>/", LearningGoalDetailView.as_view(), name="api-goal"),
@@ -94,15 +87,13 @@ urlpatterns = [
         views.StaffIdentityRevealView.as_view(),
         name="staff-identity-reveal",
     ),
-    *outcome_urlpatterns,
+    path("", include("outcomes.urls")),
     *staff_urlpatterns,
     *collective_urlpatterns,
     *notification_urlpatterns,
     *rights_b_urlpatterns,
-    *catalogue_urlpatterns,
+    path("", include("accreditation.urls")),
     *rule_urlpatterns,
-    *application_urlpatterns,
-    *deadline_urlpatterns,
     *transfer_urlpatterns,
     *certificate_urlpatterns,
     *statement_urlpatterns,

@@ -10,11 +10,16 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.collective import collective_of
 from accounts.models import LearningAccount, Role
 from accounts.permissions import HasRole
 from accounts.services import learning_account_of
 
+from .batches import (
+    BatchRowsInvalid,
+    batches_of,
+    outcome_confirm,
+    outcome_decline,
+)
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome
 from .serializers import (
     BatchErrorsSerializer,
@@ -24,17 +29,13 @@ from .serializers import (
     StatusQuerySerializer,
 )
 from .services import (
-    BatchRowsInvalid,
-    batches_of,
-    outcome_confirm,
-    outcome_decline,
     outcome_save,
     outcome_update,
     outcome_withdraw,
     outcomes_of,
-    uploads_read,
 )
-from .views import batch_report_from, evidence_download
+from .storage import uploads_read
+from .views import batch_report_from, collective_or_404, evidence_download
 
 
 def learner_account(request: Request) -> LearningAccount:
@@ -153,10 +154,7 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
     serializer_class = BatchSerializer
 
     def collective(self, request: Request, pk: int) -> LearningAccount:
-        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
-        if collective is None:
-            raise Http404
-        return collective
+        return collective_or_404(request.user, pk)
 
     def get_queryset(self):
         return batches_of(collective=self.collective(self.request, self.kwargs["pk"]))

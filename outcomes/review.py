@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import LearningAccount, User
 
 from .models import LearningOutcome
-from .services import Upload, _check_uploads, _files_removed_on_failure, _store
+from .storage import Upload, evidence_store, evidence_uploads_check, files_removed_on_failure
 
 Status = LearningOutcome.Status
 
@@ -52,7 +52,7 @@ def outcome_evidence_supplement(
     centre has seen stays. Returns the number of files added."""
     if not uploads:
         raise ValidationError({"evidence": _("Add at least one evidence file.")})
-    with _files_removed_on_failure() as stored, transaction.atomic():
+    with files_removed_on_failure() as stored, transaction.atomic():
         # The account first, then the outcome, as everywhere (see outcome_update).
         LearningAccount.objects.select_for_update().get(pk=outcome.account_id)
         locked = LearningOutcome.objects.select_for_update().get(pk=outcome.pk)
@@ -60,8 +60,8 @@ def outcome_evidence_supplement(
             raise ValidationError(
                 {"outcome": _("Only an outcome under review takes supplementary material.")}
             )
-        checked = _check_uploads(
+        checked = evidence_uploads_check(
             account=locked.account, uploads=uploads, existing_files=locked.evidence.count()
         )
-        _store(outcome=locked, checked=checked, stored=stored)
+        evidence_store(outcome=locked, checked=checked, stored=stored)
     return len(checked)

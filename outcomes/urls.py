@@ -1,6 +1,8 @@
+"""The pages of outcomes, mounted at the site root by ``creditbank/urls.py``."""
+
 from django.urls import URLPattern, path
 
-from . import api, views
+from . import views
 
 urlpatterns: list[URLPattern] = [
     path("outcomes/add/", views.outcome_add, name="outcome-add"),
@@ -20,31 +22,5 @@ urlpatterns: list[URLPattern] = [
         "institutions/batch-template.<str:file_format>",
         views.BatchTemplatePage.as_view(),
         name="outcome-batch-template",
-    ),
-]
-
-api_urlpatterns: list[URLPattern] = [
-    path("outcomes/", api.OutcomeListView.as_view(), name="api-outcomes"),
-    path("outcomes/<int:pk>/", api.OutcomeDetailView.as_view(), name="api-outcome"),
-    path(
-        "outcomes/<int:pk>/withdraw/",
-        api.OutcomeWithdrawView.as_view(),
-        name="api-outcome-withdraw",
-    ),
-    path(
-        "outcomes/<int:pk>/confirm/", api.OutcomeConfirmView.as_view(), name="api-outcome-confirm"
-    ),
-    path(
-        "outcomes/<int:pk>/decline/", api.OutcomeDeclineView.as_view(), name="api-outcome-decline"
-    ),
-    path(
-        "institutions/<int:pk>/batches/",
-        api.BatchListView.as_view(),
-        name="api-institution-batches",
-    ),
-    path(
-        "evidence/<int:pk>/download/",
-        api.EvidenceDownloadView.as_view(),
-        name="api-evidence-download",
     ),
 ]

@@ -18,27 +18,31 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from accounts.collective_views import InstitutionAdminPage
+from accounts.collective import collective_of
 from accounts.imports import MAX_FILE_BYTES, csv_write, xlsx_write
 from accounts.models import LearningAccount, Role, StaffAccess
 from accounts.permissions import RoleRequiredMixin, user_has_role
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
+from common.downloads import CONTENT_TYPES, row_errors_context
+from common.forms import form_errors_apply
 
-from .forms import BatchForm, OutcomeForm
-from .models import EvidenceFile
-from .services import (
+from .batches import (
     BATCH_TEMPLATE_HEADINGS,
     BatchRowsInvalid,
     batches_of,
     institution_batch_report,
     outcome_confirm,
     outcome_decline,
+)
+from .forms import BatchForm, OutcomeForm
+from .models import EvidenceFile
+from .services import (
     outcome_save,
     outcome_update,
     outcome_withdraw,
     outcomes_of,
-    uploads_read,
 )
+from .storage import uploads_read
 
 # Staff who opened a learner's file (with a recorded reason) may open its evidence for this long.
 STAFF_EVIDENCE_WINDOW = timedelta(hours=8)
@@ -51,11 +55,6 @@ def _learner_account(request: HttpRequest) -> LearningAccount:
     if account is None:
         raise Http404
     return account
-
-
-def _apply_errors(form: BaseForm, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @login_required
@@ -73,7 +72,7 @@ def outcome_add(request: HttpRequest) -> HttpResponse:
                 uploads=uploads_read(form.cleaned_data["evidence"]),
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_apply(form, exc)
         else:
             messages.success(
                 request,
@@ -113,7 +112,7 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 remove_evidence=remove,
             )
         except ValidationError as exc:
-            _apply_errors(form, exc)
+            form_errors_apply(form, exc)
         else:
             messages.success(request, _("Your changes are saved."))
             return redirect("outcome-detail", pk=pk)
@@ -186,8 +185,23 @@ def batch_report_from(*, collective: Any, user: Any, cleaned: dict[str, Any]) ->
     )
 
 
-# Rows of problems shown on the batch page; the API lists them all.
-ERRORS_SHOWN = 1_000
+def collective_or_404(user: Any, institution_id: int) -> LearningAccount:
+    """The collective account of the institution ``user`` administers, for its pages and API."""
+    collective = collective_of(user=user, institution_id=institution_id)
+    if collective is None:
+        raise Http404
+    return collective
+
+
+class InstitutionAdminPage(RoleRequiredMixin, View):
+    """A page of an institution administrator about their institution's collective account
+    (built on the accounts service, not on the accounts' page class: an app's views import no
+    other app's views)."""
+
+    allowed_roles = (Role.INSTITUTION_ADMIN,)
+
+    def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
+        return collective_or_404(request.user, pk)
 
 
 class BatchListPage(InstitutionAdminPage):
@@ -225,7 +239,7 @@ class BatchAddPage(InstitutionAdminPage):
                 row_errors = exc.rows
                 form.add_error("file", exc.message_dict["file"])
             except ValidationError as exc:
-                _apply_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -250,9 +264,7 @@ class BatchAddPage(InstitutionAdminPage):
             "institution": collective.institution,
             "active": collective.status == LearningAccount.Status.ACTIVE,
             "form": form,
-            "row_errors": row_errors[:ERRORS_SHOWN],
-            "row_errors_total": len(row_errors),
-            "row_errors_hidden": max(len(row_errors) - ERRORS_SHOWN, 0),
+            **row_errors_context(row_errors),
         }
         return render(request, "outcomes/batch_form.html", context)
 
@@ -265,13 +277,11 @@ class BatchTemplatePage(RoleRequiredMixin, View):
     def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
         if file_format == "xlsx":
             data = xlsx_write(title=_("Results"), headings=BATCH_TEMPLATE_HEADINGS, rows=[])
-            content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         elif file_format == "csv":
             data = csv_write(headings=BATCH_TEMPLATE_HEADINGS, rows=[])
-            content_type = "text/csv; charset=utf-8"
         else:
             raise Http404
-        response = HttpResponse(data, content_type=content_type)
+        response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
         response["Content-Disposition"] = f'attachment; filename="results-list.{file_format}"'
         return response
 

@@ -37,21 +37,18 @@ from accreditation.catalogue import (
     beijing_today,
     catalogue_current,
 )
-from accreditation.catalogue_views import (
-    IMPORT_RESPONSES,
-    DateInput,
-    FileFormatNegotiation,
-    PublicReadApi,
-    SpreadsheetImportForm,
-    file_download,
-    form_errors_from,
-    import_message,
-    import_response,
-    read_upload,
-    row_errors_context,
-)
+from accreditation.catalogue.api_base import IMPORT_RESPONSES, PublicReadApi, import_response
 from accreditation.models import CatalogueEntry
 from accreditation.serializers import ExportQuerySerializer, SpreadsheetUploadSerializer
+from common.downloads import (
+    FileFormatNegotiation,
+    SpreadsheetImportForm,
+    file_download,
+    import_message,
+    row_errors_context,
+    upload_read,
+)
+from common.forms import DateInput, form_errors_apply
 
 from .models import ConversionRule, Course
 from .rules import (
@@ -145,7 +142,7 @@ class ConversionRulesManagePage(RoleRequiredMixin, View):
             uploaded = form.cleaned_data["file"]
             try:
                 result = conversion_rules_import(
-                    data=read_upload(uploaded),
+                    data=upload_read(uploaded),
                     filename=uploaded.name or "",
                     actor=request.user,  # type: ignore[arg-type]
                 )
@@ -153,7 +150,7 @@ class ConversionRulesManagePage(RoleRequiredMixin, View):
                 row_errors = exc.rows
                 form.add_error("file", exc.message_dict["file"])
             except ValidationError as exc:
-                form_errors_from(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, import_message(result))
                 return redirect("conversion-rules-manage")
@@ -169,7 +166,7 @@ class ConversionRulesManagePage(RoleRequiredMixin, View):
                     actor=request.user,  # type: ignore[arg-type]
                 )
             except ValidationError as exc:
-                form_errors_from(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,

@@ -18,7 +18,8 @@ from accounts.services import personal_account_register
 from accreditation import calendar
 from accreditation.models import Application, ApplicationState, Decision
 from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.services import Upload, outcome_save
+from outcomes.services import outcome_save
+from outcomes.storage import Upload
 from tests.accounts.test_registration import PASSWORD
 from tests.factories import CentreFactory, UserFactory
 from tests.outcomes.samples import pdf_bytes

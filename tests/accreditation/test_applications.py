@@ -19,13 +19,11 @@ from accreditation import calendar, services
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.models import (
     Application,
-    ApplicationEvent,
     ApplicationState,
     Decision,
 )
-from accreditation.workflow import TRANSITIONS, application_move
 from outcomes.models import LearningOutcome
-from outcomes.services import Upload
+from outcomes.storage import Upload
 from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
 from tests.accreditation.factories import certificate_save as principal_certificate
 from tests.accreditation.factories import learner_register as register
@@ -160,31 +158,6 @@ def test_the_learner_sees_what_a_matching_outcome_would_earn(api_client, shao, p
     assert estimate["entry"]["code"] == principal_entry.code
     assert Decimal(estimate["hours"]) == 120
     assert Decimal(estimate["credits"]) == 4
-
-
-# --- The table of moves -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("action", "state"),
-    [
-        (action, state)
-        for action, (sources, _target) in TRANSITIONS.items()
-        for state in ApplicationState.values
-        if state not in sources
-    ],
-)
-def test_every_move_the_table_does_not_allow_is_refused(submitted, reviewer, action, state):
-    Application.objects.filter(pk=submitted.pk).update(state=state)
-    application = refresh(submitted)
-    events = ApplicationEvent.objects.count()
-
-    with pytest.raises(ValidationError) as exc:
-        application_move(application, action=action, actor=reviewer)
-
-    assert exc.value.error_dict["state"][0].code == "illegal_move"
-    assert application.state == state
-    assert ApplicationEvent.objects.count() == events
 
 
 def test_a_decision_needs_the_review_started_first(api_client, submitted, reviewer, centre_admin):

@@ -18,7 +18,6 @@ from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle
 
 from accounts.services import personal_account_register
-from accreditation import catalogue
 from accreditation.catalogue import (
     CATALOGUE_COLUMNS,
     RowsInvalid,
@@ -32,6 +31,7 @@ from accreditation.catalogue import (
     catalogue_search,
     pattern_example,
 )
+from accreditation.catalogue import versions as catalogue
 from accreditation.models import CatalogueEntry, CatalogueEntryVersion
 from outcomes.models import LearningOutcome
 from tests.accounts.test_registration import PASSWORD, RESIDENT

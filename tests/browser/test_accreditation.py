@@ -6,7 +6,8 @@ import pytest
 from accounts.services import personal_account_register
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.services import application_submit
-from outcomes.services import Upload, outcome_save
+from outcomes.services import outcome_save
+from outcomes.storage import Upload
 from tests.accounts.test_registration import PASSWORD as LEARNER_PASSWORD
 from tests.accounts.test_registration import RESIDENT
 from tests.conftest import PASSWORD, otp_code

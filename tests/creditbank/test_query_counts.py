@@ -57,7 +57,8 @@ from accreditation.models import (
     Decision,
 )
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
-from outcomes.services import Upload, outcome_save
+from outcomes.services import outcome_save
+from outcomes.storage import Upload
 from tests.accreditation.factories import learner_register, principal_entry_publish
 from tests.conftest import login_verified, with_totp
 from tests.factories import (

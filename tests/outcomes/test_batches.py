@@ -16,7 +16,8 @@ from django.db import connection
 
 from accounts.models import BusinessTransaction, LearningAccount, Role
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
-from outcomes.services import Upload, outcome_update, outcomes_in_file
+from outcomes.services import outcome_update, outcomes_in_file
+from outcomes.storage import Upload
 from tests.accounts.test_imports import csv_file as member_csv
 from tests.accounts.test_imports import member, resident_id
 from tests.accounts.test_imports import upload as import_members

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 
 from accounts.services import personal_account_register
 from outcomes.models import EvidenceFile
-from outcomes.services import Upload, outcome_save
+from outcomes.services import outcome_save
+from outcomes.storage import Upload
 from tests.accounts.test_registration import PASSWORD, RESIDENT
 from tests.conftest import free_port, require
 

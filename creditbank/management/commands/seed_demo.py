@@ -26,7 +26,8 @@ from accreditation.catalogue import catalogue_current, catalogue_entry_publish
 from accreditation.models import Application, CatalogueEntry
 from accreditation.services import application_submit
 from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.services import Upload, outcome_save
+from outcomes.services import outcome_save
+from outcomes.storage import Upload
 from transfers.models import Course, Programme
 from transfers.rules import conversion_rule_publish, conversion_rules_current
 

@@ -14,8 +14,9 @@ from accounts.models import Notification, User
 from accounts.notifications import notify
 from outcomes.models import LearningOutcome
 
-from .catalogue import _best, _candidate, beijing_today
-from .models import CatalogueEntryVersion
+from ..models import CatalogueEntryVersion
+from .matching import candidate_best, candidate_of
+from .queries import beijing_today
 
 CHUNK = 2_000
 
@@ -26,7 +27,7 @@ def catalogue_match_notify(*, version_id: int) -> int:
     if not version.is_effective_on(beijing_today()):
         # Not in effect (yet, or any more): nothing can be accredited against it today.
         return 0
-    candidate = _candidate(version)
+    candidate = candidate_of(version)
     outcomes = (
         LearningOutcome.objects.filter(status=LearningOutcome.Status.SAVED, kind=version.kind)
         .select_related("account__holder")
@@ -37,7 +38,7 @@ def catalogue_match_notify(*, version_id: int) -> int:
         holder: User | None = outcome.account.holder
         if holder is None or not holder.is_active:
             continue
-        match = _best(
+        match = candidate_best(
             [candidate],
             kind=outcome.kind,
             title=outcome.title,

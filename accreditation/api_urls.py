@@ -1,0 +1,44 @@
+"""The API of the accreditation layer, mounted under ``/api/v1/`` by ``creditbank/urls.py``."""
+
+from django.urls import URLPattern, path
+
+from . import api, catalogue_views
+
+urlpatterns: list[URLPattern] = [
+    path("catalogue/", catalogue_views.CatalogueListApi.as_view(), name="api-catalogue"),
+    path(
+        "catalogue/import/",
+        catalogue_views.CatalogueImportApi.as_view(),
+        name="api-catalogue-import",
+    ),
+    path(
+        "catalogue/export/",
+        catalogue_views.CatalogueExportApi.as_view(),
+        name="api-catalogue-export",
+    ),
+    path(
+        "catalogue/<str:code>/",
+        catalogue_views.CatalogueEntryApi.as_view(),
+        name="api-catalogue-entry",
+    ),
+    path("applications/", api.ApplicationListView.as_view(), name="api-applications"),
+    path("applications/<int:pk>/", api.ApplicationDetailView.as_view(), name="api-application"),
+    *[
+        path(
+            f"applications/<int:pk>/{slug}/",
+            api.move_view(slug).as_view(),
+            name=f"api-application-{slug}",
+        )
+        for slug in api.MOVES
+    ],
+    path(
+        "applications/<int:pk>/revoke/",
+        api.ApplicationRevokeView.as_view(),
+        name="api-application-revoke",
+    ),
+    path(
+        "outcomes/<int:pk>/estimate/",
+        api.CatalogueEstimateView.as_view(),
+        name="api-outcome-estimate",
+    ),
+]
