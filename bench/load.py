@@ -495,7 +495,7 @@ def seed(counts: dict[str, int]) -> dict[str, Any]:
     from accreditation.models import CatalogueEntry
     from accreditation.services import accredit_against_catalogue, application_submit, review_start
     from outcomes.services import Upload, outcome_save
-    from transfers.certificates import certificate_render, certificate_request
+    from transfers.certificates.issuing import certificate_render, certificate_request
     from transfers.models import Programme
 
     call_command("seed_demo", stdout=io.StringIO())

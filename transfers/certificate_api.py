@@ -28,16 +28,10 @@ from accounts.models import LearningAccount, Role, User
 from accounts.permissions import HasRole
 from accounts.services import learning_account_of
 
-from .certificates import (
-    DISCLOSABLE,
-    Verification,
-    certificate_of_owner,
-    certificate_request,
-    certificate_verify,
-    certificates_of,
-    revocation_reason_display,
-    signing_key_public,
-)
+from .certificates.content import DISCLOSABLE
+from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.signing import signing_key_public
+from .certificates.verification import Verification, certificate_verify, revocation_reason_display
 from .models import Certificate
 
 NOT_FOUND = _("No certificate has this serial number.")

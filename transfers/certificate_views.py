@@ -22,15 +22,9 @@ from accounts.permissions import RoleRequiredMixin
 from accounts.services import learning_account_of
 
 from .certificate_api import credential_response, pdf_response, verify_allowed
-from .certificates import (
-    DEFAULT_DISCLOSE,
-    DISCLOSABLE,
-    certificate_of_owner,
-    certificate_request,
-    certificate_verify,
-    certificates_of,
-    revocation_reason_display,
-)
+from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
+from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
 # While a certificate is being made the list reloads itself this often (seconds).
