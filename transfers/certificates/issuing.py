@@ -27,7 +27,8 @@ from accounts.models import BusinessTransaction, LearningAccount, Notification, 
 from accounts.notifications import notify
 from accounts.services import transaction_record
 
-from ..models import Certificate
+from ..models import Certificate, CertificateEvent
+from ..workflow import CERTIFICATE
 from .content import DEFAULT_DISCLOSE, DISCLOSABLE, certificate_content_build
 from .credential import credential_build
 from .pdf import certificate_pdf
@@ -37,6 +38,7 @@ logger = logging.getLogger(__name__)
 
 Kind = Certificate.Kind
 State = Certificate.State
+Action = CertificateEvent.Action
 
 
 def stale_request() -> datetime.timedelta:
@@ -194,9 +196,8 @@ def certificate_render(*, certificate_id: int) -> Certificate:
             certificate.signature = signature
             certificate.key_id = key_id
             certificate.vc_json = credential
-            certificate.state = State.ISSUED
             certificate.issued_at = issued_at
-            certificate.save()
+            CERTIFICATE.move(certificate, action=Action.ISSUE, save=lambda c: c.save())
             certificate.decisions.set(decisions)
             transaction_record(
                 account=certificate.account,
@@ -220,5 +221,12 @@ def certificate_render(*, certificate_id: int) -> Certificate:
 
 
 def certificate_fail(*, certificate_id: int) -> None:
-    """The worker gave up: the certificate is marked failed (the learner may ask again)."""
-    Certificate.objects.filter(pk=certificate_id, state=State.REQUESTED).update(state=State.FAILED)
+    """The worker gave up: the certificate is marked failed (the learner may ask again). One
+    that is no longer requested (issued after all, or failed already) is left as it is."""
+    with transaction.atomic():
+        certificate = Certificate.objects.select_for_update().filter(pk=certificate_id).first()
+        if certificate is None or not CERTIFICATE.is_allowed(certificate.state, Action.FAIL):
+            return
+        CERTIFICATE.move(
+            certificate, action=Action.FAIL, save=lambda c: c.save(update_fields=["state"])
+        )
