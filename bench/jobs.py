@@ -144,7 +144,7 @@ def import_members(*, rows: int) -> dict[str, Any]:
 
 def pdfs(*, count: int) -> dict[str, Any]:
     from accounts.models import LearningAccount, User
-    from transfers.certificates import certificate_render, certificate_request
+    from transfers.certificates.issuing import certificate_render, certificate_request
     from transfers.models import Certificate
 
     accounts = list(

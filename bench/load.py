@@ -496,7 +496,7 @@ def seed(counts: dict[str, int]) -> dict[str, Any]:
     from accreditation.services import accredit_against_catalogue, application_submit, review_start
     from outcomes.services import outcome_save
     from outcomes.storage import Upload
-    from transfers.certificates import certificate_render, certificate_request
+    from transfers.certificates.issuing import certificate_render, certificate_request
     from transfers.models import Programme
 
     call_command("seed_demo", stdout=io.StringIO())

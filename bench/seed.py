@@ -38,15 +38,11 @@ from stdnum import damm
 from accounts import crypto
 from accounts.identity import mask_identity_number
 from accounts.models import Centre, LearningAccount, Role, User
+from accounts.notifications import portal_url
 from accreditation.calendar import deadline_from, local_date, subtract_working_days
 from accreditation.models import CatalogueEntryVersion
-from transfers.certificates import (
-    CONTENT_VERSION,
-    canonical_bytes,
-    key_id_of,
-    portal_url,
-    signing_key,
-)
+from transfers.certificates.content import CONTENT_VERSION
+from transfers.certificates.signing import canonical_bytes, key_id_of, signing_key
 from transfers.models import ConversionRule
 
 BENCH_PASSWORD = "Bench-Learner-2026"  # noqa: S105 - scratch data, printed on purpose

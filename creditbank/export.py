@@ -55,10 +55,12 @@ from transfers.models import (
     TransferItem,
 )
 
-from .models import DataExport
+from .models import DataExport, DataExportEvent
+from .workflow import DATA_EXPORT
 
 logger = logging.getLogger(__name__)
 
+Action = DataExportEvent.Action
 LINK_LIFETIME = datetime.timedelta(hours=24)
 
 # Never exported: secrets and the lookup keys of the identity number (the masked number is).
@@ -220,12 +222,22 @@ def _progress(export: DataExport, done: int, total: int) -> None:
 def data_export_build(*, export_id: int) -> DataExport:
     """Build the ZIP of a requested export, recording progress as it goes. An export that is
     already ready or failed is returned as it is (a redelivered task makes nothing new)."""
-    claimed = DataExport.objects.filter(pk=export_id, state__in=DataExport.IN_PROGRESS).update(
-        state=DataExport.State.RUNNING, progress=0
-    )
-    export = DataExport.objects.select_related("account__holder").get(pk=export_id)
-    if not claimed:
-        return export
+    with transaction.atomic():
+        # The row lock: a second worker with the same export waits for this claim, then claims
+        # it again (a build that starts over), as the table allows.
+        export = (
+            DataExport.objects.select_for_update(of=("self",))
+            .select_related("account__holder")
+            .get(pk=export_id)
+        )
+        if not DATA_EXPORT.is_allowed(export.state, Action.START):
+            return export
+        export.progress = 0
+        DATA_EXPORT.move(
+            export,
+            action=Action.START,
+            save=lambda e: e.save(update_fields=["state", "progress"]),
+        )
     account = export.account
     records = _records(account)
     evidence = list(EvidenceFile.objects.filter(account=account).order_by("pk"))
@@ -242,17 +254,25 @@ def data_export_build(*, export_id: int) -> DataExport:
                 _progress(export, done, total)
         spool.seek(0)
         export.file.save("export.zip", File(spool), save=False)
-    export.state = DataExport.State.READY
     export.progress = 100
     export.expires_at = timezone.now() + LINK_LIFETIME
-    export.save(update_fields=["file", "state", "progress", "expires_at"])
+    with transaction.atomic():
+        DATA_EXPORT.move(
+            export,
+            action=Action.FINISH,
+            save=lambda e: e.save(update_fields=["file", "state", "progress", "expires_at"]),
+        )
     return export
 
 
 def data_export_fail(*, export_id: int) -> None:
-    DataExport.objects.filter(pk=export_id, state__in=DataExport.IN_PROGRESS).update(
-        state=DataExport.State.FAILED
-    )
+    """The worker gave up: an export still in progress is marked failed (the learner may ask
+    again); one that is ready or failed already is left as it is."""
+    with transaction.atomic():
+        export = DataExport.objects.select_for_update().filter(pk=export_id).first()
+        if export is None or not DATA_EXPORT.is_allowed(export.state, Action.FAIL):
+            return
+        DATA_EXPORT.move(export, action=Action.FAIL, save=lambda e: e.save(update_fields=["state"]))
 
 
 def data_exports_of(*, account: LearningAccount) -> models.QuerySet[DataExport]:

@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import LearningAccount
+from accounts.models import AppendOnlyModel, LearningAccount
 
 
 def export_path(instance: DataExport, filename: str) -> str:
@@ -73,3 +73,26 @@ class DataExport(models.Model):
     @property
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
+
+
+class DataExportEvent(AppendOnlyModel):
+    """One move of an export's status (see :mod:`creditbank.workflow`)."""
+
+    class Action(models.TextChoices):
+        START = "start", _("Being made")
+        FINISH = "finish", _("Ready")
+        FAIL = "fail", _("Could not be made")
+
+    # The events go with their export (an export goes with its account).
+    export = models.ForeignKey(DataExport, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=20, choices=DataExport.State.choices)
+    to_state = models.CharField(_("to"), max_length=20, choices=DataExport.State.choices)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [models.Index(fields=["export", "occurred_at"], name="data_export_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.export_id} {self.action}"

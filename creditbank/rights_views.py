@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -250,19 +250,3 @@ class DataExportDownloadApiView(APIView):
                 {"detail": _("This download link has expired.")}, status=status.HTTP_410_GONE
             )
         return _download(export)
-
-
-rights_urlpatterns: list[URLPattern] = [
-    path("file/inquiry/", InquiryPage.as_view(), name="file-inquiry"),
-    path("file/export/", ExportPage.as_view(), name="file-export"),
-    path("file/export/<str:token>/", ExportDownloadPage.as_view(), name="file-export-download"),
-]
-rights_api_urlpatterns: list[URLPattern] = [
-    path("accounts/me/outcomes/search/", InquiryApiView.as_view(), name="api-outcome-search"),
-    path("accounts/me/exports/", DataExportListApiView.as_view(), name="api-data-exports"),
-    path(
-        "accounts/me/exports/<str:token>/",
-        DataExportDownloadApiView.as_view(),
-        name="api-data-export-download",
-    ),
-]

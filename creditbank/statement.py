@@ -27,7 +27,7 @@ from django.db.models import (
 from django.db.models.functions import Cast
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.views import View
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
@@ -174,11 +174,3 @@ class StatementApiView(generics.ListAPIView[LedgerEntry]):
     @extend_schema(operation_id="accounts_me_ledger")
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return super().get(request, *args, **kwargs)
-
-
-statement_urlpatterns: list[URLPattern] = [
-    path("file/statement/", StatementPage.as_view(), name="ledger-statement"),
-]
-statement_api_urlpatterns: list[URLPattern] = [
-    path("accounts/me/ledger/", StatementApiView.as_view(), name="api-ledger-statement"),
-]

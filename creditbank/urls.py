@@ -19,16 +19,9 @@ from accounts.collective_views import collective_api_urlpatterns, collective_url
 from accounts.notification_views import notification_api_urlpatterns, notification_urlpatterns
 from accounts.rights_views import rights_b_api_urlpatterns, rights_b_urlpatterns
 from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
-from transfers.api import LearningGoalDetailView, LearningGoalListView, ProgrammeListView
-from transfers.certificate_api import certificate_api_urlpatterns
-from transfers.certificate_views import certificate_urlpatterns
-from transfers.rule_views import rule_api_urlpatterns, rule_urlpatterns
-from transfers.transfer_api import transfer_api_urlpatterns
-from transfers.transfer_views import transfer_urlpatterns
+from transfers.urls import api_urlpatterns as transfer_api_urlpatterns
 
-from . import views
-from .rights_views import rights_api_urlpatterns, rights_urlpatterns
-from .statement import statement_api_urlpatterns, statement_urlpatterns
+from . import rights_views, statement, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/token/", TokenCreateView.as_view(), name="api-token"),
@@ -47,14 +40,23 @@ api_v1: list[URLPattern | URLResolver] = [
     *notification_api_urlpatterns,
     *rights_b_api_urlpatterns,
     path("", include("accreditation.api_urls")),
-    *rule_api_urlpatterns,
-    path("transfers/programmes/", ProgrammeListView.as_view(), name="api-programmes"),
-    path("transfers/goals/", LearningGoalListView.as_view(), name="api-goals"),
-    path("transfers/goals/<int:pk>/", LearningGoalDetailView.as_view(), name="api-goal"),
-    *transfer_api_urlpatterns,
-    *certificate_api_urlpatterns,
-    *statement_api_urlpatterns,
-    *rights_api_urlpatterns,
+    path("", include(transfer_api_urlpatterns)),
+    path("accounts/me/ledger/", statement.StatementApiView.as_view(), name="api-ledger-statement"),
+    path(
+        "accounts/me/outcomes/search/",
+        rights_views.InquiryApiView.as_view(),
+        name="api-outcome-search",
+    ),
+    path(
+        "accounts/me/exports/",
+        rights_views.DataExportListApiView.as_view(),
+        name="api-data-exports",
+    ),
+    path(
+        "accounts/me/exports/<str:token>/",
+        rights_views.DataExportDownloadApiView.as_view(),
+        name="api-data-export-download",
+    ),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
@@ -93,11 +95,15 @@ urlpatterns = [
     *notification_urlpatterns,
     *rights_b_urlpatterns,
     path("", include("accreditation.urls")),
-    *rule_urlpatterns,
-    *transfer_urlpatterns,
-    *certificate_urlpatterns,
-    *statement_urlpatterns,
-    *rights_urlpatterns,
+    path("", include("transfers.urls")),
+    path("file/statement/", statement.StatementPage.as_view(), name="ledger-statement"),
+    path("file/inquiry/", rights_views.InquiryPage.as_view(), name="file-inquiry"),
+    path("file/export/", rights_views.ExportPage.as_view(), name="file-export"),
+    path(
+        "file/export/<str:token>/",
+        rights_views.ExportDownloadPage.as_view(),
+        name="file-export-download",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

@@ -183,9 +183,9 @@ def learning_goal_add(request: HttpRequest) -> HttpResponse:
                 actor=request.user,  # type: ignore[arg-type]
             )
         except ValidationError as exc:
-            for errors in exc.message_dict.values():
-                for error in errors:
-                    messages.error(request, error)
+            # ``messages`` also holds an error keyed by no field, which ``message_dict`` refuses.
+            for error in exc.messages:
+                messages.error(request, error)
         else:
             messages.success(request, _("The goal is set."))
     else:

@@ -12,7 +12,6 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse
-from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -28,16 +27,10 @@ from accounts.models import LearningAccount, Role, User
 from accounts.permissions import HasRole
 from accounts.services import learning_account_of
 
-from .certificates import (
-    DISCLOSABLE,
-    Verification,
-    certificate_of_owner,
-    certificate_request,
-    certificate_verify,
-    certificates_of,
-    revocation_reason_display,
-    signing_key_public,
-)
+from .certificates.content import DISCLOSABLE
+from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.signing import signing_key_public
+from .certificates.verification import Verification, certificate_verify, revocation_reason_display
 from .models import Certificate
 
 NOT_FOUND = _("No certificate has this serial number.")
@@ -275,29 +268,3 @@ class SigningKeyView(APIView):
     @extend_schema(responses=SigningKeySerializer)
     def get(self, request: Request) -> Response:
         return Response(SigningKeySerializer(signing_key_public()).data)
-
-
-certificate_api_urlpatterns: list[URLPattern] = [
-    path("certificates/", CertificateListView.as_view(), name="api-certificates"),
-    path(
-        "certificates/signing-key/",
-        SigningKeyView.as_view(),
-        name="api-certificate-signing-key",
-    ),
-    path(
-        "certificates/verify/<str:serial>/",
-        CertificateVerifyView.as_view(),
-        name="api-certificate-verify",
-    ),
-    path("certificates/<str:serial>/", CertificateDetailView.as_view(), name="api-certificate"),
-    path(
-        "certificates/<str:serial>/pdf/",
-        CertificatePdfView.as_view(),
-        name="api-certificate-pdf",
-    ),
-    path(
-        "certificates/<str:serial>/credential.json",
-        CertificateCredentialView.as_view(),
-        name="api-certificate-credential",
-    ),
-]

@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,17 +19,12 @@ from django.views import View
 from accounts.models import LearningAccount, Role, User
 from accounts.permissions import RoleRequiredMixin
 from accounts.services import learning_account_of
+from common.forms import form_errors_apply
 
 from .certificate_api import credential_response, pdf_response, verify_allowed
-from .certificates import (
-    DEFAULT_DISCLOSE,
-    DISCLOSABLE,
-    certificate_of_owner,
-    certificate_request,
-    certificate_verify,
-    certificates_of,
-    revocation_reason_display,
-)
+from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
+from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
 # While a certificate is being made the list reloads itself this often (seconds).
@@ -104,8 +98,7 @@ class CertificateListPage(RoleRequiredMixin, View):
                     disclose=data["disclose"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -169,20 +162,3 @@ def verify_lookup(request: HttpRequest) -> HttpResponse:
     if not serial or "/" in serial:
         return render(request, "transfers/verify.html", {"lookup": True})
     return redirect("certificate-verify", serial=serial)
-
-
-certificate_urlpatterns: list[URLPattern] = [
-    path("certificates/", CertificateListPage.as_view(), name="certificates"),
-    path(
-        "certificates/<str:serial>/pdf/",
-        CertificatePdfDownload.as_view(),
-        name="certificate-pdf",
-    ),
-    path(
-        "certificates/<str:serial>/credential.json",
-        CertificateCredentialDownload.as_view(),
-        name="certificate-credential",
-    ),
-    path("verify/", verify_lookup, name="certificate-verify-lookup"),
-    path("verify/<str:serial>/", verify_page, name="certificate-verify"),
-]

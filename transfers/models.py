@@ -222,7 +222,7 @@ _COUNTING = Q(state__in=[s.value for s in COUNTING_STATES])
 class TransferItem(models.Model):
     """One course of a transfer application and the accredited outcome offered for it.
 
-    Its state changes only through the table of moves in :mod:`transfers.services`, each move
+    Its state changes only through the table of moves in :mod:`transfers.workflow`, each move
     appending a :class:`TransferEvent`. The partial unique indexes below are the last word on
     double counting, whatever the services check first."""
 
@@ -455,3 +455,27 @@ class Certificate(models.Model):
     @property
     def is_issued(self) -> bool:
         return self.state == self.State.ISSUED
+
+
+class CertificateEvent(AppendOnlyModel):
+    """One move of a certificate's status (see :mod:`transfers.workflow`). Only the worker moves
+    a certificate (it issues it or gives up on it), so an event names no actor."""
+
+    class Action(models.TextChoices):
+        ISSUE = "issue", _("Issued")
+        FAIL = "fail", _("Could not be issued")
+
+    certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=20, choices=Certificate.State.choices)
+    to_state = models.CharField(_("to"), max_length=20, choices=Certificate.State.choices)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        indexes = [
+            models.Index(fields=["certificate", "occurred_at"], name="certificate_event_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_id} {self.action}"

@@ -15,7 +15,6 @@ from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
-from django.urls import URLPattern, path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -367,32 +366,3 @@ class ConversionRulesExportApi(APIView):
         query.is_valid(raise_exception=True)
         fmt = query.validated_data["format"]
         return file_download(conversion_rules_export(fmt=fmt), fmt=fmt, stem="conversion-rules")
-
-
-# --- URLs -----------------------------------------------------------------------------------
-
-rule_urlpatterns: list[URLPattern] = [
-    path(
-        "conversion-rules/manage/",
-        ConversionRulesManagePage.as_view(),
-        name="conversion-rules-manage",
-    ),
-    path(
-        "conversion-rules/manage/export.<str:fmt>",
-        ConversionRulesExportPage.as_view(),
-        name="conversion-rules-export",
-    ),
-]
-rule_api_urlpatterns: list[URLPattern] = [
-    path("conversion-rules/", ConversionRulesApi.as_view(), name="api-conversion-rules"),
-    path(
-        "conversion-rules/import/",
-        ConversionRulesImportApi.as_view(),
-        name="api-conversion-rules-import",
-    ),
-    path(
-        "conversion-rules/export/",
-        ConversionRulesExportApi.as_view(),
-        name="api-conversion-rules-export",
-    ),
-]

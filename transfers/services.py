@@ -40,6 +40,7 @@ from .models import (
     TransferItemState,
 )
 from .rules import conversion_rules_current
+from .workflow import TRANSFER_ITEM
 
 MAX_GOALS = 10
 
@@ -100,28 +101,14 @@ def learning_goals_of(*, account: LearningAccount) -> QuerySet[LearningGoal]:
     )
 
 
-# --- Credit transfer: the table of moves ----------------------------------------------------------
+# --- Credit transfer --------------------------------------------------------------------------
 #
-# A transfer item changes state only through :func:`transfer_item_move`, which refuses a move this
-# table does not allow and appends a TransferEvent. The services below decide *who* may move an
-# item; the table decides *which* moves exist.
+# A transfer item changes state only through the table of moves in :mod:`transfers.workflow`,
+# which refuses a move the table does not allow and appends a TransferEvent. The services below
+# decide *who* may move an item; the table decides *which* moves exist.
 
 Action = TransferEvent.Action
 ItemState = TransferItemState
-
-TRANSFER_MOVES: dict[str, tuple[frozenset[str], str]] = {
-    Action.ACCEPT: (frozenset({ItemState.PENDING}), ItemState.ACCEPTED),
-    Action.REJECT: (
-        frozenset({ItemState.PENDING, ItemState.INFORMATION_REQUESTED}),
-        ItemState.REJECTED,
-    ),
-    Action.REQUEST_INFORMATION: (frozenset({ItemState.PENDING}), ItemState.INFORMATION_REQUESTED),
-    Action.RESPOND: (frozenset({ItemState.INFORMATION_REQUESTED}), ItemState.PENDING),
-    Action.WITHDRAW: (
-        frozenset({ItemState.PENDING, ItemState.INFORMATION_REQUESTED}),
-        ItemState.WITHDRAWN,
-    ),
-}
 
 DECISIONS = {
     "accept": Action.ACCEPT,
@@ -131,29 +118,6 @@ DECISIONS = {
 LEDGER_CAUSE = "transfer_decision"
 MAX_TRANSFER_ITEMS = 50
 MAX_REASON = 2000
-
-
-def transfer_item_move(
-    item: TransferItem, *, action: str, actor: User, reason: str = ""
-) -> TransferEvent:
-    """Move a locked item by ``action`` and record the event; the caller saves the item's other
-    fields and holds the transaction."""
-    sources, target = TRANSFER_MOVES[action]
-    if item.state not in sources:
-        message = _("A course that is “%(state)s” cannot be “%(action)s”.") % {
-            "state": ItemState(item.state).label,
-            "action": Action(action).label,
-        }
-        raise ValidationError({"state": ValidationError(message, code="illegal_move")})
-    from_state = item.state
-    item.state = target
-    return TransferEvent.objects.create(
-        item=item, action=action, from_state=from_state, to_state=target, actor=actor, reason=reason
-    )
-
-
-def transfer_allowed_actions(state: str) -> list[str]:
-    return [action for action, (sources, _to) in TRANSFER_MOVES.items() if state in sources]
 
 
 # --- Which outcomes convert to which courses ------------------------------------------------------
@@ -415,7 +379,7 @@ def transfer_item_decide(
             raise ValidationError({"item": _("This transfer is for another institution.")})
         if item.account.holder_id == actor.pk:
             raise ValidationError({"item": _("You cannot decide your own transfer.")})
-        transfer_item_move(item, action=action, actor=actor, reason=reason)
+        TRANSFER_ITEM.move(item, action=action, actor=actor, reason=reason)
         now = timezone.now()
         item.reason = reason
         if action != Action.REQUEST_INFORMATION:
@@ -479,7 +443,7 @@ def transfer_item_respond(*, item: TransferItem, actor: User, response: str) -> 
         item = _locked_item(item)
         if item.account.holder_id != actor.pk:
             raise ValidationError({"item": _("This is not your transfer.")})
-        transfer_item_move(item, action=Action.RESPOND, actor=actor, reason=response)
+        TRANSFER_ITEM.move(item, action=Action.RESPOND, actor=actor, reason=response)
         item.save(update_fields=["state"])
     return item
 
@@ -505,7 +469,7 @@ def transfer_withdraw(
                 {"application": _("Nothing in this transfer is waiting for a decision.")}
             )
         for item in open_items:
-            transfer_item_move(item, action=Action.WITHDRAW, actor=actor, reason=reason)
+            TRANSFER_ITEM.move(item, action=Action.WITHDRAW, actor=actor, reason=reason)
             item.save(update_fields=["state"])
         now = timezone.now()
         _application_settle(application, now)

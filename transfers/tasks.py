@@ -1,7 +1,7 @@
 from celery import shared_task
 from celery.app.task import Task
 
-from .certificates import certificate_fail, certificate_render, certificates_resend_stale
+from .certificates.issuing import certificate_fail, certificate_render, certificates_resend_stale
 from .idempotency import idempotency_keys_purge
 
 RENDER_RETRIES = 5

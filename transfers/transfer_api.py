@@ -12,7 +12,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
@@ -303,27 +302,3 @@ class LearningPathView(APIView):
         )
         found: Path = learning_path(account=_account(request), programme=programme)
         return Response(PathSerializer(found).data)
-
-
-transfer_api_urlpatterns: list[URLPattern] = [
-    path("transfers/", TransferListView.as_view(), name="api-transfers"),
-    path("transfers/<int:pk>/", TransferDetailView.as_view(), name="api-transfer"),
-    path(
-        "transfers/<int:pk>/withdraw/", TransferWithdrawView.as_view(), name="api-transfer-withdraw"
-    ),
-    path(
-        "transfers/items/<int:pk>/decide/",
-        TransferItemDecideView.as_view(),
-        name="api-transfer-item-decide",
-    ),
-    path(
-        "transfers/items/<int:pk>/respond/",
-        TransferItemRespondView.as_view(),
-        name="api-transfer-item-respond",
-    ),
-    path(
-        "transfers/paths/<int:programme_id>/",
-        LearningPathView.as_view(),
-        name="api-learning-path",
-    ),
-]

@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
@@ -22,6 +22,7 @@ from django.views import View
 from accounts.models import LearningAccount, Role, User
 from accounts.permissions import RoleRequiredMixin
 from accounts.services import learning_account_of
+from common.forms import form_errors_apply
 
 from .models import Programme, TransferApplication, TransferItemState
 from .paths import learning_path
@@ -63,11 +64,6 @@ class RespondForm(forms.Form):
     )
 
 
-def _form_errors(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _user(request: HttpRequest) -> User:
     return request.user  # type: ignore[return-value]
 
@@ -80,9 +76,9 @@ def _account(request: HttpRequest) -> LearningAccount:
 
 
 def _messages_from(request: HttpRequest, exc: ValidationError) -> None:
-    for errors in exc.message_dict.values():
-        for error in errors:
-            messages.error(request, error)
+    # ``messages`` also holds an error keyed by no field, which ``message_dict`` would refuse.
+    for error in exc.messages:
+        messages.error(request, error)
 
 
 # --- The learner's side --------------------------------------------------------------------------
@@ -208,7 +204,7 @@ class TransferRespondPage(TransferDetailPage):
                     item=item, actor=_user(request), response=form.cleaned_data["response"]
                 )
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, _("Your answer is sent to the institution."))
                 return redirect("transfer-detail", pk=item.application_id)
@@ -279,7 +275,7 @@ class OfficerDecidePage(OfficerDetailPage):
             try:
                 transfer_item_decide(item=item, actor=_user(request), **form.cleaned_data)
             except ValidationError as exc:
-                _form_errors(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, _("The decision is recorded."))
                 return redirect("institution-transfer", pk=item.application_id)
@@ -287,30 +283,3 @@ class OfficerDecidePage(OfficerDetailPage):
         return render(
             request, self.template_name, self.context(application, {item.pk: form}), status=400
         )
-
-
-transfer_urlpatterns: list[URLPattern] = [
-    path("file/goals/<int:programme_id>/", LearningPathPage.as_view(), name="learning-path"),
-    path(
-        "file/goals/<int:programme_id>/apply/", TransferApplyPage.as_view(), name="transfer-apply"
-    ),
-    path("transfers/", TransferListPage.as_view(), name="transfers"),
-    path("transfers/<int:pk>/", TransferDetailPage.as_view(), name="transfer-detail"),
-    path("transfers/<int:pk>/withdraw/", TransferWithdrawPage.as_view(), name="transfer-withdraw"),
-    path(
-        "transfers/items/<int:pk>/respond/",
-        TransferRespondPage.as_view(),
-        name="transfer-item-respond",
-    ),
-    path("institution/transfers/", OfficerQueuePage.as_view(), name="institution-transfers"),
-    path(
-        "institution/transfers/<int:pk>/",
-        OfficerDetailPage.as_view(),
-        name="institution-transfer",
-    ),
-    path(
-        "institution/transfers/items/<int:pk>/decide/",
-        OfficerDecidePage.as_view(),
-        name="institution-transfer-decide",
-    ),
-]

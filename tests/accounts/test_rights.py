@@ -39,7 +39,8 @@ from tests.accreditation.factories import certificate_save, learner_register
 from tests.conftest import login_verified, token_for
 from tests.factories import CentreFactory, UserFactory
 from tests.transfers.test_transfers import accredited_outcome, catalogue_version
-from transfers.certificates import certificate_request, certificate_verify
+from transfers.certificates.issuing import certificate_request
+from transfers.certificates.verification import certificate_verify
 from transfers.models import Certificate
 
 pytestmark = pytest.mark.django_db

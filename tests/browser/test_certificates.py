@@ -13,7 +13,7 @@ from tests.accounts.test_registration import PASSWORD as LEARNER_PASSWORD
 from tests.accounts.test_registration import RESIDENT
 from tests.factories import CentreFactory, UserFactory
 from tests.transfers.test_transfers import accredited_outcome, catalogue_version
-from transfers.certificates import signed_document_check
+from transfers.certificates.verification import signed_document_check
 from transfers.models import Certificate
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

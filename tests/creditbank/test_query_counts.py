@@ -68,7 +68,7 @@ from tests.factories import (
     UserFactory,
 )
 from tests.outcomes.samples import png_bytes
-from transfers.certificates import certificate_request
+from transfers.certificates.issuing import certificate_request
 from transfers.models import (
     Certificate,
     ConversionRule,

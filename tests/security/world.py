@@ -30,7 +30,7 @@ from tests.transfers.test_transfers import (
     programme_with_courses,
     rule,
 )
-from transfers.certificates import certificate_request
+from transfers.certificates.issuing import certificate_request
 from transfers.models import TransferItem
 from transfers.services import learning_goal_set, transfer_apply
 

@@ -31,17 +31,18 @@ from tests.accreditation.factories import PersonalAccountFactory
 from tests.conftest import token_for
 from tests.factories import CentreFactory, UserFactory
 from tests.transfers.test_transfers import accredited_outcome, catalogue_version
-from transfers import certificates
-from transfers.certificates import (
-    canonical_bytes,
+from transfers.certificates import issuing as certificates
+from transfers.certificates.issuing import (
     certificate_render,
     certificate_request,
-    certificate_verify,
     certificates_resend_stale,
+)
+from transfers.certificates.signing import (
+    canonical_bytes,
     public_key_from_text,
-    signed_document_check,
     signing_key_public,
 )
+from transfers.certificates.verification import certificate_verify, signed_document_check
 from transfers.models import Certificate
 from transfers.tasks import RENDER_RETRIES, render_certificate
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from transfers.certificates import public_key_from_text, signed_document_check
+from transfers.certificates.signing import public_key_from_text
+from transfers.certificates.verification import signed_document_check
 
 
 class Command(BaseCommand):

@@ -1,0 +1,167 @@
+"""What a certificate states: the canonical payload that is signed (issuer, serial, kind,
+learner, period, items, totals, issue date) and what its holder may disclose on verification."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import LearningAccount
+from accounts.notifications import portal_url
+from accounts.services import account_totals
+from accreditation.models import Decision
+from outcomes.services import outcomes_in_file
+
+from ..models import Certificate, TransferItem, TransferItemState
+
+Kind = Certificate.Kind
+
+# What the learner may show on the public verification page besides kind, period, totals and
+# dates: their name, their masked identity number, their account number, the list of items.
+DISCLOSABLE: dict[str, Any] = {
+    "name": _("Name"),
+    "id_number": _("Masked identity number"),
+    "account_number": _("Account number"),
+    "items": _("The list of accredited outcomes"),
+}
+DEFAULT_DISCLOSE = ("name", "items")
+
+
+CONTENT_VERSION = 1
+
+
+def _amount(value: Decimal | None) -> str:
+    return str(Decimal(value or 0).quantize(Decimal("0.1")))
+
+
+def both_languages(message: Any) -> str:
+    """Chinese and English, for the PDF, which is read by people of either language."""
+    with translation.override("zh-hans"):
+        chinese = str(message)
+    with translation.override("en"):
+        english = str(message)
+    return chinese if chinese == english else f"{chinese} {english}"
+
+
+def _accredited_decisions(account: LearningAccount) -> QuerySet[Decision]:
+    """Accreditations of the account that still hold (not revoked)."""
+    return (
+        Decision.objects.filter(
+            application__account=account,
+            result=Decision.Result.ACCREDITED,
+            revocation__isnull=True,
+        )
+        .select_related(
+            "application__outcome",
+            "application__centre",
+            "catalogue_version__entry",
+        )
+        .order_by("decided_at", "id")
+    )
+
+
+def _learning_date(decision: Decision) -> datetime.date:
+    outcome = decision.application.outcome
+    return outcome.ended_on or outcome.achieved_on
+
+
+def _decision_item(decision: Decision) -> dict[str, Any]:
+    outcome = decision.application.outcome
+    version = decision.catalogue_version
+    return {
+        "outcome": outcome.title,
+        "catalogue_code": version.entry.code if version else "",
+        "learned_on": _learning_date(decision).isoformat(),
+        "accredited_on": timezone.localdate(decision.decided_at).isoformat(),
+        "centre": decision.application.centre.name,
+        "hours": _amount(decision.hours),
+        "credits": _amount(decision.credits),
+    }
+
+
+def _transfer_items(account: LearningAccount) -> list[dict[str, Any]]:
+    accepted = (
+        TransferItem.objects.filter(account=account, state=TransferItemState.ACCEPTED)
+        .select_related("course", "programme__institution", "outcome")
+        .order_by("decided_at", "id")
+    )
+    return [
+        {
+            "institution": item.programme.institution.name,
+            "programme": item.programme.name,
+            "course": item.course.name,
+            "course_code": item.course.code,
+            "outcome": item.outcome.title,
+            "credits": _amount(item.credits),
+            "decided_on": timezone.localdate(item.decided_at).isoformat()
+            if item.decided_at
+            else "",
+        }
+        for item in accepted
+    ]
+
+
+def certificate_content_build(
+    certificate: Certificate, *, issued_at: datetime.datetime
+) -> tuple[dict[str, Any], list[Decision]]:
+    """The payload to sign and the accreditations it relies on."""
+    account = certificate.account
+    holder = account.holder
+    decisions = list(_accredited_decisions(account))
+    start, end = certificate.period_from, certificate.period_to
+    if certificate.kind == Kind.HOURS_CERTIFICATE and start and end:
+        decisions = [d for d in decisions if start <= _learning_date(d) <= end]
+    items = [_decision_item(d) for d in decisions]
+    totals = {
+        "hours": _amount(sum((d.hours for d in decisions), Decimal(0))),
+        "credits": _amount(sum((d.credits for d in decisions), Decimal(0))),
+    }
+    content: dict[str, Any] = {
+        "version": CONTENT_VERSION,
+        "issuer": {"name": both_languages(settings.PORTAL_NAME), "url": portal_url() + "/"},
+        "serial": certificate.serial,
+        "kind": certificate.kind,
+        "issued_on": timezone.localdate(issued_at).isoformat(),
+        "period": (
+            {"from": certificate.period_from.isoformat(), "to": certificate.period_to.isoformat()}
+            if certificate.period_from and certificate.period_to
+            else None
+        ),
+        "learner": {
+            "name": holder.name if holder else "",
+            "id_type": account.id_type,
+            "id_number_masked": account.id_number_masked,
+            "account_number": account.number,
+        },
+        "items": items,
+        "totals": totals,
+        "disclose": list(certificate.disclose or []),
+    }
+    if certificate.kind == Kind.TRANSCRIPT:
+        transfers = _transfer_items(account)
+        content["transfers"] = transfers
+        totals["transferred_credits"] = _amount(
+            sum((Decimal(t["credits"]) for t in transfers), Decimal(0))
+        )
+    elif certificate.kind == Kind.LEARNING_FILE:
+        hours, credits = account_totals(account=account)
+        totals["account_hours"], totals["account_credits"] = _amount(hours), _amount(credits)
+        content["outcomes"] = [
+            {
+                "title": outcome.title,
+                "kind": outcome.kind,
+                "provider": outcome.provider or outcome.issuing_body,
+                "from": outcome.started_on.isoformat() if outcome.started_on else "",
+                "to": (outcome.ended_on or outcome.achieved_on).isoformat(),
+                "hours": _amount(outcome.hours) if outcome.hours else "",
+                "status": outcome.status,
+            }
+            for outcome in outcomes_in_file(account=account)
+        ]
+    return content, decisions

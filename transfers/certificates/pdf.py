@@ -1,0 +1,156 @@
+"""The certificate's PDF: bilingual, with a QR code to the verification page, the signature
+printed, and the signed content embedded (``certificate.json``) for offline checks."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import segno
+from django.utils.translation import gettext_lazy as _
+
+from accounts.documents import BankDocument
+
+from ..models import Certificate
+from .content import both_languages
+from .credential import verify_url
+from .signing import SIGNATURE_ALGORITHM, fingerprint_of
+
+Kind = Certificate.Kind
+
+EMBEDDED_NAME = "certificate.json"
+
+
+def _qr_png(url: str) -> io.BytesIO:
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="png", scale=6, border=2)
+    buffer.seek(0)
+    return buffer
+
+
+def certificate_pdf(
+    certificate: Certificate, content: Mapping[str, Any], signature: str, key_id: str
+) -> bytes:
+    """The PDF: Chinese and English labels, the learner's masked identity number, serial, issue
+    date, QR code to the verification page, the signature printed, and ``certificate.json``
+    (content, signature, key id) embedded for offline checks."""
+    kind_label = both_languages(Kind(certificate.kind).label)
+    pdf = BankDocument(kind_label)
+    pdf.set_subject(f"{certificate.serial}")
+    pdf.set_keywords(f"serial:{certificate.serial} key:{key_id}")
+    pdf.heading(kind_label, size=18)
+    learner = content["learner"]
+    totals = content["totals"]
+    top = pdf.get_y()
+    rows = [
+        (both_languages(_("Name")), learner["name"]),
+        (both_languages(_("Identity number")), learner["id_number_masked"]),
+        (both_languages(_("Account number")), learner["account_number"]),
+    ]
+    if content.get("period"):
+        period = content["period"]
+        rows.append((both_languages(_("Period")), f"{period['from']} – {period['to']}"))
+    rows += [
+        (both_languages(_("Learning hours")), totals["hours"]),
+        (both_languages(_("Credits")), totals["credits"]),
+    ]
+    if "transferred_credits" in totals:
+        rows.append((both_languages(_("Transferred credits")), totals["transferred_credits"]))
+    rows += [
+        (both_languages(_("Serial number")), certificate.serial),
+        (both_languages(_("Issued on")), content["issued_on"]),
+    ]
+    # Bilingual labels need a wider column than BankDocument.facts gives; the QR code sits on
+    # the right, beside them.
+    pdf.set_font(pdf.font_family, size=10)
+    for label, value in rows:
+        pdf.set_text_color(90, 100, 115)
+        pdf.cell(58, 7, label)
+        pdf.set_text_color(31, 41, 51)
+        pdf.multi_cell(pdf.w - pdf.l_margin - 58 - 62, 7, value, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    after = pdf.get_y()
+    pdf.image(_qr_png(verify_url(certificate.serial)), x=pdf.w - 56, y=top, w=38, h=38)
+    pdf.set_xy(pdf.w - 60, top + 39)
+    pdf.set_font(pdf.font_family, size=7)
+    pdf.multi_cell(46, 3.5, both_languages(_("Scan to verify")), align="C")
+    pdf.set_xy(pdf.l_margin, max(after, top + 48))
+
+    if content["items"]:
+        pdf.heading(both_languages(_("Accredited learning outcomes")), size=12)
+        pdf.rows_table(
+            [
+                both_languages(_("Learning outcome")),
+                both_languages(_("Learned on")),
+                both_languages(_("Accredited on")),
+                both_languages(_("Hours")),
+                both_languages(_("Credits")),
+            ],
+            [
+                [
+                    item["outcome"],
+                    item["learned_on"],
+                    item["accredited_on"],
+                    item["hours"],
+                    item["credits"],
+                ]
+                for item in content["items"]
+            ],
+            widths=[70, 28, 28, 24, 24],
+        )
+    else:
+        pdf.set_font(pdf.font_family, size=10)
+        pdf.multi_cell(0, 6, both_languages(_("No accredited learning outcome in this period.")))
+        pdf.ln(3)
+    if content.get("transfers"):
+        pdf.heading(both_languages(_("Credit transfers")), size=12)
+        pdf.rows_table(
+            [
+                both_languages(_("Institution")),
+                both_languages(_("Course")),
+                both_languages(_("Credits")),
+            ],
+            [
+                [t["institution"], f"{t['programme']} · {t['course']}", t["credits"]]
+                for t in content["transfers"]
+            ],
+            widths=[54, 96, 24],
+        )
+    if content.get("outcomes"):
+        pdf.heading(both_languages(_("Learning programmes")), size=12)
+        pdf.rows_table(
+            [
+                both_languages(_("Learning programme")),
+                both_languages(_("Time")),
+                both_languages(_("Hours")),
+            ],
+            [
+                [o["title"], f"{o['from']} – {o['to']}" if o["from"] else o["to"], o["hours"]]
+                for o in content["outcomes"]
+            ],
+            widths=[100, 50, 24],
+        )
+
+    pdf.heading(both_languages(_("Verification")), size=12)
+    pdf.set_font(pdf.font_family, size=8)
+    for line in (
+        f"{both_languages(_('Verify at'))}: {verify_url(certificate.serial)}",
+        f"{both_languages(_('Content fingerprint (SHA-256)'))}: {fingerprint_of(content)}",
+        f"{both_languages(_('Signature'))} ({SIGNATURE_ALGORITHM}, key {key_id}): {signature}",
+    ):
+        pdf.multi_cell(0, 4.5, line, align="L", new_x="LMARGIN", new_y="NEXT")
+    embedded = {
+        "content": content,
+        "signature": signature,
+        "key_id": key_id,
+        "algorithm": SIGNATURE_ALGORITHM,
+    }
+    pdf.embed_file(
+        basename=EMBEDDED_NAME,
+        bytes=json.dumps(embedded, ensure_ascii=False, indent=1).encode(),
+        desc="Signed content of the certificate",
+        compress=True,
+    )
+    return pdf.render()

@@ -1,0 +1,176 @@
+"""Verification by anyone: a certificate checked by its serial on the portal
+(:func:`certificate_verify`: genuine, current or revoked, and only what the learner chose to
+disclose), and a downloaded PDF or credential checked offline (:func:`signed_document_check`,
+``manage.py verify_certificate``)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.utils import timezone
+
+from accounts.models import LearningAccount
+from accreditation.models import Decision
+
+from ..models import Certificate
+from .pdf import EMBEDDED_NAME
+from .signing import base58btc_decode, fingerprint_of, signature_check
+
+Kind = Certificate.Kind
+State = Certificate.State
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What the public is told about a certificate."""
+
+    serial: str
+    genuine: bool
+    status: str  # "current" or "revoked"
+    kind: str
+    issued_on: str
+    period: dict[str, str] | None
+    totals: dict[str, str]
+    disclosed: dict[str, Any]
+    fingerprint: str
+    key_id: str
+    revoked_on: str | None = None
+    revocation_reason_code: str | None = None
+
+    @property
+    def revoked(self) -> bool:
+        return self.status == "revoked"
+
+    @property
+    def kind_display(self) -> str:
+        return str(Kind(self.kind).label) if self.kind in Kind.values else self.kind
+
+
+def certificate_verify(*, serial: str) -> Verification | None:
+    """The verification of an issued certificate, or None for any serial that names none
+    (unknown, malformed, or not yet issued): all of those take the same single query."""
+    certificate = (
+        Certificate.objects.select_related("account")
+        .filter(serial=str(serial)[:64], state=State.ISSUED)
+        .first()
+    )
+    if certificate is None:
+        return None
+    content = certificate.content or {}
+    genuine = signature_check(content, certificate.signature, key_id=certificate.key_id)
+    revoked = (
+        Decision.objects.filter(certificates=certificate, revocation__isnull=False)
+        .select_related("revocation")
+        .order_by("revocation__revoked_at")
+        .first()
+    )
+    learner = content.get("learner") or {}
+    chosen = set(content.get("disclose") or [])
+    if certificate.account.status == LearningAccount.Status.CLOSED:
+        # The holder closed the account: the signed content stays (it still verifies), but
+        # the page no longer shows who the certificate was issued to.
+        chosen -= {"name", "id_number", "account_number"}
+    disclosed: dict[str, Any] = {}
+    if "name" in chosen:
+        disclosed["name"] = learner.get("name", "")
+    if "id_number" in chosen:
+        disclosed["id_number_masked"] = learner.get("id_number_masked", "")
+    if "account_number" in chosen:
+        disclosed["account_number"] = learner.get("account_number", "")
+    if "items" in chosen:
+        disclosed["items"] = content.get("items", [])
+        if "transfers" in content:
+            disclosed["transfers"] = content["transfers"]
+    revocation = revoked.revocation if revoked is not None else None
+    return Verification(
+        serial=certificate.serial,
+        genuine=genuine,
+        status="revoked" if revocation is not None else "current",
+        kind=str(content.get("kind", "")),
+        issued_on=str(content.get("issued_on", "")),
+        period=content.get("period"),
+        totals=dict(content.get("totals") or {}),
+        disclosed=disclosed,
+        fingerprint=fingerprint_of(content),
+        key_id=certificate.key_id,
+        revoked_on=(timezone.localdate(revocation.revoked_at).isoformat() if revocation else None),
+        revocation_reason_code=revocation.reason_code if revocation else None,
+    )
+
+
+def revocation_reason_display(code: str | None) -> str:
+    from accreditation.models import Revocation
+
+    if code in Revocation.ReasonCode.values:
+        return str(Revocation.ReasonCode(code).label)
+    return code or ""
+
+
+# --- Offline checks -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    genuine: bool
+    kind: str  # "pdf", "credential" or "signed-content"
+    serial: str
+    # What the signed data says (to compare with what is printed), or why it is not genuine.
+    detail: str
+
+
+def _embedded_json(data: bytes) -> Any:
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    for name, contents in reader.attachments.items():
+        if name == EMBEDDED_NAME and contents:
+            return json.loads(contents[0])
+    raise ValueError(f"no {EMBEDDED_NAME} embedded in the PDF")
+
+
+def signed_document_check(data: bytes, *, key: Ed25519PublicKey | None = None) -> DocumentCheck:
+    """Check a downloaded certificate, PDF or credential JSON, against ``key`` (default: the
+    bank's published keys). Never raises on a bad document: it is just not genuine."""
+    kind = "pdf" if data.lstrip()[:5] == b"%PDF-" else "json"
+    try:
+        document = _embedded_json(data) if kind == "pdf" else json.loads(data)
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        if "proof" in document:
+            proof = document["proof"]
+            unsigned = {k: v for k, v in document.items() if k != "proof"}
+            value = str(proof.get("proofValue", ""))
+            if not value.startswith("z"):
+                raise ValueError("proofValue is not base58btc")
+            signature = base64.b64encode(base58btc_decode(value[1:])).decode()
+            key_id = str(proof.get("verificationMethod", "")).rsplit("#", 1)[-1]
+            serial = str(document.get("id", "")).rstrip("/").rsplit("/", 1)[-1]
+            genuine = signature_check(unsigned, signature, key=key, key_id=key_id)
+            subject = document.get("credentialSubject") or {}
+            said = ", ".join(
+                [str(subject.get("name", ""))]
+                + [
+                    f"{r.get('resultDescription')} {r.get('value')}"
+                    for r in subject.get("results", [])
+                ]
+                + [f"valid from {document.get('validFrom', '')}"]
+            )
+            return DocumentCheck(genuine, "credential", serial, said)
+        content = document["content"]
+        genuine = signature_check(
+            content, str(document["signature"]), key=key, key_id=str(document.get("key_id", ""))
+        )
+        serial = str(content.get("serial", ""))
+        totals = content.get("totals") or {}
+        said = (
+            f"{(content.get('learner') or {}).get('name', '')}, {totals.get('hours')} hours, "
+            f"{totals.get('credits')} credits, issued on {content.get('issued_on', '')}"
+        )
+        return DocumentCheck(genuine, "pdf" if kind == "pdf" else "signed-content", serial, said)
+    except Exception as exc:  # a hostile or broken file is simply not genuine
+        return DocumentCheck(False, kind, "", str(exc) or type(exc).__name__)

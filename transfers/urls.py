@@ -1,0 +1,143 @@
+"""The transfers layer's addresses: ``urlpatterns`` (pages) and ``api_urlpatterns`` (mounted
+under ``/api/v1/``), both included by ``creditbank/urls.py`` without a namespace."""
+
+from django.urls import URLPattern, path
+
+from . import api, certificate_api, certificate_views, rule_views, transfer_api, transfer_views
+
+urlpatterns: list[URLPattern] = [
+    # Conversion rules
+    path(
+        "conversion-rules/manage/",
+        rule_views.ConversionRulesManagePage.as_view(),
+        name="conversion-rules-manage",
+    ),
+    path(
+        "conversion-rules/manage/export.<str:fmt>",
+        rule_views.ConversionRulesExportPage.as_view(),
+        name="conversion-rules-export",
+    ),
+    # Learning paths and credit transfers
+    path(
+        "file/goals/<int:programme_id>/",
+        transfer_views.LearningPathPage.as_view(),
+        name="learning-path",
+    ),
+    path(
+        "file/goals/<int:programme_id>/apply/",
+        transfer_views.TransferApplyPage.as_view(),
+        name="transfer-apply",
+    ),
+    path("transfers/", transfer_views.TransferListPage.as_view(), name="transfers"),
+    path(
+        "transfers/<int:pk>/", transfer_views.TransferDetailPage.as_view(), name="transfer-detail"
+    ),
+    path(
+        "transfers/<int:pk>/withdraw/",
+        transfer_views.TransferWithdrawPage.as_view(),
+        name="transfer-withdraw",
+    ),
+    path(
+        "transfers/items/<int:pk>/respond/",
+        transfer_views.TransferRespondPage.as_view(),
+        name="transfer-item-respond",
+    ),
+    path(
+        "institution/transfers/",
+        transfer_views.OfficerQueuePage.as_view(),
+        name="institution-transfers",
+    ),
+    path(
+        "institution/transfers/<int:pk>/",
+        transfer_views.OfficerDetailPage.as_view(),
+        name="institution-transfer",
+    ),
+    path(
+        "institution/transfers/items/<int:pk>/decide/",
+        transfer_views.OfficerDecidePage.as_view(),
+        name="institution-transfer-decide",
+    ),
+    # Certificates and their public verification
+    path("certificates/", certificate_views.CertificateListPage.as_view(), name="certificates"),
+    path(
+        "certificates/<str:serial>/pdf/",
+        certificate_views.CertificatePdfDownload.as_view(),
+        name="certificate-pdf",
+    ),
+    path(
+        "certificates/<str:serial>/credential.json",
+        certificate_views.CertificateCredentialDownload.as_view(),
+        name="certificate-credential",
+    ),
+    path("verify/", certificate_views.verify_lookup, name="certificate-verify-lookup"),
+    path("verify/<str:serial>/", certificate_views.verify_page, name="certificate-verify"),
+]
+
+api_urlpatterns: list[URLPattern] = [
+    # Conversion rules
+    path("conversion-rules/", rule_views.ConversionRulesApi.as_view(), name="api-conversion-rules"),
+    path(
+        "conversion-rules/import/",
+        rule_views.ConversionRulesImportApi.as_view(),
+        name="api-conversion-rules-import",
+    ),
+    path(
+        "conversion-rules/export/",
+        rule_views.ConversionRulesExportApi.as_view(),
+        name="api-conversion-rules-export",
+    ),
+    # Programmes and learning goals
+    path("transfers/programmes/", api.ProgrammeListView.as_view(), name="api-programmes"),
+    path("transfers/goals/", api.LearningGoalListView.as_view(), name="api-goals"),
+    path("transfers/goals/<int:pk>/", api.LearningGoalDetailView.as_view(), name="api-goal"),
+    # Credit transfers and learning paths
+    path("transfers/", transfer_api.TransferListView.as_view(), name="api-transfers"),
+    path("transfers/<int:pk>/", transfer_api.TransferDetailView.as_view(), name="api-transfer"),
+    path(
+        "transfers/<int:pk>/withdraw/",
+        transfer_api.TransferWithdrawView.as_view(),
+        name="api-transfer-withdraw",
+    ),
+    path(
+        "transfers/items/<int:pk>/decide/",
+        transfer_api.TransferItemDecideView.as_view(),
+        name="api-transfer-item-decide",
+    ),
+    path(
+        "transfers/items/<int:pk>/respond/",
+        transfer_api.TransferItemRespondView.as_view(),
+        name="api-transfer-item-respond",
+    ),
+    path(
+        "transfers/paths/<int:programme_id>/",
+        transfer_api.LearningPathView.as_view(),
+        name="api-learning-path",
+    ),
+    # Certificates
+    path("certificates/", certificate_api.CertificateListView.as_view(), name="api-certificates"),
+    path(
+        "certificates/signing-key/",
+        certificate_api.SigningKeyView.as_view(),
+        name="api-certificate-signing-key",
+    ),
+    path(
+        "certificates/verify/<str:serial>/",
+        certificate_api.CertificateVerifyView.as_view(),
+        name="api-certificate-verify",
+    ),
+    path(
+        "certificates/<str:serial>/",
+        certificate_api.CertificateDetailView.as_view(),
+        name="api-certificate",
+    ),
+    path(
+        "certificates/<str:serial>/pdf/",
+        certificate_api.CertificatePdfView.as_view(),
+        name="api-certificate-pdf",
+    ),
+    path(
+        "certificates/<str:serial>/credential.json",
+        certificate_api.CertificateCredentialView.as_view(),
+        name="api-certificate-credential",
+    ),
+]

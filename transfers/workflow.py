@@ -1,0 +1,57 @@
+"""The status machines of the transfers layer, on :class:`common.workflow.Workflow`: a table of
+the moves that exist, one refusal for any other, and an event row for every move.
+
+The services decide *who* may make a move and hold the row lock and the transaction; these
+tables decide *which* moves exist.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from common.workflow import Workflow
+
+from .models import Certificate, CertificateEvent, TransferEvent, TransferItemState
+
+ItemAction = TransferEvent.Action
+ItemState = TransferItemState
+
+# A transfer item (one course of a transfer application). Its first event, ``submit``, is written
+# with the item by ``transfer_apply``: it is the item's creation, not a move.
+TRANSFER_ITEM = Workflow(
+    moves={
+        ItemAction.ACCEPT: ({ItemState.PENDING}, ItemState.ACCEPTED),
+        ItemAction.REJECT: (
+            {ItemState.PENDING, ItemState.INFORMATION_REQUESTED},
+            ItemState.REJECTED,
+        ),
+        ItemAction.REQUEST_INFORMATION: ({ItemState.PENDING}, ItemState.INFORMATION_REQUESTED),
+        ItemAction.RESPOND: ({ItemState.INFORMATION_REQUESTED}, ItemState.PENDING),
+        ItemAction.WITHDRAW: (
+            {ItemState.PENDING, ItemState.INFORMATION_REQUESTED},
+            ItemState.WITHDRAWN,
+        ),
+    },
+    event_model=TransferEvent,
+    subject_field="item",
+    refusal=_("A course that is “%(state)s” cannot be “%(action)s”."),
+    state_labels=ItemState,
+    action_labels=ItemAction,
+)
+
+CertificateAction = CertificateEvent.Action
+CertificateState = Certificate.State
+
+# A certificate: the worker issues a requested one, or gives up on it. Issued and failed are
+# final (the learner asks for a new one).
+CERTIFICATE = Workflow(
+    moves={
+        CertificateAction.ISSUE: ({CertificateState.REQUESTED}, CertificateState.ISSUED),
+        CertificateAction.FAIL: ({CertificateState.REQUESTED}, CertificateState.FAILED),
+    },
+    event_model=CertificateEvent,
+    subject_field="certificate",
+    refusal=_("A certificate that is “%(state)s” cannot be “%(action)s”."),
+    state_labels=CertificateState,
+    action_labels=CertificateAction,
+)
