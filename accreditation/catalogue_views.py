@@ -31,9 +31,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, BaseThrottle
 from rest_framework.views import APIView
 
-from accounts.imports import MAX_FILE_BYTES, RowError
+from accounts.collective.imports import MAX_FILE_BYTES, RowError
 from accounts.models import Role, User
-from accounts.permissions import HasRole, RoleRequiredMixin, user_has_role
+from accounts.signin.permissions import HasRole, RoleRequiredMixin, user_has_role
 from outcomes.models import OutcomeKind
 
 from .catalogue import (

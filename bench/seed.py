@@ -35,8 +35,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from stdnum import damm
 
-from accounts import crypto
-from accounts.identity import mask_identity_number
+from accounts.identity import crypto
+from accounts.identity.numbers import mask_identity_number
 from accounts.models import Centre, LearningAccount, Role, User
 from accreditation.calendar import deadline_from, local_date, subtract_working_days
 from accreditation.models import CatalogueEntryVersion

@@ -6,19 +6,13 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts import views as account_views
-from accounts.api import (
-    AccountRegisterView,
-    CurrentUserView,
-    MyAccountView,
-    MyStaffAccessesView,
-    TokenCreateView,
-    TokenDeleteView,
-)
-from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
-from accounts.notification_views import notification_api_urlpatterns, notification_urlpatterns
-from accounts.rights_views import rights_b_api_urlpatterns, rights_b_urlpatterns
-from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
+from accounts.collective.views import collective_api_urlpatterns, collective_urlpatterns
+from accounts.ledger.api import AccountRegisterView, MyAccountView, MyStaffAccessesView
+from accounts.ledger.staff_views import staff_api_urlpatterns, staff_urlpatterns
+from accounts.notifications.views import notification_api_urlpatterns, notification_urlpatterns
+from accounts.rights.views import rights_b_api_urlpatterns, rights_b_urlpatterns
+from accounts.signin import views as account_views
+from accounts.signin.api import CurrentUserView, TokenCreateView, TokenDeleteView
 from accreditation.api import application_api_urlpatterns
 from accreditation.catalogue_views import catalogue_api_urlpatterns, catalogue_urlpatterns
 from accreditation.deadline_views import deadline_urlpatterns

@@ -10,10 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.collective import collective_of
+from accounts.collective.services import collective_of
 from accounts.models import LearningAccount, Role
-from accounts.permissions import HasRole
 from accounts.services import learning_account_of
+from accounts.signin.permissions import HasRole
 
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome
 from .serializers import (

@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from accounts.collective_views import InstitutionAdminPage
-from accounts.imports import MAX_FILE_BYTES, csv_write, xlsx_write
+from accounts.collective.imports import MAX_FILE_BYTES, csv_write, xlsx_write
+from accounts.collective.views import InstitutionAdminPage
 from accounts.models import LearningAccount, Role, StaffAccess
-from accounts.permissions import RoleRequiredMixin, user_has_role
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
+from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 
 from .forms import BatchForm, OutcomeForm
 from .models import EvidenceFile

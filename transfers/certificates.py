@@ -48,12 +48,12 @@ from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
-from accounts.commit import task_after_commit
-from accounts.documents import BankDocument
 from accounts.models import BusinessTransaction, LearningAccount, Notification, User
-from accounts.notifications import notify, portal_url
+from accounts.notifications.services import notify, portal_url
 from accounts.services import account_totals, transaction_record
 from accreditation.models import Decision
+from common.pdf import BankDocument
+from common.tasks import task_after_commit
 from outcomes.services import outcomes_in_file
 
 from .models import Certificate, TransferItem, TransferItemState

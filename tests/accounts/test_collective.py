@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from accounts.collective import collective_account_decide, collective_members_import
+from accounts.collective.services import collective_account_decide, collective_members_import
 from accounts.models import (
     BusinessTransaction,
     CollectiveMembership,

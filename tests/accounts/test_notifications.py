@@ -20,7 +20,7 @@ from django.utils.translation import trans_real
 from kombu.exceptions import OperationalError
 
 from accounts.models import Notification, User
-from accounts.notifications import (
+from accounts.notifications.services import (
     BODIES,
     Notice,
     notification_emails_resend,

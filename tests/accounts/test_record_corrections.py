@@ -25,7 +25,7 @@ from accounts.models import (
     LedgerEntry,
     Notification,
 )
-from accounts.rights import correction_decide, correction_request, corrections_pending
+from accounts.rights.services import correction_decide, correction_request, corrections_pending
 from accounts.services import account_totals
 from outcomes.models import LearningOutcome
 from tests.accounts.test_registration import PASSWORD, RESIDENT

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from stdnum.iso7064 import mod_11_2
 
-from accounts import crypto
+from accounts.identity import crypto
 from accounts.models import (
     BusinessTransaction,
     LearningAccount,

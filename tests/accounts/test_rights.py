@@ -22,7 +22,7 @@ from accounts.models import (
     LearningAccount,
     User,
 )
-from accounts.rights import (
+from accounts.rights.services import (
     account_closures_run,
     closure_cancel,
     closure_request,
@@ -198,7 +198,7 @@ def test_the_retention_job_run_twice_gives_the_same_state(
     with django_capture_on_commit_callbacks(execute=True):
         assert close_due_accounts() == 0
         # Even a forced second closure of the same account changes nothing.
-        from accounts.rights import account_close
+        from accounts.rights.services import account_close
 
         account_close(account=world["account"])
 

@@ -9,7 +9,7 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
 from accounts.models import Centre, Role, User
-from accounts.permissions import HasRole, RoleRequiredMixin
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from creditbank.navigation import items_for
 from tests.factories import UserFactory
 

@@ -44,7 +44,7 @@ from accounts.models import (
     StaffAccess,
     User,
 )
-from accounts.rights import correction_request, visit_book
+from accounts.rights.services import correction_request, visit_book
 from accounts.services import staff_file_view_record
 from accreditation import services as accreditation
 from accreditation.calendar import calendar_load

@@ -13,9 +13,9 @@ from typing import Any, cast
 
 from django.utils import timezone
 
-from accounts.collective import collective_account_apply, collective_account_decide
+from accounts.collective.services import collective_account_apply, collective_account_decide
 from accounts.models import Centre, Institution, LearningAccount, Notification, Role, User
-from accounts.rights import correction_request, visit_book
+from accounts.rights.services import correction_request, visit_book
 from accounts.services import api_token_create
 from accreditation.services import application_submit
 from creditbank.export import data_export_request

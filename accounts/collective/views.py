@@ -1,10 +1,11 @@
 """Collective accounts: an institution applies, a centre administrator decides, the
 institution's administrator imports members and follows their progress.
 
-Pages and API views only parse the input, call one service of ``accounts.collective`` and shape
-the answer. Who may see an institution is decided by the scoping functions there: a centre
-administrator sees the applications of their own centre, an institution administrator their
-own institution; anything else is a 404, so that ids of other institutions reveal nothing.
+Pages and API views only parse the input, call one service of
+``accounts.collective.services`` and shape the answer. Who may see an institution is decided
+by the scoping functions there: a centre administrator sees the applications of their own
+centre, an institution administrator their own institution; anything else is a 404, so that
+ids of other institutions reveal nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +37,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .collective import (
+from accounts.collective.imports import (
+    MAX_FILE_BYTES,
+    TEMPLATE_HEADINGS,
+    MemberRowsInvalid,
+    RowError,
+    csv_write,
+    xlsx_write,
+)
+from accounts.collective.services import (
     COLLECTIVE_KINDS,
     EXPORT_FORMATS,
     applications_for,
@@ -48,18 +57,16 @@ from .collective import (
     collective_members_import,
     collective_of,
 )
-from .imports import (
-    MAX_FILE_BYTES,
-    TEMPLATE_HEADINGS,
-    MemberRowsInvalid,
-    RowError,
-    csv_write,
-    xlsx_write,
+from accounts.models import (
+    CollectiveMembership,
+    Institution,
+    LearningAccount,
+    MemberImport,
+    Role,
+    User,
 )
-from .models import CollectiveMembership, Institution, LearningAccount, MemberImport, Role, User
-from .permissions import HasRole, RoleRequiredMixin
-from .serializers import PHONE_VALIDATOR
-from .validators import validate_unified_social_credit_code
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in COLLECTIVE_KINDS]
 STATUS_CHOICES = LearningAccount.Status.choices

@@ -21,20 +21,21 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .commit import task_after_commit
-from .forms import CentreRegistrationForm, LearnerSearchForm
-from .identity import IdType
-from .models import LearningAccount, Role, User
-from .permissions import HasRole, user_has_role
-from .serializers import PHONE_VALIDATOR, LearningAccountSerializer
-from .services import (
+from accounts.identity.numbers import IdType
+from accounts.ledger.forms import CentreRegistrationForm, LearnerSearchForm
+from accounts.ledger.serializers import LearningAccountSerializer
+from accounts.ledger.services import (
     FILE_STAFF_ROLES,
     account_with_totals,
     identity_reveal,
     personal_account_find,
     personal_account_register,
 )
-from .tasks import send_password_setup_email
+from accounts.models import LearningAccount, Role, User
+from accounts.signin.permissions import HasRole, user_has_role
+from accounts.tasks import send_password_setup_email
+from accounts.validators import PHONE_VALIDATOR
+from common.tasks import task_after_commit
 
 COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 

@@ -25,9 +25,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import crypto
-from .identity import mask_identity_number
-from .imports import (
+from accounts.collective.imports import (
     EMAIL,
     ID_NUMBER,
     NAME,
@@ -42,7 +40,10 @@ from .imports import (
     normalise_phone,
     xlsx_write,
 )
-from .models import (
+from accounts.identity import crypto
+from accounts.identity.numbers import mask_identity_number
+from accounts.ledger.services import account_number_generate, transaction_record
+from accounts.models import (
     BusinessTransaction,
     Centre,
     CollectiveMembership,
@@ -54,9 +55,8 @@ from .models import (
     Role,
     User,
 )
-from .permissions import user_has_role
-from .services import account_number_generate, transaction_record
-from .validators import validate_unified_social_credit_code
+from accounts.signin.permissions import user_has_role
+from accounts.validators import validate_unified_social_credit_code
 
 # The kinds of institution that hold a collective account for their members; degree
 # institutions and certificate bodies receive credit transfers instead.

@@ -15,8 +15,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import ContactDetailsForm, OneTimeCodeForm, PasswordSetupOrResetForm, RegistrationForm
-from .mfa import (
+from accounts.ledger.services import contact_details_change, personal_account_register
+from accounts.signin.forms import (
+    ContactDetailsForm,
+    OneTimeCodeForm,
+    PasswordSetupOrResetForm,
+    RegistrationForm,
+)
+from accounts.signin.mfa import (
     mark_verified,
     totp_device_of,
     totp_enrolment_confirm,
@@ -25,7 +31,6 @@ from .mfa import (
     totp_secret_base32,
     totp_verify,
 )
-from .services import contact_details_change, personal_account_register
 
 
 @sensitive_post_parameters("id_number", "password1", "password2")

@@ -27,8 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import Notification, User
-from .notifications import (
+from accounts.models import Notification, User
+from accounts.notifications.services import (
     RenderedNotification,
     is_local_path,
     notification_open,

@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import (
+from accounts.models import (
     Centre,
     CentreVisit,
     ClosureRequest,
@@ -34,8 +34,7 @@ from .models import (
     Role,
     User,
 )
-from .permissions import HasRole, RoleRequiredMixin
-from .rights import (
+from accounts.rights.services import (
     closure_cancel,
     closure_pending_of,
     closure_request,
@@ -50,6 +49,7 @@ from .rights import (
     visits_at,
     visits_of,
 )
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
