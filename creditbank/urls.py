@@ -2,17 +2,10 @@ import os
 
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts.collective.views import collective_api_urlpatterns, collective_urlpatterns
-from accounts.ledger.api import AccountRegisterView, MyAccountView, MyStaffAccessesView
-from accounts.ledger.staff_views import staff_api_urlpatterns, staff_urlpatterns
-from accounts.notifications.views import notification_api_urlpatterns, notification_urlpatterns
-from accounts.rights.views import rights_b_api_urlpatterns, rights_b_urlpatterns
-from accounts.signin import views as account_views
-from accounts.signin.api import CurrentUserView, TokenCreateView, TokenDeleteView
 from accreditation.api import application_api_urlpatterns
 from accreditation.catalogue_views import catalogue_api_urlpatterns, catalogue_urlpatterns
 from accreditation.deadline_views import deadline_urlpatterns
@@ -30,22 +23,9 @@ from . import views
 from .rights_views import rights_api_urlpatterns, rights_urlpatterns
 from .statement import statement_api_urlpatterns, statement_urlpatterns
 
-api_v1 = [
-    path("auth/token/", TokenCreateView.as_view(), name="api-token"),
-    path("auth/logout/", TokenDeleteView.as_view(), name="api-logout"),
-    path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
-    path("accounts/", AccountRegisterView.as_view(), name="api-account-register"),
-    path("accounts/me/", MyAccountView.as_view(), name="api-account-me"),
-    path(
-        "accounts/me/staff-accesses/",
-        MyStaffAccessesView.as_view(),
-        name="api-my-staff-accesses",
-    ),
+api_v1: list[URLPattern | URLResolver] = [
+    path("", include("accounts.api_urls")),
     *outcome_api_urlpatterns,
-    *staff_api_urlpatterns,
-    *collective_api_urlpatterns,
-    *notification_api_urlpatterns,
-    *rights_b_api_urlpatterns,
     *catalogue_api_urlpatterns,
     *rule_api_urlpatterns,
     *application_api_urlpatterns,
@@ -67,11 +47,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url="/static/img/emblem.svg", permanent=True)),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
-    path("register/", account_views.register, name="register"),
-    path("account/details/", account_views.contact_details, name="contact-details"),
-    path("mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
-    path("mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
-    *account_views.password_urlpatterns,
+    path("", include("accounts.urls")),
     # The admin site signs in through the portal's own sign-in, second factor included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("file/", views.LearningFileView.as_view(), name="learning-file"),
@@ -89,10 +65,6 @@ urlpatterns = [
         name="staff-identity-reveal",
     ),
     *outcome_urlpatterns,
-    *staff_urlpatterns,
-    *collective_urlpatterns,
-    *notification_urlpatterns,
-    *rights_b_urlpatterns,
     *catalogue_urlpatterns,
     *rule_urlpatterns,
     *application_urlpatterns,

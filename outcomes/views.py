@@ -19,7 +19,7 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from accounts.collective.imports import MAX_FILE_BYTES, csv_write, xlsx_write
-from accounts.collective.views import InstitutionAdminPage
+from accounts.collective.permissions import InstitutionAdminPage
 from accounts.models import LearningAccount, Role, StaffAccess
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role

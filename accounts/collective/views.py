@@ -20,7 +20,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -45,6 +44,7 @@ from accounts.collective.imports import (
     csv_write,
     xlsx_write,
 )
+from accounts.collective.permissions import InstitutionAdminPage
 from accounts.collective.services import (
     COLLECTIVE_KINDS,
     EXPORT_FORMATS,
@@ -320,16 +320,6 @@ class ApplicationPage(RoleRequiredMixin, View):
             "form": form,
         }
         return render(request, "accounts/collective/application.html", context)
-
-
-class InstitutionAdminPage(RoleRequiredMixin, View):
-    allowed_roles = (Role.INSTITUTION_ADMIN,)
-
-    def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
-        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
-        if collective is None:
-            raise Http404
-        return collective
 
 
 class CollectiveHomePage(InstitutionAdminPage):
@@ -776,53 +766,3 @@ class MemberExportApi(InstitutionAdminApi):
 # --- URLs -----------------------------------------------------------------------------------
 
 # Pages (mounted at the site root) and API views (mounted under /api/v1/).
-collective_urlpatterns: list[URLPattern] = [
-    path("institutions/apply/", ApplyPage.as_view(), name="collective-apply"),
-    path("centre/institutions/", ApplicationsPage.as_view(), name="collective-applications"),
-    path(
-        "centre/institutions/<int:pk>/",
-        ApplicationPage.as_view(),
-        name="collective-application",
-    ),
-    path("institution/", CollectiveHomePage.as_view(), name="collective-home"),
-    path("institutions/<int:pk>/members/", MembersPage.as_view(), name="collective-members"),
-    path(
-        "institutions/<int:pk>/members/import/",
-        MemberImportPage.as_view(),
-        name="collective-import",
-    ),
-    path(
-        "institutions/<int:pk>/members/export.<str:file_format>",
-        MemberExportPage.as_view(),
-        name="collective-members-export",
-    ),
-    path(
-        "institutions/import-template.<str:file_format>",
-        ImportTemplatePage.as_view(),
-        name="collective-import-template",
-    ),
-]
-collective_api_urlpatterns: list[URLPattern] = [
-    path("institutions/", InstitutionsApi.as_view(), name="api-institutions"),
-    path("institutions/<int:pk>/", InstitutionApi.as_view(), name="api-institution"),
-    path(
-        "institutions/<int:pk>/decision/",
-        DecisionApi.as_view(),
-        name="api-institution-decision",
-    ),
-    path(
-        "institutions/<int:pk>/members/",
-        MembersApi.as_view(),
-        name="api-institution-members",
-    ),
-    path(
-        "institutions/<int:pk>/members/import/",
-        MemberImportApi.as_view(),
-        name="api-institution-members-import",
-    ),
-    path(
-        "institutions/<int:pk>/members/export.<str:file_format>",
-        MemberExportApi.as_view(),
-        name="api-institution-members-export",
-    ),
-]

@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -224,18 +223,3 @@ class IdentityRevealApi(APIView):
             reason=body.validated_data["reason"],
         )
         return Response({"account_number": account.number, "id_number": number_in_clear})
-
-
-staff_urlpatterns: list[URLPattern] = [
-    path("centre/accounts/new/", centre_account_open, name="centre-account-open"),
-    path("centre/learners/", learner_search, name="learner-search"),
-]
-staff_api_urlpatterns: list[URLPattern] = [
-    path("centre/accounts/", CentreAccountOpenApi.as_view(), name="api-centre-account-open"),
-    path("accounts/lookup/", AccountLookupApi.as_view(), name="api-account-lookup"),
-    path(
-        "accounts/<str:number>/identity-reveals/",
-        IdentityRevealApi.as_view(),
-        name="api-identity-reveal",
-    ),
-]

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -321,26 +321,6 @@ class CentreVisitsView(RoleRequiredMixin, View):
         )
 
 
-rights_b_urlpatterns: list[URLPattern] = [
-    path("account/visits/", visits_page, name="rights-visits"),
-    path("centre/visits/", CentreVisitsView.as_view(), name="rights-centre-visits"),
-    path("account/closure/", closure_page, name="rights-closure"),
-    path("account/closure/cancel/", closure_cancel_page, name="rights-closure-cancel"),
-    path("account/corrections/", corrections_page, name="rights-corrections"),
-    path(
-        "account/corrections/<str:kind>/<int:pk>/",
-        record_correction_page,
-        name="rights-record-correction",
-    ),
-    path("centre/corrections/", CorrectionQueueView.as_view(), name="rights-correction-queue"),
-    path(
-        "centre/corrections/<int:pk>/decide/",
-        CorrectionDecideView.as_view(),
-        name="rights-correction-decide",
-    ),
-]
-
-
 # --- API ------------------------------------------------------------------------------------
 
 
@@ -589,23 +569,3 @@ class VisitCopyApiView(APIView):
             pages=data.validated_data["pages"],
         )
         return Response(VisitSerializer(visit).data)
-
-
-rights_b_api_urlpatterns: list[URLPattern] = [
-    path("accounts/me/visits/", MyVisitsView.as_view(), name="api-my-visits"),
-    path("visits/", CentreVisitsApiView.as_view(), name="api-centre-visits"),
-    path("visits/<int:pk>/copy/", VisitCopyApiView.as_view(), name="api-visit-copy"),
-    path("accounts/me/closure/", MyClosureView.as_view(), name="api-my-closure"),
-    path("accounts/me/corrections/", MyCorrectionsView.as_view(), name="api-my-corrections"),
-    path(
-        "accounts/me/correctable-records/",
-        MyCorrectableRecordsView.as_view(),
-        name="api-my-correctable-records",
-    ),
-    path("corrections/", CorrectionQueueApiView.as_view(), name="api-correction-queue"),
-    path(
-        "corrections/<int:pk>/decision/",
-        CorrectionDecisionApiView.as_view(),
-        name="api-correction-decision",
-    ),
-]

@@ -3,23 +3,20 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts.ledger.services import contact_details_change, personal_account_register
 from accounts.signin.forms import (
     ContactDetailsForm,
     OneTimeCodeForm,
-    PasswordSetupOrResetForm,
     RegistrationForm,
 )
 from accounts.signin.mfa import (
@@ -138,76 +135,6 @@ def _message_page(view: Any, title: Promise, message: Promise) -> Any:
         template_name="registration/message_page.html",
         extra_context={"title": title, "message": message},
     )
-
-
-password_urlpatterns = [
-    path(
-        "password/reset/",
-        _form_page(
-            auth_views.PasswordResetView,
-            gettext_lazy("Reset your password"),
-            gettext_lazy(
-                "Enter the email address of your learning account. We will send you a link to "
-                "choose a new password."
-            ),
-            gettext_lazy("Send the link"),
-            form_class=PasswordSetupOrResetForm,
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
-        name="password_reset",
-    ),
-    path(
-        "password/reset/sent/",
-        _message_page(
-            auth_views.PasswordResetDoneView,
-            gettext_lazy("Check your email"),
-            gettext_lazy(
-                "If an account uses that address, a link to choose a new password is on its "
-                "way. It works once and for three days."
-            ),
-        ),
-        name="password_reset_done",
-    ),
-    path(
-        "password/reset/<uidb64>/<token>/",
-        _form_page(
-            auth_views.PasswordResetConfirmView,
-            gettext_lazy("Choose a new password"),
-            gettext_lazy("Signing in everywhere else ends when you change the password."),
-            gettext_lazy("Save the new password"),
-        ),
-        name="password_reset_confirm",
-    ),
-    path(
-        "password/reset/done/",
-        _message_page(
-            auth_views.PasswordResetCompleteView,
-            gettext_lazy("Password changed"),
-            gettext_lazy("Your new password is saved. You can sign in with it now."),
-        ),
-        name="password_reset_complete",
-    ),
-    path(
-        "password/change/",
-        _form_page(
-            auth_views.PasswordChangeView,
-            gettext_lazy("Change your password"),
-            gettext_lazy("Signing in everywhere else ends when you change the password."),
-            gettext_lazy("Save the new password"),
-        ),
-        name="password_change",
-    ),
-    path(
-        "password/change/done/",
-        _message_page(
-            auth_views.PasswordChangeDoneView,
-            gettext_lazy("Password changed"),
-            gettext_lazy("Your new password is saved."),
-        ),
-        name="password_change_done",
-    ),
-]
 
 
 @login_required

@@ -81,7 +81,7 @@ def test_a_request_that_finds_the_database_down_gets_503_with_retry_after_not_50
     from knox.models import AuthToken
     from rest_framework.test import APIClient
 
-    from accounts import api
+    from accounts.ledger import api
     from tests.factories import UserFactory
 
     user = UserFactory()
