@@ -362,6 +362,7 @@ def notify_batch(notices: Sequence[Notice]) -> list[Notification]:
 
 
 def _email_after_commit(notification_ids: list[int]) -> None:
+    # Imported here: the task calls this module's services (a service and its own task).
     from accounts.tasks import send_notification_emails
 
     for chunk in _chunks(notification_ids, EMAILS_PER_TASK):
