@@ -4,7 +4,11 @@ Django finds an app's models here, and the apps above import them from here; the
 modules import each other directly (bottom up: core, ledger, then the features on the ledger).
 """
 
-from accounts.collective.models import CollectiveMembership, MemberImport
+from accounts.collective.models import (
+    CollectiveApplicationEvent,
+    CollectiveMembership,
+    MemberImport,
+)
 from accounts.core.models import (
     CENTRE_ROLES,
     INSTITUTION_ROLES,
@@ -23,7 +27,13 @@ from accounts.ledger.models import (
     StaffAccess,
 )
 from accounts.notifications.models import Notification
-from accounts.rights.models import CentreVisit, ClosureRequest, CorrectionRequest
+from accounts.rights.models import (
+    CentreVisit,
+    ClosureEvent,
+    ClosureRequest,
+    CorrectionEvent,
+    CorrectionRequest,
+)
 
 __all__ = [
     "CENTRE_ROLES",
@@ -33,8 +43,11 @@ __all__ = [
     "BusinessTransaction",
     "Centre",
     "CentreVisit",
+    "ClosureEvent",
     "ClosureRequest",
+    "CollectiveApplicationEvent",
     "CollectiveMembership",
+    "CorrectionEvent",
     "CorrectionRequest",
     "Institution",
     "LearningAccount",

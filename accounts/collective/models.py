@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.models import User
-from accounts.ledger.models import LearningAccount
+from accounts.ledger.models import AppendOnlyModel, LearningAccount
 
 
 class MemberImport(models.Model):
@@ -57,3 +57,38 @@ class CollectiveMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} in {self.collective}"
+
+
+class CollectiveApplicationEvent(AppendOnlyModel):
+    """One decision on an institution's application for a collective account (see
+    ``accounts.collective.workflow``); never changed."""
+
+    class Action(models.TextChoices):
+        APPROVE = "approve", _("Approve")
+        REJECT = "reject", _("Reject")
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="application_events"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=20)
+    to_state = models.CharField(_("to"), max_length=20)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.CharField(_("reason"), max_length=500, blank=True)
+    details = models.JSONField(_("details"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("event")
+        verbose_name_plural = _("event")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action}: {self.from_state} -> {self.to_state}"

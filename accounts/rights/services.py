@@ -40,7 +40,9 @@ from accounts.models import (
     BusinessTransaction,
     Centre,
     CentreVisit,
+    ClosureEvent,
     ClosureRequest,
+    CorrectionEvent,
     CorrectionRequest,
     LearningAccount,
     Notification,
@@ -54,6 +56,7 @@ from accounts.rights.kinds import (
     correctable_kind,
     correctable_kinds,
 )
+from accounts.rights.workflow import CLOSURE, CORRECTION
 
 # An eraser removes what its layer holds about the account. It must be idempotent: the
 # retention job may run it again on an account already closed.
@@ -67,6 +70,10 @@ def closure_eraser_register(eraser: ClosureEraser) -> ClosureEraser:
     if eraser not in closure_erasers:
         closure_erasers.append(eraser)
     return eraser
+
+
+def _save_finished(request: ClosureRequest) -> None:
+    request.save(update_fields=["status", "finished_at"])
 
 
 def closure_days() -> int:
@@ -119,9 +126,8 @@ def closure_cancel(*, user: User) -> ClosureRequest:
         )
         if request is None:
             raise ValidationError({"closure": _("There is no closure request to cancel.")})
-        request.status = ClosureRequest.Status.CANCELLED
         request.finished_at = timezone.now()
-        request.save(update_fields=["status", "finished_at"])
+        CLOSURE.move(request, action=ClosureEvent.Action.CANCEL, actor=user, save=_save_finished)
         transaction_record(
             account=account, kind=BusinessTransaction.Kind.CLOSURE_CANCELLED, actor=user, details={}
         )
@@ -177,9 +183,12 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
             eraser(account)
 
         now = timezone.now()
-        ClosureRequest.objects.filter(account=account, status=ClosureRequest.Status.PENDING).update(
-            status=ClosureRequest.Status.DONE, finished_at=now
-        )
+        # At most one is pending (a unique constraint); the account row is locked above.
+        for request in ClosureRequest.objects.filter(
+            account=account, status=ClosureRequest.Status.PENDING
+        ):
+            request.finished_at = now
+            CLOSURE.move(request, action=ClosureEvent.Action.CLOSE, save=_save_finished)
         if not account.transactions.filter(kind=BusinessTransaction.Kind.ACCOUNT_CLOSED).exists():
             transaction_record(
                 account=account,
@@ -493,8 +502,9 @@ def correction_decide(
         )
         if request is None:
             raise ValidationError({"request": _("There is no such correction request.")})
-        if request.status != CorrectionRequest.Status.PENDING:
-            raise ValidationError({"request": _("This request has already been decided.")})
+        action = CorrectionEvent.Action.ACCEPT if accept else CorrectionEvent.Action.REJECT
+        if not CORRECTION.is_allowed(request.status, action):
+            raise CORRECTION.refuse(request.status, action)
         account = request.account
         if account.status == LearningAccount.Status.CLOSED:
             raise ValidationError({"request": _("The account has been closed.")})
@@ -502,13 +512,12 @@ def correction_decide(
             raise ValidationError({"reviewer": _("You cannot decide a correction of your own.")})
         # The account first, then its records, as everywhere.
         account_lock(account.pk)
-        request.status = (
-            CorrectionRequest.Status.ACCEPTED if accept else CorrectionRequest.Status.REJECTED
-        )
         request.decided_by = reviewer
         request.decided_at = timezone.now()
         request.decision_reason = reason
-        request.save()
+        CORRECTION.move(
+            request, action=action, actor=reviewer, reason=reason, save=lambda r: r.save()
+        )
         if accept:
             _apply_accepted(request=request, account=account, reviewer=reviewer, reason=reason)
         else:
