@@ -1,6 +1,8 @@
 """Each status machine of accounts refuses every move its table does not allow, and every move
 it allows leaves one event."""
 
+from typing import Any
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -27,15 +29,17 @@ def allowed(workflow: Workflow, states: list[str]) -> list[tuple[str, str]]:
     return [(s, a) for s in states for a in workflow.actions if workflow.is_allowed(s, a)]
 
 
-def closure_request(state: str) -> ClosureRequest:
-    return ClosureRequest.objects.create(
-        account=CollectiveAccountFactory(), status=state, due_at=timezone.now()
-    )
+def an_account() -> Any:
+    return CollectiveAccountFactory()
 
 
-def correction_request(state: str) -> CorrectionRequest:
+def closure_request(state: str) -> Any:
+    return ClosureRequest.objects.create(account=an_account(), status=state, due_at=timezone.now())
+
+
+def correction_request(state: str) -> Any:
     return CorrectionRequest.objects.create(
-        account=CollectiveAccountFactory(),
+        account=an_account(),
         field="name",
         new_value="邵涛",
         reason="Misspelt at the counter.",
@@ -43,11 +47,11 @@ def correction_request(state: str) -> CorrectionRequest:
     )
 
 
-def application(state: str) -> LearningAccount:
+def application(state: str) -> Any:
     return CollectiveAccountFactory(status=state)
 
 
-MACHINES = {
+MACHINES: dict[str, tuple[Any, ...]] = {
     "closure": (CLOSURE, ClosureRequest.Status.values, closure_request, ClosureEvent),
     "correction": (
         CORRECTION,
