@@ -15,8 +15,6 @@ from accounts.ledger.services import (
     account_number_generate,
     account_totals,
     account_with_totals,
-    api_token_create,
-    api_tokens_purge_expired,
     contact_details_change,
     identity_reveal,
     learning_account_of,
@@ -40,6 +38,7 @@ from accounts.notifications.services import (
 )
 from accounts.rights.kinds import CorrectableRecord, correctable_kind_register
 from accounts.rights.services import closure_eraser_register
+from accounts.signin.services import api_token_create, api_tokens_purge_expired
 
 __all__ = [
     "FILE_STAFF_ROLES",

@@ -3,10 +3,10 @@ import smtplib
 from celery import shared_task
 from django.utils import translation
 
-from accounts.ledger.services import api_tokens_purge_expired, password_setup_email_send
 from accounts.models import User
 from accounts.notifications.services import notification_emails_resend, notification_emails_send
 from accounts.rights.services import account_closures_run
+from accounts.signin.services import api_tokens_purge_expired, password_setup_email_send
 
 
 @shared_task

@@ -1,9 +1,9 @@
-"""Operations on users, centres and institutions that other apps and views call."""
+"""Learning accounts and their ledger: opening an account, business transactions, bookings
+and their reversal, totals, and staff access to a learner's file."""
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -13,9 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.functions import Lower
 from django.http import Http404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from knox.models import AuthToken
 from stdnum import damm
 
 from accounts.identity import crypto
@@ -30,20 +28,6 @@ from accounts.models import (
     StaffAccess,
     User,
 )
-
-
-def api_token_create(*, user: User) -> tuple[str, datetime | None]:
-    """Issue an API token for ``user``; returns the token and its expiry. Only a hash of the
-    token is stored, so a leaked database does not leak working tokens."""
-    instance, token = AuthToken.objects.create(user=user)
-    return token, instance.expiry
-
-
-def api_tokens_purge_expired() -> int:
-    """Delete API tokens past their expiry; returns how many went."""
-    deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
-    return deleted
-
 
 # --- Learning accounts --------------------------------------------------------------------------
 
@@ -371,29 +355,3 @@ def contact_details_change(*, user: User, email: str, phone: str, password: str)
             details={"changed": changed},
         )
     return changed
-
-
-def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> None:
-    """Email a learner who has no password yet the one-time link to choose one (the reset
-    mechanism: the same token, expiry and page)."""
-    from django.contrib.auth.forms import PasswordResetForm
-    from django.contrib.auth.tokens import default_token_generator
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
-    context = {
-        "email": user.email,
-        "domain": domain,
-        "site_name": domain,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "user": user,
-        "token": default_token_generator.make_token(user),
-        "protocol": "https" if use_https else "http",
-    }
-    PasswordResetForm().send_mail(
-        "registration/account_opened_subject.txt",
-        "registration/account_opened_email.txt",
-        context,
-        None,
-        user.email,
-    )

@@ -8,14 +8,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.ledger.services import (
-    api_token_create,
-)
 from accounts.signin.serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,
     UserSerializer,
 )
+from accounts.signin.services import api_token_create
 
 
 class TokenCreateView(APIView):
