@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.signin import views
 from accounts.signin.forms import PasswordSetupOrResetForm
-from accounts.signin.views import _form_page, _message_page
+from accounts.signin.views import form_page, message_page
 
 urlpatterns = [
     path("register/", views.register, name="register"),
@@ -16,7 +16,7 @@ urlpatterns = [
     path("mfa/verify/", views.mfa_verify, name="mfa-verify"),
     path(
         "password/reset/",
-        _form_page(
+        form_page(
             auth_views.PasswordResetView,
             gettext_lazy("Reset your password"),
             gettext_lazy(
@@ -32,7 +32,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/sent/",
-        _message_page(
+        message_page(
             auth_views.PasswordResetDoneView,
             gettext_lazy("Check your email"),
             gettext_lazy(
@@ -44,7 +44,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/<uidb64>/<token>/",
-        _form_page(
+        form_page(
             auth_views.PasswordResetConfirmView,
             gettext_lazy("Choose a new password"),
             gettext_lazy("Signing in everywhere else ends when you change the password."),
@@ -54,7 +54,7 @@ urlpatterns = [
     ),
     path(
         "password/reset/done/",
-        _message_page(
+        message_page(
             auth_views.PasswordResetCompleteView,
             gettext_lazy("Password changed"),
             gettext_lazy("Your new password is saved. You can sign in with it now."),
@@ -63,7 +63,7 @@ urlpatterns = [
     ),
     path(
         "password/change/",
-        _form_page(
+        form_page(
             auth_views.PasswordChangeView,
             gettext_lazy("Change your password"),
             gettext_lazy("Signing in everywhere else ends when you change the password."),
@@ -73,7 +73,7 @@ urlpatterns = [
     ),
     path(
         "password/change/done/",
-        _message_page(
+        message_page(
             auth_views.PasswordChangeDoneView,
             gettext_lazy("Password changed"),
             gettext_lazy("Your new password is saved."),

@@ -122,7 +122,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _safe_next(request)})
 
 
-def _form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwargs: Any) -> Any:
+def form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwargs: Any) -> Any:
     return view.as_view(
         template_name="registration/form_page.html",
         extra_context={"title": title, "intro": intro, "submit": submit},
@@ -130,7 +130,7 @@ def _form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwa
     )
 
 
-def _message_page(view: Any, title: Promise, message: Promise) -> Any:
+def message_page(view: Any, title: Promise, message: Promise) -> Any:
     return view.as_view(
         template_name="registration/message_page.html",
         extra_context={"title": title, "message": message},
