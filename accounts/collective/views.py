@@ -67,6 +67,7 @@ from accounts.models import (
 )
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
+from common.forms import form_errors_apply
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in COLLECTIVE_KINDS]
 STATUS_CHOICES = LearningAccount.Status.choices
@@ -195,12 +196,6 @@ class MemberImportForm(forms.Form):
     )
 
 
-def _form_errors_from(form: forms.Form, exc: ValidationError, renamed: dict[str, str]) -> None:
-    for field, errors in exc.message_dict.items():
-        name = renamed.get(field, field)
-        form.add_error(name if name in form.fields else None, errors)
-
-
 # --- Pages ----------------------------------------------------------------------------------
 
 
@@ -233,7 +228,7 @@ class ApplyPage(View):
                 )
             except ValidationError as exc:
                 # "password1" is the form field's name, not a password.
-                _form_errors_from(form, exc, {"admin_password": "password1"})  # nosec B105
+                form_errors_apply(form, exc, {"admin_password": "password1"})  # nosec B105
             else:
                 login(request, account.opened_by, backend="accounts.backends.IdentifierBackend")
                 messages.success(
@@ -293,7 +288,7 @@ class ApplicationPage(RoleRequiredMixin, View):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _form_errors_from(form, exc, {})
+                form_errors_apply(form, exc)
             else:
                 approved = form.cleaned_data["decision"] == "approve"
                 messages.success(
@@ -381,7 +376,7 @@ class MemberImportPage(InstitutionAdminPage):
                 row_errors = exc.rows
                 form.add_error("file", exc.message_dict["file"])
             except ValidationError as exc:
-                _form_errors_from(form, exc, {})
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,

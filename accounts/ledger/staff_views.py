@@ -34,6 +34,7 @@ from accounts.models import LearningAccount, Role, User
 from accounts.signin.permissions import HasRole, user_has_role
 from accounts.tasks import send_password_setup_email
 from accounts.validators import PHONE_VALIDATOR
+from common.forms import form_errors_apply
 from common.tasks import task_after_commit
 
 COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
@@ -79,8 +80,7 @@ def centre_account_open(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_errors_apply(form, exc)
         else:
             messages.success(
                 request,
@@ -107,8 +107,7 @@ def learner_search(request: HttpRequest) -> HttpResponse:
         try:
             result = personal_account_find(**form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field, errors)
+            form_errors_apply(form, exc)
         else:
             searched = True
             form = LearnerSearchForm()  # the number typed is not echoed back into the page

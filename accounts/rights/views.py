@@ -50,13 +50,9 @@ from accounts.rights.services import (
     visits_of,
 )
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from common.forms import form_errors_apply
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
-
-
-def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- Forms ----------------------------------------------------------------------------------
@@ -143,7 +139,7 @@ def closure_page(request: HttpRequest) -> HttpResponse:
         try:
             closure_request(user=user, password=form.cleaned_data["password"])
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_errors_apply(form, exc)
         else:
             messages.success(request, _("Your account will be closed at the end of the period."))
             return HttpResponseRedirect(reverse("rights-closure"))
@@ -175,7 +171,7 @@ def _correction_asked(request: HttpRequest, form: Any, **record: Any) -> bool:
     try:
         correction_request(user=request.user, **record, **form.cleaned_data)  # type: ignore[arg-type]
     except ValidationError as exc:
-        _errors_to_form(form, exc)
+        form_errors_apply(form, exc)
         return False
     messages.success(request, _("Your request has been sent to a centre."))
     return True
@@ -243,7 +239,7 @@ class CorrectionDecideView(RoleRequiredMixin, View):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, _("The decision is recorded."))
                 return HttpResponseRedirect(reverse("rights-correction-queue"))
@@ -274,7 +270,7 @@ def visits_page(request: HttpRequest) -> HttpResponse:
                 purpose=form.cleaned_data["purpose"],
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_errors_apply(form, exc)
         else:
             messages.success(request, _("Your visit is booked."))
             return HttpResponseRedirect(reverse("rights-visits"))
@@ -303,7 +299,7 @@ class CentreVisitsView(RoleRequiredMixin, View):
                     pages=form.cleaned_data["pages"],
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, _("The certified copy is recorded."))
                 return HttpResponseRedirect(reverse("rights-centre-visits"))

@@ -28,6 +28,7 @@ from accounts.signin.mfa import (
     totp_secret_base32,
     totp_verify,
 )
+from common.forms import form_errors_apply
 
 
 @sensitive_post_parameters("id_number", "password1", "password2")
@@ -48,8 +49,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 password=data["password1"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error("password1" if field == "password" else field, errors)
+            form_errors_apply(form, exc, {"password": "password1"})
         else:
             login(request, account.holder, backend="accounts.backends.IdentifierBackend")
             messages.success(
@@ -151,8 +151,7 @@ def contact_details(request: HttpRequest) -> HttpResponse:
         try:
             changed = contact_details_change(user=user, **form.cleaned_data)  # type: ignore[arg-type]
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field, errors)
+            form_errors_apply(form, exc)
         else:
             if changed:
                 messages.success(request, _("Your contact details are saved."))
