@@ -3,7 +3,7 @@ import smtplib
 from celery import shared_task
 from django.utils import translation
 
-from accounts.models import User
+from accounts.core.models import User
 from accounts.notifications.services import notification_emails_resend, notification_emails_send
 from accounts.rights.services import account_closures_run
 from accounts.signin.services import api_tokens_purge_expired, password_setup_email_send

@@ -7,7 +7,8 @@ from django.http import Http404, HttpRequest
 from django.views import View
 
 from accounts.collective.services import collective_of
-from accounts.models import LearningAccount, Role
+from accounts.core.models import Role
+from accounts.ledger.models import LearningAccount
 from accounts.signin.permissions import RoleRequiredMixin
 
 

@@ -40,23 +40,22 @@ from accounts.collective.imports import (
     normalise_phone,
     xlsx_write,
 )
-from accounts.collective.workflow import APPLICATION
-from accounts.identity import crypto
-from accounts.identity.numbers import mask_identity_number
-from accounts.ledger.services import account_number_generate, transaction_record
-from accounts.models import (
-    BusinessTransaction,
-    Centre,
+from accounts.collective.models import (
     CollectiveApplicationEvent,
     CollectiveMembership,
-    Institution,
+    MemberImport,
+)
+from accounts.collective.workflow import APPLICATION
+from accounts.core.models import Centre, Institution, Role, User
+from accounts.identity import crypto
+from accounts.identity.numbers import mask_identity_number
+from accounts.ledger.models import (
+    BusinessTransaction,
     LearningAccount,
     LedgerEntry,
     LifelongLearningFile,
-    MemberImport,
-    Role,
-    User,
 )
+from accounts.ledger.services import account_number_generate, transaction_record
 from accounts.signin.permissions import user_has_role
 from accounts.validators import validate_unified_social_credit_code
 

@@ -44,6 +44,7 @@ from accounts.collective.imports import (
     csv_write,
     xlsx_write,
 )
+from accounts.collective.models import CollectiveMembership, MemberImport
 from accounts.collective.permissions import InstitutionAdminPage
 from accounts.collective.services import (
     COLLECTIVE_KINDS,
@@ -57,14 +58,8 @@ from accounts.collective.services import (
     collective_members_import,
     collective_of,
 )
-from accounts.models import (
-    CollectiveMembership,
-    Institution,
-    LearningAccount,
-    MemberImport,
-    Role,
-    User,
-)
+from accounts.core.models import Institution, Role, User
+from accounts.ledger.models import LearningAccount
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
 from common.forms import form_errors_apply

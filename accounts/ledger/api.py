@@ -9,6 +9,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.core.models import Role
+from accounts.ledger.models import LearningAccount, LedgerEntry, StaffAccess
 from accounts.ledger.serializers import (
     LearningAccountSerializer,
     RegistrationSerializer,
@@ -20,7 +22,6 @@ from accounts.ledger.services import (
     personal_account_register,
     staff_accesses_of,
 )
-from accounts.models import LearningAccount, LedgerEntry, Role, StaffAccess
 from accounts.signin.permissions import HasRole
 from accounts.signin.serializers import (
     ContactDetailsSerializer,

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.identity.numbers import IdType
-from accounts.models import LearningAccount, StaffAccess
+from accounts.ledger.models import LearningAccount, StaffAccess
 from accounts.validators import PHONE_VALIDATOR
 
 

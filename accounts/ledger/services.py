@@ -16,17 +16,15 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from stdnum import damm
 
+from accounts.core.models import Centre, Role, User
 from accounts.identity import crypto
 from accounts.identity.numbers import mask_identity_number, parse_identity
-from accounts.models import (
+from accounts.ledger.models import (
     BusinessTransaction,
-    Centre,
     LearningAccount,
     LedgerEntry,
     LifelongLearningFile,
-    Role,
     StaffAccess,
-    User,
 )
 
 # --- Learning accounts --------------------------------------------------------------------------

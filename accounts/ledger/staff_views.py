@@ -20,8 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.core.models import Role, User
 from accounts.identity.numbers import IdType
 from accounts.ledger.forms import CentreRegistrationForm, LearnerSearchForm
+from accounts.ledger.models import LearningAccount
 from accounts.ledger.serializers import LearningAccountSerializer
 from accounts.ledger.services import (
     FILE_STAFF_ROLES,
@@ -30,7 +32,6 @@ from accounts.ledger.services import (
     personal_account_find,
     personal_account_register,
 )
-from accounts.models import LearningAccount, Role, User
 from accounts.signin.permissions import HasRole, user_has_role
 from accounts.tasks import send_password_setup_email
 from accounts.validators import PHONE_VALIDATOR

@@ -32,7 +32,8 @@ from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Notification, User
+from accounts.core.models import User
+from accounts.notifications.models import Notification
 from common.tasks import task_after_commit
 
 logger = logging.getLogger(__name__)

@@ -27,7 +27,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Notification, User
+from accounts.core.models import User
+from accounts.notifications.models import Notification
 from accounts.notifications.services import (
     RenderedNotification,
     is_local_path,

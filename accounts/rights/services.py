@@ -35,26 +35,23 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.core.models import Centre, Role, User
+from accounts.ledger.models import BusinessTransaction, LearningAccount
 from accounts.ledger.services import account_lock, transaction_record
-from accounts.models import (
-    BusinessTransaction,
-    Centre,
-    CentreVisit,
-    ClosureEvent,
-    ClosureRequest,
-    CorrectionEvent,
-    CorrectionRequest,
-    LearningAccount,
-    Notification,
-    Role,
-    User,
-)
+from accounts.notifications.models import Notification
 from accounts.notifications.services import notify
 from accounts.rights.kinds import (
     CorrectableKind,
     CorrectableRecord,
     correctable_kind,
     correctable_kinds,
+)
+from accounts.rights.models import (
+    CentreVisit,
+    ClosureEvent,
+    ClosureRequest,
+    CorrectionEvent,
+    CorrectionRequest,
 )
 from accounts.rights.workflow import CLOSURE, CORRECTION
 

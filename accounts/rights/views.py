@@ -25,15 +25,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import (
-    Centre,
-    CentreVisit,
-    ClosureRequest,
-    CorrectionRequest,
-    LearningAccount,
-    Role,
-    User,
-)
+from accounts.core.models import Centre, Role, User
+from accounts.ledger.models import LearningAccount
+from accounts.rights.models import CentreVisit, ClosureRequest, CorrectionRequest
 from accounts.rights.services import (
     closure_cancel,
     closure_pending_of,

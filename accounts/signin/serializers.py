@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from accounts.models import User
+from accounts.core.models import User
 from accounts.signin.mfa import second_factor_required, totp_device_of, totp_verify
 from accounts.validators import PHONE_VALIDATOR
 

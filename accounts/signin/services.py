@@ -12,7 +12,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from knox.models import AuthToken
 
-from accounts.models import User
+from accounts.core.models import User
 
 
 def api_token_create(*, user: User) -> tuple[str, datetime | None]:
