@@ -62,7 +62,7 @@ def resolve_username(identifier: str) -> str:
     people type into the sign-in box is often not an identifier at all: an identity number, a
     password typed one field too early. That is never kept in clear; the digest of the same
     text is the same, so repeated tries are still counted and locked out."""
-    from .crypto import blind_index
+    from accounts.identity.crypto import blind_index
 
     identifier = (identifier or "").strip()
     names = list(users_named_by(identifier).values_list("username", flat=True)[:2])

@@ -1,369 +1,77 @@
-"""Operations on users, centres and institutions that other apps and views call."""
+"""What the apps above may call in ``accounts``: the learning account and its ledger, staff access
+to a learner's file, notifications, and the hooks by which the upper layers join the learner's
+rights (closure, corrections) without this layer importing them.
 
-from __future__ import annotations
+The operations live in the sub-package of their feature; this module only names them, so an
+app above imports ``accounts.services`` and ``accounts.models`` and nothing deeper.
+"""
 
-import secrets
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
-
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import Sum
-from django.db.models.functions import Lower
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
-from knox.models import AuthToken
-from stdnum import damm
-
-from . import crypto
-from .identity import mask_identity_number, parse_identity
-from .models import (
-    BusinessTransaction,
-    Centre,
-    LearningAccount,
-    LedgerEntry,
-    LifelongLearningFile,
-    Role,
-    StaffAccess,
-    User,
+from accounts.collective.services import collective_members_import, collective_of
+from accounts.identity.numbers import mask_identity_number, parse_identity
+from accounts.ledger.services import (
+    FILE_STAFF_ROLES,
+    LEDGER_REVERSAL,
+    account_lock,
+    account_number_generate,
+    account_totals,
+    account_with_totals,
+    contact_details_change,
+    identity_reveal,
+    learning_account_of,
+    learning_account_required,
+    ledger_append,
+    ledger_reverse,
+    ledger_reverse_cause,
+    personal_account_find,
+    personal_account_register,
+    staff_accesses_of,
+    staff_file_view_record,
+    transaction_record,
 )
+from accounts.notifications.services import (
+    Notice,
+    notifications_unread_count,
+    notify,
+    notify_batch,
+    notify_many,
+    portal_url,
+)
+from accounts.rights.kinds import CorrectableRecord, correctable_kind_register
+from accounts.rights.services import closure_eraser_register
+from accounts.signin.services import api_token_create, api_tokens_purge_expired
 
-
-def api_token_create(*, user: User) -> tuple[str, datetime | None]:
-    """Issue an API token for ``user``; returns the token and its expiry. Only a hash of the
-    token is stored, so a leaked database does not leak working tokens."""
-    instance, token = AuthToken.objects.create(user=user)
-    return token, instance.expiry
-
-
-def api_tokens_purge_expired() -> int:
-    """Delete API tokens past their expiry; returns how many went."""
-    deleted, _ = AuthToken.objects.filter(expiry__lt=timezone.now()).delete()
-    return deleted
-
-
-# --- Learning accounts --------------------------------------------------------------------------
-
-
-def account_number_generate(*, kind: str) -> str:
-    prefix = "XF" if kind == LearningAccount.Kind.PERSONAL else "JT"
-    digits = f"{secrets.randbelow(10**9):09d}"
-    return prefix + digits + damm.calc_check_digit(digits)
-
-
-def normalise_phone(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-
-
-def _check_login_identifiers_free(*, email: str, phone: str, user: User | None = None) -> None:
-    """Email and phone are sign-in identifiers: refuse ones another user already has."""
-    others = User.objects.exclude(pk=user.pk) if user is not None else User.objects.all()
-    errors: dict[str, Any] = {}
-    if email and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
-        errors["email"] = _("This email address is already used by another account.")
-    if phone and others.filter(phone=phone).exists():
-        errors["phone"] = _("This mobile phone number is already used by another account.")
-    if errors:
-        raise ValidationError(errors)
-
-
-def duplicate_identity() -> ValidationError:
-    message = _(
-        "A learning account already exists for this identity document. Sign in to it, or "
-        "reset its password; if you did not open it, contact an accreditation centre."
-    )
-    return ValidationError({"id_number": ValidationError(message, code="duplicate")})
-
-
-@transaction.atomic
-def personal_account_register(
-    *,
-    name: str,
-    id_type: str,
-    id_number: str,
-    phone: str,
-    email: str,
-    password: str | None,
-    opened_by: User | None = None,
-    centre: Centre | None = None,
-    document_note: str = "",
-) -> LearningAccount:
-    """Open a personal learning account and its lifelong learning file, in one transaction.
-
-    Online (no ``opened_by``) the identity is self-declared; at a centre a staff member records
-    the document seen, and ``password`` is None: the learner chooses one through the emailed
-    link, so staff never handle it. Raises ValidationError keyed by field; nothing is written
-    then.
-    """
-    try:
-        identity = parse_identity(id_type, id_number)
-    except ValidationError as exc:
-        raise ValidationError({"id_number": exc.messages}) from exc
-    phone = normalise_phone(phone)
-    email = email.strip()
-    index = crypto.blind_index(identity.number)
-    if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
-        raise duplicate_identity()
-    _check_login_identifiers_free(email=email, phone=phone)
-
-    number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
-    while User.objects.filter(username=number).exists():  # one in a billion; cheap to rule out
-        number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
-    user = User(username=number, name=name.strip(), email=email, phone=phone, role=Role.LEARNER)
-    if password is None:
-        user.set_unusable_password()
-    else:
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise ValidationError({"password": exc.messages}) from exc
-        user.set_password(password)
-    in_person = opened_by is not None
-    try:
-        # A savepoint: a registration that loses a race for the same identity fails here, on
-        # the unique index, and is reported like any other duplicate.
-        with transaction.atomic():
-            user.save()
-            account = LearningAccount.objects.create(
-                number=number,
-                kind=LearningAccount.Kind.PERSONAL,
-                holder=user,
-                id_type=identity.id_type,
-                id_number_encrypted=crypto.encrypt(identity.number),
-                id_number_index=index,
-                id_number_masked=mask_identity_number(identity.number),
-                birth_date=identity.birth_date,
-                gender=identity.gender,
-                identity_check=(
-                    LearningAccount.IdentityCheck.IN_PERSON_AT_CENTRE
-                    if in_person
-                    else LearningAccount.IdentityCheck.ONLINE_SELF_DECLARED
-                ),
-                opened_at_centre=centre,
-                opened_by=opened_by,
-                document_note=document_note,
-            )
-    except IntegrityError as exc:
-        if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
-            raise duplicate_identity() from exc
-        _check_login_identifiers_free(email=email, phone=phone)
-        raise
-    LifelongLearningFile.objects.create(account=account)
-    transaction_record(
-        account=account,
-        kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
-        actor=opened_by or user,
-        details={"centre": centre.name if centre else "", "identity_check": account.identity_check},
-    )
-    return account
-
-
-def transaction_record(
-    *, account: LearningAccount, kind: str, actor: User | None, details: dict[str, Any]
-) -> BusinessTransaction:
-    """Append a business event to the account's history."""
-    return BusinessTransaction.objects.create(
-        account=account, kind=kind, actor=actor, details=details
-    )
-
-
-def ledger_append(
-    *,
-    account: LearningAccount,
-    hours: Decimal,
-    credits: Decimal,
-    cause_type: str,
-    cause_id: int | str,
-    book: str = LedgerEntry.Book.ACCUMULATED,
-) -> LedgerEntry:
-    """Book hours and credits on the account for a cause (a decision, a reversal). The caller's
-    transaction holds the decision too, so both land or neither; a cause is booked once per
-    account (a unique constraint), whatever retries."""
-    return LedgerEntry.objects.create(
-        account=account,
-        book=book,
-        hours=hours,
-        credits=credits,
-        cause_type=cause_type,
-        cause_id=str(cause_id),
-    )
-
-
-LEDGER_REVERSAL = "reversal"
-
-
-@transaction.atomic
-def ledger_reverse(*, entry: LedgerEntry, actor: User, reason: str) -> LedgerEntry:
-    """Correct a ledger entry the only way the ledger allows: a new entry of the opposite
-    amounts, in the same book, whose cause is the entry it reverses. An entry is reversed at
-    most once (the cause is booked once), and a reversal is never itself reversed."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Give the reason for the correction.")})
-    if entry.cause_type == LEDGER_REVERSAL:
-        raise ValidationError({"entry": _("A reversal is not reversed; book the entry again.")})
-    # The account row is the lock every booking on it takes (see transfers and outcomes).
-    account = LearningAccount.objects.select_for_update().get(pk=entry.account_id)
-    if LedgerEntry.objects.filter(
-        account=account, cause_type=LEDGER_REVERSAL, cause_id=str(entry.pk)
-    ).exists():
-        raise ValidationError({"entry": _("This entry has already been reversed.")})
-    reversal = ledger_append(
-        account=account,
-        book=entry.book,
-        hours=-entry.hours,
-        credits=-entry.credits,
-        cause_type=LEDGER_REVERSAL,
-        cause_id=entry.pk,
-    )
-    transaction_record(
-        account=account,
-        kind=BusinessTransaction.Kind.LEDGER_CORRECTED,
-        actor=actor,
-        details={
-            "entry": entry.pk,
-            "reversal": reversal.pk,
-            "hours": str(-entry.hours),
-            "credits": str(-entry.credits),
-            "reason": reason,
-        },
-    )
-    return reversal
-
-
-def account_with_totals(account: LearningAccount) -> LearningAccount:
-    """The account with ``hours`` and ``credits`` set from its ledger, for serializers."""
-    account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]
-    return account
-
-
-def account_totals(*, account: LearningAccount) -> tuple[Decimal, Decimal]:
-    """Hours and credits accumulated in the account: the sums of its ledger entries in the
-    accumulated book (credits recognised by institutions are a book of their own)."""
-    totals = LedgerEntry.objects.filter(
-        account=account, book=LedgerEntry.Book.ACCUMULATED
-    ).aggregate(hours=Sum("hours"), credits=Sum("credits"))
-    return totals["hours"] or Decimal(0), totals["credits"] or Decimal(0)
-
-
-def learning_account_of(*, user: User) -> LearningAccount | None:
-    """The personal learning account the user holds, with what its pages show beside it."""
-    return (
-        LearningAccount.objects.select_related("holder", "learning_file", "opened_at_centre")
-        .filter(holder=user)
-        .first()
-    )
-
-
-# --- Staff access to a learner's file -----------------------------------------------------------
-
-FILE_STAFF_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
-
-
-def personal_account_find(
-    *, account_number: str = "", id_type: str = "", id_number: str = ""
-) -> LearningAccount | None:
-    """A personal account by its number, or by an identity document (through the blind index,
-    so the clear number is never compared in the database)."""
-    accounts = LearningAccount.objects.select_related("holder").filter(kind="personal")
-    if account_number:
-        return accounts.filter(number=account_number.strip().upper().replace(" ", "")).first()
-    if id_type and id_number:
-        try:
-            identity = parse_identity(id_type, id_number)
-        except ValidationError as exc:
-            raise ValidationError({"id_number": exc.messages}) from exc
-        return accounts.filter(id_number_index=crypto.blind_index(identity.number)).first()
-    raise ValidationError(
-        {"account_number": _("Give an account number, or an identity document and its number.")}
-    )
-
-
-def _access_record(*, staff: User, account: LearningAccount, kind: str, reason: str) -> StaffAccess:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why you need to see this learner's file.")})
-    if staff.role not in FILE_STAFF_ROLES:
-        raise PermissionDenied
-    return StaffAccess.objects.create(account=account, staff=staff, kind=kind, reason=reason)
-
-
-def staff_file_view_record(*, staff: User, account: LearningAccount, reason: str) -> StaffAccess:
-    """Record that ``staff`` opens the learner's file, and why; the learner sees the record."""
-    return _access_record(
-        staff=staff, account=account, kind=StaffAccess.Kind.VIEWED_FILE, reason=reason
-    )
-
-
-@transaction.atomic
-def identity_reveal(*, staff: User, account: LearningAccount, reason: str) -> str:
-    """The clear identity number, for a stated reason that is recorded first."""
-    _access_record(
-        staff=staff, account=account, kind=StaffAccess.Kind.REVEALED_IDENTITY, reason=reason
-    )
-    return crypto.decrypt(account.id_number_encrypted)
-
-
-def staff_accesses_of(*, account: LearningAccount) -> Any:
-    return account.staff_accesses.select_related("staff", "staff__centre")
-
-
-@transaction.atomic
-def contact_details_change(*, user: User, email: str, phone: str, password: str) -> list[str]:
-    """The learner changes the email or phone they sign in with, confirming with their
-    password; returns the fields changed. Identity details change only at a centre."""
-    if not user.check_password(password):
-        raise ValidationError({"password": _("The password is not correct.")})
-    email, phone = email.strip(), normalise_phone(phone)
-    changed = [
-        field for field, new in (("email", email), ("phone", phone)) if new != getattr(user, field)
-    ]
-    _check_login_identifiers_free(email=email, phone=phone, user=user)
-    if not changed:
-        return []
-    user.email, user.phone = email, phone
-    try:
-        with transaction.atomic():
-            user.save(update_fields=changed)
-    except IntegrityError:
-        # Someone else took the address or number between the check above and this save.
-        _check_login_identifiers_free(email=email, phone=phone, user=user)
-        raise
-    account = LearningAccount.objects.filter(holder=user).first()
-    if account is not None:
-        transaction_record(
-            account=account,
-            kind=BusinessTransaction.Kind.DETAILS_CHANGED,
-            actor=user,
-            # Which details changed, not their values: the history is no place for them.
-            details={"changed": changed},
-        )
-    return changed
-
-
-def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> None:
-    """Email a learner who has no password yet the one-time link to choose one (the reset
-    mechanism: the same token, expiry and page)."""
-    from django.contrib.auth.forms import PasswordResetForm
-    from django.contrib.auth.tokens import default_token_generator
-    from django.utils.encoding import force_bytes
-    from django.utils.http import urlsafe_base64_encode
-
-    context = {
-        "email": user.email,
-        "domain": domain,
-        "site_name": domain,
-        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-        "user": user,
-        "token": default_token_generator.make_token(user),
-        "protocol": "https" if use_https else "http",
-    }
-    PasswordResetForm().send_mail(
-        "registration/account_opened_subject.txt",
-        "registration/account_opened_email.txt",
-        context,
-        None,
-        user.email,
-    )
+__all__ = [
+    "FILE_STAFF_ROLES",
+    "LEDGER_REVERSAL",
+    "CorrectableRecord",
+    "Notice",
+    "account_lock",
+    "account_number_generate",
+    "account_totals",
+    "account_with_totals",
+    "api_token_create",
+    "api_tokens_purge_expired",
+    "closure_eraser_register",
+    "collective_members_import",
+    "collective_of",
+    "contact_details_change",
+    "correctable_kind_register",
+    "identity_reveal",
+    "learning_account_of",
+    "learning_account_required",
+    "ledger_append",
+    "ledger_reverse",
+    "ledger_reverse_cause",
+    "mask_identity_number",
+    "notifications_unread_count",
+    "notify",
+    "notify_batch",
+    "notify_many",
+    "parse_identity",
+    "personal_account_find",
+    "personal_account_register",
+    "portal_url",
+    "staff_accesses_of",
+    "staff_file_view_record",
+    "transaction_record",
+]

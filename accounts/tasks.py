@@ -3,9 +3,10 @@ import smtplib
 from celery import shared_task
 from django.utils import translation
 
-from .models import User
-from .notifications import notification_emails_resend, notification_emails_send
-from .services import api_tokens_purge_expired, password_setup_email_send
+from accounts.core.models import User
+from accounts.notifications.services import notification_emails_resend, notification_emails_send
+from accounts.rights.services import account_closures_run
+from accounts.signin.services import api_tokens_purge_expired, password_setup_email_send
 
 
 @shared_task
@@ -51,6 +52,4 @@ def resend_lost_notification_emails() -> int:
 def close_due_accounts() -> int:
     """Periodic (beat): accounts whose closure confirmation period has ended are closed and
     their personal data removed. Safe to run again: a closed account is not closed twice."""
-    from .rights import account_closures_run
-
     return account_closures_run()

@@ -1,6 +1,7 @@
 """Validators for the identifiers that accounts hang on."""
 
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
 # GB 32100-2015: the unified social credit code of an organisation is 18 characters from this
@@ -59,3 +60,10 @@ def account_number_is_valid(value: str) -> bool:
         and number[2:].isdigit()
         and damm.is_valid(number[2:])
     )
+
+
+# A login identifier and a contact: mainland mobile numbers, or international ones with +.
+PHONE_VALIDATOR = RegexValidator(
+    r"^(1[3-9]\d{9}|\+\d{6,15})$",
+    _("Enter a mainland mobile number (11 digits) or an international number starting with +."),
+)

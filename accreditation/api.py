@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Centre, Role, User
-from accounts.permissions import HasRole
+from accounts.signin.permissions import HasRole
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.storage import uploads_read
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from accounts.models import Centre, Role, User
-from accounts.permissions import RoleRequiredMixin
+from accounts.signin.permissions import RoleRequiredMixin
 
 from .calendar import local_date
 from .deadlines import on_time_rates, overdue_applications

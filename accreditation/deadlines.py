@@ -23,7 +23,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Centre, Notification, Role, User
-from accounts.notifications import Notice, notify_batch
+from accounts.notifications.services import Notice, notify_batch
 
 from .calendar import WorkingCalendar, local_date
 from .models import OPEN_STATES, Application, ApplicationState, Decision

@@ -31,7 +31,7 @@ from accounts.models import (
     Role,
     User,
 )
-from accounts.notifications import notify, notify_many
+from accounts.notifications.services import notify, notify_many
 from accounts.services import (
     ledger_append,
     ledger_reverse,

@@ -26,8 +26,8 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from accounts.models import LearningAccount, Role, User
-from accounts.permissions import RoleRequiredMixin
 from accounts.services import learning_account_of
+from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
 from outcomes.models import EvidenceFile, LearningOutcome
 from outcomes.services import outcomes_of

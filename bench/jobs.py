@@ -97,7 +97,7 @@ def _collective() -> tuple[Any, Any]:
 
 def members_csv(rows: int, *, first: int) -> bytes:
     """A member list as an institution would upload it: the template's Chinese headings."""
-    from accounts.imports import TEMPLATE_HEADINGS
+    from accounts.collective.imports import TEMPLATE_HEADINGS
 
     from .seed import GIVEN, SURNAMES, resident_id
 
@@ -112,7 +112,7 @@ def members_csv(rows: int, *, first: int) -> bytes:
 
 
 def import_members(*, rows: int) -> dict[str, Any]:
-    from accounts.collective import collective_members_import
+    from accounts.collective.services import collective_members_import
 
     collective, admin = _collective()
     # People numbered above any seeded learner: every row opens a new account (resident_id

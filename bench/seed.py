@@ -35,10 +35,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 from stdnum import damm
 
-from accounts import crypto
-from accounts.identity import mask_identity_number
+from accounts.identity import crypto
+from accounts.identity.numbers import mask_identity_number
 from accounts.models import Centre, LearningAccount, Role, User
-from accounts.notifications import portal_url
+from accounts.notifications.services import portal_url
 from accreditation.calendar import deadline_from, local_date, subtract_working_days
 from accreditation.models import CatalogueEntryVersion
 from transfers.certificates.content import CONTENT_VERSION

@@ -85,8 +85,12 @@ class Workflow:
         return action in self._table and state in self._table[action][0]
 
     def refuse(self, state: str, action: str) -> ValidationError:
+        label = _label(self.state_labels, state)
+        # "status" too: some refusals were written before the helper, and their translated
+        # text (kept as is) names the state that way.
         message = str(self.refusal) % {
-            "state": _label(self.state_labels, state),
+            "state": label,
+            "status": label,
             "action": _label(self.action_labels, action),
         }
         return ValidationError({self.error_field: ValidationError(message, code="illegal_move")})

@@ -7,7 +7,7 @@ class CreditbankConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
-        from accounts.rights import closure_eraser_register
+        from accounts.rights.services import closure_eraser_register
 
         from .export import account_exports_erase
 

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from accounts.notifications import notifications_unread_count
+from accounts.notifications.services import notifications_unread_count
 
 from .navigation import items_for
 

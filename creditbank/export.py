@@ -31,7 +31,6 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.commit import task_after_commit
 from accounts.models import (
     BusinessTransaction,
     CentreVisit,
@@ -46,6 +45,7 @@ from accounts.models import (
 )
 from accounts.services import transaction_record
 from accreditation.models import Application, ApplicationEvent, Decision, Revocation
+from common.tasks import task_after_commit
 from outcomes.models import EvidenceFile, LearningOutcome
 from transfers.models import (
     Certificate,

@@ -10,13 +10,13 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.documents import BankDocument
 from accounts.models import LearningAccount
 from accounts.services import account_totals, staff_accesses_of
 from accreditation.catalogue import catalogue_matches
 from accreditation.models import UNDECIDED_STATES
 from accreditation.services import applications_of
 from accreditation.views import days_left_set
+from common.pdf import BankDocument
 from outcomes.models import LearningOutcome
 from outcomes.services import outcomes_in_file
 from transfers.services import learning_goals_of

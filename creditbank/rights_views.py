@@ -21,8 +21,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import LearningAccount, Role
-from accounts.permissions import HasRole, RoleRequiredMixin
 from accounts.services import learning_account_of
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from outcomes.models import LearningOutcome
 
 from .export import ExportExpired, data_export_for_download, data_export_request, data_exports_of

@@ -34,8 +34,8 @@ from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 
 from accounts.models import LearningAccount, LedgerEntry, Role
-from accounts.permissions import HasRole, RoleRequiredMixin
 from accounts.services import learning_account_of
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accreditation.models import Decision
 from accreditation.services import LEDGER_CAUSE as ACCREDITATION_CAUSE
 from transfers.models import TransferItem

@@ -6,39 +6,13 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from accounts import views as account_views
-from accounts.api import (
-    AccountRegisterView,
-    CurrentUserView,
-    MyAccountView,
-    MyStaffAccessesView,
-    TokenCreateView,
-    TokenDeleteView,
-)
-from accounts.collective_views import collective_api_urlpatterns, collective_urlpatterns
-from accounts.notification_views import notification_api_urlpatterns, notification_urlpatterns
-from accounts.rights_views import rights_b_api_urlpatterns, rights_b_urlpatterns
-from accounts.staff_views import staff_api_urlpatterns, staff_urlpatterns
 from transfers.urls import api_urlpatterns as transfer_api_urlpatterns
 
 from . import rights_views, statement, views
 
 api_v1: list[URLPattern | URLResolver] = [
-    path("auth/token/", TokenCreateView.as_view(), name="api-token"),
-    path("auth/logout/", TokenDeleteView.as_view(), name="api-logout"),
-    path("auth/user/", CurrentUserView.as_view(), name="api-current-user"),
-    path("accounts/", AccountRegisterView.as_view(), name="api-account-register"),
-    path("accounts/me/", MyAccountView.as_view(), name="api-account-me"),
-    path(
-        "accounts/me/staff-accesses/",
-        MyStaffAccessesView.as_view(),
-        name="api-my-staff-accesses",
-    ),
+    path("", include("accounts.api_urls")),
     path("", include("outcomes.api_urls")),
-    *staff_api_urlpatterns,
-    *collective_api_urlpatterns,
-    *notification_api_urlpatterns,
-    *rights_b_api_urlpatterns,
     path("", include("accreditation.api_urls")),
     path("", include(transfer_api_urlpatterns)),
     path("accounts/me/ledger/", statement.StatementApiView.as_view(), name="api-ledger-statement"),
@@ -68,11 +42,7 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url="/static/img/emblem.svg", permanent=True)),
     path("login/", views.PortalLoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
-    path("register/", account_views.register, name="register"),
-    path("account/details/", account_views.contact_details, name="contact-details"),
-    path("mfa/setup/", account_views.mfa_setup, name="mfa-setup"),
-    path("mfa/verify/", account_views.mfa_verify, name="mfa-verify"),
-    *account_views.password_urlpatterns,
+    path("", include("accounts.urls")),
     # The admin site signs in through the portal's own sign-in, second factor included.
     path("admin/login/", RedirectView.as_view(pattern_name="login", query_string=True)),
     path("file/", views.LearningFileView.as_view(), name="learning-file"),
@@ -90,10 +60,6 @@ urlpatterns = [
         name="staff-identity-reveal",
     ),
     path("", include("outcomes.urls")),
-    *staff_urlpatterns,
-    *collective_urlpatterns,
-    *notification_urlpatterns,
-    *rights_b_urlpatterns,
     path("", include("accreditation.urls")),
     path("", include("transfers.urls")),
     path("file/statement/", statement.StatementPage.as_view(), name="ledger-statement"),

@@ -12,9 +12,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from accounts.forms import LoginForm, ReasonForm
+from accounts.ledger.forms import ReasonForm
 from accounts.models import BusinessTransaction, LearningAccount, Role
-from accounts.permissions import RoleRequiredMixin, user_has_role
 from accounts.services import (
     FILE_STAFF_ROLES,
     identity_reveal,
@@ -23,6 +22,8 @@ from accounts.services import (
     staff_file_view_record,
     transaction_record,
 )
+from accounts.signin.forms import LoginForm
+from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 from transfers.forms import LearningGoalForm
 from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
 

@@ -11,8 +11,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import LearningAccount, Role
-from accounts.permissions import HasRole
 from accounts.services import learning_account_of
+from accounts.signin.permissions import HasRole
 
 from .batches import (
     BatchRowsInvalid,

@@ -21,9 +21,10 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts import crypto, imports
-from accounts.collective import collective_of
-from accounts.identity import parse_identity
+from accounts.collective import imports
+from accounts.collective.services import collective_of
+from accounts.identity import crypto
+from accounts.identity.numbers import parse_identity
 from accounts.models import (
     BusinessTransaction,
     CollectiveMembership,
@@ -31,7 +32,7 @@ from accounts.models import (
     Notification,
     User,
 )
-from accounts.notifications import notify_many
+from accounts.notifications.services import notify_many
 from accounts.services import transaction_record
 
 from .evidence import CleanEvidence

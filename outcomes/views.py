@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from accounts.collective import collective_of
-from accounts.imports import MAX_FILE_BYTES, csv_write, xlsx_write
+from accounts.collective.imports import MAX_FILE_BYTES, csv_write, xlsx_write
+from accounts.collective.services import collective_of
 from accounts.models import LearningAccount, Role, StaffAccess
-from accounts.permissions import RoleRequiredMixin, user_has_role
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
+from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 from common.downloads import CONTENT_TYPES, row_errors_context
 from common.forms import form_errors_apply
 

@@ -26,8 +26,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from accounts.models import Role, User
-
-from .factories import CentreFactory, InstitutionFactory, UserFactory
+from tests.accounts.factories import CentreFactory, InstitutionFactory, UserFactory
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PASSWORD = "correct-horse-battery"

@@ -24,8 +24,8 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import LearningAccount, Role, User
-from accounts.permissions import HasRole
 from accounts.services import learning_account_of
+from accounts.signin.permissions import HasRole
 
 from .certificates.content import DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of

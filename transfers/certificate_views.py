@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.models import LearningAccount, Role, User
-from accounts.permissions import RoleRequiredMixin
 from accounts.services import learning_account_of
+from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
 
 from .certificate_api import credential_response, pdf_response, verify_allowed

@@ -25,9 +25,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.imports import RowError
+from accounts.collective.imports import RowError
 from accounts.models import Role, User
-from accounts.permissions import HasRole, RoleRequiredMixin
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accreditation.catalogue import (
     CONTENT_TYPES,
     EXPORT_FORMATS,

@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts import imports
+from accounts.collective import imports
 from accounts.models import Institution, User
 from accreditation.catalogue import (
     CREATED,

@@ -22,7 +22,7 @@ from accounts.models import (
     Role,
     User,
 )
-from accounts.notifications import notify
+from accounts.notifications.services import notify
 from accounts.services import ledger_append, transaction_record
 from accreditation.models import CatalogueEntryVersion, Decision
 from outcomes.models import LearningOutcome

@@ -17,7 +17,7 @@ from rest_framework.throttling import AnonRateThrottle, BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role
-from accounts.permissions import HasRole
+from accounts.signin.permissions import HasRole
 from common.downloads import upload_read
 
 from ..serializers import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.urls import reverse
 
 from accounts.models import Notification, User
-from accounts.notifications import notify
+from accounts.notifications.services import notify
 from outcomes.models import LearningOutcome
 
 from ..models import CatalogueEntryVersion

@@ -18,7 +18,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts import imports
+from accounts.collective import imports
 from accounts.models import User
 from outcomes.models import OutcomeKind
 

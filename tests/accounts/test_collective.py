@@ -13,7 +13,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from accounts.collective import collective_account_decide, collective_members_import
+from accounts.collective.services import collective_account_decide, collective_members_import
 from accounts.models import (
     BusinessTransaction,
     CollectiveMembership,
@@ -24,15 +24,15 @@ from accounts.models import (
 )
 from accounts.services import personal_account_register
 from accounts.validators import account_number_is_valid
-from tests.accounts.test_imports import csv_file, member, resident_id, upload
-from tests.conftest import login_verified, token_for, with_totp
-from tests.factories import (
+from tests.accounts.factories import (
     CollectiveAccountFactory,
     InstitutionFactory,
     ManagementCentreFactory,
     UserFactory,
-    _credit_code,
 )
+from tests.accounts.factories import credit_code as _credit_code
+from tests.accounts.helpers import csv_file, member, resident_id, upload
+from tests.people import login_verified, token_for, with_totp
 
 pytestmark = pytest.mark.django_db
 

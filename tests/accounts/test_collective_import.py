@@ -20,9 +20,9 @@ from accounts.models import (
     User,
 )
 from accounts.services import personal_account_register
-from tests.accounts.test_imports import csv_file, member, resident_id, upload
-from tests.conftest import login_verified, with_totp
-from tests.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
+from tests.accounts.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
+from tests.accounts.helpers import csv_file, member, resident_id, upload
+from tests.people import login_verified, with_totp
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from stdnum.iso7064 import mod_11_2
 
-from accounts.identity import (
+from accounts.identity.numbers import (
     FOREIGN_ACCEPTING_PROVINCES,
     Gender,
     Identity,

@@ -13,10 +13,10 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts import imports
+from accounts.collective import imports
 from accounts.models import CollectiveMembership, LearningAccount, MemberImport, User
-from tests.accounts.test_registration import with_check
-from tests.factories import CollectiveAccountFactory
+from tests.accounts.factories import CollectiveAccountFactory
+from tests.people import with_check
 
 pytestmark = pytest.mark.django_db
 

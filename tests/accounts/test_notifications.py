@@ -20,7 +20,7 @@ from django.utils.translation import trans_real
 from kombu.exceptions import OperationalError
 
 from accounts.models import Notification, User
-from accounts.notifications import (
+from accounts.notifications.services import (
     BODIES,
     Notice,
     notification_emails_resend,
@@ -35,10 +35,11 @@ from accounts.notifications import (
 from accounts.tasks import send_notification_emails
 from bench.faults.stack import SmtpSink
 from outcomes.models import LearningOutcome
-from tests.conftest import free_port, login_verified, token_for
-from tests.factories import UserFactory
-from tests.outcomes import test_batches as batches
-from tests.outcomes.test_batches import members_of, report, results_csv, row
+from tests.accounts.factories import UserFactory
+from tests.outcomes import helpers as batches
+from tests.outcomes.helpers import members_of, report, results_csv, row
+from tests.people import login_verified, token_for
+from tests.processes import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -25,18 +25,14 @@ from accounts.models import (
     LedgerEntry,
     Notification,
 )
-from accounts.rights import correction_decide, correction_request, corrections_pending
+from accounts.rights.services import correction_decide, correction_request, corrections_pending
 from accounts.services import account_totals
 from outcomes.models import LearningOutcome
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.accreditation.factories import (
-    LearningOutcomeFactory,
-    PersonalAccountFactory,
-    learner_register,
-)
-from tests.conftest import login_verified, token_for
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.outcomes.factories import LearningOutcomeFactory
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, learner_register, login_verified, token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from stdnum.iso7064 import mod_11_2
 
-from accounts import crypto
+from accounts.identity import crypto
 from accounts.models import (
     BusinessTransaction,
     LearningAccount,
@@ -16,7 +16,7 @@ from accounts.models import (
 )
 from accounts.services import personal_account_register
 from accounts.validators import account_number_is_valid
-from tests.conftest import token_for
+from tests.people import token_for
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from accounts.models import (
     LearningAccount,
     User,
 )
-from accounts.rights import (
+from accounts.rights.services import (
     account_closures_run,
     closure_cancel,
     closure_request,
@@ -34,11 +34,11 @@ from accounts.rights import (
 from accounts.services import personal_account_find
 from accounts.tasks import close_due_accounts
 from outcomes.models import EvidenceFile, LearningOutcome
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.accreditation.factories import certificate_save, learner_register
-from tests.conftest import login_verified, token_for
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import CentreFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.outcomes.factories import certificate_save
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, learner_register, login_verified, token_for
 from transfers.certificates.issuing import certificate_request
 from transfers.certificates.verification import certificate_verify
 from transfers.models import Certificate
@@ -199,7 +199,7 @@ def test_the_retention_job_run_twice_gives_the_same_state(
     with django_capture_on_commit_callbacks(execute=True):
         assert close_due_accounts() == 0
         # Even a forced second closure of the same account changes nothing.
-        from accounts.rights import account_close
+        from accounts.rights.services import account_close
 
         account_close(account=world["account"])
 

@@ -9,9 +9,9 @@ from rest_framework.test import APIRequestFactory, force_authenticate
 from rest_framework.views import APIView
 
 from accounts.models import Centre, Role, User
-from accounts.permissions import HasRole, RoleRequiredMixin
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from creditbank.navigation import items_for
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from pypdf import PdfReader
 
 from accounts.models import BusinessTransaction, LearningAccount, StaffAccess
 from accounts.services import personal_account_register
-from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
-from tests.conftest import login_verified
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, login_verified, with_check
 
 pytestmark = pytest.mark.django_db
 

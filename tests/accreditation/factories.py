@@ -20,9 +20,9 @@ from accreditation.models import Application, ApplicationState, Decision
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_save
 from outcomes.storage import Upload
-from tests.accounts.test_registration import PASSWORD
-from tests.factories import CentreFactory, UserFactory
+from tests.accounts.factories import CentreFactory, UserFactory
 from tests.outcomes.samples import pdf_bytes
+from tests.people import LEARNER_PASSWORD as PASSWORD
 
 CLOCK_DAYS = 15
 

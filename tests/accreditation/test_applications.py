@@ -24,13 +24,13 @@ from accreditation.models import (
 )
 from outcomes.models import LearningOutcome
 from outcomes.storage import Upload
-from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
-from tests.accreditation.factories import certificate_save as principal_certificate
-from tests.accreditation.factories import learner_register as register
+from tests.accounts.factories import CentreFactory, UserFactory
 from tests.accreditation.factories import principal_entry_publish
-from tests.conftest import token_for, with_totp
-from tests.factories import CentreFactory, UserFactory
+from tests.outcomes.factories import certificate_save as principal_certificate
 from tests.outcomes.samples import png_bytes
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, token_for, with_check, with_totp
+from tests.people import learner_register as register
 
 pytestmark = pytest.mark.django_db
 

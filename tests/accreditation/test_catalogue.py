@@ -34,10 +34,10 @@ from accreditation.catalogue import (
 from accreditation.catalogue import versions as catalogue
 from accreditation.models import CatalogueEntry, CatalogueEntryVersion
 from outcomes.models import LearningOutcome
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.conftest import login_verified, token_for
-from tests.outcomes import test_batches as batches
+from tests.outcomes import helpers as batches
 from tests.outcomes.samples import pdf_bytes
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, login_verified, token_for
 
 pytestmark = pytest.mark.django_db
 
@@ -819,8 +819,8 @@ def test_a_new_catalogue_entry_tells_each_matching_learner_once(
     management_admin, django_capture_on_commit_callbacks
 ):
     from accounts.models import Notification
-    from tests.accounts.test_registration import RESIDENT, with_check
-    from tests.accreditation.factories import certificate_save, learner_register
+    from tests.outcomes.factories import certificate_save
+    from tests.people import RESIDENT, learner_register, with_check
 
     shao = learner_register("邵涛涛", RESIDENT, "13912345678")
     wang = learner_register("王另一", with_check("50010619900101234"), "13911110000")

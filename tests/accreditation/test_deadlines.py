@@ -19,9 +19,9 @@ from accreditation import calendar, deadlines
 from accreditation.deadlines import SweepResult, deadline_sweep, on_time_rates
 from accreditation.models import Application, ApplicationState
 from accreditation.tasks import deadline_sweep_task
-from tests.conftest import login_verified, with_totp
-from tests.creditbank.test_worker import process_env, start, stop
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.people import login_verified, with_totp
+from tests.processes import process_env, start, stop
 
 from .factories import ApplicationFactory, RejectionFactory
 

@@ -19,16 +19,11 @@ from accreditation import services
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.models import Application, ApplicationState, CatalogueEntry, Decision
 from outcomes.models import LearningOutcome
-from tests.accounts.test_registration import RESIDENT, with_check
-from tests.accreditation.factories import (
-    ApplicationFactory,
-    certificate_save,
-    learner_register,
-    principal_entry_publish,
-)
-from tests.conftest import login_verified, with_totp
-from tests.factories import ManagementCentreFactory, UserFactory
+from tests.accounts.factories import ManagementCentreFactory, UserFactory
+from tests.accreditation.factories import ApplicationFactory, principal_entry_publish
+from tests.outcomes.factories import certificate_save
 from tests.outcomes.samples import pdf_bytes
+from tests.people import RESIDENT, learner_register, login_verified, with_check, with_totp
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ from django.core.exceptions import ValidationError
 from accreditation import services
 from accreditation.models import Application, ApplicationEvent, ApplicationState
 from accreditation.workflow import TRANSITIONS, application_move
-from tests.accounts.test_registration import RESIDENT
-from tests.accreditation.factories import certificate_save as principal_certificate
-from tests.accreditation.factories import learner_register as register
 from tests.accreditation.factories import principal_entry_publish
+from tests.outcomes.factories import certificate_save as principal_certificate
+from tests.people import RESIDENT
+from tests.people import learner_register as register
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accounts.imports import MAX_FILE_BYTES
+from accounts.collective.imports import MAX_FILE_BYTES
 from common.downloads import MAX_UPLOAD_BYTES
 
 

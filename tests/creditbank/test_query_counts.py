@@ -44,7 +44,7 @@ from accounts.models import (
     StaffAccess,
     User,
 )
-from accounts.rights import correction_request, visit_book
+from accounts.rights.services import correction_request, visit_book
 from accounts.services import staff_file_view_record
 from accreditation import services as accreditation
 from accreditation.calendar import calendar_load
@@ -59,15 +59,15 @@ from accreditation.models import (
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
 from outcomes.services import outcome_save
 from outcomes.storage import Upload
-from tests.accreditation.factories import learner_register, principal_entry_publish
-from tests.conftest import login_verified, with_totp
-from tests.factories import (
+from tests.accounts.factories import (
     CentreFactory,
     CollectiveAccountFactory,
     InstitutionFactory,
     UserFactory,
 )
+from tests.accreditation.factories import principal_entry_publish
 from tests.outcomes.samples import png_bytes
+from tests.people import learner_register, login_verified, with_totp
 from transfers.certificates.issuing import certificate_request
 from transfers.models import (
     Certificate,

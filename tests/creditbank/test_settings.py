@@ -4,7 +4,7 @@ import sys
 
 from django.conf import settings
 
-from tests.conftest import subprocess_env
+from tests.processes import subprocess_env
 
 PRODUCTION_ENV = {
     "DJANGO_ENV": "production",

@@ -13,14 +13,9 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import LedgerEntry, Role
 from creditbank.statement import ledger_statement
-from tests.accreditation.factories import PersonalAccountFactory
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import (
-    accredited_outcome,
-    catalogue_version,
-    programme_with_courses,
-    rule,
-)
+from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.transfers.factories import programme_with_courses, rule
 from transfers.services import transfer_apply, transfer_item_decide
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.db import connection
 from django.utils import timezone
 from knox.models import AuthToken
 
-from tests.conftest import subprocess_env
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.processes import subprocess_env
 
 ROOT = Path(settings.BASE_DIR)
 CELERY = str(Path(sys.executable).parent / "celery")

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from creditbank.models import DataExport, DataExportEvent
 from creditbank.workflow import DATA_EXPORT
-from tests.accreditation.factories import PersonalAccountFactory
+from tests.accounts.factories import PersonalAccountFactory
 
 pytestmark = pytest.mark.django_db
 

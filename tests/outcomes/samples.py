@@ -5,7 +5,7 @@ import io
 from fpdf import FPDF
 from PIL import Image
 
-from accounts.documents import FONT_PATH
+from common.pdf import FONT_PATH
 
 
 def pdf_bytes(text: str = "幼儿园园长资格证书 Kindergarten principal certificate") -> bytes:

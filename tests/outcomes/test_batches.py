@@ -18,11 +18,11 @@ from accounts.models import BusinessTransaction, LearningAccount, Role
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
 from outcomes.services import outcome_update, outcomes_in_file
 from outcomes.storage import Upload
-from tests.accounts.test_imports import csv_file as member_csv
-from tests.accounts.test_imports import member, resident_id
-from tests.accounts.test_imports import upload as import_members
-from tests.conftest import login_verified
-from tests.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
+from tests.accounts.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
+from tests.accounts.helpers import csv_file as member_csv
+from tests.accounts.helpers import member, resident_id
+from tests.accounts.helpers import upload as import_members
+from tests.people import login_verified
 
 from .samples import pdf_bytes, png_bytes
 

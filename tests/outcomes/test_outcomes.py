@@ -8,8 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.models import BusinessTransaction, StaffAccess
 from accounts.services import personal_account_register
 from outcomes.models import EvidenceFile, LearningOutcome
-from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
-from tests.conftest import login_verified
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, login_verified, with_check
 
 from .samples import jpeg_bytes, pdf_bytes, png_bytes
 

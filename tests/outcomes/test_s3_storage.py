@@ -15,8 +15,9 @@ from accounts.services import personal_account_register
 from outcomes.models import EvidenceFile
 from outcomes.services import outcome_save
 from outcomes.storage import Upload
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.conftest import free_port, require
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT
+from tests.processes import free_port, require
 
 from .samples import pdf_bytes, png_bytes
 

@@ -24,9 +24,9 @@ import pytest
 from django.conf import settings
 
 from accounts.models import Role
+from tests.worlds import PRINCIPALS, World, world_build
 
 from .matrix import UNSAFE, Asker, Route, routes
-from .world import PRINCIPALS, World, world_build
 
 pytestmark = pytest.mark.django_db
 

@@ -11,9 +11,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import Notification, Role, User
 from accreditation.models import Application
+from tests.worlds import World, world_build
 from transfers.models import TransferApplication
-
-from .world import World, world_build
 
 pytestmark = pytest.mark.django_db
 

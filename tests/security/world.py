@@ -13,23 +13,19 @@ from typing import Any, cast
 
 from django.utils import timezone
 
-from accounts.collective import collective_account_apply, collective_account_decide
+from accounts.collective.services import collective_account_apply, collective_account_decide
 from accounts.models import Centre, Institution, LearningAccount, Notification, Role, User
-from accounts.rights import correction_request, visit_book
+from accounts.rights.services import correction_request, visit_book
 from accounts.services import api_token_create
 from accreditation.services import application_submit
 from creditbank.export import data_export_request
 from outcomes.models import EvidenceFile
-from tests.accounts.test_imports import resident_id
-from tests.accreditation.factories import certificate_save, learner_register
-from tests.conftest import with_totp
-from tests.factories import CentreFactory, InstitutionFactory, UserFactory
-from tests.transfers.test_transfers import (
-    accredited_outcome,
-    catalogue_version,
-    programme_with_courses,
-    rule,
-)
+from tests.accounts.factories import CentreFactory, InstitutionFactory, UserFactory
+from tests.accounts.helpers import resident_id
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.outcomes.factories import certificate_save
+from tests.people import learner_register, with_totp
+from tests.transfers.factories import programme_with_courses, rule
 from transfers.certificates.issuing import certificate_request
 from transfers.models import TransferItem
 from transfers.services import learning_goal_set, transfer_apply
@@ -59,7 +55,7 @@ class World:
 
 def _collective(name: str, code_n: int, centre: Any, decider: User, admin_phone: str) -> User:
     """An institution with an approved collective account; gives its administrator."""
-    from tests.factories import _credit_code
+    from tests.accounts.factories import credit_code as _credit_code
 
     account = collective_account_apply(
         name=name,

@@ -27,10 +27,9 @@ from pypdf import PdfReader, PdfWriter
 
 from accounts.models import BusinessTransaction, Notification, Role
 from accreditation.models import Decision, Revocation
-from tests.accreditation.factories import PersonalAccountFactory
-from tests.conftest import token_for
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.people import token_for
 from transfers.certificates import issuing as certificates
 from transfers.certificates.issuing import (
     certificate_render,
@@ -658,7 +657,7 @@ def test_amounts_on_the_certificate_are_the_decisions(world, django_capture_on_c
 
 
 def test_production_refuses_to_start_without_a_signing_key():
-    from tests.creditbank.test_settings import PRODUCTION_ENV, manage
+    from tests.processes import PRODUCTION_ENV, manage
 
     result = manage("check", **{**PRODUCTION_ENV, "CERTIFICATE_SIGNING_KEY": ""})
 

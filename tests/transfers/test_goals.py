@@ -3,7 +3,8 @@ from django.core.management import call_command
 
 from accounts.models import BusinessTransaction
 from accounts.services import personal_account_register
-from tests.accounts.test_registration import PASSWORD, RESIDENT
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT
 from transfers.models import LearningGoal, Programme
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.transfers import test_transfers
-from tests.transfers.test_transfers import body
+from tests.transfers.helpers import body
 from transfers.idempotency import _lock_id, fingerprint, idempotency_keys_purge
 from transfers.models import IdempotencyKey, TransferApplication
 from transfers.tasks import purge_expired_idempotency_keys

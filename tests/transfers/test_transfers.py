@@ -32,13 +32,15 @@ from accreditation.models import (
     Decision,
 )
 from outcomes.models import LearningOutcome
-from tests.accreditation.factories import (
-    ApplicationFactory,
-    LearningOutcomeFactory,
+from tests.accounts.factories import (
+    CentreFactory,
+    InstitutionFactory,
     PersonalAccountFactory,
+    UserFactory,
 )
-from tests.conftest import with_totp
-from tests.factories import CentreFactory, InstitutionFactory, UserFactory
+from tests.accreditation.factories import ApplicationFactory
+from tests.outcomes.factories import LearningOutcomeFactory
+from tests.people import with_totp
 from transfers.models import (
     ConversionRule,
     Course,
@@ -481,7 +483,7 @@ def test_the_learner_answers_an_information_request_and_withdraws_over_the_api(
 def test_the_learner_applies_from_the_learning_path_page_and_the_officer_decides_on_a_page(
     client, world, learner, institution_officer
 ):
-    from tests.conftest import login_verified
+    from tests.people import login_verified
 
     client.force_login(learner)
     path_page = client.get(f"/file/goals/{world['programme'].pk}/")
@@ -523,7 +525,7 @@ def test_the_learner_applies_from_the_learning_path_page_and_the_officer_decides
 
 
 def test_an_officer_of_another_institution_gets_404_on_the_pages(client, world, learner):
-    from tests.conftest import login_verified
+    from tests.people import login_verified
 
     application = apply(world, learner)
     stranger = with_totp(

@@ -12,14 +12,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.models import Role
-from tests.accreditation.factories import PersonalAccountFactory
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import (
-    accredited_outcome,
-    catalogue_version,
-    programme_with_courses,
-    rule,
-)
+from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.transfers.factories import programme_with_courses, rule
 from transfers.models import (
     Certificate,
     CertificateEvent,

@@ -13,7 +13,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LearningAccount
-from accounts.notifications import portal_url
+from accounts.notifications.services import portal_url
 from accounts.services import account_totals
 from accreditation.models import Decision
 from outcomes.services import outcomes_in_file

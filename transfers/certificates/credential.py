@@ -10,7 +10,7 @@ from typing import Any
 
 from django.utils import timezone, translation
 
-from accounts.notifications import portal_url
+from accounts.notifications.services import portal_url
 
 from ..models import Certificate
 from .signing import base58btc_encode, canonical_bytes, key_id_of, signing_key

@@ -22,10 +22,10 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.commit import task_after_commit
 from accounts.models import BusinessTransaction, LearningAccount, Notification, User
-from accounts.notifications import notify
+from accounts.notifications.services import notify
 from accounts.services import transaction_record
+from common.tasks import task_after_commit
 
 from ..models import Certificate, CertificateEvent
 from ..workflow import CERTIFICATE

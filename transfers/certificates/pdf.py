@@ -11,7 +11,7 @@ from typing import Any
 import segno
 from django.utils.translation import gettext_lazy as _
 
-from accounts.documents import BankDocument
+from common.pdf import BankDocument
 
 from ..models import Certificate
 from .content import both_languages

@@ -18,13 +18,13 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from fpdf import FPDF
 
-from accounts.documents import FONT_PATH
 from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
 from accounts.services import personal_account_find, personal_account_register
 from accounts.validators import uscc_check_character
 from accreditation.catalogue import catalogue_current, catalogue_entry_publish
 from accreditation.models import Application, CatalogueEntry
 from accreditation.services import application_submit
+from common.pdf import FONT_PATH
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_save
 from outcomes.storage import Upload

@@ -16,7 +16,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from .models import Role
+from accounts.core.models import Role
 
 
 def user_has_role(user: Any, *roles: str) -> bool:

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -25,17 +25,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import (
-    Centre,
-    CentreVisit,
-    ClosureRequest,
-    CorrectionRequest,
-    LearningAccount,
-    Role,
-    User,
-)
-from .permissions import HasRole, RoleRequiredMixin
-from .rights import (
+from accounts.core.models import Centre, Role, User
+from accounts.ledger.models import LearningAccount
+from accounts.rights.models import CentreVisit, ClosureRequest, CorrectionRequest
+from accounts.rights.services import (
     closure_cancel,
     closure_pending_of,
     closure_request,
@@ -50,13 +43,10 @@ from .rights import (
     visits_at,
     visits_of,
 )
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from common.forms import form_errors_apply
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
-
-
-def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 # --- Forms ----------------------------------------------------------------------------------
@@ -143,7 +133,7 @@ def closure_page(request: HttpRequest) -> HttpResponse:
         try:
             closure_request(user=user, password=form.cleaned_data["password"])
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_errors_apply(form, exc)
         else:
             messages.success(request, _("Your account will be closed at the end of the period."))
             return HttpResponseRedirect(reverse("rights-closure"))
@@ -175,7 +165,7 @@ def _correction_asked(request: HttpRequest, form: Any, **record: Any) -> bool:
     try:
         correction_request(user=request.user, **record, **form.cleaned_data)  # type: ignore[arg-type]
     except ValidationError as exc:
-        _errors_to_form(form, exc)
+        form_errors_apply(form, exc)
         return False
     messages.success(request, _("Your request has been sent to a centre."))
     return True
@@ -243,7 +233,7 @@ class CorrectionDecideView(RoleRequiredMixin, View):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, _("The decision is recorded."))
                 return HttpResponseRedirect(reverse("rights-correction-queue"))
@@ -274,7 +264,7 @@ def visits_page(request: HttpRequest) -> HttpResponse:
                 purpose=form.cleaned_data["purpose"],
             )
         except ValidationError as exc:
-            _errors_to_form(form, exc)
+            form_errors_apply(form, exc)
         else:
             messages.success(request, _("Your visit is booked."))
             return HttpResponseRedirect(reverse("rights-visits"))
@@ -303,7 +293,7 @@ class CentreVisitsView(RoleRequiredMixin, View):
                     pages=form.cleaned_data["pages"],
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_errors_apply(form, exc)
             else:
                 messages.success(request, _("The certified copy is recorded."))
                 return HttpResponseRedirect(reverse("rights-centre-visits"))
@@ -319,26 +309,6 @@ class CentreVisitsView(RoleRequiredMixin, View):
             {"visits": visits, "form": form, "blank": CopyForm(), "failed": failed},
             status=status,
         )
-
-
-rights_b_urlpatterns: list[URLPattern] = [
-    path("account/visits/", visits_page, name="rights-visits"),
-    path("centre/visits/", CentreVisitsView.as_view(), name="rights-centre-visits"),
-    path("account/closure/", closure_page, name="rights-closure"),
-    path("account/closure/cancel/", closure_cancel_page, name="rights-closure-cancel"),
-    path("account/corrections/", corrections_page, name="rights-corrections"),
-    path(
-        "account/corrections/<str:kind>/<int:pk>/",
-        record_correction_page,
-        name="rights-record-correction",
-    ),
-    path("centre/corrections/", CorrectionQueueView.as_view(), name="rights-correction-queue"),
-    path(
-        "centre/corrections/<int:pk>/decide/",
-        CorrectionDecideView.as_view(),
-        name="rights-correction-decide",
-    ),
-]
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -589,23 +559,3 @@ class VisitCopyApiView(APIView):
             pages=data.validated_data["pages"],
         )
         return Response(VisitSerializer(visit).data)
-
-
-rights_b_api_urlpatterns: list[URLPattern] = [
-    path("accounts/me/visits/", MyVisitsView.as_view(), name="api-my-visits"),
-    path("visits/", CentreVisitsApiView.as_view(), name="api-centre-visits"),
-    path("visits/<int:pk>/copy/", VisitCopyApiView.as_view(), name="api-visit-copy"),
-    path("accounts/me/closure/", MyClosureView.as_view(), name="api-my-closure"),
-    path("accounts/me/corrections/", MyCorrectionsView.as_view(), name="api-my-corrections"),
-    path(
-        "accounts/me/correctable-records/",
-        MyCorrectableRecordsView.as_view(),
-        name="api-my-correctable-records",
-    ),
-    path("corrections/", CorrectionQueueApiView.as_view(), name="api-correction-queue"),
-    path(
-        "corrections/<int:pk>/decision/",
-        CorrectionDecisionApiView.as_view(),
-        name="api-correction-decision",
-    ),
-]

@@ -22,10 +22,9 @@ docs/decisions/0007-corrections-of-decided-records.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,19 +35,25 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .models import (
-    BusinessTransaction,
-    Centre,
-    CentreVisit,
-    ClosureRequest,
-    CorrectionRequest,
-    LearningAccount,
-    Notification,
-    Role,
-    User,
+from accounts.core.models import Centre, Role, User
+from accounts.ledger.models import BusinessTransaction, LearningAccount
+from accounts.ledger.services import account_lock, transaction_record
+from accounts.notifications.models import Notification
+from accounts.notifications.services import notify
+from accounts.rights.kinds import (
+    CorrectableKind,
+    CorrectableRecord,
+    correctable_kind,
+    correctable_kinds,
 )
-from .notifications import notify
-from .services import transaction_record
+from accounts.rights.models import (
+    CentreVisit,
+    ClosureEvent,
+    ClosureRequest,
+    CorrectionEvent,
+    CorrectionRequest,
+)
+from accounts.rights.workflow import CLOSURE, CORRECTION
 
 # An eraser removes what its layer holds about the account. It must be idempotent: the
 # retention job may run it again on an account already closed.
@@ -62,6 +67,10 @@ def closure_eraser_register(eraser: ClosureEraser) -> ClosureEraser:
     if eraser not in closure_erasers:
         closure_erasers.append(eraser)
     return eraser
+
+
+def _save_finished(request: ClosureRequest) -> None:
+    request.save(update_fields=["status", "finished_at"])
 
 
 def closure_days() -> int:
@@ -86,7 +95,7 @@ def closure_request(*, user: User, password: str) -> ClosureRequest:
     with transaction.atomic():
         account = _personal_account_of(user)
         # The lock makes two clicks at once give one request.
-        LearningAccount.objects.select_for_update().get(pk=account.pk)
+        account_lock(account.pk)
         pending = closure_pending_of(account=account)
         if pending is not None:
             return pending
@@ -114,9 +123,8 @@ def closure_cancel(*, user: User) -> ClosureRequest:
         )
         if request is None:
             raise ValidationError({"closure": _("There is no closure request to cancel.")})
-        request.status = ClosureRequest.Status.CANCELLED
         request.finished_at = timezone.now()
-        request.save(update_fields=["status", "finished_at"])
+        CLOSURE.move(request, action=ClosureEvent.Action.CANCEL, actor=user, save=_save_finished)
         transaction_record(
             account=account, kind=BusinessTransaction.Kind.CLOSURE_CANCELLED, actor=user, details={}
         )
@@ -127,7 +135,7 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
     """Close the account and remove its personal data. Every step sets fixed values, so
     running it again on a closed account changes nothing."""
     with transaction.atomic():
-        account = LearningAccount.objects.select_for_update().get(pk=account.pk)
+        account = account_lock(account.pk)
         user = account.holder
         if user is None:
             raise ValidationError({"account": _("Only a personal account can be closed.")})
@@ -172,9 +180,12 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
             eraser(account)
 
         now = timezone.now()
-        ClosureRequest.objects.filter(account=account, status=ClosureRequest.Status.PENDING).update(
-            status=ClosureRequest.Status.DONE, finished_at=now
-        )
+        # At most one is pending (a unique constraint); the account row is locked above.
+        for request in ClosureRequest.objects.filter(
+            account=account, status=ClosureRequest.Status.PENDING
+        ):
+            request.finished_at = now
+            CLOSURE.move(request, action=ClosureEvent.Action.CLOSE, save=_save_finished)
         if not account.transactions.filter(kind=BusinessTransaction.Kind.ACCOUNT_CLOSED).exists():
             transaction_record(
                 account=account,
@@ -214,82 +225,8 @@ MAX_VALUE = 150
 MAX_REASON = 500
 
 
-@dataclass(frozen=True)
-class CorrectableRecord:
-    """One record the learner may ask to correct: its id, its label, and the correctable
-    fields' current values as text."""
-
-    id: int
-    label: str
-    values: dict[str, str]
-
-
-class CorrectableKind(Protocol):
-    """A kind of decided record the learner may ask to correct, registered by the layer that
-    owns it (``outcomes`` registers its accredited and rejected outcomes). Values travel as
-    text: what the learner typed, and what the record holds, shown as text."""
-
-    #: Short name stored with the request ("outcome").
-    name: str
-    #: What the kind is called, for people.
-    label: Any
-    #: The fields that may be corrected, with their labels, in the order shown.
-    fields: Mapping[str, Any]
-    #: Fields shown as choices but always refused, each with the message that says why and
-    #: what to do instead (the amounts accredited).
-    refused: Mapping[str, Any]
-
-    def records_of(self, account: LearningAccount) -> list[CorrectableRecord]:
-        """The account's records that may be corrected, newest first, in one query."""
-        ...
-
-    def describe(self, account: LearningAccount, record_id: int) -> str | None:
-        """The record's label; None when the account has no such record (the caller answers
-        404); ValidationError when it is the account's but cannot be corrected this way."""
-        ...
-
-    def values_of(self, account: LearningAccount, record_id: int) -> dict[str, str]:
-        """The correctable fields' current values, as text."""
-        ...
-
-    def clean(self, account: LearningAccount, record_id: int, field: str, value: str) -> str:
-        """``value`` checked and normalised for ``field``; ValidationError keyed
-        ``new_value`` when it is not a valid value for the record."""
-        ...
-
-    def apply(self, account: LearningAccount, record_id: int, field: str, value: str) -> str:
-        """Set the field to the (cleaned) value under a row lock, inside the caller's
-        transaction; returns the value it replaced, as text."""
-        ...
-
-
-correctable_kinds: dict[str, CorrectableKind] = {}
-
-
-def correctable_kind_register(kind: CorrectableKind) -> CorrectableKind:
-    """Let learners ask for corrections of ``kind``'s records; registering the same name again
-    replaces the earlier one (``ready()`` may run more than once)."""
-    correctable_kinds[kind.name] = kind
-    return kind
-
-
-def correctable_kind(name: str) -> CorrectableKind:
-    kind = correctable_kinds.get(name)
-    if kind is None:
-        raise ValidationError({"record_kind": _("This kind of record cannot be corrected.")})
-    return kind
-
-
 def correction_field_label(*, record_kind: str, field: str) -> str:
-    if not record_kind:
-        if field in CorrectionRequest.Field.values:
-            return str(CorrectionRequest.Field(field).label)
-        return field
-    kind = correctable_kinds.get(record_kind)
-    if kind is None:
-        return field
-    label = kind.fields.get(field) or kind.refused.get(field)
-    return str(label) if label is not None else field
+    return CorrectionRequest.field_label(record_kind=record_kind, field=field)
 
 
 def _record_shown(kind: CorrectableKind, record: CorrectableRecord) -> dict[str, Any]:
@@ -458,7 +395,7 @@ def _record_correction_request(
     with transaction.atomic():
         account = _personal_account_of(user)
         # The account row is the lock: two requests at once for the same field give one.
-        LearningAccount.objects.select_for_update().get(pk=account.pk)
+        account_lock(account.pk)
         label = kind.describe(account, record_id)
         if label is None:
             raise Http404
@@ -562,22 +499,22 @@ def correction_decide(
         )
         if request is None:
             raise ValidationError({"request": _("There is no such correction request.")})
-        if request.status != CorrectionRequest.Status.PENDING:
-            raise ValidationError({"request": _("This request has already been decided.")})
+        action = CorrectionEvent.Action.ACCEPT if accept else CorrectionEvent.Action.REJECT
+        if not CORRECTION.is_allowed(request.status, action):
+            raise CORRECTION.refuse(request.status, action)
         account = request.account
         if account.status == LearningAccount.Status.CLOSED:
             raise ValidationError({"request": _("The account has been closed.")})
         if account.holder_id == reviewer.pk:
             raise ValidationError({"reviewer": _("You cannot decide a correction of your own.")})
         # The account first, then its records, as everywhere.
-        LearningAccount.objects.select_for_update().get(pk=account.pk)
-        request.status = (
-            CorrectionRequest.Status.ACCEPTED if accept else CorrectionRequest.Status.REJECTED
-        )
+        account_lock(account.pk)
         request.decided_by = reviewer
         request.decided_at = timezone.now()
         request.decision_reason = reason
-        request.save()
+        CORRECTION.move(
+            request, action=action, actor=reviewer, reason=reason, save=lambda r: r.save()
+        )
         if accept:
             _apply_accepted(request=request, account=account, reviewer=reviewer, reason=reason)
         else:

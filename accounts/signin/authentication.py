@@ -4,7 +4,7 @@ from drf_spectacular.authentication import SessionScheme
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
-from .mfa import second_factor_required
+from accounts.signin.mfa import second_factor_required
 
 
 class VerifiedSessionAuthentication(SessionAuthentication):
@@ -25,4 +25,4 @@ class VerifiedSessionAuthentication(SessionAuthentication):
 class VerifiedSessionScheme(SessionScheme):
     """Documents the session scheme in the OpenAPI schema, as for DRF's own class."""
 
-    target_class = "accounts.authentication.VerifiedSessionAuthentication"
+    target_class = "accounts.signin.authentication.VerifiedSessionAuthentication"

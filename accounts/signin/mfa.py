@@ -14,7 +14,7 @@ from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
-from .models import STAFF_ROLES, User
+from accounts.core.models import STAFF_ROLES, User
 
 
 def second_factor_required(user: Any) -> bool:

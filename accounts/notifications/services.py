@@ -32,8 +32,9 @@ from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
-from .commit import task_after_commit
-from .models import Notification, User
+from accounts.core.models import User
+from accounts.notifications.models import Notification
+from common.tasks import task_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -362,7 +363,8 @@ def notify_batch(notices: Sequence[Notice]) -> list[Notification]:
 
 
 def _email_after_commit(notification_ids: list[int]) -> None:
-    from .tasks import send_notification_emails
+    # Imported here: the task calls this module's services (a service and its own task).
+    from accounts.tasks import send_notification_emails
 
     for chunk in _chunks(notification_ids, EMAILS_PER_TASK):
         # robust: a broker that is down must not turn the caller's committed work into an
@@ -533,7 +535,7 @@ def notification_emails_resend(*, now: datetime | None = None) -> int:
     """Periodic (beat): queue again the emails of :func:`notification_emails_pending`; returns
     how many. Sending claims each notice, so a notice whose first task turns up after all is
     still emailed once."""
-    from .tasks import send_notification_emails
+    from accounts.tasks import send_notification_emails
 
     pending = notification_emails_pending(now=now)
     for chunk in _chunks(pending, EMAILS_PER_TASK):

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -27,8 +27,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import Notification, User
-from .notifications import (
+from accounts.core.models import User
+from accounts.notifications.models import Notification
+from accounts.notifications.services import (
     RenderedNotification,
     is_local_path,
     notification_open,
@@ -90,13 +91,6 @@ def notification_follow(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404 from None
     link = notification.link
     return HttpResponseRedirect(link if link and is_local_path(link) else reverse("notifications"))
-
-
-notification_urlpatterns: list[URLPattern] = [
-    path("notifications/", notification_list, name="notifications"),
-    path("notifications/read/", notification_mark_read, name="notifications-read"),
-    path("notifications/<int:pk>/open/", notification_follow, name="notification-open"),
-]
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -208,9 +202,3 @@ class NotificationReadView(APIView):
         marked = notifications_mark_read(user=user, ids=ids)
         result = {"marked": marked, "unread": notifications_unread_count(user=user)}
         return Response(MarkReadResultSerializer(result).data)
-
-
-notification_api_urlpatterns: list[URLPattern] = [
-    path("notifications/", NotificationListView.as_view(), name="api-notifications"),
-    path("notifications/read/", NotificationReadView.as_view(), name="api-notifications-read"),
-]

@@ -6,7 +6,7 @@ that is not a member list we can read safely: too large, too many rows, a zip bo
 nor XLSX, empty, or without a required column. Checking then validates every row on its own and
 against the other rows of the file, and returns every problem at once, by row and column; what
 needs the database (existing accounts, addresses in use, memberships) is checked by the service
-in ``accounts.collective``.
+in ``accounts.collective.services``.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from .identity import Identity, IdType, parse_identity
-from .serializers import PHONE_VALIDATOR
+from accounts.identity.numbers import Identity, IdType, parse_identity
+from accounts.validators import PHONE_VALIDATOR
 
 # --- Limits ---------------------------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from .mfa import second_factor_required, totp_device_of
+from accounts.signin.mfa import second_factor_required, totp_device_of
 
 # Paths a signed-in user may reach before giving the second factor.
 OPEN_PREFIXES = ("/mfa/", "/logout/", "/static/", "/i18n/", "/healthz", "/readyz", "/api/")

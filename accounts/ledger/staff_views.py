@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,20 +20,23 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .commit import task_after_commit
-from .forms import CentreRegistrationForm, LearnerSearchForm
-from .identity import IdType
-from .models import LearningAccount, Role, User
-from .permissions import HasRole, user_has_role
-from .serializers import PHONE_VALIDATOR, LearningAccountSerializer
-from .services import (
+from accounts.core.models import Role, User
+from accounts.identity.numbers import IdType
+from accounts.ledger.forms import CentreRegistrationForm, LearnerSearchForm
+from accounts.ledger.models import LearningAccount
+from accounts.ledger.serializers import LearningAccountSerializer
+from accounts.ledger.services import (
     FILE_STAFF_ROLES,
     account_with_totals,
     identity_reveal,
     personal_account_find,
     personal_account_register,
 )
-from .tasks import send_password_setup_email
+from accounts.signin.permissions import HasRole, user_has_role
+from accounts.tasks import send_password_setup_email
+from accounts.validators import PHONE_VALIDATOR
+from common.forms import form_errors_apply
+from common.tasks import task_after_commit
 
 COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
@@ -79,8 +81,7 @@ def centre_account_open(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_errors_apply(form, exc)
         else:
             messages.success(
                 request,
@@ -107,8 +108,7 @@ def learner_search(request: HttpRequest) -> HttpResponse:
         try:
             result = personal_account_find(**form.cleaned_data)
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field, errors)
+            form_errors_apply(form, exc)
         else:
             searched = True
             form = LearnerSearchForm()  # the number typed is not echoed back into the page
@@ -223,18 +223,3 @@ class IdentityRevealApi(APIView):
             reason=body.validated_data["reason"],
         )
         return Response({"account_number": account.number, "id_number": number_in_clear})
-
-
-staff_urlpatterns: list[URLPattern] = [
-    path("centre/accounts/new/", centre_account_open, name="centre-account-open"),
-    path("centre/learners/", learner_search, name="learner-search"),
-]
-staff_api_urlpatterns: list[URLPattern] = [
-    path("centre/accounts/", CentreAccountOpenApi.as_view(), name="api-centre-account-open"),
-    path("accounts/lookup/", AccountLookupApi.as_view(), name="api-account-lookup"),
-    path(
-        "accounts/<str:number>/identity-reveals/",
-        IdentityRevealApi.as_view(),
-        name="api-identity-reveal",
-    ),
-]

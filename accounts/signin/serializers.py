@@ -1,13 +1,10 @@
-from decimal import Decimal
-
 from django.contrib.auth import authenticate
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .identity import IdType
-from .mfa import second_factor_required, totp_device_of, totp_verify
-from .models import LearningAccount, StaffAccess, User
+from accounts.core.models import User
+from accounts.signin.mfa import second_factor_required, totp_device_of, totp_verify
+from accounts.validators import PHONE_VALIDATOR
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -69,76 +66,6 @@ class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
         fields = ["username", "name", "role", "centre", "institution"]
-        read_only_fields = fields
-
-
-PHONE_VALIDATOR = RegexValidator(
-    r"^(1[3-9]\d{9}|\+\d{6,15})$",
-    _("Enter a mainland mobile number (11 digits) or an international number starting with +."),
-)
-
-
-class RegistrationSerializer(serializers.Serializer):
-    name = serializers.CharField(label=_("Name"), max_length=150)
-    id_type = serializers.ChoiceField(label=_("Identity document"), choices=IdType.choices)
-    id_number = serializers.CharField(label=_("Identity number"), max_length=40, write_only=True)
-    phone = serializers.CharField(
-        label=_("Mobile phone"), max_length=20, validators=[PHONE_VALIDATOR]
-    )
-    email = serializers.EmailField(label=_("Email"), max_length=254)
-    password = serializers.CharField(
-        label=_("Password"),
-        write_only=True,
-        trim_whitespace=False,
-        max_length=128,
-        style={"input_type": "password"},
-    )
-
-
-class LearningAccountSerializer(serializers.ModelSerializer):
-    """A learning account as its holder or staff see it: the identity number only masked."""
-
-    account_number = serializers.CharField(source="number", read_only=True)
-    name = serializers.CharField(source="holder.name", read_only=True)
-    email = serializers.EmailField(source="holder.email", read_only=True)
-    phone = serializers.CharField(source="holder.phone", read_only=True)
-    id_number_masked = serializers.CharField(read_only=True)
-    hours = serializers.DecimalField(max_digits=10, decimal_places=1, read_only=True)
-    credits = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True)
-    # Credits institutions recognised for courses (the transferred book of the ledger).
-    transferred_credits = serializers.DecimalField(
-        max_digits=8, decimal_places=1, read_only=True, default=Decimal(0)
-    )
-
-    class Meta:
-        model = LearningAccount
-        fields = [
-            "account_number",
-            "kind",
-            "status",
-            "name",
-            "email",
-            "phone",
-            "id_type",
-            "id_number_masked",
-            "birth_date",
-            "gender",
-            "identity_check",
-            "opened_at",
-            "hours",
-            "credits",
-            "transferred_credits",
-        ]
-        read_only_fields = fields
-
-
-class StaffAccessSerializer(serializers.ModelSerializer):
-    staff = serializers.CharField(source="staff.get_full_name", read_only=True)
-    centre = serializers.CharField(source="staff.centre", read_only=True, default="")
-
-    class Meta:
-        model = StaffAccess
-        fields = ["occurred_at", "staff", "centre", "kind", "reason"]
         read_only_fields = fields
 
 

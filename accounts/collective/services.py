@@ -25,9 +25,7 @@ from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import crypto
-from .identity import mask_identity_number
-from .imports import (
+from accounts.collective.imports import (
     EMAIL,
     ID_NUMBER,
     NAME,
@@ -42,21 +40,24 @@ from .imports import (
     normalise_phone,
     xlsx_write,
 )
-from .models import (
-    BusinessTransaction,
-    Centre,
+from accounts.collective.models import (
+    CollectiveApplicationEvent,
     CollectiveMembership,
-    Institution,
+    MemberImport,
+)
+from accounts.collective.workflow import APPLICATION
+from accounts.core.models import Centre, Institution, Role, User
+from accounts.identity import crypto
+from accounts.identity.numbers import mask_identity_number
+from accounts.ledger.models import (
+    BusinessTransaction,
     LearningAccount,
     LedgerEntry,
     LifelongLearningFile,
-    MemberImport,
-    Role,
-    User,
 )
-from .permissions import user_has_role
-from .services import account_number_generate, transaction_record
-from .validators import validate_unified_social_credit_code
+from accounts.ledger.services import account_number_generate, transaction_record
+from accounts.signin.permissions import user_has_role
+from accounts.validators import validate_unified_social_credit_code
 
 # The kinds of institution that hold a collective account for their members; degree
 # institutions and certificate bodies receive credit transfers instead.
@@ -190,6 +191,10 @@ def collective_account_apply(
 
 
 @transaction.atomic
+def _save_decision(account: LearningAccount) -> None:
+    account.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+
+
 def collective_account_decide(
     *, institution: Institution, decided_by: User, approve: bool, reason: str = ""
 ) -> LearningAccount:
@@ -215,20 +220,14 @@ def collective_account_decide(
     account = LearningAccount.objects.select_for_update().get(
         institution=institution, kind=LearningAccount.Kind.COLLECTIVE
     )
-    if account.status != LearningAccount.Status.PENDING:
-        raise ValidationError(
-            {
-                "decision": _(
-                    "This application was already decided (%(status)s); it cannot be decided again."
-                )
-                % {"status": account.get_status_display()}
-            }
-        )
-    account.status = LearningAccount.Status.ACTIVE if approve else LearningAccount.Status.REJECTED
+    Action = CollectiveApplicationEvent.Action
+    action = Action.APPROVE if approve else Action.REJECT
+    if not APPLICATION.is_allowed(account.status, action):
+        raise APPLICATION.refuse(account.status, action)
     account.decided_by = decided_by
     account.decided_at = timezone.now()
     account.decision_note = reason
-    account.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    APPLICATION.move(account, action=action, actor=decided_by, reason=reason, save=_save_decision)
     if approve:
         institution.is_active = True
         institution.save(update_fields=["is_active"])

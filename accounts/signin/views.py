@@ -3,20 +3,23 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .forms import ContactDetailsForm, OneTimeCodeForm, PasswordSetupOrResetForm, RegistrationForm
-from .mfa import (
+from accounts.ledger.services import contact_details_change, personal_account_register
+from accounts.signin.forms import (
+    ContactDetailsForm,
+    OneTimeCodeForm,
+    RegistrationForm,
+)
+from accounts.signin.mfa import (
     mark_verified,
     totp_device_of,
     totp_enrolment_confirm,
@@ -25,7 +28,7 @@ from .mfa import (
     totp_secret_base32,
     totp_verify,
 )
-from .services import contact_details_change, personal_account_register
+from common.forms import form_errors_apply
 
 
 @sensitive_post_parameters("id_number", "password1", "password2")
@@ -46,8 +49,7 @@ def register(request: HttpRequest) -> HttpResponse:
                 password=data["password1"],
             )
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error("password1" if field == "password" else field, errors)
+            form_errors_apply(form, exc, {"password": "password1"})
         else:
             login(request, account.holder, backend="accounts.backends.IdentifierBackend")
             messages.success(
@@ -120,7 +122,7 @@ def mfa_verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/mfa_verify.html", {"form": form, "next": _safe_next(request)})
 
 
-def _form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwargs: Any) -> Any:
+def form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwargs: Any) -> Any:
     return view.as_view(
         template_name="registration/form_page.html",
         extra_context={"title": title, "intro": intro, "submit": submit},
@@ -128,81 +130,11 @@ def _form_page(view: Any, title: Promise, intro: Promise, submit: Promise, **kwa
     )
 
 
-def _message_page(view: Any, title: Promise, message: Promise) -> Any:
+def message_page(view: Any, title: Promise, message: Promise) -> Any:
     return view.as_view(
         template_name="registration/message_page.html",
         extra_context={"title": title, "message": message},
     )
-
-
-password_urlpatterns = [
-    path(
-        "password/reset/",
-        _form_page(
-            auth_views.PasswordResetView,
-            gettext_lazy("Reset your password"),
-            gettext_lazy(
-                "Enter the email address of your learning account. We will send you a link to "
-                "choose a new password."
-            ),
-            gettext_lazy("Send the link"),
-            form_class=PasswordSetupOrResetForm,
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
-        name="password_reset",
-    ),
-    path(
-        "password/reset/sent/",
-        _message_page(
-            auth_views.PasswordResetDoneView,
-            gettext_lazy("Check your email"),
-            gettext_lazy(
-                "If an account uses that address, a link to choose a new password is on its "
-                "way. It works once and for three days."
-            ),
-        ),
-        name="password_reset_done",
-    ),
-    path(
-        "password/reset/<uidb64>/<token>/",
-        _form_page(
-            auth_views.PasswordResetConfirmView,
-            gettext_lazy("Choose a new password"),
-            gettext_lazy("Signing in everywhere else ends when you change the password."),
-            gettext_lazy("Save the new password"),
-        ),
-        name="password_reset_confirm",
-    ),
-    path(
-        "password/reset/done/",
-        _message_page(
-            auth_views.PasswordResetCompleteView,
-            gettext_lazy("Password changed"),
-            gettext_lazy("Your new password is saved. You can sign in with it now."),
-        ),
-        name="password_reset_complete",
-    ),
-    path(
-        "password/change/",
-        _form_page(
-            auth_views.PasswordChangeView,
-            gettext_lazy("Change your password"),
-            gettext_lazy("Signing in everywhere else ends when you change the password."),
-            gettext_lazy("Save the new password"),
-        ),
-        name="password_change",
-    ),
-    path(
-        "password/change/done/",
-        _message_page(
-            auth_views.PasswordChangeDoneView,
-            gettext_lazy("Password changed"),
-            gettext_lazy("Your new password is saved."),
-        ),
-        name="password_change_done",
-    ),
-]
 
 
 @login_required
@@ -219,8 +151,7 @@ def contact_details(request: HttpRequest) -> HttpResponse:
         try:
             changed = contact_details_change(user=user, **form.cleaned_data)  # type: ignore[arg-type]
         except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field, errors)
+            form_errors_apply(form, exc)
         else:
             if changed:
                 messages.success(request, _("Your contact details are saved."))

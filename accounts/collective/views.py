@@ -1,10 +1,11 @@
 """Collective accounts: an institution applies, a centre administrator decides, the
 institution's administrator imports members and follows their progress.
 
-Pages and API views only parse the input, call one service of ``accounts.collective`` and shape
-the answer. Who may see an institution is decided by the scoping functions there: a centre
-administrator sees the applications of their own centre, an institution administrator their
-own institution; anything else is a 404, so that ids of other institutions reveal nothing.
+Pages and API views only parse the input, call one service of
+``accounts.collective.services`` and shape the answer. Who may see an institution is decided
+by the scoping functions there: a centre administrator sees the applications of their own
+centre, an institution administrator their own institution; anything else is a 404, so that
+ids of other institutions reveal nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import URLPattern, path
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
@@ -36,7 +36,17 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from .collective import (
+from accounts.collective.imports import (
+    MAX_FILE_BYTES,
+    TEMPLATE_HEADINGS,
+    MemberRowsInvalid,
+    RowError,
+    csv_write,
+    xlsx_write,
+)
+from accounts.collective.models import CollectiveMembership, MemberImport
+from accounts.collective.permissions import InstitutionAdminPage
+from accounts.collective.services import (
     COLLECTIVE_KINDS,
     EXPORT_FORMATS,
     applications_for,
@@ -48,18 +58,11 @@ from .collective import (
     collective_members_import,
     collective_of,
 )
-from .imports import (
-    MAX_FILE_BYTES,
-    TEMPLATE_HEADINGS,
-    MemberRowsInvalid,
-    RowError,
-    csv_write,
-    xlsx_write,
-)
-from .models import CollectiveMembership, Institution, LearningAccount, MemberImport, Role, User
-from .permissions import HasRole, RoleRequiredMixin
-from .serializers import PHONE_VALIDATOR
-from .validators import validate_unified_social_credit_code
+from accounts.core.models import Institution, Role, User
+from accounts.ledger.models import LearningAccount
+from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
+from common.forms import form_errors_apply
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in COLLECTIVE_KINDS]
 STATUS_CHOICES = LearningAccount.Status.choices
@@ -188,12 +191,6 @@ class MemberImportForm(forms.Form):
     )
 
 
-def _form_errors_from(form: forms.Form, exc: ValidationError, renamed: dict[str, str]) -> None:
-    for field, errors in exc.message_dict.items():
-        name = renamed.get(field, field)
-        form.add_error(name if name in form.fields else None, errors)
-
-
 # --- Pages ----------------------------------------------------------------------------------
 
 
@@ -226,7 +223,7 @@ class ApplyPage(View):
                 )
             except ValidationError as exc:
                 # "password1" is the form field's name, not a password.
-                _form_errors_from(form, exc, {"admin_password": "password1"})  # nosec B105
+                form_errors_apply(form, exc, {"admin_password": "password1"})  # nosec B105
             else:
                 login(request, account.opened_by, backend="accounts.backends.IdentifierBackend")
                 messages.success(
@@ -286,7 +283,7 @@ class ApplicationPage(RoleRequiredMixin, View):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _form_errors_from(form, exc, {})
+                form_errors_apply(form, exc)
             else:
                 approved = form.cleaned_data["decision"] == "approve"
                 messages.success(
@@ -313,16 +310,6 @@ class ApplicationPage(RoleRequiredMixin, View):
             "form": form,
         }
         return render(request, "accounts/collective/application.html", context)
-
-
-class InstitutionAdminPage(RoleRequiredMixin, View):
-    allowed_roles = (Role.INSTITUTION_ADMIN,)
-
-    def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
-        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
-        if collective is None:
-            raise Http404
-        return collective
 
 
 class CollectiveHomePage(InstitutionAdminPage):
@@ -384,7 +371,7 @@ class MemberImportPage(InstitutionAdminPage):
                 row_errors = exc.rows
                 form.add_error("file", exc.message_dict["file"])
             except ValidationError as exc:
-                _form_errors_from(form, exc, {})
+                form_errors_apply(form, exc)
             else:
                 messages.success(
                     request,
@@ -769,53 +756,3 @@ class MemberExportApi(InstitutionAdminApi):
 # --- URLs -----------------------------------------------------------------------------------
 
 # Pages (mounted at the site root) and API views (mounted under /api/v1/).
-collective_urlpatterns: list[URLPattern] = [
-    path("institutions/apply/", ApplyPage.as_view(), name="collective-apply"),
-    path("centre/institutions/", ApplicationsPage.as_view(), name="collective-applications"),
-    path(
-        "centre/institutions/<int:pk>/",
-        ApplicationPage.as_view(),
-        name="collective-application",
-    ),
-    path("institution/", CollectiveHomePage.as_view(), name="collective-home"),
-    path("institutions/<int:pk>/members/", MembersPage.as_view(), name="collective-members"),
-    path(
-        "institutions/<int:pk>/members/import/",
-        MemberImportPage.as_view(),
-        name="collective-import",
-    ),
-    path(
-        "institutions/<int:pk>/members/export.<str:file_format>",
-        MemberExportPage.as_view(),
-        name="collective-members-export",
-    ),
-    path(
-        "institutions/import-template.<str:file_format>",
-        ImportTemplatePage.as_view(),
-        name="collective-import-template",
-    ),
-]
-collective_api_urlpatterns: list[URLPattern] = [
-    path("institutions/", InstitutionsApi.as_view(), name="api-institutions"),
-    path("institutions/<int:pk>/", InstitutionApi.as_view(), name="api-institution"),
-    path(
-        "institutions/<int:pk>/decision/",
-        DecisionApi.as_view(),
-        name="api-institution-decision",
-    ),
-    path(
-        "institutions/<int:pk>/members/",
-        MembersApi.as_view(),
-        name="api-institution-members",
-    ),
-    path(
-        "institutions/<int:pk>/members/import/",
-        MemberImportApi.as_view(),
-        name="api-institution-members-import",
-    ),
-    path(
-        "institutions/<int:pk>/members/export.<str:file_format>",
-        MemberExportApi.as_view(),
-        name="api-institution-members-export",
-    ),
-]

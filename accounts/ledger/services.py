@@ -1,0 +1,355 @@
+"""Learning accounts and their ledger: opening an account, business transactions, bookings
+and their reversal, totals, and staff access to a learner's file."""
+
+from __future__ import annotations
+
+import secrets
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.db.models.functions import Lower
+from django.http import Http404
+from django.utils.translation import gettext_lazy as _
+from stdnum import damm
+
+from accounts.core.models import Centre, Role, User
+from accounts.identity import crypto
+from accounts.identity.numbers import mask_identity_number, parse_identity
+from accounts.ledger.models import (
+    BusinessTransaction,
+    LearningAccount,
+    LedgerEntry,
+    LifelongLearningFile,
+    StaffAccess,
+)
+
+# --- Learning accounts --------------------------------------------------------------------------
+
+
+def account_number_generate(*, kind: str) -> str:
+    prefix = "XF" if kind == LearningAccount.Kind.PERSONAL else "JT"
+    digits = f"{secrets.randbelow(10**9):09d}"
+    return prefix + digits + damm.calc_check_digit(digits)
+
+
+def normalise_phone(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+
+
+def _check_login_identifiers_free(*, email: str, phone: str, user: User | None = None) -> None:
+    """Email and phone are sign-in identifiers: refuse ones another user already has."""
+    others = User.objects.exclude(pk=user.pk) if user is not None else User.objects.all()
+    errors: dict[str, Any] = {}
+    if email and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
+        errors["email"] = _("This email address is already used by another account.")
+    if phone and others.filter(phone=phone).exists():
+        errors["phone"] = _("This mobile phone number is already used by another account.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def duplicate_identity() -> ValidationError:
+    message = _(
+        "A learning account already exists for this identity document. Sign in to it, or "
+        "reset its password; if you did not open it, contact an accreditation centre."
+    )
+    return ValidationError({"id_number": ValidationError(message, code="duplicate")})
+
+
+@transaction.atomic
+def personal_account_register(
+    *,
+    name: str,
+    id_type: str,
+    id_number: str,
+    phone: str,
+    email: str,
+    password: str | None,
+    opened_by: User | None = None,
+    centre: Centre | None = None,
+    document_note: str = "",
+) -> LearningAccount:
+    """Open a personal learning account and its lifelong learning file, in one transaction.
+
+    Online (no ``opened_by``) the identity is self-declared; at a centre a staff member records
+    the document seen, and ``password`` is None: the learner chooses one through the emailed
+    link, so staff never handle it. Raises ValidationError keyed by field; nothing is written
+    then.
+    """
+    try:
+        identity = parse_identity(id_type, id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from exc
+    phone = normalise_phone(phone)
+    email = email.strip()
+    index = crypto.blind_index(identity.number)
+    if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
+        raise duplicate_identity()
+    _check_login_identifiers_free(email=email, phone=phone)
+
+    number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
+    while User.objects.filter(username=number).exists():  # one in a billion; cheap to rule out
+        number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
+    user = User(username=number, name=name.strip(), email=email, phone=phone, role=Role.LEARNER)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        try:
+            validate_password(password, user)
+        except ValidationError as exc:
+            raise ValidationError({"password": exc.messages}) from exc
+        user.set_password(password)
+    in_person = opened_by is not None
+    try:
+        # A savepoint: a registration that loses a race for the same identity fails here, on
+        # the unique index, and is reported like any other duplicate.
+        with transaction.atomic():
+            user.save()
+            account = LearningAccount.objects.create(
+                number=number,
+                kind=LearningAccount.Kind.PERSONAL,
+                holder=user,
+                id_type=identity.id_type,
+                id_number_encrypted=crypto.encrypt(identity.number),
+                id_number_index=index,
+                id_number_masked=mask_identity_number(identity.number),
+                birth_date=identity.birth_date,
+                gender=identity.gender,
+                identity_check=(
+                    LearningAccount.IdentityCheck.IN_PERSON_AT_CENTRE
+                    if in_person
+                    else LearningAccount.IdentityCheck.ONLINE_SELF_DECLARED
+                ),
+                opened_at_centre=centre,
+                opened_by=opened_by,
+                document_note=document_note,
+            )
+    except IntegrityError as exc:
+        if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
+            raise duplicate_identity() from exc
+        _check_login_identifiers_free(email=email, phone=phone)
+        raise
+    LifelongLearningFile.objects.create(account=account)
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
+        actor=opened_by or user,
+        details={"centre": centre.name if centre else "", "identity_check": account.identity_check},
+    )
+    return account
+
+
+def account_lock(account_id: int) -> LearningAccount:
+    """Lock the account's row until the caller's transaction ends. Every booking on an account
+    (a decision, a transfer's reservation, a reversal, a closure, a member import) takes this
+    lock first, so two of them on the same account run one after the other."""
+    return LearningAccount.objects.select_for_update().get(pk=account_id)
+
+
+def learning_account_required(*, user: User) -> LearningAccount:
+    """The user's personal learning account, for pages and API views that show it; 404 when the
+    user holds none."""
+    account = learning_account_of(user=user)
+    if account is None:
+        raise Http404
+    return account
+
+
+def transaction_record(
+    *, account: LearningAccount, kind: str, actor: User | None, details: dict[str, Any]
+) -> BusinessTransaction:
+    """Append a business event to the account's history."""
+    return BusinessTransaction.objects.create(
+        account=account, kind=kind, actor=actor, details=details
+    )
+
+
+def ledger_append(
+    *,
+    account: LearningAccount,
+    hours: Decimal,
+    credits: Decimal,
+    cause_type: str,
+    cause_id: int | str,
+    book: str = LedgerEntry.Book.ACCUMULATED,
+) -> LedgerEntry:
+    """Book hours and credits on the account for a cause (a decision, a reversal). The caller's
+    transaction holds the decision too, so both land or neither; a cause is booked once per
+    account (a unique constraint), whatever retries."""
+    return LedgerEntry.objects.create(
+        account=account,
+        book=book,
+        hours=hours,
+        credits=credits,
+        cause_type=cause_type,
+        cause_id=str(cause_id),
+    )
+
+
+LEDGER_REVERSAL = "reversal"
+
+
+@transaction.atomic
+def ledger_reverse(*, entry: LedgerEntry, actor: User, reason: str) -> LedgerEntry:
+    """Correct a ledger entry the only way the ledger allows: a new entry of the opposite
+    amounts, in the same book, whose cause is the entry it reverses. An entry is reversed at
+    most once (the cause is booked once), and a reversal is never itself reversed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Give the reason for the correction.")})
+    if entry.cause_type == LEDGER_REVERSAL:
+        raise ValidationError({"entry": _("A reversal is not reversed; book the entry again.")})
+    # The account row is the lock every booking on it takes (see transfers and outcomes).
+    account = account_lock(entry.account_id)
+    if LedgerEntry.objects.filter(
+        account=account, cause_type=LEDGER_REVERSAL, cause_id=str(entry.pk)
+    ).exists():
+        raise ValidationError({"entry": _("This entry has already been reversed.")})
+    reversal = ledger_append(
+        account=account,
+        book=entry.book,
+        hours=-entry.hours,
+        credits=-entry.credits,
+        cause_type=LEDGER_REVERSAL,
+        cause_id=entry.pk,
+    )
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.LEDGER_CORRECTED,
+        actor=actor,
+        details={
+            "entry": entry.pk,
+            "reversal": reversal.pk,
+            "hours": str(-entry.hours),
+            "credits": str(-entry.credits),
+            "reason": reason,
+        },
+    )
+    return reversal
+
+
+def ledger_reverse_cause(
+    *, account: LearningAccount, cause_type: str, cause_id: int | str, actor: User, reason: str
+) -> LedgerEntry | None:
+    """Reverse what was booked on the account for a cause (a decision revoked); None when
+    nothing was booked for it."""
+    booked = LedgerEntry.objects.filter(
+        account=account, cause_type=cause_type, cause_id=str(cause_id)
+    ).first()
+    if booked is None:
+        return None
+    return ledger_reverse(entry=booked, actor=actor, reason=reason)
+
+
+def account_with_totals(account: LearningAccount) -> LearningAccount:
+    """The account with ``hours`` and ``credits`` set from its ledger, for serializers."""
+    account.hours, account.credits = account_totals(account=account)  # type: ignore[attr-defined]
+    return account
+
+
+def account_totals(*, account: LearningAccount) -> tuple[Decimal, Decimal]:
+    """Hours and credits accumulated in the account: the sums of its ledger entries in the
+    accumulated book (credits recognised by institutions are a book of their own)."""
+    totals = LedgerEntry.objects.filter(
+        account=account, book=LedgerEntry.Book.ACCUMULATED
+    ).aggregate(hours=Sum("hours"), credits=Sum("credits"))
+    return totals["hours"] or Decimal(0), totals["credits"] or Decimal(0)
+
+
+def learning_account_of(*, user: User) -> LearningAccount | None:
+    """The personal learning account the user holds, with what its pages show beside it."""
+    return (
+        LearningAccount.objects.select_related("holder", "learning_file", "opened_at_centre")
+        .filter(holder=user)
+        .first()
+    )
+
+
+# --- Staff access to a learner's file -----------------------------------------------------------
+
+FILE_STAFF_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
+
+
+def personal_account_find(
+    *, account_number: str = "", id_type: str = "", id_number: str = ""
+) -> LearningAccount | None:
+    """A personal account by its number, or by an identity document (through the blind index,
+    so the clear number is never compared in the database)."""
+    accounts = LearningAccount.objects.select_related("holder").filter(kind="personal")
+    if account_number:
+        return accounts.filter(number=account_number.strip().upper().replace(" ", "")).first()
+    if id_type and id_number:
+        try:
+            identity = parse_identity(id_type, id_number)
+        except ValidationError as exc:
+            raise ValidationError({"id_number": exc.messages}) from exc
+        return accounts.filter(id_number_index=crypto.blind_index(identity.number)).first()
+    raise ValidationError(
+        {"account_number": _("Give an account number, or an identity document and its number.")}
+    )
+
+
+def _access_record(*, staff: User, account: LearningAccount, kind: str, reason: str) -> StaffAccess:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why you need to see this learner's file.")})
+    if staff.role not in FILE_STAFF_ROLES:
+        raise PermissionDenied
+    return StaffAccess.objects.create(account=account, staff=staff, kind=kind, reason=reason)
+
+
+def staff_file_view_record(*, staff: User, account: LearningAccount, reason: str) -> StaffAccess:
+    """Record that ``staff`` opens the learner's file, and why; the learner sees the record."""
+    return _access_record(
+        staff=staff, account=account, kind=StaffAccess.Kind.VIEWED_FILE, reason=reason
+    )
+
+
+@transaction.atomic
+def identity_reveal(*, staff: User, account: LearningAccount, reason: str) -> str:
+    """The clear identity number, for a stated reason that is recorded first."""
+    _access_record(
+        staff=staff, account=account, kind=StaffAccess.Kind.REVEALED_IDENTITY, reason=reason
+    )
+    return crypto.decrypt(account.id_number_encrypted)
+
+
+def staff_accesses_of(*, account: LearningAccount) -> Any:
+    return account.staff_accesses.select_related("staff", "staff__centre")
+
+
+@transaction.atomic
+def contact_details_change(*, user: User, email: str, phone: str, password: str) -> list[str]:
+    """The learner changes the email or phone they sign in with, confirming with their
+    password; returns the fields changed. Identity details change only at a centre."""
+    if not user.check_password(password):
+        raise ValidationError({"password": _("The password is not correct.")})
+    email, phone = email.strip(), normalise_phone(phone)
+    changed = [
+        field for field, new in (("email", email), ("phone", phone)) if new != getattr(user, field)
+    ]
+    _check_login_identifiers_free(email=email, phone=phone, user=user)
+    if not changed:
+        return []
+    user.email, user.phone = email, phone
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    except IntegrityError:
+        # Someone else took the address or number between the check above and this save.
+        _check_login_identifiers_free(email=email, phone=phone, user=user)
+        raise
+    account = LearningAccount.objects.filter(holder=user).first()
+    if account is not None:
+        transaction_record(
+            account=account,
+            kind=BusinessTransaction.Kind.DETAILS_CHANGED,
+            actor=user,
+            # Which details changed, not their values: the history is no place for them.
+            details={"changed": changed},
+        )
+    return changed

@@ -1,0 +1,77 @@
+"""Notifications shown in the portal and sent by email."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.core.models import User
+
+
+class Notification(models.Model):
+    """A notice to one user, shown in the portal and sent by email.
+
+    The text is rendered when it is read, in the reader's language, from ``kind`` and
+    ``params`` (see :mod:`accounts.notifications.services`). ``key`` makes a notice
+    idempotent: the same key for the same user is stored once, whatever retries or racing
+    workers do."""
+
+    class Kind(models.TextChoices):
+        APPLICATION_SUBMITTED = "application_submitted", _("Application received")
+        APPLICATION_ASSIGNED = "application_assigned", _("Application assigned to you")
+        SUPPLEMENT_REQUESTED = "supplement_requested", _("Supplementary material requested")
+        APPLICATION_ACCREDITED = "application_accredited", _("Outcome accredited")
+        APPLICATION_REJECTED = "application_rejected", _("Outcome not accredited")
+        APPROVAL_REQUESTED = "approval_requested", _("Individual accreditation to approve")
+        DEADLINE_REMINDER = "deadline_reminder", _("Decision due soon")
+        DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
+        OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
+        CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
+        ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")
+        CERTIFICATE_READY = "certificate_ready", _("Certificate ready")
+        CORRECTION_ACCEPTED = "correction_accepted", _("Correction accepted")
+        CORRECTION_REJECTED = "correction_rejected", _("Correction not accepted")
+        TRANSFER_ACCEPTED = "transfer_accepted", _("Credit transfer accepted")
+        TRANSFER_REJECTED = "transfer_rejected", _("Credit transfer not accepted")
+        TRANSFER_INFORMATION_REQUESTED = (
+            "transfer_information_requested",
+            _("Information requested for a credit transfer"),
+        )
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed at"), null=True, blank=True)
+    # A worker sending the email holds this claim (a lease) until it has sent it and set
+    # ``emailed_at``; a claim older than the lease belongs to a worker that died, and the
+    # periodic re-send takes the notice over (accounts.notifications.services).
+    email_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notice_recipient_time"),
+            models.Index(
+                fields=["recipient"], name="notice_unread", condition=Q(read_at__isnull=True)
+            ),
+            # What the periodic re-send of lost emails scans.
+            models.Index(
+                fields=["created_at"],
+                name="notice_email_pending",
+                condition=Q(emailed_at__isnull=True),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="notice_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.kind}"
