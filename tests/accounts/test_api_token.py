@@ -7,8 +7,8 @@ from rest_framework.throttling import ScopedRateThrottle
 
 from accounts.models import Role
 from accounts.services import api_tokens_purge_expired
-from tests.conftest import PASSWORD, otp_code, token_for
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.people import PASSWORD, otp_code, token_for
 
 pytestmark = pytest.mark.django_db
 

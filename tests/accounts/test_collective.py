@@ -24,20 +24,20 @@ from accounts.models import (
 )
 from accounts.services import personal_account_register
 from accounts.validators import account_number_is_valid
-from tests.accounts.test_imports import csv_file, member, resident_id, upload
-from tests.conftest import login_verified, token_for, with_totp
-from tests.factories import (
+from tests.accounts.factories import (
     CollectiveAccountFactory,
     InstitutionFactory,
     ManagementCentreFactory,
     UserFactory,
-    _credit_code,
+    credit_code,
 )
+from tests.accounts.helpers import csv_file, member, resident_id, upload
+from tests.people import login_verified, token_for, with_totp
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Lifelong-learning-2026"
-CREDIT_CODE = _credit_code(4242)
+CREDIT_CODE = credit_code(4242)
 
 
 def application(branch, **overrides: object) -> dict[str, object]:
@@ -66,14 +66,6 @@ def applied(api_client, centre, **overrides: object) -> Institution:
 
 def decide(api_client, institution: Institution, **body: str):
     return api_client.post(f"/api/v1/institutions/{institution.pk}/decision/", body, format="json")
-
-
-@pytest.fixture
-def collective(institution_admin, centre):
-    institution = institution_admin.institution
-    institution.centre = centre
-    institution.save()
-    return CollectiveAccountFactory.create(institution=institution, opened_by=institution_admin)
 
 
 def members_of(collective, rows) -> None:

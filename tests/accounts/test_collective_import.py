@@ -20,27 +20,13 @@ from accounts.models import (
     User,
 )
 from accounts.services import personal_account_register
-from tests.accounts.test_imports import csv_file, member, resident_id, upload
-from tests.conftest import login_verified, with_totp
-from tests.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
+from tests.accounts.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
+from tests.accounts.helpers import csv_file, member, resident_id, upload
+from tests.people import login_verified, with_totp
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Lifelong-learning-2026"
-
-
-@pytest.fixture
-def collective(institution_admin, centre):
-    institution = institution_admin.institution
-    institution.centre = centre
-    institution.save()
-    return CollectiveAccountFactory.create(institution=institution, opened_by=institution_admin)
-
-
-@pytest.fixture
-def admin_client(api_client, institution_admin, collective):
-    api_client.force_authenticate(institution_admin)
-    return api_client
 
 
 def counts() -> dict[str, int]:

@@ -9,9 +9,9 @@ import pytest
 from pypdf import PdfReader
 
 from accounts.models import CollectiveMembership, LearningAccount
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.conftest import login_verified
-from tests.factories import CollectiveAccountFactory
+from tests.accounts.factories import CollectiveAccountFactory
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, login_verified
 
 pytestmark = pytest.mark.django_db
 

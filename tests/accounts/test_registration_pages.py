@@ -1,8 +1,8 @@
 import pytest
 
 from accounts.models import LearningAccount
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.conftest import login_verified
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, login_verified
 
 pytestmark = pytest.mark.django_db
 

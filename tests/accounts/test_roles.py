@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 from accounts.models import Centre, Role, User
 from accounts.permissions import HasRole, RoleRequiredMixin
 from creditbank.navigation import items_for
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -26,27 +26,17 @@ from accreditation.models import (
 from accreditation.workflow import TRANSITIONS, application_move
 from outcomes.models import LearningOutcome
 from outcomes.services import Upload
-from tests.accounts.test_registration import PASSWORD, RESIDENT, with_check
-from tests.accreditation.factories import certificate_save as principal_certificate
-from tests.accreditation.factories import learner_register as register
+from tests.accounts.factories import CentreFactory, UserFactory
 from tests.accreditation.factories import principal_entry_publish
-from tests.conftest import token_for, with_totp
-from tests.factories import CentreFactory, UserFactory
+from tests.outcomes.factories import certificate_save as principal_certificate
 from tests.outcomes.samples import png_bytes
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, token_for, with_check, with_totp
+from tests.people import learner_register as register
 
 pytestmark = pytest.mark.django_db
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-def shao(db):
-    return register("邵涛涛", RESIDENT, "13912345678")
-
-
-@pytest.fixture
-def wang(db):
-    return register("王另一", with_check("50010619900101234"), "13911110000")
 
 
 @pytest.fixture

@@ -38,8 +38,8 @@ from accreditation.calendar import (
 from accreditation.models import Application, ApplicationState, CalendarDay, CalendarYear
 from creditbank.management.commands.seed_demo import Command as SeedDemo
 from outcomes.models import LearningOutcome
-from tests.conftest import login_verified
-from tests.factories import CollectiveAccountFactory
+from tests.accounts.factories import CollectiveAccountFactory
+from tests.people import login_verified
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("official_calendar")]
 

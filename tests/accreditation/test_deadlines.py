@@ -19,11 +19,10 @@ from accreditation import calendar, deadlines
 from accreditation.deadlines import SweepResult, deadline_sweep, on_time_rates
 from accreditation.models import Application, ApplicationState
 from accreditation.tasks import deadline_sweep_task
-from tests.conftest import login_verified, with_totp
-from tests.creditbank.test_worker import process_env, start, stop
-from tests.factories import UserFactory
-
-from .factories import ApplicationFactory, RejectionFactory
+from tests.accounts.factories import UserFactory
+from tests.accreditation.factories import ApplicationFactory, RejectionFactory
+from tests.people import login_verified, with_totp
+from tests.processes import process_env, start, stop
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 REMINDER = Notification.Kind.DEADLINE_REMINDER

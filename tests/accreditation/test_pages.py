@@ -19,16 +19,11 @@ from accreditation import services
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.models import Application, ApplicationState, CatalogueEntry, Decision
 from outcomes.models import LearningOutcome
-from tests.accounts.test_registration import RESIDENT, with_check
-from tests.accreditation.factories import (
-    ApplicationFactory,
-    certificate_save,
-    learner_register,
-    principal_entry_publish,
-)
-from tests.conftest import login_verified, with_totp
-from tests.factories import ManagementCentreFactory, UserFactory
+from tests.accounts.factories import ManagementCentreFactory, UserFactory
+from tests.accreditation.factories import ApplicationFactory, principal_entry_publish
+from tests.outcomes.factories import certificate_save
 from tests.outcomes.samples import pdf_bytes
+from tests.people import login_verified, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -41,16 +36,6 @@ def errors_of(page: str, field_id: str) -> str:
     """The error list rendered beside one field (empty when there is none)."""
     found = re.search(rf'<ul class="field__errors" id="{field_id}_errors">(.*?)</ul>', page, re.S)
     return found.group(1) if found else ""
-
-
-@pytest.fixture
-def shao(db):
-    return learner_register("邵涛涛", RESIDENT, "13912345678")
-
-
-@pytest.fixture
-def wang(db):
-    return learner_register("王另一", with_check("50010619900101234"), "13911110000")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from django.urls import Resolver404, resolve
 
-from tests.conftest import require, subprocess_env
+from tests.processes import require, subprocess_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 

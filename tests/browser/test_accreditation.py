@@ -7,10 +7,8 @@ from accounts.services import personal_account_register
 from accreditation.catalogue import catalogue_entry_publish
 from accreditation.services import application_submit
 from outcomes.services import Upload, outcome_save
-from tests.accounts.test_registration import PASSWORD as LEARNER_PASSWORD
-from tests.accounts.test_registration import RESIDENT
-from tests.conftest import PASSWORD, otp_code
 from tests.outcomes.samples import pdf_bytes
+from tests.people import LEARNER_PASSWORD, PASSWORD, RESIDENT, otp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -1,8 +1,9 @@
 import pytest
 
 from accounts.services import personal_account_register
-from tests.accounts.test_registration import PASSWORD, RESIDENT
 from tests.outcomes.samples import pdf_bytes
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -9,10 +9,9 @@ from pypdf import PdfReader
 
 from accounts.models import Role
 from accounts.services import personal_account_register
-from tests.accounts.test_registration import PASSWORD as LEARNER_PASSWORD
-from tests.accounts.test_registration import RESIDENT
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import CentreFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.people import LEARNER_PASSWORD, RESIDENT
 from transfers.certificates import signed_document_check
 from transfers.models import Certificate
 

@@ -3,8 +3,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import ClosureRequest, LearningAccount
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.accreditation.factories import learner_register
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, learner_register
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

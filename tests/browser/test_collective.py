@@ -1,8 +1,8 @@
 import pytest
 
-from tests.accounts.test_imports import csv_file, member
-from tests.conftest import PASSWORD, otp_code
-from tests.factories import CollectiveAccountFactory
+from tests.accounts.factories import CollectiveAccountFactory
+from tests.accounts.helpers import csv_file, member
+from tests.people import PASSWORD, otp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -3,7 +3,7 @@ interactive API docs work under it, and the browser reports no violation."""
 
 import pytest
 
-from tests.conftest import PASSWORD, otp_code
+from tests.people import PASSWORD, otp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -2,12 +2,9 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import CorrectionRequest
-from tests.accounts.test_registration import PASSWORD as LEARNER_PASSWORD
-from tests.accounts.test_registration import RESIDENT
-from tests.accreditation.factories import learner_register
-from tests.conftest import PASSWORD, otp_code
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import CentreFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.people import LEARNER_PASSWORD, PASSWORD, RESIDENT, learner_register, otp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -5,9 +5,8 @@ import pytest
 from playwright.sync_api import expect
 
 from outcomes.models import LearningOutcome
-from tests.accounts.test_registration import PASSWORD as LEARNER_PASSWORD
-from tests.accounts.test_registration import RESIDENT
-from tests.accreditation.factories import certificate_save, learner_register
+from tests.outcomes.factories import certificate_save
+from tests.people import LEARNER_PASSWORD, RESIDENT, learner_register
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

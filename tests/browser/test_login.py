@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import PASSWORD, otp_code
+from tests.people import PASSWORD, otp_code
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

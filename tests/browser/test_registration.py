@@ -2,7 +2,8 @@ import re
 
 import pytest
 
-from tests.accounts.test_registration import PASSWORD, RESIDENT
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ from accounts.models import User
 from accreditation.models import Application, CatalogueEntry
 from accreditation.services import accredit_against_catalogue, review_start
 from creditbank.management.commands.seed_demo import DEMO_PASSWORD
-from tests.conftest import otp_code
+from tests.people import otp_code
 from transfers.models import Programme, TransferApplication
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

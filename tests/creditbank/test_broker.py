@@ -17,7 +17,7 @@ from kombu import Connection
 from kombu.common import ignore_errors
 
 from creditbank import broker
-from tests.conftest import free_port, start_redis
+from tests.processes import free_port, start_redis
 
 
 def _hold_a_message_then_lose_redis(transport: str | None, port: int, server) -> Connection:

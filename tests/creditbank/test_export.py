@@ -21,12 +21,17 @@ from creditbank.celery import app as celery_app
 from creditbank.export import account_exports_erase, data_export_request, data_exports_resend_stale
 from creditbank.models import DataExport
 from creditbank.tasks import build_data_export, purge_expired_data_exports
-from tests.accreditation.factories import PersonalAccountFactory, certificate_save
-from tests.creditbank.test_statement import history  # noqa: F401 - fixture
-from tests.factories import UserFactory
+from tests.accounts.factories import PersonalAccountFactory, UserFactory
+from tests.outcomes.factories import certificate_save
 from transfers.models import Certificate
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(statement_history):
+    return statement_history
+
 
 KINDS = [
     "account.json",
@@ -47,7 +52,7 @@ KINDS = [
 
 
 @pytest.fixture
-def everything(history, reviewer):  # noqa: F811
+def everything(history, reviewer):
     """The learner of ``history`` with a saved outcome and its evidence, a certificate and a
     staff view; and another learner with data of their own."""
     account = history["account"]

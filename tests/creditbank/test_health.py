@@ -1,7 +1,7 @@
 import pytest
 import redis
 
-from tests.conftest import free_port, start_redis
+from tests.processes import free_port, start_redis
 
 pytestmark = pytest.mark.django_db
 
@@ -82,7 +82,7 @@ def test_a_request_that_finds_the_database_down_gets_503_with_retry_after_not_50
     from rest_framework.test import APIClient
 
     from accounts import api
-    from tests.factories import UserFactory
+    from tests.accounts.factories import UserFactory
 
     user = UserFactory()
     token = AuthToken.objects.create(user)[1]

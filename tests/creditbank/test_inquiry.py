@@ -12,11 +12,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Role
-from tests.accreditation.factories import LearningOutcomeFactory, PersonalAccountFactory
-from tests.creditbank.test_statement import history  # noqa: F401 - fixture
-from tests.factories import UserFactory
+from tests.accounts.factories import PersonalAccountFactory, UserFactory
+from tests.outcomes.factories import LearningOutcomeFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(statement_history):
+    return statement_history
 
 
 def outcome(account, title: str, year: int, **fields):
@@ -62,7 +66,7 @@ def test_bad_filters_are_named_never_a_500(client, api_client, learner):
     assert {"achieved_to", "status"} <= set(response.json())
 
 
-def test_the_totals_per_year_come_from_the_ledger_and_the_outcomes(api_client, learner, history):  # noqa: F811
+def test_the_totals_per_year_come_from_the_ledger_and_the_outcomes(api_client, learner, history):
     api_client.force_authenticate(learner)
 
     body = api_client.get("/api/v1/accounts/me/outcomes/search/").json()
@@ -73,7 +77,7 @@ def test_the_totals_per_year_come_from_the_ledger_and_the_outcomes(api_client, l
     assert body["count"] == 2
 
 
-def test_the_page_draws_the_chart_in_a_constant_number_of_queries(client, learner, history):  # noqa: F811
+def test_the_page_draws_the_chart_in_a_constant_number_of_queries(client, learner, history):
     client.force_login(learner)
     client.get("/file/inquiry/")
     with CaptureQueriesContext(connection) as few:

@@ -3,8 +3,8 @@ from django.core import mail
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.conftest import PASSWORD, otp_code
-from tests.factories import UserFactory
+from tests.accounts.factories import UserFactory
+from tests.people import PASSWORD, otp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -145,7 +145,7 @@ def test_a_verified_staff_member_replaces_the_authenticator_and_old_tokens_stop(
 ):
     from knox.models import AuthToken
 
-    from tests.conftest import login_verified, token_for
+    from tests.people import login_verified, token_for
 
     token_for(api_client, "rita")
     login_verified(client, reviewer)

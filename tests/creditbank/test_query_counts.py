@@ -58,15 +58,15 @@ from accreditation.models import (
 )
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
 from outcomes.services import Upload, outcome_save
-from tests.accreditation.factories import learner_register, principal_entry_publish
-from tests.conftest import login_verified, with_totp
-from tests.factories import (
+from tests.accounts.factories import (
     CentreFactory,
     CollectiveAccountFactory,
     InstitutionFactory,
     UserFactory,
 )
+from tests.accreditation.factories import principal_entry_publish
 from tests.outcomes.samples import png_bytes
+from tests.people import learner_register, login_verified, with_totp
 from transfers.certificates import certificate_request
 from transfers.models import (
     Certificate,

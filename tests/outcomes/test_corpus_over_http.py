@@ -8,7 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from outcomes.models import EvidenceFile, LearningOutcome
-from tests.outcomes.test_outcomes import certificate, learner_account, stored_files
+from tests.outcomes.helpers import certificate, stored_files
+from tests.people import learner_register as learner_account
 
 CORPUS = Path(__file__).parent / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())

@@ -11,11 +11,9 @@ import pytest
 import requests
 from django.core.exceptions import ValidationError
 
-from accounts.services import personal_account_register
 from outcomes.models import EvidenceFile
 from outcomes.services import Upload, outcome_save
-from tests.accounts.test_registration import PASSWORD, RESIDENT
-from tests.conftest import free_port, require
+from tests.processes import free_port, require
 
 from .samples import pdf_bytes, png_bytes
 
@@ -80,18 +78,6 @@ def s3(settings, s3_endpoint):
 
 def keys(client) -> list[str]:
     return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-
-
-@pytest.fixture
-def shao(db):
-    return personal_account_register(
-        name="邵涛涛",
-        id_type="resident_id",
-        id_number=RESIDENT,
-        phone="13912345678",
-        email="shao@example.cn",
-        password=PASSWORD,
-    )
 
 
 DESCRIPTION = {

@@ -21,7 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
-from tests.conftest import login_verified
+from tests.people import login_verified
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 

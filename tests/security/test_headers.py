@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from tests.conftest import login_verified, subprocess_env
-from tests.creditbank.test_settings import PRODUCTION_ENV
+from tests.people import login_verified
+from tests.processes import PRODUCTION_ENV, subprocess_env
 
 pytestmark = pytest.mark.django_db
 

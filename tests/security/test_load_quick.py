@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.conftest import subprocess_env
+from tests.processes import subprocess_env
 
 ROOT = Path(settings.BASE_DIR)
 

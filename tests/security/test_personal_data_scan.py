@@ -44,8 +44,8 @@ from stdnum.iso7064 import mod_11_2
 
 from accounts.models import LearningAccount, User
 from creditbank.management.commands.seed_demo import DEMO_LEARNER_ID, DEMO_PASSWORD
-from tests.creditbank.test_worker import process_env, start, stop
 from tests.outcomes.samples import jpeg_bytes, pdf_bytes
+from tests.processes import process_env, start, stop
 
 pytestmark = [
     pytest.mark.slow,

@@ -10,7 +10,7 @@ from django.test import Client
 from knox.models import AuthToken
 
 from accounts.services import api_token_create
-from tests.conftest import PASSWORD, login_verified
+from tests.people import PASSWORD, login_verified
 
 pytestmark = pytest.mark.django_db
 

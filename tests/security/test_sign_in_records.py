@@ -4,8 +4,7 @@ names no account: it may be an identity number or a password."""
 import pytest
 from axes.models import AccessAttempt
 
-from tests.accounts.test_registration import RESIDENT
-from tests.conftest import PASSWORD
+from tests.people import PASSWORD, RESIDENT
 
 pytestmark = pytest.mark.django_db
 

@@ -27,10 +27,8 @@ from pypdf import PdfReader, PdfWriter
 
 from accounts.models import BusinessTransaction, Notification, Role
 from accreditation.models import Decision, Revocation
-from tests.accreditation.factories import PersonalAccountFactory
-from tests.conftest import token_for
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import PersonalAccountFactory, UserFactory
+from tests.people import token_for
 from transfers import certificates
 from transfers.certificates import (
     canonical_bytes,
@@ -47,19 +45,16 @@ from transfers.tasks import RENDER_RETRIES, render_certificate
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def world(certificate_world):
+    return certificate_world
+
+
 PERIOD: dict[str, Any] = {
     "period_from": datetime.date(2024, 1, 1),
     "period_to": datetime.date(2024, 12, 31),
 }
-
-
-@pytest.fixture
-def world(learner):
-    """李爱丽 with one accreditation of 120 hours and 6 credits, learned on 2024-06-01."""
-    account = PersonalAccountFactory(holder=learner, id_number_masked="5001**********123X")
-    decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
-    outcome = accredited_outcome(account, catalogue_version(), decider)
-    return {"account": account, "outcome": outcome, "decision": outcome.applications.get().decision}
 
 
 def issue(world, django_capture_on_commit_callbacks, **kwargs) -> Certificate:
@@ -657,7 +652,7 @@ def test_amounts_on_the_certificate_are_the_decisions(world, django_capture_on_c
 
 
 def test_production_refuses_to_start_without_a_signing_key():
-    from tests.creditbank.test_settings import PRODUCTION_ENV, manage
+    from tests.processes import PRODUCTION_ENV, manage
 
     result = manage("check", **{**PRODUCTION_ENV, "CERTIFICATE_SIGNING_KEY": ""})
 

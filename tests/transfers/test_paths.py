@@ -14,14 +14,10 @@ from django.test.utils import CaptureQueriesContext
 from accounts.models import Role
 from accreditation.catalogue import catalogue_current
 from outcomes.models import LearningOutcome
-from tests.accreditation.factories import LearningOutcomeFactory, PersonalAccountFactory
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import (
-    accredited_outcome,
-    catalogue_version,
-    programme_with_courses,
-    rule,
-)
+from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.outcomes.factories import LearningOutcomeFactory
+from tests.transfers.factories import programme_with_courses, rule
 from transfers.models import Programme
 from transfers.paths import MATCH, MAYBE, MISS, learning_path
 from transfers.services import transfer_apply, transfer_item_decide

@@ -13,8 +13,8 @@ from django.core.management import call_command
 
 from accreditation.catalogue import RowsInvalid, catalogue_entry_publish
 from accreditation.models import CatalogueEntry
-from tests.conftest import login_verified, token_for
-from tests.factories import InstitutionFactory
+from tests.accounts.factories import InstitutionFactory
+from tests.people import login_verified, token_for
 from transfers.models import ConversionRule, Course, Programme
 from transfers.rules import (
     RULE_COLUMNS,

@@ -17,17 +17,9 @@ import pytest
 from django.db import connection
 
 from accounts.models import Notification, Role
-from tests.accreditation.factories import PersonalAccountFactory
-from tests.creditbank.test_worker import (
-    CELERY,
-    ROOT,
-    database_url,
-    process_env,
-    resolve_broker,
-    sender,
-)
-from tests.factories import CentreFactory, UserFactory
-from tests.transfers.test_transfers import accredited_outcome, catalogue_version
+from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.processes import CELERY, ROOT, database_url, process_env, resolve_broker, sender
 from transfers.models import Certificate
 
 WORKER_NAME = "test-killed-worker"
