@@ -1,9 +1,13 @@
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
 from tests.processes import PRODUCTION_ENV, manage, subprocess_env
+
+# Every test here starts manage.py or Python with the settings of another environment.
+pytestmark = pytest.mark.slow
 
 
 def test_the_deployment_checklist_passes_with_production_variables():

@@ -17,7 +17,7 @@ from tests.processes import free_port, require
 
 from .samples import pdf_bytes, png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # a moto S3 server per test
 
 BUCKET = "evidence-test"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}

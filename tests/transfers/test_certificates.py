@@ -651,6 +651,7 @@ def test_amounts_on_the_certificate_are_the_decisions(world, django_capture_on_c
     assert Decimal(content_of(certificate)["items"][0]["credits"]) == decision.credits
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_a_signing_key():
     from tests.processes import PRODUCTION_ENV, manage
 
