@@ -17,19 +17,15 @@ from accounts.models import Centre, Institution, LedgerEntry, Notification, Role
 from accreditation.calendar import local_date
 from accreditation.models import Application, ApplicationState
 from outcomes.models import LearningOutcome
-from tests.accreditation.factories import (
-    ApplicationFactory,
-    LearningOutcomeFactory,
+from tests.accounts.factories import (
+    CentreFactory,
+    InstitutionFactory,
     PersonalAccountFactory,
-    certificate_save,
+    UserFactory,
 )
-from tests.factories import CentreFactory, InstitutionFactory, UserFactory
-from tests.transfers.test_transfers import (
-    accredited_outcome,
-    catalogue_version,
-    programme_with_courses,
-    rule,
-)
+from tests.accreditation.factories import ApplicationFactory, accredited_outcome, catalogue_version
+from tests.outcomes.factories import LearningOutcomeFactory, certificate_save
+from tests.transfers.factories import programme_with_courses, rule
 from transfers.models import Certificate, Course, Programme, TransferItem
 
 COURSES = 3
