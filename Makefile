@@ -8,8 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: run test lint fmt audit install install-dev lock messages clean load load-quick faults \
-	bench bench-quick fuzz
+.PHONY: run test test-fast lint fmt audit install install-dev lock messages clean load load-quick \
+	faults bench bench-quick fuzz
 
 ## run: install, migrate, load the demo data, start web server + Celery worker + beat
 run: install
@@ -21,6 +21,11 @@ run: install
 ## test: install the dev tools, lint, and run the whole suite
 test: lint
 	$(BIN)/python -m pytest
+
+## test-fast: the edit loop: the suite without lint, browser tests or tests that start processes
+## (gunicorn, Celery workers, redis-server, PostgreSQL clusters, moto, wrk, node: marked slow)
+test-fast: install-dev
+	$(BIN)/python -m pytest -m "not browser and not slow"
 
 ## load: 50 simulated users for 5 minutes against gunicorn + PostgreSQL + Redis + a Celery
 ## worker on a scratch database (DATABASE_URL's server; LOAD_REDIS_URL or db 13 of REDIS_URL's

@@ -12,20 +12,20 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 from knox.models import AuthToken
+
+from accounts.models import Centre, Institution, LedgerEntry, Notification, Role, User
+from accreditation.calendar import local_date
+from accreditation.models import Application, ApplicationState
+from outcomes.models import LearningOutcome
 from tests.accounts.factories import (
     CentreFactory,
     InstitutionFactory,
     PersonalAccountFactory,
     UserFactory,
 )
+from tests.accreditation.factories import ApplicationFactory, accredited_outcome, catalogue_version
 from tests.outcomes.factories import LearningOutcomeFactory, certificate_save
 from tests.transfers.factories import programme_with_courses, rule
-
-from accounts.models import Centre, Institution, LedgerEntry, Notification, Role, User
-from accreditation.calendar import local_date
-from accreditation.models import Application, ApplicationState
-from outcomes.models import LearningOutcome
-from tests.accreditation.factories import ApplicationFactory, accredited_outcome, catalogue_version
 from transfers.models import Certificate, Course, Programme, TransferItem
 
 COURSES = 3

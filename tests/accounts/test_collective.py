@@ -29,15 +29,15 @@ from tests.accounts.factories import (
     InstitutionFactory,
     ManagementCentreFactory,
     UserFactory,
+    credit_code,
 )
-from tests.accounts.factories import credit_code as _credit_code
 from tests.accounts.helpers import csv_file, member, resident_id, upload
 from tests.people import login_verified, token_for, with_totp
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Lifelong-learning-2026"
-CREDIT_CODE = _credit_code(4242)
+CREDIT_CODE = credit_code(4242)
 
 
 def application(branch, **overrides: object) -> dict[str, object]:
@@ -66,14 +66,6 @@ def applied(api_client, centre, **overrides: object) -> Institution:
 
 def decide(api_client, institution: Institution, **body: str):
     return api_client.post(f"/api/v1/institutions/{institution.pk}/decision/", body, format="json")
-
-
-@pytest.fixture
-def collective(institution_admin, centre):
-    institution = institution_admin.institution
-    institution.centre = centre
-    institution.save()
-    return CollectiveAccountFactory.create(institution=institution, opened_by=institution_admin)
 
 
 def members_of(collective, rows) -> None:

@@ -29,20 +29,6 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "Lifelong-learning-2026"
 
 
-@pytest.fixture
-def collective(institution_admin, centre):
-    institution = institution_admin.institution
-    institution.centre = centre
-    institution.save()
-    return CollectiveAccountFactory.create(institution=institution, opened_by=institution_admin)
-
-
-@pytest.fixture
-def admin_client(api_client, institution_admin, collective):
-    api_client.force_authenticate(institution_admin)
-    return api_client
-
-
 def counts() -> dict[str, int]:
     return {
         "users": User.objects.count(),

@@ -3,86 +3,26 @@ file from doing harm. Most go through the import endpoint; the helpers here buil
 
 from __future__ import annotations
 
-import csv
-import datetime
 import io
 import zipfile
-from collections.abc import Sequence
 
 import openpyxl
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.collective import imports
 from accounts.models import CollectiveMembership, LearningAccount, MemberImport, User
-from tests.accounts.factories import CollectiveAccountFactory
+from tests.accounts.helpers import (
+    ENGLISH_HEADINGS,
+    HEADINGS,
+    csv_file,
+    member,
+    resident_id,
+    upload,
+    xlsx_file,
+)
 from tests.people import with_check
 
 pytestmark = pytest.mark.django_db
-
-HEADINGS = ["姓名", "证件类型", "证件号码", "手机号", "电子邮箱"]
-ENGLISH_HEADINGS = ["name", "id_type", "id_number", "phone", "email"]
-
-
-def resident_id(n: int) -> str:
-    """The n-th of many distinct valid resident ID numbers (Yuzhong, Chongqing, 1970s)."""
-    born = datetime.date(1970, 1, 1) + datetime.timedelta(days=n // 500)
-    return with_check(f"500103{born:%Y%m%d}{n % 500 + 100:03d}")
-
-
-def member(n: int, **overrides: str) -> list[str]:
-    row = {
-        "name": f"成员{n}",
-        "id_type": "居民身份证",
-        "id_number": resident_id(n),
-        "phone": f"138{n:08d}",
-        "email": f"member{n}@example.cn",
-        **overrides,
-    }
-    return [row["name"], row["id_type"], row["id_number"], row["phone"], row["email"]]
-
-
-def csv_file(
-    rows: list[list[str]], *, headings: list[str] = HEADINGS, encoding: str = "utf-8"
-) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(headings)
-    writer.writerows(rows)
-    return buffer.getvalue().encode(encoding)
-
-
-def xlsx_file(rows: Sequence[Sequence[object]], *, headings: list[str] = HEADINGS) -> bytes:
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.append(headings)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
-def upload(client, institution_id: int, data: bytes, filename: str = "members.csv"):
-    return client.post(
-        f"/api/v1/institutions/{institution_id}/members/import/",
-        {"file": SimpleUploadedFile(filename, data)},
-        format="multipart",
-    )
-
-
-@pytest.fixture
-def collective(institution_admin, centre):
-    institution = institution_admin.institution
-    institution.centre = centre
-    institution.save()
-    return CollectiveAccountFactory.create(institution=institution, opened_by=institution_admin)
-
-
-@pytest.fixture
-def admin_client(api_client, institution_admin, collective):
-    api_client.force_authenticate(institution_admin)
-    return api_client
 
 
 def file_error(response) -> str:

@@ -36,7 +36,6 @@ from accounts.tasks import send_notification_emails
 from bench.faults.stack import SmtpSink
 from outcomes.models import LearningOutcome
 from tests.accounts.factories import UserFactory
-from tests.outcomes import helpers as batches
 from tests.outcomes.helpers import members_of, report, results_csv, row
 from tests.people import login_verified, token_for
 from tests.processes import free_port
@@ -44,9 +43,6 @@ from tests.processes import free_port
 pytestmark = pytest.mark.django_db
 
 # An institution with an approved collective account and its administrator's API client.
-collective = batches.collective
-admin_client = batches.admin_client
-
 Kind = Notification.Kind
 REMINDER: dict[str, str | int] = {
     "application": 42,

@@ -28,42 +28,21 @@ from accounts.models import (
 from accounts.rights.services import correction_decide, correction_request, corrections_pending
 from accounts.services import account_totals
 from outcomes.models import LearningOutcome
-from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
-from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.accounts.factories import UserFactory
 from tests.outcomes.factories import LearningOutcomeFactory
 from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT, learner_register, login_verified, token_for
 
 pytestmark = pytest.mark.django_db
 
-PHONE = "13912345679"
-TITLE = "幼儿园园长任职资格证书"
-
 
 @pytest.fixture
-def world() -> dict[str, Any]:
-    """A learner with an accredited outcome (its ledger entry booked), a rejected one and a
-    saved one; and another learner with an accredited outcome of their own."""
-    account = learner_register("邵涛涛", RESIDENT, PHONE)
-    decider = UserFactory(role="centre_reviewer", centre=CentreFactory())
-    accredited = accredited_outcome(account, catalogue_version(), decider)
-    rejected = LearningOutcomeFactory(
-        account=account,
-        title="育婴员证书",
-        status=LearningOutcome.Status.NOT_ACCREDITED,
-        certificate_number="YY-2024-001",
-    )
-    saved = LearningOutcomeFactory(account=account, status=LearningOutcome.Status.SAVED)
-    other = PersonalAccountFactory(number="GR9999999991")
-    theirs = accredited_outcome(other, catalogue_version("CQ-ZG-002", "茶艺师证书"), decider)
-    return {
-        "account": account,
-        "learner": account.holder,
-        "accredited": accredited,
-        "rejected": rejected,
-        "saved": saved,
-        "theirs": theirs,
-    }
+def world(correction_world):
+    return correction_world
+
+
+PHONE = "13912345679"
+TITLE = "幼儿园园长任职资格证书"
 
 
 def ask(world: dict[str, Any], field: str, new_value: str, **kwargs: Any) -> CorrectionRequest:

@@ -4,7 +4,6 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from stdnum.iso7064 import mod_11_2
 
 from accounts.identity import crypto
 from accounts.models import (
@@ -16,18 +15,11 @@ from accounts.models import (
 )
 from accounts.services import personal_account_register
 from accounts.validators import account_number_is_valid
-from tests.people import token_for
+from tests.people import LEARNER_PASSWORD as PASSWORD
+from tests.people import RESIDENT, token_for, with_check
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "Lifelong-learning-2026"
-
-
-def with_check(first17: str) -> str:
-    return first17 + mod_11_2.calc_check_digit(first17)
-
-
-RESIDENT = with_check("50010319850412123")  # Yuzhong, Chongqing; born 1985-04-12; male (3)
 HONG_KONG = with_check("81000019900101002")  # female (2)
 FOREIGN_18 = with_check("95084019800101001")  # accepted in Chongqing, nationality 840 (USA)
 FOREIGN_15 = "USA500180080112"  # accepted in Chongqing (5001), born 1980-08-01

@@ -34,42 +34,23 @@ from accounts.rights.services import (
 from accounts.services import personal_account_find
 from accounts.tasks import close_due_accounts
 from outcomes.models import EvidenceFile, LearningOutcome
-from tests.accounts.factories import CentreFactory, UserFactory
-from tests.accreditation.factories import accredited_outcome, catalogue_version
-from tests.outcomes.factories import certificate_save
+from tests.accounts.factories import UserFactory
 from tests.people import LEARNER_PASSWORD as PASSWORD
-from tests.people import RESIDENT, learner_register, login_verified, token_for
-from transfers.certificates.issuing import certificate_request
+from tests.people import RESIDENT, login_verified, token_for
 from transfers.certificates.verification import certificate_verify
 from transfers.models import Certificate
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def world(closure_world):
+    return closure_world
+
+
 NAME = "邵涛涛"
 PHONE = "13912345678"
 LATER = datetime.timedelta(days=16)
-
-
-@pytest.fixture
-def world(django_capture_on_commit_callbacks) -> dict[str, Any]:
-    """邵涛涛, registered online, with a saved certificate (a PDF in storage), an accredited
-    outcome and an issued hours certificate that shows name, identity and account number."""
-    account = learner_register(NAME, RESIDENT, PHONE)
-    with django_capture_on_commit_callbacks(execute=True):
-        saved = certificate_save(account)
-    decider = UserFactory(role="centre_reviewer", centre=CentreFactory())
-    accredited_outcome(account, catalogue_version(), decider)
-    with django_capture_on_commit_callbacks(execute=True):
-        certificate = certificate_request(
-            account=account,
-            actor=account.holder,
-            kind=Certificate.Kind.HOURS_CERTIFICATE,
-            period_from=datetime.date(2000, 1, 1),
-            period_to=timezone.localdate(),
-            disclose=["name", "id_number", "account_number", "items"],
-        )
-    certificate.refresh_from_db()
-    return {"account": account, "saved": saved, "certificate": certificate}
 
 
 def close_now(world, django_capture_on_commit_callbacks) -> None:

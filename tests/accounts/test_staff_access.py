@@ -5,23 +5,9 @@ from django.core import mail
 from pypdf import PdfReader
 
 from accounts.models import BusinessTransaction, LearningAccount, StaffAccess
-from accounts.services import personal_account_register
-from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT, login_verified, with_check
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def shao(db):
-    return personal_account_register(
-        name="邵涛涛",
-        id_type="resident_id",
-        id_number=RESIDENT,
-        phone="13912345678",
-        email="shao@example.cn",
-        password=PASSWORD,
-    )
 
 
 COUNTER_FORM = {

@@ -13,30 +13,21 @@ import factory
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from accounts.models import LearningAccount
-from accounts.services import personal_account_register
+from accounts.models import LearningAccount, LedgerEntry
 from accreditation import calendar
-from accreditation.models import Application, ApplicationState, Decision
-from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.services import outcome_save
-from outcomes.storage import Upload
-from tests.accounts.factories import CentreFactory, UserFactory
-from tests.outcomes.samples import pdf_bytes
-from tests.people import LEARNER_PASSWORD as PASSWORD
+from accreditation.models import (
+    Application,
+    ApplicationState,
+    CatalogueEntry,
+    CatalogueEntryVersion,
+    Decision,
+)
+from outcomes.models import LearningOutcome
+from tests.accounts.factories import CentreFactory
+from tests.outcomes.factories import LearningOutcomeFactory
 
 CLOCK_DAYS = 15
-
-
-def learner_register(name: str, id_number: str, phone: str) -> Any:
-    """A learner with a personal account opened as online registration opens it."""
-    return personal_account_register(
-        name=name,
-        id_type="resident_id",
-        id_number=id_number,
-        phone=phone,
-        email=f"{phone}@example.cn",
-        password=PASSWORD,
-    )
+SINCE = datetime.date(2020, 1, 1)
 
 
 def principal_entry_publish(actor: Any = None) -> Any:
@@ -60,55 +51,23 @@ def principal_entry_publish(actor: Any = None) -> Any:
     ).entry
 
 
-def certificate_save(
-    account: LearningAccount, title: str = "幼儿园园长任职资格证书"
-) -> LearningOutcome:
-    """A saved vocational qualification certificate with a PDF as its evidence."""
-    return outcome_save(
-        account=account,
-        actor=account.holder,  # type: ignore[arg-type]
-        data={
-            "kind": "vocational_qualification",
-            "title": title,
-            "issuing_body": "重庆市教育委员会",
-            "certificate_number": "YZ-2018-0042",
-            "achieved_on": datetime.date(2018, 6, 30),
-            "result": "合格",
-        },
-        uploads=[Upload(name="证书.pdf", data=pdf_bytes(title))],
+def catalogue_version(code: str = "CQ-ZG-001", name: str = "幼儿园园长任职资格证书"):
+    """A catalogue entry's first version, written directly: 120 hours, 6 credits, from 2020."""
+    entry = CatalogueEntry.objects.create(code=code)
+    return CatalogueEntryVersion.objects.create(
+        entry=entry,
+        version=1,
+        name=name,
+        name_en="",
+        kind="vocational_qualification",
+        issuing_body="重庆市教育委员会",
+        hours=Decimal("120"),
+        credits=Decimal("6"),
+        evidence_required="证书",
+        effective_from=SINCE,
+        approving_body="管理中心",
+        rationale="示例",
     )
-
-
-class PersonalAccountFactory(DjangoModelFactory[LearningAccount]):
-    class Meta:
-        model = LearningAccount
-
-    if TYPE_CHECKING:  # calling the factory gives the model
-
-        def __new__(cls, *args: Any, **kwargs: Any) -> LearningAccount: ...  # type: ignore[misc]
-
-    number = factory.Sequence(lambda n: f"GR{n:09d}0")
-    kind = LearningAccount.Kind.PERSONAL
-    holder = factory.SubFactory(UserFactory)
-    id_type = "resident_id"
-    id_number_index = factory.Sequence(lambda n: f"{n:064x}")
-    id_number_masked = "5001**********0000"
-
-
-class LearningOutcomeFactory(DjangoModelFactory[LearningOutcome]):
-    class Meta:
-        model = LearningOutcome
-
-    if TYPE_CHECKING:  # calling the factory gives the model
-
-        def __new__(cls, *args: Any, **kwargs: Any) -> LearningOutcome: ...  # type: ignore[misc]
-
-    account = factory.SubFactory(PersonalAccountFactory)
-    kind = OutcomeKind.VOCATIONAL_QUALIFICATION
-    title = factory.Sequence(lambda n: f"保育员职业资格证书{n}")
-    issuing_body = "重庆市人力资源和社会保障局"
-    achieved_on = datetime.date(2024, 6, 1)
-    status = LearningOutcome.Status.SUBMITTED
 
 
 def _deadline(application: Any) -> calendar.Deadline:
@@ -154,3 +113,31 @@ class RejectionFactory(DjangoModelFactory[Decision]):
     decided_by = factory.SelfAttribute("application.assigned_to")
     decided_at = factory.LazyFunction(timezone.now)
     on_time = True
+
+
+def accredited_outcome(account: LearningAccount, version, decided_by: Any) -> LearningOutcome:
+    """An outcome accredited against ``version``: application, decision and ledger entry."""
+    outcome = LearningOutcomeFactory(
+        account=account, title=version.name, status=LearningOutcome.Status.ACCREDITED
+    )
+    application = ApplicationFactory(
+        outcome=outcome, state=ApplicationState.ACCREDITED, assigned_to=decided_by
+    )
+    decision = Decision.objects.create(
+        application=application,
+        result=Decision.Result.ACCREDITED,
+        basis=Decision.Basis.CATALOGUE,
+        catalogue_version=version,
+        hours=version.hours,
+        credits=version.credits,
+        decided_by=decided_by,
+        on_time=True,
+    )
+    LedgerEntry.objects.create(
+        account=account,
+        hours=version.hours,
+        credits=version.credits,
+        cause_type="accreditation_decision",
+        cause_id=str(decision.pk),
+    )
+    return outcome

@@ -38,16 +38,6 @@ BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def shao(db):
-    return register("邵涛涛", RESIDENT, "13912345678")
-
-
-@pytest.fixture
-def wang(db):
-    return register("王另一", with_check("50010619900101234"), "13911110000")
-
-
-@pytest.fixture
 def principal_entry(management_admin):
     return principal_entry_publish(management_admin)
 

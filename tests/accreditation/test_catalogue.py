@@ -17,7 +17,6 @@ from openpyxl import load_workbook
 from rest_framework.test import APIClient
 from rest_framework.throttling import AnonRateThrottle
 
-from accounts.services import personal_account_register
 from accreditation.catalogue import (
     CATALOGUE_COLUMNS,
     RowsInvalid,
@@ -36,15 +35,11 @@ from accreditation.models import CatalogueEntry, CatalogueEntryVersion
 from outcomes.models import LearningOutcome
 from tests.outcomes import helpers as batches
 from tests.outcomes.samples import pdf_bytes
-from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT, login_verified, token_for
 
 pytestmark = pytest.mark.django_db
 
 # An institution's collective account and its administrator's client, from the batch tests.
-collective = batches.collective
-admin_client = batches.admin_client
-
 JAN_2024 = datetime.date(2024, 1, 1)
 PRINCIPAL = "幼儿园园长任职资格证书"
 
@@ -341,18 +336,6 @@ def test_an_example_number_is_made_from_the_format():
 
 
 # --- The certificate number check when saving an outcome ---------------------------------------
-
-
-@pytest.fixture
-def shao(db):
-    return personal_account_register(
-        name="邵涛涛",
-        id_type="resident_id",
-        id_number=RESIDENT,
-        phone="13912345678",
-        email="shao@example.cn",
-        password=PASSWORD,
-    )
 
 
 def outcome_body(number: str, evidence: str = "幼儿园园长任职资格证书") -> dict:
@@ -820,7 +803,7 @@ def test_a_new_catalogue_entry_tells_each_matching_learner_once(
 ):
     from accounts.models import Notification
     from tests.outcomes.factories import certificate_save
-    from tests.people import RESIDENT, learner_register, with_check
+    from tests.people import learner_register, with_check
 
     shao = learner_register("邵涛涛", RESIDENT, "13912345678")
     wang = learner_register("王另一", with_check("50010619900101234"), "13911110000")

@@ -20,10 +20,9 @@ from accreditation.deadlines import SweepResult, deadline_sweep, on_time_rates
 from accreditation.models import Application, ApplicationState
 from accreditation.tasks import deadline_sweep_task
 from tests.accounts.factories import UserFactory
+from tests.accreditation.factories import ApplicationFactory, RejectionFactory
 from tests.people import login_verified, with_totp
 from tests.processes import process_env, start, stop
-
-from .factories import ApplicationFactory, RejectionFactory
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 REMINDER = Notification.Kind.DEADLINE_REMINDER

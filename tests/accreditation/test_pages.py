@@ -23,7 +23,7 @@ from tests.accounts.factories import ManagementCentreFactory, UserFactory
 from tests.accreditation.factories import ApplicationFactory, principal_entry_publish
 from tests.outcomes.factories import certificate_save
 from tests.outcomes.samples import pdf_bytes
-from tests.people import RESIDENT, learner_register, login_verified, with_check, with_totp
+from tests.people import login_verified, with_totp
 
 pytestmark = pytest.mark.django_db
 
@@ -36,16 +36,6 @@ def errors_of(page: str, field_id: str) -> str:
     """The error list rendered beside one field (empty when there is none)."""
     found = re.search(rf'<ul class="field__errors" id="{field_id}_errors">(.*?)</ul>', page, re.S)
     return found.group(1) if found else ""
-
-
-@pytest.fixture
-def shao(db):
-    return learner_register("邵涛涛", RESIDENT, "13912345678")
-
-
-@pytest.fixture
-def wang(db):
-    return learner_register("王另一", with_check("50010619900101234"), "13911110000")
 
 
 @pytest.fixture

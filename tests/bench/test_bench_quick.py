@@ -19,6 +19,7 @@ from tests.processes import require, subprocess_env
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+@pytest.mark.slow
 def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, redis_url, tmp_path):
     require(shutil.which("wrk") is not None, "needs wrk (apt-get install -y wrk)")
     require(shutil.which("pgbench") is not None, "needs pgbench (PostgreSQL client)")

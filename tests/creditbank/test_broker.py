@@ -44,6 +44,7 @@ def _hold_a_message_then_lose_redis(transport: str | None, port: int, server) ->
     return connection
 
 
+@pytest.mark.slow
 def test_kombus_own_transport_raises_a_non_connection_error_on_that_close():
     """kombu's bug, shown so that this test fails once kombu fixes it: then creditbank/broker.py
     can go."""
@@ -55,6 +56,7 @@ def test_kombus_own_transport_raises_a_non_connection_error_on_that_close():
         ignore_errors(connection, connection.close)
 
 
+@pytest.mark.slow
 def test_the_portals_transport_closes_cleanly_and_the_held_message_is_delivered_again(tmp_path):
     port = free_port()
     durable = ("--appendonly", "yes", "--appendfsync", "always", "--dir", str(tmp_path))

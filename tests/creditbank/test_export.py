@@ -27,6 +27,12 @@ from transfers.models import Certificate
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def history(statement_history):
+    return statement_history
+
+
 KINDS = [
     "account.json",
     "file.json",

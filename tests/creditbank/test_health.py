@@ -37,6 +37,7 @@ def test_readyz_names_the_storage_when_its_folder_cannot_be_made(client, setting
     assert response.json()["failing"] == ["storage"]
 
 
+@pytest.mark.slow
 def test_readyz_answers_503_naming_the_broker_while_redis_is_down(client, settings):
     port = free_port()
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"

@@ -18,6 +18,11 @@ from tests.outcomes.factories import LearningOutcomeFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture
+def history(statement_history):
+    return statement_history
+
+
 def outcome(account, title: str, year: int, **fields):
     return LearningOutcomeFactory(
         account=account, title=title, achieved_on=datetime.date(year, 5, 1), **fields

@@ -1,32 +1,13 @@
-import secrets
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 
-from tests.processes import subprocess_env
+from tests.processes import PRODUCTION_ENV, manage, subprocess_env
 
-PRODUCTION_ENV = {
-    "DJANGO_ENV": "production",
-    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-    "DJANGO_ALLOWED_HOSTS": "creditbank.example.cn",
-    "IDENTITY_ENCRYPTION_KEYS": "q9p8TQ6JH5i1o2x0Wm7bXfV4cKk0yQy2mY3r1H8sZ0E=",
-    "IDENTITY_INDEX_KEY": secrets.token_urlsafe(32),
-    "CERTIFICATE_SIGNING_KEY": "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
-}
-
-
-def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=subprocess_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+# Every test here starts manage.py or Python with the settings of another environment.
+pytestmark = pytest.mark.slow
 
 
 def test_the_deployment_checklist_passes_with_production_variables():

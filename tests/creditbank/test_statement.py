@@ -13,30 +13,14 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import LedgerEntry, Role
 from creditbank.statement import ledger_statement
-from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
-from tests.accreditation.factories import accredited_outcome, catalogue_version
-from tests.transfers.factories import programme_with_courses, rule
-from transfers.services import transfer_apply, transfer_item_decide
+from tests.accounts.factories import PersonalAccountFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def history(learner, institution_officer):
-    """Two accreditations (120 h / 6 cr each) and one accepted transfer (3 cr)."""
-    account = PersonalAccountFactory(holder=learner)
-    decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
-    first = catalogue_version()
-    second = catalogue_version(code="CQ-ZG-002", name="幼儿园教师资格证书")
-    programme, courses = programme_with_courses(institution_officer.institution)
-    rule(first, courses[0])
-    outcome = accredited_outcome(account, first, decider)
-    accredited_outcome(account, second, decider)
-    application = transfer_apply(
-        account=account, programme=programme, items=[(courses[0], outcome)], actor=learner
-    )
-    transfer_item_decide(item=application.items.get(), actor=institution_officer, decision="accept")
-    return {"account": account, "transfer": application, "outcome": outcome}
+def history(statement_history):
+    return statement_history
 
 
 def test_the_statement_has_running_totals_per_book_and_the_causes_in_one_query(history):

@@ -3,10 +3,8 @@ for many members at once; each member confirms or declines what was reported."""
 
 from __future__ import annotations
 
-import csv
 import datetime
 import io
-from pathlib import Path
 
 import openpyxl
 import pytest
@@ -18,99 +16,14 @@ from accounts.models import BusinessTransaction, LearningAccount, Role
 from outcomes.models import EvidenceFile, InstitutionBatch, LearningOutcome
 from outcomes.services import outcome_update, outcomes_in_file
 from outcomes.storage import Upload
-from tests.accounts.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
-from tests.accounts.helpers import csv_file as member_csv
-from tests.accounts.helpers import member, resident_id
-from tests.accounts.helpers import upload as import_members
+from tests.accounts.factories import InstitutionFactory, UserFactory
+from tests.accounts.helpers import resident_id
+from tests.outcomes.helpers import members_of, programme, report, results_csv, row, stored_files
 from tests.people import login_verified
 
 from .samples import pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
-
-HEADINGS = ["账户号码", "姓名", "证件类型", "证件号码", "结果", "证书编号", "取得日期"]
-
-
-@pytest.fixture
-def collective(institution_admin, centre):
-    institution = institution_admin.institution
-    institution.centre = centre
-    institution.save()
-    return CollectiveAccountFactory.create(institution=institution, opened_by=institution_admin)
-
-
-@pytest.fixture
-def admin_client(api_client, institution_admin, collective):
-    api_client.force_authenticate(institution_admin)
-    return api_client
-
-
-def members_of(admin_client, collective, count: int) -> list[LearningAccount]:
-    response = import_members(
-        admin_client, collective.institution_id, member_csv([member(n) for n in range(count)])
-    )
-    assert response.status_code == 201, response.content[:2000]
-    return list(
-        LearningAccount.objects.filter(collective_memberships__collective=collective)
-        .select_related("holder")
-        .order_by("holder__name")
-    )
-
-
-def row(account: LearningAccount | None = None, **overrides: str) -> list[str]:
-    values = {
-        "account_number": account.number if account else "",
-        "name": account.holder.name if account and account.holder else "",
-        "id_type": "",
-        "id_number": "",
-        "result": "合格",
-        "certificate_number": "",
-        "achieved_on": "2026-06-30",
-        **overrides,
-    }
-    keys = ["account_number", "name", "id_type", "id_number", "result", "certificate_number"]
-    return [values[k] for k in keys] + [values["achieved_on"]]
-
-
-def results_csv(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer)
-    writer.writerow(HEADINGS)
-    writer.writerows(rows)
-    return buffer.getvalue().encode()
-
-
-def programme(**overrides):
-    return {
-        "kind": "training",
-        "title": "幼儿园安全管理培训",
-        "provider": "重庆开放大学",
-        "place": "重庆市渝中区",
-        "mode": "face_to_face",
-        "started_on": "2026-06-01",
-        "ended_on": "2026-06-20",
-        "hours": "24",
-        "content": "园所安全制度、应急演练",
-        **overrides,
-    }
-
-
-def report(client, institution_id: int, data: bytes, evidence=None, **overrides):
-    files = evidence or [SimpleUploadedFile("培训记录.pdf", pdf_bytes())]
-    return client.post(
-        f"/api/v1/institutions/{institution_id}/batches/",
-        {
-            **programme(**overrides),
-            "file": SimpleUploadedFile("results.csv", data),
-            "evidence": files,
-        },
-        format="multipart",
-    )
-
-
-def stored_files() -> list[Path]:
-    root = Path(default_storage.location)  # type: ignore[attr-defined]
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def nothing_written() -> bool:

@@ -1,61 +1,26 @@
 import datetime
-from pathlib import Path
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import BusinessTransaction, StaffAccess
-from accounts.services import personal_account_register
 from outcomes.models import EvidenceFile, LearningOutcome
-from tests.people import LEARNER_PASSWORD as PASSWORD
-from tests.people import RESIDENT, login_verified, with_check
+from tests.outcomes.helpers import certificate, stored_files
+from tests.people import login_verified
 
 from .samples import jpeg_bytes, pdf_bytes, png_bytes
 
 pytestmark = pytest.mark.django_db
 
 
-def learner_account(name: str, id_number: str, phone: str):
-    return personal_account_register(
-        name=name,
-        id_type="resident_id",
-        id_number=id_number,
-        phone=phone,
-        email=f"{phone}@example.cn",
-        password=PASSWORD,
-    )
-
-
 @pytest.fixture
-def shao(db):
-    return learner_account("邵涛涛", RESIDENT, "13912345678")
-
-
-@pytest.fixture
-def other(db):
-    return learner_account("王另一", with_check("50010619900101234"), "13911110000")
-
-
-def certificate(**overrides):
-    return {
-        "kind": "vocational_qualification",
-        "title": "幼儿园园长资格证书",
-        "issuing_body": "重庆市教育委员会",
-        "certificate_number": "YZ-2018-0042",
-        "achieved_on": "2018-06-30",
-        "result": "合格",
-        **overrides,
-    }
+def other(wang):
+    return wang
 
 
 def upload(name: str, data: bytes, content_type: str = "application/octet-stream"):
     return SimpleUploadedFile(name, data, content_type=content_type)
-
-
-def stored_files() -> list[Path]:
-    root = Path(default_storage.location)  # type: ignore[attr-defined]
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
 def add(client, **overrides):

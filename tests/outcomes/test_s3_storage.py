@@ -11,17 +11,14 @@ import pytest
 import requests
 from django.core.exceptions import ValidationError
 
-from accounts.services import personal_account_register
 from outcomes.models import EvidenceFile
 from outcomes.services import outcome_save
 from outcomes.storage import Upload
-from tests.people import LEARNER_PASSWORD as PASSWORD
-from tests.people import RESIDENT
 from tests.processes import free_port, require
 
 from .samples import pdf_bytes, png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # a moto S3 server per test
 
 BUCKET = "evidence-test"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
@@ -82,18 +79,6 @@ def s3(settings, s3_endpoint):
 
 def keys(client) -> list[str]:
     return [item["Key"] for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-
-
-@pytest.fixture
-def shao(db):
-    return personal_account_register(
-        name="邵涛涛",
-        id_type="resident_id",
-        id_number=RESIDENT,
-        phone="13912345678",
-        email="shao@example.cn",
-        password=PASSWORD,
-    )
 
 
 DESCRIPTION = {

@@ -24,11 +24,17 @@ import pytest
 from django.conf import settings
 
 from accounts.models import Role
-from tests.worlds import PRINCIPALS, World, world_build
+from tests.worlds import PRINCIPALS, World
 
 from .matrix import UNSAFE, Asker, Route, routes
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(security_world):
+    return security_world
+
 
 A = "learner_a"
 B = "learner_b"
@@ -408,11 +414,6 @@ def _quiet_refusals():
     logger.setLevel(logging.ERROR)
     yield
     logger.setLevel(level)
-
-
-@pytest.fixture
-def world(django_capture_on_commit_callbacks) -> World:
-    return world_build(django_capture_on_commit_callbacks)
 
 
 def test_every_route_answers_each_principal_as_the_table_says(world):

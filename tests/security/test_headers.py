@@ -153,6 +153,7 @@ def production() -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_production_sends_plain_http_to_https(production):
     status, location = production["plain"]
 
@@ -160,6 +161,7 @@ def test_production_sends_plain_http_to_https(production):
     assert location == "https://creditbank.example.cn/login/"
 
 
+@pytest.mark.slow
 def test_production_pages_carry_hsts_and_the_security_headers(production):
     headers = production["headers"]
 
@@ -170,15 +172,18 @@ def test_production_pages_carry_hsts_and_the_security_headers(production):
     assert headers["Referrer-Policy"] == "same-origin"
 
 
+@pytest.mark.slow
 def test_production_session_cookie_is_secure_httponly_and_samesite(production):
     assert production["session"] == {"secure": True, "httponly": True, "samesite": "Lax"}
 
 
+@pytest.mark.slow
 def test_production_csrf_cookie_is_secure_httponly_and_samesite(production):
     # HttpOnly: no script of the portal reads the token; forms carry it in a hidden field.
     assert production["csrf"] == {"secure": True, "httponly": True, "samesite": "Lax"}
 
 
+@pytest.mark.slow
 def test_production_language_cookie_is_secure_and_samesite(production):
     # Not HttpOnly: it holds only "en" or "zh-hans", nothing worth stealing.
     assert production["language"]["secure"] is True

@@ -11,15 +11,15 @@ from rest_framework.test import APIClient
 
 from accounts.models import Notification, Role, User
 from accreditation.models import Application
-from tests.worlds import World, world_build
+from tests.worlds import World
 from transfers.models import TransferApplication
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(django_capture_on_commit_callbacks) -> World:
-    return world_build(django_capture_on_commit_callbacks, documents=False)
+def world(security_world_without_documents):
+    return security_world_without_documents
 
 
 def as_(world: World, principal: str) -> APIClient:

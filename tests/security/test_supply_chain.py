@@ -25,6 +25,7 @@ def portal_packages() -> list[str]:
     return sorted(p.parent.name for p in BASE_DIR.glob("*/apps.py"))
 
 
+@pytest.mark.slow
 def test_bandit_finds_no_high_severity_issue_in_the_portal_code(tmp_path):
     canary = tmp_path / "canary.py"
     canary.write_text(CANARY)
@@ -69,6 +70,7 @@ def unreachable(reason: str) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_locked_dependencies_have_no_known_vulnerability():
     result = subprocess.run(
         [

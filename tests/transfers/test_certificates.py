@@ -27,8 +27,7 @@ from pypdf import PdfReader, PdfWriter
 
 from accounts.models import BusinessTransaction, Notification, Role
 from accreditation.models import Decision, Revocation
-from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
-from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.accounts.factories import PersonalAccountFactory, UserFactory
 from tests.people import token_for
 from transfers.certificates import issuing as certificates
 from transfers.certificates.issuing import (
@@ -47,19 +46,16 @@ from transfers.tasks import RENDER_RETRIES, render_certificate
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture
+def world(certificate_world):
+    return certificate_world
+
+
 PERIOD: dict[str, Any] = {
     "period_from": datetime.date(2024, 1, 1),
     "period_to": datetime.date(2024, 12, 31),
 }
-
-
-@pytest.fixture
-def world(learner):
-    """李爱丽 with one accreditation of 120 hours and 6 credits, learned on 2024-06-01."""
-    account = PersonalAccountFactory(holder=learner, id_number_masked="5001**********123X")
-    decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
-    outcome = accredited_outcome(account, catalogue_version(), decider)
-    return {"account": account, "outcome": outcome, "decision": outcome.applications.get().decision}
 
 
 def issue(world, django_capture_on_commit_callbacks, **kwargs) -> Certificate:
@@ -656,6 +652,7 @@ def test_amounts_on_the_certificate_are_the_decisions(world, django_capture_on_c
     assert Decimal(content_of(certificate)["items"][0]["credits"]) == decision.credits
 
 
+@pytest.mark.slow
 def test_production_refuses_to_start_without_a_signing_key():
     from tests.processes import PRODUCTION_ENV, manage
 

@@ -2,29 +2,20 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import BusinessTransaction
-from accounts.services import personal_account_register
-from tests.people import LEARNER_PASSWORD as PASSWORD
-from tests.people import RESIDENT
 from transfers.models import LearningGoal, Programme
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def shao(demo, shao):
+    """邵涛涛 registers after the demo data is loaded."""
+    return shao
 
 
 @pytest.fixture
-def shao(demo):
-    return personal_account_register(
-        name="邵涛涛",
-        id_type="resident_id",
-        id_number=RESIDENT,
-        phone="13912345678",
-        email="shao@example.cn",
-        password=PASSWORD,
-    )
+def demo(db):
+    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
 
 
 def preschool() -> Programme:

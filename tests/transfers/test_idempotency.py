@@ -14,14 +14,18 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.transfers import test_transfers
 from tests.transfers.helpers import body
 from transfers.idempotency import _lock_id, fingerprint, idempotency_keys_purge
 from transfers.models import IdempotencyKey, TransferApplication
 from transfers.tasks import purge_expired_idempotency_keys
 
+
+@pytest.fixture
+def world(transfer_world):
+    return transfer_world
+
+
 URL = "/api/v1/transfers/"
-world = test_transfers.world  # the fixture: a learner with an accredited outcome, a programme
 
 
 def post(client: APIClient, data: dict[str, Any], key: str):

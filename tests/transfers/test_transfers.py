@@ -3,7 +3,6 @@ the programme's institution decide each course, and nothing counts twice."""
 
 from __future__ import annotations
 
-import datetime
 import random
 import threading
 import time
@@ -17,7 +16,6 @@ from django.db.models import Sum
 
 from accounts.models import (
     BusinessTransaction,
-    Institution,
     LearningAccount,
     LedgerEntry,
     Notification,
@@ -27,8 +25,6 @@ from accounts.models import (
 from accounts.services import account_totals
 from accreditation.models import (
     ApplicationState,
-    CatalogueEntry,
-    CatalogueEntryVersion,
     Decision,
 )
 from outcomes.models import LearningOutcome
@@ -38,13 +34,12 @@ from tests.accounts.factories import (
     PersonalAccountFactory,
     UserFactory,
 )
-from tests.accreditation.factories import ApplicationFactory
+from tests.accreditation.factories import ApplicationFactory, accredited_outcome, catalogue_version
 from tests.outcomes.factories import LearningOutcomeFactory
 from tests.people import with_totp
+from tests.transfers.factories import programme_with_courses, rule
+from tests.transfers.helpers import body
 from transfers.models import (
-    ConversionRule,
-    Course,
-    Programme,
     TransferApplication,
     TransferEvent,
     TransferItem,
@@ -58,110 +53,13 @@ from transfers.services import (
 
 pytestmark = pytest.mark.django_db
 
-SINCE = datetime.date(2020, 1, 1)
+
+@pytest.fixture
+def world(transfer_world):
+    return transfer_world
 
 
 # --- Data ----------------------------------------------------------------------------------------
-
-
-def catalogue_version(code: str = "CQ-ZG-001", name: str = "幼儿园园长任职资格证书"):
-    entry = CatalogueEntry.objects.create(code=code)
-    return CatalogueEntryVersion.objects.create(
-        entry=entry,
-        version=1,
-        name=name,
-        name_en="",
-        kind="vocational_qualification",
-        issuing_body="重庆市教育委员会",
-        hours=Decimal("120"),
-        credits=Decimal("6"),
-        evidence_required="证书",
-        effective_from=SINCE,
-        approving_body="管理中心",
-        rationale="示例",
-    )
-
-
-def programme_with_courses(institution: Institution, code: str = "PRE-ZK", n: int = 2):
-    programme = Programme.objects.create(
-        institution=institution,
-        code=code,
-        name="学前教育（专科）",
-        name_en="Preschool Education",
-        kind=Programme.Kind.DEGREE,
-        credits_required=Decimal("10"),
-    )
-    courses = [
-        Course.objects.create(
-            programme=programme,
-            code=f"{code}-{i}",
-            name=f"课程{i}",
-            name_en=f"Course {i}",
-            credits=Decimal("3"),
-        )
-        for i in range(1, n + 1)
-    ]
-    return programme, courses
-
-
-def rule(version, course, credits: str = "3") -> ConversionRule:
-    return ConversionRule.objects.create(
-        entry=version.entry,
-        course=course,
-        version=1,
-        credits=Decimal(credits),
-        effective_from=SINCE,
-        approving_body="重庆开放大学",
-        rationale="覆盖课程目标",
-    )
-
-
-def accredited_outcome(account: LearningAccount, version, decided_by: Any) -> LearningOutcome:
-    """An outcome accredited against ``version``: application, decision and ledger entry."""
-    outcome = LearningOutcomeFactory(
-        account=account, title=version.name, status=LearningOutcome.Status.ACCREDITED
-    )
-    application = ApplicationFactory(
-        outcome=outcome, state=ApplicationState.ACCREDITED, assigned_to=decided_by
-    )
-    decision = Decision.objects.create(
-        application=application,
-        result=Decision.Result.ACCREDITED,
-        basis=Decision.Basis.CATALOGUE,
-        catalogue_version=version,
-        hours=version.hours,
-        credits=version.credits,
-        decided_by=decided_by,
-        on_time=True,
-    )
-    LedgerEntry.objects.create(
-        account=account,
-        hours=version.hours,
-        credits=version.credits,
-        cause_type="accreditation_decision",
-        cause_id=str(decision.pk),
-    )
-    return outcome
-
-
-@pytest.fixture
-def world(learner, institution_officer):
-    """A learner with an accredited principal certificate, a programme of the officer's
-    institution whose first course the certificate converts to."""
-    account = PersonalAccountFactory(holder=learner)
-    version = catalogue_version()
-    programme, courses = programme_with_courses(institution_officer.institution)
-    rule(version, courses[0])
-    decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
-    outcome = accredited_outcome(account, version, decider)
-    return {
-        "account": account,
-        "version": version,
-        "programme": programme,
-        "courses": courses,
-        "outcome": outcome,
-        "decider": decider,
-    }
 
 
 def apply(world: dict[str, Any], learner: User, course=None, outcome=None) -> TransferApplication:
@@ -359,18 +257,6 @@ def test_an_information_request_waits_for_the_learners_answer(world, learner, in
 
 
 # --- API -----------------------------------------------------------------------------------------
-
-
-def body(world: dict[str, Any], course=None, outcome=None) -> dict[str, Any]:
-    return {
-        "programme": world["programme"].pk,
-        "items": [
-            {
-                "course": (course or world["courses"][0]).pk,
-                "outcome": (outcome or world["outcome"]).pk,
-            }
-        ],
-    }
 
 
 def test_a_learner_applies_and_the_officer_accepts_over_the_api(
