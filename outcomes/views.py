@@ -19,12 +19,12 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from accounts.collective import collective_of
-from accounts.imports import MAX_FILE_BYTES, csv_write, xlsx_write
 from accounts.models import LearningAccount, Role, StaffAccess
 from accounts.permissions import RoleRequiredMixin, user_has_role
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
-from common.downloads import CONTENT_TYPES, row_errors_context
+from common.downloads import CONTENT_TYPES, row_errors_context, upload_read
 from common.forms import form_errors_apply
+from common.tables import table_write
 
 from .batches import (
     BATCH_TEMPLATE_HEADINGS,
@@ -179,8 +179,7 @@ def batch_report_from(*, collective: Any, user: Any, cleaned: dict[str, Any]) ->
         uploaded_by=user,
         description=data,
         filename=listing.name or "",
-        # One byte over the limit is enough for the service to refuse the file.
-        data=listing.read(MAX_FILE_BYTES + 1),
+        data=upload_read(listing),
         uploads=uploads_read(evidence),
     )
 
@@ -275,12 +274,11 @@ class BatchTemplatePage(RoleRequiredMixin, View):
     allowed_roles = (Role.INSTITUTION_ADMIN,)
 
     def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
-        if file_format == "xlsx":
-            data = xlsx_write(title=_("Results"), headings=BATCH_TEMPLATE_HEADINGS, rows=[])
-        elif file_format == "csv":
-            data = csv_write(headings=BATCH_TEMPLATE_HEADINGS, rows=[])
-        else:
+        if file_format not in CONTENT_TYPES:
             raise Http404
+        data = table_write(
+            [], headings=BATCH_TEMPLATE_HEADINGS, fmt=file_format, title=_("Results")
+        )
         response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
         response["Content-Disposition"] = f'attachment; filename="results-list.{file_format}"'
         return response
