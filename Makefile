@@ -49,9 +49,11 @@ faults: install-dev
 	$(BIN)/python -m bench.faults.run --iterations $(FAULT_ITERATIONS)
 
 ## lint: ruff (lint and format), mypy, no model change without its migration, and the house:
-## the layers contract (import-linter, [tool.importlinter] in pyproject.toml)
+## the layers contract (import-linter, [tool.importlinter] in pyproject.toml) and no use of another
+## app's private names (scripts/lint/private_names.py)
 lint: install-dev
 	$(BIN)/lint-imports
+	$(BIN)/python scripts/lint/private_names.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .

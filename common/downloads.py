@@ -18,14 +18,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from rest_framework.negotiation import DefaultContentNegotiation
 
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
+from .tables import CONTENT_TYPES, MAX_FILE_BYTES
+
 EXPORT_FORMATS = tuple(CONTENT_TYPES)
-# The largest spreadsheet any import takes: the reader's own limit (``MAX_FILE_BYTES`` of the
-# member import's reader), kept here because layer 0 imports no app.
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+# The largest spreadsheet any import takes is what the reader takes: one number, not two.
+MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 # Rows of problems shown on an import page; the API lists them all.
 ERRORS_SHOWN = 1_000
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.collective.permissions import collective_or_404
 from accounts.models import LearningAccount, Role
 from accounts.services import learning_account_of
 from accounts.signin.permissions import HasRole
@@ -35,7 +36,7 @@ from .services import (
     outcomes_of,
 )
 from .storage import uploads_read
-from .views import batch_report_from, collective_or_404, evidence_download
+from .views import batch_report_from, evidence_download
 
 
 def learner_account(request: Request) -> LearningAccount:

@@ -4,9 +4,7 @@ many members at once, each member confirms or declines theirs."""
 from __future__ import annotations
 
 import datetime
-import re
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -18,7 +16,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.collective import imports
@@ -34,6 +32,16 @@ from accounts.models import (
 )
 from accounts.notifications.services import notify_many
 from accounts.services import transaction_record
+from common.tables import (
+    ListedTable,
+    RowErrors,
+    RowsInvalid,
+    TableMessages,
+    cell_date,
+    cell_text,
+    heading_key,
+    table_read,
+)
 
 from .evidence import CleanEvidence
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome, evidence_path
@@ -84,32 +92,28 @@ MAX_BATCH_ROWS = 10_000
 BATCH_INSERT = 1_000
 BATCH_LOOKUP = 5_000
 
-_BATCH_COLUMN_OF_HEADING = {
-    imports._heading_key(h): column for column, hs in BATCH_HEADINGS.items() for h in hs
+# The identity document types as a row may write them, compared like headings.
+_ID_TYPE_OF_VALUE = {
+    heading_key(value): id_type for value, id_type in imports.ID_TYPE_VALUES.items()
 }
-_DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
-class BatchRowErrors(imports.RowErrors):
-    def sorted(self) -> list[imports.RowError]:
-        order = {column: n for n, column in enumerate(BATCH_COLUMNS)}
-        return sorted(self.items, key=lambda e: (e.row, order.get(e.column, len(order))))
+class BatchRowErrors(RowErrors):
+    def __init__(self, headings: Mapping[str, str]) -> None:
+        super().__init__(headings, BATCH_COLUMNS)
 
 
-class BatchRowsInvalid(ValidationError):
+class BatchRowsInvalid(RowsInvalid):
     """Some rows of the list are wrong; ``rows`` lists every problem found (the same report
     as a member import's)."""
 
-    def __init__(self, rows: list[imports.RowError]) -> None:
-        self.rows = rows
-        message = ngettext(
-            "The file has %(count)d problem. Nothing was reported: correct it and upload the "
-            "whole file again.",
-            "The file has %(count)d problems. Nothing was reported: correct them and upload the "
-            "whole file again.",
-            len(rows),
-        ) % {"count": len(rows)}
-        super().__init__({"file": ValidationError(message, code="rows")})
+    summary = ngettext_lazy(
+        "The file has %(count)d problem. Nothing was reported: correct it and upload the "
+        "whole file again.",
+        "The file has %(count)d problems. Nothing was reported: correct them and upload the "
+        "whole file again.",
+        "count",
+    )
 
 
 @dataclass(frozen=True)
@@ -123,99 +127,55 @@ class _BatchRow:
     achieved_on: datetime.date | None
 
 
-def batch_table_read(*, data: bytes, filename: str) -> imports.MemberTable:
-    """Read the list of a batch with the member import's readers (size, format and zip-bomb
-    checks included); raises ValidationError keyed ``file`` when the file cannot be taken."""
-    if not data:
-        raise imports.refuse(gettext("The file is empty."), "empty")
-    if len(data) > imports.MAX_FILE_BYTES:
-        raise imports.refuse(
-            gettext("The file is larger than %(size)d MB. Split the list into several files.")
-            % {"size": imports.MAX_FILE_BYTES // (1024 * 1024)},
-            "too_large",
-        )
-    if data.startswith(imports.OLE2_MAGIC):
-        raise imports.refuse(
-            gettext(
-                "This is an old-style Excel workbook (.xls) or a password-protected workbook. "
-                "Save it as an Excel workbook (.xlsx) without a password, or as CSV, and upload "
-                "it again."
-            ),
-            "format",
-        )
-    is_xlsx = data.startswith(imports.ZIP_MAGIC)
-    rows = imports._xlsx_rows(data) if is_xlsx else imports._csv_rows(data)
-    table = imports.MemberTable(
-        filename=filename, file_format="xlsx" if is_xlsx else "csv", headings={}
-    )
-    columns: dict[int, str] = {}
-    found_heading = False
-    with closing(rows):
-        for number, cells in rows:
-            if imports._is_blank(cells):
-                continue
-            if not found_heading:
-                columns = {
-                    i: _BATCH_COLUMN_OF_HEADING[imports._heading_key(c)]
-                    for i, c in enumerate(cells)
-                    if isinstance(c, str) and imports._heading_key(c) in _BATCH_COLUMN_OF_HEADING
-                }
-                if columns:
-                    found_heading = True
-                    table.headings = {col: str(cells[i]).strip() for i, col in columns.items()}
-                elif number >= imports.HEADING_SEARCH_ROWS:
-                    break
-                continue
-            if len(table.rows) >= MAX_BATCH_ROWS:
-                raise imports.refuse(
-                    gettext("The file has more than %(rows)s rows. Split it into several files.")
-                    % {"rows": f"{MAX_BATCH_ROWS:,}"},
-                    "too_many_rows",
-                )
-            table.rows.append(
-                imports.SourceRow(
-                    number=number,
-                    cells={col: cells[i] if i < len(cells) else None for i, col in columns.items()},
-                )
-            )
-    has_person = ACCOUNT_NUMBER in table.headings or {imports.ID_TYPE, imports.ID_NUMBER} <= set(
-        table.headings
-    )
-    missing = [c for c in (imports.NAME, RESULT, ACHIEVED_ON) if c not in table.headings]
-    if not has_person or missing:
-        raise imports.refuse(
-            gettext(
-                "The heading row must name the columns 姓名 (name), 结果 (result) and 取得日期 "
-                "(achieved_on), and either 账户号码 (account_number) or 证件类型 (id_type) with "
-                "证件号码 (id_number); 证书编号 (certificate_number) is optional."
-            ),
-            "missing_column",
-        )
-    if not table.rows:
-        raise imports.refuse(gettext("The file has no member rows below its heading row."), "empty")
-    return table
+def _batch_missing(found: Collection[str]) -> list[str]:
+    """The columns a batch lacks: name, result and date, and the member by account number or
+    by identity document."""
+    missing = [c for c in (imports.NAME, RESULT, ACHIEVED_ON) if c not in found]
+    if ACCOUNT_NUMBER not in found and not {imports.ID_TYPE, imports.ID_NUMBER} <= set(found):
+        missing.append(ACCOUNT_NUMBER)
+    return missing
 
 
-def _date_of(value: object) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    match = _DATE_RE.fullmatch(imports._text(value))
-    if match is None:
-        raise ValueError
-    return datetime.date(*(int(part) for part in match.groups()))
+BATCH_MESSAGES = TableMessages(
+    # One message for any missing column: it names every column the list may have.
+    missing_column=_(
+        "The heading row must name the columns 姓名 (name), 结果 (result) and 取得日期 "
+        "(achieved_on), and either 账户号码 (account_number) or 证件类型 (id_type) with "
+        "证件号码 (id_number); 证书编号 (certificate_number) is optional."
+    ),
+    no_rows=_("The file has no member rows below its heading row."),
+)
+
+
+def batch_table_read(*, data: bytes, filename: str) -> ListedTable:
+    """Read the list of a batch (size, format and zip-bomb checks included); raises
+    ValidationError keyed ``file`` when the file cannot be taken. The rows are all read here,
+    so that a list with too many rows is refused with the form's other problems."""
+    return table_read(
+        data,
+        filename=filename,
+        columns=BATCH_HEADINGS,
+        required=_batch_missing,
+        max_rows=MAX_BATCH_ROWS,
+        messages=BATCH_MESSAGES,
+    ).listed()
+
+
+def _text(value: object) -> str:
+    # As the member import reads a cell: full-width digits and letters folded (identity and
+    # account numbers typed with a Chinese input method).
+    return cell_text(value, fold_width=True, unescape=False)
 
 
 def _batch_rows_check(
-    table: imports.MemberTable, *, description: dict[str, Any], errors: BatchRowErrors
+    table: ListedTable, *, description: dict[str, Any], errors: BatchRowErrors
 ) -> list[_BatchRow]:
     rows: list[_BatchRow] = []
     for source in table.rows:
         cells, row = source.cells, source.number
 
         def text(column: str, cells: dict[str, object] = cells) -> str:
-            return imports._text(cells.get(column))
+            return _text(cells.get(column))
 
         name = text(imports.NAME)
         if not name:
@@ -232,8 +192,8 @@ def _batch_rows_check(
                     "only 15 digits. Format the column as text and type the number again."
                 ),
             )
-        elif imports._text(raw_number):
-            id_type = imports._ID_TYPE_OF_VALUE.get(imports._heading_key(raw_type), "")
+        elif _text(raw_number):
+            id_type = _ID_TYPE_OF_VALUE.get(heading_key(raw_type), "")
             if not id_type:
                 errors.add(
                     row,
@@ -245,7 +205,7 @@ def _batch_rows_check(
                 )
             else:
                 try:
-                    identity = parse_identity(id_type, imports._text(raw_number))
+                    identity = parse_identity(id_type, _text(raw_number))
                 except ValidationError as exc:
                     errors.add(row, imports.ID_NUMBER, " ".join(exc.messages))
                 else:
@@ -277,7 +237,7 @@ def _batch_rows_check(
             errors.add(row, ACHIEVED_ON, gettext("The date achieved is missing."))
         else:
             try:
-                achieved_on = _date_of(cells.get(ACHIEVED_ON))
+                achieved_on = cell_date(cells.get(ACHIEVED_ON))
             except ValueError:
                 errors.add(
                     row,
@@ -422,7 +382,7 @@ def institution_batch_report(
             checked = evidence_uploads_check(account=collective, uploads=uploads)
         except ValidationError as exc:
             errors.update(exc.message_dict)
-    table: imports.MemberTable | None = None
+    table: ListedTable | None = None
     try:
         table = batch_table_read(data=data, filename=filename)
     except ValidationError as exc:

@@ -18,13 +18,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from accounts.collective.imports import MAX_FILE_BYTES, csv_write, xlsx_write
-from accounts.collective.services import collective_of
+from accounts.collective.permissions import InstitutionAdminPage
 from accounts.models import LearningAccount, Role, StaffAccess
 from accounts.services import FILE_STAFF_ROLES, learning_account_of
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
-from common.downloads import CONTENT_TYPES, row_errors_context
+from common.downloads import CONTENT_TYPES, row_errors_context, upload_read
 from common.forms import form_errors_apply
+from common.tables import table_write
 
 from .batches import (
     BATCH_TEMPLATE_HEADINGS,
@@ -179,29 +179,9 @@ def batch_report_from(*, collective: Any, user: Any, cleaned: dict[str, Any]) ->
         uploaded_by=user,
         description=data,
         filename=listing.name or "",
-        # One byte over the limit is enough for the service to refuse the file.
-        data=listing.read(MAX_FILE_BYTES + 1),
+        data=upload_read(listing),
         uploads=uploads_read(evidence),
     )
-
-
-def collective_or_404(user: Any, institution_id: int) -> LearningAccount:
-    """The collective account of the institution ``user`` administers, for its pages and API."""
-    collective = collective_of(user=user, institution_id=institution_id)
-    if collective is None:
-        raise Http404
-    return collective
-
-
-class InstitutionAdminPage(RoleRequiredMixin, View):
-    """A page of an institution administrator about their institution's collective account
-    (built on the accounts service, not on the accounts' page class: an app's views import no
-    other app's views)."""
-
-    allowed_roles = (Role.INSTITUTION_ADMIN,)
-
-    def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
-        return collective_or_404(request.user, pk)
 
 
 class BatchListPage(InstitutionAdminPage):
@@ -275,12 +255,11 @@ class BatchTemplatePage(RoleRequiredMixin, View):
     allowed_roles = (Role.INSTITUTION_ADMIN,)
 
     def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
-        if file_format == "xlsx":
-            data = xlsx_write(title=_("Results"), headings=BATCH_TEMPLATE_HEADINGS, rows=[])
-        elif file_format == "csv":
-            data = csv_write(headings=BATCH_TEMPLATE_HEADINGS, rows=[])
-        else:
+        if file_format not in CONTENT_TYPES:
             raise Http404
+        data = table_write(
+            [], headings=BATCH_TEMPLATE_HEADINGS, fmt=file_format, title=_("Results")
+        )
         response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
         response["Content-Disposition"] = f'attachment; filename="results-list.{file_format}"'
         return response

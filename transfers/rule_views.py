@@ -25,7 +25,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.collective.imports import RowError
 from accounts.models import Role, User
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accreditation.catalogue import (
@@ -48,6 +47,7 @@ from common.downloads import (
     upload_read,
 )
 from common.forms import DateInput, form_errors_apply
+from common.tables import RowError
 
 from .models import ConversionRule, Course
 from .rules import (

@@ -21,28 +21,32 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.collective import imports
 from accounts.models import Institution, User
 from accreditation.catalogue import (
     CREATED,
+    MAX_IMPORT_ROWS,
     ONE_DECIMAL,
     REVISED,
     UNCHANGED,
     Conversion,
     ImportResult,
-    RowsInvalid,
-    SheetRowErrors,
     beijing_today,
-    cell_date,
-    cell_number,
-    cell_text,
     date_message,
-    spreadsheet_read,
-    spreadsheet_write,
     version_close,
     version_supersede,
 )
 from accreditation.models import CatalogueEntry
+from common.tables import (
+    ListedTable,
+    RowErrors,
+    RowsInvalid,
+    cell_date,
+    cell_number,
+    cell_text,
+    refusal,
+    table_read,
+    table_write,
+)
 
 from .models import ConversionRule, Course, Programme
 
@@ -344,7 +348,7 @@ class _RuleRow:
 class _Lookups:
     """Everything the rows name, looked up in a few queries for the whole file."""
 
-    def __init__(self, table: imports.MemberTable) -> None:
+    def __init__(self, table: ListedTable) -> None:
         def values(column: str) -> set[str]:
             return {cell_text(r.cells.get(column)) for r in table.rows} - {""}
 
@@ -374,9 +378,9 @@ class _Lookups:
         }
 
 
-def _rule_rows_check(table: imports.MemberTable, errors: SheetRowErrors) -> list[_RuleRow]:
+def _rule_rows_check(table: ListedTable, errors: RowErrors) -> list[_RuleRow]:
     if "institution_credit_code" not in table.headings and "institution" not in table.headings:
-        raise imports.refuse(
+        raise refusal(
             gettext(
                 "The heading row lacks the institution: add a column institution_credit_code "
                 "(统一社会信用代码) or institution (院校名称)."
@@ -489,10 +493,15 @@ def conversion_rules_import(*, data: bytes, filename: str, actor: User | None) -
 
     All or nothing: a file refused as a whole raises ValidationError keyed ``file``; problems
     in rows raise ``RowsInvalid`` listing every one by row and column."""
-    table = spreadsheet_read(
-        data=data, filename=filename, headings=RULE_HEADINGS, required=RULE_REQUIRED
-    )
-    errors = SheetRowErrors(table.headings, RULE_COLUMNS)
+    # Listed: the rows are gone over twice, to look up what they name and to check them.
+    table = table_read(
+        data,
+        filename=filename,
+        columns=RULE_HEADINGS,
+        required=RULE_REQUIRED,
+        max_rows=MAX_IMPORT_ROWS,
+    ).listed()
+    errors = RowErrors(table.headings, RULE_COLUMNS)
     rows = _rule_rows_check(table, errors)
     if errors:
         raise RowsInvalid(errors.sorted())
@@ -539,9 +548,9 @@ def _export_rows(rules: Iterable[ConversionRule]) -> Iterable[list[object]]:
 def conversion_rules_export(*, fmt: str, on: datetime.date | None = None) -> bytes:
     """The rules in effect on ``on`` (today by default) as a CSV or XLSX file that
     :func:`conversion_rules_import` takes back unchanged."""
-    return spreadsheet_write(
+    return table_write(
+        _export_rows(conversion_rules_current(on=on)),
+        headings=RULE_COLUMNS,
         fmt=fmt,
         title="conversion rules",
-        headings=RULE_COLUMNS,
-        rows=_export_rows(conversion_rules_current(on=on)),
     )

@@ -3,6 +3,8 @@ that the ids of other institutions reveal nothing)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import Http404, HttpRequest
 from django.views import View
 
@@ -12,11 +14,18 @@ from accounts.ledger.models import LearningAccount
 from accounts.signin.permissions import RoleRequiredMixin
 
 
+def collective_or_404(user: Any, institution_id: int) -> LearningAccount:
+    """The collective account of the institution ``user`` administers, for its pages and API."""
+    collective = collective_of(user=user, institution_id=institution_id)
+    if collective is None:
+        raise Http404
+    return collective
+
+
 class InstitutionAdminPage(RoleRequiredMixin, View):
+    """A page of an institution administrator about their institution's collective account."""
+
     allowed_roles = (Role.INSTITUTION_ADMIN,)
 
     def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
-        collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
-        if collective is None:
-            raise Http404
-        return collective
+        return collective_or_404(request.user, pk)

@@ -19,13 +19,13 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.signin.permissions import HasRole
 from common.downloads import upload_read
+from common.tables import RowsInvalid
 
 from ..serializers import (
     SheetImportErrorsSerializer,
     SheetImportResultSerializer,
     SpreadsheetUploadSerializer,
 )
-from .spreadsheets import RowsInvalid
 
 
 class PublicReadApi(APIView):

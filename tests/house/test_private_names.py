@@ -55,3 +55,7 @@ def test_it_lets_public_and_own_names_pass(source):
 def test_a_relative_import_is_resolved_to_its_app():
     assert found("from ..accounts.imports import _x", module="transfers.certificates.pdf") == []
     assert found("from .imports import _x", module="accounts.collective.views") == []
+
+
+def test_no_app_uses_another_apps_private_names():
+    assert private_names.check(ROOT) == []
