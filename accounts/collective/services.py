@@ -32,13 +32,9 @@ from accounts.collective.imports import (
     PHONE,
     MemberRow,
     MemberRowsInvalid,
-    RowErrors,
-    csv_write,
     member_rows_check,
     member_table_read,
     names_match,
-    normalise_phone,
-    xlsx_write,
 )
 from accounts.collective.models import (
     CollectiveApplicationEvent,
@@ -57,7 +53,8 @@ from accounts.ledger.models import (
 )
 from accounts.ledger.services import account_number_generate, transaction_record
 from accounts.signin.permissions import user_has_role
-from accounts.validators import validate_unified_social_credit_code
+from accounts.validators import normalise_phone, validate_unified_social_credit_code
+from common.tables import RowErrors, table_write
 
 # The kinds of institution that hold a collective account for their members; degree
 # institutions and certificate bodies receive credit transfers instead.
@@ -308,11 +305,11 @@ def collective_members_import(
     _check_administers(user=uploaded_by, collective=collective)
     if collective.status != LearningAccount.Status.ACTIVE:
         raise _not_active()
-    table = member_table_read(data=data, filename=filename)
-    members, errors = member_rows_check(table)
-    rows = len(table.rows)
-    # The rows as read are no longer needed once checked: not kept through the writes.
-    del table
+    # The rows are read one at a time as they are checked: only the valid members are kept,
+    # never the file's rows (a file of 100,000 rows would hold them all at once).
+    with member_table_read(data=data, filename=filename) as table:
+        members, errors = member_rows_check(table)
+    rows = table.count
     indexes = {m.number: crypto.blind_index(m.identity.number) for m in members}
     try:
         with transaction.atomic():
@@ -640,9 +637,6 @@ def collective_members(*, collective: LearningAccount) -> QuerySet[CollectiveMem
     )
 
 
-EXPORT_FORMATS = ("csv", "xlsx")
-
-
 def collective_members_export(*, collective: LearningAccount, file_format: str) -> bytes:
     """The member list as a CSV or XLSX file. A learner's own text (the name) can never become
     a formula in the spreadsheet that opens it."""
@@ -656,9 +650,9 @@ def collective_members_export(*, collective: LearningAccount, file_format: str) 
         _("Credits"),
     ]
     rows = _export_rows(collective_members(collective=collective).iterator(chunk_size=2000))
-    if file_format == "xlsx":
-        return xlsx_write(title=_("Members"), headings=headings, rows=rows)
-    return csv_write(headings=headings, rows=rows)
+    return table_write(
+        rows, headings=headings, fmt="xlsx" if file_format == "xlsx" else "csv", title=_("Members")
+    )
 
 
 def _export_rows(memberships: Iterable[CollectiveMembership]) -> Iterator[list[object]]:
