@@ -51,7 +51,7 @@ from accounts.ledger.models import (
     LedgerEntry,
     LifelongLearningFile,
 )
-from accounts.ledger.services import account_number_generate, transaction_record
+from accounts.ledger.services import account_lock, account_number_generate, transaction_record
 from accounts.signin.permissions import user_has_role
 from accounts.validators import normalise_phone, validate_unified_social_credit_code
 from common.tables import RowErrors, table_write
@@ -213,7 +213,8 @@ def collective_account_decide(
     # Two administrators (or one double click) may decide the same application at the same
     # moment. The row lock makes the second wait until the first has committed and then read
     # its decision, so an application is decided once, with one business transaction, and is
-    # never both approved and rejected.
+    # never both approved and rejected. Locked here by its institution, not with account_lock
+    # (by id), which would first need a query for the id.
     account = LearningAccount.objects.select_for_update().get(
         institution=institution, kind=LearningAccount.Kind.COLLECTIVE
     )
@@ -354,12 +355,10 @@ def _members_write(
 ) -> MemberImport:
     # Two imports into one collective account at the same moment would each find a person
     # not yet a member and both add them; the lock on the collective account's row makes the
-    # second wait for the first and then see its memberships.
-    collective = (
-        LearningAccount.objects.select_for_update(of=("self",))
-        .select_related("institution")
-        .get(pk=collective.pk)
-    )
+    # second wait for the first and then see its memberships. The institution is the one the
+    # caller loaded with the account (collective_of does), so the lock reads only the row.
+    institution = collective.institution
+    collective = account_lock(collective.pk)
     if collective.status != LearningAccount.Status.ACTIVE:
         raise _not_active()
     plan = _members_plan(collective=collective, members=members, indexes=indexes, errors=errors)
@@ -367,7 +366,7 @@ def _members_write(
         raise MemberRowsInvalid(errors.sorted())
 
     now = timezone.now()
-    institution_name = collective.institution.name if collective.institution else ""
+    institution_name = institution.name if institution else ""
     member_import = MemberImport.objects.create(
         collective=collective,
         uploaded_by=uploaded_by,
