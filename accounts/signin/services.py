@@ -19,8 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from accounts.core.models import User
-from accounts.ledger.models import BusinessTransaction, LearningAccount
-from accounts.ledger.services import transaction_record
+from accounts.ledger.models import BusinessTransaction
+from accounts.ledger.services import learning_account_of, transaction_record
 from accounts.validators import normalise_phone
 
 
@@ -94,7 +94,7 @@ def contact_details_change(*, user: User, email: str, phone: str, password: str)
         # Someone else took the address or number between the check above and this save.
         sign_in_identifiers_check(email=email, phone=phone, user=user)
         raise
-    account = LearningAccount.objects.filter(holder=user).first()
+    account = learning_account_of(user=user)
     if account is not None:
         transaction_record(
             account=account,
