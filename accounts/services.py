@@ -15,7 +15,6 @@ from accounts.ledger.services import (
     account_number_generate,
     account_totals,
     account_with_totals,
-    contact_details_change,
     identity_reveal,
     learning_account_of,
     learning_account_required,
@@ -23,7 +22,6 @@ from accounts.ledger.services import (
     ledger_reverse,
     ledger_reverse_cause,
     personal_account_find,
-    personal_account_register,
     staff_accesses_of,
     staff_file_view_record,
     transaction_record,
@@ -38,7 +36,12 @@ from accounts.notifications.services import (
 )
 from accounts.rights.kinds import CorrectableRecord, correctable_kind_register
 from accounts.rights.services import closure_eraser_register
-from accounts.signin.services import api_token_create, api_tokens_purge_expired
+from accounts.signin.registration import personal_account_register
+from accounts.signin.services import (
+    api_token_create,
+    api_tokens_purge_expired,
+    contact_details_change,
+)
 
 __all__ = [
     "FILE_STAFF_ROLES",

@@ -67,3 +67,11 @@ PHONE_VALIDATOR = RegexValidator(
     r"^(1[3-9]\d{9}|\+\d{6,15})$",
     _("Enter a mainland mobile number (11 digits) or an international number starting with +."),
 )
+
+
+def normalise_phone(text: str) -> str:
+    """Digits and a leading plus only: people write 139-1234-5678 or 139 1234 5678. (A phone
+    number stored in a spreadsheet as a number, 13912345678 or 13912345678.0, is still the
+    right number, unlike an 18-digit identity number; the member import has made it a
+    string.)"""
+    return "".join(ch for ch in text if ch.isdigit() or ch == "+")

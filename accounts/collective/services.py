@@ -32,13 +32,9 @@ from accounts.collective.imports import (
     PHONE,
     MemberRow,
     MemberRowsInvalid,
-    RowErrors,
-    csv_write,
     member_rows_check,
     member_table_read,
     names_match,
-    normalise_phone,
-    xlsx_write,
 )
 from accounts.collective.models import (
     CollectiveApplicationEvent,
@@ -55,9 +51,10 @@ from accounts.ledger.models import (
     LedgerEntry,
     LifelongLearningFile,
 )
-from accounts.ledger.services import account_number_generate, transaction_record
+from accounts.ledger.services import account_lock, account_number_generate, transaction_record
 from accounts.signin.permissions import user_has_role
-from accounts.validators import validate_unified_social_credit_code
+from accounts.validators import normalise_phone, validate_unified_social_credit_code
+from common.tables import RowErrors, table_write
 
 # The kinds of institution that hold a collective account for their members; degree
 # institutions and certificate bodies receive credit transfers instead.
@@ -216,7 +213,8 @@ def collective_account_decide(
     # Two administrators (or one double click) may decide the same application at the same
     # moment. The row lock makes the second wait until the first has committed and then read
     # its decision, so an application is decided once, with one business transaction, and is
-    # never both approved and rejected.
+    # never both approved and rejected. Locked here by its institution, not with account_lock
+    # (by id), which would first need a query for the id.
     account = LearningAccount.objects.select_for_update().get(
         institution=institution, kind=LearningAccount.Kind.COLLECTIVE
     )
@@ -308,11 +306,11 @@ def collective_members_import(
     _check_administers(user=uploaded_by, collective=collective)
     if collective.status != LearningAccount.Status.ACTIVE:
         raise _not_active()
-    table = member_table_read(data=data, filename=filename)
-    members, errors = member_rows_check(table)
-    rows = len(table.rows)
-    # The rows as read are no longer needed once checked: not kept through the writes.
-    del table
+    # The rows are read one at a time as they are checked: only the valid members are kept,
+    # never the file's rows (a file of 100,000 rows would hold them all at once).
+    with member_table_read(data=data, filename=filename) as table:
+        members, errors = member_rows_check(table)
+    rows = table.count
     indexes = {m.number: crypto.blind_index(m.identity.number) for m in members}
     try:
         with transaction.atomic():
@@ -357,12 +355,10 @@ def _members_write(
 ) -> MemberImport:
     # Two imports into one collective account at the same moment would each find a person
     # not yet a member and both add them; the lock on the collective account's row makes the
-    # second wait for the first and then see its memberships.
-    collective = (
-        LearningAccount.objects.select_for_update(of=("self",))
-        .select_related("institution")
-        .get(pk=collective.pk)
-    )
+    # second wait for the first and then see its memberships. The institution is the one the
+    # caller loaded with the account (collective_of does), so the lock reads only the row.
+    institution = collective.institution
+    collective = account_lock(collective.pk)
     if collective.status != LearningAccount.Status.ACTIVE:
         raise _not_active()
     plan = _members_plan(collective=collective, members=members, indexes=indexes, errors=errors)
@@ -370,7 +366,7 @@ def _members_write(
         raise MemberRowsInvalid(errors.sorted())
 
     now = timezone.now()
-    institution_name = collective.institution.name if collective.institution else ""
+    institution_name = institution.name if institution else ""
     member_import = MemberImport.objects.create(
         collective=collective,
         uploaded_by=uploaded_by,
@@ -640,9 +636,6 @@ def collective_members(*, collective: LearningAccount) -> QuerySet[CollectiveMem
     )
 
 
-EXPORT_FORMATS = ("csv", "xlsx")
-
-
 def collective_members_export(*, collective: LearningAccount, file_format: str) -> bytes:
     """The member list as a CSV or XLSX file. A learner's own text (the name) can never become
     a formula in the spreadsheet that opens it."""
@@ -656,9 +649,9 @@ def collective_members_export(*, collective: LearningAccount, file_format: str) 
         _("Credits"),
     ]
     rows = _export_rows(collective_members(collective=collective).iterator(chunk_size=2000))
-    if file_format == "xlsx":
-        return xlsx_write(title=_("Members"), headings=headings, rows=rows)
-    return csv_write(headings=headings, rows=rows)
+    return table_write(
+        rows, headings=headings, fmt="xlsx" if file_format == "xlsx" else "csv", title=_("Members")
+    )
 
 
 def _export_rows(memberships: Iterable[CollectiveMembership]) -> Iterator[list[object]]:

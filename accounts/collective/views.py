@@ -16,11 +16,9 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -36,19 +34,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.collective.imports import (
-    MAX_FILE_BYTES,
-    TEMPLATE_HEADINGS,
-    MemberRowsInvalid,
-    RowError,
-    csv_write,
-    xlsx_write,
-)
+from accounts.collective.imports import TEMPLATE_HEADINGS, MemberRowsInvalid
 from accounts.collective.models import CollectiveMembership, MemberImport
 from accounts.collective.permissions import InstitutionAdminPage
 from accounts.collective.services import (
     COLLECTIVE_KINDS,
-    EXPORT_FORMATS,
     applications_for,
     collective_account_apply,
     collective_account_decide,
@@ -62,33 +52,23 @@ from accounts.core.models import Institution, Role, User
 from accounts.ledger.models import LearningAccount
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
+from common.downloads import (
+    CONTENT_TYPES,
+    EXPORT_FORMATS,
+    file_download,
+    row_errors_context,
+    upload_read,
+)
 from common.forms import form_errors_apply
+from common.tables import RowError, table_write
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in COLLECTIVE_KINDS]
 STATUS_CHOICES = LearningAccount.Status.choices
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-# Rows of problems shown on the import page; the API lists them all.
-ERRORS_SHOWN = 1_000
 MEMBERS_PER_PAGE = 50
 
 
-def _read_upload(uploaded: UploadedFile) -> bytes:
-    # One byte over the limit is enough for the service to refuse the file; a huge upload is
-    # never read into memory.
-    return uploaded.read(MAX_FILE_BYTES + 1)
-
-
-def _file_download(data: bytes, *, file_format: str, stem: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
-    response["Content-Disposition"] = f'attachment; filename="{stem}.{file_format}"'
-    return response
-
-
-def _export_filename(collective: LearningAccount) -> str:
-    return f"members-{collective.number}-{timezone.localdate():%Y%m%d}"
+def _export_stem(collective: LearningAccount) -> str:
+    return f"members-{collective.number}"
 
 
 # --- Forms ----------------------------------------------------------------------------------
@@ -365,7 +345,7 @@ class MemberImportPage(InstitutionAdminPage):
                     collective=collective,
                     uploaded_by=request.user,  # type: ignore[arg-type]
                     filename=uploaded.name or "",
-                    data=_read_upload(uploaded),
+                    data=upload_read(uploaded),
                 )
             except MemberRowsInvalid as exc:
                 row_errors = exc.rows
@@ -401,9 +381,7 @@ class MemberImportPage(InstitutionAdminPage):
             "institution": collective.institution,
             "active": collective.status == LearningAccount.Status.ACTIVE,
             "form": form,
-            "row_errors": row_errors[:ERRORS_SHOWN],
-            "row_errors_total": len(row_errors),
-            "row_errors_hidden": max(len(row_errors) - ERRORS_SHOWN, 0),
+            **row_errors_context(row_errors),
         }
         return render(request, "accounts/collective/import.html", context)
 
@@ -414,7 +392,7 @@ class MemberExportPage(InstitutionAdminPage):
         if file_format not in EXPORT_FORMATS:
             raise Http404
         data = collective_members_export(collective=collective, file_format=file_format)
-        return _file_download(data, file_format=file_format, stem=_export_filename(collective))
+        return file_download(data, fmt=file_format, stem=_export_stem(collective))
 
 
 class ImportTemplatePage(RoleRequiredMixin, View):
@@ -423,13 +401,13 @@ class ImportTemplatePage(RoleRequiredMixin, View):
     allowed_roles = (Role.INSTITUTION_ADMIN,)
 
     def get(self, request: HttpRequest, file_format: str) -> HttpResponse:
-        if file_format == "xlsx":
-            data = xlsx_write(title=_("Members"), headings=TEMPLATE_HEADINGS, rows=[])
-        elif file_format == "csv":
-            data = csv_write(headings=TEMPLATE_HEADINGS, rows=[])
-        else:
+        if file_format not in EXPORT_FORMATS:
             raise Http404
-        return _file_download(data, file_format=file_format, stem="member-list")
+        data = table_write([], headings=TEMPLATE_HEADINGS, fmt=file_format, title=_("Members"))
+        # The template is the same every day: its name carries no date, unlike an export's.
+        response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
+        response["Content-Disposition"] = f'attachment; filename="member-list.{file_format}"'
+        return response
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -728,7 +706,7 @@ class MemberImportApi(InstitutionAdminApi):
                 collective=collective,
                 uploaded_by=request.user,  # type: ignore[arg-type]
                 filename=uploaded.name or "",
-                data=_read_upload(uploaded),
+                data=upload_read(uploaded),
             )
         except MemberRowsInvalid as exc:
             errors = MemberImportErrorsSerializer(
@@ -750,7 +728,7 @@ class MemberExportApi(InstitutionAdminApi):
         if file_format not in EXPORT_FORMATS:
             raise Http404
         data = collective_members_export(collective=collective, file_format=file_format)
-        return _file_download(data, file_format=file_format, stem=_export_filename(collective))
+        return file_download(data, fmt=file_format, stem=_export_stem(collective))
 
 
 # --- URLs -----------------------------------------------------------------------------------

@@ -16,16 +16,13 @@ from accounts.ledger.serializers import (
     RegistrationSerializer,
     StaffAccessSerializer,
 )
-from accounts.ledger.services import (
-    account_with_totals,
-    contact_details_change,
-    personal_account_register,
-    staff_accesses_of,
-)
+from accounts.ledger.services import account_with_totals, staff_accesses_of
 from accounts.signin.permissions import HasRole
+from accounts.signin.registration import personal_account_register
 from accounts.signin.serializers import (
     ContactDetailsSerializer,
 )
+from accounts.signin.services import contact_details_change
 
 
 class AccountRegisterView(APIView):

@@ -1,5 +1,6 @@
-"""Learning accounts and their ledger: opening an account, business transactions, bookings
-and their reversal, totals, and staff access to a learner's file."""
+"""Learning accounts and their ledger: account numbers, the account lock, business
+transactions, bookings and their reversal, totals, and staff access to a learner's file.
+(Opening a personal account is registration: ``accounts.signin.registration``.)"""
 
 from __future__ import annotations
 
@@ -7,23 +8,20 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Sum
-from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from stdnum import damm
 
-from accounts.core.models import Centre, Role, User
+from accounts.core.models import Role, User
 from accounts.identity import crypto
-from accounts.identity.numbers import mask_identity_number, parse_identity
+from accounts.identity.numbers import parse_identity
 from accounts.ledger.models import (
     BusinessTransaction,
     LearningAccount,
     LedgerEntry,
-    LifelongLearningFile,
     StaffAccess,
 )
 
@@ -34,113 +32,6 @@ def account_number_generate(*, kind: str) -> str:
     prefix = "XF" if kind == LearningAccount.Kind.PERSONAL else "JT"
     digits = f"{secrets.randbelow(10**9):09d}"
     return prefix + digits + damm.calc_check_digit(digits)
-
-
-def normalise_phone(phone: str) -> str:
-    return "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-
-
-def _check_login_identifiers_free(*, email: str, phone: str, user: User | None = None) -> None:
-    """Email and phone are sign-in identifiers: refuse ones another user already has."""
-    others = User.objects.exclude(pk=user.pk) if user is not None else User.objects.all()
-    errors: dict[str, Any] = {}
-    if email and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
-        errors["email"] = _("This email address is already used by another account.")
-    if phone and others.filter(phone=phone).exists():
-        errors["phone"] = _("This mobile phone number is already used by another account.")
-    if errors:
-        raise ValidationError(errors)
-
-
-def duplicate_identity() -> ValidationError:
-    message = _(
-        "A learning account already exists for this identity document. Sign in to it, or "
-        "reset its password; if you did not open it, contact an accreditation centre."
-    )
-    return ValidationError({"id_number": ValidationError(message, code="duplicate")})
-
-
-@transaction.atomic
-def personal_account_register(
-    *,
-    name: str,
-    id_type: str,
-    id_number: str,
-    phone: str,
-    email: str,
-    password: str | None,
-    opened_by: User | None = None,
-    centre: Centre | None = None,
-    document_note: str = "",
-) -> LearningAccount:
-    """Open a personal learning account and its lifelong learning file, in one transaction.
-
-    Online (no ``opened_by``) the identity is self-declared; at a centre a staff member records
-    the document seen, and ``password`` is None: the learner chooses one through the emailed
-    link, so staff never handle it. Raises ValidationError keyed by field; nothing is written
-    then.
-    """
-    try:
-        identity = parse_identity(id_type, id_number)
-    except ValidationError as exc:
-        raise ValidationError({"id_number": exc.messages}) from exc
-    phone = normalise_phone(phone)
-    email = email.strip()
-    index = crypto.blind_index(identity.number)
-    if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
-        raise duplicate_identity()
-    _check_login_identifiers_free(email=email, phone=phone)
-
-    number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
-    while User.objects.filter(username=number).exists():  # one in a billion; cheap to rule out
-        number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
-    user = User(username=number, name=name.strip(), email=email, phone=phone, role=Role.LEARNER)
-    if password is None:
-        user.set_unusable_password()
-    else:
-        try:
-            validate_password(password, user)
-        except ValidationError as exc:
-            raise ValidationError({"password": exc.messages}) from exc
-        user.set_password(password)
-    in_person = opened_by is not None
-    try:
-        # A savepoint: a registration that loses a race for the same identity fails here, on
-        # the unique index, and is reported like any other duplicate.
-        with transaction.atomic():
-            user.save()
-            account = LearningAccount.objects.create(
-                number=number,
-                kind=LearningAccount.Kind.PERSONAL,
-                holder=user,
-                id_type=identity.id_type,
-                id_number_encrypted=crypto.encrypt(identity.number),
-                id_number_index=index,
-                id_number_masked=mask_identity_number(identity.number),
-                birth_date=identity.birth_date,
-                gender=identity.gender,
-                identity_check=(
-                    LearningAccount.IdentityCheck.IN_PERSON_AT_CENTRE
-                    if in_person
-                    else LearningAccount.IdentityCheck.ONLINE_SELF_DECLARED
-                ),
-                opened_at_centre=centre,
-                opened_by=opened_by,
-                document_note=document_note,
-            )
-    except IntegrityError as exc:
-        if LearningAccount.objects.filter(kind="personal", id_number_index=index).exists():
-            raise duplicate_identity() from exc
-        _check_login_identifiers_free(email=email, phone=phone)
-        raise
-    LifelongLearningFile.objects.create(account=account)
-    transaction_record(
-        account=account,
-        kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
-        actor=opened_by or user,
-        details={"centre": centre.name if centre else "", "identity_check": account.identity_check},
-    )
-    return account
 
 
 def account_lock(account_id: int) -> LearningAccount:
@@ -320,36 +211,3 @@ def identity_reveal(*, staff: User, account: LearningAccount, reason: str) -> st
 
 def staff_accesses_of(*, account: LearningAccount) -> Any:
     return account.staff_accesses.select_related("staff", "staff__centre")
-
-
-@transaction.atomic
-def contact_details_change(*, user: User, email: str, phone: str, password: str) -> list[str]:
-    """The learner changes the email or phone they sign in with, confirming with their
-    password; returns the fields changed. Identity details change only at a centre."""
-    if not user.check_password(password):
-        raise ValidationError({"password": _("The password is not correct.")})
-    email, phone = email.strip(), normalise_phone(phone)
-    changed = [
-        field for field, new in (("email", email), ("phone", phone)) if new != getattr(user, field)
-    ]
-    _check_login_identifiers_free(email=email, phone=phone, user=user)
-    if not changed:
-        return []
-    user.email, user.phone = email, phone
-    try:
-        with transaction.atomic():
-            user.save(update_fields=changed)
-    except IntegrityError:
-        # Someone else took the address or number between the check above and this save.
-        _check_login_identifiers_free(email=email, phone=phone, user=user)
-        raise
-    account = LearningAccount.objects.filter(holder=user).first()
-    if account is not None:
-        transaction_record(
-            account=account,
-            kind=BusinessTransaction.Kind.DETAILS_CHANGED,
-            actor=user,
-            # Which details changed, not their values: the history is no place for them.
-            details={"changed": changed},
-        )
-    return changed

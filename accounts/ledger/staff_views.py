@@ -30,9 +30,9 @@ from accounts.ledger.services import (
     account_with_totals,
     identity_reveal,
     personal_account_find,
-    personal_account_register,
 )
 from accounts.signin.permissions import HasRole, user_has_role
+from accounts.signin.registration import personal_account_register
 from accounts.tasks import send_password_setup_email
 from accounts.validators import PHONE_VALIDATOR
 from common.forms import form_errors_apply

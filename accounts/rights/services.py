@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.core.models import Centre, Role, User
 from accounts.ledger.models import BusinessTransaction, LearningAccount
-from accounts.ledger.services import account_lock, transaction_record
+from accounts.ledger.services import account_lock, learning_account_of, transaction_record
 from accounts.notifications.models import Notification
 from accounts.notifications.services import notify
 from accounts.rights.kinds import (
@@ -73,13 +73,22 @@ def _save_finished(request: ClosureRequest) -> None:
     request.save(update_fields=["status", "finished_at"])
 
 
+def _open_account_of(user: User) -> LearningAccount | None:
+    """The user's personal learning account unless it is closed (a closed account's holder
+    may no longer ask for anything)."""
+    account = learning_account_of(user=user)
+    if account is None or account.status == LearningAccount.Status.CLOSED:
+        return None
+    return account
+
+
 def closure_days() -> int:
     return int(getattr(settings, "ACCOUNT_CLOSURE_DAYS", 15))
 
 
 def _personal_account_of(user: User) -> LearningAccount:
-    account = LearningAccount.objects.filter(holder=user, kind="personal").first()
-    if account is None or account.status == LearningAccount.Status.CLOSED:
+    account = _open_account_of(user)
+    if account is None:
         raise ValidationError({"account": _("You have no open personal learning account.")})
     return account
 
@@ -241,13 +250,6 @@ def _record_shown(kind: CorrectableKind, record: CorrectableRecord) -> dict[str,
         ],
         "refused": dict(kind.refused),
     }
-
-
-def _open_account_of(user: User) -> LearningAccount | None:
-    account = LearningAccount.objects.filter(holder=user, kind="personal").first()
-    if account is None or account.status == LearningAccount.Status.CLOSED:
-        return None
-    return account
 
 
 def correctable_records_of(*, user: User) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.core.models import Centre, Role, User
-from accounts.ledger.models import LearningAccount
+from accounts.ledger.services import learning_account_of
 from accounts.rights.models import CentreVisit, ClosureRequest, CorrectionRequest
 from accounts.rights.services import (
     closure_cancel,
@@ -119,15 +119,11 @@ class CopyForm(forms.Form):
 # --- Pages ----------------------------------------------------------------------------------
 
 
-def _own_account(user: User) -> LearningAccount | None:
-    return LearningAccount.objects.filter(holder=user, kind="personal").first()
-
-
 @login_required
 def closure_page(request: HttpRequest) -> HttpResponse:
     """Ask for the account to be closed (with the password), or see the pending request."""
     user: User = request.user  # type: ignore[assignment]
-    account = _own_account(user)
+    account = learning_account_of(user=user)
     form = ClosureForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -407,7 +403,7 @@ class MyClosureView(APIView):
         }
     )
     def get(self, request: Request) -> Response:
-        account = _own_account(request.user)  # type: ignore[arg-type]
+        account = learning_account_of(user=request.user)  # type: ignore[arg-type]
         latest = account.closure_requests.first() if account else None
         if latest is None:
             return Response({"detail": _("No closure was asked for.")}, status=404)

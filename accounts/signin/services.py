@@ -1,18 +1,27 @@
-"""Sign-in operations: API tokens, and the email that lets a learner opened at a centre choose
-a password."""
+"""Sign-in operations: API tokens, the email that lets a learner opened at a centre choose
+a password, and the email and phone a user signs in with (free of other users, changed by the
+learner)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from accounts.core.models import User
+from accounts.ledger.models import BusinessTransaction
+from accounts.ledger.services import learning_account_of, transaction_record
+from accounts.validators import normalise_phone
 
 
 def api_token_create(*, user: User) -> tuple[str, datetime | None]:
@@ -47,3 +56,51 @@ def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> No
         None,
         user.email,
     )
+
+
+# --- The email and phone a user signs in with ------------------------------------------------
+
+
+def sign_in_identifiers_check(*, email: str, phone: str, user: User | None = None) -> None:
+    """Email and phone are sign-in identifiers: refuse ones another user already has."""
+    others = User.objects.exclude(pk=user.pk) if user is not None else User.objects.all()
+    errors: dict[str, Any] = {}
+    if email and others.alias(e=Lower("email")).filter(e=email.lower()).exists():
+        errors["email"] = _("This email address is already used by another account.")
+    if phone and others.filter(phone=phone).exists():
+        errors["phone"] = _("This mobile phone number is already used by another account.")
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def contact_details_change(*, user: User, email: str, phone: str, password: str) -> list[str]:
+    """The learner changes the email or phone they sign in with, confirming with their
+    password; returns the fields changed. Identity details change only at a centre."""
+    if not user.check_password(password):
+        raise ValidationError({"password": _("The password is not correct.")})
+    email, phone = email.strip(), normalise_phone(phone)
+    changed = [
+        field for field, new in (("email", email), ("phone", phone)) if new != getattr(user, field)
+    ]
+    sign_in_identifiers_check(email=email, phone=phone, user=user)
+    if not changed:
+        return []
+    user.email, user.phone = email, phone
+    try:
+        with transaction.atomic():
+            user.save(update_fields=changed)
+    except IntegrityError:
+        # Someone else took the address or number between the check above and this save.
+        sign_in_identifiers_check(email=email, phone=phone, user=user)
+        raise
+    account = learning_account_of(user=user)
+    if account is not None:
+        transaction_record(
+            account=account,
+            kind=BusinessTransaction.Kind.DETAILS_CHANGED,
+            actor=user,
+            # Which details changed, not their values: the history is no place for them.
+            details={"changed": changed},
+        )
+    return changed

@@ -13,7 +13,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from accounts.ledger.services import contact_details_change, personal_account_register
 from accounts.signin.forms import (
     ContactDetailsForm,
     OneTimeCodeForm,
@@ -28,6 +27,8 @@ from accounts.signin.mfa import (
     totp_secret_base32,
     totp_verify,
 )
+from accounts.signin.registration import personal_account_register
+from accounts.signin.services import contact_details_change
 from common.forms import form_errors_apply
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from accounts.collective.imports import MAX_FILE_BYTES
 from common.downloads import MAX_UPLOAD_BYTES
+from common.tables import MAX_FILE_BYTES
 
 
 def test_an_upload_is_read_up_to_the_limit_of_the_spreadsheet_reader():
