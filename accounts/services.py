@@ -78,3 +78,30 @@ __all__ = [
     "staff_file_view_record",
     "transaction_record",
 ]
+
+# --- services-lower: what outcomes and accreditation asked of accounts --------------------------
+
+from accounts.collective.queries import collective_members_find
+from accounts.core.queries import (
+    centre_admins_of,
+    centre_find,
+    centres_at_work_or,
+    centres_list,
+    staff_of_centre,
+    users_active,
+    users_or_centre_reviewers,
+)
+from accounts.ledger.queries import staff_file_opened_since, transaction_record_many
+
+__all__ += [
+    "centre_admins_of",
+    "centre_find",
+    "centres_at_work_or",
+    "centres_list",
+    "collective_members_find",
+    "staff_file_opened_since",
+    "staff_of_centre",
+    "transaction_record_many",
+    "users_active",
+    "users_or_centre_reviewers",
+]

@@ -17,9 +17,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Centre, Role, User
+from accounts.models import Role, User
+from accounts.services import centres_list, users_active
 from accounts.signin.permissions import HasRole
 from outcomes.models import LearningOutcome, OutcomeKind
+from outcomes.services import outcome_of_holder
 from outcomes.storage import uploads_read
 
 from . import services
@@ -187,9 +189,7 @@ class ApplicationDetailSerializer(ApplicationSerializer):
 
 class SubmitSerializer(serializers.Serializer):
     outcome = serializers.IntegerField()
-    centre = serializers.SlugRelatedField(
-        slug_field="code", queryset=Centre.objects.filter(kind=Centre.Kind.BRANCH)
-    )
+    centre = serializers.SlugRelatedField(slug_field="code", queryset=centres_list(branch=True))
     claimed_entry = serializers.SlugRelatedField(
         slug_field="code", queryset=CatalogueEntry.objects.all(), required=False, allow_null=True
     )
@@ -201,7 +201,7 @@ class QueueQuerySerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=OutcomeKind.choices, required=False)
     reviewer = serializers.RegexField(r"^(me|none|\d{1,10})$", required=False)
     centre = serializers.SlugRelatedField(
-        slug_field="code", queryset=Centre.objects.all(), required=False
+        slug_field="code", queryset=centres_list(), required=False
     )
     ordering = serializers.ChoiceField(choices=list(services.QUEUE_ORDERINGS), required=False)
 
@@ -250,9 +250,9 @@ class ApplicationListView(generics.ListAPIView[Application]):
             )
         body = SubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        outcome = LearningOutcome.objects.filter(
-            pk=body.validated_data["outcome"], account__holder=cast(User, request.user)
-        ).first()
+        outcome = outcome_of_holder(
+            pk=body.validated_data["outcome"], user=cast(User, request.user)
+        )
         if outcome is None:
             raise serializers.ValidationError({"outcome": [_("No such learning outcome.")]})
         application = services.application_submit(
@@ -311,7 +311,7 @@ class _OptionalReason(serializers.Serializer):
 
 
 class _Assign(serializers.Serializer):
-    reviewer = serializers.PrimaryKeyRelatedField(queryset=User.objects.filter(is_active=True))
+    reviewer = serializers.PrimaryKeyRelatedField(queryset=users_active())
 
 
 class _Accredit(_OptionalReason):
@@ -478,9 +478,7 @@ class CatalogueEstimateView(APIView):
 
     @extend_schema(responses=EstimateSerializer)
     def get(self, request: Request, pk: int) -> Response:
-        outcome = LearningOutcome.objects.filter(
-            pk=pk, account__holder=cast(User, request.user)
-        ).first()
+        outcome = outcome_of_holder(pk=pk, user=cast(User, request.user))
         if outcome is None:
             raise Http404
         return Response(services.outcome_estimate(outcome=outcome))

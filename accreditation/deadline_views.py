@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 
 from accounts.models import Centre, Role, User
+from accounts.services import centre_find
 from accounts.signin.permissions import RoleRequiredMixin
 
 from .calendar import local_date
@@ -51,10 +52,10 @@ class DeadlinesView(RoleRequiredMixin, TemplateView):
             return None
         if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= 12):
             raise Http404
-        try:
-            return Centre.objects.get(pk=int(wanted))
-        except Centre.DoesNotExist:
-            raise Http404 from None
+        centre = centre_find(pk=int(wanted))
+        if centre is None:
+            raise Http404
+        return centre
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

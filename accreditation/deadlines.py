@@ -23,7 +23,13 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Centre, Notification, Role, User
-from accounts.notifications.services import Notice, notify_batch
+from accounts.services import (
+    Notice,
+    centre_admins_of,
+    centres_at_work_or,
+    notify_batch,
+    users_or_centre_reviewers,
+)
 
 from .calendar import WorkingCalendar, local_date
 from .models import OPEN_STATES, Application, ApplicationState, Decision
@@ -113,9 +119,7 @@ def _centre_admins(centre_ids: Iterable[int]) -> dict[int, list[User]]:
     ids = set(centre_ids)
     if not ids:
         return admins
-    for admin in User.objects.filter(
-        role=Role.CENTRE_ADMIN, centre_id__in=ids, is_active=True
-    ).order_by("pk"):
+    for admin in centre_admins_of(centre_ids=ids):
         admins[admin.centre_id].append(admin)  # type: ignore[index]
     return admins
 
@@ -317,16 +321,11 @@ def on_time_rates(
         centres = {centre.pk: centre}
     else:
         # Every branch centre at work, and any other centre with something to count.
-        centres = {
-            c.pk: c
-            for c in Centre.objects.filter(
-                Q(is_active=True, kind=Centre.Kind.BRANCH) | Q(pk__in=centre_ids)
-            ).order_by("code")
-        }
+        centres = {c.pk: c for c in centres_at_work_or(ids=centre_ids)}
     # Reviewers with nothing to show still get their row of zeros.
-    people = User.objects.filter(
-        Q(pk__in={user_id for _, user_id in cells if user_id is not None})
-        | Q(centre__in=list(centres), role=Role.CENTRE_REVIEWER, is_active=True)
+    people = users_or_centre_reviewers(
+        user_ids={user_id for _, user_id in cells if user_id is not None},
+        centre_ids=list(centres),
     )
     for person in people:
         if person.centre_id in centres and person.role == Role.CENTRE_REVIEWER:

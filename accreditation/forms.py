@@ -51,9 +51,9 @@ class CatalogueEntryField(forms.ModelChoiceField):
 
 
 class ApplicationSubmitForm(forms.Form):
-    centre = forms.ModelChoiceField(
+    centre: forms.ModelChoiceField[Centre] = forms.ModelChoiceField(
         label=_("Accreditation centre"),
-        queryset=Centre.objects.none(),
+        queryset=None,  # the centres a learner may submit to, set per form
         help_text=_("The branch centre that reviews your application."),
     )
     statement = forms.CharField(
@@ -122,7 +122,9 @@ class ReasonForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    reviewer = forms.ModelChoiceField(label=_("Reviewer"), queryset=User.objects.none())
+    reviewer: forms.ModelChoiceField[User] = forms.ModelChoiceField(
+        label=_("Reviewer"), queryset=None
+    )
 
     def __init__(self, *args: Any, centre: Centre, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,20 +26,23 @@ from accounts.models import (
     BusinessTransaction,
     Centre,
     LearningAccount,
-    LedgerEntry,
     Notification,
     Role,
     User,
 )
-from accounts.notifications.services import notify, notify_many
 from accounts.services import (
+    centres_list,
     ledger_append,
-    ledger_reverse,
+    ledger_reverse_cause,
+    notify,
+    notify_many,
     staff_file_view_record,
+    staff_of_centre,
     transaction_record,
 )
 from outcomes.models import LearningOutcome
 from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
+from outcomes.services import outcome_has_evidence, outcome_lock
 from outcomes.storage import Upload
 
 from . import calendar
@@ -133,7 +136,7 @@ def _reason(reason: str, field: str = "reason") -> str:
 
 def submission_centres() -> QuerySet[Centre]:
     """The centres a learner may submit to: active accreditation branch centres."""
-    return Centre.objects.filter(kind=Centre.Kind.BRANCH, is_active=True).order_by("code")
+    return centres_list(branch=True, active=True).order_by("code")
 
 
 def application_submit(
@@ -150,16 +153,14 @@ def application_submit(
     if len(statement) > 2000:
         raise ValidationError({"statement": _("Keep the statement under 2,000 characters.")})
     with transaction.atomic():
-        locked = (
-            LearningOutcome.objects.select_for_update().select_related("account").get(pk=outcome.pk)
-        )
+        locked = outcome_lock(outcome_id=outcome.pk)
         if locked.account.holder_id != actor.pk:
             raise ValidationError({"outcome": _("This is not your learning outcome.")})
         if locked.status != LearningOutcome.Status.SAVED:
             raise ValidationError(
                 {"outcome": _("Only a saved outcome can be submitted for accreditation.")}
             )
-        if not locked.evidence.exists():
+        if not outcome_has_evidence(outcome=locked):
             raise ValidationError({"outcome": _("Add at least one evidence file first.")})
         if claimed_entry is not None:
             claimed = catalogue_version_current(entry=claimed_entry)
@@ -232,9 +233,7 @@ def application_submit(
 
 
 def reviewers_of(*, centre: Centre) -> QuerySet[User]:
-    return User.objects.filter(centre=centre, role__in=REVIEWER_ROLES, is_active=True).order_by(
-        "name", "username"
-    )
+    return staff_of_centre(centre=centre, roles=REVIEWER_ROLES)
 
 
 @transaction.atomic
@@ -679,11 +678,13 @@ def accreditation_revoke(
     revocation = Revocation.objects.create(
         decision=decision, reason_code=reason_code, reason=reason, revoked_by=actor
     )
-    booked = LedgerEntry.objects.filter(
-        account=application.account, cause_type=LEDGER_CAUSE, cause_id=str(decision.pk)
-    ).first()
-    if booked is not None:
-        ledger_reverse(entry=booked, actor=actor, reason=reason)
+    ledger_reverse_cause(
+        account=application.account,
+        cause_type=LEDGER_CAUSE,
+        cause_id=decision.pk,
+        actor=actor,
+        reason=reason,
+    )
     outcome_review_status_set(
         outcome=application.outcome, status=LearningOutcome.Status.NOT_ACCREDITED
     )

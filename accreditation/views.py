@@ -26,11 +26,11 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from accounts.models import LearningAccount, Role, User
-from accounts.services import learning_account_of
+from accounts.services import learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
-from outcomes.models import EvidenceFile, LearningOutcome
-from outcomes.services import outcomes_of
+from outcomes.models import LearningOutcome
+from outcomes.services import evidence_in_upload_order, outcomes_of
 from outcomes.storage import uploads_read
 
 from . import services
@@ -69,10 +69,7 @@ class LearnerPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
 
     def account(self, request: HttpRequest) -> LearningAccount:
-        account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-        if account is None:
-            raise Http404
-        return account
+        return learning_account_required(user=request.user)  # type: ignore[arg-type]
 
     def application(self, request: HttpRequest, pk: int) -> Application:
         visible = services.application_visible_to(user=request.user)  # type: ignore[arg-type]
@@ -88,7 +85,7 @@ def _detailed(applications: QuerySet[Application]) -> QuerySet[Application]:
         "decision__approved_by",
     ).prefetch_related(
         Prefetch("events", queryset=ApplicationEvent.objects.select_related("actor")),
-        Prefetch("outcome__evidence", queryset=EvidenceFile.objects.order_by("uploaded_at", "id")),
+        Prefetch("outcome__evidence", queryset=evidence_in_upload_order()),
     )
 
 

@@ -1,6 +1,6 @@
 from typing import Any
 
-from django.http import Http404, HttpResponseBase
+from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts.collective.permissions import collective_or_404
 from accounts.models import LearningAccount, Role
-from accounts.services import learning_account_of
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
 
 from .batches import (
@@ -40,10 +40,7 @@ from .views import batch_report_from, evidence_download
 
 
 def learner_account(request: Request) -> LearningAccount:
-    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-    if account is None:
-        raise Http404
-    return account
+    return learning_account_required(user=request.user)  # type: ignore[arg-type]
 
 
 def description(validated: dict[str, Any]) -> dict[str, Any]:

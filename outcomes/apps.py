@@ -7,8 +7,7 @@ class OutcomesConfig(AppConfig):
     verbose_name = _("Learning outcomes")
 
     def ready(self) -> None:
-        from accounts.rights.kinds import correctable_kind_register
-        from accounts.rights.services import closure_eraser_register
+        from accounts.services import closure_eraser_register, correctable_kind_register
 
         from .closure import account_outcomes_erase
         from .corrections import decided_outcomes

@@ -20,18 +20,21 @@ from django.utils.translation import gettext, ngettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.collective import imports
-from accounts.collective.services import collective_of
 from accounts.identity import crypto
-from accounts.identity.numbers import parse_identity
 from accounts.models import (
     BusinessTransaction,
-    CollectiveMembership,
     LearningAccount,
     Notification,
     User,
 )
-from accounts.notifications.services import notify_many
-from accounts.services import transaction_record
+from accounts.services import (
+    collective_members_find,
+    collective_of,
+    notify_many,
+    parse_identity,
+    transaction_record,
+    transaction_record_many,
+)
 from common.tables import (
     ListedTable,
     RowErrors,
@@ -262,21 +265,20 @@ def _batch_members(
 ) -> list[LearningAccount | None]:
     """The member each row names, looked up all at once; a row naming anyone who is not a
     member of ``collective`` (or the same member twice, or under another name) is an error."""
-    memberships = CollectiveMembership.objects.filter(collective=collective).select_related(
-        "member__holder"
-    )
     by_number: dict[str, LearningAccount] = {}
     numbers = sorted({r.account_number for r in rows if r.account_number})
     for start in range(0, len(numbers), BATCH_LOOKUP):
-        for m in memberships.filter(member__number__in=numbers[start : start + BATCH_LOOKUP]):
-            by_number[m.member.number] = m.member
+        for account in collective_members_find(
+            collective=collective, numbers=numbers[start : start + BATCH_LOOKUP]
+        ):
+            by_number[account.number] = account
     by_index: dict[str, LearningAccount] = {}
     indexes = sorted({r.index for r in rows if r.index})
     for start in range(0, len(indexes), BATCH_LOOKUP):
-        for m in memberships.filter(
-            member__id_number_index__in=indexes[start : start + BATCH_LOOKUP]
+        for account in collective_members_find(
+            collective=collective, id_number_indexes=indexes[start : start + BATCH_LOOKUP]
         ):
-            by_index[m.member.id_number_index] = m.member
+            by_index[account.id_number_index] = account
 
     not_a_member = gettext("No member of your collective account has this %(what)s.")
     seen: dict[int, int] = {}
@@ -453,14 +455,14 @@ def institution_batch_report(
             batch_size=BATCH_INSERT,
         )
         institution = collective.institution.name if collective.institution else ""
-        BusinessTransaction.objects.bulk_create(
-            [
-                BusinessTransaction(
-                    account=outcome.account,
-                    kind=BusinessTransaction.Kind.OUTCOME_REPORTED,
-                    actor=uploaded_by,
-                    occurred_at=now,
-                    details={
+        transaction_record_many(
+            kind=BusinessTransaction.Kind.OUTCOME_REPORTED,
+            actor=uploaded_by,
+            occurred_at=now,
+            entries=[
+                (
+                    outcome.account,
+                    {
                         "outcome": outcome.pk,
                         "title": outcome.title,
                         "batch": batch.pk,

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LearningAccount
-from accounts.rights.kinds import CorrectableRecord
+from accounts.services import CorrectableRecord
 
 from .models import LearningOutcome
 from .services import OUTCOME_FIELDS, outcome_precheck

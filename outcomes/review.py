@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import LearningAccount, User
+from accounts.models import User
+from accounts.services import account_lock
 
 from .models import LearningOutcome
 from .storage import Upload, evidence_store, evidence_uploads_check, files_removed_on_failure
@@ -54,7 +55,7 @@ def outcome_evidence_supplement(
         raise ValidationError({"evidence": _("Add at least one evidence file.")})
     with files_removed_on_failure() as stored, transaction.atomic():
         # The account first, then the outcome, as everywhere (see outcome_update).
-        LearningAccount.objects.select_for_update().get(pk=outcome.account_id)
+        account_lock(outcome.account_id)
         locked = LearningOutcome.objects.select_for_update().get(pk=outcome.pk)
         if locked.status != Status.SUBMITTED:
             raise ValidationError(

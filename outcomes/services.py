@@ -24,10 +24,10 @@ from accounts.models import (
     LearningAccount,
     User,
 )
-from accounts.services import transaction_record
+from accounts.services import account_lock, transaction_record
 
 from . import hooks
-from .models import LearningOutcome, OutcomeKind
+from .models import EvidenceFile, LearningOutcome, OutcomeKind
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
@@ -96,7 +96,7 @@ def outcome_save(
     with files_removed_on_failure() as stored, transaction.atomic():
         # One learner's uploads are checked against the quota and their earlier files one at a
         # time: two parallel uploads must not both fit under the quota, or both be "new".
-        LearningAccount.objects.select_for_update().get(pk=account.pk)
+        account_lock(account.pk)
         checked = evidence_uploads_check(account=account, uploads=uploads)
         outcome = LearningOutcome.objects.create(
             account=account,
@@ -130,7 +130,7 @@ def outcome_update(
     with files_removed_on_failure() as stored, transaction.atomic():
         # The account first, then the outcome: every service that locks both takes them in
         # this order (a credit transfer does too), so two of them never wait on each other.
-        LearningAccount.objects.select_for_update().get(pk=outcome.account_id)  # as in outcome_save
+        account_lock(outcome.account_id)  # as in outcome_save
         # Locked, so that a submission for accreditation and a change cannot interleave.
         outcome = LearningOutcome.objects.select_for_update().get(pk=outcome.pk)
         _require_editable(outcome)
@@ -196,3 +196,32 @@ def outcomes_of(*, account: LearningAccount) -> QuerySet[LearningOutcome]:
 def outcomes_in_file(*, account: LearningAccount) -> QuerySet[LearningOutcome]:
     """What the lifelong learning file lists: saved, submitted and decided outcomes."""
     return outcomes_of(account=account).filter(status__in=LearningOutcome.IN_FILE)
+
+
+# --- What the apps above ask of outcomes ---------------------------------------------------------
+
+
+def outcome_lock(*, outcome_id: int) -> LearningOutcome:
+    """The outcome with its account, the rows locked until the caller's transaction ends: a
+    submission for accreditation and the learner's own change cannot interleave."""
+    return LearningOutcome.objects.select_for_update().select_related("account").get(pk=outcome_id)
+
+
+def outcome_has_evidence(*, outcome: LearningOutcome) -> bool:
+    return outcome.evidence.exists()
+
+
+def outcome_of_holder(*, pk: int, user: User) -> LearningOutcome | None:
+    """The outcome ``pk`` when ``user`` holds its account; None otherwise, so that another
+    learner's id reveals nothing."""
+    return LearningOutcome.objects.filter(pk=pk, account__holder=user).first()
+
+
+def outcomes_saved_of_kind(*, kind: str) -> QuerySet[LearningOutcome]:
+    """Saved outcomes of a kind, the ones a new catalogue entry may match, in id order."""
+    return LearningOutcome.objects.filter(status=LearningOutcome.Status.SAVED, kind=kind)
+
+
+def evidence_in_upload_order() -> QuerySet[EvidenceFile]:
+    """Evidence files in the order they were uploaded, for prefetching an outcome's evidence."""
+    return EvidenceFile.objects.order_by("uploaded_at", "id")

@@ -19,11 +19,16 @@ from django.views import View
 from django.views.decorators.http import require_POST
 
 from accounts.collective.permissions import InstitutionAdminPage
-from accounts.models import LearningAccount, Role, StaffAccess
-from accounts.services import FILE_STAFF_ROLES, learning_account_of
+from accounts.models import LearningAccount, Role, User
+from accounts.services import (
+    FILE_STAFF_ROLES,
+    learning_account_required,
+    staff_file_opened_since,
+)
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 from common.downloads import CONTENT_TYPES, row_errors_context, upload_read
 from common.forms import form_errors_apply
+from common.http import SignedInRequest
 from common.tables import table_write
 
 from .batches import (
@@ -48,17 +53,15 @@ from .storage import uploads_read
 STAFF_EVIDENCE_WINDOW = timedelta(hours=8)
 
 
-def _learner_account(request: HttpRequest) -> LearningAccount:
+def _learner_account(request: SignedInRequest[User]) -> LearningAccount:
+    # Staff signed in here get 403, a learner without an account 404.
     if not user_has_role(request.user, Role.LEARNER):
         raise PermissionDenied
-    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-    if account is None:
-        raise Http404
-    return account
+    return learning_account_required(user=request.user)
 
 
 @login_required
-def outcome_add(request: HttpRequest) -> HttpResponse:
+def outcome_add(request: SignedInRequest[User]) -> HttpResponse:
     """ "Add results": describe the outcome and upload its evidence; it is saved at once."""
     account = _learner_account(request)
     form = OutcomeForm(request.POST or None, request.FILES or None)
@@ -67,7 +70,7 @@ def outcome_add(request: HttpRequest) -> HttpResponse:
         try:
             outcome = outcome_save(
                 account=account,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 data=data,
                 uploads=uploads_read(form.cleaned_data["evidence"]),
             )
@@ -84,14 +87,14 @@ def outcome_add(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def outcome_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def outcome_detail(request: SignedInRequest[User], pk: int) -> HttpResponse:
     account = _learner_account(request)
     outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
     return render(request, "outcomes/outcome_detail.html", {"outcome": outcome})
 
 
 @login_required
-def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def outcome_edit(request: SignedInRequest[User], pk: int) -> HttpResponse:
     account = _learner_account(request)
     outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
     if not outcome.is_editable:
@@ -106,7 +109,7 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             outcome_update(
                 outcome=outcome,
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 data=data,
                 uploads=uploads_read(form.cleaned_data["evidence"]),
                 remove_evidence=remove,
@@ -123,11 +126,11 @@ def outcome_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def outcome_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+def outcome_withdraw_view(request: SignedInRequest[User], pk: int) -> HttpResponse:
     account = _learner_account(request)
     outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
     try:
-        outcome_withdraw(outcome=outcome, actor=request.user)  # type: ignore[arg-type]
+        outcome_withdraw(outcome=outcome, actor=request.user)
     except ValidationError as exc:
         for error in exc.messages:
             messages.error(request, error)
@@ -137,7 +140,7 @@ def outcome_withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _answer_report(
-    request: HttpRequest, pk: int, answer: Callable[..., Any], done: str
+    request: SignedInRequest[User], pk: int, answer: Callable[..., Any], done: str
 ) -> HttpResponse:
     """The learner answers an outcome their institution reported (confirm or decline)."""
     account = _learner_account(request)
@@ -154,7 +157,7 @@ def _answer_report(
 
 @login_required
 @require_POST
-def outcome_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
+def outcome_confirm_view(request: SignedInRequest[User], pk: int) -> HttpResponse:
     """Confirmed, the reported outcome enters the file."""
     done = _("“%(title)s” is confirmed and saved in your lifelong learning file.")
     return _answer_report(request, pk, outcome_confirm, done)
@@ -162,7 +165,7 @@ def outcome_confirm_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def outcome_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+def outcome_decline_view(request: SignedInRequest[User], pk: int) -> HttpResponse:
     """Declined, the reported outcome never enters the file."""
     done = _("“%(title)s” is declined; it will not appear in your file.")
     return _answer_report(request, pk, outcome_decline, done)
@@ -273,11 +276,9 @@ def may_open_evidence(user: Any, evidence: EvidenceFile) -> bool:
     if user.role == Role.LEARNER:
         return evidence.account.holder_id == user.pk
     if user.role in FILE_STAFF_ROLES:
-        return StaffAccess.objects.filter(
-            account=evidence.account,
-            staff=user,
-            occurred_at__gte=timezone.now() - STAFF_EVIDENCE_WINDOW,
-        ).exists()
+        return staff_file_opened_since(
+            staff=user, account=evidence.account, since=timezone.now() - STAFF_EVIDENCE_WINDOW
+        )
     return False
 
 

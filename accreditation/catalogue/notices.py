@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.urls import reverse
 
 from accounts.models import Notification, User
-from accounts.notifications.services import notify
-from outcomes.models import LearningOutcome
+from accounts.services import notify
+from outcomes.services import outcomes_saved_of_kind
 
 from ..models import CatalogueEntryVersion
 from .matching import candidate_best, candidate_of
@@ -29,9 +29,7 @@ def catalogue_match_notify(*, version_id: int) -> int:
         return 0
     candidate = candidate_of(version)
     outcomes = (
-        LearningOutcome.objects.filter(status=LearningOutcome.Status.SAVED, kind=version.kind)
-        .select_related("account__holder")
-        .order_by("id")
+        outcomes_saved_of_kind(kind=version.kind).select_related("account__holder").order_by("id")
     )
     told = 0
     for outcome in outcomes.iterator(chunk_size=CHUNK):
