@@ -838,3 +838,47 @@ def days_left_set(
         application.overdue = due_on is not None and today > due_on  # type: ignore[attr-defined]
         application.days_overdue = -left if left is not None and left < 0 else 0  # type: ignore[attr-defined]
     return applications
+
+
+# --- services-upper: what the layers above ask of accreditation, instead of querying its models
+
+from common.records import ExportParts, rows_of  # noqa: E402
+
+from .models import CatalogueEntryVersion  # noqa: E402
+
+
+def catalogue_versions_accredited(
+    *, outcome_ids: Iterable[int]
+) -> dict[int, CatalogueEntryVersion]:
+    """Outcome id -> the catalogue version its accreditation decision used, for outcomes
+    accredited against the catalogue (one query). Individually accredited outcomes have no
+    catalogue entry and are left out: no rule can convert them."""
+    found: dict[int, CatalogueEntryVersion] = {}
+    decisions = (
+        Decision.objects.filter(
+            application__outcome_id__in=list(outcome_ids),
+            application__outcome__status=LearningOutcome.Status.ACCREDITED,
+            result=Decision.Result.ACCREDITED,
+            basis=Decision.Basis.CATALOGUE,
+        )
+        .select_related("catalogue_version__entry", "application")
+        .order_by("decided_at", "id")
+    )
+    for decision in decisions:
+        # The latest decision wins (ordered oldest first).
+        found[decision.application.outcome_id] = decision.catalogue_version  # type: ignore[assignment]
+    return found
+
+
+def accreditation_export_parts(*, account: LearningAccount) -> ExportParts:
+    """This layer's part of the learner's data export."""
+    return {
+        "applications": lambda: rows_of(Application.objects.filter(account=account)),
+        "application_events": lambda: rows_of(
+            ApplicationEvent.objects.filter(application__account=account)
+        ),
+        "decisions": lambda: rows_of(Decision.objects.filter(application__account=account)),
+        "revocations": lambda: rows_of(
+            Revocation.objects.filter(decision__application__account=account)
+        ),
+    }

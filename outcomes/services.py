@@ -196,3 +196,48 @@ def outcomes_of(*, account: LearningAccount) -> QuerySet[LearningOutcome]:
 def outcomes_in_file(*, account: LearningAccount) -> QuerySet[LearningOutcome]:
     """What the lifelong learning file lists: saved, submitted and decided outcomes."""
     return outcomes_of(account=account).filter(status__in=LearningOutcome.IN_FILE)
+
+
+# --- services-upper: what the layers above ask of outcomes, instead of querying its models ----
+
+from common.records import ExportParts, rows_of  # noqa: E402
+
+from .models import EvidenceFile  # noqa: E402
+
+
+def outcomes_lock(*, outcome_ids: Sequence[int]) -> dict[int, LearningOutcome]:
+    """Lock the outcomes' rows, in id order (the order every booking takes them in, so two never
+    deadlock), until the caller's transaction ends; id -> outcome."""
+    return {
+        o.pk: o
+        for o in LearningOutcome.objects.select_for_update()
+        .filter(pk__in=sorted(outcome_ids))
+        .order_by("pk")
+    }
+
+
+def evidence_files_of(*, account: LearningAccount) -> list[EvidenceFile]:
+    return list(EvidenceFile.objects.filter(account=account).order_by("pk"))
+
+
+def outcome_export_parts(*, account: LearningAccount) -> ExportParts:
+    """This layer's part of the learner's data export."""
+    return {
+        "outcomes": lambda: rows_of(LearningOutcome.objects.filter(account=account)),
+        "evidence": lambda: rows_of(EvidenceFile.objects.filter(account=account)),
+    }
+
+
+def outcomes_towards_courses(*, account: LearningAccount) -> list[LearningOutcome]:
+    """The outcomes that count, or may come to count, towards a programme's courses: saved,
+    submitted and accredited ones, newest first."""
+    return list(
+        LearningOutcome.objects.filter(
+            account=account,
+            status__in=[
+                LearningOutcome.Status.SAVED,
+                LearningOutcome.Status.SUBMITTED,
+                LearningOutcome.Status.ACCREDITED,
+            ],
+        ).order_by("-achieved_on", "id")
+    )
