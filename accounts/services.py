@@ -75,3 +75,8 @@ __all__ = [
     "staff_file_view_record",
     "transaction_record",
 ]
+
+# --- services-upper: the account's part of the learner's data export (creditbank composes it)
+from accounts.export import account_export_parts
+
+__all__ += ["account_export_parts"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,12 +26,14 @@ from accounts.models import (
 from accounts.services import account_lock, ledger_append, notify, transaction_record
 from accreditation.models import CatalogueEntryVersion
 from accreditation.services import catalogue_versions_accredited
+from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
 from outcomes.services import outcomes_lock
 
 from .models import (
     COUNTING_STATES,
     RESERVING_STATES,
+    Certificate,
     ConversionRule,
     Course,
     LearningGoal,
@@ -504,3 +507,21 @@ def transfer_events_of(*, application: TransferApplication) -> QuerySet[Transfer
     return TransferEvent.objects.filter(item__application=application).select_related(
         "actor", "item__course"
     )
+
+
+# The certificate's file token is the secret half of its download link.
+EXPORT_HIDDEN = {"file_token"}
+
+
+def transfers_export_parts(*, account: LearningAccount) -> ExportParts:
+    """This layer's part of the learner's data export."""
+    rows = partial(rows_of, hidden=EXPORT_HIDDEN)
+    return {
+        "goals": lambda: rows(LearningGoal.objects.filter(account=account), "programme__name"),
+        "applications": lambda: rows(
+            TransferApplication.objects.filter(account=account), "programme__name"
+        ),
+        "items": lambda: rows(TransferItem.objects.filter(account=account), "course__name"),
+        "events": lambda: rows(TransferEvent.objects.filter(item__account=account)),
+        "certificates": lambda: rows(Certificate.objects.filter(account=account)),
+    }
