@@ -77,6 +77,7 @@ __all__ = [
 ]
 
 # --- services-upper: the account's part of the learner's data export (creditbank composes it)
+from accounts.core.queries import institutions_matching
 from accounts.export import account_export_parts
 
-__all__ += ["account_export_parts"]
+__all__ += ["account_export_parts", "institutions_matching"]

@@ -882,3 +882,45 @@ def accreditation_export_parts(*, account: LearningAccount) -> ExportParts:
             Revocation.objects.filter(decision__application__account=account)
         ),
     }
+
+
+def accreditations_holding_of(*, account: LearningAccount) -> QuerySet[Decision]:
+    """The account's accreditations that still hold (not revoked), oldest first, with the
+    outcome, centre and catalogue entry a certificate names."""
+    return (
+        Decision.objects.filter(
+            application__account=account,
+            result=Decision.Result.ACCREDITED,
+            revocation__isnull=True,
+        )
+        .select_related(
+            "application__outcome",
+            "application__centre",
+            "catalogue_version__entry",
+        )
+        .order_by("decided_at", "id")
+    )
+
+
+def revoked_first_among(*, decisions: QuerySet[Decision]) -> Decision | None:
+    """Of ``decisions``, the first to be revoked (with its revocation), or None (one query)."""
+    return (
+        decisions.filter(revocation__isnull=False)
+        .select_related("revocation")
+        .order_by("revocation__revoked_at")
+        .first()
+    )
+
+
+def catalogue_entry_has_version(*, entry: CatalogueEntry) -> bool:
+    return CatalogueEntry.objects.filter(pk=entry.pk, versions__isnull=False).exists()
+
+
+def catalogue_entries_with_versions(*, codes: Iterable[str]) -> dict[str, CatalogueEntry]:
+    """Code -> entry, for those of ``codes`` that name an entry with a version (one query)."""
+    return {
+        e.code: e
+        for e in CatalogueEntry.objects.filter(
+            code__in=set(codes), versions__isnull=False
+        ).distinct()
+    }
