@@ -79,5 +79,11 @@ __all__ = [
 # --- services-upper: the account's part of the learner's data export (creditbank composes it)
 from accounts.core.queries import institutions_matching
 from accounts.export import account_export_parts
+from accounts.ledger.queries import ledger_accumulated_by_year, ledger_statement
 
-__all__ += ["account_export_parts", "institutions_matching"]
+__all__ += [
+    "account_export_parts",
+    "institutions_matching",
+    "ledger_accumulated_by_year",
+    "ledger_statement",
+]

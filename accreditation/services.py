@@ -924,3 +924,9 @@ def catalogue_entries_with_versions(*, codes: Iterable[str]) -> dict[str, Catalo
             code__in=set(codes), versions__isnull=False
         ).distinct()
     }
+
+
+def decision_application_ids(decision_id: Any) -> QuerySet[Decision, Any]:
+    """A one-column subquery: the application of the decision ``decision_id`` (an expression),
+    for the ledger statement to link an entry to what caused it."""
+    return Decision.objects.filter(pk=decision_id).values("application_id")

@@ -24,9 +24,10 @@ from accounts.models import LearningAccount, Role
 from accounts.services import learning_account_of
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from outcomes.models import LearningOutcome
+from outcomes.services import outcome_search
 
 from .export import ExportExpired, data_export_for_download, data_export_request, data_exports_of
-from .inquiry import InquiryForm, outcome_search, totals_chart_svg, yearly_totals
+from .inquiry import InquiryForm, totals_chart_svg, yearly_totals
 from .models import DataExport
 
 PAGE_SIZE = 20

@@ -200,6 +200,9 @@ def outcomes_in_file(*, account: LearningAccount) -> QuerySet[LearningOutcome]:
 
 # --- services-upper: what the layers above ask of outcomes, instead of querying its models ----
 
+from django.db.models import Q, Sum  # noqa: E402
+from django.db.models.functions import ExtractYear  # noqa: E402
+
 from common.records import ExportParts, rows_of  # noqa: E402
 
 from .models import EvidenceFile  # noqa: E402
@@ -240,4 +243,41 @@ def outcomes_towards_courses(*, account: LearningAccount) -> list[LearningOutcom
                 LearningOutcome.Status.ACCREDITED,
             ],
         ).order_by("-achieved_on", "id")
+    )
+
+
+def outcome_search(
+    *, account: LearningAccount, filters: dict[str, Any]
+) -> QuerySet[LearningOutcome]:
+    """The account's outcomes matching ``filters`` (``achieved_from``, ``achieved_to``,
+    ``kind``, ``status``, ``provider``; each optional), newest first. Old versions of a
+    corrected outcome are left out unless their status is asked for."""
+    outcomes = LearningOutcome.objects.filter(account=account)
+    if filters.get("achieved_from"):
+        outcomes = outcomes.filter(achieved_on__gte=filters["achieved_from"])
+    if filters.get("achieved_to"):
+        outcomes = outcomes.filter(achieved_on__lte=filters["achieved_to"])
+    if filters.get("kind"):
+        outcomes = outcomes.filter(kind=filters["kind"])
+    if filters.get("status"):
+        outcomes = outcomes.filter(status=filters["status"])
+    else:
+        outcomes = outcomes.exclude(status=LearningOutcome.Status.SUPERSEDED)
+    if filters.get("provider"):
+        text = filters["provider"]
+        outcomes = outcomes.filter(Q(provider__icontains=text) | Q(issuing_body__icontains=text))
+    return outcomes.order_by("-achieved_on", "-id")
+
+
+def outcome_hours_declared_by_year(*, account: LearningAccount) -> QuerySet[Any]:
+    """Rows of ``year`` and ``hours``: the hours the learner declared for the outcomes in their
+    file, by the year achieved, oldest first (one query)."""
+    return (
+        LearningOutcome.objects.filter(
+            account=account, status__in=LearningOutcome.IN_FILE, hours__isnull=False
+        )
+        .annotate(year=ExtractYear("achieved_on"))
+        .values("year")
+        .annotate(hours=Sum("hours"))
+        .order_by("year")
     )

@@ -525,3 +525,9 @@ def transfers_export_parts(*, account: LearningAccount) -> ExportParts:
         "events": lambda: rows(TransferEvent.objects.filter(item__account=account)),
         "certificates": lambda: rows(Certificate.objects.filter(account=account)),
     }
+
+
+def transfer_item_application_ids(item_id: Any) -> QuerySet[TransferItem, Any]:
+    """A one-column subquery: the transfer application of the item ``item_id`` (an
+    expression), for the ledger statement to link an entry to what caused it."""
+    return TransferItem.objects.filter(pk=item_id).values("application_id")
