@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
@@ -20,11 +20,12 @@ from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 
 from accounts import services as accounts
-from accounts.models import LearningAccount, LedgerEntry, Role
-from accounts.services import learning_account_of
+from accounts.models import LearningAccount, LedgerEntry, Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accreditation.services import LEDGER_CAUSE as ACCREDITATION_CAUSE
 from accreditation.services import decision_application_ids
+from common.http import SignedInRequest
 from transfers.services import LEDGER_CAUSE as TRANSFER_CAUSE
 from transfers.services import transfer_item_application_ids
 
@@ -53,20 +54,13 @@ def cause_link(entry: LedgerEntry) -> str:
     return ""
 
 
-def _account_of(user: Any) -> LearningAccount:
-    account = learning_account_of(user=user)
-    if account is None:
-        raise Http404
-    return account
-
-
 class StatementPage(RoleRequiredMixin, View):
     """The learner's ledger statement."""
 
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        entries = list(ledger_statement(account=_account_of(request.user)))
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
+        entries = list(ledger_statement(account=learning_account_required(user=request.user)))
         for entry in entries:
             entry.link = cause_link(entry)  # type: ignore[attr-defined]
         return render(request, "creditbank/statement.html", {"entries": entries})
@@ -120,7 +114,8 @@ class StatementApiView(generics.ListAPIView[LedgerEntry]):
     pagination_class = StatementPagination
 
     def get_queryset(self) -> QuerySet[LedgerEntry]:
-        return ledger_statement(account=_account_of(self.request.user))
+        account = learning_account_required(user=self.request.user)  # type: ignore[arg-type]
+        return ledger_statement(account=account)
 
     @extend_schema(operation_id="accounts_me_ledger")
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
