@@ -6,8 +6,26 @@ The operations live in the sub-package of their feature; this module only names 
 app above imports ``accounts.services`` and ``accounts.models`` and nothing deeper.
 """
 
+from accounts.collective.queries import collective_members_find
 from accounts.collective.services import collective_members_import, collective_of
+from accounts.core.queries import (
+    centre_admins_of,
+    centre_find,
+    centres_at_work_or,
+    centres_list,
+    institutions_matching,
+    staff_of_centre,
+    users_active,
+    users_or_centre_reviewers,
+)
+from accounts.export import account_export_parts
 from accounts.identity.numbers import mask_identity_number, parse_identity
+from accounts.ledger.queries import (
+    ledger_accumulated_by_year,
+    ledger_statement,
+    staff_file_opened_since,
+    transaction_record_many,
+)
 from accounts.ledger.services import (
     FILE_STAFF_ROLES,
     LEDGER_REVERSAL,
@@ -48,23 +66,32 @@ __all__ = [
     "LEDGER_REVERSAL",
     "CorrectableRecord",
     "Notice",
+    "account_export_parts",
     "account_lock",
     "account_number_generate",
     "account_totals",
     "account_with_totals",
     "api_token_create",
     "api_tokens_purge_expired",
+    "centre_admins_of",
+    "centre_find",
+    "centres_at_work_or",
+    "centres_list",
     "closure_eraser_register",
+    "collective_members_find",
     "collective_members_import",
     "collective_of",
     "contact_details_change",
     "correctable_kind_register",
     "identity_reveal",
+    "institutions_matching",
     "learning_account_of",
     "learning_account_required",
+    "ledger_accumulated_by_year",
     "ledger_append",
     "ledger_reverse",
     "ledger_reverse_cause",
+    "ledger_statement",
     "mask_identity_number",
     "notifications_unread_count",
     "notify",
@@ -75,32 +102,10 @@ __all__ = [
     "personal_account_register",
     "portal_url",
     "staff_accesses_of",
-    "staff_file_view_record",
-    "transaction_record",
-]
-
-# --- services-lower: what outcomes and accreditation asked of accounts --------------------------
-
-from accounts.collective.queries import collective_members_find
-from accounts.core.queries import (
-    centre_admins_of,
-    centre_find,
-    centres_at_work_or,
-    centres_list,
-    staff_of_centre,
-    users_active,
-    users_or_centre_reviewers,
-)
-from accounts.ledger.queries import staff_file_opened_since, transaction_record_many
-
-__all__ += [
-    "centre_admins_of",
-    "centre_find",
-    "centres_at_work_or",
-    "centres_list",
-    "collective_members_find",
     "staff_file_opened_since",
+    "staff_file_view_record",
     "staff_of_centre",
+    "transaction_record",
     "transaction_record_many",
     "users_active",
     "users_or_centre_reviewers",

@@ -40,6 +40,7 @@ from accounts.services import (
     staff_of_centre,
     transaction_record,
 )
+from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
 from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
 from outcomes.services import outcome_has_evidence, outcome_lock
@@ -54,6 +55,7 @@ from .models import (
     ApplicationEvent,
     ApplicationState,
     CatalogueEntry,
+    CatalogueEntryVersion,
     Decision,
     Revocation,
 )
@@ -839,3 +841,91 @@ def days_left_set(
         application.overdue = due_on is not None and today > due_on  # type: ignore[attr-defined]
         application.days_overdue = -left if left is not None and left < 0 else 0  # type: ignore[attr-defined]
     return applications
+
+
+# --- What the apps above ask of accreditation, instead of querying its models -------------------
+
+
+def catalogue_versions_accredited(
+    *, outcome_ids: Iterable[int]
+) -> dict[int, CatalogueEntryVersion]:
+    """Outcome id -> the catalogue version its accreditation decision used, for outcomes
+    accredited against the catalogue (one query). Individually accredited outcomes have no
+    catalogue entry and are left out: no rule can convert them."""
+    found: dict[int, CatalogueEntryVersion] = {}
+    decisions = (
+        Decision.objects.filter(
+            application__outcome_id__in=list(outcome_ids),
+            application__outcome__status=LearningOutcome.Status.ACCREDITED,
+            result=Decision.Result.ACCREDITED,
+            basis=Decision.Basis.CATALOGUE,
+        )
+        .select_related("catalogue_version__entry", "application")
+        .order_by("decided_at", "id")
+    )
+    for decision in decisions:
+        # The latest decision wins (ordered oldest first).
+        found[decision.application.outcome_id] = decision.catalogue_version  # type: ignore[assignment]
+    return found
+
+
+def accreditation_export_parts(*, account: LearningAccount) -> ExportParts:
+    """This layer's part of the learner's data export."""
+    return {
+        "applications": lambda: rows_of(Application.objects.filter(account=account)),
+        "application_events": lambda: rows_of(
+            ApplicationEvent.objects.filter(application__account=account)
+        ),
+        "decisions": lambda: rows_of(Decision.objects.filter(application__account=account)),
+        "revocations": lambda: rows_of(
+            Revocation.objects.filter(decision__application__account=account)
+        ),
+    }
+
+
+def accreditations_holding_of(*, account: LearningAccount) -> QuerySet[Decision]:
+    """The account's accreditations that still hold (not revoked), oldest first, with the
+    outcome, centre and catalogue entry a certificate names."""
+    return (
+        Decision.objects.filter(
+            application__account=account,
+            result=Decision.Result.ACCREDITED,
+            revocation__isnull=True,
+        )
+        .select_related(
+            "application__outcome",
+            "application__centre",
+            "catalogue_version__entry",
+        )
+        .order_by("decided_at", "id")
+    )
+
+
+def revoked_first_among(*, decisions: QuerySet[Decision]) -> Decision | None:
+    """Of ``decisions``, the first to be revoked (with its revocation), or None (one query)."""
+    return (
+        decisions.filter(revocation__isnull=False)
+        .select_related("revocation")
+        .order_by("revocation__revoked_at")
+        .first()
+    )
+
+
+def catalogue_entry_has_version(*, entry: CatalogueEntry) -> bool:
+    return CatalogueEntry.objects.filter(pk=entry.pk, versions__isnull=False).exists()
+
+
+def catalogue_entries_with_versions(*, codes: Iterable[str]) -> dict[str, CatalogueEntry]:
+    """Code -> entry, for those of ``codes`` that name an entry with a version (one query)."""
+    return {
+        e.code: e
+        for e in CatalogueEntry.objects.filter(
+            code__in=set(codes), versions__isnull=False
+        ).distinct()
+    }
+
+
+def decision_application_ids(decision_id: Any) -> QuerySet[Decision, Any]:
+    """A one-column subquery: the application of the decision ``decision_id`` (an expression),
+    for the ledger statement to link an entry to what caused it."""
+    return Decision.objects.filter(pk=decision_id).values("application_id")

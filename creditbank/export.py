@@ -31,29 +31,13 @@ from django.db.models import Q
 from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import (
-    BusinessTransaction,
-    CentreVisit,
-    ClosureRequest,
-    CorrectionRequest,
-    LearningAccount,
-    LedgerEntry,
-    LifelongLearningFile,
-    Notification,
-    StaffAccess,
-    User,
-)
-from accounts.services import transaction_record
-from accreditation.models import Application, ApplicationEvent, Decision, Revocation
+from accounts.models import BusinessTransaction, LearningAccount, User
+from accounts.services import account_export_parts, account_lock, transaction_record
+from accreditation.services import accreditation_export_parts
 from common.tasks import task_after_commit
-from outcomes.models import EvidenceFile, LearningOutcome
-from transfers.models import (
-    Certificate,
-    LearningGoal,
-    TransferApplication,
-    TransferEvent,
-    TransferItem,
-)
+from outcomes.models import EvidenceFile
+from outcomes.services import evidence_files_of, outcome_export_parts
+from transfers.services import transfers_export_parts
 
 from .models import DataExport, DataExportEvent
 from .workflow import DATA_EXPORT
@@ -63,89 +47,49 @@ logger = logging.getLogger(__name__)
 Action = DataExportEvent.Action
 LINK_LIFETIME = datetime.timedelta(hours=24)
 
-# Never exported: secrets and the lookup keys of the identity number (the masked number is).
-SECRET_FIELDS = {"password", "id_number_encrypted", "id_number_index", "file_token"}
-
-
-def _rows(queryset: models.QuerySet[Any], *extra: str) -> list[dict[str, Any]]:
-    fields = [
-        field.attname
-        for field in queryset.model._meta.concrete_fields
-        if field.attname not in SECRET_FIELDS
-    ]
-    return list(queryset.order_by("pk").values(*fields, *extra))
-
 
 def _records(account: LearningAccount) -> list[tuple[str, Callable[[], Any]]]:
-    """Each kind of record, as (file name, function giving its rows)."""
-    holder = account.holder
-    user_fields = ["id", "username", "name", "email", "phone", "role", "date_joined", "last_login"]
+    """Each kind of record, as (file name, function giving its rows): each app gives its part
+    of the account's rows, and the files group them as they always have."""
+    mine = account_export_parts(account=account)
+    outcomes = outcome_export_parts(account=account)
+    accreditation = accreditation_export_parts(account=account)
+    transfers = transfers_export_parts(account=account)
     return [
-        (
-            "account.json",
-            lambda: {
-                "account": _rows(LearningAccount.objects.filter(pk=account.pk))[0],
-                "user": (
-                    User.objects.filter(pk=holder.pk).values(*user_fields).first()
-                    if holder
-                    else None
-                ),
-            },
-        ),
-        (
-            "file.json",
-            lambda: {
-                "file": _rows(LifelongLearningFile.objects.filter(account=account)),
-                "goals": _rows(LearningGoal.objects.filter(account=account), "programme__name"),
-            },
-        ),
-        ("outcomes.json", lambda: _rows(LearningOutcome.objects.filter(account=account))),
-        ("evidence.json", lambda: _rows(EvidenceFile.objects.filter(account=account))),
-        ("applications.json", lambda: _rows(Application.objects.filter(account=account))),
-        (
-            "application_events.json",
-            lambda: _rows(ApplicationEvent.objects.filter(application__account=account)),
-        ),
+        ("account.json", lambda: {"account": mine["account"](), "user": mine["user"]()}),
+        ("file.json", lambda: {"file": mine["file"](), "goals": transfers["goals"]()}),
+        ("outcomes.json", outcomes["outcomes"]),
+        ("evidence.json", outcomes["evidence"]),
+        ("applications.json", accreditation["applications"]),
+        ("application_events.json", accreditation["application_events"]),
         (
             "decisions.json",
             lambda: {
-                "decisions": _rows(Decision.objects.filter(application__account=account)),
-                "revocations": _rows(
-                    Revocation.objects.filter(decision__application__account=account)
-                ),
+                "decisions": accreditation["decisions"](),
+                "revocations": accreditation["revocations"](),
             },
         ),
-        ("ledger.json", lambda: _rows(LedgerEntry.objects.filter(account=account))),
+        ("ledger.json", mine["ledger"]),
         (
             "transfers.json",
             lambda: {
-                "applications": _rows(
-                    TransferApplication.objects.filter(account=account), "programme__name"
-                ),
-                "items": _rows(TransferItem.objects.filter(account=account), "course__name"),
-                "events": _rows(TransferEvent.objects.filter(item__account=account)),
+                "applications": transfers["applications"](),
+                "items": transfers["items"](),
+                "events": transfers["events"](),
             },
         ),
-        ("certificates.json", lambda: _rows(Certificate.objects.filter(account=account))),
-        (
-            "notifications.json",
-            lambda: _rows(Notification.objects.filter(recipient=holder)) if holder else [],
-        ),
-        ("transactions.json", lambda: _rows(BusinessTransaction.objects.filter(account=account))),
+        ("certificates.json", transfers["certificates"]),
+        ("notifications.json", mine["notifications"]),
+        ("transactions.json", mine["transactions"]),
         (
             "rights.json",
             lambda: {
-                "corrections": _rows(CorrectionRequest.objects.filter(account=account)),
-                "visits": _rows(CentreVisit.objects.filter(account=account), "centre__name"),
-                "closures": _rows(ClosureRequest.objects.filter(account=account)),
+                "corrections": mine["corrections"](),
+                "visits": mine["visits"](),
+                "closures": mine["closures"](),
             },
         ),
-        (
-            "staff_views.json",
-            lambda: _rows(
-                StaffAccess.objects.filter(account=account), "staff__name", "staff__centre__name"
-            ),
-        ),
+        ("staff_views.json", mine["staff_views"]),
     ]
 
 
@@ -165,7 +109,7 @@ def data_export_request(
     (and ``False``), else a new one, whose building is queued after commit (and ``True``);
     a new one is recorded as a business transaction."""
     # The account row is the lock: two requests at once make one export.
-    LearningAccount.objects.select_for_update().get(pk=account.pk)
+    account_lock(account.pk)
     running = DataExport.objects.filter(account=account, state__in=DataExport.IN_PROGRESS).first()
     if running is not None:
         return running, False
@@ -240,7 +184,7 @@ def data_export_build(*, export_id: int) -> DataExport:
         )
     account = export.account
     records = _records(account)
-    evidence = list(EvidenceFile.objects.filter(account=account).order_by("pk"))
+    evidence = evidence_files_of(account=account)
     total = len(records) + len(evidence)
     with tempfile.TemporaryFile() as spool:
         with zipfile.ZipFile(spool, "w", compression=zipfile.ZIP_DEFLATED) as archive:

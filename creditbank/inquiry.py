@@ -15,15 +15,15 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import LearningAccount, LedgerEntry
+from accounts.models import LearningAccount
+from accounts.services import ledger_accumulated_by_year
 from outcomes.models import LearningOutcome, OutcomeKind
+from outcomes.services import outcome_hours_declared_by_year
 
 ZERO = Decimal(0)
 
@@ -64,28 +64,6 @@ class InquiryForm(forms.Form):
         return {k: v for k, v in cleaned.items() if v not in (None, "") and k not in self.errors}
 
 
-def outcome_search(
-    *, account: LearningAccount, filters: dict[str, Any]
-) -> QuerySet[LearningOutcome]:
-    """The account's outcomes matching ``filters`` (keys of :class:`InquiryForm`), newest first.
-    Old versions of a corrected outcome are left out unless their status is asked for."""
-    outcomes = LearningOutcome.objects.filter(account=account)
-    if filters.get("achieved_from"):
-        outcomes = outcomes.filter(achieved_on__gte=filters["achieved_from"])
-    if filters.get("achieved_to"):
-        outcomes = outcomes.filter(achieved_on__lte=filters["achieved_to"])
-    if filters.get("kind"):
-        outcomes = outcomes.filter(kind=filters["kind"])
-    if filters.get("status"):
-        outcomes = outcomes.filter(status=filters["status"])
-    else:
-        outcomes = outcomes.exclude(status=LearningOutcome.Status.SUPERSEDED)
-    if filters.get("provider"):
-        text = filters["provider"]
-        outcomes = outcomes.filter(Q(provider__icontains=text) | Q(issuing_body__icontains=text))
-    return outcomes.order_by("-achieved_on", "-id")
-
-
 @dataclass
 class YearTotals:
     year: int
@@ -98,27 +76,11 @@ def yearly_totals(*, account: LearningAccount) -> list[YearTotals]:
     """Per year, oldest first: hours and credits accredited (ledger, accumulated book, by entry
     year) and hours declared for outcomes in the file (by year achieved). Two queries."""
     years: dict[int, YearTotals] = {}
-    booked = (
-        LedgerEntry.objects.filter(account=account, book=LedgerEntry.Book.ACCUMULATED)
-        .annotate(year=ExtractYear("created_at"))
-        .values("year")
-        .annotate(hours=Sum("hours"), credits=Sum("credits"))
-        .order_by("year")
-    )
-    for row in booked:
+    for row in ledger_accumulated_by_year(account=account):
         totals = years.setdefault(row["year"], YearTotals(row["year"]))
         totals.accredited_hours = row["hours"] or ZERO
         totals.accredited_credits = row["credits"] or ZERO
-    declared = (
-        LearningOutcome.objects.filter(
-            account=account, status__in=LearningOutcome.IN_FILE, hours__isnull=False
-        )
-        .annotate(year=ExtractYear("achieved_on"))
-        .values("year")
-        .annotate(hours=Sum("hours"))
-        .order_by("year")
-    )
-    for mine in declared:
+    for mine in outcome_hours_declared_by_year(account=account):
         totals = years.setdefault(mine["year"], YearTotals(mine["year"]))
         totals.declared_hours = mine["hours"] or ZERO
     return [years[year] for year in sorted(years)]

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -16,28 +16,22 @@ from django.views import View
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import LearningAccount, Role
-from accounts.services import learning_account_of
+from accounts.models import Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from common.http import SignedInApiRequest, SignedInRequest
 from outcomes.models import LearningOutcome
+from outcomes.services import outcome_search
 
 from .export import ExportExpired, data_export_for_download, data_export_request, data_exports_of
-from .inquiry import InquiryForm, outcome_search, totals_chart_svg, yearly_totals
+from .inquiry import InquiryForm, totals_chart_svg, yearly_totals
 from .models import DataExport
 
 PAGE_SIZE = 20
 POLL_SECONDS = 3
-
-
-def _account_of(user: Any) -> LearningAccount:
-    account = learning_account_of(user=user)
-    if account is None:
-        raise Http404
-    return account
 
 
 # --- Inquiry -------------------------------------------------------------------------------------
@@ -48,8 +42,8 @@ class InquiryPage(RoleRequiredMixin, View):
 
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        account = _account_of(request.user)
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
+        account = learning_account_required(user=request.user)
         form = InquiryForm(request.GET or None)
         filters = form.valid_filters() if request.GET else {}
         outcomes = outcome_search(account=account, filters=filters)
@@ -125,13 +119,13 @@ class InquiryApiView(generics.ListAPIView[LearningOutcome]):
         form = InquiryForm(self.request.query_params)
         if not form.is_valid():
             raise ValidationError({f: [str(e) for e in errs] for f, errs in form.errors.items()})
-        account = _account_of(self.request.user)
+        account = learning_account_required(user=self.request.user)  # type: ignore[arg-type]
         return outcome_search(account=account, filters=form.valid_filters())
 
     @extend_schema(operation_id="accounts_me_outcomes_search")
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         response = super().get(request, *args, **kwargs)
-        totals = yearly_totals(account=_account_of(request.user))
+        totals = yearly_totals(account=learning_account_required(user=request.user))
         response.data["totals"] = YearTotalsSerializer(totals, many=True).data
         return response
 
@@ -158,8 +152,8 @@ class ExportPage(RoleRequiredMixin, View):
 
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        exports = list(data_exports_of(account=_account_of(request.user))[:10])
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
+        exports = list(data_exports_of(account=learning_account_required(user=request.user))[:10])
         running = any(export.in_progress for export in exports)
         return render(
             request,
@@ -167,10 +161,10 @@ class ExportPage(RoleRequiredMixin, View):
             {"exports": exports, "running": running, "poll_seconds": POLL_SECONDS},
         )
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: SignedInRequest[User]) -> HttpResponse:
         data_export_request(
-            account=_account_of(request.user),
-            actor=request.user,  # type: ignore[arg-type]
+            account=learning_account_required(user=request.user),
+            actor=request.user,
         )
         return redirect("file-export")
 
@@ -178,7 +172,7 @@ class ExportPage(RoleRequiredMixin, View):
 class ExportDownloadPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponseBase:
+    def get(self, request: SignedInRequest[User], token: str) -> HttpResponseBase:
         try:
             export = data_export_for_download(user=request.user, token=token)
         except ExportExpired:
@@ -209,8 +203,8 @@ class DataExportListApiView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses=DataExportSerializer(many=True), operation_id="accounts_me_exports")
-    def get(self, request: Request) -> Response:
-        exports = data_exports_of(account=_account_of(request.user))
+    def get(self, request: SignedInApiRequest[User]) -> Response:
+        exports = data_exports_of(account=learning_account_required(user=request.user))
         return Response(DataExportSerializer(exports, many=True).data)
 
     @extend_schema(
@@ -218,10 +212,10 @@ class DataExportListApiView(APIView):
         responses={200: DataExportSerializer, 201: DataExportSerializer},
         operation_id="accounts_me_exports_create",
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest[User]) -> Response:
         export, created = data_export_request(
-            account=_account_of(request.user),
-            actor=request.user,  # type: ignore[arg-type]
+            account=learning_account_required(user=request.user),
+            actor=request.user,
         )
         export.refresh_from_db()
         return Response(
@@ -242,7 +236,7 @@ class DataExportDownloadApiView(APIView):
         },
         operation_id="accounts_me_export",
     )
-    def get(self, request: Request, token: str) -> Any:
+    def get(self, request: SignedInApiRequest[User], token: str) -> Any:
         try:
             export = data_export_for_download(user=request.user, token=token)
         except ExportExpired:

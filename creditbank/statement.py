@@ -8,24 +8,10 @@ count for the API's pagination.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
-from django.db.models import (
-    BigIntegerField,
-    Case,
-    DecimalField,
-    F,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-    Window,
-)
-from django.db.models.functions import Cast
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views import View
@@ -33,37 +19,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 
-from accounts.models import LearningAccount, LedgerEntry, Role
-from accounts.services import learning_account_of
+from accounts import services as accounts
+from accounts.models import LearningAccount, LedgerEntry, Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
-from accreditation.models import Decision
 from accreditation.services import LEDGER_CAUSE as ACCREDITATION_CAUSE
-from transfers.models import TransferItem
+from accreditation.services import decision_application_ids
+from common.http import SignedInRequest
 from transfers.services import LEDGER_CAUSE as TRANSFER_CAUSE
-
-ZERO = Value(Decimal(0), output_field=DecimalField(max_digits=12, decimal_places=1))
-
-
-def _running(field: str, book: str) -> Window:
-    return Window(
-        Sum(
-            Case(
-                When(book=book, then=F(field)),
-                default=ZERO,
-                output_field=DecimalField(max_digits=12, decimal_places=1),
-            )
-        ),
-        order_by=[F("created_at").asc(), F("id").asc()],
-    )
-
-
-def _cause(cause_type: str, subquery: QuerySet[Any]) -> Case:
-    # Guarded by the cause type, so the id is cast only where it is a number.
-    return Case(
-        When(cause_type=cause_type, then=Subquery(subquery[:1])),
-        default=None,
-        output_field=BigIntegerField(),
-    )
+from transfers.services import transfer_item_application_ids
 
 
 def ledger_statement(*, account: LearningAccount) -> QuerySet[LedgerEntry]:
@@ -71,24 +35,12 @@ def ledger_statement(*, account: LearningAccount) -> QuerySet[LedgerEntry]:
     ``running_credits`` (accumulated book), ``running_transferred`` (transferred book),
     ``application_id`` (the accreditation application behind it) and ``transfer_id`` (the
     credit transfer behind it)."""
-    cause_pk = Cast(OuterRef("cause_id"), output_field=BigIntegerField())
-    accumulated, transferred = LedgerEntry.Book.ACCUMULATED, LedgerEntry.Book.TRANSFERRED
-    return (
-        LedgerEntry.objects.filter(account=account)
-        .annotate(
-            running_hours=_running("hours", accumulated),
-            running_credits=_running("credits", accumulated),
-            running_transferred=_running("credits", transferred),
-            application_id=_cause(
-                ACCREDITATION_CAUSE,
-                Decision.objects.filter(pk=cause_pk).values("application_id"),
-            ),
-            transfer_id=_cause(
-                TRANSFER_CAUSE,
-                TransferItem.objects.filter(pk=cause_pk).values("application_id"),
-            ),
-        )
-        .order_by("created_at", "id")
+    return accounts.ledger_statement(
+        account=account,
+        causes={
+            "application_id": (ACCREDITATION_CAUSE, decision_application_ids),
+            "transfer_id": (TRANSFER_CAUSE, transfer_item_application_ids),
+        },
     )
 
 
@@ -102,20 +54,13 @@ def cause_link(entry: LedgerEntry) -> str:
     return ""
 
 
-def _account_of(user: Any) -> LearningAccount:
-    account = learning_account_of(user=user)
-    if account is None:
-        raise Http404
-    return account
-
-
 class StatementPage(RoleRequiredMixin, View):
     """The learner's ledger statement."""
 
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        entries = list(ledger_statement(account=_account_of(request.user)))
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
+        entries = list(ledger_statement(account=learning_account_required(user=request.user)))
         for entry in entries:
             entry.link = cause_link(entry)  # type: ignore[attr-defined]
         return render(request, "creditbank/statement.html", {"entries": entries})
@@ -169,7 +114,8 @@ class StatementApiView(generics.ListAPIView[LedgerEntry]):
     pagination_class = StatementPagination
 
     def get_queryset(self) -> QuerySet[LedgerEntry]:
-        return ledger_statement(account=_account_of(self.request.user))
+        account = learning_account_required(user=self.request.user)  # type: ignore[arg-type]
+        return ledger_statement(account=account)
 
     @extend_schema(operation_id="accounts_me_ledger")
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -13,22 +13,25 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
 from accounts.ledger.forms import ReasonForm
-from accounts.models import BusinessTransaction, LearningAccount, Role
+from accounts.models import BusinessTransaction, LearningAccount, Role, User
 from accounts.services import (
     FILE_STAFF_ROLES,
     identity_reveal,
     learning_account_of,
+    learning_account_required,
     personal_account_find,
     staff_file_view_record,
     transaction_record,
 )
 from accounts.signin.forms import LoginForm
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
+from common.http import SignedInRequest
 from transfers.forms import LearningGoalForm
 from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
 
 from .health import run_checks
 from .inquiry import totals_chart_svg, yearly_totals
+from .learners import learner_account_or_403
 from .learning_file import learner_dashboard_of, learning_file_of, learning_file_pdf
 
 
@@ -81,9 +84,7 @@ class LearningFileView(RoleRequiredMixin, TemplateView):
     template_name = "creditbank/learning_file.html"
 
     def get_context_data(self, **kwargs: object) -> dict[str, object]:
-        account = learning_account_of(user=self.request.user)  # type: ignore[arg-type]
-        if account is None:
-            raise Http404
+        account = learning_account_required(user=self.request.user)  # type: ignore[arg-type]
         return {
             **super().get_context_data(**kwargs),
             "file": learning_file_of(account),
@@ -93,17 +94,13 @@ class LearningFileView(RoleRequiredMixin, TemplateView):
 
 
 @login_required
-def learning_file_pdf_download(request: HttpRequest) -> HttpResponse:
+def learning_file_pdf_download(request: SignedInRequest[User]) -> HttpResponse:
     """The learner's file as a PDF; each download is a business transaction."""
-    if not user_has_role(request.user, Role.LEARNER):
-        raise PermissionDenied
-    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-    if account is None:
-        raise Http404
+    account = learner_account_or_403(user=request.user)
     transaction_record(
         account=account,
         kind=BusinessTransaction.Kind.FILE_DOWNLOADED,
-        actor=request.user,  # type: ignore[arg-type]
+        actor=request.user,
         details={},
     )
     pdf = learning_file_pdf(learning_file_of(account))
@@ -172,16 +169,16 @@ class StaffIdentityRevealView(StaffLearningFileView):
 
 @login_required
 @require_POST
-def learning_goal_add(request: HttpRequest) -> HttpResponse:
+def learning_goal_add(request: SignedInRequest[User]) -> HttpResponse:
     """Set a goal from the file page; errors come back as messages beside the goals."""
-    account = _learner_account_or_403(request)
+    account = learner_account_or_403(user=request.user)
     form = LearningGoalForm(request.POST)
     if form.is_valid():
         try:
             learning_goal_set(
                 account=account,
                 programme=form.cleaned_data["programme"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
             )
         except ValidationError as exc:
             # ``messages`` also holds an error keyed by no field, which ``message_dict`` refuses.
@@ -196,18 +193,9 @@ def learning_goal_add(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def learning_goal_drop(request: HttpRequest, pk: int) -> HttpResponse:
-    account = _learner_account_or_403(request)
+def learning_goal_drop(request: SignedInRequest[User], pk: int) -> HttpResponse:
+    account = learner_account_or_403(user=request.user)
     goal = get_object_or_404(learning_goals_of(account=account), pk=pk)
-    learning_goal_remove(goal=goal, actor=request.user)  # type: ignore[arg-type]
+    learning_goal_remove(goal=goal, actor=request.user)
     messages.success(request, _("The goal is removed."))
     return redirect(reverse("learning-file") + "#goals")
-
-
-def _learner_account_or_403(request: HttpRequest) -> LearningAccount:
-    if not user_has_role(request.user, Role.LEARNER):
-        raise PermissionDenied
-    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-    if account is None:
-        raise Http404
-    return account

@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +26,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import account_lock, transaction_record
+from common.records import ExportParts, rows_of
 
 from . import hooks
 from .models import EvidenceFile, LearningOutcome, OutcomeKind
@@ -225,3 +227,78 @@ def outcomes_saved_of_kind(*, kind: str) -> QuerySet[LearningOutcome]:
 def evidence_in_upload_order() -> QuerySet[EvidenceFile]:
     """Evidence files in the order they were uploaded, for prefetching an outcome's evidence."""
     return EvidenceFile.objects.order_by("uploaded_at", "id")
+
+
+def outcomes_lock(*, outcome_ids: Sequence[int]) -> dict[int, LearningOutcome]:
+    """Lock the outcomes' rows, in id order (the order every booking takes them in, so two never
+    deadlock), until the caller's transaction ends; id -> outcome."""
+    return {
+        o.pk: o
+        for o in LearningOutcome.objects.select_for_update()
+        .filter(pk__in=sorted(outcome_ids))
+        .order_by("pk")
+    }
+
+
+def evidence_files_of(*, account: LearningAccount) -> list[EvidenceFile]:
+    return list(EvidenceFile.objects.filter(account=account).order_by("pk"))
+
+
+def outcome_export_parts(*, account: LearningAccount) -> ExportParts:
+    """This layer's part of the learner's data export."""
+    return {
+        "outcomes": lambda: rows_of(LearningOutcome.objects.filter(account=account)),
+        "evidence": lambda: rows_of(EvidenceFile.objects.filter(account=account)),
+    }
+
+
+def outcomes_towards_courses(*, account: LearningAccount) -> list[LearningOutcome]:
+    """The outcomes that count, or may come to count, towards a programme's courses: saved,
+    submitted and accredited ones, newest first."""
+    return list(
+        LearningOutcome.objects.filter(
+            account=account,
+            status__in=[
+                LearningOutcome.Status.SAVED,
+                LearningOutcome.Status.SUBMITTED,
+                LearningOutcome.Status.ACCREDITED,
+            ],
+        ).order_by("-achieved_on", "id")
+    )
+
+
+def outcome_search(
+    *, account: LearningAccount, filters: dict[str, Any]
+) -> QuerySet[LearningOutcome]:
+    """The account's outcomes matching ``filters`` (``achieved_from``, ``achieved_to``,
+    ``kind``, ``status``, ``provider``; each optional), newest first. Old versions of a
+    corrected outcome are left out unless their status is asked for."""
+    outcomes = LearningOutcome.objects.filter(account=account)
+    if filters.get("achieved_from"):
+        outcomes = outcomes.filter(achieved_on__gte=filters["achieved_from"])
+    if filters.get("achieved_to"):
+        outcomes = outcomes.filter(achieved_on__lte=filters["achieved_to"])
+    if filters.get("kind"):
+        outcomes = outcomes.filter(kind=filters["kind"])
+    if filters.get("status"):
+        outcomes = outcomes.filter(status=filters["status"])
+    else:
+        outcomes = outcomes.exclude(status=LearningOutcome.Status.SUPERSEDED)
+    if filters.get("provider"):
+        text = filters["provider"]
+        outcomes = outcomes.filter(Q(provider__icontains=text) | Q(issuing_body__icontains=text))
+    return outcomes.order_by("-achieved_on", "-id")
+
+
+def outcome_hours_declared_by_year(*, account: LearningAccount) -> QuerySet[Any]:
+    """Rows of ``year`` and ``hours``: the hours the learner declared for the outcomes in their
+    file, by the year achieved, oldest first (one query)."""
+    return (
+        LearningOutcome.objects.filter(
+            account=account, status__in=LearningOutcome.IN_FILE, hours__isnull=False
+        )
+        .annotate(year=ExtractYear("achieved_on"))
+        .values("year")
+        .annotate(hours=Sum("hours"))
+        .order_by("year")
+    )

@@ -1,15 +1,14 @@
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import LearningAccount, Role
-from accounts.services import learning_account_of
+from accounts.models import Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from common.http import SignedInApiRequest
 
 from .models import Programme
 from .serializers import LearningGoalSerializer, ProgrammeSerializer
@@ -19,13 +18,6 @@ from .services import (
     learning_goals_of,
     programmes_published,
 )
-
-
-def learner_account(request: Request) -> LearningAccount:
-    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-    if account is None:
-        raise Http404
-    return account
 
 
 class ProgrammeListView(generics.ListAPIView[Programme]):
@@ -44,18 +36,18 @@ class LearningGoalListView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses=LearningGoalSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        goals = learning_goals_of(account=learner_account(request))
+    def get(self, request: SignedInApiRequest[User]) -> Response:
+        goals = learning_goals_of(account=learning_account_required(user=request.user))
         return Response(LearningGoalSerializer(goals, many=True).data)
 
     @extend_schema(request=LearningGoalSerializer, responses={201: LearningGoalSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest[User]) -> Response:
         serializer = LearningGoalSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         goal = learning_goal_set(
-            account=learner_account(request),
+            account=learning_account_required(user=request.user),
             programme=serializer.validated_data["programme"],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
         return Response(LearningGoalSerializer(goal).data, status=status.HTTP_201_CREATED)
 
@@ -66,7 +58,9 @@ class LearningGoalDetailView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int) -> Response:
-        goal = get_object_or_404(learning_goals_of(account=learner_account(request)), pk=pk)
-        learning_goal_remove(goal=goal, actor=request.user)  # type: ignore[arg-type]
+    def delete(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        goal = get_object_or_404(
+            learning_goals_of(account=learning_account_required(user=request.user)), pk=pk
+        )
+        learning_goal_remove(goal=goal, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

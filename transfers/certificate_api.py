@@ -17,15 +17,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.models import LearningAccount, Role, User
-from accounts.services import learning_account_of
+from accounts.models import Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from common.http import SignedInApiRequest
 
 from .certificates.content import DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
@@ -155,15 +155,8 @@ class SigningKeySerializer(serializers.Serializer):
 # --- Views --------------------------------------------------------------------------------------
 
 
-def _account(user: User) -> LearningAccount:
-    account = learning_account_of(user=user)
-    if account is None:
-        raise Http404
-    return account
-
-
-def _own(request: Request, serial: str) -> Certificate:
-    certificate = certificate_of_owner(user=request.user, serial=serial)  # type: ignore[arg-type]
+def _own(request: SignedInApiRequest[User], serial: str) -> Certificate:
+    certificate = certificate_of_owner(user=request.user, serial=serial)
     if certificate is None:
         raise Http404
     return certificate
@@ -173,20 +166,20 @@ class CertificateListView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses=CertificateSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        account = _account(request.user)  # type: ignore[arg-type]
+    def get(self, request: SignedInApiRequest[User]) -> Response:
+        account = learning_account_required(user=request.user)
         return Response(CertificateSerializer(certificates_of(account=account), many=True).data)
 
     @extend_schema(request=CertificateRequestSerializer, responses={202: CertificateSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest[User]) -> Response:
         """Request a certificate; it is made by a worker (``state`` is ``requested`` until it is
         ``issued``). While the same kind and period is being made, the same one is returned."""
         serializer = CertificateRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         certificate = certificate_request(
-            account=_account(request.user),  # type: ignore[arg-type]
-            actor=request.user,  # type: ignore[arg-type]
+            account=learning_account_required(user=request.user),
+            actor=request.user,
             kind=data["kind"],
             period_from=data["period_from"],
             period_to=data["period_to"],
@@ -200,7 +193,7 @@ class CertificateDetailView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses=CertificateSerializer)
-    def get(self, request: Request, serial: str) -> Response:
+    def get(self, request: SignedInApiRequest[User], serial: str) -> Response:
         return Response(CertificateSerializer(_own(request, serial)).data)
 
 
@@ -231,7 +224,7 @@ class CertificatePdfView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
-    def get(self, request: Request, serial: str) -> FileResponse:
+    def get(self, request: SignedInApiRequest[User], serial: str) -> FileResponse:
         return pdf_response(_own(request, serial))
 
 
@@ -239,7 +232,7 @@ class CertificateCredentialView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses={(200, "application/json"): OpenApiTypes.OBJECT})
-    def get(self, request: Request, serial: str) -> JsonResponse:
+    def get(self, request: SignedInApiRequest[User], serial: str) -> JsonResponse:
         """The certificate as a signed W3C Verifiable Credential / Open Badges 3.0 document."""
         return credential_response(_own(request, serial))
 
@@ -252,7 +245,7 @@ class CertificateVerifyView(APIView):
     throttle_classes = [VerifyThrottle]
 
     @extend_schema(responses={200: VerificationSerializer, 404: OpenApiTypes.OBJECT})
-    def get(self, request: Request, serial: str) -> Response:
+    def get(self, request: SignedInApiRequest[User], serial: str) -> Response:
         verification = certificate_verify(serial=serial)
         if verification is None:
             return Response({"detail": NOT_FOUND}, status=status.HTTP_404_NOT_FOUND)
@@ -266,5 +259,5 @@ class SigningKeyView(APIView):
     authentication_classes: list[Any] = []
 
     @extend_schema(responses=SigningKeySerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: SignedInApiRequest[User]) -> Response:
         return Response(SigningKeySerializer(signing_key_public()).data)

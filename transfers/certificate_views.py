@@ -16,10 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from accounts.models import LearningAccount, Role, User
-from accounts.services import learning_account_of
+from accounts.models import Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
+from common.http import SignedInRequest
 
 from .certificate_api import credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
@@ -62,36 +63,25 @@ class CertificateRequestForm(forms.Form):
     )
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _account(request: HttpRequest) -> LearningAccount:
-    account = learning_account_of(user=_user(request))
-    if account is None:
-        raise Http404
-    return account
-
-
 class CertificateListPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
     template_name = "transfers/certificates.html"
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
         today = timezone.localdate()
         form = CertificateRequestForm(
             initial={"period_from": datetime.date(today.year, 1, 1), "period_to": today}
         )
         return self._render(request, form)
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: SignedInRequest[User]) -> HttpResponse:
         form = CertificateRequestForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 certificate = certificate_request(
-                    account=_account(request),
-                    actor=_user(request),
+                    account=learning_account_required(user=request.user),
+                    actor=request.user,
                     kind=data["kind"],
                     period_from=data["period_from"],
                     period_to=data["period_to"],
@@ -108,8 +98,12 @@ class CertificateListPage(RoleRequiredMixin, View):
                 return redirect("certificates")
         return self._render(request, form, status=400)
 
-    def _render(self, request: HttpRequest, form: forms.Form, status: int = 200) -> HttpResponse:
-        certificates = list(certificates_of(account=_account(request))[:50])
+    def _render(
+        self, request: SignedInRequest[User], form: forms.Form, status: int = 200
+    ) -> HttpResponse:
+        certificates = list(
+            certificates_of(account=learning_account_required(user=request.user))[:50]
+        )
         context: dict[str, Any] = {
             "form": form,
             "certificates": certificates,
@@ -123,8 +117,8 @@ class CertificateListPage(RoleRequiredMixin, View):
 class CertificatePdfDownload(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest, serial: str) -> HttpResponseBase:
-        certificate = certificate_of_owner(user=_user(request), serial=serial)
+    def get(self, request: SignedInRequest[User], serial: str) -> HttpResponseBase:
+        certificate = certificate_of_owner(user=request.user, serial=serial)
         if certificate is None:
             raise Http404
         return pdf_response(certificate)
@@ -133,8 +127,8 @@ class CertificatePdfDownload(RoleRequiredMixin, View):
 class CertificateCredentialDownload(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest, serial: str) -> HttpResponseBase:
-        certificate = certificate_of_owner(user=_user(request), serial=serial)
+    def get(self, request: SignedInRequest[User], serial: str) -> HttpResponseBase:
+        certificate = certificate_of_owner(user=request.user, serial=serial)
         if certificate is None:
             raise Http404
         return credential_response(certificate)

@@ -18,6 +18,7 @@ from accounts.models import LearningAccount
 from accreditation.catalogue import catalogue_current, catalogue_matches
 from accreditation.models import CatalogueEntryVersion
 from outcomes.models import LearningOutcome
+from outcomes.services import outcomes_towards_courses
 
 from .models import (
     COUNTING_STATES,
@@ -83,16 +84,7 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         v.entry_id: v for v in catalogue_current().filter(entry_id__in=list(entry_ids))
     }
 
-    outcomes = list(
-        LearningOutcome.objects.filter(
-            account=account,
-            status__in=[
-                LearningOutcome.Status.SAVED,
-                LearningOutcome.Status.SUBMITTED,
-                LearningOutcome.Status.ACCREDITED,
-            ],
-        ).order_by("-achieved_on", "id")
-    )
+    outcomes = outcomes_towards_courses(account=account)
     accredited = accredited_versions_of(
         o.pk for o in outcomes if o.status == LearningOutcome.Status.ACCREDITED
     )

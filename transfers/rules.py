@@ -22,6 +22,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Institution, User
+from accounts.services import institutions_matching
 from accreditation.catalogue import (
     CREATED,
     MAX_IMPORT_ROWS,
@@ -36,6 +37,7 @@ from accreditation.catalogue import (
     version_supersede,
 )
 from accreditation.models import CatalogueEntry
+from accreditation.services import catalogue_entries_with_versions, catalogue_entry_has_version
 from common.tables import (
     ListedTable,
     RowErrors,
@@ -118,12 +120,11 @@ def course_find(
     """The course named as in a rule file: its institution by unified social credit code (or,
     without one, by name), the programme's code and the course's code. Raises
     ValidationError keyed by the field that names nothing."""
-    institutions = Institution.objects.all()
     if institution_credit_code.strip():
-        institutions = institutions.filter(credit_code=institution_credit_code.strip().upper())
+        found = institutions_matching(credit_codes=[institution_credit_code.strip().upper()])
         field = "institution_credit_code"
     elif institution.strip():
-        institutions = institutions.filter(name=institution.strip())
+        found = institutions_matching(names=[institution.strip()])
         field = "institution"
     else:
         raise ValidationError(
@@ -133,7 +134,6 @@ def course_find(
                 )
             }
         )
-    found = list(institutions[:2])
     if not found:
         raise ValidationError({field: _("No such institution.")})
     if len(found) > 1:
@@ -213,7 +213,7 @@ def conversion_rule_publish_from(
     entry: CatalogueEntry = fields["entry"]
     course: Course = fields["course"]
     clean, errors = conversion_fields_check(course=course, fields=fields)
-    if not CatalogueEntry.objects.filter(pk=entry.pk, versions__isnull=False).exists():
+    if not catalogue_entry_has_version(entry=entry):
         errors.setdefault("entry", []).append(_("This catalogue entry has no version yet."))
     if errors:
         raise ValidationError(errors)
@@ -353,17 +353,10 @@ class _Lookups:
             return {cell_text(r.cells.get(column)) for r in table.rows} - {""}
 
         codes = {c.upper() for c in values("catalogue_code")}
-        self.entries = {
-            e.code: e
-            for e in CatalogueEntry.objects.filter(
-                code__in=codes, versions__isnull=False
-            ).distinct()
-        }
+        self.entries = catalogue_entries_with_versions(codes=codes)
         credit_codes = {c.upper() for c in values("institution_credit_code")}
         names = values("institution")
-        institutions = list(
-            Institution.objects.filter(Q(credit_code__in=credit_codes) | Q(name__in=names))
-        )
+        institutions = institutions_matching(credit_codes=credit_codes, names=names)
         self.by_credit_code = {i.credit_code: i for i in institutions}
         self.by_name: dict[str, list[Institution]] = {}
         for institution in institutions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -22,14 +23,17 @@ from accounts.models import (
     Role,
     User,
 )
-from accounts.notifications.services import notify
-from accounts.services import ledger_append, transaction_record
-from accreditation.models import CatalogueEntryVersion, Decision
+from accounts.services import account_lock, ledger_append, notify, transaction_record
+from accreditation.models import CatalogueEntryVersion
+from accreditation.services import catalogue_versions_accredited
+from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
+from outcomes.services import outcomes_lock
 
 from .models import (
     COUNTING_STATES,
     RESERVING_STATES,
+    Certificate,
     ConversionRule,
     Course,
     LearningGoal,
@@ -61,7 +65,7 @@ def learning_goal_set(
     if not programme.is_published:
         raise ValidationError({"programme": _("This programme is not open to learners.")})
     # Lock the account row so that two requests cannot both slip under the limit.
-    LearningAccount.objects.select_for_update().get(pk=account.pk)
+    account_lock(account.pk)
     if LearningGoal.objects.filter(account=account).count() >= MAX_GOALS:
         raise ValidationError(
             {"programme": _("You can follow at most %(n)d goals at once.") % {"n": MAX_GOALS}}
@@ -124,24 +128,9 @@ MAX_REASON = 2000
 
 
 def accredited_versions_of(outcome_ids: Iterable[int]) -> dict[int, CatalogueEntryVersion]:
-    """Outcome id -> the catalogue version its accreditation decision used, for outcomes
-    accredited against the catalogue (one query). Individually accredited outcomes have no
-    catalogue entry and are left out: no rule can convert them."""
-    found: dict[int, CatalogueEntryVersion] = {}
-    decisions = (
-        Decision.objects.filter(
-            application__outcome_id__in=list(outcome_ids),
-            application__outcome__status=LearningOutcome.Status.ACCREDITED,
-            result=Decision.Result.ACCREDITED,
-            basis=Decision.Basis.CATALOGUE,
-        )
-        .select_related("catalogue_version__entry", "application")
-        .order_by("decided_at", "id")
-    )
-    for decision in decisions:
-        # The latest decision wins (ordered oldest first).
-        found[decision.application.outcome_id] = decision.catalogue_version  # type: ignore[assignment]
-    return found
+    """Outcome id -> the catalogue version its accreditation decision used (see
+    :func:`accreditation.services.catalogue_versions_accredited`)."""
+    return catalogue_versions_accredited(outcome_ids=outcome_ids)
 
 
 def current_rules_for(
@@ -201,14 +190,9 @@ def transfer_apply(
         # order, so that a change of an outcome elsewhere (a new version, a withdrawal) cannot
         # slip between the check and the insert. Same order as the deciding services: no
         # deadlock.
-        LearningAccount.objects.select_for_update().get(pk=account.pk)
+        account_lock(account.pk)
         outcome_ids = sorted({outcome.pk for _course, outcome in items})
-        outcomes = {
-            o.pk: o
-            for o in LearningOutcome.objects.select_for_update()
-            .filter(pk__in=outcome_ids)
-            .order_by("pk")
-        }
+        outcomes = outcomes_lock(outcome_ids=outcome_ids)
         courses = {course.pk: course for course, _outcome in items}
         versions = accredited_versions_of(outcome_ids)
         rules = current_rules_for(courses.values())
@@ -371,7 +355,7 @@ def transfer_item_decide(
     with transaction.atomic():
         # Account first, as transfer_apply does: a rejection releases the outcome, and a new
         # application using it must see the release or wait for it.
-        LearningAccount.objects.select_for_update().get(pk=item.account_id)
+        account_lock(item.account_id)
         item = _locked_item(item)
         if actor.role != Role.INSTITUTION_OFFICER or (
             actor.institution_id != item.programme.institution_id
@@ -439,7 +423,7 @@ def transfer_item_respond(*, item: TransferItem, actor: User, response: str) -> 
     """The learner answers an information request; the course waits for the officer again."""
     response = _clean_reason(response, required=True, field="response")
     with transaction.atomic():
-        LearningAccount.objects.select_for_update().get(pk=item.account_id)
+        account_lock(item.account_id)
         item = _locked_item(item)
         if item.account.holder_id != actor.pk:
             raise ValidationError({"item": _("This is not your transfer.")})
@@ -455,7 +439,7 @@ def transfer_withdraw(
     free again. Courses already decided stay as they are."""
     reason = _clean_reason(reason, required=False)
     with transaction.atomic():
-        LearningAccount.objects.select_for_update().get(pk=application.account_id)
+        account_lock(application.account_id)
         application = TransferApplication.objects.select_for_update().get(pk=application.pk)
         if application.account.holder_id != actor.pk:
             raise ValidationError({"application": _("This is not your transfer.")})
@@ -523,3 +507,27 @@ def transfer_events_of(*, application: TransferApplication) -> QuerySet[Transfer
     return TransferEvent.objects.filter(item__application=application).select_related(
         "actor", "item__course"
     )
+
+
+# The certificate's file token is the secret half of its download link.
+EXPORT_HIDDEN = {"file_token"}
+
+
+def transfers_export_parts(*, account: LearningAccount) -> ExportParts:
+    """This layer's part of the learner's data export."""
+    rows = partial(rows_of, hidden=EXPORT_HIDDEN)
+    return {
+        "goals": lambda: rows(LearningGoal.objects.filter(account=account), "programme__name"),
+        "applications": lambda: rows(
+            TransferApplication.objects.filter(account=account), "programme__name"
+        ),
+        "items": lambda: rows(TransferItem.objects.filter(account=account), "course__name"),
+        "events": lambda: rows(TransferEvent.objects.filter(item__account=account)),
+        "certificates": lambda: rows(Certificate.objects.filter(account=account)),
+    }
+
+
+def transfer_item_application_ids(item_id: Any) -> QuerySet[TransferItem, Any]:
+    """A one-column subquery: the transfer application of the item ``item_id`` (an
+    expression), for the ledger statement to link an entry to what caused it."""
+    return TransferItem.objects.filter(pk=item_id).values("application_id")

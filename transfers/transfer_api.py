@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
@@ -18,9 +17,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import LearningAccount, Role, User
-from accounts.services import learning_account_of
+from accounts.models import Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from common.http import SignedInApiRequest
 from outcomes.models import LearningOutcome
 
 from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -162,13 +162,6 @@ class PathSerializer(serializers.Serializer):
 PARTIES = (Role.LEARNER, Role.INSTITUTION_OFFICER)
 
 
-def _account(request: Request) -> LearningAccount:
-    account = learning_account_of(user=request.user)  # type: ignore[arg-type]
-    if account is None:
-        raise Http404
-    return account
-
-
 class TransferListView(generics.ListAPIView[TransferApplication]):
     """Transfers: a learner's own, or an institution officer's institution's (filter with
     ``?state=pending|decided|withdrawn``). POST (learners) applies for a transfer."""
@@ -216,16 +209,16 @@ class TransferListView(generics.ListAPIView[TransferApplication]):
         ),
     )
     @idempotent
-    def post(self, request: Request) -> Response:
+    def post(self, request: SignedInApiRequest[User]) -> Response:
         body = TransferRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         application = transfer_apply(
-            account=_account(request),
+            account=learning_account_required(user=request.user),
             programme=body.validated_data["programme"],
             items=[(i["course"], i["outcome"]) for i in body.validated_data["items"]],
-            actor=request.user,  # type: ignore[arg-type]
+            actor=request.user,
         )
-        shown = transfers_visible_to(user=request.user).get(pk=application.pk)  # type: ignore[arg-type]
+        shown = transfers_visible_to(user=request.user).get(pk=application.pk)
         return Response(TransferSerializer(shown).data, status=status.HTTP_201_CREATED)
 
 
@@ -235,8 +228,8 @@ class TransferDetailView(APIView):
     permission_classes = [HasRole.of(*PARTIES)]
 
     @extend_schema(responses=TransferSerializer)
-    def get(self, request: Request, pk: int) -> Response:
-        transfer = get_object_or_404(transfers_visible_to(user=request.user), pk=pk)  # type: ignore[arg-type]
+    def get(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        transfer = get_object_or_404(transfers_visible_to(user=request.user), pk=pk)
         return Response(TransferSerializer(transfer).data)
 
 
@@ -246,8 +239,8 @@ class TransferWithdrawView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(request=WithdrawSerializer, responses=TransferSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        user: User = request.user  # type: ignore[assignment]
+    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        user = request.user
         transfer = get_object_or_404(transfers_visible_to(user=user), pk=pk)
         body = WithdrawSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -262,8 +255,8 @@ class TransferItemDecideView(APIView):
     permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
 
     @extend_schema(request=DecideSerializer, responses=TransferItemSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        user: User = request.user  # type: ignore[assignment]
+    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        user = request.user
         item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -277,8 +270,8 @@ class TransferItemRespondView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(request=RespondSerializer, responses=TransferItemSerializer)
-    def post(self, request: Request, pk: int) -> Response:
-        user: User = request.user  # type: ignore[assignment]
+    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        user = request.user
         item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
         body = RespondSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -295,10 +288,12 @@ class LearningPathView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses=PathSerializer)
-    def get(self, request: Request, programme_id: int) -> Response:
+    def get(self, request: SignedInApiRequest[User], programme_id: int) -> Response:
         programme = get_object_or_404(
             Programme.objects.select_related("institution").filter(is_published=True),
             pk=programme_id,
         )
-        found: Path = learning_path(account=_account(request), programme=programme)
+        found: Path = learning_path(
+            account=learning_account_required(user=request.user), programme=programme
+        )
         return Response(PathSerializer(found).data)

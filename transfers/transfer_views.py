@@ -12,17 +12,18 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
-from accounts.models import LearningAccount, Role, User
-from accounts.services import learning_account_of
+from accounts.models import Role, User
+from accounts.services import learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
+from common.http import SignedInRequest
 
 from .models import Programme, TransferApplication, TransferItemState
 from .paths import learning_path
@@ -64,17 +65,6 @@ class RespondForm(forms.Form):
     )
 
 
-def _user(request: HttpRequest) -> User:
-    return request.user  # type: ignore[return-value]
-
-
-def _account(request: HttpRequest) -> LearningAccount:
-    account = learning_account_of(user=_user(request))
-    if account is None:
-        raise Http404
-    return account
-
-
 def _messages_from(request: HttpRequest, exc: ValidationError) -> None:
     # ``messages`` also holds an error keyed by no field, which ``message_dict`` would refuse.
     for error in exc.messages:
@@ -90,12 +80,14 @@ class LearningPathPage(RoleRequiredMixin, View):
 
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest, programme_id: int) -> HttpResponse:
+    def get(self, request: SignedInRequest[User], programme_id: int) -> HttpResponse:
         programme = get_object_or_404(
             Programme.objects.select_related("institution").filter(is_published=True),
             pk=programme_id,
         )
-        found = learning_path(account=_account(request), programme=programme)
+        found = learning_path(
+            account=learning_account_required(user=request.user), programme=programme
+        )
         return render(request, "transfers/learning_path.html", {"path": found})
 
 
@@ -106,9 +98,9 @@ class TransferApplyPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, programme_id: int) -> HttpResponse:
+    def post(self, request: SignedInRequest[User], programme_id: int) -> HttpResponse:
         programme = get_object_or_404(Programme.objects.filter(is_published=True), pk=programme_id)
-        account = _account(request)
+        account = learning_account_required(user=request.user)
         wanted = set(request.POST.getlist("course"))
         found = learning_path(account=account, programme=programme)
         items = [
@@ -122,7 +114,7 @@ class TransferApplyPage(RoleRequiredMixin, View):
             return redirect(back)
         try:
             application = transfer_apply(
-                account=account, programme=programme, items=items, actor=_user(request)
+                account=account, programme=programme, items=items, actor=request.user
             )
         except ValidationError as exc:
             _messages_from(request, exc)
@@ -134,8 +126,8 @@ class TransferApplyPage(RoleRequiredMixin, View):
 class TransferListPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        page = Paginator(transfers_visible_to(user=_user(request)), PER_PAGE).get_page(
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
+        page = Paginator(transfers_visible_to(user=request.user), PER_PAGE).get_page(
             request.GET.get("page")
         )
         return render(request, "transfers/transfer_list.html", {"page": page})
@@ -162,8 +154,8 @@ class TransferDetailPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
     template_name = "transfers/transfer_detail.html"
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        application = get_object_or_404(transfers_visible_to(user=_user(request)), pk=pk)
+    def get(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
+        application = get_object_or_404(transfers_visible_to(user=request.user), pk=pk)
         return render(request, self.template_name, self.context(application))
 
     def context(
@@ -181,10 +173,10 @@ class TransferWithdrawPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        application = get_object_or_404(transfers_visible_to(user=_user(request)), pk=pk)
+    def post(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
+        application = get_object_or_404(transfers_visible_to(user=request.user), pk=pk)
         try:
-            transfer_withdraw(application=application, actor=_user(request))
+            transfer_withdraw(application=application, actor=request.user)
         except ValidationError as exc:
             _messages_from(request, exc)
         else:
@@ -195,20 +187,20 @@ class TransferWithdrawPage(RoleRequiredMixin, View):
 class TransferRespondPage(TransferDetailPage):
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        item = get_object_or_404(transfer_items_visible_to(user=_user(request)), pk=pk)
+    def post(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
+        item = get_object_or_404(transfer_items_visible_to(user=request.user), pk=pk)
         form = RespondForm(request.POST, prefix=f"item{item.pk}")
         if form.is_valid():
             try:
                 transfer_item_respond(
-                    item=item, actor=_user(request), response=form.cleaned_data["response"]
+                    item=item, actor=request.user, response=form.cleaned_data["response"]
                 )
             except ValidationError as exc:
                 form_errors_apply(form, exc)
             else:
                 messages.success(request, _("Your answer is sent to the institution."))
                 return redirect("transfer-detail", pk=item.application_id)
-        application = transfers_visible_to(user=_user(request)).get(pk=item.application_id)
+        application = transfers_visible_to(user=request.user).get(pk=item.application_id)
         return render(
             request, self.template_name, self.context(application, {item.pk: form}), status=400
         )
@@ -222,9 +214,9 @@ class OfficerQueuePage(RoleRequiredMixin, View):
 
     allowed_roles = (Role.INSTITUTION_OFFICER,)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: SignedInRequest[User]) -> HttpResponse:
         state = request.GET.get("state", TransferApplication.State.PENDING)
-        transfers = transfers_visible_to(user=_user(request))
+        transfers = transfers_visible_to(user=request.user)
         if state in TransferApplication.State.values:
             transfers = transfers.filter(state=state)
         else:
@@ -250,8 +242,8 @@ class OfficerDetailPage(RoleRequiredMixin, View):
     allowed_roles = (Role.INSTITUTION_OFFICER,)
     template_name = "transfers/officer_detail.html"
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        application = get_object_or_404(transfers_visible_to(user=_user(request)), pk=pk)
+    def get(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
+        application = get_object_or_404(transfers_visible_to(user=request.user), pk=pk)
         return render(request, self.template_name, self.context(application))
 
     def context(
@@ -268,18 +260,18 @@ class OfficerDetailPage(RoleRequiredMixin, View):
 class OfficerDecidePage(OfficerDetailPage):
     http_method_names = ["post"]
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        item = get_object_or_404(transfer_items_visible_to(user=_user(request)), pk=pk)
+    def post(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
+        item = get_object_or_404(transfer_items_visible_to(user=request.user), pk=pk)
         form = DecideForm(request.POST, prefix=f"item{item.pk}")
         if form.is_valid():
             try:
-                transfer_item_decide(item=item, actor=_user(request), **form.cleaned_data)
+                transfer_item_decide(item=item, actor=request.user, **form.cleaned_data)
             except ValidationError as exc:
                 form_errors_apply(form, exc)
             else:
                 messages.success(request, _("The decision is recorded."))
                 return redirect("institution-transfer", pk=item.application_id)
-        application = transfers_visible_to(user=_user(request)).get(pk=item.application_id)
+        application = transfers_visible_to(user=request.user).get(pk=item.application_id)
         return render(
             request, self.template_name, self.context(application, {item.pk: form}), status=400
         )

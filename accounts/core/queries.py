@@ -1,6 +1,5 @@
-"""Centres and their staff, as the apps above ask for them (the submission form, the reviewer
-lists, the deadline sweep and the on-time report), so that they never query ``Centre`` or
-``User`` themselves."""
+"""Look-ups of centres, their staff and institutions that the apps above ask for, so that they
+never query ``Centre``, ``User`` or ``Institution`` themselves."""
 
 from __future__ import annotations
 
@@ -8,7 +7,7 @@ from collections.abc import Collection, Iterable
 
 from django.db.models import Q, QuerySet
 
-from accounts.core.models import Centre, Role, User
+from accounts.core.models import Centre, Institution, Role, User
 
 
 def centres_list(*, branch: bool = False, active: bool = False) -> QuerySet[Centre]:
@@ -60,3 +59,13 @@ def users_or_centre_reviewers(
 
 def users_active() -> QuerySet[User]:
     return User.objects.filter(is_active=True)
+
+
+def institutions_matching(
+    *, credit_codes: Collection[str] = (), names: Collection[str] = ()
+) -> list[Institution]:
+    """The institutions with one of ``credit_codes`` (unified social credit codes, upper case)
+    or one of ``names`` (one query)."""
+    return list(
+        Institution.objects.filter(Q(credit_code__in=list(credit_codes)) | Q(name__in=list(names)))
+    )

@@ -16,6 +16,7 @@ from accounts.models import LearningAccount
 from accounts.notifications.services import portal_url
 from accounts.services import account_totals
 from accreditation.models import Decision
+from accreditation.services import accreditations_holding_of
 from outcomes.services import outcomes_in_file
 
 from ..models import Certificate, TransferItem, TransferItemState
@@ -51,19 +52,7 @@ def both_languages(message: Any) -> str:
 
 def _accredited_decisions(account: LearningAccount) -> QuerySet[Decision]:
     """Accreditations of the account that still hold (not revoked)."""
-    return (
-        Decision.objects.filter(
-            application__account=account,
-            result=Decision.Result.ACCREDITED,
-            revocation__isnull=True,
-        )
-        .select_related(
-            "application__outcome",
-            "application__centre",
-            "catalogue_version__entry",
-        )
-        .order_by("decided_at", "id")
-    )
+    return accreditations_holding_of(account=account)
 
 
 def _learning_date(decision: Decision) -> datetime.date:

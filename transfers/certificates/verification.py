@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils import timezone
 
 from accounts.models import LearningAccount
-from accreditation.models import Decision
+from accreditation.services import revoked_first_among
 
 from ..models import Certificate
 from .pdf import EMBEDDED_NAME
@@ -63,12 +63,7 @@ def certificate_verify(*, serial: str) -> Verification | None:
         return None
     content = certificate.content or {}
     genuine = signature_check(content, certificate.signature, key_id=certificate.key_id)
-    revoked = (
-        Decision.objects.filter(certificates=certificate, revocation__isnull=False)
-        .select_related("revocation")
-        .order_by("revocation__revoked_at")
-        .first()
-    )
+    revoked = revoked_first_among(decisions=certificate.decisions.all())
     learner = content.get("learner") or {}
     chosen = set(content.get("disclose") or [])
     if certificate.account.status == LearningAccount.Status.CLOSED:

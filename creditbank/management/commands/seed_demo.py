@@ -25,8 +25,8 @@ from accreditation.catalogue import catalogue_current, catalogue_entry_publish
 from accreditation.models import Application, CatalogueEntry
 from accreditation.services import application_submit
 from common.pdf import FONT_PATH
-from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.services import outcome_save
+from outcomes.models import OutcomeKind
+from outcomes.services import outcome_save, outcomes_of
 from outcomes.storage import Upload
 from transfers.models import Course, Programme
 from transfers.rules import conversion_rule_publish, conversion_rules_current
@@ -523,7 +523,7 @@ class Command(BaseCommand):
         principal qualification certificate submitted to a centre (so the reviewer's queue has
         something to accredit), and the preschool teacher certificate saved."""
         account = learner.learning_account
-        if LearningOutcome.objects.filter(account=account).exists():
+        if outcomes_of(account=account).exists():
             return None
         results = [
             ("幼儿园园长任职资格证书", "YZ2019-000123", datetime.date(2019, 7, 12)),
