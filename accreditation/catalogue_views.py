@@ -216,26 +216,14 @@ class CatalogueManagePage(RoleRequiredMixin, ImportPublishPage):
     allowed_roles = (Role.MANAGEMENT_ADMIN,)
     template_name = "accreditation/catalogue_manage.html"
     url_name = "catalogue-manage"
+    importer = staticmethod(catalogue_import)
+    publisher = staticmethod(catalogue_entry_publish_from)
     publish_form_class = CataloguePublishForm
 
     def publish_initial(self, request: HttpRequest) -> dict[str, Any]:
-        # ``?code=`` (the entry page's "revise" link) fills the form in on the first visit; a
-        # refused import shows the form blank again.
+        # ``?code=`` (the entry page's "Publish a new version" link) fills the form in on the
+        # first visit; a refused import shows the form blank again.
         return _publish_initial(request.GET.get("code", "") if request.method == "GET" else "")
-
-    def import_run(self, request: HttpRequest, *, data: bytes, filename: str) -> Any:
-        return catalogue_import(
-            data=data,
-            filename=filename,
-            actor=request.user,  # type: ignore[arg-type]
-        )
-
-    def publish_run(self, request: HttpRequest, cleaned: dict[str, Any]) -> Any:
-        version, _what = catalogue_entry_publish_from(
-            fields=cleaned,
-            actor=request.user,  # type: ignore[arg-type]
-        )
-        return version
 
     def published(self, request: HttpRequest, published: Any) -> HttpResponse:
         version: CatalogueEntryVersion = published

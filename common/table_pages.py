@@ -63,13 +63,17 @@ class ImportPublishPage(View):
     one row; the POST says which with ``action``. Each import or publication that succeeds
     redirects, so that reloading the page does not send it again.
 
-    A subclass names its template, its publish form and where to go back to, runs its
-    services in :meth:`import_run` and :meth:`publish_run`, and says what was published in
+    A subclass names its template, its publish form, where to go back to and its two services:
+    ``importer`` (called with ``data``, ``filename`` and ``actor``, answering with the counts
+    that ``import_message`` shows) and ``publisher`` (called with the form's ``fields`` and
+    ``actor``, answering with what it published and how); and it says what was published in
     :meth:`published`."""
 
     template_name: str
     url_name: str
     publish_form_class: type[forms.Form]
+    importer: Callable[..., Any]
+    publisher: Callable[..., tuple[Any, Any]]
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return self.render(request, import_form=SpreadsheetImportForm())
@@ -122,12 +126,11 @@ class ImportPublishPage(View):
     # --- What each page fills in -------------------------------------------------------------
 
     def import_run(self, request: HttpRequest, *, data: bytes, filename: str) -> Any:
-        """Import the file; the answer counts its rows (see ``import_message``)."""
-        raise NotImplementedError
+        return self.importer(data=data, filename=filename, actor=request.user)
 
     def publish_run(self, request: HttpRequest, cleaned: dict[str, Any]) -> Any:
-        """Publish the row the form describes; the answer goes to :meth:`published`."""
-        raise NotImplementedError
+        published, _how = self.publisher(fields=cleaned, actor=request.user)
+        return published
 
     def published(self, request: HttpRequest, published: Any) -> HttpResponse:
         """Say what was published, and where to go next."""

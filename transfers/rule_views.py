@@ -109,24 +109,12 @@ class ConversionRulesManagePage(RoleRequiredMixin, ImportPublishPage):
     allowed_roles = (Role.MANAGEMENT_ADMIN,)
     template_name = "transfers/rules_manage.html"
     url_name = "conversion-rules-manage"
+    importer = staticmethod(conversion_rules_import)
+    publisher = staticmethod(conversion_rule_publish_from)
     publish_form_class = ConversionRulePublishForm
 
     def publish_initial(self, request: HttpRequest) -> dict[str, Any]:
         return {"effective_from": beijing_today()}
-
-    def import_run(self, request: HttpRequest, *, data: bytes, filename: str) -> Any:
-        return conversion_rules_import(
-            data=data,
-            filename=filename,
-            actor=request.user,  # type: ignore[arg-type]
-        )
-
-    def publish_run(self, request: HttpRequest, cleaned: dict[str, Any]) -> Any:
-        rule, _what = conversion_rule_publish_from(
-            fields=cleaned,
-            actor=request.user,  # type: ignore[arg-type]
-        )
-        return rule
 
     def published(self, request: HttpRequest, published: Any) -> HttpResponse:
         rule: ConversionRule = published
