@@ -11,39 +11,24 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework import generics
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.signin.permissions import HasRole, RoleRequiredMixin, user_has_role
-from common.downloads import (
-    CONTENT_TYPES,
-    EXPORT_FORMATS,
-    FileFormatNegotiation,
-    SpreadsheetImportForm,
-    file_download,
-    import_message,
-    row_errors_context,
-    upload_read,
-)
-from common.forms import DateInput, form_errors_apply
-from common.tables import RowError
+from accounts.signin.permissions import RoleRequiredMixin, user_has_role
+from common.forms import DateInput
+from common.table_pages import ImportPublishPage, export_download
 from outcomes.models import OutcomeKind
 
 from .catalogue import (
-    UNCHANGED,
-    RowsInvalid,
     beijing_today,
     catalogue_conversions,
     catalogue_entry_find,
@@ -55,15 +40,19 @@ from .catalogue import (
     catalogue_versions,
     version_aliases,
 )
-from .catalogue.api_base import IMPORT_RESPONSES, PublicReadApi, import_response
+from .catalogue.api_base import (
+    PublicReadApi,
+    SheetExportApi,
+    SheetImportApi,
+    list_response,
+    publish_status,
+)
 from .models import CatalogueEntry, CatalogueEntryVersion
 from .serializers import (
     CatalogueEntryDetailSerializer,
     CataloguePublishSerializer,
     CatalogueQuerySerializer,
     CatalogueVersionSerializer,
-    ExportQuerySerializer,
-    SpreadsheetUploadSerializer,
 )
 
 ENTRIES_PER_PAGE = 20
@@ -221,89 +210,40 @@ class CatalogueEntryPage(View):
         return render(request, "accreditation/catalogue_entry.html", context)
 
 
-class CatalogueManagePage(RoleRequiredMixin, View):
+class CatalogueManagePage(RoleRequiredMixin, ImportPublishPage):
     """The management administrator's page: import a file, export, publish a version."""
 
     allowed_roles = (Role.MANAGEMENT_ADMIN,)
+    template_name = "accreditation/catalogue_manage.html"
+    url_name = "catalogue-manage"
+    importer = staticmethod(catalogue_import)
+    publisher = staticmethod(catalogue_entry_publish_from)
+    publish_form_class = CataloguePublishForm
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        publish = CataloguePublishForm(initial=_publish_initial(request.GET.get("code", "")))
-        return self.render(request, import_form=SpreadsheetImportForm(), publish_form=publish)
+    def publish_initial(self, request: HttpRequest) -> dict[str, Any]:
+        # ``?code=`` (the entry page's "Publish a new version" link) fills the form in on the
+        # first visit; a refused import shows the form blank again.
+        return _publish_initial(request.GET.get("code", "") if request.method == "GET" else "")
 
-    def post(self, request: HttpRequest) -> HttpResponse:
-        if request.POST.get("action") == "publish":
-            return self.publish(request)
-        return self.import_file(request)
-
-    def import_file(self, request: HttpRequest) -> HttpResponse:
-        form = SpreadsheetImportForm(request.POST, request.FILES)
-        row_errors: list[RowError] = []
-        if form.is_valid():
-            uploaded = form.cleaned_data["file"]
-            try:
-                result = catalogue_import(
-                    data=upload_read(uploaded),
-                    filename=uploaded.name or "",
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except RowsInvalid as exc:
-                row_errors = exc.rows
-                form.add_error("file", exc.message_dict["file"])
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                messages.success(request, import_message(result))
-                return redirect("catalogue-manage")
-        publish = CataloguePublishForm(initial=_publish_initial(""))
-        return self.render(request, import_form=form, publish_form=publish, row_errors=row_errors)
-
-    def publish(self, request: HttpRequest) -> HttpResponse:
-        form = CataloguePublishForm(request.POST)
-        if form.is_valid():
-            data = form.cleaned_data
-            try:
-                version, _what = catalogue_entry_publish_from(
-                    fields=data,
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _("%(code)s version %(version)d is published, in effect from %(date)s.")
-                    % {
-                        "code": version.entry.code,
-                        "version": version.version,
-                        "date": version.effective_from.isoformat(),
-                    },
-                )
-                return redirect("catalogue-entry", code=version.entry.code)
-        return self.render(request, import_form=SpreadsheetImportForm(), publish_form=form)
-
-    def render(
-        self,
-        request: HttpRequest,
-        *,
-        import_form: forms.Form,
-        publish_form: forms.Form,
-        row_errors: list[RowError] | None = None,
-    ) -> HttpResponse:
-        context = {
-            "import_form": import_form,
-            "publish_form": publish_form,
-            **row_errors_context(row_errors or []),
-        }
-        return render(request, "accreditation/catalogue_manage.html", context)
+    def published(self, request: HttpRequest, published: Any) -> HttpResponse:
+        version: CatalogueEntryVersion = published
+        messages.success(
+            request,
+            _("%(code)s version %(version)d is published, in effect from %(date)s.")
+            % {
+                "code": version.entry.code,
+                "version": version.version,
+                "date": version.effective_from.isoformat(),
+            },
+        )
+        return redirect("catalogue-entry", code=version.entry.code)
 
 
 class CatalogueExportPage(RoleRequiredMixin, View):
     allowed_roles = (Role.MANAGEMENT_ADMIN,)
 
     def get(self, request: HttpRequest, fmt: str) -> HttpResponse:
-        if fmt not in EXPORT_FORMATS:
-            raise Http404
-        return file_download(catalogue_export(fmt=fmt), fmt=fmt, stem="catalogue")
+        return export_download(catalogue_export, fmt=fmt, stem="catalogue")
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -326,14 +266,15 @@ class CatalogueListApi(PublicReadApi, generics.GenericAPIView):
         versions = catalogue_search(
             q=query.validated_data.get("q", ""), kind=query.validated_data.get("kind", ""), on=on
         )
-        page = self.paginate_queryset(versions)
-        items = list(page) if page is not None else list(versions)
-        context = {
-            **self.get_serializer_context(),
-            "conversions": catalogue_conversions(entry_ids=[v.entry_id for v in items], on=on),
-        }
-        data = CatalogueVersionSerializer(items, many=True, context=context).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
+
+        def serialize(items: list[CatalogueEntryVersion]) -> Any:
+            context = {
+                **self.get_serializer_context(),
+                "conversions": catalogue_conversions(entry_ids=[v.entry_id for v in items], on=on),
+            }
+            return CatalogueVersionSerializer(items, many=True, context=context).data
+
+        return list_response(self, versions, serialize)
 
     @extend_schema(
         request=CataloguePublishSerializer,
@@ -347,7 +288,7 @@ class CatalogueListApi(PublicReadApi, generics.GenericAPIView):
         conversions = catalogue_conversions(entry_ids=[version.entry_id])
         return Response(
             CatalogueVersionSerializer(version, context={"conversions": conversions}).data,
-            status=status.HTTP_200_OK if what == UNCHANGED else status.HTTP_201_CREATED,
+            status=publish_status(what),
         )
 
 
@@ -366,32 +307,15 @@ class CatalogueEntryApi(PublicReadApi):
         return Response(CatalogueEntryDetailSerializer(version, context=context).data)
 
 
-class CatalogueImportApi(APIView):
+class CatalogueImportApi(SheetImportApi):
     """Import the catalogue from a CSV or XLSX file (multipart field ``file``): every row is
     published, or nothing is and the answer lists every problem by row and column."""
 
-    permission_classes = [HasRole.of(Role.MANAGEMENT_ADMIN)]
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(
-        request={"multipart/form-data": SpreadsheetUploadSerializer}, responses=IMPORT_RESPONSES
-    )
-    def post(self, request: Request) -> Response:
-        return import_response(catalogue_import, request)
+    importer = staticmethod(catalogue_import)
 
 
-class CatalogueExportApi(APIView):
+class CatalogueExportApi(SheetExportApi):
     """The catalogue in effect today as a file that the import takes back unchanged."""
 
-    permission_classes = [HasRole.of(Role.MANAGEMENT_ADMIN)]
-    content_negotiation_class = FileFormatNegotiation
-
-    @extend_schema(
-        parameters=[ExportQuerySerializer],
-        responses={(200, "text/csv"): bytes, (200, CONTENT_TYPES["xlsx"]): bytes},
-    )
-    def get(self, request: Request) -> HttpResponseBase:
-        query = ExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        fmt = query.validated_data["format"]
-        return file_download(catalogue_export(fmt=fmt), fmt=fmt, stem="catalogue")
+    exporter = staticmethod(catalogue_export)
+    stem = "catalogue"

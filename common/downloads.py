@@ -27,10 +27,11 @@ MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 ERRORS_SHOWN = 1_000
 
 
-def file_download(data: bytes, *, fmt: str, stem: str) -> HttpResponse:
-    """``data`` as an attachment named ``<stem>-<today>.<fmt>`` (today in the portal's zone)."""
+def file_download(data: bytes, *, fmt: str, stem: str, dated: bool = True) -> HttpResponse:
+    """``data`` as an attachment named ``<stem>-<today>.<fmt>`` (today in the portal's zone),
+    or ``<stem>.<fmt>`` when not ``dated`` (an empty template to fill in has no date)."""
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
-    name = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}"
+    name = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}" if dated else f"{stem}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

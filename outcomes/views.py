@@ -26,14 +26,14 @@ from accounts.services import (
     staff_file_opened_since,
 )
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
-from common.downloads import CONTENT_TYPES, row_errors_context, upload_read
+from common.downloads import CONTENT_TYPES, file_download, row_errors_context, upload_read
 from common.forms import form_errors_apply
 from common.http import SignedInRequest
+from common.table_pages import form_submit
 from common.tables import table_write
 
 from .batches import (
     BATCH_TEMPLATE_HEADINGS,
-    BatchRowsInvalid,
     batches_of,
     institution_batch_report,
     outcome_confirm,
@@ -212,28 +212,20 @@ class BatchAddPage(InstitutionAdminPage):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         collective = self.collective(request, pk)
         form = BatchForm(request.POST, request.FILES)
-        row_errors: list[Any] = []
-        if form.is_valid():
-            try:
-                batch = batch_report_from(
-                    collective=collective, user=request.user, cleaned=form.cleaned_data
-                )
-            except BatchRowsInvalid as exc:
-                row_errors = exc.rows
-                form.add_error("file", exc.message_dict["file"])
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "“%(title)s” is reported for %(rows)d members. Each of them is asked to "
-                        "confirm it."
-                    )
-                    % {"title": batch.title, "rows": batch.rows},
-                )
-                return redirect("outcome-batches", pk=pk)
-        return self.render(request, collective, form, row_errors)
+        batch, row_errors = form_submit(
+            form,
+            lambda cleaned: batch_report_from(
+                collective=collective, user=request.user, cleaned=cleaned
+            ),
+        )
+        if batch is None:
+            return self.render(request, collective, form, row_errors)
+        messages.success(
+            request,
+            _("“%(title)s” is reported for %(rows)d members. Each of them is asked to confirm it.")
+            % {"title": batch.title, "rows": batch.rows},
+        )
+        return redirect("outcome-batches", pk=pk)
 
     def render(
         self,
@@ -263,9 +255,7 @@ class BatchTemplatePage(RoleRequiredMixin, View):
         data = table_write(
             [], headings=BATCH_TEMPLATE_HEADINGS, fmt=file_format, title=_("Results")
         )
-        response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
-        response["Content-Disposition"] = f'attachment; filename="results-list.{file_format}"'
-        return response
+        return file_download(data, fmt=file_format, stem="results-list", dated=False)
 
 
 def may_open_evidence(user: Any, evidence: EvidenceFile) -> bool:

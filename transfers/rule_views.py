@@ -12,42 +12,33 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import redirect, render
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from drf_spectacular.utils import extend_schema
-from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from accounts.signin.permissions import RoleRequiredMixin
 from accreditation.catalogue import (
-    CONTENT_TYPES,
-    EXPORT_FORMATS,
-    UNCHANGED,
-    RowsInvalid,
     beijing_today,
-    catalogue_current,
+    catalogue_entries_published,
+    catalogue_entry_find,
+    catalogue_names,
 )
-from accreditation.catalogue.api_base import IMPORT_RESPONSES, PublicReadApi, import_response
-from accreditation.models import CatalogueEntry
-from accreditation.serializers import ExportQuerySerializer, SpreadsheetUploadSerializer
-from common.downloads import (
-    FileFormatNegotiation,
-    SpreadsheetImportForm,
-    file_download,
-    import_message,
-    row_errors_context,
-    upload_read,
+from accreditation.catalogue.api_base import (
+    PublicReadApi,
+    SheetExportApi,
+    SheetImportApi,
+    list_response,
+    publish_status,
 )
-from common.forms import DateInput, form_errors_apply
-from common.tables import RowError
+from common.forms import DateInput
+from common.table_pages import ImportPublishPage, export_download
 
 from .models import ConversionRule, Course
 from .rules import (
@@ -59,12 +50,6 @@ from .rules import (
 )
 
 RULES_PER_PAGE = 50
-
-
-def _entry_names(rules: list[ConversionRule]) -> dict[int, str]:
-    """The name of each rule's entry as the catalogue says it today (one query)."""
-    versions = catalogue_current().filter(entry_id__in={r.entry_id for r in rules})
-    return {v.entry_id: v.display_name for v in versions}
 
 
 # --- Forms ------------------------------------------------------------------------------------
@@ -87,12 +72,10 @@ class CourseChoiceField(forms.ModelChoiceField):
         )
 
 
-def _entries() -> QuerySet[CatalogueEntry]:
-    return CatalogueEntry.objects.filter(versions__isnull=False).distinct().order_by("code")
-
-
 class ConversionRulePublishForm(forms.Form):
-    entry = EntryChoiceField(label=gettext_lazy("Catalogue entry"), queryset=_entries())
+    entry = EntryChoiceField(
+        label=gettext_lazy("Catalogue entry"), queryset=catalogue_entries_published()
+    )
     course = CourseChoiceField(
         label=gettext_lazy("Course"),
         queryset=Course.objects.select_related("programme__institution").order_by(
@@ -114,105 +97,56 @@ class ConversionRulePublishForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         entry = cast(EntryChoiceField, self.fields["entry"])
-        entry.names = {v.entry_id: v.display_name for v in catalogue_current()}
+        entry.names = catalogue_names()
 
 
 # --- Pages ------------------------------------------------------------------------------------
 
 
-class ConversionRulesManagePage(RoleRequiredMixin, View):
+class ConversionRulesManagePage(RoleRequiredMixin, ImportPublishPage):
     """The management administrator's page: the rules in effect, import, export, publish."""
 
     allowed_roles = (Role.MANAGEMENT_ADMIN,)
+    template_name = "transfers/rules_manage.html"
+    url_name = "conversion-rules-manage"
+    importer = staticmethod(conversion_rules_import)
+    publisher = staticmethod(conversion_rule_publish_from)
+    publish_form_class = ConversionRulePublishForm
 
-    def get(self, request: HttpRequest) -> HttpResponse:
-        publish = ConversionRulePublishForm(initial={"effective_from": beijing_today()})
-        return self.render(request, import_form=SpreadsheetImportForm(), publish_form=publish)
+    def publish_initial(self, request: HttpRequest) -> dict[str, Any]:
+        return {"effective_from": beijing_today()}
 
-    def post(self, request: HttpRequest) -> HttpResponse:
-        if request.POST.get("action") == "publish":
-            return self.publish(request)
-        return self.import_file(request)
+    def published(self, request: HttpRequest, published: Any) -> HttpResponse:
+        rule: ConversionRule = published
+        messages.success(
+            request,
+            _("The rule %(code)s → %(course)s (version %(version)d) is in effect from %(date)s.")
+            % {
+                "code": rule.entry.code,
+                "course": rule.course.display_name,
+                "version": rule.version,
+                "date": rule.effective_from.isoformat(),
+            },
+        )
+        return redirect("conversion-rules-manage")
 
-    def import_file(self, request: HttpRequest) -> HttpResponse:
-        form = SpreadsheetImportForm(request.POST, request.FILES)
-        row_errors: list[RowError] = []
-        if form.is_valid():
-            uploaded = form.cleaned_data["file"]
-            try:
-                result = conversion_rules_import(
-                    data=upload_read(uploaded),
-                    filename=uploaded.name or "",
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except RowsInvalid as exc:
-                row_errors = exc.rows
-                form.add_error("file", exc.message_dict["file"])
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                messages.success(request, import_message(result))
-                return redirect("conversion-rules-manage")
-        publish = ConversionRulePublishForm(initial={"effective_from": beijing_today()})
-        return self.render(request, import_form=form, publish_form=publish, row_errors=row_errors)
-
-    def publish(self, request: HttpRequest) -> HttpResponse:
-        form = ConversionRulePublishForm(request.POST)
-        if form.is_valid():
-            try:
-                rule, _what = conversion_rule_publish_from(
-                    fields=form.cleaned_data,
-                    actor=request.user,  # type: ignore[arg-type]
-                )
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                messages.success(
-                    request,
-                    _(
-                        "The rule %(code)s → %(course)s (version %(version)d) is in effect from "
-                        "%(date)s."
-                    )
-                    % {
-                        "code": rule.entry.code,
-                        "course": rule.course.display_name,
-                        "version": rule.version,
-                        "date": rule.effective_from.isoformat(),
-                    },
-                )
-                return redirect("conversion-rules-manage")
-        return self.render(request, import_form=SpreadsheetImportForm(), publish_form=form)
-
-    def render(
-        self,
-        request: HttpRequest,
-        *,
-        import_form: forms.Form,
-        publish_form: forms.Form,
-        row_errors: list[RowError] | None = None,
-    ) -> HttpResponse:
+    def page_context(self, request: HttpRequest) -> dict[str, Any]:
         page = Paginator(conversion_rules_current(), RULES_PER_PAGE).get_page(
             request.GET.get("page")
         )
-        names = _entry_names(list(page.object_list))
-        context = {
+        names = catalogue_names(entry_ids={rule.entry_id for rule in page.object_list})
+        return {
             "page": page,
             "rows": [(rule, names.get(rule.entry_id, "")) for rule in page.object_list],
             "query": "",
-            "import_form": import_form,
-            "publish_form": publish_form,
-            **row_errors_context(row_errors or []),
         }
-        return render(request, "transfers/rules_manage.html", context)
 
 
 class ConversionRulesExportPage(RoleRequiredMixin, View):
     allowed_roles = (Role.MANAGEMENT_ADMIN,)
 
     def get(self, request: HttpRequest, fmt: str) -> HttpResponse:
-        if fmt not in EXPORT_FORMATS:
-            raise Http404
-        return file_download(conversion_rules_export(fmt=fmt), fmt=fmt, stem="conversion-rules")
+        return export_download(conversion_rules_export, fmt=fmt, stem="conversion-rules")
 
 
 # --- API ------------------------------------------------------------------------------------
@@ -300,11 +234,13 @@ class ConversionRulesApi(PublicReadApi, generics.GenericAPIView):
             rules = rules.filter(entry__code=query.validated_data["catalogue_code"].upper())
         if query.validated_data.get("programme_code"):
             rules = rules.filter(course__programme__code=query.validated_data["programme_code"])
-        page = self.paginate_queryset(rules)
-        items = list(page) if page is not None else list(rules)
-        context = {**self.get_serializer_context(), "entry_names": _entry_names(items)}
-        data = ConversionRuleSerializer(items, many=True, context=context).data
-        return self.get_paginated_response(data) if page is not None else Response(data)
+
+        def serialize(items: list[ConversionRule]) -> Any:
+            names = catalogue_names(entry_ids={rule.entry_id for rule in items})
+            context = {**self.get_serializer_context(), "entry_names": names}
+            return ConversionRuleSerializer(items, many=True, context=context).data
+
+        return list_response(self, rules, serialize)
 
     @extend_schema(
         request=ConversionRulePublishSerializer,
@@ -321,8 +257,7 @@ class ConversionRulesApi(PublicReadApi, generics.GenericAPIView):
             programme_code=data.pop("programme_code"),
             course_code=data.pop("course_code"),
         )
-        code = data.pop("catalogue_code").strip().upper()
-        entry = CatalogueEntry.objects.filter(code=code).first()
+        entry = catalogue_entry_find(code=data.pop("catalogue_code"))
         if entry is None:
             raise ValidationError(
                 {"catalogue_code": _("The catalogue has no entry with this code.")}
@@ -330,39 +265,22 @@ class ConversionRulesApi(PublicReadApi, generics.GenericAPIView):
         rule, what = conversion_rule_publish_from(
             fields={**data, "entry": entry, "course": course}, actor=user
         )
-        context = {"entry_names": _entry_names([rule])}
+        context = {"entry_names": catalogue_names(entry_ids={rule.entry_id})}
         return Response(
             ConversionRuleSerializer(rule, context=context).data,
-            status=status.HTTP_200_OK if what == UNCHANGED else status.HTTP_201_CREATED,
+            status=publish_status(what),
         )
 
 
-class ConversionRulesImportApi(APIView):
+class ConversionRulesImportApi(SheetImportApi):
     """Import conversion rules from a CSV or XLSX file (multipart field ``file``): every row
     is published, or nothing is and the answer lists every problem by row and column."""
 
-    permission_classes = [HasRole.of(Role.MANAGEMENT_ADMIN)]
-    parser_classes = [MultiPartParser, FormParser]
-
-    @extend_schema(
-        request={"multipart/form-data": SpreadsheetUploadSerializer}, responses=IMPORT_RESPONSES
-    )
-    def post(self, request: Request) -> Response:
-        return import_response(conversion_rules_import, request)
+    importer = staticmethod(conversion_rules_import)
 
 
-class ConversionRulesExportApi(APIView):
+class ConversionRulesExportApi(SheetExportApi):
     """The rules in effect today as a file that the import takes back unchanged."""
 
-    permission_classes = [HasRole.of(Role.MANAGEMENT_ADMIN)]
-    content_negotiation_class = FileFormatNegotiation
-
-    @extend_schema(
-        parameters=[ExportQuerySerializer],
-        responses={(200, "text/csv"): bytes, (200, CONTENT_TYPES["xlsx"]): bytes},
-    )
-    def get(self, request: Request) -> HttpResponseBase:
-        query = ExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        fmt = query.validated_data["format"]
-        return file_download(conversion_rules_export(fmt=fmt), fmt=fmt, stem="conversion-rules")
+    exporter = staticmethod(conversion_rules_export)
+    stem = "conversion-rules"

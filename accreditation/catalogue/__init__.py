@@ -130,3 +130,8 @@ __all__ = [
     "version_close",
     "version_supersede",
 ]
+
+# dedupe-views: the catalogue as the conversion rules' pages show it.
+from .queries import catalogue_entries_published, catalogue_names
+
+__all__ += ["catalogue_entries_published", "catalogue_names"]

@@ -132,3 +132,20 @@ def catalogue_conversions(
         for entry_id, conversions in provider(entry_ids, on or beijing_today()).items():
             found.setdefault(entry_id, []).extend(conversions)
     return found
+
+
+# --- dedupe-views: what the conversion rules' pages show of the catalogue ----------------------
+
+
+def catalogue_names(*, entry_ids: Collection[int] | None = None) -> dict[int, str]:
+    """The name of each entry as the catalogue says it today, by entry id (one query); every
+    entry in effect when ``entry_ids`` is None."""
+    versions = catalogue_current()
+    if entry_ids is not None:
+        versions = versions.filter(entry_id__in=entry_ids)
+    return {v.entry_id: v.display_name for v in versions}
+
+
+def catalogue_entries_published() -> QuerySet[CatalogueEntry]:
+    """The entries that have a version (in effect or not), by code: what a rule may name."""
+    return CatalogueEntry.objects.filter(versions__isnull=False).distinct().order_by("code")
