@@ -148,9 +148,9 @@ def closure_cancel_page(request: HttpRequest) -> HttpResponse:
     try:
         closure_cancel(user=user)
     except ValidationError as exc:
-        for errors in exc.message_dict.values():
-            for error in errors:
-                messages.error(request, error)
+        # ``messages`` holds errors keyed by a field and by none (``message_dict`` refuses those).
+        for error in exc.messages:
+            messages.error(request, error)
     else:
         messages.success(request, _("The closure of your account is cancelled."))
     return HttpResponseRedirect(reverse("rights-closure"))
