@@ -9,6 +9,7 @@ from accounts.collective.models import (
     CollectiveMembership,
     MemberImport,
 )
+from accounts.core.events import AppendOnlyModel, AttributedStatusEvent, StatusEvent
 from accounts.core.models import (
     CENTRE_ROLES,
     INSTITUTION_ROLES,
@@ -19,7 +20,6 @@ from accounts.core.models import (
     User,
 )
 from accounts.ledger.models import (
-    AppendOnlyModel,
     BusinessTransaction,
     LearningAccount,
     LedgerEntry,
@@ -40,6 +40,7 @@ __all__ = [
     "INSTITUTION_ROLES",
     "STAFF_ROLES",
     "AppendOnlyModel",
+    "AttributedStatusEvent",
     "BusinessTransaction",
     "Centre",
     "CentreVisit",
@@ -57,5 +58,6 @@ __all__ = [
     "Notification",
     "Role",
     "StaffAccess",
+    "StatusEvent",
     "User",
 ]

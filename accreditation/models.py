@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import AppendOnlyModel, Centre, LearningAccount, User
+from accounts.models import AppendOnlyModel, Centre, LearningAccount, StatusEvent, User
 from outcomes.models import LearningOutcome, OutcomeKind
 
 # --- The working-day calendar -------------------------------------------------------------------
@@ -78,15 +78,49 @@ class CatalogueEntry(models.Model):
         return self.code
 
 
-class CatalogueEntryVersion(models.Model):
-    """What a catalogue entry says from one date on. Versions are never edited: a change is a
-    new version, and the previous one gets its ``effective_to``. Decisions point at the version
-    they used, so a later change does not rewrite them."""
+class VersionedRow(models.Model):
+    """One version of a rule the bank publishes (a catalogue entry, a conversion rule): in
+    effect from ``effective_from`` to ``effective_to`` (inclusive; open-ended while empty).
+
+    Versions are never edited: a change is a new version, and the previous one gets its
+    ``effective_to``. Decisions point at the version they used, so a later change does not
+    rewrite them. A concrete model adds what it versions, the unique constraint on its
+    ``version`` and :meth:`period_in_order` under its own name."""
+
+    version = models.PositiveIntegerField(_("version"))
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    approving_body = models.CharField(_("approved by"), max_length=200)
+    rationale = models.TextField(_("rationale"))
+    created_by = models.ForeignKey(
+        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def period_in_order(*, name: str) -> models.CheckConstraint:
+        """The constraint that a version does not end before it starts (named per table)."""
+        return models.CheckConstraint(
+            condition=Q(effective_to__isnull=True)
+            | Q(effective_to__gte=models.F("effective_from")),
+            name=name,
+        )
+
+    def is_effective_on(self, day: datetime.date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+
+class CatalogueEntryVersion(VersionedRow):
+    """What a catalogue entry says from one date on (see :class:`VersionedRow`)."""
 
     entry = models.ForeignKey(
         CatalogueEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="versions"
     )
-    version = models.PositiveIntegerField(_("version"))
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("name in English"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=40, choices=OutcomeKind.choices)
@@ -106,14 +140,6 @@ class CatalogueEntryVersion(models.Model):
         blank=True,
         help_text=_("A regular expression the whole certificate number must match."),
     )
-    effective_from = models.DateField(_("effective from"))
-    effective_to = models.DateField(_("effective to"), null=True, blank=True)
-    approving_body = models.CharField(_("approved by"), max_length=200)
-    rationale = models.TextField(_("rationale"))
-    created_by = models.ForeignKey(
-        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("catalogue entry version")
@@ -123,11 +149,7 @@ class CatalogueEntryVersion(models.Model):
             models.UniqueConstraint(fields=["entry", "version"], name="catalogue_version_once"),
             models.CheckConstraint(condition=Q(hours__gt=0), name="catalogue_hours_positive"),
             models.CheckConstraint(condition=Q(credits__gte=0), name="catalogue_credits_not_neg"),
-            models.CheckConstraint(
-                condition=Q(effective_to__isnull=True)
-                | Q(effective_to__gte=models.F("effective_from")),
-                name="catalogue_period_in_order",
-            ),
+            VersionedRow.period_in_order(name="catalogue_period_in_order"),
         ]
         indexes = [models.Index(fields=["kind", "effective_from"], name="catalogue_kind_from")]
 
@@ -139,11 +161,6 @@ class CatalogueEntryVersion(models.Model):
         if self.name_en and translation.get_language() == "en":
             return self.name_en
         return self.name
-
-    def is_effective_on(self, day: datetime.date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
 
 
 # --- Applications -------------------------------------------------------------------------------
@@ -299,7 +316,7 @@ class Application(models.Model):
         self.proposal_reason = ""
 
 
-class ApplicationEvent(AppendOnlyModel):
+class ApplicationEvent(StatusEvent):
     """One move of an application: who, when, from which state to which, and why."""
 
     class Action(models.TextChoices):

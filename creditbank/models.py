@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AppendOnlyModel, LearningAccount
+from accounts.models import LearningAccount, StatusEvent
 
 
 def export_path(instance: DataExport, filename: str) -> str:
@@ -75,7 +75,7 @@ class DataExport(models.Model):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
-class DataExportEvent(AppendOnlyModel):
+class DataExportEvent(StatusEvent):
     """One move of an export's status (see :mod:`creditbank.workflow`)."""
 
     class Action(models.TextChoices):

@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import AppendOnlyModel, Institution, LearningAccount, User
-from accreditation.models import CatalogueEntry, Decision
+from accounts.models import Institution, LearningAccount, StatusEvent, User
+from accreditation.models import CatalogueEntry, Decision, VersionedRow
 from outcomes.models import LearningOutcome
 
 
@@ -92,12 +92,12 @@ class Course(BilingualName):
         return self.display_name
 
 
-class ConversionRule(models.Model):
+class ConversionRule(VersionedRow):
     """A catalogue entry counts for a course of a programme, with credits.
 
-    Each row is one version of the rule for its (entry, course) pair. Versions are never edited:
-    a change is a new version, and the previous one gets its ``effective_to``; a transfer
-    decision points at the version it used."""
+    Each row is one version of the rule for its (entry, course) pair (see
+    :class:`~accreditation.models.VersionedRow`); a transfer decision points at the version it
+    used."""
 
     entry = models.ForeignKey(
         CatalogueEntry,
@@ -108,16 +108,7 @@ class ConversionRule(models.Model):
     course = models.ForeignKey(
         Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="conversion_rules"
     )
-    version = models.PositiveIntegerField(_("version"))
     credits = models.DecimalField(_("credits"), max_digits=4, decimal_places=1)
-    effective_from = models.DateField(_("effective from"))
-    effective_to = models.DateField(_("effective to"), null=True, blank=True)
-    approving_body = models.CharField(_("approved by"), max_length=200)
-    rationale = models.TextField(_("rationale"))
-    created_by = models.ForeignKey(
-        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("conversion rule")
@@ -128,11 +119,7 @@ class ConversionRule(models.Model):
                 fields=["entry", "course", "version"], name="conversion_rule_version_once"
             ),
             models.CheckConstraint(condition=Q(credits__gt=0), name="conversion_credits_positive"),
-            models.CheckConstraint(
-                condition=Q(effective_to__isnull=True)
-                | Q(effective_to__gte=models.F("effective_from")),
-                name="conversion_period_in_order",
-            ),
+            VersionedRow.period_in_order(name="conversion_period_in_order"),
         ]
         indexes = [models.Index(fields=["course", "entry"], name="conversion_course_entry")]
 
@@ -306,7 +293,7 @@ class TransferItem(models.Model):
         return self.state in RESERVING_STATES
 
 
-class TransferEvent(AppendOnlyModel):
+class TransferEvent(StatusEvent):
     """One move of a transfer item: who, when, from which state to which, and why."""
 
     class Action(models.TextChoices):
@@ -457,7 +444,7 @@ class Certificate(models.Model):
         return self.state == self.State.ISSUED
 
 
-class CertificateEvent(AppendOnlyModel):
+class CertificateEvent(StatusEvent):
     """One move of a certificate's status (see :mod:`transfers.workflow`). Only the worker moves
     a certificate (it issues it or gives up on it), so an event names no actor."""
 

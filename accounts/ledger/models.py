@@ -3,13 +3,12 @@ hours and credits, and the record of staff looking at a learner's file."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.core.events import AppendOnlyModel
 from accounts.core.models import Centre, Institution, User
 from accounts.identity.numbers import Gender, IdType
 
@@ -142,21 +141,6 @@ class LifelongLearningFile(models.Model):
 
     def __str__(self) -> str:
         return str(self.account)
-
-
-class AppendOnlyModel(models.Model):
-    """Rows are written once: an update or delete through the ORM is refused."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError(f"{type(self).__name__} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError(f"{type(self).__name__} rows are append-only")
 
 
 class BusinessTransaction(AppendOnlyModel):
