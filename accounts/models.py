@@ -18,6 +18,7 @@ from accounts.core.models import (
     Institution,
     Role,
     User,
+    user_who,
 )
 from accounts.ledger.models import (
     BusinessTransaction,
@@ -60,4 +61,5 @@ __all__ = [
     "StaffAccess",
     "StatusEvent",
     "User",
+    "user_who",
 ]

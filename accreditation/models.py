@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import AppendOnlyModel, Centre, LearningAccount, StatusEvent, User
+from accounts.models import AppendOnlyModel, Centre, LearningAccount, StatusEvent, User, user_who
 from outcomes.models import LearningOutcome, OutcomeKind
 
 # --- The working-day calendar -------------------------------------------------------------------
@@ -247,14 +247,7 @@ class Application(models.Model):
     proposed_credits = models.DecimalField(
         _("proposed credits"), max_digits=5, decimal_places=1, null=True, blank=True
     )
-    proposed_by = models.ForeignKey(
-        User,
-        verbose_name=_("proposed by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    proposed_by = user_who(_("proposed by"))
     proposal_reason = models.TextField(_("reason for the proposal"), blank=True)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
@@ -316,7 +309,22 @@ class Application(models.Model):
         self.proposal_reason = ""
 
 
-class ApplicationEvent(StatusEvent):
+class ReviewEvent(StatusEvent):
+    """A move in a review (of an application here, of a transfer item in ``transfers``): always
+    made by someone, with a free-text reason; ordered by time, oldest first."""
+
+    actor = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["occurred_at", "id"]
+
+
+class ApplicationEvent(ReviewEvent):
     """One move of an application: who, when, from which state to which, and why."""
 
     class Action(models.TextChoices):
@@ -336,17 +344,11 @@ class ApplicationEvent(StatusEvent):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=ApplicationState.choices)
     to_state = models.CharField(_("to"), max_length=30, choices=ApplicationState.choices)
-    actor = models.ForeignKey(
-        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
+    class Meta(ReviewEvent.Meta):
         verbose_name = _("application event")
         verbose_name_plural = _("application events")
-        ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["application", "occurred_at"], name="event_app_time")]
 
     def __str__(self) -> str:
@@ -383,14 +385,7 @@ class Decision(AppendOnlyModel):
     decided_by = models.ForeignKey(
         User, verbose_name=_("decided by"), on_delete=models.PROTECT, related_name="+"
     )
-    approved_by = models.ForeignKey(
-        User,
-        verbose_name=pgettext_lazy("person approving a decision", "approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    approved_by = user_who(pgettext_lazy("person approving a decision", "approved by"))
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     on_time = models.BooleanField(_("on time"))
 

@@ -16,8 +16,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import Institution, LearningAccount, StatusEvent, User
-from accreditation.models import CatalogueEntry, Decision, VersionedRow
+from accounts.models import Institution, LearningAccount, StatusEvent, User, user_who
+from accreditation.models import CatalogueEntry, Decision, ReviewEvent, VersionedRow
 from outcomes.models import LearningOutcome
 
 
@@ -243,14 +243,7 @@ class TransferItem(models.Model):
         default=TransferItemState.PENDING,
     )
     reason = models.TextField(_("reason"), blank=True)
-    decided_by = models.ForeignKey(
-        User,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_who(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
@@ -293,7 +286,7 @@ class TransferItem(models.Model):
         return self.state in RESERVING_STATES
 
 
-class TransferEvent(StatusEvent):
+class TransferEvent(ReviewEvent):
     """One move of a transfer item: who, when, from which state to which, and why."""
 
     class Action(models.TextChoices):
@@ -308,16 +301,10 @@ class TransferEvent(StatusEvent):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=TransferItemState.choices)
     to_state = models.CharField(_("to"), max_length=30, choices=TransferItemState.choices)
-    actor = models.ForeignKey(
-        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
+    class Meta(ReviewEvent.Meta):
         verbose_name = _("transfer event")
         verbose_name_plural = _("transfer events")
-        ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["item", "occurred_at"], name="transfer_event_item_time")]
 
     def __str__(self) -> str:

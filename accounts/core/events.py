@@ -13,7 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.core.models import User
+from accounts.core.models import user_who
 
 
 class AppendOnlyModel(models.Model):
@@ -57,14 +57,7 @@ class AttributedStatusEvent(StatusEvent):
     """A status event made by someone (or by the system: no actor), with their reason and any
     details the move carries; ordered by time, oldest first."""
 
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    actor = user_who(_("by"))
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"), default=timezone.now)

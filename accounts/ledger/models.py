@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.events import AppendOnlyModel
-from accounts.core.models import Centre, Institution, User
+from accounts.core.models import Centre, Institution, User, user_who
 from accounts.identity.numbers import Gender, IdType
 
 
@@ -186,14 +186,7 @@ class BusinessTransaction(AppendOnlyModel):
     )
     kind = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    actor = user_who(_("by"))
     details = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.events import AttributedStatusEvent
-from accounts.core.models import Centre, User
+from accounts.core.models import Centre, user_who
 from accounts.ledger.models import LearningAccount
 from accounts.rights.kinds import record_field_label
 
@@ -85,14 +85,7 @@ class CorrectionRequest(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    decided_by = models.ForeignKey(
-        User,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_who(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.CharField(_("reason for the decision"), max_length=500, blank=True)
 
@@ -159,14 +152,7 @@ class CentreVisit(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.BOOKED
     )
     booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
-    handed_over_by = models.ForeignKey(
-        User,
-        verbose_name=_("handed over by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    handed_over_by = user_who(_("handed over by"))
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     pages = models.CharField(_("pages"), max_length=200, blank=True)
 
