@@ -9,7 +9,12 @@ from accounts.collective.models import (
     CollectiveMembership,
     MemberImport,
 )
-from accounts.core.events import AppendOnlyModel, AttributedStatusEvent, StatusEvent
+from accounts.core.events import (
+    AppendOnlyModel,
+    AttributedStatusEvent,
+    StatusEvent,
+    WorkerStatusEvent,
+)
 from accounts.core.models import (
     CENTRE_ROLES,
     INSTITUTION_ROLES,
@@ -61,5 +66,6 @@ __all__ = [
     "StaffAccess",
     "StatusEvent",
     "User",
+    "WorkerStatusEvent",
     "user_who",
 ]

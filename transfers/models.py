@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import Institution, LearningAccount, StatusEvent, User, user_who
+from accounts.models import Institution, LearningAccount, User, WorkerStatusEvent, user_who
 from accreditation.models import CatalogueEntry, Decision, ReviewEvent, VersionedRow
 from outcomes.models import LearningOutcome
 
@@ -431,7 +431,7 @@ class Certificate(models.Model):
         return self.state == self.State.ISSUED
 
 
-class CertificateEvent(StatusEvent):
+class CertificateEvent(WorkerStatusEvent):
     """One move of a certificate's status (see :mod:`transfers.workflow`). Only the worker moves
     a certificate (it issues it or gives up on it), so an event names no actor."""
 
@@ -443,10 +443,8 @@ class CertificateEvent(StatusEvent):
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=20, choices=Certificate.State.choices)
     to_state = models.CharField(_("to"), max_length=20, choices=Certificate.State.choices)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
-        ordering = ["occurred_at", "id"]
+    class Meta(WorkerStatusEvent.Meta):
         indexes = [
             models.Index(fields=["certificate", "occurred_at"], name="certificate_event_time")
         ]

@@ -67,3 +67,14 @@ class AttributedStatusEvent(StatusEvent):
         verbose_name = _("event")
         verbose_name_plural = _("event")
         ordering = ["created_at", "id"]
+
+
+class WorkerStatusEvent(StatusEvent):
+    """A status event of a machine that only a background worker moves (it makes or gives up on
+    a file), so it names no actor and gives no reason; ordered by time, oldest first."""
+
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["occurred_at", "id"]
