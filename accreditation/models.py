@@ -78,6 +78,23 @@ class CatalogueEntry(models.Model):
         return self.code
 
 
+class BilingualName(models.Model):
+    """Names are data in Chinese; an English name, where the centre or the institution gives one,
+    is shown to readers of the English portal (catalogue entries, programmes, courses)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and translation.get_language() == "en":
+            return self.name_en
+        return self.name
+
+
 class VersionedRow(models.Model):
     """One version of a rule the bank publishes (a catalogue entry, a conversion rule): in
     effect from ``effective_from`` to ``effective_to`` (inclusive; open-ended while empty).
@@ -115,14 +132,12 @@ class VersionedRow(models.Model):
         )
 
 
-class CatalogueEntryVersion(VersionedRow):
+class CatalogueEntryVersion(BilingualName, VersionedRow):
     """What a catalogue entry says from one date on (see :class:`VersionedRow`)."""
 
     entry = models.ForeignKey(
         CatalogueEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="versions"
     )
-    name = models.CharField(_("name"), max_length=200)
-    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=40, choices=OutcomeKind.choices)
     issuing_body = models.CharField(_("issuing body"), max_length=200)
     level = models.CharField(_("level"), max_length=50, blank=True)
@@ -155,12 +170,6 @@ class CatalogueEntryVersion(VersionedRow):
 
     def __str__(self) -> str:
         return f"{self.entry.code} v{self.version} {self.display_name}"
-
-    @property
-    def display_name(self) -> str:
-        if self.name_en and translation.get_language() == "en":
-            return self.name_en
-        return self.name
 
 
 # --- Applications -------------------------------------------------------------------------------

@@ -12,30 +12,19 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Institution, LearningAccount, User, WorkerStatusEvent, user_who
-from accreditation.models import CatalogueEntry, Decision, ReviewEvent, VersionedRow
+from accreditation.models import (
+    BilingualName,
+    CatalogueEntry,
+    Decision,
+    ReviewEvent,
+    VersionedRow,
+)
 from outcomes.models import LearningOutcome
-
-
-class BilingualName(models.Model):
-    """Names are data in Chinese; an English name, where the institution gives one, is shown
-    to readers of the English portal."""
-
-    name = models.CharField(_("name"), max_length=200)
-    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
-
-    class Meta:
-        abstract = True
-
-    @property
-    def display_name(self) -> str:
-        if self.name_en and translation.get_language() == "en":
-            return self.name_en
-        return self.name
 
 
 class Programme(BilingualName):
