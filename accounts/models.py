@@ -9,6 +9,12 @@ from accounts.collective.models import (
     CollectiveMembership,
     MemberImport,
 )
+from accounts.core.events import (
+    AppendOnlyModel,
+    AttributedStatusEvent,
+    StatusEvent,
+    WorkerStatusEvent,
+)
 from accounts.core.models import (
     CENTRE_ROLES,
     INSTITUTION_ROLES,
@@ -17,9 +23,9 @@ from accounts.core.models import (
     Institution,
     Role,
     User,
+    user_who,
 )
 from accounts.ledger.models import (
-    AppendOnlyModel,
     BusinessTransaction,
     LearningAccount,
     LedgerEntry,
@@ -40,6 +46,7 @@ __all__ = [
     "INSTITUTION_ROLES",
     "STAFF_ROLES",
     "AppendOnlyModel",
+    "AttributedStatusEvent",
     "BusinessTransaction",
     "Centre",
     "CentreVisit",
@@ -57,5 +64,8 @@ __all__ = [
     "Notification",
     "Role",
     "StaffAccess",
+    "StatusEvent",
     "User",
+    "WorkerStatusEvent",
+    "user_who",
 ]

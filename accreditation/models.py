@@ -15,7 +15,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import AppendOnlyModel, Centre, LearningAccount, User
+from accounts.models import AppendOnlyModel, Centre, LearningAccount, StatusEvent, User, user_who
 from outcomes.models import LearningOutcome, OutcomeKind
 
 # --- The working-day calendar -------------------------------------------------------------------
@@ -78,17 +78,66 @@ class CatalogueEntry(models.Model):
         return self.code
 
 
-class CatalogueEntryVersion(models.Model):
-    """What a catalogue entry says from one date on. Versions are never edited: a change is a
-    new version, and the previous one gets its ``effective_to``. Decisions point at the version
-    they used, so a later change does not rewrite them."""
+class BilingualName(models.Model):
+    """Names are data in Chinese; an English name, where the centre or the institution gives one,
+    is shown to readers of the English portal (catalogue entries, programmes, courses)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def display_name(self) -> str:
+        if self.name_en and translation.get_language() == "en":
+            return self.name_en
+        return self.name
+
+
+class VersionedRow(models.Model):
+    """One version of a rule the bank publishes (a catalogue entry, a conversion rule): in
+    effect from ``effective_from`` to ``effective_to`` (inclusive; open-ended while empty).
+
+    Versions are never edited: a change is a new version, and the previous one gets its
+    ``effective_to``. Decisions point at the version they used, so a later change does not
+    rewrite them. A concrete model adds what it versions, the unique constraint on its
+    ``version`` and :meth:`period_in_order` under its own name."""
+
+    version = models.PositiveIntegerField(_("version"))
+    effective_from = models.DateField(_("effective from"))
+    effective_to = models.DateField(_("effective to"), null=True, blank=True)
+    approving_body = models.CharField(_("approved by"), max_length=200)
+    rationale = models.TextField(_("rationale"))
+    created_by = models.ForeignKey(
+        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+    @staticmethod
+    def period_in_order(*, name: str) -> models.CheckConstraint:
+        """The constraint that a version does not end before it starts (named per table)."""
+        return models.CheckConstraint(
+            condition=Q(effective_to__isnull=True)
+            | Q(effective_to__gte=models.F("effective_from")),
+            name=name,
+        )
+
+    def is_effective_on(self, day: datetime.date) -> bool:
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
+
+
+class CatalogueEntryVersion(BilingualName, VersionedRow):
+    """What a catalogue entry says from one date on (see :class:`VersionedRow`)."""
 
     entry = models.ForeignKey(
         CatalogueEntry, verbose_name=_("entry"), on_delete=models.PROTECT, related_name="versions"
     )
-    version = models.PositiveIntegerField(_("version"))
-    name = models.CharField(_("name"), max_length=200)
-    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
     kind = models.CharField(_("kind"), max_length=40, choices=OutcomeKind.choices)
     issuing_body = models.CharField(_("issuing body"), max_length=200)
     level = models.CharField(_("level"), max_length=50, blank=True)
@@ -106,14 +155,6 @@ class CatalogueEntryVersion(models.Model):
         blank=True,
         help_text=_("A regular expression the whole certificate number must match."),
     )
-    effective_from = models.DateField(_("effective from"))
-    effective_to = models.DateField(_("effective to"), null=True, blank=True)
-    approving_body = models.CharField(_("approved by"), max_length=200)
-    rationale = models.TextField(_("rationale"))
-    created_by = models.ForeignKey(
-        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("catalogue entry version")
@@ -123,27 +164,12 @@ class CatalogueEntryVersion(models.Model):
             models.UniqueConstraint(fields=["entry", "version"], name="catalogue_version_once"),
             models.CheckConstraint(condition=Q(hours__gt=0), name="catalogue_hours_positive"),
             models.CheckConstraint(condition=Q(credits__gte=0), name="catalogue_credits_not_neg"),
-            models.CheckConstraint(
-                condition=Q(effective_to__isnull=True)
-                | Q(effective_to__gte=models.F("effective_from")),
-                name="catalogue_period_in_order",
-            ),
+            VersionedRow.period_in_order(name="catalogue_period_in_order"),
         ]
         indexes = [models.Index(fields=["kind", "effective_from"], name="catalogue_kind_from")]
 
     def __str__(self) -> str:
         return f"{self.entry.code} v{self.version} {self.display_name}"
-
-    @property
-    def display_name(self) -> str:
-        if self.name_en and translation.get_language() == "en":
-            return self.name_en
-        return self.name
-
-    def is_effective_on(self, day: datetime.date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
 
 
 # --- Applications -------------------------------------------------------------------------------
@@ -230,14 +256,7 @@ class Application(models.Model):
     proposed_credits = models.DecimalField(
         _("proposed credits"), max_digits=5, decimal_places=1, null=True, blank=True
     )
-    proposed_by = models.ForeignKey(
-        User,
-        verbose_name=_("proposed by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    proposed_by = user_who(_("proposed by"))
     proposal_reason = models.TextField(_("reason for the proposal"), blank=True)
     updated_at = models.DateTimeField(_("changed at"), auto_now=True)
 
@@ -299,7 +318,22 @@ class Application(models.Model):
         self.proposal_reason = ""
 
 
-class ApplicationEvent(AppendOnlyModel):
+class ReviewEvent(StatusEvent):
+    """A move in a review (of an application here, of a transfer item in ``transfers``): always
+    made by someone, with a free-text reason; ordered by time, oldest first."""
+
+    actor = models.ForeignKey(
+        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["occurred_at", "id"]
+
+
+class ApplicationEvent(ReviewEvent):
     """One move of an application: who, when, from which state to which, and why."""
 
     class Action(models.TextChoices):
@@ -319,17 +353,11 @@ class ApplicationEvent(AppendOnlyModel):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=ApplicationState.choices)
     to_state = models.CharField(_("to"), max_length=30, choices=ApplicationState.choices)
-    actor = models.ForeignKey(
-        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
     details = models.JSONField(_("details"), default=dict, blank=True)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
+    class Meta(ReviewEvent.Meta):
         verbose_name = _("application event")
         verbose_name_plural = _("application events")
-        ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["application", "occurred_at"], name="event_app_time")]
 
     def __str__(self) -> str:
@@ -366,14 +394,7 @@ class Decision(AppendOnlyModel):
     decided_by = models.ForeignKey(
         User, verbose_name=_("decided by"), on_delete=models.PROTECT, related_name="+"
     )
-    approved_by = models.ForeignKey(
-        User,
-        verbose_name=pgettext_lazy("person approving a decision", "approved by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    approved_by = user_who(pgettext_lazy("person approving a decision", "approved by"))
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     on_time = models.BooleanField(_("on time"))
 

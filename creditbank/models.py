@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import AppendOnlyModel, LearningAccount
+from accounts.models import LearningAccount, WorkerStatusEvent
 
 
 def export_path(instance: DataExport, filename: str) -> str:
@@ -75,7 +75,7 @@ class DataExport(models.Model):
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
 
-class DataExportEvent(AppendOnlyModel):
+class DataExportEvent(WorkerStatusEvent):
     """One move of an export's status (see :mod:`creditbank.workflow`)."""
 
     class Action(models.TextChoices):
@@ -88,10 +88,8 @@ class DataExportEvent(AppendOnlyModel):
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=20, choices=DataExport.State.choices)
     to_state = models.CharField(_("to"), max_length=20, choices=DataExport.State.choices)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
-        ordering = ["occurred_at", "id"]
+    class Meta(WorkerStatusEvent.Meta):
         indexes = [models.Index(fields=["export", "occurred_at"], name="data_export_event_time")]
 
     def __str__(self) -> str:

@@ -12,30 +12,19 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Coalesce
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from accounts.models import AppendOnlyModel, Institution, LearningAccount, User
-from accreditation.models import CatalogueEntry, Decision
+from accounts.models import Institution, LearningAccount, User, WorkerStatusEvent, user_who
+from accreditation.models import (
+    BilingualName,
+    CatalogueEntry,
+    Decision,
+    ReviewEvent,
+    VersionedRow,
+)
 from outcomes.models import LearningOutcome
-
-
-class BilingualName(models.Model):
-    """Names are data in Chinese; an English name, where the institution gives one, is shown
-    to readers of the English portal."""
-
-    name = models.CharField(_("name"), max_length=200)
-    name_en = models.CharField(_("name in English"), max_length=200, blank=True)
-
-    class Meta:
-        abstract = True
-
-    @property
-    def display_name(self) -> str:
-        if self.name_en and translation.get_language() == "en":
-            return self.name_en
-        return self.name
 
 
 class Programme(BilingualName):
@@ -92,12 +81,12 @@ class Course(BilingualName):
         return self.display_name
 
 
-class ConversionRule(models.Model):
+class ConversionRule(VersionedRow):
     """A catalogue entry counts for a course of a programme, with credits.
 
-    Each row is one version of the rule for its (entry, course) pair. Versions are never edited:
-    a change is a new version, and the previous one gets its ``effective_to``; a transfer
-    decision points at the version it used."""
+    Each row is one version of the rule for its (entry, course) pair (see
+    :class:`~accreditation.models.VersionedRow`); a transfer decision points at the version it
+    used."""
 
     entry = models.ForeignKey(
         CatalogueEntry,
@@ -108,16 +97,7 @@ class ConversionRule(models.Model):
     course = models.ForeignKey(
         Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="conversion_rules"
     )
-    version = models.PositiveIntegerField(_("version"))
     credits = models.DecimalField(_("credits"), max_digits=4, decimal_places=1)
-    effective_from = models.DateField(_("effective from"))
-    effective_to = models.DateField(_("effective to"), null=True, blank=True)
-    approving_body = models.CharField(_("approved by"), max_length=200)
-    rationale = models.TextField(_("rationale"))
-    created_by = models.ForeignKey(
-        User, verbose_name=_("entered by"), null=True, on_delete=models.PROTECT, related_name="+"
-    )
-    created_at = models.DateTimeField(_("entered at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("conversion rule")
@@ -128,11 +108,7 @@ class ConversionRule(models.Model):
                 fields=["entry", "course", "version"], name="conversion_rule_version_once"
             ),
             models.CheckConstraint(condition=Q(credits__gt=0), name="conversion_credits_positive"),
-            models.CheckConstraint(
-                condition=Q(effective_to__isnull=True)
-                | Q(effective_to__gte=models.F("effective_from")),
-                name="conversion_period_in_order",
-            ),
+            VersionedRow.period_in_order(name="conversion_period_in_order"),
         ]
         indexes = [models.Index(fields=["course", "entry"], name="conversion_course_entry")]
 
@@ -256,14 +232,7 @@ class TransferItem(models.Model):
         default=TransferItemState.PENDING,
     )
     reason = models.TextField(_("reason"), blank=True)
-    decided_by = models.ForeignKey(
-        User,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_who(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
@@ -306,7 +275,7 @@ class TransferItem(models.Model):
         return self.state in RESERVING_STATES
 
 
-class TransferEvent(AppendOnlyModel):
+class TransferEvent(ReviewEvent):
     """One move of a transfer item: who, when, from which state to which, and why."""
 
     class Action(models.TextChoices):
@@ -321,16 +290,10 @@ class TransferEvent(AppendOnlyModel):
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=30, choices=TransferItemState.choices)
     to_state = models.CharField(_("to"), max_length=30, choices=TransferItemState.choices)
-    actor = models.ForeignKey(
-        User, verbose_name=_("by"), on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.TextField(_("reason"), blank=True)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
+    class Meta(ReviewEvent.Meta):
         verbose_name = _("transfer event")
         verbose_name_plural = _("transfer events")
-        ordering = ["occurred_at", "id"]
         indexes = [models.Index(fields=["item", "occurred_at"], name="transfer_event_item_time")]
 
     def __str__(self) -> str:
@@ -457,7 +420,7 @@ class Certificate(models.Model):
         return self.state == self.State.ISSUED
 
 
-class CertificateEvent(AppendOnlyModel):
+class CertificateEvent(WorkerStatusEvent):
     """One move of a certificate's status (see :mod:`transfers.workflow`). Only the worker moves
     a certificate (it issues it or gives up on it), so an event names no actor."""
 
@@ -469,10 +432,8 @@ class CertificateEvent(AppendOnlyModel):
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
     from_state = models.CharField(_("from"), max_length=20, choices=Certificate.State.choices)
     to_state = models.CharField(_("to"), max_length=20, choices=Certificate.State.choices)
-    occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
-    class Meta:
-        ordering = ["occurred_at", "id"]
+    class Meta(WorkerStatusEvent.Meta):
         indexes = [
             models.Index(fields=["certificate", "occurred_at"], name="certificate_event_time")
         ]

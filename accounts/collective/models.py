@@ -6,8 +6,9 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.core.events import AttributedStatusEvent
 from accounts.core.models import User
-from accounts.ledger.models import AppendOnlyModel, LearningAccount
+from accounts.ledger.models import LearningAccount
 
 
 class MemberImport(models.Model):
@@ -59,7 +60,7 @@ class CollectiveMembership(models.Model):
         return f"{self.member} in {self.collective}"
 
 
-class CollectiveApplicationEvent(AppendOnlyModel):
+class CollectiveApplicationEvent(AttributedStatusEvent):
     """One decision on an institution's application for a collective account (see
     ``accounts.collective.workflow``); never changed."""
 
@@ -71,24 +72,3 @@ class CollectiveApplicationEvent(AppendOnlyModel):
         LearningAccount, on_delete=models.PROTECT, related_name="application_events"
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    from_state = models.CharField(_("from"), max_length=20)
-    to_state = models.CharField(_("to"), max_length=20)
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
-    details = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("event")
-        verbose_name_plural = _("event")
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_state} -> {self.to_state}"

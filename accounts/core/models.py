@@ -6,7 +6,7 @@ layer of the house.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -15,6 +15,9 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import validate_unified_social_credit_code
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class Role(models.TextChoices):
@@ -194,3 +197,17 @@ class User(AbstractUser):
     @property
     def is_staff_role(self) -> bool:
         return self.role in STAFF_ROLES
+
+
+def user_who(verbose_name: StrOrPromise) -> models.ForeignKey[User | None, User | None]:
+    """The person who did something to a row (decided it, handed it over, made the move), empty
+    until someone has: kept while the row lives (``PROTECT``) and with no reverse accessor on
+    :class:`User`, who is named by many such columns."""
+    return models.ForeignKey(
+        User,
+        verbose_name=verbose_name,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )

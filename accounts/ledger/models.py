@@ -3,14 +3,13 @@ hours and credits, and the record of staff looking at a learner's file."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.core.models import Centre, Institution, User
+from accounts.core.events import AppendOnlyModel
+from accounts.core.models import Centre, Institution, User, user_who
 from accounts.identity.numbers import Gender, IdType
 
 
@@ -144,21 +143,6 @@ class LifelongLearningFile(models.Model):
         return str(self.account)
 
 
-class AppendOnlyModel(models.Model):
-    """Rows are written once: an update or delete through the ORM is refused."""
-
-    class Meta:
-        abstract = True
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError(f"{type(self).__name__} rows are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        raise ValueError(f"{type(self).__name__} rows are append-only")
-
-
 class BusinessTransaction(AppendOnlyModel):
     """One business event on an account, shown to the learner as their account history."""
 
@@ -202,14 +186,7 @@ class BusinessTransaction(AppendOnlyModel):
     )
     kind = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    actor = user_who(_("by"))
     details = models.JSONField(_("details"), default=dict, blank=True)
 
     class Meta:

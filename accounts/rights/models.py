@@ -7,8 +7,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.core.models import Centre, User
-from accounts.ledger.models import AppendOnlyModel, LearningAccount
+from accounts.core.events import AttributedStatusEvent
+from accounts.core.models import Centre, user_who
+from accounts.ledger.models import LearningAccount
 from accounts.rights.kinds import record_field_label
 
 
@@ -84,14 +85,7 @@ class CorrectionRequest(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.PENDING
     )
     requested_at = models.DateTimeField(_("requested at"), default=timezone.now)
-    decided_by = models.ForeignKey(
-        User,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    decided_by = user_who(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decision_reason = models.CharField(_("reason for the decision"), max_length=500, blank=True)
 
@@ -158,14 +152,7 @@ class CentreVisit(models.Model):
         _("status"), max_length=20, choices=Status.choices, default=Status.BOOKED
     )
     booked_at = models.DateTimeField(_("booked at"), default=timezone.now)
-    handed_over_by = models.ForeignKey(
-        User,
-        verbose_name=_("handed over by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
+    handed_over_by = user_who(_("handed over by"))
     handed_over_at = models.DateTimeField(_("handed over at"), null=True, blank=True)
     pages = models.CharField(_("pages"), max_length=200, blank=True)
 
@@ -179,7 +166,7 @@ class CentreVisit(models.Model):
         return f"{self.account} {self.visit_on}"
 
 
-class ClosureEvent(AppendOnlyModel):
+class ClosureEvent(AttributedStatusEvent):
     """One move of a closure request (see ``accounts.rights.workflow``); never changed."""
 
     class Action(models.TextChoices):
@@ -188,30 +175,9 @@ class ClosureEvent(AppendOnlyModel):
 
     request = models.ForeignKey(ClosureRequest, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    from_state = models.CharField(_("from"), max_length=20)
-    to_state = models.CharField(_("to"), max_length=20)
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
-    details = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("event")
-        verbose_name_plural = _("event")
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_state} -> {self.to_state}"
 
 
-class CorrectionEvent(AppendOnlyModel):
+class CorrectionEvent(AttributedStatusEvent):
     """One move of a correction request (see ``accounts.rights.workflow``); never changed."""
 
     class Action(models.TextChoices):
@@ -220,24 +186,3 @@ class CorrectionEvent(AppendOnlyModel):
 
     request = models.ForeignKey(CorrectionRequest, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)
-    from_state = models.CharField(_("from"), max_length=20)
-    to_state = models.CharField(_("to"), max_length=20)
-    actor = models.ForeignKey(
-        User,
-        verbose_name=_("by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-    )
-    reason = models.CharField(_("reason"), max_length=500, blank=True)
-    details = models.JSONField(_("details"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("time"), default=timezone.now)
-
-    class Meta:
-        verbose_name = _("event")
-        verbose_name_plural = _("event")
-        ordering = ["created_at", "id"]
-
-    def __str__(self) -> str:
-        return f"{self.action}: {self.from_state} -> {self.to_state}"
