@@ -187,11 +187,11 @@ def collective_account_apply(
     return account
 
 
-@transaction.atomic
 def _save_decision(account: LearningAccount) -> None:
     account.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
 
 
+@transaction.atomic
 def collective_account_decide(
     *, institution: Institution, decided_by: User, approve: bool, reason: str = ""
 ) -> LearningAccount:
