@@ -33,6 +33,7 @@ from accreditation.catalogue import (
     ImportResult,
     beijing_today,
     date_message,
+    rows_publish,
     version_close,
     version_supersede,
 )
@@ -498,27 +499,16 @@ def conversion_rules_import(*, data: bytes, filename: str, actor: User | None) -
     rows = _rule_rows_check(table, errors)
     if errors:
         raise RowsInvalid(errors.sorted())
-    counts = {CREATED: 0, REVISED: 0, UNCHANGED: 0}
-    with transaction.atomic():
-        for row in rows:
-            if row.entry is None or row.course is None:
-                continue  # such rows were refused above
-            try:
-                with transaction.atomic():
-                    _rule, what = conversion_rule_publish_from(
-                        fields={**row.fields, "entry": row.entry, "course": row.course},
-                        actor=actor,
-                    )
-            except ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    column = name if name in RULE_COLUMNS else "catalogue_code"
-                    errors.add(row.number, column, " ".join(messages))
-                continue
-            counts[what] += 1
-        if errors:
-            raise RowsInvalid(errors.sorted())
-    return ImportResult(
-        created=counts[CREATED], revised=counts[REVISED], unchanged=counts[UNCHANGED]
+    return rows_publish(
+        # Rows that name no entry or course were refused above.
+        [row for row in rows if row.entry is not None and row.course is not None],
+        publish=lambda row: conversion_rule_publish_from(
+            fields={**row.fields, "entry": row.entry, "course": row.course}, actor=actor
+        )[1],
+        number=lambda row: row.number,
+        errors=errors,
+        columns=RULE_COLUMNS,
+        column_else="catalogue_code",
     )
 
 

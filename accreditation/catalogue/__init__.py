@@ -55,6 +55,7 @@ from .spreadsheets import (
     catalogue_export,
     catalogue_import,
     date_message,
+    rows_publish,
 )
 from .versions import (
     ALIAS_SEPARATOR,
@@ -126,6 +127,7 @@ __all__ = [
     "match_key",
     "number_fits",
     "pattern_example",
+    "rows_publish",
     "version_aliases",
     "version_close",
     "version_supersede",

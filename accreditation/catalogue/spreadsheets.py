@@ -5,8 +5,9 @@ shares with it (the counts of an import, the message for a date). Files are read
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -38,6 +39,8 @@ from .versions import (
     catalogue_fields_check,
 )
 
+_Row = TypeVar("_Row")
+
 # --- Spreadsheets --------------------------------------------------------------------------------
 
 MAX_IMPORT_ROWS = 5_000
@@ -56,6 +59,40 @@ class ImportResult:
 
 def date_message() -> str:
     return gettext("Write the date as a date, such as 2024-01-01.")
+
+
+def rows_publish(
+    rows: Iterable[_Row],
+    *,
+    publish: Callable[[_Row], str],
+    number: Callable[[_Row], int],
+    errors: RowErrors,
+    columns: Collection[str],
+    column_else: str,
+) -> ImportResult:
+    """Publish checked rows of a versioned table (the catalogue, conversion rules) all or
+    nothing: each row in a savepoint, so that a refused row is reported by row and column and
+    the rows after it are still checked; any refusal undoes the whole file (``RowsInvalid``).
+    ``publish`` returns ``CREATED``, ``REVISED`` or ``UNCHANGED``; a refusal of a field that is
+    not a column of the file is reported in ``column_else``."""
+    counts = {CREATED: 0, REVISED: 0, UNCHANGED: 0}
+    with transaction.atomic():
+        for row in rows:
+            try:
+                with transaction.atomic():
+                    what = publish(row)
+            except ValidationError as exc:
+                refused = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+                for name, messages in refused.items():
+                    column = name if name in columns else column_else
+                    errors.add(number(row), column, " ".join(messages))
+                continue
+            counts[what] += 1
+        if errors:
+            raise RowsInvalid(errors.sorted())
+    return ImportResult(
+        created=counts[CREATED], revised=counts[REVISED], unchanged=counts[UNCHANGED]
+    )
 
 
 # --- Catalogue import and export -----------------------------------------------------------------
@@ -181,23 +218,13 @@ def catalogue_import(*, data: bytes, filename: str, actor: User | None) -> Impor
     rows = _catalogue_rows_check(table, errors)
     if errors:
         raise RowsInvalid(errors.sorted())
-    counts = {CREATED: 0, REVISED: 0, UNCHANGED: 0}
-    with transaction.atomic():
-        for row in rows:
-            try:
-                # A savepoint per row: a refused row is reported, the others still checked.
-                with transaction.atomic():
-                    _version, what = catalogue_entry_publish_from(fields=row.fields, actor=actor)
-            except ValidationError as exc:
-                for name, messages in exc.message_dict.items():
-                    column = name if name in CATALOGUE_COLUMNS else "code"
-                    errors.add(row.number, column, " ".join(messages))
-                continue
-            counts[what] += 1
-        if errors:
-            raise RowsInvalid(errors.sorted())
-    return ImportResult(
-        created=counts[CREATED], revised=counts[REVISED], unchanged=counts[UNCHANGED]
+    return rows_publish(
+        rows,
+        publish=lambda row: catalogue_entry_publish_from(fields=row.fields, actor=actor)[1],
+        number=lambda row: row.number,
+        errors=errors,
+        columns=CATALOGUE_COLUMNS,
+        column_else="code",
     )
 
 
