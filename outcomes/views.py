@@ -194,9 +194,7 @@ class BatchListPage(InstitutionAdminPage):
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         collective = self.collective(request, pk)
         context = {
-            "collective": collective,
-            "institution": collective.institution,
-            "active": collective.status == LearningAccount.Status.ACTIVE,
+            **self.collective_context(collective),
             "batches": batches_of(collective=collective)[:200],
         }
         return render(request, "outcomes/batch_list.html", context)
@@ -235,9 +233,7 @@ class BatchAddPage(InstitutionAdminPage):
         row_errors: list[Any],
     ) -> HttpResponse:
         context = {
-            "collective": collective,
-            "institution": collective.institution,
-            "active": collective.status == LearningAccount.Status.ACTIVE,
+            **self.collective_context(collective),
             "form": form,
             **row_errors_context(row_errors),
         }

@@ -29,3 +29,12 @@ class InstitutionAdminPage(RoleRequiredMixin, View):
 
     def collective(self, request: HttpRequest, pk: int) -> LearningAccount:
         return collective_or_404(request.user, pk)
+
+    @staticmethod
+    def collective_context(collective: LearningAccount) -> dict[str, Any]:
+        """What every page about the collective account shows above its own content."""
+        return {
+            "collective": collective,
+            "institution": collective.institution,
+            "active": collective.status == LearningAccount.Status.ACTIVE,
+        }

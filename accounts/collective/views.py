@@ -318,11 +318,9 @@ class MembersPage(InstitutionAdminPage):
             request.GET.get("page")
         )
         context = {
-            "collective": collective,
-            "institution": collective.institution,
+            **self.collective_context(collective),
             "page": page,
             "imports": collective.member_imports.all()[:10],
-            "active": collective.status == LearningAccount.Status.ACTIVE,
         }
         return render(request, "accounts/collective/members.html", context)
 
@@ -377,9 +375,7 @@ class MemberImportPage(InstitutionAdminPage):
         row_errors: list[RowError],
     ) -> HttpResponse:
         context = {
-            "collective": collective,
-            "institution": collective.institution,
-            "active": collective.status == LearningAccount.Status.ACTIVE,
+            **self.collective_context(collective),
             "form": form,
             **row_errors_context(row_errors),
         }
