@@ -204,6 +204,13 @@ def cell_text(value: object, *, fold_width: bool = False, unescape: bool = True)
 _DATE_RE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
+def typed_cell_text(value: object) -> str:
+    """A cell of a list people typed (a member list, a batch of results): folded to the usual
+    width (full-width digits are common in numbers typed in Chinese), an apostrophe kept as
+    typed (such a list is not one of our exports read back)."""
+    return cell_text(value, fold_width=True, unescape=False)
+
+
 def cell_date(value: object) -> datetime.date:
     """A date cell: a spreadsheet date, or text such as 2024-01-01, 2024/1/1 or 2024年1月1日.
     Raises ValueError."""

@@ -41,9 +41,9 @@ from common.tables import (
     RowsInvalid,
     TableMessages,
     cell_date,
-    cell_text,
     heading_key,
     table_read,
+    typed_cell_text,
 )
 
 from .evidence import CleanEvidence
@@ -164,12 +164,6 @@ def batch_table_read(*, data: bytes, filename: str) -> ListedTable:
     ).listed()
 
 
-def _text(value: object) -> str:
-    # As the member import reads a cell: full-width digits and letters folded (identity and
-    # account numbers typed with a Chinese input method).
-    return cell_text(value, fold_width=True, unescape=False)
-
-
 def _batch_rows_check(
     table: ListedTable, *, description: dict[str, Any], errors: BatchRowErrors
 ) -> list[_BatchRow]:
@@ -178,7 +172,7 @@ def _batch_rows_check(
         cells, row = source.cells, source.number
 
         def text(column: str, cells: dict[str, object] = cells) -> str:
-            return _text(cells.get(column))
+            return typed_cell_text(cells.get(column))
 
         name = text(imports.NAME)
         if not name:
@@ -195,7 +189,7 @@ def _batch_rows_check(
                     "only 15 digits. Format the column as text and type the number again."
                 ),
             )
-        elif _text(raw_number):
+        elif typed_cell_text(raw_number):
             id_type = _ID_TYPE_OF_VALUE.get(heading_key(raw_type), "")
             if not id_type:
                 errors.add(
@@ -208,7 +202,7 @@ def _batch_rows_check(
                 )
             else:
                 try:
-                    identity = parse_identity(id_type, _text(raw_number))
+                    identity = parse_identity(id_type, typed_cell_text(raw_number))
                 except ValidationError as exc:
                     errors.add(row, imports.ID_NUMBER, " ".join(exc.messages))
                 else:

@@ -30,9 +30,9 @@ from common.tables import (
     Table,
     TableMessages,
     TableRow,
-    cell_text,
     heading_key,
     table_read,
+    typed_cell_text,
 )
 
 MAX_ROWS = 100_000
@@ -137,14 +137,14 @@ def member_rows_check(table: Table | ListedTable) -> tuple[list[MemberRow], RowE
 def _row_check(source: TableRow, errors: RowErrors) -> MemberRow | None:
     cells, row = source.cells, source.number
 
-    name = _text(cells.get(NAME))
+    name = typed_cell_text(cells.get(NAME))
     if not name:
         errors.add(row, NAME, _("The name is missing."))
     elif len(name) > 150:
         errors.add(row, NAME, _("The name is longer than 150 characters."))
 
     id_type = ""
-    raw_type = _text(cells.get(ID_TYPE))
+    raw_type = typed_cell_text(cells.get(ID_TYPE))
     if not raw_type:
         errors.add(
             row,
@@ -180,15 +180,15 @@ def _row_check(source: TableRow, errors: RowErrors) -> MemberRow | None:
                 "the file again."
             ),
         )
-    elif not _text(raw_number):
+    elif not typed_cell_text(raw_number):
         errors.add(row, ID_NUMBER, _("The identity number is missing."))
     elif id_type:
         try:
-            identity = parse_identity(id_type, _text(raw_number))
+            identity = parse_identity(id_type, typed_cell_text(raw_number))
         except ValidationError as exc:
             errors.add(row, ID_NUMBER, " ".join(exc.messages))
 
-    raw_phone = _text(cells.get(PHONE))
+    raw_phone = typed_cell_text(cells.get(PHONE))
     phone = normalise_phone(raw_phone)
     if raw_phone:
         try:
@@ -197,7 +197,7 @@ def _row_check(source: TableRow, errors: RowErrors) -> MemberRow | None:
             errors.add(row, PHONE, " ".join(exc.messages))
             phone = ""
 
-    email = _text(cells.get(EMAIL))
+    email = typed_cell_text(cells.get(EMAIL))
     if email:
         try:
             if len(email) > 254:
@@ -231,12 +231,6 @@ def _duplicates_check(members: Iterable[MemberRow], errors: RowErrors) -> None:
             first = seen[column].setdefault(key, member.number)
             if first != member.number:
                 errors.add(member.number, column, messages[column] % {"row": first})
-
-
-def _text(value: object) -> str:
-    # Folded to the usual width (full-width digits are common in numbers typed in Chinese);
-    # an apostrophe is kept as typed: a member list is not one of our exports read back.
-    return cell_text(value, fold_width=True, unescape=False)
 
 
 def names_match(a: str, b: str) -> bool:

@@ -401,9 +401,7 @@ class ImportTemplatePage(RoleRequiredMixin, View):
             raise Http404
         data = table_write([], headings=TEMPLATE_HEADINGS, fmt=file_format, title=_("Members"))
         # The template is the same every day: its name carries no date, unlike an export's.
-        response = HttpResponse(data, content_type=CONTENT_TYPES[file_format])
-        response["Content-Disposition"] = f'attachment; filename="member-list.{file_format}"'
-        return response
+        return file_download(data, fmt=file_format, stem="member-list", dated=False)
 
 
 # --- API ------------------------------------------------------------------------------------

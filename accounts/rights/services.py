@@ -234,10 +234,6 @@ MAX_VALUE = 150
 MAX_REASON = 500
 
 
-def correction_field_label(*, record_kind: str, field: str) -> str:
-    return CorrectionRequest.field_label(record_kind=record_kind, field=field)
-
-
 def _record_shown(kind: CorrectableKind, record: CorrectableRecord) -> dict[str, Any]:
     return {
         "kind": kind.name,
