@@ -17,16 +17,8 @@ from accounts.models import (
     LearningAccount,
 )
 from accounts.rights.workflow import CLOSURE, CORRECTION
-from common.workflow import Workflow
 from tests.accounts.factories import CollectiveAccountFactory, UserFactory
-
-
-def forbidden(workflow: Workflow, states: list[str]) -> list[tuple[str, str]]:
-    return [(s, a) for s in states for a in workflow.actions if not workflow.is_allowed(s, a)]
-
-
-def allowed(workflow: Workflow, states: list[str]) -> list[tuple[str, str]]:
-    return [(s, a) for s in states for a in workflow.actions if workflow.is_allowed(s, a)]
+from tests.workflows import allowed_moves, forbidden_moves
 
 
 def an_account() -> Any:
@@ -77,7 +69,7 @@ def cases(pick) -> list:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("machine", "state", "action"), cases(forbidden))
+@pytest.mark.parametrize(("machine", "state", "action"), cases(forbidden_moves))
 def test_it_refuses_every_move_its_table_forbids(machine, state, action):
     workflow, _states, make, event_model = MACHINES[machine]
     subject = make(state)
@@ -93,7 +85,7 @@ def test_it_refuses_every_move_its_table_forbids(machine, state, action):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("machine", "state", "action"), cases(allowed))
+@pytest.mark.parametrize(("machine", "state", "action"), cases(allowed_moves))
 def test_every_move_it_allows_leaves_one_event(machine, state, action):
     workflow, _states, make, event_model = MACHINES[machine]
     subject = make(state)

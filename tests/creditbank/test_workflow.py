@@ -10,21 +10,12 @@ from django.core.exceptions import ValidationError
 from creditbank.models import DataExport, DataExportEvent
 from creditbank.workflow import DATA_EXPORT
 from tests.accounts.factories import PersonalAccountFactory
+from tests.workflows import allowed_moves, forbidden_moves
 
 pytestmark = pytest.mark.django_db
 
-PAIRS = [
-    (state, action)
-    for state in DataExport.State.values
-    for action in DataExportEvent.Action.values
-    if not DATA_EXPORT.is_allowed(state, action)
-]
-MOVES = [
-    (state, action)
-    for state in DataExport.State.values
-    for action in DataExportEvent.Action.values
-    if DATA_EXPORT.is_allowed(state, action)
-]
+PAIRS = forbidden_moves(DATA_EXPORT, DataExport.State.values, DataExportEvent.Action.values)
+MOVES = allowed_moves(DATA_EXPORT, DataExport.State.values, DataExportEvent.Action.values)
 
 
 def export_in(state: str) -> DataExport:

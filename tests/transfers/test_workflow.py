@@ -15,6 +15,7 @@ from accounts.models import Role
 from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
 from tests.accreditation.factories import accredited_outcome, catalogue_version
 from tests.transfers.factories import programme_with_courses, rule
+from tests.workflows import allowed_moves, forbidden_moves
 from transfers.models import (
     Certificate,
     CertificateEvent,
@@ -27,30 +28,14 @@ from transfers.workflow import CERTIFICATE, TRANSFER_ITEM
 
 pytestmark = pytest.mark.django_db
 
-ITEM_PAIRS = [
-    (state, action)
-    for state in TransferItemState.values
-    for action in TransferEvent.Action.values
-    if not TRANSFER_ITEM.is_allowed(state, action)
-]
-ITEM_MOVES = [
-    (state, action)
-    for state in TransferItemState.values
-    for action in TransferEvent.Action.values
-    if TRANSFER_ITEM.is_allowed(state, action)
-]
-CERTIFICATE_PAIRS = [
-    (state, action)
-    for state in Certificate.State.values
-    for action in CertificateEvent.Action.values
-    if not CERTIFICATE.is_allowed(state, action)
-]
-CERTIFICATE_MOVES = [
-    (state, action)
-    for state in Certificate.State.values
-    for action in CertificateEvent.Action.values
-    if CERTIFICATE.is_allowed(state, action)
-]
+ITEM_PAIRS = forbidden_moves(TRANSFER_ITEM, TransferItemState.values, TransferEvent.Action.values)
+ITEM_MOVES = allowed_moves(TRANSFER_ITEM, TransferItemState.values, TransferEvent.Action.values)
+CERTIFICATE_PAIRS = forbidden_moves(
+    CERTIFICATE, Certificate.State.values, CertificateEvent.Action.values
+)
+CERTIFICATE_MOVES = allowed_moves(
+    CERTIFICATE, Certificate.State.values, CertificateEvent.Action.values
+)
 
 
 @pytest.fixture
