@@ -9,7 +9,7 @@ status, the business transaction and the learner's notice are written in one tra
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
@@ -31,6 +31,7 @@ from accounts.models import (
     User,
 )
 from accounts.services import (
+    account_lock,
     centres_list,
     ledger_append,
     ledger_reverse_cause,
@@ -653,6 +654,24 @@ def application_withdraw(*, application: Application, actor: User, reason: str =
     return application
 
 
+# A revocation listener reacts, in the revocation's transaction, to an accreditation revoked: the
+# layers above register theirs (transfers withdraws or flags the transfers resting on the outcome)
+# with ``revocation_listener_register`` in their ``AppConfig.ready()``, so this layer never imports
+# them. The listener is called after the revocation is written, the ledger reversed and the
+# outcome marked not accredited, with the application's row and the learner's account locked.
+RevocationListener = Callable[[Revocation], None]
+
+revocation_listeners: list[RevocationListener] = []
+
+
+def revocation_listener_register(listener: RevocationListener) -> RevocationListener:
+    """Add ``listener`` to what runs when an accreditation is revoked; registering twice keeps
+    one."""
+    if listener not in revocation_listeners:
+        revocation_listeners.append(listener)
+    return listener
+
+
 @transaction.atomic
 def accreditation_revoke(
     *, decision: Decision, actor: User, reason_code: str, reason: str
@@ -662,6 +681,11 @@ def accreditation_revoke(
     outcome is no longer accredited, and certificates that relied on it verify as revoked.
     Only the centre's administrator or the management admin revokes."""
     application = _locked(decision.application)
+    # The learner's account next, before anything is written: every booking on the account
+    # (a transfer's acceptance among them) takes this lock first, so a revocation and an
+    # officer's acceptance of a transfer resting on this outcome run one after the other, and
+    # whichever comes second sees what the first did.
+    account_lock(application.account_id)
     if not (
         actor.role == Role.MANAGEMENT_ADMIN
         or (actor.role == Role.CENTRE_ADMIN and actor.centre_id == application.centre_id)
@@ -690,6 +714,8 @@ def accreditation_revoke(
     outcome_review_status_set(
         outcome=application.outcome, status=LearningOutcome.Status.NOT_ACCREDITED
     )
+    for listener in revocation_listeners:
+        listener(revocation)
     transaction_record(
         account=application.account,
         kind=BusinessTransaction.Kind.ACCREDITATION_REVOKED,
@@ -859,6 +885,7 @@ def catalogue_versions_accredited(
             application__outcome__status=LearningOutcome.Status.ACCREDITED,
             result=Decision.Result.ACCREDITED,
             basis=Decision.Basis.CATALOGUE,
+            revocation__isnull=True,
         )
         .select_related("catalogue_version__entry", "application")
         .order_by("decided_at", "id")
@@ -867,6 +894,17 @@ def catalogue_versions_accredited(
         # The latest decision wins (ordered oldest first).
         found[decision.application.outcome_id] = decision.catalogue_version  # type: ignore[assignment]
     return found
+
+
+def accreditation_holds(*, outcome_id: int) -> bool:
+    """Whether the outcome is accredited by a decision that has not been revoked (one query):
+    the basis a transfer of the outcome rests on."""
+    return Decision.objects.filter(
+        application__outcome_id=outcome_id,
+        application__outcome__status=LearningOutcome.Status.ACCREDITED,
+        result=Decision.Result.ACCREDITED,
+        revocation__isnull=True,
+    ).exists()
 
 
 def accreditation_export_parts(*, account: LearningAccount) -> ExportParts:
