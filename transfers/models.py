@@ -185,6 +185,22 @@ class TransferItemState(models.TextChoices):
     ACCEPTED = "accepted", _("Accepted")
     REJECTED = "rejected", _("Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+    # Accepted, then undone by the institution because the accreditation it rested on was
+    # revoked: the credits are reversed in the transferred book and the course is free again.
+    RESCINDED = "rescinded", _("Rescinded")
+
+
+# The reason written on a transfer item (and its event) that moves because the accreditation of
+# its outcome was revoked; shown translated (``reason_shown``), kept as is for the API.
+BASIS_REVOKED = "basis revoked"
+
+
+def reason_shown(reason: str) -> str:
+    return (
+        str(_("Basis revoked: the accreditation was revoked"))
+        if reason == BASIS_REVOKED
+        else reason
+    )
 
 
 # An outcome in an item in one of these states is reserved: no other transfer may use it.
@@ -234,6 +250,10 @@ class TransferItem(models.Model):
     reason = models.TextField(_("reason"), blank=True)
     decided_by = user_who(_("decided by"))
     decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    # Set when the accreditation of the outcome is revoked after the item was accepted: the
+    # institution then rescinds the transfer or keeps it with a reason (``basis_kept_at``).
+    basis_revoked_at = models.DateTimeField(_("basis revoked at"), null=True, blank=True)
+    basis_kept_at = models.DateTimeField(_("kept despite revocation at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("transfer item")
@@ -274,6 +294,19 @@ class TransferItem(models.Model):
     def is_reserving(self) -> bool:
         return self.state in RESERVING_STATES
 
+    @property
+    def basis_unsettled(self) -> bool:
+        """Accepted on an accreditation since revoked, and neither rescinded nor kept yet."""
+        return (
+            self.state == TransferItemState.ACCEPTED
+            and self.basis_revoked_at is not None
+            and self.basis_kept_at is None
+        )
+
+    @property
+    def reason_shown(self) -> str:
+        return reason_shown(self.reason)
+
 
 class TransferEvent(ReviewEvent):
     """One move of a transfer item: who, when, from which state to which, and why."""
@@ -285,6 +318,9 @@ class TransferEvent(ReviewEvent):
         REQUEST_INFORMATION = "request_information", _("Information requested")
         RESPOND = "respond", _("Information provided")
         WITHDRAW = "withdraw", _("Withdrawn")
+        BASIS_REVOKED = "basis_revoked", _("Accreditation revoked after acceptance")
+        RESCIND = "rescind", _("Rescinded")
+        KEEP = "keep", _("Kept despite the revocation")
 
     item = models.ForeignKey(TransferItem, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
@@ -298,6 +334,10 @@ class TransferEvent(ReviewEvent):
 
     def __str__(self) -> str:
         return f"{self.item_id} {self.action}"
+
+    @property
+    def reason_shown(self) -> str:
+        return reason_shown(self.reason)
 
 
 class IdempotencyKey(models.Model):

@@ -46,6 +46,8 @@ class CourseOnPath:
     transferred: bool = False
     pending: bool = False
     transfer_id: int | None = None
+    # Transferred on an accreditation revoked since (the institution rescinds or keeps it).
+    basis_revoked: bool = False
     # For a miss (and a maybe): the catalogue versions whose rules would cover the course.
     covering: list[CatalogueEntryVersion] = field(default_factory=list)
     # What the rule gives (for a transfer already made: what its rule version gave).
@@ -92,17 +94,18 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         o for o in outcomes if o.status != LearningOutcome.Status.ACCREDITED
     )
     by_id = {o.pk: o for o in outcomes}
+    # Courses already exempted or asked for, and outcomes no longer free for this programme. A
+    # course counts as taken exactly when transfer_apply refuses it (the same states), whatever
+    # has become of the outcome since: an accepted course whose accreditation was revoked stays
+    # transferred (flagged) until the institution rescinds it.
     items = list(
         TransferItem.objects.filter(
             account=account, state__in=[s.value for s in COUNTING_STATES]
-        ).values_list(
-            "outcome_id", "course_id", "programme_id", "state", "application_id", "credits"
-        )
+        ).select_related("outcome")
     )
-    # Courses already exempted or asked for, and outcomes no longer free for this programme.
-    course_items = {c: (o, state, a, cr) for o, c, _p, state, a, cr in items}
-    used = {o for o, _c, p, _s, _a, _cr in items if p == programme.pk}
-    used |= {o for o, _c, _p, state, _a, _cr in items if state in RESERVING_STATES}
+    course_items = {item.course_id: item for item in items}
+    used = {item.outcome_id for item in items if item.programme_id == programme.pk}
+    used |= {item.outcome_id for item in items if item.state in RESERVING_STATES}
 
     accredited_by_entry: dict[int, list[LearningOutcome]] = {}
     for outcome_id, version in accredited.items():
@@ -116,17 +119,17 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         rules = rules_by_course.get(course.pk, [])
         covering = [versions_by_entry[r.entry_id] for r in rules if r.entry_id in versions_by_entry]
         taken = course_items.get(course.pk)
-        if taken is not None and taken[0] in by_id:
-            outcome_id, state, application_id, credits = taken
+        if taken is not None:
             lines.append(
                 CourseOnPath(
                     course=course,
                     status=MATCH,
-                    outcome=by_id[outcome_id],
-                    credits=credits,
-                    transferred=state == TransferItemState.ACCEPTED,
-                    pending=state != TransferItemState.ACCEPTED,
-                    transfer_id=application_id,
+                    outcome=taken.outcome,
+                    credits=taken.credits,
+                    transferred=taken.state == TransferItemState.ACCEPTED,
+                    pending=taken.state != TransferItemState.ACCEPTED,
+                    transfer_id=taken.application_id,
+                    basis_revoked=taken.basis_revoked_at is not None,
                 )
             )
             continue

@@ -23,14 +23,23 @@ from accounts.models import (
     Role,
     User,
 )
-from accounts.services import account_lock, ledger_append, notify, transaction_record
-from accreditation.models import CatalogueEntryVersion
-from accreditation.services import catalogue_versions_accredited
+from accounts.services import (
+    account_lock,
+    ledger_append,
+    ledger_reverse_cause,
+    notify,
+    notify_many,
+    transaction_record,
+    users_active,
+)
+from accreditation.models import CatalogueEntryVersion, Revocation
+from accreditation.services import accreditation_holds, catalogue_versions_accredited
 from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
 from outcomes.services import outcomes_lock
 
 from .models import (
+    BASIS_REVOKED,
     COUNTING_STATES,
     RESERVING_STATES,
     Certificate,
@@ -342,6 +351,35 @@ def _learner_link(application: TransferApplication) -> str:
     return reverse("transfer-detail", args=[application.pk])
 
 
+def _officer_link(application: TransferApplication) -> str:
+    return reverse("institution-transfer", args=[application.pk])
+
+
+def _require_officer(item: TransferItem, actor: User) -> None:
+    """Only an officer of the programme's institution moves an item, never on their own
+    transfer."""
+    if actor.role != Role.INSTITUTION_OFFICER or (
+        actor.institution_id != item.programme.institution_id
+    ):
+        raise ValidationError({"item": _("This transfer is for another institution.")})
+    if item.account.holder_id == actor.pk:
+        raise ValidationError({"item": _("You cannot decide your own transfer.")})
+
+
+def _notice_params(item: TransferItem, reason: str = "") -> dict[str, str | int]:
+    params: dict[str, str | int] = {
+        "institution": item.programme.institution.name,
+        "programme": item.programme.name,
+        "course": item.course.name,
+        "outcome": item.outcome.title,
+        "application": item.application_id,
+        "credits": str(item.credits),
+    }
+    if reason:
+        params["reason"] = reason
+    return params
+
+
 def transfer_item_decide(
     *, item: TransferItem, actor: User, decision: str, reason: str = ""
 ) -> TransferItem:
@@ -357,12 +395,20 @@ def transfer_item_decide(
         # application using it must see the release or wait for it.
         account_lock(item.account_id)
         item = _locked_item(item)
-        if actor.role != Role.INSTITUTION_OFFICER or (
-            actor.institution_id != item.programme.institution_id
-        ):
-            raise ValidationError({"item": _("This transfer is for another institution.")})
-        if item.account.holder_id == actor.pk:
-            raise ValidationError({"item": _("You cannot decide your own transfer.")})
+        _require_officer(item, actor)
+        # The basis, re-checked under the locks: a revocation takes the same account lock before
+        # it writes anything, so it is either committed and seen here (the course is refused),
+        # or it waits for this acceptance and then flags it (transfers_on_revocation).
+        if action == Action.ACCEPT and not accreditation_holds(outcome_id=item.outcome_id):
+            raise ValidationError(
+                {
+                    "outcome": _(
+                        "The accreditation of “%(outcome)s” has been revoked, so it cannot be "
+                        "accepted for this course."
+                    )
+                    % {"outcome": item.outcome.title}
+                }
+            )
         TRANSFER_ITEM.move(item, action=action, actor=actor, reason=reason)
         now = timezone.now()
         item.reason = reason
@@ -398,23 +444,188 @@ def transfer_item_decide(
             Action.REJECT: Notification.Kind.TRANSFER_REJECTED,
             Action.REQUEST_INFORMATION: Notification.Kind.TRANSFER_INFORMATION_REQUESTED,
         }[action]
-        params: dict[str, str | int] = {
-            "institution": item.programme.institution.name,
-            "programme": item.programme.name,
-            "course": item.course.name,
-            "outcome": item.outcome.title,
-            "application": item.application_id,
-            "credits": str(item.credits),
-        }
-        if reason:
-            params["reason"] = reason
         if item.account.holder is not None:
             notify(
                 recipient=item.account.holder,
                 kind=kind,
-                params=params,
+                params=_notice_params(item, reason),
                 link=_learner_link(item.application),
                 key=f"transfer_item:{item.pk}:{action}:{item.events.count()}",
+            )
+    return item
+
+
+# --- When the accreditation a transfer rests on is revoked ---------------------------------------
+
+
+def _officers_of(item: TransferItem) -> QuerySet[User]:
+    return users_active().filter(
+        role=Role.INSTITUTION_OFFICER, institution_id=item.programme.institution_id
+    )
+
+
+def transfers_on_revocation(revocation: Revocation) -> None:
+    """Registered with accreditation (``revocation_listener_register``) and called in the
+    revocation's transaction, the learner's account locked: every course still waiting on the
+    outcome is withdrawn (reason ``basis revoked``; the learner and the institution's officers
+    are told), and every course already accepted is flagged ``basis_revoked_at`` for the
+    institution to rescind or keep (the officer who accepted it is told)."""
+    application = revocation.decision.application
+    actor = revocation.revoked_by
+    account_lock(application.account_id)  # held already by the revocation; the order is the rule
+    items = list(
+        TransferItem.objects.select_for_update(of=("self",))
+        .select_related(
+            "application", "course", "programme__institution", "outcome", "account__holder"
+        )
+        .filter(
+            outcome_id=application.outcome_id,
+            state__in=[s.value for s in COUNTING_STATES],
+        )
+        .order_by("pk")
+    )
+    now = timezone.now()
+    for item in items:
+        if item.is_reserving:
+            TRANSFER_ITEM.move(item, action=Action.WITHDRAW, actor=actor, reason=BASIS_REVOKED)
+            item.reason = BASIS_REVOKED
+            item.save(update_fields=["state", "reason"])
+            _application_settle(item.application, now)
+            event = "withdrawn_basis_revoked"
+            if item.account.holder is not None:
+                notify(
+                    recipient=item.account.holder,
+                    kind=Notification.Kind.TRANSFER_BASIS_WITHDRAWN,
+                    params=_notice_params(item),
+                    link=_learner_link(item.application),
+                    key=f"transfer_item:{item.pk}:basis_withdrawn",
+                )
+            notify_many(
+                recipients=_officers_of(item),
+                kind=Notification.Kind.TRANSFER_BASIS_WITHDRAWN,
+                params=_notice_params(item),
+                link=_officer_link(item.application),
+                key=f"transfer_item:{item.pk}:basis_withdrawn",
+            )
+        elif item.basis_revoked_at is None:
+            TRANSFER_ITEM.move(item, action=Action.BASIS_REVOKED, actor=actor, reason=BASIS_REVOKED)
+            item.basis_revoked_at = now
+            item.save(update_fields=["basis_revoked_at"])
+            event = "basis_revoked"
+            officers = [item.decided_by] if item.decided_by and item.decided_by.is_active else []
+            notify_many(
+                recipients=officers or _officers_of(item),
+                kind=Notification.Kind.TRANSFER_BASIS_REVOKED,
+                params=_notice_params(item),
+                link=_officer_link(item.application),
+                key=f"transfer_item:{item.pk}:basis_revoked",
+            )
+        else:
+            continue
+        transaction_record(
+            account=item.account,
+            kind=BusinessTransaction.Kind.TRANSFER,
+            actor=actor,
+            details={
+                "event": event,
+                "transfer": item.application_id,
+                "item": item.pk,
+                "course": item.course.code,
+                "programme": item.programme.code,
+                "revocation": revocation.pk,
+            },
+        )
+
+
+def _basis_settle(
+    item: TransferItem, *, actor: User, action: str, reason: str
+) -> tuple[TransferItem, datetime.datetime]:
+    """Lock the item and check that ``actor`` may rescind or keep it: an officer of its
+    institution, the item accepted on an accreditation since revoked and not settled yet."""
+    account_lock(item.account_id)
+    item = _locked_item(item)
+    _require_officer(item, actor)
+    if item.basis_revoked_at is None:
+        raise ValidationError(
+            {"item": _("The accreditation this course rests on still holds; nothing to settle.")}
+        )
+    if item.basis_kept_at is not None:
+        raise ValidationError(
+            {"item": _("The institution has already kept this transfer despite the revocation.")}
+        )
+    TRANSFER_ITEM.move(item, action=action, actor=actor, reason=reason)
+    return item, timezone.now()
+
+
+def transfer_item_rescind(*, item: TransferItem, actor: User, reason: str) -> TransferItem:
+    """An officer of the institution undoes an accepted course whose accreditation was
+    revoked: the course's credits are reversed in the learner's transferred book (a new entry,
+    the ledger being append-only), the course is free again, and the learner is told."""
+    reason = _clean_reason(reason, required=True)
+    with transaction.atomic():
+        item, _now = _basis_settle(item, actor=actor, action=Action.RESCIND, reason=reason)
+        item.reason = reason
+        item.save(update_fields=["state", "reason"])
+        ledger_reverse_cause(
+            account=item.account,
+            cause_type=LEDGER_CAUSE,
+            cause_id=item.pk,
+            actor=actor,
+            reason=reason,
+        )
+        transaction_record(
+            account=item.account,
+            kind=BusinessTransaction.Kind.TRANSFER,
+            actor=actor,
+            details={
+                "event": "rescinded",
+                "transfer": item.application_id,
+                "item": item.pk,
+                "course": item.course.code,
+                "programme": item.programme.code,
+                "credits": str(-item.credits),
+                "reason": reason,
+            },
+        )
+        if item.account.holder is not None:
+            notify(
+                recipient=item.account.holder,
+                kind=Notification.Kind.TRANSFER_RESCINDED,
+                params=_notice_params(item, reason),
+                link=_learner_link(item.application),
+                key=f"transfer_item:{item.pk}:rescinded",
+            )
+    return item
+
+
+def transfer_item_keep(*, item: TransferItem, actor: User, reason: str) -> TransferItem:
+    """An officer of the institution keeps an accepted course although its accreditation was
+    revoked, with the reason (an event); the credits stay, and the learner is told."""
+    reason = _clean_reason(reason, required=True)
+    with transaction.atomic():
+        item, now = _basis_settle(item, actor=actor, action=Action.KEEP, reason=reason)
+        item.basis_kept_at = now
+        item.save(update_fields=["basis_kept_at"])
+        transaction_record(
+            account=item.account,
+            kind=BusinessTransaction.Kind.TRANSFER,
+            actor=actor,
+            details={
+                "event": "kept",
+                "transfer": item.application_id,
+                "item": item.pk,
+                "course": item.course.code,
+                "programme": item.programme.code,
+                "reason": reason,
+            },
+        )
+        if item.account.holder is not None:
+            notify(
+                recipient=item.account.holder,
+                kind=Notification.Kind.TRANSFER_KEPT,
+                params=_notice_params(item, reason),
+                link=_learner_link(item.application),
+                key=f"transfer_item:{item.pk}:kept",
             )
     return item
 

@@ -30,6 +30,8 @@ from .services import (
     DECISIONS,
     transfer_apply,
     transfer_item_decide,
+    transfer_item_keep,
+    transfer_item_rescind,
     transfer_item_respond,
     transfer_items_visible_to,
     transfer_withdraw,
@@ -72,6 +74,8 @@ class TransferItemSerializer(serializers.ModelSerializer):
             "state_display",
             "reason",
             "decided_at",
+            "basis_revoked_at",
+            "basis_kept_at",
         ]
         read_only_fields = fields
 
@@ -117,6 +121,10 @@ class DecideSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
+class SettleSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
+
+
 class RespondSerializer(serializers.Serializer):
     response = serializers.CharField(max_length=2000)
 
@@ -139,6 +147,7 @@ class CourseOnPathSerializer(serializers.Serializer):
     credits = serializers.DecimalField(max_digits=4, decimal_places=1)
     transferred = serializers.BooleanField()
     pending = serializers.BooleanField()
+    basis_revoked = serializers.BooleanField()
     transfer = serializers.IntegerField(source="transfer_id", allow_null=True)
     covered_by = serializers.SerializerMethodField()
 
@@ -261,6 +270,38 @@ class TransferItemDecideView(APIView):
         body = DecideSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         item = transfer_item_decide(item=item, actor=user, **body.validated_data)
+        return Response(TransferItemSerializer(item).data)
+
+
+class TransferItemRescindView(APIView):
+    """An officer of the institution rescinds an accepted course whose accreditation was
+    revoked (with a reason): its credits are reversed in the learner's transferred book."""
+
+    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
+
+    @extend_schema(request=SettleSerializer, responses=TransferItemSerializer)
+    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        user = request.user
+        item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
+        body = SettleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = transfer_item_rescind(item=item, actor=user, reason=body.validated_data["reason"])
+        return Response(TransferItemSerializer(item).data)
+
+
+class TransferItemKeepView(APIView):
+    """An officer of the institution keeps an accepted course whose accreditation was revoked,
+    with the reason; the credits stay."""
+
+    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
+
+    @extend_schema(request=SettleSerializer, responses=TransferItemSerializer)
+    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        user = request.user
+        item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
+        body = SettleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = transfer_item_keep(item=item, actor=user, reason=body.validated_data["reason"])
         return Response(TransferItemSerializer(item).data)
 
 

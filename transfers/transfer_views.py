@@ -31,6 +31,8 @@ from .services import (
     transfer_apply,
     transfer_events_of,
     transfer_item_decide,
+    transfer_item_keep,
+    transfer_item_rescind,
     transfer_item_respond,
     transfer_items_visible_to,
     transfer_withdraw,
@@ -56,6 +58,20 @@ class DecideForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=gettext_lazy("Required to reject or to ask for information."),
+    )
+
+
+class SettleForm(forms.Form):
+    """Rescind or keep an accepted course whose accreditation was revoked."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=gettext_lazy(
+            "Rescinding takes the course's credits off the learner's transferred credits; "
+            "keeping leaves them. Either way, say why."
+        ),
     )
 
 
@@ -247,14 +263,23 @@ class OfficerDetailPage(RoleRequiredMixin, View):
         return render(request, self.template_name, self.context(application))
 
     def context(
-        self, application: TransferApplication, bound: dict[int, forms.Form] | None = None
+        self,
+        application: TransferApplication,
+        bound: dict[int, forms.Form] | None = None,
+        bound_settle: dict[int, forms.Form] | None = None,
     ) -> dict[str, Any]:
         waiting = {
             item.pk: (bound or {}).get(item.pk) or DecideForm(prefix=f"item{item.pk}")
             for item in application.items.all()
             if item.is_reserving
         }
-        return _detail_context(application, waiting)
+        found = _detail_context(application, waiting)
+        for item in found["items"]:
+            if item.basis_unsettled:
+                item.settle_form = (bound_settle or {}).get(item.pk) or SettleForm(
+                    prefix=f"settle{item.pk}"
+                )
+        return found
 
 
 class OfficerDecidePage(OfficerDetailPage):
@@ -275,3 +300,39 @@ class OfficerDecidePage(OfficerDetailPage):
         return render(
             request, self.template_name, self.context(application, {item.pk: form}), status=400
         )
+
+
+class OfficerSettlePage(OfficerDetailPage):
+    """Rescind or keep (with a reason) an accepted course whose accreditation was revoked."""
+
+    http_method_names = ["post"]
+    settle = staticmethod(transfer_item_rescind)
+    done = gettext_lazy("The transfer is rescinded; its credits are reversed.")
+
+    def post(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
+        item = get_object_or_404(transfer_items_visible_to(user=request.user), pk=pk)
+        form = SettleForm(request.POST, prefix=f"settle{item.pk}")
+        if form.is_valid():
+            try:
+                self.settle(item=item, actor=request.user, reason=form.cleaned_data["reason"])
+            except ValidationError as exc:
+                form_errors_apply(form, exc)
+            else:
+                messages.success(request, str(self.done))
+                return redirect("institution-transfer", pk=item.application_id)
+        application = transfers_visible_to(user=request.user).get(pk=item.application_id)
+        return render(
+            request,
+            self.template_name,
+            self.context(application, bound_settle={item.pk: form}),
+            status=400,
+        )
+
+
+class OfficerRescindPage(OfficerSettlePage):
+    pass
+
+
+class OfficerKeepPage(OfficerSettlePage):
+    settle = staticmethod(transfer_item_keep)
+    done = gettext_lazy("The transfer is kept; the reason is recorded.")

@@ -57,6 +57,16 @@ urlpatterns: list[URLPattern] = [
         transfer_views.OfficerDecidePage.as_view(),
         name="institution-transfer-decide",
     ),
+    path(
+        "institution/transfers/items/<int:pk>/rescind/",
+        transfer_views.OfficerRescindPage.as_view(),
+        name="institution-transfer-rescind",
+    ),
+    path(
+        "institution/transfers/items/<int:pk>/keep/",
+        transfer_views.OfficerKeepPage.as_view(),
+        name="institution-transfer-keep",
+    ),
     # Certificates and their public verification
     path("certificates/", certificate_views.CertificateListPage.as_view(), name="certificates"),
     path(
@@ -102,6 +112,16 @@ api_urlpatterns: list[URLPattern] = [
         "transfers/items/<int:pk>/decide/",
         transfer_api.TransferItemDecideView.as_view(),
         name="api-transfer-item-decide",
+    ),
+    path(
+        "transfers/items/<int:pk>/rescind/",
+        transfer_api.TransferItemRescindView.as_view(),
+        name="api-transfer-item-rescind",
+    ),
+    path(
+        "transfers/items/<int:pk>/keep/",
+        transfer_api.TransferItemKeepView.as_view(),
+        name="api-transfer-item-keep",
     ),
     path(
         "transfers/items/<int:pk>/respond/",

@@ -31,6 +31,12 @@ TRANSFER_ITEM = Workflow(
             {ItemState.PENDING, ItemState.INFORMATION_REQUESTED},
             ItemState.WITHDRAWN,
         ),
+        # The accreditation of an accepted item's outcome is revoked: the item is flagged (an
+        # event, no change of state); the institution then rescinds it (the credits reversed)
+        # or keeps it with a reason (an event). A pending item is withdrawn instead (above).
+        ItemAction.BASIS_REVOKED: ({ItemState.ACCEPTED}, None),
+        ItemAction.RESCIND: ({ItemState.ACCEPTED}, ItemState.RESCINDED),
+        ItemAction.KEEP: ({ItemState.ACCEPTED}, None),
     },
     event_model=TransferEvent,
     subject_field="item",

@@ -39,6 +39,16 @@ class Notification(models.Model):
             "transfer_information_requested",
             _("Information requested for a credit transfer"),
         )
+        TRANSFER_BASIS_WITHDRAWN = (
+            "transfer_basis_withdrawn",
+            _("Credit transfer withdrawn: accreditation revoked"),
+        )
+        TRANSFER_BASIS_REVOKED = (
+            "transfer_basis_revoked",
+            _("Accepted credit transfer rests on a revoked accreditation"),
+        )
+        TRANSFER_RESCINDED = "transfer_rescinded", _("Credit transfer rescinded")
+        TRANSFER_KEPT = "transfer_kept", _("Credit transfer kept")
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)

@@ -96,6 +96,25 @@ BODIES: dict[str, Promise] = {
         "{institution} needs more information about “{outcome}” for the course “{course}” of "
         "{programme} (transfer #{application}). What is needed: {reason}"
     ),
+    Kind.TRANSFER_BASIS_WITHDRAWN: _(
+        "The accreditation of “{outcome}” was revoked, so the course “{course}” of {programme} "
+        "(transfer #{application}) is withdrawn without a decision."
+    ),
+    Kind.TRANSFER_BASIS_REVOKED: _(
+        "The accreditation of “{outcome}” was revoked after {institution} accepted it for the "
+        "course “{course}” of {programme} (transfer #{application}). Rescind the transfer or "
+        "keep it with a reason."
+    ),
+    Kind.TRANSFER_RESCINDED: _(
+        "{institution} rescinded the transfer of “{outcome}” for the course “{course}” of "
+        "{programme} (transfer #{application}): its {credits} credits are taken off your "
+        "transferred credits. Reason: {reason}"
+    ),
+    Kind.TRANSFER_KEPT: _(
+        "{institution} keeps the transfer of “{outcome}” for the course “{course}” of "
+        "{programme} (transfer #{application}) although its accreditation was revoked. "
+        "Reason: {reason}"
+    ),
     Kind.ACCREDITATION_REVOKED: _(
         "The accreditation of “{outcome}” (application #{application}) has been revoked: "
         "{reason}. Its {hours} learning hours and {credits} credits are taken off your ledger."
