@@ -252,6 +252,9 @@ ROUTES: dict[str, Row] = {
     "institution-transfers": row("officer"),
     "institution-transfer": row("officer", TRANSFER),
     "institution-transfer-decide": post_only_after_role("officer", ITEM),
+    # Rescinding or keeping an accepted course whose accreditation was revoked.
+    "institution-transfer-rescind": post_only_after_role("officer", ITEM),
+    "institution-transfer-keep": post_only_after_role("officer", ITEM),
     # The management centre.
     "catalogue-manage": row("management"),
     "catalogue-export": row("management"),
@@ -334,6 +337,8 @@ ROUTES: dict[str, Row] = {
     "api-transfer": row("learner-own", TRANSFER, officer="ok"),
     "api-transfer-withdraw": row("learner-own", TRANSFER),
     "api-transfer-item-decide": row("officer", ITEM),
+    "api-transfer-item-rescind": row("officer", ITEM),
+    "api-transfer-item-keep": row("officer", ITEM),
     "api-transfer-item-respond": row("learner-own", ITEM),
     "api-learning-path": row("learner"),
     "api-certificates": row("learner"),

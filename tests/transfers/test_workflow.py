@@ -75,6 +75,22 @@ def certificate_in(state: str) -> Certificate:
     )
 
 
+def test_an_accepted_course_is_flagged_rescinded_or_kept_and_nothing_else_is():
+    """The moves for an accreditation revoked after acceptance start from accepted only; a
+    rescinded course is final."""
+    revocation_moves = {
+        TransferEvent.Action.BASIS_REVOKED: None,
+        TransferEvent.Action.RESCIND: TransferItemState.RESCINDED,
+        TransferEvent.Action.KEEP: None,
+    }
+    for action, target in revocation_moves.items():
+        assert [s for s in TransferItemState.values if TRANSFER_ITEM.is_allowed(s, action)] == [
+            TransferItemState.ACCEPTED
+        ]
+        assert TRANSFER_ITEM.target(action) == target
+    assert TRANSFER_ITEM.allowed(TransferItemState.RESCINDED) == []
+
+
 def test_the_tables_forbid_something_and_allow_something():
     assert ITEM_PAIRS
     assert ITEM_MOVES
@@ -108,7 +124,8 @@ def test_a_transfer_item_move_its_table_allows_writes_one_event(
 
     event = TRANSFER_ITEM.move(item, action=action, actor=institution_officer, reason="理由")
 
-    assert (event.from_state, event.to_state) == (state, TRANSFER_ITEM.target(action))
+    # A move to no state (a flag, a keep) is an event that leaves the state as it was.
+    assert (event.from_state, event.to_state) == (state, TRANSFER_ITEM.target(action) or state)
     assert item.events.count() == events + 1
 
 
