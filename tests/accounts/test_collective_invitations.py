@@ -21,6 +21,7 @@ from accounts.models import (
 )
 from accounts.services import personal_account_register
 from tests.accounts.helpers import csv_file, member, resident_id, upload
+from tests.outcomes.helpers import report, results_csv, row
 from tests.people import login_verified
 
 pytestmark = pytest.mark.django_db
@@ -219,3 +220,21 @@ def test_the_member_export_says_invited_and_leaves_the_account_out(
     assert row[3] == existing.id_number_masked
     assert row[4:7] == ["", "", ""]
     assert row[7] in {"Invited", "已邀请"}
+
+
+def test_no_result_is_reported_for_a_person_who_has_not_accepted(admin_client, collective):
+    existing = register(1)
+    invited(admin_client, collective, member(1))
+    by_number = row(account_number=existing.number, name="成员1")
+    by_identity = row(name="成员1", id_type="居民身份证", id_number=resident_id(1))
+
+    response = report(
+        admin_client, collective.institution_id, results_csv([by_number, by_identity])
+    )
+
+    assert response.status_code == 400
+    assert [(p["row"], p["column"]) for p in response.json()["rows"]] == [
+        (2, "account_number"),
+        (3, "id_number"),
+    ]
+    assert not existing.outcomes.exists()
