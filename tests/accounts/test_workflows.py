@@ -50,12 +50,10 @@ def application(state: str) -> Any:
 
 
 def invitation(state: str) -> Any:
-    collective = CollectiveAccountFactory()
+    collective: Any = CollectiveAccountFactory()
+    added_by: Any = UserFactory()
     return CollectiveMembership.objects.create(
-        collective=collective,
-        member=PersonalAccountFactory(),
-        added_by=UserFactory(),
-        status=state,
+        collective=collective, member=PersonalAccountFactory(), added_by=added_by, status=state
     )
 
 
