@@ -7,6 +7,7 @@ modules import each other directly (bottom up: core, ledger, then the features o
 from accounts.collective.models import (
     CollectiveApplicationEvent,
     CollectiveMembership,
+    CollectiveMembershipEvent,
     MemberImport,
 )
 from accounts.core.events import (
@@ -54,6 +55,7 @@ __all__ = [
     "ClosureRequest",
     "CollectiveApplicationEvent",
     "CollectiveMembership",
+    "CollectiveMembershipEvent",
     "CorrectionEvent",
     "CorrectionRequest",
     "Institution",

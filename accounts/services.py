@@ -7,7 +7,11 @@ app above imports ``accounts.services`` and ``accounts.models`` and nothing deep
 """
 
 from accounts.collective.queries import collective_members_find
-from accounts.collective.services import collective_members_import, collective_of
+from accounts.collective.services import (
+    collective_invitations_of,
+    collective_members_import,
+    collective_of,
+)
 from accounts.core.queries import (
     centre_admins_of,
     centre_find,
@@ -78,6 +82,7 @@ __all__ = [
     "centres_at_work_or",
     "centres_list",
     "closure_eraser_register",
+    "collective_invitations_of",
     "collective_members_find",
     "collective_members_import",
     "collective_of",

@@ -426,6 +426,7 @@ SPECTACULAR_SETTINGS = {
         "TransferStateEnum": "transfers.models.TransferApplication.State",
         "TransferItemStateEnum": "transfers.models.TransferItemState",
         "CertificateKindEnum": "transfers.models.Certificate.Kind",
+        "MembershipStatusEnum": "accounts.collective.models.CollectiveMembership.Status",
     },
 }
 

@@ -16,6 +16,7 @@ from accounts.ledger.forms import ReasonForm
 from accounts.models import BusinessTransaction, LearningAccount, Role, User
 from accounts.services import (
     FILE_STAFF_ROLES,
+    collective_invitations_of,
     identity_reveal,
     learning_account_of,
     learning_account_required,
@@ -88,6 +89,7 @@ class LearningFileView(RoleRequiredMixin, TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "file": learning_file_of(account),
+            "invitations": list(collective_invitations_of(account=account)),
             "goal_form": LearningGoalForm(),
             "chart": totals_chart_svg(yearly_totals(account=account)),
         }

@@ -27,8 +27,20 @@ from typing import Any, cast
 import pytest
 from django.utils import timezone
 
-from accounts.collective.services import collective_account_apply, collective_account_decide
-from accounts.models import Centre, Institution, LearningAccount, Notification, Role, User
+from accounts.collective.services import (
+    collective_account_apply,
+    collective_account_decide,
+    collective_members_import,
+)
+from accounts.models import (
+    Centre,
+    CollectiveMembership,
+    Institution,
+    LearningAccount,
+    Notification,
+    Role,
+    User,
+)
 from accounts.rights.services import correction_request, visit_book
 from accounts.services import api_token_create
 from accreditation.services import application_submit
@@ -42,7 +54,7 @@ from tests.accounts.factories import (
     UserFactory,
     credit_code,
 )
-from tests.accounts.helpers import resident_id
+from tests.accounts.helpers import csv_file, member, resident_id
 from tests.accreditation.factories import accredited_outcome, catalogue_version
 from tests.outcomes.factories import LearningOutcomeFactory, certificate_save
 from tests.people import RESIDENT, learner_register, with_totp
@@ -285,6 +297,14 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         purpose="copy",
     )
     collective_i = LearningAccount.objects.get(institution=institution_admin_i.institution)
+    # Institution I has invited A to its member list (A has not answered).
+    collective_members_import(
+        collective=collective_i,
+        uploaded_by=institution_admin_i,
+        filename="members.csv",
+        data=csv_file([member(1, name=learner_a.name)]),
+    )
+    invitation = CollectiveMembership.objects.get(collective=collective_i, member=account_a)
 
     users: dict[str, User | None] = {
         "anonymous": None,
@@ -317,6 +337,7 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         "visit": visit.pk,
         "institution": institution_admin_i.institution_id,
         "collective": collective_i.number,
+        "invitation": invitation.pk,
         "catalogue_code": version.entry.code,
     }
     tokens = {name: api_token_create(user=user)[0] for name, user in users.items() if user}

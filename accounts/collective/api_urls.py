@@ -6,12 +6,26 @@ from accounts.collective.views import (
     DecisionApi,
     InstitutionApi,
     InstitutionsApi,
+    InvitationAcceptApi,
+    InvitationDeclineApi,
+    InvitationsApi,
     MemberExportApi,
     MemberImportApi,
     MembersApi,
 )
 
 urlpatterns = [
+    path("collective-invitations/", InvitationsApi.as_view(), name="api-collective-invitations"),
+    path(
+        "collective-invitations/<int:pk>/accept/",
+        InvitationAcceptApi.as_view(),
+        name="api-collective-invitation-accept",
+    ),
+    path(
+        "collective-invitations/<int:pk>/decline/",
+        InvitationDeclineApi.as_view(),
+        name="api-collective-invitation-decline",
+    ),
     path("institutions/", InstitutionsApi.as_view(), name="api-institutions"),
     path("institutions/<int:pk>/", InstitutionApi.as_view(), name="api-institution"),
     path(

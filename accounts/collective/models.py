@@ -35,7 +35,19 @@ class MemberImport(models.Model):
 
 
 class CollectiveMembership(models.Model):
-    """A personal learning account that belongs to an institution's collective account."""
+    """A personal learning account on an institution's member list.
+
+    An account the institution's import opened is a member at once (the institution reported
+    the person). A person who already had an account is only invited: the institution sees
+    nothing of the account (number, holder's name, hours, credits) until the learner accepts;
+    a learner who declines stays on the list as "declined", with only what the institution
+    itself wrote (see ``accounts.collective.workflow.INVITATION``).
+    """
+
+    class Status(models.TextChoices):
+        INVITED = "invited", _("Invited")
+        ACTIVE = "active", _("Member")
+        DECLINED = "declined", _("Declined")
 
     collective = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="memberships"
@@ -48,6 +60,12 @@ class CollectiveMembership(models.Model):
     member_import = models.ForeignKey(
         MemberImport, null=True, blank=True, on_delete=models.PROTECT, related_name="memberships"
     )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    # The name as the institution's list gave it: all the institution sees of a person who has
+    # not accepted (never the account holder's own name).
+    listed_name = models.CharField(_("name on the list"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("membership")
@@ -58,6 +76,12 @@ class CollectiveMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} in {self.collective}"
+
+    @property
+    def is_member(self) -> bool:
+        """True once the person is a member (opened by the import, or invited and accepted):
+        only then does the institution see their account."""
+        return self.status == self.Status.ACTIVE
 
 
 class CollectiveApplicationEvent(AttributedStatusEvent):
@@ -70,5 +94,19 @@ class CollectiveApplicationEvent(AttributedStatusEvent):
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="application_events"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+
+
+class CollectiveMembershipEvent(AttributedStatusEvent):
+    """A learner's answer to an institution's invitation (see
+    ``accounts.collective.workflow.INVITATION``); never changed."""
+
+    class Action(models.TextChoices):
+        ACCEPT = "accept", _("Accept")
+        DECLINE = "decline", _("Decline")
+
+    membership = models.ForeignKey(
+        CollectiveMembership, on_delete=models.PROTECT, related_name="events"
     )
     action = models.CharField(_("action"), max_length=20, choices=Action.choices)

@@ -15,10 +15,11 @@ def collective_members_find(
     id_number_indexes: Collection[str] | None = None,
 ) -> list[LearningAccount]:
     """The members of ``collective`` with these account numbers, or these identity blind
-    indexes, with their holders; one query, so callers pass a bounded chunk."""
-    memberships = CollectiveMembership.objects.filter(collective=collective).select_related(
-        "member__holder"
-    )
+    indexes, with their holders; one query, so callers pass a bounded chunk. A person invited
+    who has not accepted (or who declined) is no member: nothing is reported for them."""
+    memberships = CollectiveMembership.objects.filter(
+        collective=collective, status=CollectiveMembership.Status.ACTIVE
+    ).select_related("member__holder")
     if numbers is not None:
         memberships = memberships.filter(member__number__in=list(numbers))
     if id_number_indexes is not None:

@@ -20,28 +20,38 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import DecimalField, OuterRef, QuerySet, Subquery, Sum, Value
+from django.db.models import (
+    Case,
+    DecimalField,
+    F,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, Lower
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.collective.imports import (
     EMAIL,
     ID_NUMBER,
-    NAME,
     PHONE,
     MemberRow,
     MemberRowsInvalid,
     member_rows_check,
     member_table_read,
-    names_match,
 )
 from accounts.collective.models import (
     CollectiveApplicationEvent,
     CollectiveMembership,
+    CollectiveMembershipEvent,
     MemberImport,
 )
-from accounts.collective.workflow import APPLICATION
+from accounts.collective.workflow import APPLICATION, INVITATION
 from accounts.core.models import Centre, Institution, Role, User
 from accounts.identity import crypto
 from accounts.identity.numbers import mask_identity_number
@@ -52,6 +62,8 @@ from accounts.ledger.models import (
     LifelongLearningFile,
 )
 from accounts.ledger.services import account_lock, account_number_generate, transaction_record
+from accounts.notifications.models import Notification
+from accounts.notifications.services import notify_many
 from accounts.signin.permissions import user_has_role
 from accounts.validators import normalise_phone, validate_unified_social_credit_code
 from common.tables import RowErrors, table_write
@@ -296,9 +308,12 @@ def collective_members_import(
 ) -> MemberImport:
     """Add the people listed in an uploaded CSV or XLSX file to the collective account.
 
-    A person who has a personal learning account (found by the identity number; the name must
-    match) is linked to the collective account; anyone else gets a personal account opened
-    for them, reported by the institution, with its lifelong learning file. Every row is
+    A person who has a personal learning account (found by the identity number) is invited:
+    they are told, and the institution sees nothing of their account until they accept (a
+    name that differs from the holder's is not checked, nor reported: the row says nothing
+    about anyone's account, and the learner declines an invitation that is not theirs). Anyone
+    else gets a personal account opened for them, reported by the institution, with its
+    lifelong learning file, and is a member at once. Every row is
     checked first and every problem reported (MemberRowsInvalid); any problem, and nothing is
     written. The file is read and checked before the transaction; the lookups and writes are
     batched, so a file of 10,000 rows takes a handful of queries, not one per row.
@@ -391,16 +406,18 @@ def _members_write(
             now=now,
         )
     for link_chunk in _chunks(plan.link, WRITE_CHUNK):
-        # A learner whose existing account an institution links sees it in their history.
+        # A learner who already has an account is invited, never linked: the invitation is in
+        # their history and their notices, and the institution sees "invited" until they
+        # answer.
         BusinessTransaction.objects.bulk_create(
             [
                 BusinessTransaction(
                     account_id=account.pk,
-                    kind=BusinessTransaction.Kind.JOINED_COLLECTIVE,
+                    kind=BusinessTransaction.Kind.COLLECTIVE_INVITED,
                     occurred_at=now,
                     actor_id=uploaded_by.pk,
                     details={
-                        "joined_collective_account": collective.number,
+                        "collective_account": collective.number,
                         "institution": institution_name,
                         "member_import": member_import.pk,
                     },
@@ -415,6 +432,15 @@ def _members_write(
             member_import=member_import,
             added_by=uploaded_by,
             now=now,
+            status=CollectiveMembership.Status.INVITED,
+            listed_names=[member.name for member, _account in link_chunk],
+        )
+        notify_many(
+            recipients=[account.holder for _member, account in link_chunk if account.holder],
+            kind=Notification.Kind.COLLECTIVE_INVITATION,
+            params={"institution": institution_name},
+            link=reverse("learning-file") + "#collective-invitations",
+            key=f"collective_invitation:import:{member_import.pk}",
         )
     return member_import
 
@@ -525,40 +551,40 @@ def _members_plan(
         phone_owner.update(
             User.objects.exclude(phone="").filter(phone__in=phone_chunk).values_list("phone", "pk")
         )
-    already: set[int] = set()
+    already: dict[int, str] = {}
     for pk_chunk in _chunks(sorted(a.pk for a in accounts.values())):
         already.update(
             CollectiveMembership.objects.filter(
                 collective=collective, member_id__in=pk_chunk
-            ).values_list("member_id", flat=True)
+            ).values_list("member_id", "status")
         )
+    on_the_list: dict[str, str] = {
+        CollectiveMembership.Status.ACTIVE: _("This person is already a member."),
+        CollectiveMembership.Status.INVITED: _(
+            "This person is already invited and has not answered yet."
+        ),
+        CollectiveMembership.Status.DECLINED: _(
+            "This person declined an earlier invitation and is not invited again."
+        ),
+    }
 
     plan = _Plan(link=[], open=[])
     for member in members:
         row = member.number
         account = accounts.get(indexes[member.number])
-        holder_id = account.holder_id if account is not None else None
         if account is not None:
+            # Whoever the name on the row, the same answer: the row tells nothing about the
+            # account (the holder's name, contact details), and an invitation that is not
+            # the learner's is one they decline.
             if account.pk in already:
-                errors.add(row, ID_NUMBER, _("This person is already a member."))
+                errors.add(row, ID_NUMBER, on_the_list[already[account.pk]])
             elif account.status != LearningAccount.Status.ACTIVE:
                 errors.add(
                     row,
                     ID_NUMBER,
                     _(
-                        "The learning account of this person is closed; the person should "
+                        "This person cannot be added to the member list; the person should "
                         "contact an accreditation centre."
-                    ),
-                )
-            if not errors.has(row, NAME) and not names_match(
-                member.name, account.holder.name if account.holder else ""
-            ):
-                errors.add(
-                    row,
-                    NAME,
-                    _(
-                        "A learning account exists for this identity number, but under another "
-                        "name. Check the name and the number against the identity document."
                     ),
                 )
         else:
@@ -570,11 +596,14 @@ def _members_plan(
                 errors.add(
                     row, EMAIL, _("A new learning account needs the person's email address.")
                 )
-        if member.email and email_owner.get(member.email.lower(), holder_id) != holder_id:
+        # An invited person's row keeps their own contact details (the file's are not used), so
+        # they are checked only for an account to open: checked against an existing account,
+        # the answer would tell whether an address is its holder's.
+        if account is None and member.email and member.email.lower() in email_owner:
             errors.add(
                 row, EMAIL, _("This email address is already used by another person's account.")
             )
-        if member.phone and phone_owner.get(member.phone, holder_id) != holder_id:
+        if account is None and member.phone and member.phone in phone_owner:
             errors.add(
                 row,
                 PHONE,
@@ -624,15 +653,65 @@ def _ledger_total(field: str) -> Coalesce:
     )
 
 
+def _for_members(value: Any) -> Case:
+    """``value`` for a member; None for a person invited or who declined, so that nothing of
+    their account leaves the database for the institution."""
+    return Case(When(status=CollectiveMembership.Status.ACTIVE, then=value), default=None)
+
+
 def collective_members(*, collective: LearningAccount) -> QuerySet[CollectiveMembership]:
-    """The members of the collective account with their account, holder and ``hours`` and
-    ``credits`` from the ledger, in one query (the totals are subqueries, computed for the rows
-    a page shows)."""
+    """The member list of the collective account, in one query: members with their account,
+    holder and ``hours`` and ``credits`` from the ledger (subqueries, computed for the rows a
+    page shows); people invited or who declined with their ``status`` and the name the
+    institution wrote only (``hours`` and ``credits`` None; show rows through
+    ``membership_shown``). Sorted by the name the institution sees, never by one it does not."""
     return (
         CollectiveMembership.objects.filter(collective=collective)
         .select_related("member", "member__holder")
-        .annotate(hours=_ledger_total("hours"), credits=_ledger_total("credits"))
-        .order_by("member__holder__name", "member__number")
+        .annotate(
+            hours=_for_members(_ledger_total("hours")),
+            credits=_for_members(_ledger_total("credits")),
+            shown_name=Coalesce(_for_members(F("member__holder__name")), F("listed_name")),
+            shown_number=_for_members(F("member__number")),
+        )
+        .order_by("shown_name", "shown_number", "pk")
+    )
+
+
+@dataclass(frozen=True)
+class MemberShown:
+    """A row of the member list as the institution may see it: everything but the status and
+    the masked identity number (the number it wrote) is None until the person is a member;
+    the name is then the one it wrote."""
+
+    status: str
+    status_label: str
+    name: str
+    id_type: str
+    id_type_label: str
+    id_number_masked: str
+    account_number: str | None
+    joined_at: datetime.datetime | None
+    hours: Decimal | None
+    credits: Decimal | None
+
+
+def membership_shown(membership: CollectiveMembership) -> MemberShown:
+    """What the institution sees of one row of ``collective_members``."""
+    account = membership.member
+    member = membership.is_member
+    return MemberShown(
+        status=membership.status,
+        status_label=str(membership.get_status_display()),
+        name=getattr(membership, "shown_name", None)
+        or (account.holder.name if member and account.holder else membership.listed_name),
+        id_type=account.id_type,
+        id_type_label=str(account.get_id_type_display()),
+        id_number_masked=account.id_number_masked,
+        account_number=account.number if member else None,
+        joined_at=membership.joined_at if member else None,
+        hours=getattr(membership, "hours", None) if member else None,
+        credits=getattr(membership, "credits", None) if member else None,
     )
 
 
@@ -647,6 +726,7 @@ def collective_members_export(*, collective: LearningAccount, file_format: str) 
         _("Joined"),
         _("Learning hours"),
         _("Credits"),
+        _("Status"),
     ]
     rows = _export_rows(collective_members(collective=collective).iterator(chunk_size=2000))
     return table_write(
@@ -656,16 +736,97 @@ def collective_members_export(*, collective: LearningAccount, file_format: str) 
 
 def _export_rows(memberships: Iterable[CollectiveMembership]) -> Iterator[list[object]]:
     for membership in memberships:
-        account = membership.member
+        shown = membership_shown(membership)
         yield [
-            account.number,
-            account.holder.name if account.holder else "",
-            account.get_id_type_display(),
-            account.id_number_masked,
-            timezone.localtime(membership.joined_at).date(),
-            membership.hours,  # type: ignore[attr-defined]
-            membership.credits,  # type: ignore[attr-defined]
+            shown.account_number or "",
+            shown.name,
+            shown.id_type_label,
+            shown.id_number_masked,
+            timezone.localtime(shown.joined_at).date() if shown.joined_at else "",
+            "" if shown.hours is None else shown.hours,
+            "" if shown.credits is None else shown.credits,
+            shown.status_label,
         ]
+
+
+# --- A learner's invitations ----------------------------------------------------------------------
+
+
+def collective_memberships_of(*, account: LearningAccount) -> QuerySet[CollectiveMembership]:
+    """The learner's places on institutions' member lists (invited, joined or declined),
+    newest first, with the institution."""
+    return (
+        CollectiveMembership.objects.filter(member=account)
+        .select_related("collective__institution", "member_import")
+        .order_by("-joined_at", "-pk")
+    )
+
+
+def collective_invitations_of(*, account: LearningAccount) -> QuerySet[CollectiveMembership]:
+    """The invitations the learner has yet to answer."""
+    return collective_memberships_of(account=account).filter(
+        status=CollectiveMembership.Status.INVITED
+    )
+
+
+def collective_invitation_accept(
+    *, membership: CollectiveMembership, actor: User
+) -> CollectiveMembership:
+    """The learner accepts: from now on the institution sees their account number, name,
+    hours and credits."""
+    return _invitation_answer(membership=membership, actor=actor, accept=True)
+
+
+def collective_invitation_decline(
+    *, membership: CollectiveMembership, actor: User
+) -> CollectiveMembership:
+    """The learner declines: the institution sees "declined" and never their account."""
+    return _invitation_answer(membership=membership, actor=actor, accept=False)
+
+
+def _save_answer(membership: CollectiveMembership) -> None:
+    membership.save(update_fields=["status", "joined_at"])
+
+
+@transaction.atomic
+def _invitation_answer(
+    *, membership: CollectiveMembership, actor: User, accept: bool
+) -> CollectiveMembership:
+    # Locked, so that two answers (a double click, two tabs, accept and decline at once)
+    # cannot both find the invitation open: the second waits, then finds it answered.
+    membership = (
+        CollectiveMembership.objects.select_for_update(of=("self",))
+        .select_related("member", "collective__institution")
+        .get(pk=membership.pk)
+    )
+    if membership.member.holder_id is None or membership.member.holder_id != actor.pk:
+        raise PermissionDenied
+    Action = CollectiveMembershipEvent.Action
+    action = Action.ACCEPT if accept else Action.DECLINE
+    if accept:
+        membership.joined_at = timezone.now()
+    institution = membership.collective.institution
+    INVITATION.move(
+        membership,
+        action=action,
+        actor=actor,
+        details={"collective_account": membership.collective.number},
+        save=_save_answer,
+    )
+    transaction_record(
+        account=membership.member,
+        kind=(
+            BusinessTransaction.Kind.JOINED_COLLECTIVE
+            if accept
+            else BusinessTransaction.Kind.COLLECTIVE_INVITATION_DECLINED
+        ),
+        actor=actor,
+        details={
+            "collective_account": membership.collective.number,
+            "institution": institution.name if institution else "",
+        },
+    )
+    return membership
 
 
 def _memberships_create(
@@ -675,8 +836,11 @@ def _memberships_create(
     member_import: MemberImport,
     added_by: User,
     now: datetime.datetime,
+    status: str = CollectiveMembership.Status.ACTIVE,
+    listed_names: list[str] | None = None,
 ) -> None:
-    """The memberships an import adds, existing accounts linked and new ones opened alike."""
+    """The memberships an import adds: new accounts as members, existing ones invited."""
+    names = listed_names if listed_names is not None else [""] * len(accounts)
     CollectiveMembership.objects.bulk_create(
         [
             CollectiveMembership(
@@ -685,8 +849,10 @@ def _memberships_create(
                 joined_at=now,
                 added_by_id=added_by.pk,
                 member_import_id=member_import.pk,
+                status=status,
+                listed_name=name[:150],
             )
-            for account in accounts
+            for account, name in zip(accounts, names, strict=True)
         ],
         batch_size=INSERT_BATCH,
     )

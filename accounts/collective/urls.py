@@ -11,9 +11,21 @@ from accounts.collective.views import (
     MemberExportPage,
     MemberImportPage,
     MembersPage,
+    invitation_accept_view,
+    invitation_decline_view,
 )
 
 urlpatterns = [
+    path(
+        "collective-invitations/<int:pk>/accept/",
+        invitation_accept_view,
+        name="collective-invitation-accept",
+    ),
+    path(
+        "collective-invitations/<int:pk>/decline/",
+        invitation_decline_view,
+        name="collective-invitation-decline",
+    ),
     path("institutions/apply/", ApplyPage.as_view(), name="collective-apply"),
     path("centre/institutions/", ApplicationsPage.as_view(), name="collective-applications"),
     path(

@@ -10,20 +10,24 @@ ids of other institutions reveal nothing.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
-from django.core.exceptions import ValidationError
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_POST
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
@@ -39,18 +43,24 @@ from accounts.collective.models import CollectiveMembership, MemberImport
 from accounts.collective.permissions import InstitutionAdminPage
 from accounts.collective.services import (
     COLLECTIVE_KINDS,
+    MemberShown,
     applications_for,
     collective_account_apply,
     collective_account_decide,
     collective_centres,
+    collective_invitation_accept,
+    collective_invitation_decline,
     collective_members,
     collective_members_export,
     collective_members_import,
+    collective_memberships_of,
     collective_of,
+    membership_shown,
 )
 from accounts.core.models import Institution, Role, User
 from accounts.ledger.models import LearningAccount
-from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from accounts.ledger.services import learning_account_required
+from accounts.signin.permissions import HasRole, RoleRequiredMixin, user_has_role
 from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
 from common.downloads import (
     CONTENT_TYPES,
@@ -320,6 +330,8 @@ class MembersPage(InstitutionAdminPage):
         context = {
             **self.collective_context(collective),
             "page": page,
+            # Only what the institution may see of each row: people invited are not members.
+            "rows": [membership_shown(m) for m in page.object_list],
             "imports": collective.member_imports.all()[:10],
         }
         return render(request, "accounts/collective/members.html", context)
@@ -354,9 +366,10 @@ class MemberImportPage(InstitutionAdminPage):
                 messages.success(
                     request,
                     _(
-                        "%(rows)d members imported: %(opened)d learning accounts opened, "
-                        "%(linked)d existing accounts linked. New learners set their password "
-                        "with “Forgot your password?” and their email address."
+                        "%(rows)d people imported: %(opened)d learning accounts opened; "
+                        "%(linked)d people who already have a learning account are invited and "
+                        "join once they accept. New learners set their password with “Forgot "
+                        "your password?” and their email address."
                     )
                     % {
                         "rows": result.accounts_opened + result.accounts_linked,
@@ -380,6 +393,48 @@ class MemberImportPage(InstitutionAdminPage):
             **row_errors_context(row_errors),
         }
         return render(request, "accounts/collective/import.html", context)
+
+
+def _learner_account(request: HttpRequest) -> LearningAccount:
+    # Staff signed in here get 403, a learner without an account 404.
+    if not user_has_role(request.user, Role.LEARNER):
+        raise PermissionDenied
+    return learning_account_required(user=request.user)  # type: ignore[arg-type]
+
+
+def _answer_invitation(request: HttpRequest, pk: int, accept: bool) -> HttpResponse:
+    """The learner answers an institution's invitation on their file page."""
+    account = _learner_account(request)
+    membership = get_object_or_404(collective_memberships_of(account=account), pk=pk)
+    institution = membership.collective.institution
+    answer = collective_invitation_accept if accept else collective_invitation_decline
+    try:
+        answer(membership=membership, actor=request.user)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        for error in exc.messages:
+            messages.error(request, error)
+    else:
+        done = (
+            _("You joined the member list of %(institution)s.")
+            if accept
+            else _("You declined the invitation of %(institution)s; it does not see your account.")
+        )
+        messages.success(request, done % {"institution": institution.name if institution else ""})
+    return redirect(reverse("learning-file") + "#collective-invitations")
+
+
+@login_required
+@require_POST
+def invitation_accept_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Accepted, the institution sees the learner's account, hours and credits."""
+    return _answer_invitation(request, pk, accept=True)
+
+
+@login_required
+@require_POST
+def invitation_decline_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Declined, the institution sees "declined" and nothing of the account."""
+    return _answer_invitation(request, pk, accept=False)
 
 
 class MemberExportPage(InstitutionAdminPage):
@@ -510,28 +565,34 @@ class DecisionSerializer(serializers.Serializer):
         return attrs
 
 
-class MemberSerializer(serializers.ModelSerializer):
-    """A member as the institution sees them: the identity number only masked."""
+class MemberSerializer(serializers.Serializer):
+    """A row of the member list as the institution sees it: the identity number only masked;
+    a person invited (or who declined) shows the status, the name the institution wrote and
+    the masked number only, every other field null."""
 
-    account_number = serializers.CharField(source="member.number", read_only=True)
-    name = serializers.CharField(source="member.holder.name", read_only=True)
-    id_type = serializers.CharField(source="member.id_type", read_only=True)
-    id_number_masked = serializers.CharField(source="member.id_number_masked", read_only=True)
-    hours = serializers.DecimalField(max_digits=10, decimal_places=1, read_only=True)
-    credits = serializers.DecimalField(max_digits=8, decimal_places=1, read_only=True)
+    status = serializers.ChoiceField(
+        choices=CollectiveMembership.Status.choices,
+        read_only=True,
+        help_text=gettext_lazy(
+            "active: a member; invited: a person with a learning account who has not accepted "
+            "yet; declined: a person who declined."
+        ),
+    )
+    account_number = serializers.CharField(read_only=True, allow_null=True)
+    name = serializers.CharField(read_only=True)
+    id_type = serializers.CharField(read_only=True)
+    id_number_masked = serializers.CharField(read_only=True)
+    joined_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    hours = serializers.DecimalField(
+        max_digits=10, decimal_places=1, read_only=True, allow_null=True
+    )
+    credits = serializers.DecimalField(
+        max_digits=8, decimal_places=1, read_only=True, allow_null=True
+    )
 
-    class Meta:
-        model = CollectiveMembership
-        fields = [
-            "account_number",
-            "name",
-            "id_type",
-            "id_number_masked",
-            "joined_at",
-            "hours",
-            "credits",
-        ]
-        read_only_fields = fields
+    def to_representation(self, instance: Any) -> Any:
+        shown = instance if isinstance(instance, MemberShown) else membership_shown(instance)
+        return super().to_representation(shown)
 
 
 class MemberImportUploadSerializer(serializers.Serializer):
@@ -708,6 +769,69 @@ class MemberImportApi(InstitutionAdminApi):
             )
             return Response(errors.data, status=status.HTTP_400_BAD_REQUEST)
         return Response(MemberImportSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    """An institution's place for the learner on its member list, as the learner sees it."""
+
+    institution = serializers.CharField(source="collective.institution.name", read_only=True)
+    invited_at = serializers.DateTimeField(
+        source="member_import.created_at", read_only=True, allow_null=True
+    )
+    joined_at = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CollectiveMembership
+        fields = ["id", "institution", "status", "invited_at", "joined_at"]
+        read_only_fields = fields
+
+    def get_joined_at(self, membership: CollectiveMembership) -> datetime.datetime | None:
+        return membership.joined_at if membership.is_member else None
+
+
+class LearnerApi(APIView):
+    permission_classes = [HasRole.of(Role.LEARNER)]
+
+    def membership(self, request: Request, pk: int) -> CollectiveMembership:
+        account = learning_account_required(user=request.user)  # type: ignore[arg-type]
+        return get_object_or_404(collective_memberships_of(account=account), pk=pk)
+
+
+class InvitationsApi(LearnerApi, ListAPIView):
+    """The learner's places on institutions' member lists: invitations to answer (``invited``),
+    and those accepted (``active``) or declined."""
+
+    serializer_class = InvitationSerializer
+
+    def get_queryset(self) -> Any:
+        account = learning_account_required(user=self.request.user)  # type: ignore[arg-type]
+        return collective_memberships_of(account=account)
+
+
+class InvitationAcceptApi(LearnerApi):
+    """The learner accepts an institution's invitation: it then sees their account number,
+    name, hours and credits. An invitation already answered is refused (400, ``status``)."""
+
+    @extend_schema(request=None, responses=InvitationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        membership = collective_invitation_accept(
+            membership=self.membership(request, pk),
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(InvitationSerializer(membership).data)
+
+
+class InvitationDeclineApi(LearnerApi):
+    """The learner declines an institution's invitation: it sees "declined" and nothing of
+    the account. An invitation already answered is refused (400, ``status``)."""
+
+    @extend_schema(request=None, responses=InvitationSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        membership = collective_invitation_decline(
+            membership=self.membership(request, pk),
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        return Response(InvitationSerializer(membership).data)
 
 
 class MemberExportApi(InstitutionAdminApi):

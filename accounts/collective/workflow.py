@@ -1,10 +1,16 @@
-"""The status machine of an institution's application for a collective account: a centre
-administrator approves or rejects it, once. The service decides who may decide and holds the
-lock; this table decides which moves exist, and every move leaves an event."""
+"""The status machines of collective accounts: an institution's application, which a centre
+administrator approves or rejects, once; and an institution's invitation to a learner who
+already has an account, which the learner accepts or declines, once. The services decide who
+may move and hold the lock; these tables decide which moves exist, and every move leaves an
+event."""
 
 from django.utils.translation import gettext_lazy as _
 
-from accounts.collective.models import CollectiveApplicationEvent
+from accounts.collective.models import (
+    CollectiveApplicationEvent,
+    CollectiveMembership,
+    CollectiveMembershipEvent,
+)
 from accounts.ledger.models import LearningAccount
 from common.workflow import Workflow
 
@@ -22,4 +28,20 @@ APPLICATION = Workflow(
     action_labels=CollectiveApplicationEvent.Action,
     state_field="status",
     error_field="decision",
+)
+
+Membership = CollectiveMembership.Status
+
+INVITATION = Workflow(
+    moves={
+        CollectiveMembershipEvent.Action.ACCEPT: ({Membership.INVITED}, Membership.ACTIVE),
+        CollectiveMembershipEvent.Action.DECLINE: ({Membership.INVITED}, Membership.DECLINED),
+    },
+    event_model=CollectiveMembershipEvent,
+    subject_field="membership",
+    refusal=_("This invitation was already answered (%(status)s); it cannot be answered again."),
+    state_labels=Membership,
+    action_labels=CollectiveMembershipEvent.Action,
+    state_field="status",
+    error_field="status",
 )

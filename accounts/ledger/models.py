@@ -160,6 +160,14 @@ class BusinessTransaction(AppendOnlyModel):
         COLLECTIVE_APPLIED = "collective_applied", _("Collective account applied for")
         COLLECTIVE_REJECTED = "collective_rejected", _("Collective account application rejected")
         JOINED_COLLECTIVE = "joined_collective", _("Joined an institution's collective account")
+        COLLECTIVE_INVITED = (
+            "collective_invited",
+            _("Invited to join an institution's collective account"),
+        )
+        COLLECTIVE_INVITATION_DECLINED = (
+            "collective_declined",
+            _("Declined an institution's invitation to its collective account"),
+        )
         GOAL_SET = "goal_set", _("Learning goal set")
         GOAL_REMOVED = "goal_removed", _("Learning goal removed")
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported by an institution")

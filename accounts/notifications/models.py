@@ -28,6 +28,10 @@ class Notification(models.Model):
         DEADLINE_REMINDER = "deadline_reminder", _("Decision due soon")
         DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
+        COLLECTIVE_INVITATION = (
+            "collective_invitation",
+            _("An institution invites you to its member list"),
+        )
         CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
         ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")
         CERTIFICATE_READY = "certificate_ready", _("Certificate ready")

@@ -80,6 +80,12 @@ BODIES: dict[str, Promise] = {
         "{institution} has reported “{outcome}” for you. Confirm it to save it in your "
         "lifelong learning file, or decline it."
     ),
+    Kind.COLLECTIVE_INVITATION: _(
+        "{institution} has put you on the member list of its collective account. If you "
+        "accept, it will see your learning account number, your name, your learning hours and "
+        "your credits; if you decline, it sees none of them. Answer on your lifelong learning "
+        "file page."
+    ),
     Kind.CATALOGUE_MATCH: _(
         "“{outcome}” matches the catalogue entry “{entry}” ({hours} learning hours, "
         "{credits} credits). You can now apply to have it accredited."

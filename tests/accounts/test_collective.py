@@ -13,7 +13,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from accounts.collective.services import collective_account_decide, collective_members_import
+from accounts.collective.services import (
+    collective_account_decide,
+    collective_invitation_accept,
+    collective_members_import,
+)
 from accounts.models import (
     BusinessTransaction,
     CollectiveMembership,
@@ -150,6 +154,11 @@ def test_an_institution_applies_a_centre_approves_and_its_members_are_imported_a
     LedgerEntry.objects.create(
         account=already_registered, hours=Decimal("4"), credits=0, cause_type="test", cause_id="2"
     )
+    # The learner who already had an account is invited, and accepts.
+    invitation = CollectiveMembership.objects.get(member=already_registered)
+    assert invitation.status == "invited"
+    assert already_registered.holder is not None
+    collective_invitation_accept(membership=invitation, actor=already_registered.holder)
     listing = api_client.get(f"/api/v1/institutions/{institution.pk}/members/").json()
 
     assert listing["count"] == 3

@@ -7,17 +7,23 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from accounts.collective.workflow import APPLICATION
+from accounts.collective.workflow import APPLICATION, INVITATION
 from accounts.models import (
     ClosureEvent,
     ClosureRequest,
     CollectiveApplicationEvent,
+    CollectiveMembership,
+    CollectiveMembershipEvent,
     CorrectionEvent,
     CorrectionRequest,
     LearningAccount,
 )
 from accounts.rights.workflow import CLOSURE, CORRECTION
-from tests.accounts.factories import CollectiveAccountFactory, UserFactory
+from tests.accounts.factories import (
+    CollectiveAccountFactory,
+    PersonalAccountFactory,
+    UserFactory,
+)
 from tests.workflows import allowed_moves, forbidden_moves
 
 
@@ -43,6 +49,14 @@ def application(state: str) -> Any:
     return CollectiveAccountFactory(status=state)
 
 
+def invitation(state: str) -> Any:
+    collective: Any = CollectiveAccountFactory()
+    added_by: Any = UserFactory()
+    return CollectiveMembership.objects.create(
+        collective=collective, member=PersonalAccountFactory(), added_by=added_by, status=state
+    )
+
+
 MACHINES: dict[str, tuple[Any, ...]] = {
     "closure": (CLOSURE, ClosureRequest.Status.values, closure_request, ClosureEvent),
     "correction": (
@@ -56,6 +70,12 @@ MACHINES: dict[str, tuple[Any, ...]] = {
         LearningAccount.Status.values,
         application,
         CollectiveApplicationEvent,
+    ),
+    "invitation": (
+        INVITATION,
+        CollectiveMembership.Status.values,
+        invitation,
+        CollectiveMembershipEvent,
     ),
 }
 

@@ -29,3 +29,19 @@ def test_the_schema_generates_without_warnings():
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+def test_the_schema_documents_how_a_learner_answers_an_institutions_invitation(client):
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+
+    paths = schema["paths"]
+    assert "get" in paths["/api/v1/collective-invitations/"]
+    for answer in ("accept", "decline"):
+        assert "post" in paths[f"/api/v1/collective-invitations/{{id}}/{answer}/"]
+    member = schema["components"]["schemas"]["Member"]["properties"]
+    assert "status" in member
+    assert set(schema["components"]["schemas"]["MembershipStatusEnum"]["enum"]) == {
+        "invited",
+        "active",
+        "declined",
+    }

@@ -137,6 +137,7 @@ TRANSFER = {"pk": "transfer"}
 ITEM = {"pk": "transfer_item"}
 EVIDENCE = {"pk": "evidence"}
 GOAL = {"pk": "goal"}
+INVITATION = {"pk": "invitation"}
 
 # One row per route name (or pattern, for the few unnamed routes). Rows read: the kind, the URL
 # keyword values when the route has any, then the cells that differ from the kind's defaults
@@ -198,6 +199,9 @@ ROUTES: dict[str, Row] = {
     "outcome-withdraw": post_only("learner-own", OUTCOME),
     "outcome-confirm": post_only("learner-own", OUTCOME),
     "outcome-decline": post_only("learner-own", OUTCOME),
+    # Institution I's invitation to A: A answers it; to anyone else it does not exist.
+    "collective-invitation-accept": post_only("learner-own", INVITATION),
+    "collective-invitation-decline": post_only("learner-own", INVITATION),
     # Evidence: its owner (or staff who opened the owner's file with a reason); to anyone
     # else it does not exist, signed in or not.
     "evidence-download": row("learner-own", EVIDENCE, cells={p: 404 for p in PRINCIPALS if p != A}),
@@ -272,6 +276,9 @@ ROUTES: dict[str, Row] = {
     "api-outcome-withdraw": post_only_after_role("learner-own", OUTCOME),
     "api-outcome-confirm": post_only_after_role("learner-own", OUTCOME),
     "api-outcome-decline": post_only_after_role("learner-own", OUTCOME),
+    "api-collective-invitations": row("learner"),
+    "api-collective-invitation-accept": post_only_after_role("learner-own", INVITATION),
+    "api-collective-invitation-decline": post_only_after_role("learner-own", INVITATION),
     "api-outcome-estimate": row("learner-own", OUTCOME),
     "api-evidence-download": row(
         "learner-own", EVIDENCE, cells=dict.fromkeys(STAFF_SIGNED_IN, 404)
