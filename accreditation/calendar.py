@@ -3,8 +3,10 @@
 A working day is Monday to Friday, unless a :class:`~accreditation.models.CalendarDay` says
 otherwise: a statutory holiday on a weekday, or a weekend day that the State Council's yearly
 arrangement makes a working day. A year without a published arrangement (no
-:class:`~accreditation.models.CalendarYear`) falls back to Monday-Friday, and a due date whose
-counting reaches into such a year is *provisional* until the year is published.
+:class:`~accreditation.models.CalendarYear`) is counted from the law alone
+(:mod:`accreditation.holiday_law`: its holidays on weekdays and the weekdays that make up for
+holidays on a weekend are days off), and a due date whose counting reaches into such a year is
+*provisional* until the year is published.
 
 Counting rule: "``n`` working days from ``start``" is the ``n``-th working day *strictly after*
 ``start``, where ``start`` is the Beijing date of the submission (or of the resubmission that
@@ -12,13 +14,15 @@ restarted a stopped clock). A submission on a non-working day therefore counts f
 working day, and the decision is due at the end (Beijing time) of that day.
 
 Each public function reads the calendar with one query: the exceptions of a window of dates
-around the ones it needs (and one more query only if a count runs past that window). Nothing is
-cached between calls, so a change in the admin is seen at once.
+around the ones it needs (and one more query only if a count runs past that window). Nothing
+read from the database is cached between calls, so a change in the admin is seen at once (the
+law's days, computed without the database, are).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +38,7 @@ from django.db.models import FilteredRelation, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import holiday_law
 from .models import OPEN_STATES, Application, CalendarDay, CalendarYear
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -62,6 +67,15 @@ def local_date(moment: datetime.datetime) -> datetime.date:
 
 
 # --- The calendar over a window of dates --------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def law_days_off(year: int) -> frozenset[datetime.date]:
+    """The weekdays off that the law alone gives in ``year`` (none for a year the law module
+    does not compute): what counts for a year whose arrangement is not published."""
+    if not holiday_law.FIRST_YEAR <= year <= holiday_law.LAST_YEAR:
+        return frozenset()
+    return frozenset(day.date for day in holiday_law.provisional_days_off(year))
 
 
 def _span(working_days: int) -> datetime.timedelta:
@@ -109,7 +123,12 @@ class WorkingCalendar:
 
     def is_working_day(self, day: datetime.date) -> bool:
         self._cover(day)
-        return self._exceptions.get(day, day.weekday() < 5)
+        working = self._exceptions.get(day)
+        if working is not None:
+            return working
+        if day.year not in self._published and day in law_days_off(day.year):
+            return False
+        return day.weekday() < 5
 
     def is_published(self, year: int) -> bool:
         # The published years are read for every year the window touches, whole.

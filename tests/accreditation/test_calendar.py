@@ -258,10 +258,10 @@ def test_a_deadline_reaching_into_an_unpublished_year_is_provisional_until_it_is
     centre,
 ):
     assert not CalendarYear.objects.filter(year=2027).exists()
-    # From Mon 2026-12-21 on Monday-Friday: 12-22..12-25 (4), 12-28..12-31 (8), Fri 2027-01-01
-    # (9), 01-04..01-08 (14), 01-11 (15).
+    # From Mon 2026-12-21, 2027 counted from the law (Fri 01-01 New Year's Day off):
+    # 12-22..12-25 (4), 12-28..12-31 (8), 01-04..01-08 (13), 01-11, 01-12 (15).
     crossing = application(centre, started=D(2026, 12, 21))
-    assert (crossing.due_on, crossing.due_is_provisional) == (D(2027, 1, 11), True)
+    assert (crossing.due_on, crossing.due_is_provisional) == (D(2027, 1, 12), True)
     inside_2026 = application(centre, started=D(2026, 11, 2))
     assert not inside_2026.due_is_provisional
     paused = application(
