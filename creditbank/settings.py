@@ -268,6 +268,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "creditbank.tasks.resend_stale_data_exports",
         "schedule": float(env_int("LOST_WORK_SWEEP_INTERVAL_SECONDS", 300)),
     },
+    # From 1 October while next year's working-day arrangement is not entered (or any day while
+    # this year's is not): the management admins are told once a week (accreditation).
+    "calendar-unpublished-notice": {
+        "task": "accreditation.tasks.calendar_unpublished_notify_task",
+        "schedule": 24 * 3600.0,
+    },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {
         "task": "transfers.tasks.purge_expired_idempotency_keys",

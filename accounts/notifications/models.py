@@ -39,6 +39,10 @@ class Notification(models.Model):
             "transfer_information_requested",
             _("Information requested for a credit transfer"),
         )
+        CALENDAR_UNPUBLISHED = (
+            "calendar_unpublished",
+            _("Working-day calendar not entered"),
+        )
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)

@@ -108,6 +108,11 @@ BODIES: dict[str, Promise] = {
     Kind.CORRECTION_REJECTED: _(
         "Your correction request #{request} was not accepted. The centre's reason: {reason}"
     ),
+    Kind.CALENDAR_UNPUBLISHED: _(
+        "The State Council's holiday arrangement for {year} is not entered in the portal yet. "
+        "Due dates that reach into {year} are provisional, computed from the statutory holidays "
+        "alone. Enter the arrangement as soon as it is published."
+    ),
 }
 GENERIC_TITLE = _("Notice")
 # Shown when a notice lacks a parameter its text needs (an older caller, a renamed param).
