@@ -327,6 +327,7 @@ ROUTES: dict[str, Row] = {
         "centre-own", APP, reviewer_x=403, reviewer_y=403, management="ok"
     ),
     "api-programmes": row("public"),
+    "api-calendar-year": row("public"),
     "api-goals": row("learner"),
     "api-goal": row("learner-own", GOAL),
     # The officer of the programme's institution sees the transfer application to decide it.
@@ -365,6 +366,7 @@ LITERAL_KWARGS = {
     "fmt": "csv",
     "move": "start-review",
     "kind": "outcome",
+    "year": "2027",
 }
 
 
