@@ -52,7 +52,7 @@ class CalendarYearAdmin(admin.ModelAdmin):
 
     list_display = ["year", "source", "exception_count", "published_at", "entry_link"]
     fields = ["year", "source", "published_at", "entry_link"]
-    readonly_fields = fields
+    readonly_fields = ["year", "source", "published_at", "entry_link"]
     search_fields = ["year", "source"]
     inlines = [CalendarDayInline]
 

@@ -38,12 +38,9 @@ from .calendar import (
     calendar_year_publish,
     local_date,
 )
-from .holiday_law import provisional_arrangement, statutory_holidays
+from .holiday_law import FIRST_YEAR, LAST_YEAR, provisional_arrangement, statutory_holidays
 from .models import CalendarDay, CalendarYear
 
-# The law of 2025 (全国年节及纪念日放假办法, as amended) is what the entry checks against.
-FIRST_YEAR = 2025
-LAST_YEAR = 2100
 # Applications listed by the preview (all are counted).
 PREVIEW_ROWS = 50
 MAX_NAME = CalendarDay._meta.get_field("name").max_length or 100
@@ -152,7 +149,7 @@ class ArrangementForm(forms.Form):
         return self._parse("working_days", working=True)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         holidays = cleaned.get("holidays")
         working = cleaned.get("working_days")
         if isinstance(holidays, list) and isinstance(working, list):
@@ -208,9 +205,7 @@ class CalendarEntryPage(RoleRequiredMixin, View):
     def _initial(self, year: int) -> dict[str, str]:
         entry = CalendarYear.objects.filter(year=year).first()
         if entry is not None:
-            days: Arrangement = list(
-                entry.days.values_list("date", "is_working_day", "name")  # type: ignore[attr-defined]
-            )
+            days: Arrangement = list(entry.days.values_list("date", "is_working_day", "name"))
             source = entry.source
         else:
             days = provisional_arrangement(year)
