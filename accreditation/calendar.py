@@ -29,7 +29,7 @@ import chinese_calendar
 from chinese_calendar import constants as package_data
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, DateTimeField, F, FilteredRelation, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
@@ -539,9 +539,22 @@ def _arrangement_store(
 ) -> bool:
     """Make ``year``'s stored arrangement ``days`` from ``source``; False if it already was.
 
-    Takes the model classes so that the data migration can run it with historical models."""
+    Takes the model classes so that the data migration can run it with historical models.
+    Two publications of a new year at once: the second one's insert waits for the first and
+    fails on the unique year; it then locks the first one's row and goes on as a change."""
     entry = year_model.objects.select_for_update().filter(year=year).first()
-    if entry is not None:
+    created = False
+    if entry is None:
+        try:
+            with transaction.atomic():
+                entry = year_model.objects.create(
+                    year=year, source=source, published_at=timezone.now()
+                )
+        except IntegrityError:
+            entry = year_model.objects.select_for_update().get(year=year)
+        else:
+            created = True
+    if not created:
         stored = set(
             day_model.objects.filter(year=entry).values_list("date", "is_working_day", "name")
         )
@@ -551,8 +564,6 @@ def _arrangement_store(
         entry.published_at = timezone.now()
         entry.save(update_fields=["source", "published_at"])
         day_model.objects.filter(year=entry).delete()
-    else:
-        entry = year_model.objects.create(year=year, source=source, published_at=timezone.now())
     day_model.objects.bulk_create(
         day_model(year=entry, date=day, is_working_day=working, name=name)
         for day, working, name in sorted(days)

@@ -17,11 +17,13 @@ reminder three working days before, Tuesday 23 February. With the arrangement: 2
 from __future__ import annotations
 
 import datetime
+import threading
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
 from django.core.management import call_command
+from django.db import connection
 
 from accounts.models import Notification, Role
 from accounts.notifications.services import notification_render
@@ -373,3 +375,37 @@ def test_the_daily_load_publishes_a_year_a_newer_package_brings(
     assert calendar_load() == 0
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "accreditation.tasks.calendar_load_task" in tasks
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_publications_at_once_move_each_due_date_once_and_tell_each_person_once(
+    postgres, centre, reviewer
+):
+    moving = [provisional_application(centre, reviewer) for _ in range(30)]
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def publisher() -> None:
+        try:
+            barrier.wait()
+            calendar_year_publish(
+                year=2027, days=arrangement_2027(), source=SOURCE, now=at(D(2027, 2, 1))
+            )
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publisher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not errors
+    assert set(
+        Application.objects.filter(pk__in=[a.pk for a in moving]).values_list("due_on", flat=True)
+    ) == {PUBLISHED_DUE}
+    to_reviewer = Notification.objects.get(kind=MOVED, recipient=reviewer)
+    assert to_reviewer.params["count"] == 30
+    assert Notification.objects.filter(kind=MOVED).count() == 1 + 30
