@@ -20,7 +20,7 @@ import datetime
 import logging
 from dataclasses import dataclass
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Notification, Role, User
@@ -48,10 +48,7 @@ class UnpublishedYear:
 
 
 def calendar_entry_link(year: int) -> str:
-    try:
-        return reverse(ENTRY_URL_NAME, args=[year])
-    except NoReverseMatch:
-        return f"/staff/calendar/{year}/"
+    return reverse(ENTRY_URL_NAME, args=[year])
 
 
 def calendar_years_watched(today: datetime.date) -> list[int]:

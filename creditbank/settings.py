@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accreditation.tasks.deadline_sweep_task",
         "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
     },
+    # A newer chinesecalendar package's years are published as the calendar page publishes.
+    "calendar-load": {
+        "task": "accreditation.tasks.calendar_load_task",
+        "schedule": float(env_int("CALENDAR_LOAD_INTERVAL_SECONDS", 24 * 3600)),
+    },
     # Accounts whose closure confirmation period has ended are closed (accounts.rights).
     "close-due-accounts": {
         "task": "accounts.tasks.close_due_accounts",

@@ -27,6 +27,7 @@ class Notification(models.Model):
         APPROVAL_REQUESTED = "approval_requested", _("Individual accreditation to approve")
         DEADLINE_REMINDER = "deadline_reminder", _("Decision due soon")
         DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
+        DEADLINE_MOVED = "deadline_moved", _("Decision due dates moved")
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
         CATALOGUE_MATCH = "catalogue_match", _("Your outcome can now be accredited")
         ACCREDITATION_REVOKED = "accreditation_revoked", _("Accreditation revoked")

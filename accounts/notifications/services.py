@@ -76,6 +76,11 @@ BODIES: dict[str, Promise] = {
         "The decision on application #{application} (“{outcome}”), assigned to {reviewer}, "
         "was due on {due_on} and is overdue."
     ),
+    Kind.DEADLINE_MOVED: _(
+        "The official holiday arrangement for {years} is published and the due dates are "
+        "recomputed on it. {count} application(s) of yours moved (application, old due date → "
+        "new due date): {moves}"
+    ),
     Kind.OUTCOME_REPORTED: _(
         "{institution} has reported “{outcome}” for you. Confirm it to save it in your "
         "lifelong learning file, or decline it."

@@ -72,7 +72,7 @@ def test_the_management_admins_are_told_weekly_from_1_october_until_the_year_is_
         assert sweep(clock, D(2026, 10, 1)) == 1  # Thursday
 
     notice = Notification.objects.get(recipient=management_admin)
-    assert notice.link == "/staff/calendar/2027/"
+    assert notice.link == "/calendar/manage/2027/"
     assert notice.params["year"] == 2027
     assert [m.to for m in mail.outbox] == [["mona@example.cn"]]
     assert "2027" in mail.outbox[0].body
@@ -120,10 +120,10 @@ def test_the_admins_pages_carry_a_banner_from_1_october_until_the_year_is_entere
     shown = banner(management_admin, D(2026, 10, 1))
     assert "holiday arrangement for 2027 is not entered yet" in shown
     assert "provisional, computed from the statutory holidays" in shown
-    assert '<a href="/staff/calendar/2027/">Enter the 2027 arrangement</a>' in shown
+    assert '<a href="/calendar/manage/2027/">Enter the 2027 arrangement</a>' in shown
     told = banner(centre_admin, D(2026, 10, 1))
     assert "for 2027 is not entered yet" in told
-    assert "/staff/calendar/2027/" not in told  # the management centre enters it
+    assert "/calendar/manage/2027/" not in told  # the management centre enters it
     assert banner(shao.holder, D(2026, 10, 1)) == ""
 
     calendar_year_publish(year=2027, days=[], source="国务院办公厅通知")

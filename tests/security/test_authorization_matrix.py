@@ -257,6 +257,10 @@ ROUTES: dict[str, Row] = {
     "catalogue-export": row("management"),
     "conversion-rules-manage": row("management"),
     "conversion-rules-export": row("management"),
+    # The working-day calendar's years and the entry of a year's arrangement; an empty form is
+    # shown again with its errors.
+    "calendar_arrangements": row("management"),
+    "calendar_arrangement_entry": row("management", {"year": "2027"}, post={"management": "bad"}),
     # --- The API --------------------------------------------------------------------------------
     "api-token": row("public"),
     "api-logout": row("signed-in"),
