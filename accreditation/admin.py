@@ -1,22 +1,19 @@
-"""Admin site of accreditation: the management administrator keeps the working-day calendar here
-(each year's arrangement is published only in the preceding autumn). The catalogue,
-applications, events and decisions are shown read-only: they change only through their services
+"""Admin site of accreditation, read-only: the working-day calendar (entered and published on the
+portal's calendar page, which re-arms the deadline sweep and tells the people whose due date
+moved), the catalogue, applications, events and decisions change only through their services
 (versions are never edited, applications move only through the workflow)."""
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
-from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
-from django.utils import timezone
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
-from .calendar import calendar_day_problem, deadlines_recompute
 from .models import (
     Application,
     ApplicationEvent,
@@ -30,36 +27,32 @@ from .models import (
 # --- The calendar -------------------------------------------------------------------------------
 
 
-class CalendarDayFormSet(BaseInlineFormSet):
-    """Each exception must lie in the year being edited, and be an exception: a holiday on a
-    weekday or a working day on a weekend (the same rule as ``calendar_year_publish``)."""
-
-    def clean(self) -> None:
-        super().clean()
-        year = self.instance.year
-        if not year:
-            return
-        for form in self.forms:
-            day = form.cleaned_data.get("date") if hasattr(form, "cleaned_data") else None
-            if day is None or form.cleaned_data.get("DELETE"):
-                continue
-            problem = calendar_day_problem(year, day, form.cleaned_data["is_working_day"])
-            if problem is not None:
-                form.add_error("date", problem)
-
-
 class CalendarDayInline(admin.TabularInline):
     model = CalendarDay
-    formset = CalendarDayFormSet
     fields = ["date", "is_working_day", "name"]
-    extra = 3
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(CalendarYear)
 class CalendarYearAdmin(admin.ModelAdmin):
-    list_display = ["year", "source", "exception_count", "published_at"]
-    fields = ["year", "source", "published_at"]
-    readonly_fields = ["published_at"]
+    """Shown here, entered on the portal's calendar page (``calendar_arrangement_entry``): only
+    that page checks the statutory holidays, previews the due dates that move and publishes
+    through ``calendar_year_publish``, which re-arms the deadline sweep and tells the people
+    whose due date moved. An edit here would do none of that."""
+
+    list_display = ["year", "source", "exception_count", "published_at", "entry_link"]
+    fields = ["year", "source", "published_at", "entry_link"]
+    readonly_fields = ["year", "source", "published_at", "entry_link"]
     search_fields = ["year", "source"]
     inlines = [CalendarDayInline]
 
@@ -70,41 +63,34 @@ class CalendarYearAdmin(admin.ModelAdmin):
     def exception_count(self, obj: Any) -> int:
         return int(obj.exception_count)
 
-    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        obj.published_at = timezone.now()
-        super().save_model(request, obj, form, change)
-
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        # A year renumbered from an earlier one moves deadlines from that earlier year on.
-        year = form.instance.year
-        self._recompute(request, min(year, form.initial.get("year") or year))
-
-    def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        year = obj.year
-        super().delete_model(request, obj)
-        self._recompute(request, year)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[CalendarYear]) -> None:
-        years = list(queryset.values_list("year", flat=True))
-        super().delete_queryset(request, queryset)
-        if years:
-            self._recompute(request, min(years))
-
-    def _recompute(self, request: HttpRequest, year: int) -> None:
-        changed = deadlines_recompute(since=datetime.date(year, 1, 1))
-        self.message_user(
-            request,
-            ngettext(
-                "The due date of %(count)d open application was recomputed.",
-                "The due dates of %(count)d open applications were recomputed.",
-                changed,
-            )
-            % {"count": changed},
-            messages.INFO,
+    @admin.display(description=_("enter or change"))
+    def entry_link(self, obj: Any) -> str:
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("calendar_arrangement_entry", args=[obj.year]),
+            _("On the calendar page"),
         )
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> Any:
+        messages.info(
+            request,
+            format_html(
+                '{} <a href="{}">{}</a>',
+                _("Arrangements are entered and published on the portal's calendar page:"),
+                reverse("calendar_arrangements"),
+                _("Working-day calendar"),
+            ),
+        )
+        return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 # --- Read-only records --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, path
 
-from . import api, catalogue_views
+from . import api, calendar_api, catalogue_views
 
 urlpatterns: list[URLPattern] = [
     path("catalogue/", catalogue_views.CatalogueListApi.as_view(), name="api-catalogue"),
@@ -36,6 +36,7 @@ urlpatterns: list[URLPattern] = [
         api.ApplicationRevokeView.as_view(),
         name="api-application-revoke",
     ),
+    path("calendar/<int:year>/", calendar_api.CalendarYearApi.as_view(), name="api-calendar-year"),
     path(
         "outcomes/<int:pk>/estimate/",
         api.CatalogueEstimateView.as_view(),

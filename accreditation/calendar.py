@@ -3,8 +3,10 @@
 A working day is Monday to Friday, unless a :class:`~accreditation.models.CalendarDay` says
 otherwise: a statutory holiday on a weekday, or a weekend day that the State Council's yearly
 arrangement makes a working day. A year without a published arrangement (no
-:class:`~accreditation.models.CalendarYear`) falls back to Monday-Friday, and a due date whose
-counting reaches into such a year is *provisional* until the year is published.
+:class:`~accreditation.models.CalendarYear`) is counted from the law alone
+(:mod:`accreditation.holiday_law`: its holidays on weekdays and the weekdays that make up for
+holidays on a weekend are days off), and a due date whose counting reaches into such a year is
+*provisional* until the year is published.
 
 Counting rule: "``n`` working days from ``start``" is the ``n``-th working day *strictly after*
 ``start``, where ``start`` is the Beijing date of the submission (or of the resubmission that
@@ -12,13 +14,15 @@ restarted a stopped clock). A submission on a non-working day therefore counts f
 working day, and the decision is due at the end (Beijing time) of that day.
 
 Each public function reads the calendar with one query: the exceptions of a window of dates
-around the ones it needs (and one more query only if a count runs past that window). Nothing is
-cached between calls, so a change in the admin is seen at once.
+around the ones it needs (and one more query only if a count runs past that window). Nothing
+read from the database is cached between calls, so a change in the admin is seen at once (the
+law's days, computed without the database, are).
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,11 +33,16 @@ import chinese_calendar
 from chinese_calendar import constants as package_data
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import FilteredRelation, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Case, DateTimeField, F, FilteredRelation, Q, Value, When
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import Notification
+from accounts.services import Notice, notify_batch
+
+from . import holiday_law
 from .models import OPEN_STATES, Application, CalendarDay, CalendarYear
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -62,6 +71,15 @@ def local_date(moment: datetime.datetime) -> datetime.date:
 
 
 # --- The calendar over a window of dates --------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def law_days_off(year: int) -> frozenset[datetime.date]:
+    """The weekdays off that the law alone gives in ``year`` (none for a year the law module
+    does not compute): what counts for a year whose arrangement is not published."""
+    if not holiday_law.FIRST_YEAR <= year <= holiday_law.LAST_YEAR:
+        return frozenset()
+    return frozenset(day.date for day in holiday_law.provisional_days_off(year))
 
 
 def _span(working_days: int) -> datetime.timedelta:
@@ -109,7 +127,12 @@ class WorkingCalendar:
 
     def is_working_day(self, day: datetime.date) -> bool:
         self._cover(day)
-        return self._exceptions.get(day, day.weekday() < 5)
+        working = self._exceptions.get(day)
+        if working is not None:
+            return working
+        if day.year not in self._published and day in law_days_off(day.year):
+            return False
+        return day.weekday() < 5
 
     def is_published(self, year: int) -> bool:
         # The published years are read for every year the window touches, whole.
@@ -226,62 +249,290 @@ def deadline_for_submission(submitted_at: datetime.datetime) -> Deadline:
 # --- Recomputing open deadlines -----------------------------------------------------------------
 
 
-def deadlines_recompute(*, since: datetime.date) -> int:
+@dataclass(frozen=True)
+class Announcement:
+    """What the notices about moved due dates say and how they are keyed: ``years`` as shown
+    (``"2027"``), ``key`` naming the publication (the same key for a re-run of the same one)."""
+
+    years: str
+    key: str
+
+
+@dataclass(frozen=True)
+class DueDateMove:
+    """An open application whose due date a calendar change moves; ``working_days`` is the
+    shift on the new calendar (positive: later)."""
+
+    application_id: int
+    centre_name: str
+    old_due_on: datetime.date
+    new_due_on: datetime.date
+    working_days: int
+
+
+def _shift(calendar: WorkingCalendar, old: datetime.date, new: datetime.date) -> int:
+    return calendar.between(old, new) if new >= old else -calendar.between(new, old)
+
+
+def _running() -> Any:
+    return Application.objects.filter(
+        state__in=[state.value for state in OPEN_STATES],
+        clock_started_on__isnull=False,
+        clock_days__isnull=False,
+    )
+
+
+_NULL_STAMP = Value(None, output_field=DateTimeField())
+
+
+def _rearmed(stamp: str, new_due_on: datetime.date) -> Case:
+    """``stamp`` cleared on the rows whose due date moves, kept on the others."""
+    return Case(
+        When(~Q(due_on=new_due_on), then=_NULL_STAMP),
+        default=F(stamp),
+        output_field=DateTimeField(),
+    )
+
+
+def deadlines_recompute(
+    *,
+    since: datetime.date,
+    now: datetime.datetime | None = None,
+    announce: Announcement | None = None,
+) -> int:
     """Recompute ``due_on``, ``remind_on`` and ``due_is_provisional`` of the applications whose
     clock is running and whose due date is on or after ``since`` (a calendar change on ``since``
     or later cannot move an earlier due date), from their ``clock_started_on`` and ``clock_days``.
     Returns how many applications changed.
 
-    Rows are read in chunks by id with one calendar query per chunk. Each update is
-    conditional on the row still being open with the same clock, so an application that a
-    reviewer decides or pauses meanwhile is left as the workflow wrote it. Safe to run again:
-    a second run changes nothing."""
-    running = Application.objects.filter(
-        state__in=[state.value for state in OPEN_STATES],
-        due_on__gte=since,
-        clock_started_on__isnull=False,
-        clock_days__isnull=False,
-    )
+    When a due date moves, the deadline sweep's stamps are re-armed for the new date (``now``'s
+    Beijing date is "today"): ``escalated_at`` is cleared unless the application is still
+    overdue on the new date, and ``reminded_at`` unless its new reminder day has already come,
+    so the sweep reminds and escalates on the real date. With ``announce``, the learner and the
+    assigned reviewer of each moved application are told, one notice per person listing their
+    applications (:func:`due_date_moves_notify`).
+
+    Rows are read in chunks by id, each chunk in a transaction that locks its rows (as the
+    sweep claims its rows), reads the calendar, updates the rows and stores the notices: a
+    concurrent sweep skips the locked rows, a concurrent recompute waits and then finds nothing
+    to change, and a crash rolls the chunk back whole. Each update is also conditional on the
+    row still being open with the same clock. Safe to run again: a second run changes nothing
+    and tells nobody."""
+    now = now or timezone.now()
+    today = local_date(now)
+    running = _running().filter(due_on__gte=since)
     changed = 0
+    last_id = 0
+    while True:
+        # No savepoint inside a caller's transaction: a failure fails the caller's too.
+        with transaction.atomic(savepoint=False):
+            chunk = list(
+                running.filter(id__gt=last_id)
+                .select_for_update(of=("self",))
+                .order_by("id")
+                .values_list(
+                    "id",
+                    "clock_started_on",
+                    "clock_days",
+                    "due_on",
+                    "remind_on",
+                    "due_is_provisional",
+                )[:RECOMPUTE_CHUNK]
+            )
+            if not chunk:
+                return changed
+            last_id = chunk[-1][0]
+            changed_now, moved = _recompute_chunk(running, chunk, today=today)
+            changed += changed_now
+            if moved and announce is not None:
+                due_date_moves_notify(moved=moved, announce=announce, first_id=chunk[0][0])
+
+
+def _recompute_chunk(
+    running: Any, chunk: list[Any], *, today: datetime.date
+) -> tuple[int, dict[int, tuple[datetime.date, datetime.date]]]:
+    """Update the chunk's stale rows; returns how many changed, and the moved ones' old and
+    new due dates by id."""
+    rows = [
+        (pk, start, days, due_on, remind_on, provisional)
+        for pk, start, days, due_on, remind_on, provisional in chunk
+        if start is not None and days is not None  # as filtered: tells the type checker
+    ]
+    starts = [row[1] for row in rows]
+    longest = max(max(row[2], 0) for row in rows)
+    back = max(settings.REMINDER_WORKING_DAYS, *(-row[2] for row in rows))
+    calendar = WorkingCalendar(min(starts) - _span(back), max(starts) + _span(longest))
+    deadlines: dict[tuple[datetime.date, int], Deadline] = {}
+    stale: dict[tuple[datetime.date, int], list[int]] = defaultdict(list)
+    moved: dict[int, tuple[datetime.date, datetime.date]] = {}
+    for pk, start, days, due_on, remind_on, provisional in rows:
+        key = (start, days)
+        if key not in deadlines:
+            deadlines[key] = calendar.deadline(start, days)
+        new = deadlines[key]
+        if (due_on, remind_on, provisional) != (new.due_on, new.remind_on, new.provisional):
+            stale[key].append(pk)
+        if due_on != new.due_on:
+            moved[pk] = (due_on, new.due_on)
+    changed = 0
+    now = timezone.now()
+    for (start, days), ids in stale.items():
+        new = deadlines[(start, days)]
+        rearm: dict[str, Any] = {}
+        # Still overdue on the new date: it was escalated as such, once is enough.
+        if new.due_on >= today:
+            rearm["escalated_at"] = _rearmed("escalated_at", new.due_on)
+        # The new reminder day has come already: the reviewer was reminded (and is told of the
+        # move); otherwise the sweep reminds them on the new day.
+        if new.remind_on > today:
+            rearm["reminded_at"] = _rearmed("reminded_at", new.due_on)
+        changed += running.filter(id__in=ids, clock_started_on=start, clock_days=days).update(
+            **rearm,
+            due_on=new.due_on,
+            remind_on=new.remind_on,
+            due_is_provisional=new.provisional,
+            updated_at=now,
+        )
+    return changed, moved
+
+
+def due_date_moves_notify(
+    *,
+    moved: dict[int, tuple[datetime.date, datetime.date]],
+    announce: Announcement,
+    first_id: int,
+) -> int:
+    """Tell the learner and the assigned reviewer of each moved application, in the caller's
+    transaction: one notice per person listing their moved applications (``#12 2027-02-26 →
+    2027-03-01``), keyed by the publication and the chunk, so a re-run stores nothing twice.
+    Only rows still open with the new due date count. Returns the notices stored."""
+    applications = (
+        _running()
+        .filter(pk__in=list(moved))
+        .select_related("assigned_to", "account__holder")
+        .order_by("pk")
+    )
+    moves_of: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    people: dict[int, Any] = {}
+    staff: set[int] = set()
+    for application in applications:
+        old, new = moved[application.pk]
+        if application.due_on != new:
+            continue
+        line = f"#{application.pk} {old.isoformat()} → {new.isoformat()}"
+        learner = application.account.holder
+        reviewer = application.assigned_to
+        for person in (learner, reviewer):
+            if person is not None and person.is_active:
+                people[person.pk] = person
+                moves_of[person.pk].append((application.pk, line))
+        if reviewer is not None:
+            staff.add(reviewer.pk)
+    notices = [
+        Notice(
+            recipient=people[pk],
+            kind=Notification.Kind.DEADLINE_MOVED,
+            params={
+                "years": announce.years,
+                "count": len(moves),
+                "moves": "; ".join(line for _pk, line in moves),
+            },
+            link=_moved_link(is_staff=pk in staff, application_ids=[app for app, _ in moves]),
+            key=f"due-dates-moved:{announce.key}:{first_id}",
+        )
+        for pk, moves in moves_of.items()
+    ]
+    return len(notify_batch(notices))
+
+
+def _moved_link(*, is_staff: bool, application_ids: list[int]) -> str:
+    if is_staff:
+        return reverse("centre-queue")
+    if len(application_ids) == 1:
+        return reverse("application-detail", args=[application_ids[0]])
+    return reverse("applications")
+
+
+# --- Previewing an arrangement ------------------------------------------------------------------
+
+
+class _ProposedCalendar(WorkingCalendar):
+    """The calendar as it would be with ``year``'s arrangement ``days`` published."""
+
+    def __init__(
+        self,
+        first: datetime.date,
+        last: datetime.date,
+        *,
+        year: int,
+        exceptions: dict[datetime.date, bool],
+    ) -> None:
+        self._proposed_year = year
+        self._proposed = exceptions
+        super().__init__(first, last)
+
+    def is_working_day(self, day: datetime.date) -> bool:
+        if day.year == self._proposed_year:
+            return self._proposed.get(day, day.weekday() < 5)
+        return super().is_working_day(day)
+
+    def is_published(self, year: int) -> bool:
+        return year == self._proposed_year or super().is_published(year)
+
+
+@dataclass(frozen=True)
+class ArrangementPreview:
+    """What publishing an arrangement would do: how many open applications' due dates move,
+    and the first ``limit`` of them (by id)."""
+
+    count: int
+    moves: list[DueDateMove]
+
+
+def arrangement_preview(*, year: int, days: Arrangement, limit: int = 50) -> ArrangementPreview:
+    """The open applications whose due date publishing ``year``'s arrangement ``days`` would
+    move, computed without writing anything (the same arithmetic as :func:`deadlines_recompute`,
+    on the calendar with the arrangement in place of what is stored for ``year``)."""
+    exceptions = {day: working for day, working, _name in days}
+    running = _running().filter(due_on__gte=datetime.date(year, 1, 1))
+    count = 0
+    moves: list[DueDateMove] = []
     last_id = 0
     while True:
         chunk = list(
             running.filter(id__gt=last_id)
             .order_by("id")
-            .values_list(
-                "id", "clock_started_on", "clock_days", "due_on", "remind_on", "due_is_provisional"
-            )[:RECOMPUTE_CHUNK]
+            .values_list("id", "clock_started_on", "clock_days", "due_on", "centre__name")[
+                :RECOMPUTE_CHUNK
+            ]
         )
         if not chunk:
-            return changed
+            return ArrangementPreview(count=count, moves=moves)
         last_id = chunk[-1][0]
-        rows = [
-            (pk, start, days, due_on, remind_on, provisional)
-            for pk, start, days, due_on, remind_on, provisional in chunk
-            if start is not None and days is not None  # as filtered: tells the type checker
-        ]
-        starts = [row[1] for row in rows]
-        longest = max(max(row[2], 0) for row in rows)
-        back = max(settings.REMINDER_WORKING_DAYS, *(-row[2] for row in rows))
-        calendar = WorkingCalendar(min(starts) - _span(back), max(starts) + _span(longest))
-        deadlines: dict[tuple[datetime.date, int], Deadline] = {}
-        stale: dict[tuple[datetime.date, int], list[int]] = defaultdict(list)
-        for pk, start, days, due_on, remind_on, provisional in rows:
-            key = (start, days)
-            if key not in deadlines:
-                deadlines[key] = calendar.deadline(start, days)
-            new = deadlines[key]
-            if (due_on, remind_on, provisional) != (new.due_on, new.remind_on, new.provisional):
-                stale[key].append(pk)
-        now = timezone.now()
-        for (start, days), ids in stale.items():
-            new = deadlines[(start, days)]
-            changed += running.filter(id__in=ids, clock_started_on=start, clock_days=days).update(
-                due_on=new.due_on,
-                remind_on=new.remind_on,
-                due_is_provisional=new.provisional,
-                updated_at=now,
-            )
+        starts = [row[1] for row in chunk]
+        longest = max(max(row[2], 0) for row in chunk)
+        back = max(settings.REMINDER_WORKING_DAYS, *(-row[2] for row in chunk))
+        calendar = _ProposedCalendar(
+            min(starts) - _span(back),
+            max(starts) + _span(longest),
+            year=year,
+            exceptions=exceptions,
+        )
+        for pk, start, clock_days, due_on, centre_name in chunk:
+            new = calendar.deadline(start, clock_days)
+            if new.due_on == due_on:
+                continue
+            count += 1
+            if len(moves) < limit:
+                moves.append(
+                    DueDateMove(
+                        application_id=pk,
+                        centre_name=centre_name,
+                        old_due_on=due_on,
+                        new_due_on=new.due_on,
+                        working_days=_shift(calendar, due_on, new.due_on),
+                    )
+                )
 
 
 # --- Publishing and loading arrangements --------------------------------------------------------
@@ -307,9 +558,22 @@ def _arrangement_store(
 ) -> bool:
     """Make ``year``'s stored arrangement ``days`` from ``source``; False if it already was.
 
-    Takes the model classes so that the data migration can run it with historical models."""
+    Takes the model classes so that the data migration can run it with historical models.
+    Two publications of a new year at once: the second one's insert waits for the first and
+    fails on the unique year; it then locks the first one's row and goes on as a change."""
     entry = year_model.objects.select_for_update().filter(year=year).first()
-    if entry is not None:
+    created = False
+    if entry is None:
+        try:
+            with transaction.atomic():
+                entry = year_model.objects.create(
+                    year=year, source=source, published_at=timezone.now()
+                )
+        except IntegrityError:
+            entry = year_model.objects.select_for_update().get(year=year)
+        else:
+            created = True
+    if not created:
         stored = set(
             day_model.objects.filter(year=entry).values_list("date", "is_working_day", "name")
         )
@@ -319,8 +583,6 @@ def _arrangement_store(
         entry.published_at = timezone.now()
         entry.save(update_fields=["source", "published_at"])
         day_model.objects.filter(year=entry).delete()
-    else:
-        entry = year_model.objects.create(year=year, source=source, published_at=timezone.now())
     day_model.objects.bulk_create(
         day_model(year=entry, date=day, is_working_day=working, name=name)
         for day, working, name in sorted(days)
@@ -359,15 +621,36 @@ def package_years_load(year_model: Any, day_model: Any, years: Iterable[int]) ->
     return changed
 
 
-def calendar_load(*, years: Iterable[int] | None = None) -> int:
-    """Fill the calendar from the installed chinesecalendar package: ``years`` (by default
-    2020 to the package's last year). Years entered by hand are left alone; years loaded from
-    the package before are refreshed. Recomputes the open deadlines the change can move.
-    Returns the number of years created or changed (0 when run again)."""
-    wanted = sorted(set(years)) if years is not None else None
-    if wanted is None:
-        wanted = list(range(LOAD_FIRST_YEAR, PACKAGE_LAST_YEAR + 1))
-    outside = [year for year in wanted if not PACKAGE_FIRST_YEAR <= year <= PACKAGE_LAST_YEAR]
+def package_years() -> list[int]:
+    """The years the installed chinesecalendar package holds an arrangement of (read when
+    asked, not when the module is imported: a newer package brings a newer year)."""
+    return sorted({day.year for day in [*package_data.holidays, *package_data.workdays]})
+
+
+def _announcement(years: Iterable[int]) -> Announcement:
+    """The announcement of a publication of ``years``: keyed by each year's ``published_at``,
+    which a publication sets and an unchanged re-run keeps."""
+    entries = CalendarYear.objects.filter(year__in=list(years)).order_by("year")
+    shown = ", ".join(str(entry.year) for entry in entries)
+    stamp = "-".join(f"{entry.year}@{entry.published_at.timestamp():.0f}" for entry in entries)
+    return Announcement(years=shown, key=stamp[:80])
+
+
+def calendar_load(
+    *, years: Iterable[int] | None = None, now: datetime.datetime | None = None
+) -> int:
+    """Fill the calendar from the installed chinesecalendar package: ``years``, by default
+    every year the package holds from 2020 on (so a newer package's new year is taken when it
+    is installed: beat runs this daily). Years entered by hand are left alone; years loaded
+    from the package before are refreshed. A changed year is published as one entered on the
+    page is: open deadlines recomputed, the sweep re-armed, the people whose due date moved
+    told. Returns the number of years created or changed (0 when run again)."""
+    held = package_years()
+    if years is None:
+        wanted = [year for year in held if year >= LOAD_FIRST_YEAR]
+    else:
+        wanted = sorted(set(years))
+    outside = [year for year in wanted if year not in held]
     if outside:
         raise ValidationError(
             {
@@ -375,8 +658,8 @@ def calendar_load(*, years: Iterable[int] | None = None) -> int:
                     "The installed calendar package covers %(first)s to %(last)s, not %(years)s."
                 )
                 % {
-                    "first": PACKAGE_FIRST_YEAR,
-                    "last": PACKAGE_LAST_YEAR,
+                    "first": held[0],
+                    "last": held[-1],
                     "years": ", ".join(str(year) for year in outside),
                 }
             }
@@ -384,16 +667,23 @@ def calendar_load(*, years: Iterable[int] | None = None) -> int:
     with transaction.atomic():
         changed = package_years_load(CalendarYear, CalendarDay, wanted)
     if changed:
-        deadlines_recompute(since=datetime.date(min(changed), 1, 1))
+        deadlines_recompute(
+            since=datetime.date(min(changed), 1, 1), now=now, announce=_announcement(changed)
+        )
     return len(changed)
 
 
 def calendar_year_publish(
-    *, year: int, days: Iterable[tuple[datetime.date, bool, str]], source: str
+    *,
+    year: int,
+    days: Iterable[tuple[datetime.date, bool, str]],
+    source: str,
+    now: datetime.datetime | None = None,
 ) -> CalendarYear:
     """Create or replace ``year``'s arrangement: its exceptions to Monday-Friday as
     ``(date, is_working_day, name)``, from ``source`` (e.g. the State Council's notice). Then
-    recompute the open deadlines from the start of that year on."""
+    recompute the open deadlines from the start of that year on, re-arm the sweep for the
+    moved ones and tell their learners and reviewers (:func:`deadlines_recompute`)."""
     days = list(days)
     errors: dict[str, list[str]] = defaultdict(list)
     if not 1 <= year <= 9999:
@@ -429,5 +719,5 @@ def calendar_year_publish(
             source=source,
         )
         entry = CalendarYear.objects.get(year=year)
-    deadlines_recompute(since=datetime.date(year, 1, 1))
+    deadlines_recompute(since=datetime.date(year, 1, 1), now=now, announce=_announcement([year]))
     return entry

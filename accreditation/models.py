@@ -24,8 +24,9 @@ from outcomes.models import LearningOutcome, OutcomeKind
 class CalendarYear(models.Model):
     """A year whose official arrangement (the State Council's notice on holidays) is known.
 
-    Outside a published year the calendar falls back to Monday-Friday, and due dates that reach
-    into it are marked provisional until the year is published."""
+    Outside a published year the calendar counts the law's holidays alone
+    (:mod:`accreditation.holiday_law`), and due dates that reach into it are marked provisional
+    until the year is published."""
 
     year = models.PositiveSmallIntegerField(_("year"), unique=True)
     source = models.CharField(_("source"), max_length=200)

@@ -4,7 +4,7 @@ words before ``<code>`` never collide with one."""
 
 from django.urls import URLPattern, path
 
-from . import catalogue_views, deadline_views, views
+from . import calendar_views, catalogue_views, deadline_views, views
 
 urlpatterns: list[URLPattern] = [
     path("catalogue/", catalogue_views.CataloguePage.as_view(), name="catalogue"),
@@ -52,4 +52,15 @@ urlpatterns: list[URLPattern] = [
         name="centre-application-move",
     ),
     path("centre/deadlines/", deadline_views.DeadlinesView.as_view(), name="centre-deadlines"),
+    # The management admin's pages, like /catalogue/manage/.
+    path(
+        "calendar/manage/",
+        calendar_views.CalendarIndexPage.as_view(),
+        name="calendar_arrangements",
+    ),
+    path(
+        "calendar/manage/<int:year>/",
+        calendar_views.CalendarEntryPage.as_view(),
+        name="calendar_arrangement_entry",
+    ),
 ]

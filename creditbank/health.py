@@ -16,6 +16,8 @@ from django.core.files.storage import FileSystemStorage, default_storage
 from django.db import connection
 from kombu import Connection
 
+from accreditation.calendar_watch import calendar_years_unpublished
+
 logger = logging.getLogger(__name__)
 
 
@@ -65,6 +67,37 @@ CHECKS: dict[str, Callable[[], None]] = {
     "broker": check_broker,
     "storage": check_storage,
 }
+
+
+def calendar_warning() -> str | None:
+    """A year whose working-day arrangement should be entered by now and is not."""
+    missing = calendar_years_unpublished()
+    if not missing:
+        return None
+    years = ", ".join(str(entry.year) for entry in missing)
+    return (
+        f"no working-day arrangement entered for {years}: due dates reaching into it are "
+        "provisional (computed from the statutory holidays)"
+    )
+
+
+WARNINGS: dict[str, Callable[[], str | None]] = {
+    "calendar": calendar_warning,
+}
+
+
+def run_warnings() -> dict[str, str]:
+    """What works but needs attention: each warning that has something to say."""
+    results: dict[str, str] = {}
+    for name, warning in WARNINGS.items():
+        try:
+            text = warning()
+        except Exception as exc:
+            logger.warning("readiness warning %s failed: %r", name, exc)
+            continue
+        if text:
+            results[name] = text
+    return results
 
 
 def run_checks() -> dict[str, str]:

@@ -82,6 +82,11 @@ NAVIGATION: list[NavItem] = [
     NavItem(
         _("Conversion rules"), "conversion-rules-manage", roles=frozenset({Role.MANAGEMENT_ADMIN})
     ),
+    NavItem(
+        _("Working-day calendar"),
+        "calendar_arrangements",
+        roles=frozenset({Role.MANAGEMENT_ADMIN}),
+    ),
     NavItem(_("API documentation"), "api-docs", roles=frozenset(STAFF_ROLES)),
     NavItem(_("Administration"), "admin:index", roles=frozenset({Role.MANAGEMENT_ADMIN})),
 ]

@@ -244,6 +244,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accreditation.tasks.deadline_sweep_task",
         "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
     },
+    # A newer chinesecalendar package's years are published as the calendar page publishes.
+    "calendar-load": {
+        "task": "accreditation.tasks.calendar_load_task",
+        "schedule": float(env_int("CALENDAR_LOAD_INTERVAL_SECONDS", 24 * 3600)),
+    },
     # Accounts whose closure confirmation period has ended are closed (accounts.rights).
     "close-due-accounts": {
         "task": "accounts.tasks.close_due_accounts",
@@ -267,6 +272,12 @@ CELERY_BEAT_SCHEDULE = {
     "resend-stale-data-exports": {
         "task": "creditbank.tasks.resend_stale_data_exports",
         "schedule": float(env_int("LOST_WORK_SWEEP_INTERVAL_SECONDS", 300)),
+    },
+    # From 1 October while next year's working-day arrangement is not entered (or any day while
+    # this year's is not): the management admins are told once a week (accreditation).
+    "calendar-unpublished-notice": {
+        "task": "accreditation.tasks.calendar_unpublished_notify_task",
+        "schedule": 24 * 3600.0,
     },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {

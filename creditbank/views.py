@@ -30,7 +30,7 @@ from common.http import SignedInRequest
 from transfers.forms import LearningGoalForm
 from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
 
-from .health import run_checks
+from .health import run_checks, run_warnings
 from .inquiry import totals_chart_svg, yearly_totals
 from .learners import learner_account_or_403
 from .learning_file import learner_dashboard_of, learning_file_of, learning_file_pdf
@@ -53,10 +53,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
 @require_GET
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Database, broker and storage are reachable; otherwise 503 naming what is down."""
+    """Database, broker and storage are reachable; otherwise 503 naming what is down.
+    ``warnings`` names what works but needs someone's attention (status stays 200): ``calendar``
+    while a year whose working-day arrangement should be entered is not."""
     checks = run_checks()
     failing = sorted(name for name, result in checks.items() if result != "ok")
-    body = {"status": "unavailable" if failing else "ready", "checks": checks, "failing": failing}
+    body = {
+        "status": "unavailable" if failing else "ready",
+        "checks": checks,
+        "failing": failing,
+        "warnings": run_warnings() if not failing else {},
+    }
     return JsonResponse(body, status=503 if failing else 200)
 
 

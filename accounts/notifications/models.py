@@ -27,6 +27,7 @@ class Notification(models.Model):
         APPROVAL_REQUESTED = "approval_requested", _("Individual accreditation to approve")
         DEADLINE_REMINDER = "deadline_reminder", _("Decision due soon")
         DEADLINE_ESCALATION = "deadline_escalation", _("Decision overdue")
+        DEADLINE_MOVED = "deadline_moved", _("Decision due dates moved")
         OUTCOME_REPORTED = "outcome_reported", _("Learning outcome reported for you")
         COLLECTIVE_INVITATION = (
             "collective_invitation",
@@ -53,6 +54,10 @@ class Notification(models.Model):
         )
         TRANSFER_RESCINDED = "transfer_rescinded", _("Credit transfer rescinded")
         TRANSFER_KEPT = "transfer_kept", _("Credit transfer kept")
+        CALENDAR_UNPUBLISHED = (
+            "calendar_unpublished",
+            _("Working-day calendar not entered"),
+        )
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)

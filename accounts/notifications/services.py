@@ -76,6 +76,11 @@ BODIES: dict[str, Promise] = {
         "The decision on application #{application} (“{outcome}”), assigned to {reviewer}, "
         "was due on {due_on} and is overdue."
     ),
+    Kind.DEADLINE_MOVED: _(
+        "The official holiday arrangement for {years} is published and the due dates are "
+        "recomputed on it. {count} application(s) of yours moved (application, old due date → "
+        "new due date): {moves}"
+    ),
     Kind.OUTCOME_REPORTED: _(
         "{institution} has reported “{outcome}” for you. Confirm it to save it in your "
         "lifelong learning file, or decline it."
@@ -132,6 +137,11 @@ BODIES: dict[str, Promise] = {
     ),
     Kind.CORRECTION_REJECTED: _(
         "Your correction request #{request} was not accepted. The centre's reason: {reason}"
+    ),
+    Kind.CALENDAR_UNPUBLISHED: _(
+        "The State Council's holiday arrangement for {year} is not entered in the portal yet. "
+        "Due dates that reach into {year} are provisional, computed from the statutory holidays "
+        "alone. Enter the arrangement as soon as it is published."
     ),
 }
 GENERIC_TITLE = _("Notice")

@@ -15,7 +15,6 @@ from typing import cast
 import chinese_calendar
 import pytest
 from django.apps import apps as django_apps
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
@@ -258,10 +257,10 @@ def test_a_deadline_reaching_into_an_unpublished_year_is_provisional_until_it_is
     centre,
 ):
     assert not CalendarYear.objects.filter(year=2027).exists()
-    # From Mon 2026-12-21 on Monday-Friday: 12-22..12-25 (4), 12-28..12-31 (8), Fri 2027-01-01
-    # (9), 01-04..01-08 (14), 01-11 (15).
+    # From Mon 2026-12-21, 2027 counted from the law (Fri 01-01 New Year's Day off):
+    # 12-22..12-25 (4), 12-28..12-31 (8), 01-04..01-08 (13), 01-11, 01-12 (15).
     crossing = application(centre, started=D(2026, 12, 21))
-    assert (crossing.due_on, crossing.due_is_provisional) == (D(2027, 1, 11), True)
+    assert (crossing.due_on, crossing.due_is_provisional) == (D(2027, 1, 12), True)
     inside_2026 = application(centre, started=D(2026, 11, 2))
     assert not inside_2026.due_is_provisional
     paused = application(
@@ -429,58 +428,6 @@ def manager(client, management_admin):
     management_admin.groups.add(SeedDemo._management_group())
     login_verified(client, management_admin)
     return management_admin
-
-
-def year_form(year: int, *days: tuple[str, bool, str], source: str = "通知") -> dict:
-    data = {
-        "year": str(year),
-        "source": source,
-        "days-TOTAL_FORMS": str(len(days)),
-        "days-INITIAL_FORMS": "0",
-        "days-MIN_NUM_FORMS": "0",
-        "days-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
-    for index, (day, working, name) in enumerate(days):
-        data[f"days-{index}-date"] = day
-        data[f"days-{index}-name"] = name
-        if working:
-            data[f"days-{index}-is_working_day"] = "on"
-    return data
-
-
-def test_the_management_admin_publishes_next_year_in_the_admin_site(client, manager, centre):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
-    crossing = application(centre, started=D(2026, 12, 21))
-    listing = client.get("/admin/accreditation/calendaryear/", HTTP_ACCEPT_LANGUAGE="en")
-    assert listing.status_code == 200
-    assert "2026" in listing.content.decode()
-
-    response = client.post(
-        "/admin/accreditation/calendaryear/add/",
-        year_form(2027, ("2027-01-01", False, "元旦")),
-        HTTP_ACCEPT_LANGUAGE="en",
-        follow=True,
-    )
-
-    assert response.status_code == 200
-    assert "The due date of 1 open application was recomputed." in response.content.decode()
-    assert CalendarDay.objects.get(date=D(2027, 1, 1)).name == "元旦"
-    crossing.refresh_from_db()
-    assert (crossing.due_on, crossing.due_is_provisional) == (D(2027, 1, 12), False)
-
-
-def test_the_admin_site_refuses_a_holiday_on_a_weekend(client, manager):
-    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
-    response = client.post(
-        "/admin/accreditation/calendaryear/add/",
-        year_form(2027, ("2027-01-02", False, "元旦")),
-        HTTP_ACCEPT_LANGUAGE="en",
-    )
-
-    assert response.status_code == 200
-    assert "2027-01-02 is a weekend day, which is a day off anyway." in response.content.decode()
-    assert not CalendarYear.objects.filter(year=2027).exists()
 
 
 def test_applications_are_shown_but_not_changed_in_the_admin_site(client, manager, centre):

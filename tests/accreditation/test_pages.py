@@ -310,7 +310,7 @@ def test_a_provisional_due_date_is_marked_as_such(client, submitted, shao):
     page = client.get(f"/applications/{submitted.pk}/").content.decode()
 
     assert 'data-testid="provisional"' in page
-    assert "not published yet" in page
+    assert "computed from the statutory holidays" in page
 
 
 def test_a_learner_withdraws_after_confirming(client, submitted, shao):

@@ -264,6 +264,10 @@ ROUTES: dict[str, Row] = {
     "catalogue-export": row("management"),
     "conversion-rules-manage": row("management"),
     "conversion-rules-export": row("management"),
+    # The working-day calendar's years and the entry of a year's arrangement; an empty form is
+    # shown again with its errors.
+    "calendar_arrangements": row("management"),
+    "calendar_arrangement_entry": row("management", {"year": "2027"}, post={"management": "bad"}),
     # --- The API --------------------------------------------------------------------------------
     "api-token": row("public"),
     "api-logout": row("signed-in"),
@@ -337,6 +341,7 @@ ROUTES: dict[str, Row] = {
         "centre-own", APP, reviewer_x=403, reviewer_y=403, management="ok"
     ),
     "api-programmes": row("public"),
+    "api-calendar-year": row("public"),
     "api-goals": row("learner"),
     "api-goal": row("learner-own", GOAL),
     # The officer of the programme's institution sees the transfer application to decide it.
@@ -377,6 +382,7 @@ LITERAL_KWARGS = {
     "fmt": "csv",
     "move": "start-review",
     "kind": "outcome",
+    "year": "2027",
 }
 
 

@@ -5,14 +5,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from accreditation.calendar import LOAD_FIRST_YEAR, PACKAGE_LAST_YEAR, calendar_load
+from accreditation.calendar import LOAD_FIRST_YEAR, calendar_load
 
 
 class Command(BaseCommand):
     help = (
         "Load the official holiday arrangement from the installed chinesecalendar package "
-        f"({LOAD_FIRST_YEAR}-{PACKAGE_LAST_YEAR} by default). Years entered by hand in the admin "
-        "site are left alone; open deadlines are recomputed."
+        f"(by default every year it holds from {LOAD_FIRST_YEAR} on). Years entered by hand on "
+        "the calendar page are left alone; open deadlines are recomputed, the deadline sweep "
+        "re-armed and the people whose due date moved told."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0016_status_events'),
+        ('accounts', '0018_notification_calendar_unpublished'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0016_status_events'),
+        ('accounts', '0019_transfer_revocation_notices'),
     ]
 
     operations = [
