@@ -30,6 +30,7 @@ from accounts.ledger.models import (
     LearningAccount,
     LedgerEntry,
     LifelongLearningFile,
+    RevealReason,
     StaffAccess,
 )
 from accounts.notifications.models import Notification
@@ -62,6 +63,7 @@ __all__ = [
     "LifelongLearningFile",
     "MemberImport",
     "Notification",
+    "RevealReason",
     "Role",
     "StaffAccess",
     "StatusEvent",

@@ -108,6 +108,10 @@ BODIES: dict[str, Promise] = {
     Kind.CORRECTION_REJECTED: _(
         "Your correction request #{request} was not accepted. The centre's reason: {reason}"
     ),
+    Kind.IDENTITY_REVEAL_LIMIT: _(
+        "{staff} asked to reveal more than {limit} identity numbers on {date}; further "
+        "reveals are refused until the next day."
+    ),
 }
 GENERIC_TITLE = _("Notice")
 # Shown when a notice lacks a parameter its text needs (an older caller, a renamed param).
