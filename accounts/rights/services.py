@@ -539,21 +539,10 @@ def _reference_of(request: CorrectionRequest) -> str:
 
 
 def corrections_viewed_record(*, staff: User, requests: list[CorrectionRequest]) -> None:
-    """Record that ``staff`` saw these requests (their values are the learners' data): once a
-    day per staff member and request, so that reloading the queue does not fill the learner's
-    list."""
+    """Record that ``staff`` saw these requests (their values are the learners' data), one row
+    per request in one statement per page of them: every look is a look."""
     if not requests:
         return
-    since = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    references = {request.pk: _reference_of(request) for request in requests}
-    seen = set(
-        StaffAccess.objects.filter(
-            staff=staff,
-            kind=StaffAccess.Kind.VIEWED_CORRECTION,
-            occurred_at__gte=since,
-            reference__in=list(references.values()),
-        ).values_list("reference", flat=True)
-    )
     with translation.override(settings.LANGUAGE_CODE):
         reason = str(_("The correction request in the centre's queue"))
     StaffAccess.objects.bulk_create(
@@ -563,10 +552,9 @@ def corrections_viewed_record(*, staff: User, requests: list[CorrectionRequest])
                 staff=staff,
                 kind=StaffAccess.Kind.VIEWED_CORRECTION,
                 reason=reason,
-                reference=references[request.pk],
+                reference=_reference_of(request),
             )
             for request in requests
-            if references[request.pk] not in seen
         ]
     )
 

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -205,11 +206,17 @@ def record_correction_page(request: HttpRequest, kind: str, pk: int) -> HttpResp
     )
 
 
-def _queue_shown(staff: User) -> list[CorrectionRequest]:
-    """The requests waiting for the staff member's centre, each look recorded."""
-    requests = list(corrections_pending(staff=staff))
-    corrections_viewed_record(staff=staff, requests=requests)
-    return requests
+QUEUE_PAGE_SIZE = 20
+
+
+def _queue_page(request: HttpRequest) -> dict[str, Any]:
+    """A page of the requests waiting for the staff member's centre, each look recorded."""
+    staff: User = request.user  # type: ignore[assignment]
+    page = Paginator(corrections_pending(staff=staff), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    corrections_viewed_record(staff=staff, requests=list(page.object_list))
+    return {"requests": page.object_list, "page": page}
 
 
 class CorrectionQueueView(RoleRequiredMixin, View):
@@ -222,7 +229,7 @@ class CorrectionQueueView(RoleRequiredMixin, View):
         return render(
             request,
             "accounts/rights_correction_queue.html",
-            {"requests": _queue_shown(request.user), "blank": DecisionForm()},  # type: ignore[arg-type]
+            {**_queue_page(request), "blank": DecisionForm()},
         )
 
 
@@ -251,7 +258,7 @@ class CorrectionDecideView(RoleRequiredMixin, View):
             request,
             "accounts/rights_correction_queue.html",
             {
-                "requests": _queue_shown(request.user),  # type: ignore[arg-type]
+                **_queue_page(request),
                 "form": form,
                 "blank": DecisionForm(),
                 "failed": pk,
