@@ -14,7 +14,14 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
 from accounts.ledger.forms import ReasonForm, RevealForm
-from accounts.models import BusinessTransaction, LearningAccount, RevealReason, Role, User
+from accounts.models import (
+    BusinessTransaction,
+    LearningAccount,
+    RevealReason,
+    Role,
+    StaffAccess,
+    User,
+)
 from accounts.services import (
     FILE_STAFF_ROLES,
     identity_reveal,
@@ -159,6 +166,10 @@ class StaffLearningFileView(RoleRequiredMixin, View):
         return account
 
 
+# The accesses that showed the staff member the learner's whole file.
+FILE_LOOKS = (StaffAccess.Kind.VIEWED_FILE, StaffAccess.Kind.REVEALED_IDENTITY)
+
+
 @method_decorator(never_cache, name="dispatch")
 class StaffIdentityRevealView(StaffLearningFileView):
     """Show the clear identity number once, for a reason from the list and a reference to the
@@ -185,11 +196,11 @@ class StaffIdentityRevealView(StaffLearningFileView):
             shown = str(RevealReason(form.cleaned_data["reason"]).label)
             response = self.render_file(request, account, shown, revealed, form)
         else:
-            # The file again only for a look recorded today; otherwise the refusal alone.
+            # The file again only for an opening of it recorded today; else the refusal alone.
             today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
             last = (
                 staff_accesses_of(account=account)
-                .filter(staff=request.user, occurred_at__gte=today)
+                .filter(staff=request.user, occurred_at__gte=today, kind__in=FILE_LOOKS)
                 .first()
             )
             if last is not None:

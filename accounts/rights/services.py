@@ -347,6 +347,10 @@ def correctable_record_of(*, user: User, record_kind: str, record_id: int) -> di
 
 # Whitespace a reason (a text area) may hold; a corrected value is one line and holds none.
 TEXT_WHITESPACE = frozenset("\n\r\t")
+CONTROL_CHARACTERS = _(
+    "Control characters (line breaks, tabs, invisible or direction marks) are not allowed; "
+    "type the value on one line."
+)
 
 
 def _has_control_characters(value: str, *, allowed: frozenset[str] = frozenset()) -> bool:
@@ -365,10 +369,7 @@ def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
     elif len(new_value) > MAX_VALUE:
         errors["new_value"] = _("At most 150 characters.")
     elif _has_control_characters(new_value):
-        errors["new_value"] = _(
-            "Control characters (line breaks, tabs, invisible or direction marks) are not "
-            "allowed; type the value on one line."
-        )
+        errors["new_value"] = CONTROL_CHARACTERS
     if not reason:
         errors["reason"] = _("Say why this needs correcting.")
     elif len(reason) > MAX_REASON:
@@ -567,6 +568,9 @@ def _apply_accepted(
     *, request: CorrectionRequest, account: LearningAccount, reviewer: User, reason: str
 ) -> None:
     """Apply an accepted correction and record the change, old value and new."""
+    if _has_control_characters(request.new_value):
+        # A request made before such values were refused is not applied as it stands.
+        raise ValidationError({"request": CONTROL_CHARACTERS})
     details: dict[str, Any] = {"request": request.pk, "field": request.field}
     if request.record_kind:
         kind = correctable_kind(request.record_kind)

@@ -169,3 +169,20 @@ def test_evidence_follows_the_application_not_the_file_view(
 
     assert elsewhere.status_code == 404
     assert withdrawn.status_code == 404
+
+
+def test_a_refused_reveal_shows_no_file_to_staff_who_did_not_open_it(
+    client, reviewer_elsewhere, shao, application
+):
+    login_verified(client, reviewer_elsewhere)
+
+    refused = client.post(
+        f"/centre/learners/{shao.number}/reveal/",
+        {"reason": "application_review", "reference": str(application.pk)},
+    )
+
+    assert refused.status_code == 400
+    assert 'id="id_reference_errors"' in refused.content.decode()
+    assert "账户开设" not in refused.content.decode()
+    assert RESIDENT not in refused.content.decode()
+    assert not StaffAccess.objects.exists()
