@@ -5,3 +5,14 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self) -> None:
+        from accounts.ledger.models import RevealReason
+        from accounts.ledger.reveals import counter_opening_check, reveal_reference_register
+        from accounts.rights.services import correction_reveal_check, visit_reveal_check
+
+        # What a reveal of an identity number may refer to, of what this app holds; the
+        # applications under review are registered by accreditation.
+        reveal_reference_register(RevealReason.COUNTER_OPENING, counter_opening_check)
+        reveal_reference_register(RevealReason.CENTRE_VISIT, visit_reveal_check)
+        reveal_reference_register(RevealReason.CORRECTION_REQUEST, correction_reveal_check)

@@ -31,6 +31,7 @@ from accounts.ledger.models import (
     LearningAccount,
     LedgerEntry,
     LifelongLearningFile,
+    RevealReason,
     StaffAccess,
 )
 from accounts.notifications.models import Notification
@@ -64,6 +65,7 @@ __all__ = [
     "LifelongLearningFile",
     "MemberImport",
     "Notification",
+    "RevealReason",
     "Role",
     "StaffAccess",
     "StatusEvent",

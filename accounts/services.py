@@ -27,9 +27,9 @@ from accounts.identity.numbers import mask_identity_number, parse_identity
 from accounts.ledger.queries import (
     ledger_accumulated_by_year,
     ledger_statement,
-    staff_file_opened_since,
     transaction_record_many,
 )
+from accounts.ledger.reveals import identity_reveal, reference_number, reveal_reference_register
 from accounts.ledger.services import (
     FILE_STAFF_ROLES,
     LEDGER_REVERSAL,
@@ -37,7 +37,6 @@ from accounts.ledger.services import (
     account_number_generate,
     account_totals,
     account_with_totals,
-    identity_reveal,
     learning_account_of,
     learning_account_required,
     ledger_append,
@@ -57,7 +56,7 @@ from accounts.notifications.services import (
     portal_url,
 )
 from accounts.rights.kinds import CorrectableRecord, correctable_kind_register
-from accounts.rights.services import closure_eraser_register
+from accounts.rights.services import closure_eraser_register, correction_router_register
 from accounts.signin.registration import personal_account_register
 from accounts.signin.services import (
     api_token_create,
@@ -88,6 +87,7 @@ __all__ = [
     "collective_of",
     "contact_details_change",
     "correctable_kind_register",
+    "correction_router_register",
     "identity_reveal",
     "institutions_matching",
     "learning_account_of",
@@ -106,8 +106,9 @@ __all__ = [
     "personal_account_find",
     "personal_account_register",
     "portal_url",
+    "reference_number",
+    "reveal_reference_register",
     "staff_accesses_of",
-    "staff_file_opened_since",
     "staff_file_view_record",
     "staff_of_centre",
     "transaction_record",

@@ -7,10 +7,19 @@ class AccreditationConfig(AppConfig):
     verbose_name = _("Accreditation")
 
     def ready(self) -> None:
-        from outcomes.hooks import certificate_number_check_register
+        from accounts.models import RevealReason
+        from accounts.services import correction_router_register, reveal_reference_register
+        from outcomes.hooks import certificate_number_check_register, evidence_staff_check_register
 
+        from .access import application_reveal_check, correction_router, evidence_staff_check
         from .catalogue import certificate_number_check
 
         # A learner who saves an outcome hears at once that its certificate number does not
         # have the format of the catalogue entry it names.
         certificate_number_check_register(certificate_number_check)
+        # Staff open an outcome's evidence only for their centre's application of it.
+        evidence_staff_check_register(evidence_staff_check)
+        # An identity reveal may refer to an application under review at the centre.
+        reveal_reference_register(RevealReason.APPLICATION_REVIEW, application_reveal_check)
+        # A correction of a decided outcome goes to the centre that decided it.
+        correction_router_register(correction_router)

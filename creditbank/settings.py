@@ -346,6 +346,9 @@ NOTIFICATION_EMAIL_LEASE_SECONDS = env_int("NOTIFICATION_EMAIL_LEASE_SECONDS", 6
 STALE_REQUEST_SECONDS = env_int("STALE_REQUEST_SECONDS", 600)
 # Days in which a learner may cancel the closure of their account.
 ACCOUNT_CLOSURE_DAYS = env_int("ACCOUNT_CLOSURE_DAYS", 15)
+# Identity numbers one member of staff may reveal in a day; past it the centre's administrators
+# are alerted (once a day) and further reveals are refused until the next day.
+IDENTITY_REVEALS_PER_DAY = env_int("IDENTITY_REVEALS_PER_DAY", 20)
 
 WHITENOISE_USE_FINDERS = not PRODUCTION
 WHITENOISE_AUTOREFRESH = DEBUG

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
@@ -12,8 +13,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 
-from accounts.ledger.forms import ReasonForm
-from accounts.models import BusinessTransaction, LearningAccount, Role, User
+from accounts.ledger.forms import ReasonForm, RevealForm
+from accounts.models import (
+    BusinessTransaction,
+    LearningAccount,
+    RevealReason,
+    Role,
+    StaffAccess,
+    User,
+)
 from accounts.services import (
     FILE_STAFF_ROLES,
     collective_invitations_of,
@@ -21,11 +29,13 @@ from accounts.services import (
     learning_account_of,
     learning_account_required,
     personal_account_find,
+    staff_accesses_of,
     staff_file_view_record,
     transaction_record,
 )
 from accounts.signin.forms import LoginForm
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
+from common.forms import form_errors_apply
 from common.http import SignedInRequest
 from transfers.forms import LearningGoalForm
 from transfers.services import learning_goal_remove, learning_goal_set, learning_goals_of
@@ -141,13 +151,18 @@ class StaffLearningFileView(RoleRequiredMixin, View):
         return self.render_file(request, account, form.cleaned_data["reason"])
 
     def render_file(
-        self, request: HttpRequest, account: LearningAccount, reason: str, revealed: str = ""
+        self,
+        request: HttpRequest,
+        account: LearningAccount,
+        reason: str,
+        revealed: str = "",
+        reveal_form: RevealForm | None = None,
     ) -> HttpResponse:
         context = {
             "account": account,
             "file": learning_file_of(account),
             "reason": reason,
-            "reveal_form": ReasonForm(initial={"reason": reason}),
+            "reveal_form": reveal_form or RevealForm(),
             "revealed_number": revealed,
         }
         return render(request, self.template_name, context)
@@ -160,20 +175,51 @@ class StaffLearningFileView(RoleRequiredMixin, View):
         return account
 
 
+# The accesses that showed the staff member the learner's whole file.
+FILE_LOOKS = (StaffAccess.Kind.VIEWED_FILE, StaffAccess.Kind.REVEALED_IDENTITY)
+
+
 @method_decorator(never_cache, name="dispatch")
 class StaffIdentityRevealView(StaffLearningFileView):
-    """Show the clear identity number once, for a recorded reason."""
+    """Show the clear identity number once, for a reason from the list and a reference to the
+    centre's business with the learner; a refusal comes back on the form's fields, beside the
+    file (whose opening was recorded before)."""
 
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, number: str) -> HttpResponse:
         account = self._account(number)
-        form = ReasonForm(request.POST)
-        if not form.is_valid():
-            return render(request, self.template_name, {"account": account, "form": form})
-        reason = form.cleaned_data["reason"]
-        revealed = identity_reveal(staff=request.user, account=account, reason=reason)  # type: ignore[arg-type]
-        return self.render_file(request, account, reason, revealed)
+        form = RevealForm(request.POST)
+        revealed = ""
+        if form.is_valid():
+            try:
+                revealed = identity_reveal(
+                    staff=request.user,  # type: ignore[arg-type]
+                    account=account,
+                    reason=form.cleaned_data["reason"],
+                    reference=form.cleaned_data["reference"],
+                )
+            except ValidationError as exc:
+                form_errors_apply(form, exc)
+        if revealed:
+            shown = str(RevealReason(form.cleaned_data["reason"]).label)
+            response = self.render_file(request, account, shown, revealed, form)
+        else:
+            # The file again only for an opening of it recorded today; else the refusal alone.
+            today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+            last = (
+                staff_accesses_of(account=account)
+                .filter(staff=request.user, occurred_at__gte=today, kind__in=FILE_LOOKS)
+                .first()
+            )
+            if last is not None:
+                response = self.render_file(request, account, last.reason, "", form)
+            else:
+                context = {"account": account, "form": ReasonForm(), "reveal_form": form}
+                response = render(request, self.template_name, context)
+        if not revealed:
+            response.status_code = 400
+        return response
 
 
 @login_required

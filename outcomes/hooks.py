@@ -1,5 +1,5 @@
-"""Hooks through which the layers above take part in checking a learning outcome, without this
-layer importing them.
+"""Hooks through which the layers above take part in checking a learning outcome, and in
+deciding who besides the learner may open its evidence, without this layer importing them.
 
 The catalogue (accreditation) knows the format of each certificate's number; it registers a
 check here in its ``AppConfig.ready()``, and ``outcome_precheck`` asks every registered check,
@@ -31,3 +31,25 @@ def certificate_number_check_register(check: CertificateNumberCheck) -> Certific
 def certificate_number_problems(data: Mapping[str, Any]) -> list[str]:
     """What the registered checks say about the outcome's certificate number."""
     return [message for check in certificate_number_checks if (message := check(data))]
+
+
+# Staff may open a learner's evidence only for the business their centre has with that outcome:
+# accreditation registers a check (an application of the outcome at the staff member's centre,
+# under review or decided there). Opening the learner's file or revealing their identity number
+# grants nothing. A check takes the staff member and the evidence's outcome id.
+EvidenceStaffCheck = Callable[[Any, int], bool]
+
+evidence_staff_checks: list[EvidenceStaffCheck] = []
+
+
+def evidence_staff_check_register(check: EvidenceStaffCheck) -> EvidenceStaffCheck:
+    """Add ``check`` to who among staff may open an outcome's evidence; registering it twice
+    keeps one."""
+    if check not in evidence_staff_checks:
+        evidence_staff_checks.append(check)
+    return check
+
+
+def evidence_staff_may_open(user: Any, outcome_id: int) -> bool:
+    """Whether any registered check lets ``user`` (staff) open the outcome's evidence."""
+    return any(check(user, outcome_id) for check in evidence_staff_checks)

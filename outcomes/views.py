@@ -4,7 +4,6 @@ and the one way evidence files are ever served."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -13,18 +12,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms import BaseForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
 from accounts.collective.permissions import InstitutionAdminPage
 from accounts.models import LearningAccount, Role, User
-from accounts.services import (
-    FILE_STAFF_ROLES,
-    learning_account_required,
-    staff_file_opened_since,
-)
+from accounts.services import FILE_STAFF_ROLES, learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 from common.downloads import CONTENT_TYPES, file_download, row_errors_context, upload_read
 from common.forms import form_errors_apply
@@ -40,6 +34,7 @@ from .batches import (
     outcome_decline,
 )
 from .forms import BatchForm, OutcomeForm
+from .hooks import evidence_staff_may_open
 from .models import EvidenceFile
 from .services import (
     outcome_save,
@@ -48,9 +43,6 @@ from .services import (
     outcomes_of,
 )
 from .storage import uploads_read
-
-# Staff who opened a learner's file (with a recorded reason) may open its evidence for this long.
-STAFF_EVIDENCE_WINDOW = timedelta(hours=8)
 
 
 def _learner_account(request: SignedInRequest[User]) -> LearningAccount:
@@ -255,16 +247,15 @@ class BatchTemplatePage(RoleRequiredMixin, View):
 
 
 def may_open_evidence(user: Any, evidence: EvidenceFile) -> bool:
-    """The learner whose evidence it is; or centre staff who opened that learner's file with a
-    recorded reason in the last hours."""
+    """The learner whose evidence it is; or staff whose centre has the outcome's application
+    under review or decided it (``outcomes.hooks``). Opening the learner's file or revealing
+    their identity number grants nothing."""
     if not getattr(user, "is_authenticated", False):
         return False
     if user.role == Role.LEARNER:
         return evidence.account.holder_id == user.pk
     if user.role in FILE_STAFF_ROLES:
-        return staff_file_opened_since(
-            staff=user, account=evidence.account, since=timezone.now() - STAFF_EVIDENCE_WINDOW
-        )
+        return evidence_staff_may_open(user, evidence.outcome_id)
     return False
 
 

@@ -96,13 +96,13 @@ def certificate_world(learner):
 
 
 @pytest.fixture
-def closure_world(django_capture_on_commit_callbacks) -> dict[str, Any]:
+def closure_world(django_capture_on_commit_callbacks, centre) -> dict[str, Any]:
     """邵涛涛, registered online, with a saved certificate (a PDF in storage), an accredited
     outcome and an issued hours certificate that shows name, identity and account number."""
     account = learner_register("邵涛涛", RESIDENT, "13912345678")
     with django_capture_on_commit_callbacks(execute=True):
         saved = certificate_save(account)
-    decider = UserFactory(role="centre_reviewer", centre=CentreFactory())
+    decider = UserFactory(role="centre_reviewer", centre=centre)
     accredited_outcome(account, catalogue_version(), decider)
     with django_capture_on_commit_callbacks(execute=True):
         certificate = certificate_request(
@@ -118,11 +118,11 @@ def closure_world(django_capture_on_commit_callbacks) -> dict[str, Any]:
 
 
 @pytest.fixture
-def correction_world(db) -> dict[str, Any]:
+def correction_world(centre) -> dict[str, Any]:
     """A learner with an accredited outcome (its ledger entry booked), a rejected one and a
     saved one; and another learner with an accredited outcome of their own."""
     account = learner_register("邵涛涛", RESIDENT, "13912345679")
-    decider = UserFactory(role="centre_reviewer", centre=CentreFactory())
+    decider = UserFactory(role="centre_reviewer", centre=centre)
     accredited = accredited_outcome(account, catalogue_version(), decider)
     rejected = LearningOutcomeFactory(
         account=account,

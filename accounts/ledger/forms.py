@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.identity.numbers import IdType, parse_identity
+from accounts.ledger.models import RevealReason
 from accounts.validators import PHONE_VALIDATOR
 
 
@@ -15,6 +16,23 @@ class ReasonForm(forms.Form):
         help_text=_(
             "For example: reviewing accreditation application 2026-0012; the learner "
             "asked at the counter."
+        ),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+
+class RevealForm(forms.Form):
+    """Why the identity number is needed: a reason from the list and the centre's business
+    with the learner that it refers to."""
+
+    reason = forms.ChoiceField(label=_("Reason"), choices=RevealReason.choices)
+    reference = forms.CharField(
+        label=_("Reference"),
+        max_length=40,
+        help_text=_(
+            "The number of the application under review at your centre, of the learner's "
+            "visit or correction request at your centre; for an account opened at your "
+            "counter, its account number."
         ),
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
     )

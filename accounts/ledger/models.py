@@ -246,13 +246,30 @@ class LedgerEntry(AppendOnlyModel):
         return f"{self.account} {self.hours}h {self.credits}cr"
 
 
+class RevealReason(models.TextChoices):
+    """Why a member of staff may see a learner's identity number in clear: each names the
+    centre's own business with the learner, given as a reference (see
+    ``accounts.ledger.reveals``)."""
+
+    APPLICATION_REVIEW = (
+        "application_review",
+        _("Verifying identity for an application under review"),
+    )
+    CENTRE_VISIT = "centre_visit", _("The learner's visit to the centre")
+    COUNTER_OPENING = "counter_opening", _("An account opened at the centre's counter")
+    CORRECTION_REQUEST = "correction_request", _("A correction request the centre decides")
+
+
 class StaffAccess(AppendOnlyModel):
-    """A member of staff looked at a learner's file or revealed their identity number: who,
-    when and why. The learner sees this list."""
+    """A member of staff looked at a learner's file, revealed their identity number, or opened
+    or decided one of their correction requests: who, when, why and about what. The learner
+    sees this list."""
 
     class Kind(models.TextChoices):
         VIEWED_FILE = "viewed_file", _("Viewed the lifelong learning file")
         REVEALED_IDENTITY = "revealed_identity", _("Revealed the identity number")
+        VIEWED_CORRECTION = "viewed_correction", _("Viewed a correction request")
+        DECIDED_CORRECTION = "decided_correction", _("Decided a correction request")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="staff_accesses"
@@ -262,6 +279,9 @@ class StaffAccess(AppendOnlyModel):
     )
     kind = models.CharField(_("access"), max_length=30, choices=Kind.choices)
     reason = models.CharField(_("reason"), max_length=300)
+    # What the access was about at the staff member's centre (an application, a visit, a
+    # correction request...), as text: empty for a look at the file.
+    reference = models.CharField(_("reference"), max_length=200, blank=True)
     occurred_at = models.DateTimeField(_("time"), default=timezone.now)
 
     class Meta:

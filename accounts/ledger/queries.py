@@ -25,14 +25,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, ExtractYear
 
 from accounts.core.models import User
-from accounts.ledger.models import BusinessTransaction, LearningAccount, LedgerEntry, StaffAccess
-
-
-def staff_file_opened_since(
-    *, staff: User, account: LearningAccount, since: datetime.datetime
-) -> bool:
-    """Whether ``staff`` opened the learner's file (with a recorded reason) since ``since``."""
-    return StaffAccess.objects.filter(account=account, staff=staff, occurred_at__gte=since).exists()
+from accounts.ledger.models import BusinessTransaction, LearningAccount, LedgerEntry
 
 
 def transaction_record_many(

@@ -68,5 +68,5 @@ class StaffAccessSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = StaffAccess
-        fields = ["occurred_at", "staff", "centre", "kind", "reason"]
+        fields = ["occurred_at", "staff", "centre", "kind", "reason", "reference"]
         read_only_fields = fields

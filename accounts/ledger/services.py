@@ -200,14 +200,5 @@ def staff_file_view_record(*, staff: User, account: LearningAccount, reason: str
     )
 
 
-@transaction.atomic
-def identity_reveal(*, staff: User, account: LearningAccount, reason: str) -> str:
-    """The clear identity number, for a stated reason that is recorded first."""
-    _access_record(
-        staff=staff, account=account, kind=StaffAccess.Kind.REVEALED_IDENTITY, reason=reason
-    )
-    return crypto.decrypt(account.id_number_encrypted)
-
-
 def staff_accesses_of(*, account: LearningAccount) -> Any:
     return account.staff_accesses.select_related("staff", "staff__centre")

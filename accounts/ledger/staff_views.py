@@ -23,12 +23,12 @@ from rest_framework.views import APIView
 from accounts.core.models import Role, User
 from accounts.identity.numbers import IdType
 from accounts.ledger.forms import CentreRegistrationForm, LearnerSearchForm
-from accounts.ledger.models import LearningAccount
+from accounts.ledger.models import LearningAccount, RevealReason
+from accounts.ledger.reveals import identity_reveal
 from accounts.ledger.serializers import LearningAccountSerializer
 from accounts.ledger.services import (
     FILE_STAFF_ROLES,
     account_with_totals,
-    identity_reveal,
     personal_account_find,
 )
 from accounts.signin.permissions import HasRole, user_has_role
@@ -140,8 +140,16 @@ class CentreRegistrationSerializer(serializers.Serializer):
     document_note = serializers.CharField(max_length=300)
 
 
-class ReasonSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=300)
+class RevealSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=RevealReason.choices)
+    reference = serializers.CharField(
+        max_length=40,
+        help_text=gettext_lazy(
+            "The number of the application under review at your centre, of the learner's "
+            "visit or correction request at your centre; for an account opened at your "
+            "counter, its account number."
+        ),
+    )
 
 
 class AccountSummarySerializer(serializers.ModelSerializer):
@@ -207,19 +215,22 @@ class AccountLookupApi(APIView):
 
 @method_decorator(never_cache, name="dispatch")
 class IdentityRevealApi(APIView):
-    """The clear identity number, for a stated reason that is recorded and shown to the
-    learner."""
+    """The clear identity number, for a reason from the list and a reference to the centre's
+    business with the learner (an application under review, a visit, a counter opening, a
+    correction request), both recorded and shown to the learner. Past the daily number of
+    reveals the centre's administrator is alerted and further reveals are refused (400)."""
 
     permission_classes = [HasRole.of(*FILE_STAFF_ROLES)]
 
-    @extend_schema(request=ReasonSerializer, responses={200: dict})
+    @extend_schema(request=RevealSerializer, responses={200: dict})
     def post(self, request: Request, number: str) -> Response:
-        body = ReasonSerializer(data=request.data)
+        body = RevealSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         account = get_object_or_404(LearningAccount, number=number, kind="personal")
         number_in_clear = identity_reveal(
             staff=request.user,  # type: ignore[arg-type]
             account=account,
             reason=body.validated_data["reason"],
+            reference=body.validated_data["reference"],
         )
         return Response({"account_number": account.number, "id_number": number_in_clear})

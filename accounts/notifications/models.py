@@ -38,6 +38,10 @@ class Notification(models.Model):
         CERTIFICATE_READY = "certificate_ready", _("Certificate ready")
         CORRECTION_ACCEPTED = "correction_accepted", _("Correction accepted")
         CORRECTION_REJECTED = "correction_rejected", _("Correction not accepted")
+        IDENTITY_REVEAL_LIMIT = (
+            "identity_reveal_limit",
+            _("Identity numbers revealed past the daily number"),
+        )
         TRANSFER_ACCEPTED = "transfer_accepted", _("Credit transfer accepted")
         TRANSFER_REJECTED = "transfer_rejected", _("Credit transfer not accepted")
         TRANSFER_INFORMATION_REQUESTED = (

@@ -143,6 +143,10 @@ BODIES: dict[str, Promise] = {
         "Due dates that reach into {year} are provisional, computed from the statutory holidays "
         "alone. Enter the arrangement as soon as it is published."
     ),
+    Kind.IDENTITY_REVEAL_LIMIT: _(
+        "{staff} asked to reveal more than {limit} identity numbers on {date}; further "
+        "reveals are refused until the next day."
+    ),
 }
 GENERIC_TITLE = _("Notice")
 # Shown when a notice lacks a parameter its text needs (an older caller, a renamed param).

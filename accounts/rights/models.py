@@ -73,6 +73,17 @@ class CorrectionRequest(models.Model):
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="correction_requests"
     )
+    # The centre that decides: the one that decided the record, or for basic information the
+    # learner's own centre (``accounts.rights.services.correction_centre_of``). Only its staff
+    # see and decide the request.
+    centre = models.ForeignKey(
+        Centre,
+        verbose_name=_("centre"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="correction_requests",
+    )
     record_kind = models.CharField(_("kind of record"), max_length=30, blank=True)
     record_id = models.PositiveBigIntegerField(_("record"), null=True, blank=True)
     # What the record was called when the request was made (an outcome's title), for lists.
@@ -94,9 +105,10 @@ class CorrectionRequest(models.Model):
         verbose_name_plural = _("correction requests")
         ordering = ["-requested_at", "-id"]
         indexes = [
+            # A centre's queue.
             models.Index(
-                fields=["requested_at"],
-                name="correction_pending",
+                fields=["centre", "requested_at"],
+                name="correction_centre_pending",
                 condition=Q(status="pending"),
             ),
         ]

@@ -22,6 +22,7 @@ docs/decisions/0007-corrections-of-decided-records.md.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,11 +33,12 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.models import Centre, Role, User
-from accounts.ledger.models import BusinessTransaction, LearningAccount
+from accounts.ledger.models import BusinessTransaction, LearningAccount, StaffAccess
+from accounts.ledger.reveals import reference_number
 from accounts.ledger.services import account_lock, learning_account_of, transaction_record
 from accounts.notifications.models import Notification
 from accounts.notifications.services import notify
@@ -229,6 +231,68 @@ def account_closures_run(*, now: datetime | None = None) -> int:
 
 # --- Corrections ---------------------------------------------------------------------------
 
+# A router names the centre that decided a record (``record_kind``, ``record_id``) of the
+# account, or with an empty ``record_kind`` the centre the learner has most to do with (their
+# latest application); None when it does not know. ``accreditation`` registers one in its
+# ``AppConfig.ready()``, since decisions are its own.
+CorrectionRouter = Callable[[LearningAccount, str, int | None], int | None]
+
+correction_routers: list[CorrectionRouter] = []
+
+
+def correction_router_register(router: CorrectionRouter) -> CorrectionRouter:
+    """Add ``router`` to those asked where a correction request goes; registering twice keeps
+    one."""
+    if router not in correction_routers:
+        correction_routers.append(router)
+    return router
+
+
+def _routed(account: LearningAccount, record_kind: str, record_id: int | None) -> int | None:
+    for router in correction_routers:
+        centre_id = router(account, record_kind, record_id)
+        if centre_id is not None:
+            return centre_id
+    return None
+
+
+def correction_centre_of(
+    *, account: LearningAccount, record_kind: str = "", record_id: int | None = None
+) -> int | None:
+    """The centre that decides a correction: the one that decided the record; for basic
+    information (or a record no centre decided) the learner's own centre, which is the centre
+    that opened the account at its counter, else the centre of their latest application, else
+    of their latest visit. None when the learner has no centre at all."""
+    if record_kind:
+        centre_id = _routed(account, record_kind, record_id)
+        if centre_id is not None:
+            return centre_id
+    if account.opened_at_centre_id is not None:
+        return int(account.opened_at_centre_id)
+    centre_id = _routed(account, "", None)
+    if centre_id is not None:
+        return centre_id
+    visit = account.visits.order_by("-booked_at", "-id").first()
+    return visit.centre_id if visit is not None else None
+
+
+def _centre_required(
+    account: LearningAccount, record_kind: str = "", record_id: int | None = None
+) -> int:
+    centre_id = correction_centre_of(account=account, record_kind=record_kind, record_id=record_id)
+    if centre_id is None:
+        raise ValidationError(
+            {
+                "field": _(
+                    "No centre holds your file yet. Book a visit to a centre first; that "
+                    "centre will decide your request."
+                )
+            }
+        )
+    return centre_id
+
+
+CORRECTION_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 IDENTITY_FIELDS = frozenset({"id_number", "id_type", "identity", "birth_date", "gender"})
 MAX_VALUE = 150
 MAX_REASON = 500
@@ -281,6 +345,21 @@ def correctable_record_of(*, user: User, record_kind: str, record_id: int) -> di
     )
 
 
+# Whitespace a reason (a text area) may hold; a corrected value is one line and holds none.
+TEXT_WHITESPACE = frozenset("\n\r\t")
+CONTROL_CHARACTERS = _(
+    "Control characters (line breaks, tabs, invisible or direction marks) are not allowed; "
+    "type the value on one line."
+)
+
+
+def _has_control_characters(value: str, *, allowed: frozenset[str] = frozenset()) -> bool:
+    """Whether ``value`` holds a control or format character (Unicode Cc and Cf: NUL, bell,
+    escape, line breaks, right-to-left overrides, zero-width spaces...) other than ``allowed``.
+    Such characters hide or reorder what a reviewer reads and what a certificate prints."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in value)
+
+
 def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
     new_value = (new_value or "").strip()
     reason = (reason or "").strip()
@@ -289,14 +368,14 @@ def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
         errors["new_value"] = _("Give the correct value.")
     elif len(new_value) > MAX_VALUE:
         errors["new_value"] = _("At most 150 characters.")
-    elif "\x00" in new_value:
-        errors["new_value"] = _("Null characters are not allowed.")
+    elif _has_control_characters(new_value):
+        errors["new_value"] = CONTROL_CHARACTERS
     if not reason:
         errors["reason"] = _("Say why this needs correcting.")
     elif len(reason) > MAX_REASON:
         errors["reason"] = _("At most 500 characters.")
-    elif "\x00" in reason:
-        errors["reason"] = _("Null characters are not allowed.")
+    elif _has_control_characters(reason, allowed=TEXT_WHITESPACE):
+        errors["reason"] = _("Invisible control characters are not allowed.")
     if errors:
         raise ValidationError(errors)
     return new_value, reason
@@ -368,7 +447,12 @@ def correction_request(
         if new_value == old_value:
             raise ValidationError({"new_value": _("This is already the recorded value.")})
         request = CorrectionRequest.objects.create(
-            account=account, field=field, old_value=old_value, new_value=new_value, reason=reason
+            account=account,
+            centre_id=_centre_required(account),
+            field=field,
+            old_value=old_value,
+            new_value=new_value,
+            reason=reason,
         )
         return _record_request(user=user, account=account, request=request)
 
@@ -413,6 +497,7 @@ def _record_correction_request(
             )
         request = CorrectionRequest.objects.create(
             account=account,
+            centre_id=_centre_required(account, kind.name, record_id),
             record_kind=kind.name,
             record_id=record_id,
             record_label=label[:200],
@@ -424,12 +509,54 @@ def _record_correction_request(
         return _record_request(user=user, account=account, request=request)
 
 
-def corrections_pending() -> QuerySet[CorrectionRequest]:
-    """Requests waiting for a centre; those of a closed account no longer wait for anyone."""
+def corrections_pending(*, staff: User) -> QuerySet[CorrectionRequest]:
+    """Requests waiting for the staff member's centre (none for anyone else); those of a closed
+    account no longer wait for anyone."""
+    if staff.centre_id is None or not staff.has_role(*CORRECTION_STAFF):
+        return CorrectionRequest.objects.none()
     return (
-        CorrectionRequest.objects.filter(status=CorrectionRequest.Status.PENDING)
+        CorrectionRequest.objects.filter(
+            status=CorrectionRequest.Status.PENDING, centre_id=staff.centre_id
+        )
         .exclude(account__status=LearningAccount.Status.CLOSED)
         .select_related("account")
+    )
+
+
+def correction_at_centre(*, staff: User, request_id: int) -> CorrectionRequest:
+    """A request of the staff member's centre, waiting or decided; Http404 for any other, as if
+    it did not exist (another centre's requests are not this centre's to know of)."""
+    request = None
+    if staff.centre_id is not None and staff.has_role(*CORRECTION_STAFF):
+        request = CorrectionRequest.objects.filter(pk=request_id, centre_id=staff.centre_id).first()
+    if request is None:
+        raise Http404
+    return request
+
+
+def _reference_of(request: CorrectionRequest) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return str(_("Correction request #%(number)s") % {"number": request.pk})
+
+
+def corrections_viewed_record(*, staff: User, requests: list[CorrectionRequest]) -> None:
+    """Record that ``staff`` saw these requests (their values are the learners' data), one row
+    per request in one statement per page of them: every look is a look."""
+    if not requests:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        reason = str(_("The correction request in the centre's queue"))
+    StaffAccess.objects.bulk_create(
+        [
+            StaffAccess(
+                account_id=request.account_id,
+                staff=staff,
+                kind=StaffAccess.Kind.VIEWED_CORRECTION,
+                reason=reason,
+                reference=_reference_of(request),
+            )
+            for request in requests
+        ]
     )
 
 
@@ -441,6 +568,9 @@ def _apply_accepted(
     *, request: CorrectionRequest, account: LearningAccount, reviewer: User, reason: str
 ) -> None:
     """Apply an accepted correction and record the change, old value and new."""
+    if _has_control_characters(request.new_value):
+        # A request made before such values were refused is not applied as it stands.
+        raise ValidationError({"request": CONTROL_CHARACTERS})
     details: dict[str, Any] = {"request": request.pk, "field": request.field}
     if request.record_kind:
         kind = correctable_kind(request.record_kind)
@@ -479,7 +609,7 @@ def correction_decide(
     """A centre reviewer accepts (the change is applied) or rejects, always with a reason.
     The change is recorded as a business transaction with the old and the new value, and the
     learner is told either way (once)."""
-    if not reviewer.has_role(Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN):
+    if not reviewer.has_role(*CORRECTION_STAFF) or reviewer.centre_id is None:
         raise ValidationError({"reviewer": _("Only centre staff decide corrections.")})
     reason = (reason or "").strip()
     if not reason:
@@ -495,8 +625,9 @@ def correction_decide(
             .filter(pk=request_id)
             .first()
         )
-        if request is None:
-            raise ValidationError({"request": _("There is no such correction request.")})
+        if request is None or request.centre_id != reviewer.centre_id:
+            # Another centre's request is not this centre's to know of.
+            raise Http404
         action = CorrectionEvent.Action.ACCEPT if accept else CorrectionEvent.Action.REJECT
         if not CORRECTION.is_allowed(request.status, action):
             raise CORRECTION.refuse(request.status, action)
@@ -538,10 +669,45 @@ def correction_decide(
                 link=reverse("rights-corrections"),
                 key=f"correction_decided:{request.pk}",
             )
+        StaffAccess.objects.create(
+            account=account,
+            staff=reviewer,
+            kind=StaffAccess.Kind.DECIDED_CORRECTION,
+            reason=reason[:300],
+            reference=_reference_of(request),
+        )
     return request
 
 
 # --- Visits for the paper file --------------------------------------------------------------
+
+
+def visit_reveal_check(staff: User, account: LearningAccount, reference: str) -> str | None:
+    """A reveal's reference to the learner's visit to the staff member's centre (registered
+    with ``reveal_reference_register``)."""
+    number = reference_number(reference)
+    centre_id = staff.centre_id
+    visit = (
+        CentreVisit.objects.filter(pk=number, account=account, centre_id=centre_id).first()
+        if number is not None and centre_id is not None
+        else None
+    )
+    if visit is None:
+        return None
+    return str(_("Visit #%(number)s on %(date)s") % {"number": visit.pk, "date": visit.visit_on})
+
+
+def correction_reveal_check(staff: User, account: LearningAccount, reference: str) -> str | None:
+    """A reveal's reference to the learner's correction request at the staff member's
+    centre."""
+    number = reference_number(reference)
+    centre_id = staff.centre_id
+    found = (
+        CorrectionRequest.objects.filter(pk=number, account=account, centre_id=centre_id).first()
+        if number is not None and centre_id is not None
+        else None
+    )
+    return _reference_of(found) if found is not None else None
 
 
 def visit_book(*, user: User, centre_id: int, visit_on: date, purpose: str) -> CentreVisit:

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -34,10 +35,12 @@ from accounts.rights.services import (
     closure_request,
     correctable_record_of,
     correctable_records_of,
+    correction_at_centre,
     correction_decide,
     correction_request,
     corrections_of,
     corrections_pending,
+    corrections_viewed_record,
     visit_book,
     visit_copy_record,
     visits_at,
@@ -203,14 +206,30 @@ def record_correction_page(request: HttpRequest, kind: str, pk: int) -> HttpResp
     )
 
 
+QUEUE_PAGE_SIZE = 20
+
+
+def _queue_page(request: HttpRequest) -> dict[str, Any]:
+    """A page of the requests waiting for the staff member's centre, each look recorded."""
+    staff: User = request.user  # type: ignore[assignment]
+    page = Paginator(corrections_pending(staff=staff), QUEUE_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    corrections_viewed_record(staff=staff, requests=list(page.object_list))
+    return {"requests": page.object_list, "page": page}
+
+
 class CorrectionQueueView(RoleRequiredMixin, View):
+    """The correction requests waiting for the staff member's centre (the centre that decided
+    the record, or the learner's own for basic information)."""
+
     allowed_roles = CENTRE_STAFF
 
     def get(self, request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "accounts/rights_correction_queue.html",
-            {"requests": corrections_pending(), "blank": DecisionForm()},
+            {**_queue_page(request), "blank": DecisionForm()},
         )
 
 
@@ -219,6 +238,8 @@ class CorrectionDecideView(RoleRequiredMixin, View):
     allowed_roles = CENTRE_STAFF
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        # Another centre's request is not found, whatever the form says.
+        correction_at_centre(staff=request.user, request_id=pk)  # type: ignore[arg-type]
         form = DecisionForm(request.POST)
         if form.is_valid():
             try:
@@ -237,7 +258,7 @@ class CorrectionDecideView(RoleRequiredMixin, View):
             request,
             "accounts/rights_correction_queue.html",
             {
-                "requests": corrections_pending(),
+                **_queue_page(request),
                 "form": form,
                 "blank": DecisionForm(),
                 "failed": pk,
@@ -461,13 +482,21 @@ class MyCorrectableRecordsView(APIView):
 
 
 class CorrectionQueueApiView(ListAPIView[CorrectionRequest]):
-    """Correction requests waiting for a centre's decision."""
+    """Correction requests waiting for the caller's centre's decision (the centre that decided
+    the record, or the learner's own for basic information); each one listed is recorded as
+    seen by the caller."""
 
     permission_classes = [HasRole.of(*CENTRE_STAFF)]
     serializer_class = CorrectionSerializer
 
     def get_queryset(self) -> Any:
-        return corrections_pending()
+        return corrections_pending(staff=self.request.user)  # type: ignore[arg-type]
+
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset)
+        shown = list(page) if page is not None else list(queryset)
+        corrections_viewed_record(staff=self.request.user, requests=shown)  # type: ignore[arg-type]
+        return page
 
 
 class CorrectionDecisionApiView(APIView):
@@ -477,6 +506,8 @@ class CorrectionDecisionApiView(APIView):
 
     @extend_schema(request=CorrectionDecisionSerializer, responses=CorrectionSerializer)
     def post(self, request: Request, pk: int) -> Response:
+        # Another centre's request is 404, whatever the body says.
+        correction_at_centre(staff=request.user, request_id=pk)  # type: ignore[arg-type]
         data = CorrectionDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         correction = correction_decide(

@@ -1,10 +1,15 @@
+import datetime
 import re
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 from pypdf import PdfReader
 
 from accounts.models import BusinessTransaction, LearningAccount, StaffAccess
+from accounts.rights.services import visit_book
+from tests.accreditation.factories import ApplicationFactory
+from tests.outcomes.factories import certificate_save
 from tests.people import RESIDENT, login_verified, with_check
 
 pytestmark = pytest.mark.django_db
@@ -116,10 +121,12 @@ def test_opening_a_file_needs_a_reason_which_is_recorded_and_shown_to_the_learne
 
 
 def test_revealing_the_identity_number_is_recorded_with_its_reason(client, reviewer, shao):
+    application = ApplicationFactory(outcome=certificate_save(shao), centre=reviewer.centre)
     login_verified(client, reviewer)
 
     page = client.post(
-        f"/centre/learners/{shao.number}/reveal/", {"reason": "学习者到柜台核对证件"}
+        f"/centre/learners/{shao.number}/reveal/",
+        {"reason": "application_review", "reference": str(application.pk)},
     ).content.decode()
 
     assert RESIDENT in page
@@ -129,20 +136,28 @@ def test_revealing_the_identity_number_is_recorded_with_its_reason(client, revie
 def test_the_reveal_api_answers_the_number_and_the_learner_sees_the_record(
     api_client, reviewer, shao
 ):
+    visit = visit_book(
+        user=shao.holder,
+        centre_id=reviewer.centre_id,
+        visit_on=timezone.localdate() + datetime.timedelta(days=1),
+        purpose="review",
+    )
     api_client.force_authenticate(reviewer)
     without_reason = api_client.post(f"/api/v1/accounts/{shao.number}/identity-reveals/", {})
     revealed = api_client.post(
-        f"/api/v1/accounts/{shao.number}/identity-reveals/", {"reason": "counter check"}
+        f"/api/v1/accounts/{shao.number}/identity-reveals/",
+        {"reason": "centre_visit", "reference": str(visit.pk)},
     )
     api_client.force_authenticate(shao.holder)
     accesses = api_client.get("/api/v1/accounts/me/staff-accesses/").json()["results"]
 
     assert without_reason.status_code == 400
-    assert "reason" in without_reason.json()
+    assert {"reason", "reference"} <= set(without_reason.json())
     assert revealed.json()["id_number"] == RESIDENT
     assert [(a["staff"], a["kind"], a["reason"]) for a in accesses] == [
-        ("王审核", "revealed_identity", "counter check")
+        ("王审核", "revealed_identity", "学习者到本中心现场办理")
     ]
+    assert accesses[0]["reference"].startswith(f"{visit.visit_on} 的到访预约 #{visit.pk}")
 
 
 def test_the_lookup_api_answers_masked(api_client, reviewer, shao):

@@ -120,8 +120,10 @@ def accredited_outcome(account: LearningAccount, version, decided_by: Any) -> Le
     outcome = LearningOutcomeFactory(
         account=account, title=version.name, status=LearningOutcome.Status.ACCREDITED
     )
+    # Decided at the decider's centre (a centre of its own when the decider has none).
+    centre = {"centre": decided_by.centre} if getattr(decided_by, "centre", None) else {}
     application = ApplicationFactory(
-        outcome=outcome, state=ApplicationState.ACCREDITED, assigned_to=decided_by
+        outcome=outcome, state=ApplicationState.ACCREDITED, assigned_to=decided_by, **centre
     )
     decision = Decision.objects.create(
         application=application,

@@ -2,7 +2,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import CorrectionRequest
-from tests.accounts.factories import CentreFactory, UserFactory
+from tests.accounts.factories import UserFactory
 from tests.accreditation.factories import accredited_outcome, catalogue_version
 from tests.people import LEARNER_PASSWORD, PASSWORD, RESIDENT, learner_register, otp_code
 
@@ -18,7 +18,7 @@ def sign_in(page, username: str, password: str) -> None:
 
 def test_a_learner_asks_to_correct_an_accredited_outcome_and_a_reviewer_accepts_it(page, reviewer):
     account = learner_register(name="邵涛涛", id_number=RESIDENT, phone="13800000003")
-    decider = UserFactory(role="centre_reviewer", centre=CentreFactory())
+    decider = UserFactory(role="centre_reviewer", centre=reviewer.centre)
     outcome = accredited_outcome(account, catalogue_version(), decider)
     page.goto("/login/")
     page.get_by_role("button", name="English").click()

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.models import BusinessTransaction, StaffAccess
 from outcomes.models import EvidenceFile, LearningOutcome
+from tests.accreditation.factories import ApplicationFactory
 from tests.outcomes.helpers import certificate, stored_files
 from tests.people import login_verified
 
@@ -220,18 +221,19 @@ def test_only_the_owner_downloads_evidence_as_an_attachment(client, api_client, 
     assert client.get(f"/evidence/{evidence.pk}/").status_code == 404
 
 
-def test_staff_see_evidence_only_after_opening_the_file_with_a_reason(client, shao, reviewer):
+def test_staff_see_evidence_only_for_their_centres_application_of_it(client, shao, reviewer):
     client.force_login(shao.holder)
     add(client)
     evidence = EvidenceFile.objects.get()
     login_verified(client, reviewer)
 
-    before = client.get(f"/evidence/{evidence.pk}/")
     client.post(f"/centre/learners/{shao.number}/", {"reason": "审核认证申请"})
-    after = client.get(f"/evidence/{evidence.pk}/")
+    after_opening_the_file = client.get(f"/evidence/{evidence.pk}/")
+    ApplicationFactory(outcome=evidence.outcome, centre=reviewer.centre)
+    with_an_application = client.get(f"/evidence/{evidence.pk}/")
 
-    assert before.status_code == 404
-    assert after.status_code == 200
+    assert after_opening_the_file.status_code == 404
+    assert with_an_application.status_code == 200
     assert StaffAccess.objects.filter(staff=reviewer).count() == 1
 
 

@@ -202,8 +202,8 @@ ROUTES: dict[str, Row] = {
     # Institution I's invitation to A: A answers it; to anyone else it does not exist.
     "collective-invitation-accept": post_only("learner-own", INVITATION),
     "collective-invitation-decline": post_only("learner-own", INVITATION),
-    # Evidence: its owner (or staff who opened the owner's file with a reason); to anyone
-    # else it does not exist, signed in or not.
+    # Evidence: its owner (or staff whose centre has the outcome's application under review or
+    # decided it: this outcome has none); to anyone else it does not exist, signed in or not.
     "evidence-download": row("learner-own", EVIDENCE, cells={p: 404 for p in PRINCIPALS if p != A}),
     "applications": row("learner"),
     "application-submit": row("learner-own"),
@@ -224,15 +224,18 @@ ROUTES: dict[str, Row] = {
     "file-export": row("learner"),
     "file-export-download": row("learner-own", {"token": "export"}),
     # Centre staff. Any centre's staff may find a learner and open the file with a recorded
-    # reason (the learner sees each look); the management admin too.
+    # reason (the learner sees each look); the management admin too. A reveal of the identity
+    # number also needs a listed reason and a reference to the centre's own business with the
+    # learner, refused on its fields ("bad") otherwise.
     "staff-learning-file": row("centre", management="ok"),
     "staff-identity-reveal": post_only_after_role("centre", management="ok"),
     "centre-account-open": row("centre"),
     "learner-search": row("centre", management="ok"),
     "rights-centre-visits": row("centre"),
     "rights-correction-queue": row("centre"),
-    # Name corrections are not tied to a centre: any centre's reviewer decides.
-    "rights-correction-decide": post_only_after_role("centre", {"pk": "correction"}),
+    # A correction goes to one centre (A's name: the centre of A's application, X); centre Y's
+    # reviewer finds no such request.
+    "rights-correction-decide": post_only_after_role("centre-own", {"pk": "correction"}),
     "centre-queue": row("centre", management="ok"),
     # The management admin sees every application but makes no move: the page comes back
     # with the refusal ("bad"), nothing is written.
@@ -310,7 +313,7 @@ ROUTES: dict[str, Row] = {
     "api-my-corrections": row("learner"),
     "api-my-correctable-records": row("learner"),
     "api-correction-queue": row("centre"),
-    "api-correction-decision": row("centre", {"pk": "correction"}),
+    "api-correction-decision": row("centre-own", {"pk": "correction"}),
     "api-catalogue": row("public", post=kind_defaults("management", api=True)),
     "api-catalogue-import": row("management"),
     "api-catalogue-export": row("management"),

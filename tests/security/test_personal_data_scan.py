@@ -5,9 +5,10 @@ hold no password, API token, session key or authenticator secret used in the run
 The run: three learners register (over the API and on the page) with a resident identity card,
 a Hong Kong/Macao/Taiwan residence permit and a foreign permanent resident ID card; a reviewer
 signs in with TOTP (API and page), opens an account at the counter, finds a learner by identity
-number and reveals one with a recorded reason; a learner saves a result with evidence and
-applies; the reviewer accredits it; a real Celery worker (on REDIS_URL) renders certificates and
-builds the data export ZIP; the learner downloads them; anyone verifies a certificate.
+number; a learner saves a result with evidence and applies; the reviewer reveals that learner's
+number for the application under review (a listed reason and its reference) and accredits
+it; a real Celery worker (on REDIS_URL) renders certificates and builds the data export ZIP;
+the learner downloads them; anyone verifies a certificate.
 
 Then it scans: a pg_dump of the test database, the test process's and the worker's logs (at
 DEBUG) and the emails, every key of the Redis database, every stored file (PDFs as extracted
@@ -380,8 +381,8 @@ def test_no_full_identity_number_or_secret_is_left_anywhere_after_a_full_run(
         assert verified.status_code == 302, verified.content.decode()[:2000]
         secrets["session key of the reviewer"] = counter.cookies["sessionid"].value
 
-        # The reviewer opens an account at the counter, finds learners by identity number and
-        # reveals one with a recorded reason.
+        # The reviewer opens an account at the counter and finds learners by identity number
+        # (and reveals one below, for an application under review at the centre).
         opened = counter.post(
             "/centre/accounts/new/",
             {
@@ -418,13 +419,6 @@ def test_no_full_identity_number_or_secret_is_left_anywhere_after_a_full_run(
             format="json",
         )
         assert looked_up.json()["account_number"] == foreign_number
-        revealed = staff.post(
-            f"/api/v1/accounts/{resident_number}/identity-reveals/",
-            {"reason": "核对身份证件"},
-            format="json",
-        )
-        # The one answer that carries the number in clear: it proves the scan would see it.
-        assert revealed.json()["id_number"] == RESIDENT_X
 
         # The resident learner signs in over the API, saves a result with evidence, applies.
         learner = APIClient(HTTP_ACCEPT_LANGUAGE="en")
@@ -462,6 +456,15 @@ def test_no_full_identity_number_or_secret_is_left_anywhere_after_a_full_run(
         )
         assert applied.status_code == 201, applied.content
         application = applied.json()["id"]
+        # The reviewer reveals the learner's number for the application under review at the
+        # centre (a listed reason and a reference are required).
+        revealed = staff.post(
+            f"/api/v1/accounts/{resident_number}/identity-reveals/",
+            {"reason": "application_review", "reference": str(application)},
+            format="json",
+        )
+        # The one answer that carries the number in clear: it proves the scan would see it.
+        assert revealed.json()["id_number"] == RESIDENT_X, revealed.content
         for move, payload in (("start-review", {}), ("accredit", {"entry": "CQ-ZG-001"})):
             moved = staff.post(
                 f"/api/v1/applications/{application}/{move}/", payload, format="json"
