@@ -7,9 +7,15 @@ class TransfersConfig(AppConfig):
     verbose_name = _("Credit transfer")
 
     def ready(self) -> None:
+        from accounts.services import closure_eraser_register, closure_withdrawal_register
         from accreditation.catalogue import conversion_provider_register
 
+        from .closure import CLOSURE_WITHDRAWAL, account_transfers_erase
         from .rules import catalogue_conversions_provide
 
         # The catalogue (a layer below) shows which courses each entry counts for.
         conversion_provider_register(catalogue_conversions_provide)
+        # Closing an account (accounts, a layer below) withdraws its transfers still waiting
+        # for a decision and removes their free text.
+        closure_withdrawal_register(CLOSURE_WITHDRAWAL)
+        closure_eraser_register(account_transfers_erase)

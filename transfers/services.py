@@ -23,7 +23,14 @@ from accounts.models import (
     Role,
     User,
 )
-from accounts.services import account_lock, ledger_append, notify, transaction_record
+from accounts.services import (
+    IDENTITY_IN_TEXT,
+    account_lock,
+    identity_number_in,
+    ledger_append,
+    notify,
+    transaction_record,
+)
 from accreditation.models import CatalogueEntryVersion
 from accreditation.services import catalogue_versions_accredited
 from common.records import ExportParts, rows_of
@@ -156,6 +163,8 @@ def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
         raise ValidationError({field: _("Give a reason.")})
     if len(reason) > MAX_REASON:
         raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
+    if identity_number_in(reason):
+        raise ValidationError({field: IDENTITY_IN_TEXT})
     return reason
 
 
@@ -324,7 +333,9 @@ def _locked_item(item: TransferItem) -> TransferItem:
     )
 
 
-def _application_settle(application: TransferApplication, now: datetime.datetime) -> None:
+def transfer_application_settle(
+    *, application: TransferApplication, now: datetime.datetime
+) -> None:
     """The application is decided once none of its items waits for the institution; withdrawn
     if the learner withdrew every one of them."""
     states = set(application.items.values_list("state", flat=True))
@@ -363,6 +374,16 @@ def transfer_item_decide(
             raise ValidationError({"item": _("This transfer is for another institution.")})
         if item.account.holder_id == actor.pk:
             raise ValidationError({"item": _("You cannot decide your own transfer.")})
+        if item.account.status == LearningAccount.Status.CLOSED:
+            # Closing the account withdraws its transfers; one that slipped through stops here.
+            raise ValidationError(
+                {
+                    "item": _(
+                        "The learner's account has been closed: this transfer can no longer "
+                        "be decided."
+                    )
+                }
+            )
         TRANSFER_ITEM.move(item, action=action, actor=actor, reason=reason)
         now = timezone.now()
         item.reason = reason
@@ -378,7 +399,7 @@ def transfer_item_decide(
                 cause_type=LEDGER_CAUSE,
                 cause_id=item.pk,
             )
-        _application_settle(item.application, now)
+        transfer_application_settle(application=item.application, now=now)
         transaction_record(
             account=item.account,
             kind=BusinessTransaction.Kind.TRANSFER,
@@ -456,7 +477,7 @@ def transfer_withdraw(
             TRANSFER_ITEM.move(item, action=Action.WITHDRAW, actor=actor, reason=reason)
             item.save(update_fields=["state"])
         now = timezone.now()
-        _application_settle(application, now)
+        transfer_application_settle(application=application, now=now)
         transaction_record(
             account=application.account,
             kind=BusinessTransaction.Kind.TRANSFER,
