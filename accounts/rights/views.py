@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -334,10 +334,29 @@ class CentreVisitsView(RoleRequiredMixin, View):
 # --- API ------------------------------------------------------------------------------------
 
 
+class OpenWorkSerializer(serializers.Serializer[Any]):
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    link = serializers.CharField()
+
+
 class ClosureSerializer(serializers.ModelSerializer[ClosureRequest]):
+    withdraws = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "While the closure is pending: the applications and transfers still waiting for a "
+            "decision, which are withdrawn when the account closes."
+        )
+    )
+
     class Meta:
         model = ClosureRequest
-        fields = ["status", "requested_at", "due_at", "finished_at"]
+        fields = ["status", "requested_at", "due_at", "finished_at", "withdraws"]
+
+    @extend_schema_field(OpenWorkSerializer(many=True))
+    def get_withdraws(self, obj: ClosureRequest) -> Any:
+        if obj.status != ClosureRequest.Status.PENDING:
+            return []
+        return OpenWorkSerializer(closure_open_work_of(account=obj.account), many=True).data
 
 
 class ClosureAskSerializer(serializers.Serializer[Any]):

@@ -24,7 +24,7 @@ from accounts.services import notify
 from accreditation.models import Application, ApplicationEvent, Decision
 from outcomes.models import LearningOutcome
 from tests.outcomes.samples import pdf_bytes
-from tests.people import PASSWORD, RESIDENT
+from tests.people import PASSWORD, RESIDENT, login_verified
 from tests.worlds import OPEN_WORK_ID, OPEN_WORK_PHONE, OPEN_WORK_PHRASE
 from transfers.models import TransferEvent, TransferItem
 
@@ -41,9 +41,15 @@ def as_user(user) -> APIClient:
 
 
 def close(world: dict[str, Any], learner, django_capture_on_commit_callbacks) -> None:
-    """The learner asks over the API; the retention job closes the account after the period."""
+    """The learner asks over the API, and is told what will be withdrawn; the retention job
+    closes the account after the period."""
     asked = as_user(learner).post("/api/v1/accounts/me/closure/", {"password": PASSWORD})
     assert asked.status_code == 201, asked.content
+    withdrawn = [work["link"] for work in asked.json()["withdraws"]]
+    assert withdrawn == [
+        reverse("application-detail", args=[world["application"].pk]),
+        reverse("transfer-detail", args=[world["transfer"].pk]),
+    ]
     with django_capture_on_commit_callbacks(execute=True):
         assert account_closures_run(now=timezone.now() + LATER) == 1
     world["account"].refresh_from_db()
@@ -68,7 +74,12 @@ def test_the_closure_page_names_the_open_work_it_will_withdraw(client, open_work
 
 
 def test_closing_withdraws_the_open_application_and_transfer(
-    open_work_world, learner, reviewer, institution_officer, django_capture_on_commit_callbacks
+    client,
+    open_work_world,
+    learner,
+    reviewer,
+    institution_officer,
+    django_capture_on_commit_callbacks,
 ):
     application, item = open_work_world["application"], open_work_world["item"]
 
@@ -80,6 +91,10 @@ def test_closing_withdraws_the_open_application_and_transfer(
     assert (withdrawal.action, withdrawal.reason) == ("withdraw", "account_closed")
     queue = as_user(reviewer).get("/api/v1/applications/").json()
     assert application.pk not in [row["id"] for row in queue["results"]]
+    login_verified(client, reviewer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("centre-application", args=[application.pk])).content.decode()
+    assert "account was closed." in page, page[page.find("timeline") :][:3000]
     item.refresh_from_db()
     assert item.state == "withdrawn"
     assert TransferEvent.objects.filter(item=item).latest("id").reason == "account_closed"
