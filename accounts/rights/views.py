@@ -336,7 +336,7 @@ class CentreVisitsView(RoleRequiredMixin, View):
 
 class OpenWorkSerializer(serializers.Serializer[Any]):
     kind = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     link = serializers.CharField()
 
 
