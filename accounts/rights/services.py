@@ -8,8 +8,13 @@ ledger, business transactions (with corrected values redacted), decisions and ce
 already issued. A certificate's signed content cannot change without breaking its signature, so
 it is kept as issued, and verification stops showing the learner's name and numbers.
 
-The layers above hold personal data too (outcome text, evidence files); they register an eraser
-with ``closure_eraser_register`` in their ``AppConfig.ready()``, so this layer never imports them.
+The layers above hold personal data too (outcome text, evidence files, statements, reasons);
+they register an eraser with ``closure_eraser_register`` in their ``AppConfig.ready()``, so this
+layer never imports them. Free text goes, numbers, dates, states and codes stay; where a row
+must keep a text, it gets the fixed marker ``ERASED``. Work still waiting for someone (an
+accreditation application, a transfer) is registered with ``closure_withdrawal_register``: the
+closure page lists it beforehand, and it is withdrawn through its layer's workflow when the
+closure takes effect, before the erasers run. Nothing is sent to a closed account (``notify``).
 
 Corrections: the learner asks for a correction of basic information (the name) or of a decided
 record (an accredited or rejected outcome's recorded facts); a centre reviewer accepts or
