@@ -23,7 +23,7 @@ from accounts.core.queries import (
     users_or_centre_reviewers,
 )
 from accounts.export import account_export_parts
-from accounts.identity.numbers import mask_identity_number, parse_identity
+from accounts.identity.numbers import identity_number_in, mask_identity_number, parse_identity
 from accounts.ledger.queries import (
     ledger_accumulated_by_year,
     ledger_statement,
@@ -49,6 +49,7 @@ from accounts.ledger.services import (
 )
 from accounts.notifications.services import (
     Notice,
+    notices_about_erase,
     notifications_unread_count,
     notify,
     notify_batch,
@@ -56,19 +57,31 @@ from accounts.notifications.services import (
     portal_url,
 )
 from accounts.rights.kinds import CorrectableRecord, correctable_kind_register
-from accounts.rights.services import closure_eraser_register, correction_router_register
+from accounts.rights.services import (
+    ERASED,
+    ClosureWithdrawal,
+    OpenWork,
+    closure_eraser_register,
+    closure_withdrawal_register,
+    correction_router_register,
+)
 from accounts.signin.registration import personal_account_register
 from accounts.signin.services import (
     api_token_create,
     api_tokens_purge_expired,
     contact_details_change,
 )
+from accounts.validators import IDENTITY_IN_TEXT, validate_no_identity_number
 
 __all__ = [
+    "ERASED",
     "FILE_STAFF_ROLES",
+    "IDENTITY_IN_TEXT",
     "LEDGER_REVERSAL",
+    "ClosureWithdrawal",
     "CorrectableRecord",
     "Notice",
+    "OpenWork",
     "account_export_parts",
     "account_lock",
     "account_number_generate",
@@ -81,6 +94,7 @@ __all__ = [
     "centres_at_work_or",
     "centres_list",
     "closure_eraser_register",
+    "closure_withdrawal_register",
     "collective_invitations_of",
     "collective_members_find",
     "collective_members_import",
@@ -88,6 +102,7 @@ __all__ = [
     "contact_details_change",
     "correctable_kind_register",
     "correction_router_register",
+    "identity_number_in",
     "identity_reveal",
     "institutions_matching",
     "learning_account_of",
@@ -98,6 +113,7 @@ __all__ = [
     "ledger_reverse_cause",
     "ledger_statement",
     "mask_identity_number",
+    "notices_about_erase",
     "notifications_unread_count",
     "notify",
     "notify_batch",
@@ -115,4 +131,5 @@ __all__ = [
     "transaction_record_many",
     "users_active",
     "users_or_centre_reviewers",
+    "validate_no_identity_number",
 ]

@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
 
+from accounts.identity.numbers import identity_number_in
+
 # GB 32100-2015: the unified social credit code of an organisation is 18 characters from this
 # alphabet (digits and capitals without I, O, S, V, Z); the last is a check character over the
 # first 17, weighted by powers of 3 modulo 31.
@@ -75,3 +77,17 @@ def normalise_phone(text: str) -> str:
     right number, unlike an 18-digit identity number; the member import has made it a
     string.)"""
     return "".join(ch for ch in text if ch.isdigit() or ch == "+")
+
+
+IDENTITY_IN_TEXT = _(
+    "Do not write an identity number here: it would be kept in clear text. "
+    "Your identity document is already on your account."
+)
+
+
+def validate_no_identity_number(value: str) -> None:
+    """Free text (a statement, a description, a reason) is stored as written and shown to the
+    staff who read it: an identity number in it would be kept in clear, outside the encrypted
+    column. Used by every form and serializer field a learner writes free text into."""
+    if isinstance(value, str) and identity_number_in(value):
+        raise ValidationError(IDENTITY_IN_TEXT, code="identity_number")

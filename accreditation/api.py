@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.services import centres_list, users_active
+from accounts.services import centres_list, users_active, validate_no_identity_number
 from accounts.signin.permissions import HasRole
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_of_holder
@@ -193,7 +193,9 @@ class SubmitSerializer(serializers.Serializer):
     claimed_entry = serializers.SlugRelatedField(
         slug_field="code", queryset=CatalogueEntry.objects.all(), required=False, allow_null=True
     )
-    statement = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    statement = serializers.CharField(
+        required=False, allow_blank=True, max_length=2000, validators=[validate_no_identity_number]
+    )
 
 
 class QueueQuerySerializer(serializers.Serializer):
@@ -303,11 +305,13 @@ class _Empty(serializers.Serializer):
 
 
 class _Reason(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(max_length=2000, validators=[validate_no_identity_number])
 
 
 class _OptionalReason(serializers.Serializer):
-    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    reason = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_no_identity_number]
+    )
 
 
 class _Assign(serializers.Serializer):
@@ -325,7 +329,9 @@ class _Propose(_Reason):
 
 class _Resubmit(serializers.Serializer):
     files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
-    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    note = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, validators=[validate_no_identity_number]
+    )
 
 
 Handler = Callable[[Application, User, dict[str, Any]], object]

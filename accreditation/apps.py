@@ -8,11 +8,17 @@ class AccreditationConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.models import RevealReason
-        from accounts.services import correction_router_register, reveal_reference_register
+        from accounts.services import (
+            closure_eraser_register,
+            closure_withdrawal_register,
+            correction_router_register,
+            reveal_reference_register,
+        )
         from outcomes.hooks import certificate_number_check_register, evidence_staff_check_register
 
         from .access import application_reveal_check, correction_router, evidence_staff_check
         from .catalogue import certificate_number_check
+        from .closure import CLOSURE_WITHDRAWAL, account_applications_erase
 
         # A learner who saves an outcome hears at once that its certificate number does not
         # have the format of the catalogue entry it names.
@@ -23,3 +29,7 @@ class AccreditationConfig(AppConfig):
         reveal_reference_register(RevealReason.APPLICATION_REVIEW, application_reveal_check)
         # A correction of a decided outcome goes to the centre that decided it.
         correction_router_register(correction_router)
+        # Closing an account (accounts, a layer below) withdraws its open applications and
+        # removes their free text.
+        closure_withdrawal_register(CLOSURE_WITHDRAWAL)
+        closure_eraser_register(account_applications_erase)

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Centre, User
+from accounts.services import validate_no_identity_number
 from outcomes.forms import MultipleFileField
 from outcomes.models import OutcomeKind
 
@@ -60,6 +61,7 @@ class ApplicationSubmitForm(forms.Form):
         label=_("Statement"),
         required=False,
         max_length=2000,
+        validators=[validate_no_identity_number],
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": 2000}),
         help_text=_("Anything the reviewer should know about this outcome (optional)."),
     )
@@ -86,6 +88,7 @@ class WithdrawForm(forms.Form):
         label=_("Why do you withdraw it? (optional)"),
         required=False,
         max_length=2000,
+        validators=[validate_no_identity_number],
         widget=REASON,
     )
 
@@ -99,6 +102,7 @@ class ResubmitForm(forms.Form):
         label=_("Note to the reviewer"),
         required=False,
         max_length=2000,
+        validators=[validate_no_identity_number],
         widget=REASON,
     )
 

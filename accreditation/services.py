@@ -31,8 +31,10 @@ from accounts.models import (
     User,
 )
 from accounts.services import (
+    IDENTITY_IN_TEXT,
     account_lock,
     centres_list,
+    identity_number_in,
     ledger_append,
     ledger_reverse_cause,
     notify,
@@ -107,7 +109,22 @@ def _require_learner(application: Application, actor: User) -> None:
         raise ValidationError({"application": _("This is not your application.")})
 
 
+def _require_open_account(application: Application) -> None:
+    """Nothing is decided for a closed account: closing it withdraws its applications, and one
+    that slipped through is refused here."""
+    if application.account.status == LearningAccount.Status.CLOSED:
+        raise ValidationError(
+            {
+                "application": _(
+                    "The learner's account has been closed: this application can no longer "
+                    "be reviewed or decided."
+                )
+            }
+        )
+
+
 def _require_centre_staff(application: Application, actor: User) -> None:
+    _require_open_account(application)
     if actor.role not in REVIEWER_ROLES or actor.centre_id != application.centre_id:
         raise ValidationError({"application": _("This application is for another centre.")})
     if application.account.holder_id == actor.pk:
@@ -131,6 +148,8 @@ def _reason(reason: str, field: str = "reason") -> str:
         raise ValidationError({field: _("Give a reason.")})
     if len(reason) > 2000:
         raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
+    if identity_number_in(reason):
+        raise ValidationError({field: IDENTITY_IN_TEXT})
     return reason
 
 
@@ -155,6 +174,8 @@ def application_submit(
         raise ValidationError({"centre": _("Choose an accreditation centre.")})
     if len(statement) > 2000:
         raise ValidationError({"statement": _("Keep the statement under 2,000 characters.")})
+    if identity_number_in(statement):
+        raise ValidationError({"statement": IDENTITY_IN_TEXT})
     with transaction.atomic():
         locked = outcome_lock(outcome_id=outcome.pk)
         if locked.account.holder_id != actor.pk:
@@ -245,6 +266,7 @@ def application_assign(*, application: Application, reviewer: User, actor: User)
     application = _locked(application)
     if actor.role != Role.CENTRE_ADMIN or actor.centre_id != application.centre_id:
         raise ValidationError({"application": _("Only the centre's administrator assigns.")})
+    _require_open_account(application)
     if not reviewers_of(centre=application.centre).filter(pk=reviewer.pk).exists():
         raise ValidationError({"reviewer": _("Choose a reviewer of this centre.")})
     if application.account.holder_id == reviewer.pk:
@@ -341,6 +363,8 @@ def application_resubmit(
     """The learner adds the material asked for; the clock resumes with the days it had left."""
     if len(note) > 2000:
         raise ValidationError({"note": _("Keep the note under 2,000 characters.")})
+    if identity_number_in(note):
+        raise ValidationError({"note": IDENTITY_IN_TEXT})
     with transaction.atomic():
         application = _locked(application)
         _require_learner(application, actor)
@@ -638,6 +662,8 @@ def application_reject(*, application: Application, actor: User, reason: str) ->
 @transaction.atomic
 def application_withdraw(*, application: Application, actor: User, reason: str = "") -> Application:
     """The learner takes the application back; the outcome is saved again and can be changed."""
+    if identity_number_in(reason):
+        raise ValidationError({"reason": IDENTITY_IN_TEXT})
     application = _locked(application)
     _require_learner(application, actor)
     application_move(application, action=Action.WITHDRAW, actor=actor, reason=reason.strip())

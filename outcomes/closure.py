@@ -12,13 +12,22 @@ from .models import EvidenceFile, LearningOutcome
 
 
 def account_outcomes_erase(account: LearningAccount) -> None:
-    """Idempotent: a second run finds no file names and no text left."""
+    """Idempotent: a second run finds no file names and no text left. Every text the learner
+    wrote (or an institution wrote about them) goes, the title too; the kind, dates, hours and
+    status stay, for the decisions and the ledger that point at the outcome."""
     evidence = EvidenceFile.objects.filter(account=account).exclude(file="")
     names = set(evidence.values_list("file", flat=True))
     # The rows stay (applications and decisions point at the outcomes), without their files.
     evidence.update(file="", original_name="")
+    EvidenceFile.objects.filter(account=account).exclude(original_name="").update(original_name="")
     LearningOutcome.objects.filter(account=account).update(
-        content="", place="", result="", certificate_number=""
+        title="",
+        issuing_body="",
+        certificate_number="",
+        content="",
+        place="",
+        provider="",
+        result="",
     )
     shared = set(EvidenceFile.objects.filter(file__in=names).values_list("file", flat=True))
 

@@ -3,7 +3,20 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import validate_no_identity_number
+
 from .models import LearningOutcome
+from .services import FREE_TEXT_FIELDS
+
+
+class FreeTextChecked(forms.ModelForm):
+    """The fields a person writes in their own words refuse an identity number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in FREE_TEXT_FIELDS:
+            if name in self.fields:
+                self.fields[name].validators.append(validate_no_identity_number)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -32,7 +45,7 @@ class MultipleFileField(forms.FileField):
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-class OutcomeForm(forms.ModelForm):
+class OutcomeForm(FreeTextChecked):
     evidence = MultipleFileField(
         label=_("Evidence files"),
         required=False,
@@ -62,7 +75,7 @@ class OutcomeForm(forms.ModelForm):
         }
 
 
-class BatchForm(forms.ModelForm):
+class BatchForm(FreeTextChecked):
     """An institution's report of one training programme: its description, the list of
     members with their results, and the evidence shared by all of them."""
 

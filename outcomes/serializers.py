@@ -1,7 +1,23 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.services import validate_no_identity_number
+
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome, OutcomeKind
+from .services import FREE_TEXT_FIELDS
+
+
+class FreeTextChecked(serializers.ModelSerializer):
+    """The fields a person writes in their own words refuse an identity number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in FREE_TEXT_FIELDS:
+            field = self.fields.get(name)
+            if field is not None and not field.read_only:
+                field.validators = [*field.validators, validate_no_identity_number]
 
 
 class EvidenceSerializer(serializers.ModelSerializer):
@@ -16,7 +32,7 @@ class EvidenceSerializer(serializers.ModelSerializer):
         return f"/api/v1/evidence/{obj.pk}/download/"
 
 
-class OutcomeSerializer(serializers.ModelSerializer):
+class OutcomeSerializer(FreeTextChecked):
     """An outcome; on create, ``evidence`` carries one or more files (multipart)."""
 
     evidence = EvidenceSerializer(many=True, read_only=True)
@@ -57,7 +73,7 @@ class BatchKindField(serializers.ChoiceField):
     field name in a second component would otherwise collide with the other ``kind`` enums."""
 
 
-class BatchUploadSerializer(serializers.ModelSerializer):
+class BatchUploadSerializer(FreeTextChecked):
     """The programme's description, the member list (``file``) and the shared evidence
     (``evidence``, repeated)."""
 

@@ -25,7 +25,12 @@ from accounts.models import (
     LearningAccount,
     User,
 )
-from accounts.services import account_lock, transaction_record
+from accounts.services import (
+    IDENTITY_IN_TEXT,
+    account_lock,
+    identity_number_in,
+    transaction_record,
+)
 from common.records import ExportParts, rows_of
 
 from . import hooks
@@ -56,6 +61,10 @@ OUTCOME_FIELDS = (
 )  # fmt: skip
 
 
+# What the learner (or the reporting institution) writes in their own words.
+FREE_TEXT_FIELDS = ("title", "issuing_body", "content", "place", "provider", "result")
+
+
 def outcome_precheck(data: dict[str, Any], *, today: datetime.date | None = None) -> None:
     """Field-level checks of an outcome's description; raises ValidationError by field."""
     today = today or timezone.localdate()
@@ -80,6 +89,10 @@ def outcome_precheck(data: dict[str, Any], *, today: datetime.date | None = None
     hours = data.get("hours")
     if hours is not None and hours <= Decimal(0):
         add("hours", _("Learning hours must be more than zero."))
+    for field in FREE_TEXT_FIELDS:
+        value = data.get(field)
+        if isinstance(value, str) and identity_number_in(value):
+            add(field, IDENTITY_IN_TEXT)
     if data.get("certificate_number") and "certificate_number" not in errors:
         # Checks of the layers above (the catalogue knows each certificate's number format).
         for message in hooks.certificate_number_problems(data):

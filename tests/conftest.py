@@ -39,6 +39,7 @@ from .worlds import (  # noqa: F401 - fixtures
     closure_world,
     collective,
     correction_world,
+    open_work_world,
     security_world,
     security_world_without_documents,
     statement_history,

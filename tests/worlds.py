@@ -7,6 +7,10 @@ module names the one it uses ``world`` with a one-line fixture). Made available 
 - ``certificate_world``: 李爱丽 with one accreditation of 120 hours and 6 credits.
 - ``closure_world``: 邵涛涛 registered online with a saved certificate, an accredited outcome and
   an issued hours certificate.
+- ``open_work_world``: a learner with open work in every layer when asking to close the account
+  (an application waiting for supplementary material, a transfer waiting for an institution,
+  a correction request), each carrying a distinctive phrase and a phone number in its free
+  text, and an identity number planted as data written before free text refused one.
 - ``correction_world``: a learner with accredited, rejected and saved outcomes, and another
   learner with an accredited outcome of their own.
 - ``statement_history``: two accreditations and one accepted transfer.
@@ -26,6 +30,7 @@ from typing import Any, cast
 
 import pytest
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.collective.services import (
     collective_account_apply,
@@ -33,6 +38,7 @@ from accounts.collective.services import (
     collective_members_import,
 )
 from accounts.models import (
+    BusinessTransaction,
     Centre,
     CollectiveMembership,
     Institution,
@@ -43,6 +49,7 @@ from accounts.models import (
 )
 from accounts.rights.services import correction_request, visit_book
 from accounts.services import api_token_create
+from accreditation.models import Application
 from accreditation.services import application_submit
 from creditbank.export import data_export_request
 from outcomes.models import EvidenceFile, LearningOutcome
@@ -57,10 +64,10 @@ from tests.accounts.factories import (
 from tests.accounts.helpers import csv_file, member, resident_id
 from tests.accreditation.factories import accredited_outcome, catalogue_version
 from tests.outcomes.factories import LearningOutcomeFactory, certificate_save
-from tests.people import RESIDENT, learner_register, with_totp
+from tests.people import RESIDENT, learner_register, with_check, with_totp
 from tests.transfers.factories import programme_with_courses, rule
 from transfers.certificates.issuing import certificate_request
-from transfers.models import Certificate, TransferItem
+from transfers.models import Certificate, TransferApplication, TransferItem
 from transfers.services import learning_goal_set, transfer_apply, transfer_item_decide
 
 # --- Learners with accredited outcomes -----------------------------------------------------------
@@ -115,6 +122,82 @@ def closure_world(django_capture_on_commit_callbacks, centre) -> dict[str, Any]:
         )
     certificate.refresh_from_db()
     return {"account": account, "saved": saved, "certificate": certificate}
+
+
+# What the open work's free text carries, for the scans after closure to look for.
+OPEN_WORK_PHRASE = "蓝鲸七号学习札记"
+OPEN_WORK_PHONE = "13655557777"
+OPEN_WORK_ID = with_check("11010519491231002")
+
+
+@pytest.fixture
+def open_work_world(transfer_world, learner, centre, reviewer, centre_admin, institution_officer):
+    """``transfer_world``'s learner, through the API: a saved certificate applied for at
+    ``centre`` with a statement, assigned to ``reviewer``, who asks for more material; a
+    transfer of the accredited outcome, on which the officer asks for information and the
+    learner answers; a correction request. Every text holds ``OPEN_WORK_PHRASE`` and
+    ``OPEN_WORK_PHONE``; the statement, the outcome's title and one business transaction also
+    hold ``OPEN_WORK_ID``, written with the ORM as data stored before the portal refused it."""
+    account = transfer_world["account"]
+    said = f"{OPEN_WORK_PHRASE}，电话 {OPEN_WORK_PHONE}"
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    outcome = certificate_save(account, title=f"{OPEN_WORK_PHRASE} 园长证书")
+
+    def post(user: User, url: str, data: dict[str, Any]) -> dict[str, Any]:
+        api.force_authenticate(user)
+        response = api.post(url, data, format="json")
+        assert response.status_code in (200, 201), response.content
+        return cast(dict[str, Any], response.json())
+
+    application = post(
+        learner,
+        "/api/v1/applications/",
+        {"outcome": outcome.pk, "centre": centre.code, "statement": f"我的说明：{said}"},
+    )["id"]
+    post(centre_admin, f"/api/v1/applications/{application}/assign/", {"reviewer": reviewer.pk})
+    post(reviewer, f"/api/v1/applications/{application}/start-review/", {})
+    post(
+        reviewer,
+        f"/api/v1/applications/{application}/request-supplement/",
+        {"reason": f"学员写道“{said}”，请补充"},
+    )
+    transfer = post(
+        learner,
+        "/api/v1/transfers/",
+        {
+            "programme": transfer_world["programme"].pk,
+            "items": [
+                {"course": transfer_world["courses"][0].pk, "outcome": transfer_world["outcome"].pk}
+            ],
+        },
+    )
+    item = transfer["items"][0]["id"]
+    post(
+        institution_officer,
+        f"/api/v1/transfers/items/{item}/decide/",
+        {"decision": "request_information", "reason": f"您提到“{said}”，请说明"},
+    )
+    post(learner, f"/api/v1/transfers/items/{item}/respond/", {"response": f"补充：{said}"})
+    post(
+        learner,
+        "/api/v1/accounts/me/corrections/",
+        {"field": "name", "new_value": "李爱莉", "reason": f"户口本上是这样：{said}"},
+    )
+    # Written before free text refused an identity number: the closure must remove it too.
+    Application.objects.filter(pk=application).update(
+        statement=f"我的说明：{said}，身份证 {OPEN_WORK_ID}"
+    )
+    LearningOutcome.objects.filter(pk=outcome.pk).update(title=f"{OPEN_WORK_PHRASE} {OPEN_WORK_ID}")
+    BusinessTransaction.objects.filter(pk=account.transactions.latest("pk").pk).update(
+        details={"title": f"{OPEN_WORK_PHRASE} {OPEN_WORK_ID}", "note": said}
+    )
+    return {
+        **transfer_world,
+        "saved": outcome,
+        "application": Application.objects.get(pk=application),
+        "transfer": TransferApplication.objects.get(pk=transfer["id"]),
+        "item": TransferItem.objects.get(pk=item),
+    }
 
 
 @pytest.fixture

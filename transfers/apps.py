@@ -7,9 +7,11 @@ class TransfersConfig(AppConfig):
     verbose_name = _("Credit transfer")
 
     def ready(self) -> None:
+        from accounts.services import closure_eraser_register, closure_withdrawal_register
         from accreditation.catalogue import conversion_provider_register
         from accreditation.services import revocation_listener_register
 
+        from .closure import CLOSURE_WITHDRAWAL, account_transfers_erase
         from .rules import catalogue_conversions_provide
         from .services import transfers_on_revocation
 
@@ -17,3 +19,7 @@ class TransfersConfig(AppConfig):
         conversion_provider_register(catalogue_conversions_provide)
         # A revoked accreditation withdraws or flags the transfers resting on it.
         revocation_listener_register(transfers_on_revocation)
+        # Closing an account (accounts, a layer below) withdraws its transfers still waiting
+        # for a decision and removes their free text.
+        closure_withdrawal_register(CLOSURE_WITHDRAWAL)
+        closure_eraser_register(account_transfers_erase)

@@ -195,12 +195,16 @@ class TransferItemState(models.TextChoices):
 BASIS_REVOKED = "basis revoked"
 
 
+# The reason written on an item withdrawn because the learner's account was closed.
+ACCOUNT_CLOSED = "account_closed"
+
+
 def reason_shown(reason: str) -> str:
-    return (
-        str(_("Basis revoked: the accreditation was revoked"))
-        if reason == BASIS_REVOKED
-        else reason
-    )
+    if reason == BASIS_REVOKED:
+        return str(_("Basis revoked: the accreditation was revoked"))
+    if reason == ACCOUNT_CLOSED:
+        return str(_("The learner's account was closed."))
+    return reason
 
 
 # An outcome in an item in one of these states is reserved: no other transfer may use it.

@@ -24,7 +24,9 @@ from accounts.models import (
     User,
 )
 from accounts.services import (
+    IDENTITY_IN_TEXT,
     account_lock,
+    identity_number_in,
     ledger_append,
     ledger_reverse_cause,
     notify,
@@ -165,6 +167,8 @@ def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
         raise ValidationError({field: _("Give a reason.")})
     if len(reason) > MAX_REASON:
         raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
+    if identity_number_in(reason):
+        raise ValidationError({field: IDENTITY_IN_TEXT})
     return reason
 
 
@@ -333,7 +337,9 @@ def _locked_item(item: TransferItem) -> TransferItem:
     )
 
 
-def _application_settle(application: TransferApplication, now: datetime.datetime) -> None:
+def transfer_application_settle(
+    *, application: TransferApplication, now: datetime.datetime
+) -> None:
     """The application is decided once none of its items waits for the institution; withdrawn
     if the learner withdrew every one of them."""
     states = set(application.items.values_list("state", flat=True))
@@ -396,6 +402,16 @@ def transfer_item_decide(
         account_lock(item.account_id)
         item = _locked_item(item)
         _require_officer(item, actor)
+        if item.account.status == LearningAccount.Status.CLOSED:
+            # Closing the account withdraws its transfers; one that slipped through stops here.
+            raise ValidationError(
+                {
+                    "item": _(
+                        "The learner's account has been closed: this transfer can no longer "
+                        "be decided."
+                    )
+                }
+            )
         # The basis, re-checked under the locks: a revocation takes the same account lock before
         # it writes anything, so it is either committed and seen here (the course is refused),
         # or it waits for this acceptance and then flags it (transfers_on_revocation).
@@ -424,7 +440,7 @@ def transfer_item_decide(
                 cause_type=LEDGER_CAUSE,
                 cause_id=item.pk,
             )
-        _application_settle(item.application, now)
+        transfer_application_settle(application=item.application, now=now)
         transaction_record(
             account=item.account,
             kind=BusinessTransaction.Kind.TRANSFER,
@@ -490,7 +506,7 @@ def transfers_on_revocation(revocation: Revocation) -> None:
             TRANSFER_ITEM.move(item, action=Action.WITHDRAW, actor=actor, reason=BASIS_REVOKED)
             item.reason = BASIS_REVOKED
             item.save(update_fields=["state", "reason"])
-            _application_settle(item.application, now)
+            transfer_application_settle(application=item.application, now=now)
             event = "withdrawn_basis_revoked"
             if item.account.holder is not None:
                 notify(
@@ -667,7 +683,7 @@ def transfer_withdraw(
             TRANSFER_ITEM.move(item, action=Action.WITHDRAW, actor=actor, reason=reason)
             item.save(update_fields=["state"])
         now = timezone.now()
-        _application_settle(application, now)
+        transfer_application_settle(application=application, now=now)
         transaction_record(
             account=application.account,
             kind=BusinessTransaction.Kind.TRANSFER,

@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.services import learning_account_required
+from accounts.services import learning_account_required, validate_no_identity_number
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
 from outcomes.models import LearningOutcome
@@ -126,11 +126,17 @@ class SettleSerializer(serializers.Serializer):
 
 
 class RespondSerializer(serializers.Serializer):
-    response = serializers.CharField(max_length=2000)
+    response = serializers.CharField(max_length=2000, validators=[validate_no_identity_number])
 
 
 class WithdrawSerializer(serializers.Serializer):
-    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=2000,
+        validators=[validate_no_identity_number],
+    )
 
 
 class CourseOnPathSerializer(serializers.Serializer):

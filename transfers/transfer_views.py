@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views import View
 
 from accounts.models import Role, User
-from accounts.services import learning_account_required
+from accounts.services import learning_account_required, validate_no_identity_number
 from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
 from common.http import SignedInRequest
@@ -77,7 +77,10 @@ class SettleForm(forms.Form):
 
 class RespondForm(forms.Form):
     response = forms.CharField(
-        label=gettext_lazy("Your answer"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+        label=gettext_lazy("Your answer"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        validators=[validate_no_identity_number],
     )
 
 

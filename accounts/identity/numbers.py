@@ -12,6 +12,7 @@ Pure functions: no models, no database. Three documents are accepted:
 from __future__ import annotations
 
 import datetime
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -391,3 +392,41 @@ def _two_digit_year_birth_date(digits: str, today: datetime.date) -> datetime.da
         ) from None
     _check_birth_date_range(born, today)
     return born
+
+
+# -- Identity numbers written into free text ------------------------------------------------
+
+# A run of digits (and X) that people may have broken up with spaces or hyphens, as on the card
+# (6-8-4) or in fours; NFKC has folded full-width forms first.
+_RUN = re.compile(r"[0-9X](?:[\s\-‐‑‒–—]?[0-9X])*")
+
+
+def _looks_like_identity(window: str, today: datetime.date) -> bool:
+    """18 characters of GB 11643 structure with a matching check character and a real birth
+    date (so that an order number that happens to pass the check is not taken for one)."""
+    if not (set(window[:17]) <= DIGITS and (window[17] in DIGITS or window[17] == "X")):
+        return False
+    if mod_11_2.calc_check_digit(window[:17]) != window[17]:
+        return False
+    try:
+        born = datetime.date(int(window[6:10]), int(window[10:12]), int(window[12:14]))
+    except ValueError:
+        return False
+    return EARLIEST_BIRTH_DATE <= born <= today
+
+
+def identity_number_in(text: str, *, today: datetime.date | None = None) -> bool:
+    """Whether ``text`` holds an 18-character identity number (a resident identity card, a
+    residence permit for Hong Kong, Macao and Taiwan residents or a foreign permanent resident
+    ID card: all carry the ISO 7064 MOD 11-2 check character) anywhere inside it, also when
+    written in full-width digits, in lower case or broken up with spaces or hyphens."""
+    if not text:
+        return False
+    folded = unicodedata.normalize("NFKC", text).upper()
+    today = today if today is not None else timezone.localdate()
+    for match in _RUN.finditer(folded):
+        run = "".join(ch for ch in match.group() if ch in DIGITS or ch == "X")
+        for start in range(len(run) - 17):
+            if _looks_like_identity(run[start : start + 18], today):
+                return True
+    return False

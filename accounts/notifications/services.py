@@ -33,6 +33,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.models import User
+from accounts.ledger.models import LearningAccount
 from accounts.notifications.models import Notification
 from common.tasks import task_after_commit
 
@@ -245,6 +246,19 @@ def is_local_path(link: str) -> bool:
 # --- Storing ---------------------------------------------------------------------------------
 
 
+def _closed_among(users: Iterable[User]) -> set[int]:
+    """The ids of ``users`` whose learning account is closed. Closing an account makes its
+    holder inactive, so only inactive users are looked up (no query while all are active)."""
+    inactive = [user.pk for user in users if not user.is_active]
+    if not inactive:
+        return set()
+    return set(
+        LearningAccount.objects.filter(
+            holder_id__in=inactive, status=LearningAccount.Status.CLOSED
+        ).values_list("holder_id", flat=True)
+    )
+
+
 def _check(*, kind: str, params: Params, link: str, key: str) -> None:
     errors: dict[str, object] = {}
     if kind not in Kind.values:
@@ -263,9 +277,12 @@ def notify(
     *, recipient: User, kind: str, params: Params, link: str = "", key: str
 ) -> Notification | None:
     """Store a notice for ``recipient`` unless one with ``key`` is already stored; returns it,
-    or None when it was already there. When stored and the recipient has an email address, the
-    email is sent by a worker after the caller's transaction commits."""
+    or None when it was already there (or the recipient's account is closed: nothing is stored
+    or sent to a closed account). When stored and the recipient has an email address, the email
+    is sent by a worker after the caller's transaction commits."""
     _check(kind=kind, params=params, link=link, key=key)
+    if _closed_among([recipient]):
+        return None
     notification = Notification(
         recipient=recipient, kind=kind, params=dict(params), link=link, key=key
     )
@@ -296,6 +313,8 @@ def notify_many(
     """
     _check(kind=kind, params=params, link=link, key=key)
     people = {user.pk: user for user in recipients}
+    for pk in _closed_among(people.values()):
+        del people[pk]
     with transaction.atomic():
         already: set[int] = set()
         for chunk in _chunks(sorted(people), LOOKUP_CHUNK):
@@ -330,6 +349,20 @@ def notify_many(
     return stored
 
 
+def notices_about_erase(*, key_prefixes: Sequence[str]) -> int:
+    """Forget the parameters of every notice whose key starts with one of ``key_prefixes``
+    (``"application:42:"``), whoever received it: a closed account's outcome titles and reasons
+    do not outlive it in the notices its reviewers got. Such a notice then reads as the
+    generic text. Returns how many were changed."""
+    changed = 0
+    for chunk in _chunks(list(key_prefixes), 200):
+        about = Q()
+        for prefix in chunk:
+            about |= Q(key__startswith=prefix)
+        changed += Notification.objects.filter(about).exclude(params={}).update(params={})
+    return changed
+
+
 def _chunks(items: Sequence[_T], size: int) -> Iterator[list[_T]]:
     for start in range(0, len(items), size):
         yield list(items[start : start + size])
@@ -355,9 +388,11 @@ def notify_batch(notices: Sequence[Notice]) -> list[Notification]:
     counted here: only rows carrying this call's own timestamp are returned and emailed."""
     for notice in notices:
         _check(kind=notice.kind, params=notice.params, link=notice.link, key=notice.key)
+    closed = _closed_among({notice.recipient.pk: notice.recipient for notice in notices}.values())
     wanted: dict[tuple[int, str], Notice] = {}
     for notice in notices:
-        wanted.setdefault((notice.recipient.pk, notice.key), notice)
+        if notice.recipient.pk not in closed:
+            wanted.setdefault((notice.recipient.pk, notice.key), notice)
     if not wanted:
         return []
     with transaction.atomic():

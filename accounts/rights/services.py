@@ -8,8 +8,13 @@ ledger, business transactions (with corrected values redacted), decisions and ce
 already issued. A certificate's signed content cannot change without breaking its signature, so
 it is kept as issued, and verification stops showing the learner's name and numbers.
 
-The layers above hold personal data too (outcome text, evidence files); they register an eraser
-with ``closure_eraser_register`` in their ``AppConfig.ready()``, so this layer never imports them.
+The layers above hold personal data too (outcome text, evidence files, statements, reasons);
+they register an eraser with ``closure_eraser_register`` in their ``AppConfig.ready()``, so this
+layer never imports them. Free text goes, numbers, dates, states and codes stay; where a row
+must keep a text, it gets the fixed marker ``ERASED``. Work still waiting for someone (an
+accreditation application, a transfer) is registered with ``closure_withdrawal_register``: the
+closure page lists it beforehand, and it is withdrawn through its layer's workflow when the
+closure takes effect, before the erasers run. Nothing is sent to a closed account (``notify``).
 
 Corrections: the learner asks for a correction of basic information (the name) or of a decided
 record (an accredited or rejected outcome's recorded facts); a centre reviewer accepts or
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -37,6 +43,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.models import Centre, Role, User
+from accounts.identity.numbers import identity_number_in
 from accounts.ledger.models import BusinessTransaction, LearningAccount, StaffAccess
 from accounts.ledger.reveals import reference_number
 from accounts.ledger.services import account_lock, learning_account_of, transaction_record
@@ -56,6 +63,7 @@ from accounts.rights.models import (
     CorrectionRequest,
 )
 from accounts.rights.workflow import CLOSURE, CORRECTION
+from accounts.validators import IDENTITY_IN_TEXT
 
 # An eraser removes what its layer holds about the account. It must be idempotent: the
 # retention job may run it again on an account already closed.
@@ -69,6 +77,71 @@ def closure_eraser_register(eraser: ClosureEraser) -> ClosureEraser:
     if eraser not in closure_erasers:
         closure_erasers.append(eraser)
     return eraser
+
+
+# What an eraser writes in place of free text that a row must keep non-empty (a rejection's
+# reason, a correction request's reason): a fixed marker, the same in every layer.
+ERASED = "[erased]"
+
+
+@dataclass(frozen=True)
+class OpenWork:
+    """One piece of the learner's work still waiting for someone (an accreditation application,
+    a transfer application) that closing the account withdraws."""
+
+    kind: str
+    label: str
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class ClosureWithdrawal:
+    """A layer's open work on closure: ``open_of`` lists it (the closure page tells the learner
+    beforehand), ``withdraw`` withdraws it when the closure takes effect, through the layer's
+    own workflow, in the closure's transaction with the account row locked, the holder as the
+    actor; it returns how many it withdrew and must be idempotent (nothing open is left)."""
+
+    name: str
+    open_of: Callable[[LearningAccount], list[OpenWork]]
+    withdraw: Callable[[LearningAccount, User], int]
+
+
+closure_withdrawals: dict[str, ClosureWithdrawal] = {}
+
+
+def closure_withdrawal_register(withdrawal: ClosureWithdrawal) -> ClosureWithdrawal:
+    """Add a layer's open work to what closing an account withdraws (by name: registering
+    again replaces it)."""
+    closure_withdrawals[withdrawal.name] = withdrawal
+    return withdrawal
+
+
+def closure_open_work_of(*, account: LearningAccount) -> list[OpenWork]:
+    """What closing ``account`` would withdraw today, every layer's."""
+    return [work for w in closure_withdrawals.values() for work in w.open_of(account)]
+
+
+# Keys of a business transaction's details that hold free text (titles, reasons, values,
+# names of files): closing the account removes them and keeps the numbers, dates and codes.
+FREE_TEXT_DETAILS = frozenset(
+    {"title", "reason", "old", "new", "record_label", "files", "note", "statement", "response"}
+)
+
+
+def _transactions_erase(account: LearningAccount) -> None:
+    """The free text of the account's business transactions (append-only rows, redacted with
+    a queryset update on purpose)."""
+    for pk, details in account.transactions.values_list("pk", "details"):
+        if not isinstance(details, dict):
+            continue
+        kept = {
+            key: value
+            for key, value in details.items()
+            if key not in FREE_TEXT_DETAILS
+            and not (isinstance(value, str) and identity_number_in(value))
+        }
+        if kept != details:
+            BusinessTransaction.objects.filter(pk=pk).update(details=kept)
 
 
 def _save_finished(request: ClosureRequest) -> None:
@@ -176,7 +249,16 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
         account.document_note = ""
         account.save()
 
-        CorrectionRequest.objects.filter(account=account).update(old_value="", new_value="")
+        # The open work, withdrawn through each layer's workflow before the erasers below
+        # remove its text; the account is closed already, so no notice goes to it.
+        for withdrawal in closure_withdrawals.values():
+            withdrawal.withdraw(account, user)
+
+        corrections = CorrectionRequest.objects.filter(account=account)
+        corrections.update(
+            old_value="", new_value="", reason=ERASED, record_label="", decision_reason=""
+        )
+        CorrectionEvent.objects.filter(request__account=account).update(reason="", details={})
         # The history keeps that a correction happened, not the values (append-only rows are
         # redacted with a queryset update, on purpose).
         BusinessTransaction.objects.filter(
@@ -189,6 +271,8 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
         ).update(details={"redacted": True})
         for eraser in closure_erasers:
             eraser(account)
+        # Last: the withdrawals above have recorded theirs.
+        _transactions_erase(account)
 
         now = timezone.now()
         # At most one is pending (a unique constraint); the account row is locked above.
@@ -366,12 +450,16 @@ def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
     errors: dict[str, object] = {}
     if not new_value:
         errors["new_value"] = _("Give the correct value.")
+    elif identity_number_in(new_value):
+        errors["new_value"] = IDENTITY_IN_TEXT
     elif len(new_value) > MAX_VALUE:
         errors["new_value"] = _("At most 150 characters.")
     elif _has_control_characters(new_value):
         errors["new_value"] = CONTROL_CHARACTERS
     if not reason:
         errors["reason"] = _("Say why this needs correcting.")
+    elif identity_number_in(reason):
+        errors["reason"] = IDENTITY_IN_TEXT
     elif len(reason) > MAX_REASON:
         errors["reason"] = _("At most 500 characters.")
     elif _has_control_characters(reason, allowed=TEXT_WHITESPACE):

@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.http import require_POST
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -27,10 +27,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.core.models import Centre, Role, User
+from accounts.ledger.models import LearningAccount
 from accounts.ledger.services import learning_account_of
 from accounts.rights.models import CentreVisit, ClosureRequest, CorrectionRequest
 from accounts.rights.services import (
     closure_cancel,
+    closure_open_work_of,
     closure_pending_of,
     closure_request,
     correctable_record_of,
@@ -47,6 +49,7 @@ from accounts.rights.services import (
     visits_of,
 )
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from accounts.validators import validate_no_identity_number
 from common.forms import form_errors_apply
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
@@ -65,8 +68,17 @@ class CorrectionForm(forms.Form):
     field = forms.ChoiceField(
         label=gettext_lazy("What to correct"), choices=CorrectionRequest.Field.choices
     )
-    new_value = forms.CharField(label=gettext_lazy("Correct value"), max_length=150)
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea)
+    new_value = forms.CharField(
+        label=gettext_lazy("Correct value"),
+        max_length=150,
+        validators=[validate_no_identity_number],
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        widget=forms.Textarea,
+        validators=[validate_no_identity_number],
+    )
 
 
 class RecordCorrectionForm(forms.Form):
@@ -75,8 +87,14 @@ class RecordCorrectionForm(forms.Form):
         label=gettext_lazy("Correct value"),
         max_length=150,
         help_text=gettext_lazy("Dates as YYYY-MM-DD; hours as a number, such as 32 or 7.5."),
+        validators=[validate_no_identity_number],
     )
-    reason = forms.CharField(label=gettext_lazy("Reason"), max_length=500, widget=forms.Textarea)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        widget=forms.Textarea,
+        validators=[validate_no_identity_number],
+    )
 
     def __init__(self, *args: Any, record: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -137,10 +155,16 @@ def closure_page(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your account will be closed at the end of the period."))
             return HttpResponseRedirect(reverse("rights-closure"))
     pending = closure_pending_of(account=account) if account else None
+    # What the closure will withdraw, told before it is asked for and while it is pending.
+    open_work = (
+        closure_open_work_of(account=account)
+        if account and account.status != LearningAccount.Status.CLOSED
+        else []
+    )
     return render(
         request,
         "accounts/rights_closure.html",
-        {"form": form, "pending": pending, "account": account},
+        {"form": form, "pending": pending, "account": account, "open_work": open_work},
     )
 
 
@@ -331,10 +355,29 @@ class CentreVisitsView(RoleRequiredMixin, View):
 # --- API ------------------------------------------------------------------------------------
 
 
+class OpenWorkSerializer(serializers.Serializer[Any]):
+    kind = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
+    link = serializers.CharField()
+
+
 class ClosureSerializer(serializers.ModelSerializer[ClosureRequest]):
+    withdraws = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "While the closure is pending: the applications and transfers still waiting for a "
+            "decision, which are withdrawn when the account closes."
+        )
+    )
+
     class Meta:
         model = ClosureRequest
-        fields = ["status", "requested_at", "due_at", "finished_at"]
+        fields = ["status", "requested_at", "due_at", "finished_at", "withdraws"]
+
+    @extend_schema_field(OpenWorkSerializer(many=True))
+    def get_withdraws(self, obj: ClosureRequest) -> Any:
+        if obj.status != ClosureRequest.Status.PENDING:
+            return []
+        return OpenWorkSerializer(closure_open_work_of(account=obj.account), many=True).data
 
 
 class ClosureAskSerializer(serializers.Serializer[Any]):
@@ -383,8 +426,8 @@ class CorrectionAskSerializer(serializers.Serializer[Any]):
     )
     # Any name: asking for an identity field gets the message to visit a centre.
     field = serializers.CharField(max_length=30)
-    new_value = serializers.CharField(max_length=150)
-    reason = serializers.CharField(max_length=500)
+    new_value = serializers.CharField(max_length=150, validators=[validate_no_identity_number])
+    reason = serializers.CharField(max_length=500, validators=[validate_no_identity_number])
 
 
 # DRF takes declared fields out of the class, so names like ``label`` and ``fields`` are free.

@@ -10,6 +10,10 @@ number for the application under review (a listed reason and its reference) and 
 it; a real Celery worker (on REDIS_URL) renders certificates and builds the data export ZIP;
 the learner downloads them; anyone verifies a certificate.
 
+A second run closes an account that still has open work in every layer (an application, a
+transfer, a correction request) whose free text holds a distinctive phrase, a phone number and
+a full identity number, and scans a pg_dump for them: none may outlive the closure.
+
 Then it scans: a pg_dump of the test database, the test process's and the worker's logs (at
 DEBUG) and the emails, every key of the Redis database, every stored file (PDFs as extracted
 text, decompressed streams and embedded files; ZIPs member by member) and every PDF and ZIP
@@ -27,6 +31,7 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -46,7 +51,9 @@ from stdnum.iso7064 import mod_11_2
 from accounts.models import LearningAccount, User
 from creditbank.management.commands.seed_demo import DEMO_LEARNER_ID, DEMO_PASSWORD
 from tests.outcomes.samples import jpeg_bytes, pdf_bytes
+from tests.people import PASSWORD as STAFF_PASSWORD
 from tests.processes import process_env, start, stop
+from tests.worlds import OPEN_WORK_ID, OPEN_WORK_PHONE, OPEN_WORK_PHRASE
 
 pytestmark = [
     pytest.mark.slow,
@@ -578,3 +585,28 @@ def test_no_full_identity_number_or_secret_is_left_anywhere_after_a_full_run(
     assert any(where.startswith("redis celery-task-meta") for where in places)
     assert User.objects.filter(username="reviewer.yuzhong").exists()
     assert urlsplit(link).path.startswith("/api/v1/accounts/me/exports/")
+
+
+def test_no_free_text_of_a_closed_account_is_left_in_the_database(
+    postgres, open_work_world, learner
+):
+    from accounts.rights.services import account_closures_run
+
+    planted = {
+        "the phrase": {OPEN_WORK_PHRASE},
+        "the phone number": {OPEN_WORK_PHONE},
+        "the identity number": variants(OPEN_WORK_ID),
+    }
+    before = database_dump()
+    # The scan sees what was written: the statement, the title, the reasons, the answers.
+    assert {where.split(" in ")[0] for where in leaks({"pg_dump": before}, planted)} == set(planted)
+
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_authenticate(learner)
+    asked = api.post("/api/v1/accounts/me/closure/", {"password": STAFF_PASSWORD}, format="json")
+    assert asked.status_code == 201, asked.content
+    assert account_closures_run(now=timezone.now() + timedelta(days=16)) == 1
+
+    after = database_dump()
+    assert leaks({"pg_dump": after}, planted) == []
+    assert LearningAccount.objects.get(pk=open_work_world["account"].pk).status == "closed"

@@ -1,0 +1,267 @@
+"""Closing an account with work still open (issue 17, item 2): the closure withdraws the open
+applications and transfers, erases the free text of every layer, and nothing is decided for
+or sent to the closed account; free text refuses an identity number written into it."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from accounts.models import CorrectionRequest, LearningAccount, Notification
+from accounts.rights.services import account_closures_run
+from accounts.services import notify
+from accreditation.models import Application, ApplicationEvent, Decision
+from outcomes.models import LearningOutcome
+from tests.outcomes.samples import pdf_bytes
+from tests.people import PASSWORD, RESIDENT, login_verified
+from tests.worlds import OPEN_WORK_ID, OPEN_WORK_PHONE, OPEN_WORK_PHRASE
+from transfers.models import TransferEvent, TransferItem
+
+pytestmark = pytest.mark.django_db
+
+LATER = datetime.timedelta(days=16)
+SPACED_ID = f"{RESIDENT[:6]} {RESIDENT[6:14]} {RESIDENT[14:]}"
+
+
+def as_user(user) -> APIClient:
+    api = APIClient(HTTP_ACCEPT_LANGUAGE="en")
+    api.force_authenticate(user)
+    return api
+
+
+def close(world: dict[str, Any], learner, django_capture_on_commit_callbacks) -> None:
+    """The learner asks over the API, and is told what will be withdrawn; the retention job
+    closes the account after the period."""
+    asked = as_user(learner).post("/api/v1/accounts/me/closure/", {"password": PASSWORD})
+    assert asked.status_code == 201, asked.content
+    withdrawn = [work["link"] for work in asked.json()["withdraws"]]
+    assert withdrawn == [
+        reverse("application-detail", args=[world["application"].pk]),
+        reverse("transfer-detail", args=[world["transfer"].pk]),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert account_closures_run(now=timezone.now() + LATER) == 1
+    world["account"].refresh_from_db()
+    assert world["account"].status == LearningAccount.Status.CLOSED
+
+
+def test_the_closure_page_names_the_open_work_it_will_withdraw(client, open_work_world, learner):
+    client.force_login(learner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
+    application, transfer = open_work_world["application"], open_work_world["transfer"]
+
+    before = client.get(reverse("rights-closure"))
+    client.post(reverse("rights-closure"), {"password": PASSWORD})
+    pending = client.get(reverse("rights-closure"))
+
+    for page in (before, pending):
+        text = page.content.decode()
+        assert "will be withdrawn" in text
+        assert f"#{application.pk}" in text
+        assert reverse("application-detail", args=[application.pk]) in text
+        assert reverse("transfer-detail", args=[transfer.pk]) in text
+
+
+def test_closing_withdraws_the_open_application_and_transfer(
+    client,
+    open_work_world,
+    learner,
+    reviewer,
+    institution_officer,
+    django_capture_on_commit_callbacks,
+):
+    application, item = open_work_world["application"], open_work_world["item"]
+
+    close(open_work_world, learner, django_capture_on_commit_callbacks)
+
+    application.refresh_from_db()
+    assert application.state == "withdrawn"
+    withdrawal = ApplicationEvent.objects.filter(application=application).latest("id")
+    assert (withdrawal.action, withdrawal.reason) == ("withdraw", "account_closed")
+    queue = as_user(reviewer).get("/api/v1/applications/").json()
+    assert application.pk not in [row["id"] for row in queue["results"]]
+    login_verified(client, reviewer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("centre-application", args=[application.pk])).content.decode()
+    assert "account was closed." in page, page[page.find("timeline") :][:3000]
+    item.refresh_from_db()
+    assert item.state == "withdrawn"
+    assert TransferEvent.objects.filter(item=item).latest("id").reason == "account_closed"
+    assert open_work_world["transfer"].__class__.objects.get(pk=item.application_id).state == (
+        "withdrawn"
+    )
+    refused = as_user(institution_officer).post(
+        f"/api/v1/transfers/items/{item.pk}/decide/",
+        {"decision": "reject", "reason": "不符合"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    item.refresh_from_db()
+    assert item.state == "withdrawn"
+
+
+def test_a_closed_accounts_application_that_slipped_through_cannot_be_decided(
+    open_work_world,
+    learner,
+    reviewer,
+    institution_officer,
+    django_capture_on_commit_callbacks,
+):
+    application, item = open_work_world["application"], open_work_world["item"]
+    close(open_work_world, learner, django_capture_on_commit_callbacks)
+    # As if the withdrawal had missed them (a closure from before it existed).
+    Application.objects.filter(pk=application.pk).update(
+        state="in_review", due_on=timezone.localdate() + LATER
+    )
+    TransferItem.objects.filter(pk=item.pk).update(state="pending")
+
+    rejected = as_user(reviewer).post(
+        f"/api/v1/applications/{application.pk}/reject/", {"reason": "材料不足"}, format="json"
+    )
+    decided = as_user(institution_officer).post(
+        f"/api/v1/transfers/items/{item.pk}/decide/", {"decision": "accept"}, format="json"
+    )
+
+    assert rejected.status_code == 400
+    assert "account has been closed" in str(rejected.json())
+    assert decided.status_code == 400
+    assert "account has been closed" in str(decided.json())
+    assert not Decision.objects.filter(application=application).exists()
+    assert not Notification.objects.filter(recipient=learner).exists()
+
+
+def test_nothing_is_stored_or_sent_to_a_closed_account(
+    open_work_world, learner, management_admin, django_capture_on_commit_callbacks
+):
+    # A notice stored before the closure, its email still queued when the account closes.
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        notify(recipient=learner, kind="certificate_ready", params={"serial": "X1"}, key="q:1")
+    close(open_work_world, learner, django_capture_on_commit_callbacks)
+    mail.outbox.clear()
+    for callback in queued:
+        callback()
+    # After the closure the centre revokes an accreditation of the closed account.
+    decision = Decision.objects.get(application__outcome=open_work_world["outcome"])
+    revoked = as_user(management_admin).post(
+        f"/api/v1/applications/{decision.application_id}/revoke/",
+        {"reason_code": "decided_in_error", "reason": "误判"},
+        format="json",
+    )
+
+    assert revoked.status_code in (200, 201), revoked.content
+    assert not Notification.objects.filter(recipient=learner).exists()
+    assert mail.outbox == []
+
+
+def database_text() -> str:
+    """Every row of every table, as text (a dump in the test's own database engine)."""
+    out = io.StringIO()
+    call_command("dumpdata", stdout=out)
+    return json.dumps(json.loads(out.getvalue()), ensure_ascii=False)
+
+
+def test_closure_erases_the_free_text_of_every_layer(
+    open_work_world, learner, reviewer, django_capture_on_commit_callbacks
+):
+    before = database_text()
+    assert OPEN_WORK_PHRASE in before
+    assert OPEN_WORK_ID in before
+
+    close(open_work_world, learner, django_capture_on_commit_callbacks)
+
+    after = database_text()
+    for planted in (OPEN_WORK_PHRASE, OPEN_WORK_PHONE, OPEN_WORK_ID):
+        assert planted not in after, after[max(0, after.find(planted) - 300) :][:400]
+    # What the ledger needs stays: the rows, their numbers, dates and states.
+    outcome = LearningOutcome.objects.get(pk=open_work_world["saved"].pk)
+    assert (outcome.title, outcome.status) == ("", "saved")
+    assert CorrectionRequest.objects.get(account=open_work_world["account"]).reason == "[erased]"
+    item = TransferItem.objects.get(pk=open_work_world["item"].pk)
+    assert item.credits > 0
+    assert reviewer.notifications.filter(kind="application_assigned").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "field"),
+    [
+        ("/api/v1/applications/", {"statement": f"身份证号 {RESIDENT} 请审核"}, "statement"),
+        ("/api/v1/accounts/me/corrections/", {"reason": f"证件 {SPACED_ID.lower()}"}, "reason"),
+        ("/api/v1/outcomes/", {"title": f"证书{RESIDENT}"}, "title"),
+        ("respond", {"response": f"我的身份证是{RESIDENT}"}, "response"),
+    ],
+)
+def test_free_text_refuses_an_identity_number_over_the_api(
+    open_work_world, learner, centre, url, data, field
+):
+    world = open_work_world
+    defaults = {
+        "/api/v1/applications/": {"outcome": world["saved"].pk, "centre": centre.code},
+        "/api/v1/accounts/me/corrections/": {"field": "name", "new_value": "李爱莉"},
+        "/api/v1/outcomes/": {
+            "kind": "vocational_qualification",
+            "issuing_body": "重庆市教育委员会",
+            "certificate_number": "YZ-2018-0099",
+            "achieved_on": "2020-07-01",
+        },
+    }
+    if url == "respond":
+        url = f"/api/v1/transfers/items/{world['item'].pk}/respond/"
+        # The officer asks again, so that an answer is awaited.
+        TransferItem.objects.filter(pk=world["item"].pk).update(state="information_requested")
+    counts = (Application.objects.count(), CorrectionRequest.objects.count())
+    outcomes = LearningOutcome.objects.count()
+    if url == "/api/v1/applications/":
+        # The saved outcome is under review: withdraw it first so that it can be submitted.
+        Application.objects.filter(pk=world["application"].pk).update(state="withdrawn")
+        LearningOutcome.objects.filter(pk=world["saved"].pk).update(status="saved")
+
+    body = {**defaults.get(url, {}), **data}
+    if url == "/api/v1/outcomes/":
+        # With its evidence, so that nothing but the title stands in the way.
+        body["files"] = [SimpleUploadedFile("证书.pdf", pdf_bytes("证书"))]
+        response = as_user(learner).post(url, body, format="multipart")
+    else:
+        response = as_user(learner).post(url, body, format="json")
+
+    assert response.status_code == 400, response.content
+    assert field in response.json(), response.content
+    assert "identity number" in " ".join(response.json()[field])
+    assert (Application.objects.count(), CorrectionRequest.objects.count()) == counts
+    assert LearningOutcome.objects.count() == outcomes
+
+
+def test_the_statement_and_correction_pages_refuse_an_identity_number(
+    client, open_work_world, learner, centre
+):
+    world = open_work_world
+    Application.objects.filter(pk=world["application"].pk).update(state="withdrawn")
+    LearningOutcome.objects.filter(pk=world["saved"].pk).update(status="saved")
+    client.force_login(learner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # pages follow the switcher
+    applications = Application.objects.count()
+
+    statement = client.post(
+        reverse("application-submit", args=[world["saved"].pk]),
+        {"centre": centre.pk, "statement": f"我的身份证 {SPACED_ID}"},
+    )
+    correction = client.post(
+        reverse("rights-corrections"),
+        {"field": "name", "new_value": "李爱莉", "reason": f"户口本 {RESIDENT}"},
+    )
+
+    for page in (statement, correction):
+        assert page.status_code == 200
+        assert "Do not write an identity number here" in page.content.decode()
+    assert Application.objects.count() == applications
+    assert CorrectionRequest.objects.count() == 1  # the world's own
