@@ -136,3 +136,18 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = policy.format(nonce=nonce)
         return response
+
+
+class PermissionsPolicyMiddleware:
+    """Every response denies the browser features the portal never uses (camera, microphone,
+    geolocation, payment, USB, ...): ``PERMISSIONS_POLICY`` in the settings."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.PERMISSIONS_POLICY
+        if policy:
+            response.headers.setdefault("Permissions-Policy", policy)
+        return response
