@@ -113,6 +113,8 @@ MIDDLEWARE = [
     "creditbank.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside authentication, so that it sees the user the inner layers (and DRF) signed in.
+    "creditbank.middleware.NoStoreMiddleware",
     "creditbank.middleware.LanguageMiddleware",
     "creditbank.middleware.NulCharacterMiddleware",
     "creditbank.middleware.ServiceUnavailableMiddleware",
