@@ -167,3 +167,23 @@ def test_an_admin_site_user_needs_a_second_factor_whatever_the_role(client, db):
 
     assert client.get("/admin/")["Location"].startswith("/mfa/setup/")
     assert superuser.role == "learner"
+
+
+def test_the_learning_file_pdf_prints_an_outcome_title_holding_the_page_count_alias_as_written(
+    client, learner, certificate_world
+):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    outcome = certificate_world["outcome"]
+    outcome.__class__.objects.filter(pk=outcome.pk).update(title="茶艺{nb}师")
+    client.force_login(learner)
+
+    response = client.get("/file/pdf/")
+
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    text = re.sub(r"[\s\x00]+", "", "".join(page.extract_text() for page in pages))
+    assert "茶艺{nb}师" in text
+    assert f"1/{len(pages)}" in text
