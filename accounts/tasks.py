@@ -1,12 +1,17 @@
 import smtplib
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import translation
 
 from accounts.core.models import User
 from accounts.notifications.services import notification_emails_resend, notification_emails_send
 from accounts.rights.services import account_closures_run
-from accounts.signin.services import api_tokens_purge_expired, password_setup_email_send
+from accounts.signin.services import (
+    api_tokens_purge_expired,
+    password_reset_emails_send,
+    password_setup_email_send,
+)
 
 
 @shared_task
@@ -27,6 +32,22 @@ def send_password_setup_email(*, user_id: int, domain: str, use_https: bool) -> 
     user = User.objects.get(pk=user_id)
     with translation.override("zh-hans"):
         password_setup_email_send(user=user, domain=domain, use_https=use_https)
+
+
+@shared_task(
+    autoretry_for=(OSError, smtplib.SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=10,
+)
+def send_password_reset_email(*, email: str, language: str) -> int:
+    """The reset link asked for on the password reset page, in the page's language: queued
+    for every address asked for, known or not, so the page's answer and timing tell nothing;
+    the worker looks the address up. Retried while the mail server is unreachable."""
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        return password_reset_emails_send(email=email)
 
 
 @shared_task(

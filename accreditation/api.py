@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from accounts.models import Role, User
 from accounts.services import centres_list, users_active, validate_no_identity_number
 from accounts.signin.permissions import HasRole
+from common.parsers import DepthLimitedJSONParser
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_of_holder
 from outcomes.storage import uploads_read
@@ -414,7 +415,9 @@ def move_view(slug: str) -> type[APIView]:
     class MoveView(APIView):
         permission_classes = [IsAuthenticated, HasRole.of(*roles)]  # type: ignore[arg-type]
         parser_classes = (
-            [MultiPartParser, FormParser] if slug == "resubmit" else [JSONParser, FormParser]
+            [MultiPartParser, FormParser]
+            if slug == "resubmit"
+            else [DepthLimitedJSONParser, FormParser]
         )
 
         @extend_schema(

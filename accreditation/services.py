@@ -46,6 +46,7 @@ from accounts.services import (
 from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
 from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
+from outcomes.services import MAX_HOURS as OUTCOME_MAX_HOURS
 from outcomes.services import outcome_has_evidence, outcome_lock
 from outcomes.storage import Upload
 
@@ -70,7 +71,8 @@ State = ApplicationState
 # Roles that review at a centre; a centre admin reviews too (and assigns).
 REVIEWER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 LEDGER_CAUSE = "accreditation_decision"
-MAX_HOURS = Decimal("10000")
+# The most hours one outcome may declare is the most a centre accredits for it: one number.
+MAX_HOURS = OUTCOME_MAX_HOURS
 MAX_CREDITS = Decimal("200")
 # Centre-internal deliberation the learner does not see in the timeline.
 INTERNAL_ACTIONS = frozenset({Action.PROPOSE_INDIVIDUAL, Action.RETURN_PROPOSAL})

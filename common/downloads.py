@@ -6,9 +6,11 @@ services of the app that reads or writes it."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
@@ -25,13 +27,21 @@ EXPORT_FORMATS = tuple(CONTENT_TYPES)
 MAX_UPLOAD_BYTES = MAX_FILE_BYTES
 # Rows of problems shown on an import page; the API lists them all.
 ERRORS_SHOWN = 1_000
+# The zone of every date and time in a file's name: the portal's users are in Beijing, whatever
+# zone a request or a worker happens to run in.
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+def beijing_time(moment: datetime.datetime | None = None) -> datetime.datetime:
+    """``moment`` (default: now) in Beijing time, for the date and time in a file's name."""
+    return (moment or timezone.now()).astimezone(BEIJING)
 
 
 def file_download(data: bytes, *, fmt: str, stem: str, dated: bool = True) -> HttpResponse:
-    """``data`` as an attachment named ``<stem>-<today>.<fmt>`` (today in the portal's zone),
-    or ``<stem>.<fmt>`` when not ``dated`` (an empty template to fill in has no date)."""
+    """``data`` as an attachment named ``<stem>-<today>.<fmt>`` (today in Beijing), or
+    ``<stem>.<fmt>`` when not ``dated`` (an empty template to fill in has no date)."""
     response = HttpResponse(data, content_type=CONTENT_TYPES[fmt])
-    name = f"{stem}-{timezone.localdate():%Y%m%d}.{fmt}" if dated else f"{stem}.{fmt}"
+    name = f"{stem}-{beijing_time():%Y%m%d}.{fmt}" if dated else f"{stem}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

@@ -16,13 +16,20 @@ from fpdf.fonts import FontFace
 
 FONT_PATH = Path(pylopdf_fonts_zh_cn.__file__).parent / "NotoSansSC-Regular.otf"
 FONT = "NotoSansSC"
+# fpdf2's alias for the page count. It is replaced in any text written while it is on, so it is
+# on only while the footer writes "page/pages" and while the document is closed (when fpdf2
+# fills in the footers' counts): learner text such as an outcome titled "{nb}" prints as
+# written, as it was signed.
+PAGE_COUNT_ALIAS = "{nb}"
 
 
 class BankDocument(FPDF):
-    """An A4 page with the bank's name at the top and page numbers at the foot."""
+    """An A4 page with the bank's name at the top and page numbers at the foot. All other text
+    is printed literally."""
 
     def __init__(self, title: str) -> None:
         super().__init__(format="A4")
+        self.alias_nb_pages(None)  # type: ignore[arg-type]
         self.doc_title = title
         self.add_font(FONT, fname=str(FONT_PATH))
         self.set_title(title)
@@ -45,7 +52,13 @@ class BankDocument(FPDF):
         self.set_y(-12)
         self.set_font(FONT, size=8)
         self.set_text_color(90, 100, 115)
-        self.cell(0, 6, f"{self.doc_title} · {self.page_no()}/{{nb}}", align="C")
+        was = self.str_alias_nb_pages
+        self.alias_nb_pages(PAGE_COUNT_ALIAS)
+        try:
+            # The title is the bank's own (the kind of document), never learner text.
+            self.cell(0, 6, f"{self.doc_title} · {self.page_no()}/{PAGE_COUNT_ALIAS}", align="C")
+        finally:
+            self.alias_nb_pages(was)
 
     def heading(self, text: str, size: int = 16) -> None:
         self.set_font(FONT, size=size)
@@ -78,4 +91,7 @@ class BankDocument(FPDF):
         self.ln(4)
 
     def render(self) -> bytes:
+        # On while closing: the last footer is written then, and fpdf2 fills in the counts the
+        # footers left only if the alias is set. No learner text is written any more.
+        self.alias_nb_pages(PAGE_COUNT_ALIAS)
         return bytes(self.output())

@@ -136,3 +136,39 @@ class ContentSecurityPolicyMiddleware:
         if policy and "Content-Security-Policy" not in response.headers:
             response.headers["Content-Security-Policy"] = policy.format(nonce=nonce)
         return response
+
+
+class PermissionsPolicyMiddleware:
+    """Every response denies the browser features the portal never uses (camera, microphone,
+    geolocation, payment, USB, ...): ``PERMISSIONS_POLICY`` in the settings."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = settings.PERMISSIONS_POLICY
+        if policy:
+            response.headers.setdefault("Permissions-Policy", policy)
+        return response
+
+
+class NoStoreMiddleware:
+    """Answers that may carry personal data are kept by no browser cache and no proxy: every
+    answer to a signed-in request (pages, files, PDFs, ZIPs, staff pages about learners) and
+    every API answer gets ``Cache-Control: no-store`` (and ``Pragma: no-cache`` for HTTP/1.0
+    caches). A view that set its own Cache-Control keeps it: a public page may choose to be
+    cached, and says so itself."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" in response.headers:
+            return response
+        user = getattr(request, "user", None)
+        if request.path.startswith("/api/") or (user is not None and user.is_authenticated):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.setdefault("Pragma", "no-cache")
+        return response

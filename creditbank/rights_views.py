@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from accounts.models import Role, User
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
+from common.downloads import beijing_time
 from common.http import SignedInApiRequest, SignedInRequest
 from outcomes.models import LearningOutcome
 from outcomes.services import outcome_search
@@ -141,7 +142,7 @@ def _download(export: DataExport) -> FileResponse:
     return FileResponse(
         export.file.open("rb"),
         as_attachment=True,
-        filename=f"creditbank-export-{export.created_at:%Y%m%d-%H%M}.zip",
+        filename=f"creditbank-export-{beijing_time(export.created_at):%Y%m%d-%H%M}.zip",
         content_type="application/zip",
     )
 

@@ -110,8 +110,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "creditbank.middleware.ContentSecurityPolicyMiddleware",
+    "creditbank.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Outside authentication, so that it sees the user the inner layers (and DRF) signed in.
+    "creditbank.middleware.NoStoreMiddleware",
     "creditbank.middleware.LanguageMiddleware",
     "creditbank.middleware.NulCharacterMiddleware",
     "creditbank.middleware.ServiceUnavailableMiddleware",
@@ -399,6 +402,12 @@ REST_FRAMEWORK = {
         "accounts.signin.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON nested deeper than common.parsers.MAX_DEPTH is a field-keyed 400, not a 500.
+    "DEFAULT_PARSER_CLASSES": [
+        "common.parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "creditbank.schema.ErrorDocumentingAutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -501,6 +510,33 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "form-action 'self'",
         "frame-ancestors 'none'",
     ]
+)
+# Browser features no page of the portal uses, denied to it and to anything it might embed
+# (creditbank.middleware.PermissionsPolicyMiddleware): a script that got in still cannot turn
+# on the camera or the microphone, locate the user, or reach a payment or a USB device.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "ambient-light-sensor",
+        "autoplay",
+        "bluetooth",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "screen-wake-lock",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
 )
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

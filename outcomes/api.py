@@ -4,7 +4,7 @@ from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,6 +14,7 @@ from accounts.collective.permissions import collective_or_404
 from accounts.models import LearningAccount, Role
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from common.parsers import DepthLimitedJSONParser
 
 from .batches import (
     BatchRowsInvalid,
@@ -52,7 +53,7 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
 
     permission_classes = [HasRole.of(Role.LEARNER)]
     serializer_class = OutcomeSerializer
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
 
     def get_queryset(self):
         query = StatusQuerySerializer(data=self.request.query_params)
@@ -87,7 +88,7 @@ class OutcomeDetailView(APIView):
     """One outcome; PATCH changes it (and may add files) while it is only saved."""
 
     permission_classes = [HasRole.of(Role.LEARNER)]
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
 
     def _outcome(self, request: Request, pk: int) -> LearningOutcome:
         return get_object_or_404(outcomes_of(account=learner_account(request)), pk=pk)

@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import (
     BusinessTransaction,
@@ -42,6 +43,12 @@ from .storage import (
     evidence_uploads_check,
     files_removed_on_failure,
 )
+
+# The most learning hours one outcome may declare, and the most a centre accredits for one
+# (accreditation takes this constant): a declaration above it could never be accredited.
+MAX_HOURS = Decimal("10000")
+# Nobody learns more than a day's hours in a day: the hours declared for a period fit in it.
+HOURS_PER_DAY = 24
 
 # Fields each kind of outcome must have, so that a learner does not wait 15 working days to
 # learn that the centre cannot judge it.
@@ -89,6 +96,9 @@ def outcome_precheck(data: dict[str, Any], *, today: datetime.date | None = None
     hours = data.get("hours")
     if hours is not None and hours <= Decimal(0):
         add("hours", _("Learning hours must be more than zero."))
+    elif hours is not None:
+        for message in _hours_problems(hours, started=started, ended=ended or today):
+            add("hours", message)
     for field in FREE_TEXT_FIELDS:
         value = data.get(field)
         if isinstance(value, str) and identity_number_in(value):
@@ -99,6 +109,32 @@ def outcome_precheck(data: dict[str, Any], *, today: datetime.date | None = None
             add("certificate_number", message)
     if errors:
         raise ValidationError(errors)
+
+
+def _hours_problems(
+    hours: Decimal, *, started: datetime.date | None, ended: datetime.date
+) -> list[str]:
+    """Hours above 24 a day of the learning's period (from its start to its end, or to today
+    while it has no end; both days counted), or above what a centre accredits: whichever
+    limit is lower is the one named."""
+    days = (ended - started).days + 1 if started is not None and ended >= started else 0
+    if days and HOURS_PER_DAY * days < MAX_HOURS:
+        most = HOURS_PER_DAY * days
+        if hours <= most:
+            return []
+        return [
+            ngettext(
+                "At most %(max)s learning hours fit in the %(days)d day of this learning "
+                "(24 a day).",
+                "At most %(max)s learning hours fit in the %(days)d days of this learning "
+                "(24 a day).",
+                days,
+            )
+            % {"max": f"{most:,}", "days": days}
+        ]
+    if hours > MAX_HOURS:
+        return [str(_("Learning hours can be at most %(max)s.") % {"max": f"{MAX_HOURS:,}"})]
+    return []
 
 
 def outcome_save(

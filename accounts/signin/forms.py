@@ -1,14 +1,17 @@
-import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.identity.numbers import IdType, parse_identity
+from accounts.signin.services import password_reset_users
 from accounts.validators import PHONE_VALIDATOR
+from common.tasks import task_after_commit
 
 
 class LoginForm(AuthenticationForm):
@@ -84,26 +87,24 @@ class OneTimeCodeForm(forms.Form):
 
 class PasswordSetupOrResetForm(PasswordResetForm):
     """Django's reset form, which also serves accounts that have no password yet (opened at a
-    centre or imported by an institution): the emailed one-time link is how they choose one."""
+    centre or imported by an institution: the emailed one-time link is how they choose one).
+
+    It sends nothing itself: every valid address, known or not, queues one worker task
+    (``accounts.tasks.send_password_reset_email``) that looks the address up and emails the
+    link on the portal's address (PORTAL_URL). The answer, and its timing, are the same whether
+    the address has an account, and the request's Host header is never in the link."""
 
     def get_users(self, email: str) -> Iterator[Any]:
-        from django.contrib.auth import get_user_model
+        return iter(password_reset_users(email=email))
 
-        user_model = get_user_model()
-        email_field = user_model.get_email_field_name()
-        users = user_model._default_manager.filter(
-            **{f"{email_field}__iexact": email, "is_active": True}
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from accounts.tasks import send_password_reset_email
+
+        task_after_commit(
+            send_password_reset_email,
+            email=self.cleaned_data["email"],
+            language=translation.get_language() or settings.LANGUAGE_CODE,
         )
-        # The database match is case-insensitive; comparing the casefolded forms again (as
-        # Django's own form does) refuses look-alike addresses such as "ß" for "ss".
-        return (user for user in users if _same_email(email, getattr(user, email_field)))
-
-
-def _same_email(one: str, other: str) -> bool:
-    return (
-        unicodedata.normalize("NFKC", one).casefold()
-        == unicodedata.normalize("NFKC", other).casefold()
-    )
 
 
 class ContactDetailsForm(forms.Form):

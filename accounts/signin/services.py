@@ -4,8 +4,11 @@ learner)."""
 
 from __future__ import annotations
 
+import logging
+import unicodedata
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
@@ -21,7 +24,10 @@ from knox.models import AuthToken
 from accounts.core.models import User
 from accounts.ledger.models import BusinessTransaction
 from accounts.ledger.services import learning_account_of, transaction_record
+from accounts.notifications.services import portal_url
 from accounts.validators import normalise_phone
+
+logger = logging.getLogger(__name__)
 
 
 def api_token_create(*, user: User) -> tuple[str, datetime | None]:
@@ -56,6 +62,52 @@ def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> No
         None,
         user.email,
     )
+
+
+def password_reset_users(*, email: str) -> list[User]:
+    """The active users a reset link for ``email`` goes to: Django's rule, also for accounts
+    with no password yet (opened at a centre or imported by an institution: the emailed link is
+    how they choose one). The database match is case-insensitive; comparing the casefolded
+    forms again, as Django does, refuses look-alike addresses such as "ß" for "ss"."""
+    same = unicodedata.normalize("NFKC", email).casefold()
+    return [
+        user
+        for user in User.objects.filter(email__iexact=email, is_active=True)
+        if unicodedata.normalize("NFKC", user.email).casefold() == same
+    ]
+
+
+def password_reset_emails_send(*, email: str) -> int:
+    """Email the one-time link to choose a new password to the users of ``email`` (run by a
+    worker, so that the page answers the same, as fast, whether the address has an account);
+    returns how many were sent. The link is on the portal's own address (PORTAL_URL), never on
+    the host a request happened to name."""
+    users = password_reset_users(email=email)
+    if not users:
+        return 0
+    address = urlsplit(portal_url())
+    if not address.netloc:
+        logger.error("no password reset link sent: set PORTAL_URL (or a named ALLOWED_HOSTS)")
+        return 0
+    domain = address.netloc + address.path.rstrip("/")
+    for user in users:
+        context = {
+            "email": user.email,
+            "domain": domain,
+            "site_name": domain,
+            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+            "user": user,
+            "token": default_token_generator.make_token(user),
+            "protocol": address.scheme or "https",
+        }
+        PasswordResetForm().send_mail(
+            "registration/password_reset_subject.txt",
+            "registration/password_reset_email.txt",
+            context,
+            None,
+            user.email,
+        )
+    return len(users)
 
 
 # --- The email and phone a user signs in with ------------------------------------------------

@@ -256,11 +256,12 @@ def test_only_the_institutions_own_administrator_imports_and_only_when_approved(
 
 
 def test_an_imported_learner_chooses_a_password_through_password_reset(
-    admin_client, collective, client
+    admin_client, collective, client, django_capture_on_commit_callbacks
 ):
     upload(admin_client, collective.institution_id, csv_file([member(1)]))
 
-    client.post("/password/reset/", {"email": "member1@example.cn"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/password/reset/", {"email": "member1@example.cn"})
 
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["member1@example.cn"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django import forms
 from django.core.exceptions import ValidationError
@@ -78,3 +80,15 @@ def test_an_export_is_a_dated_attachment_and_a_template_an_undated_one():
     assert dated["Content-Disposition"].startswith('attachment; filename="things-')
     assert dated["Content-Disposition"].endswith('.csv"')
     assert undated["Content-Disposition"] == 'attachment; filename="list.csv"'
+
+
+def test_an_export_is_dated_by_the_day_in_beijing_whatever_zone_is_active(monkeypatch):
+    from django.utils import timezone
+
+    late_evening_utc = datetime.datetime(2026, 12, 6, 23, 30, tzinfo=datetime.UTC)
+    monkeypatch.setattr(timezone, "now", lambda: late_evening_utc)
+
+    with timezone.override("UTC"):
+        response = export_download(lambda fmt: b"a,b\n", fmt="csv", stem="things")
+
+    assert response["Content-Disposition"] == 'attachment; filename="things-20261207.csv"'

@@ -45,3 +45,55 @@ def test_a_page_request_django_refuses_to_read_still_gets_the_html_400_page(clie
 
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
+
+
+# --- Deeply nested JSON (issue 17) ---------------------------------------------------------------
+
+
+def deeply_nested(levels: int = 5000) -> str:
+    return '{"name": ' + "[" * levels + "]" * levels + ', "password": "x"}'
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("signed_in", [False, True], ids=["token endpoint", "outcome update"])
+def test_deeply_nested_json_answers_a_field_keyed_400_not_a_500(
+    api_client, shao, settings, signed_in
+):
+    # Thousands of levels used to overflow the parser's recursion (RecursionError: HTML 500).
+    settings.DEBUG = False
+    api_client.raise_request_exception = False
+    if signed_in:
+        api_client.force_authenticate(shao.holder)
+        address = "/api/v1/outcomes/"
+    else:
+        address = "/api/v1/auth/token/"
+
+    response = api_client.post(address, deeply_nested(), content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert list(response.json()) == ["name"]
+    assert "nested" in response.json()["name"][0]
+
+
+@pytest.mark.django_db
+def test_a_deeply_nested_top_level_list_is_refused_as_a_whole(api_client, learner):
+    api_client.raise_request_exception = False
+    api_client.force_authenticate(learner)
+    body = "[" * 5000 + "]" * 5000
+
+    response = api_client.post("/api/v1/notifications/read/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["non_field_errors"]
+
+
+@pytest.mark.django_db
+def test_json_nested_within_the_limit_still_reaches_the_view(api_client):
+    body = '{"username": "nobody", "password": "x", "extra": ' + "[" * 60 + "]" * 60 + "}"
+
+    response = api_client.post("/api/v1/auth/token/", body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "name" not in response.json()
+    assert "extra" not in response.json()

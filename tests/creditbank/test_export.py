@@ -297,3 +297,16 @@ def test_an_export_asked_for_while_the_broker_was_down_is_made_by_the_periodic_r
     export.refresh_from_db()
     assert export.state == DataExport.State.READY
     assert data_exports_resend_stale(now=later) == 0
+
+
+def test_the_zip_is_named_by_the_beijing_time_it_was_asked_for(client, learner, everything, ask):
+    # 23:30 UTC on 6 December is 07:30 on 7 December in Beijing: the learner's own date.
+    login(client, learner)
+    export = ask()
+    late_evening_utc = datetime.datetime(2026, 12, 6, 23, 30, tzinfo=datetime.UTC)
+    DataExport.objects.filter(pk=export.pk).update(created_at=late_evening_utc)
+
+    response = client.get(f"/file/export/{export.token}/")
+
+    assert response.status_code == 200
+    assert 'filename="creditbank-export-20261207-0730.zip"' in response["Content-Disposition"]

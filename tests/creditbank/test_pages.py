@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 import pytest
 from django.core import mail
 from django_otp.oath import totp
@@ -105,12 +107,15 @@ def test_the_admin_site_signs_in_through_the_portal(client, db):
     assert response["Location"] == "/login/?next=/admin/"
 
 
-def test_a_learner_resets_a_forgotten_password_by_email(client, learner):
-    client.post("/password/reset/", {"email": "ALICE@example.cn"})
+def test_a_learner_resets_a_forgotten_password_by_email(
+    client, learner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/password/reset/", {"email": "ALICE@example.cn"})
 
     assert len(mail.outbox) == 1
     link = next(line for line in mail.outbox[0].body.splitlines() if "/password/reset/" in line)
-    form_page = client.get(link.split("testserver", 1)[1], follow=True)
+    form_page = client.get(urlsplit(link.strip()).path, follow=True)
     client.post(
         form_page.redirect_chain[-1][0],
         {"new_password1": "A-new-password-2026", "new_password2": "A-new-password-2026"},
@@ -121,11 +126,52 @@ def test_a_learner_resets_a_forgotten_password_by_email(client, learner):
     assert signed_in["Location"] == "/"
 
 
-def test_a_reset_for_an_unknown_email_says_the_same_and_sends_nothing(client, db):
-    response = client.post("/password/reset/", {"email": "nobody@example.cn"}, follow=True)
+def test_a_reset_for_an_unknown_email_says_the_same_and_sends_nothing(
+    client, db, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/password/reset/", {"email": "nobody@example.cn"}, follow=True)
 
     assert response.redirect_chain[-1][0] == "/password/reset/sent/"
     assert mail.outbox == []
+
+
+def test_the_reset_link_is_on_the_portal_s_address_whatever_host_the_request_named(
+    client, learner, settings, django_capture_on_commit_callbacks
+):
+    # The Host header is the requester's to choose (any allowed name, or a proxy that passes it
+    # on): a reset link built from it could send the learner's token to someone else's server.
+    settings.PORTAL_URL = "https://xuefen.example.cn"
+    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "mirror.example.com"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            "/password/reset/", {"email": "alice@example.cn"}, HTTP_HOST="mirror.example.com"
+        )
+
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "https://xuefen.example.cn/password/reset/" in body
+    assert "mirror.example.com" not in body
+
+
+def test_known_and_unknown_addresses_get_the_same_answer_and_the_email_goes_later(
+    client, learner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        known = client.post("/password/reset/", {"email": "alice@example.cn"})
+        unknown = client.post("/password/reset/", {"email": "nobody@example.cn"})
+
+    # Nothing is sent while the visitor waits: each answer queued one task, and the worker
+    # looks the address up.
+    assert mail.outbox == []
+    assert len(queued) == 2
+    for send in queued:
+        send()
+
+    assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
+    assert known.content == unknown.content
+    assert [message.to for message in mail.outbox] == [["alice@example.cn"]]
 
 
 def test_a_password_alone_cannot_enrol_a_new_authenticator_for_staff(client, reviewer):
@@ -167,3 +213,23 @@ def test_an_admin_site_user_needs_a_second_factor_whatever_the_role(client, db):
 
     assert client.get("/admin/")["Location"].startswith("/mfa/setup/")
     assert superuser.role == "learner"
+
+
+def test_the_learning_file_pdf_prints_an_outcome_title_holding_the_page_count_alias_as_written(
+    client, learner, certificate_world
+):
+    import io
+    import re
+
+    from pypdf import PdfReader
+
+    outcome = certificate_world["outcome"]
+    outcome.__class__.objects.filter(pk=outcome.pk).update(title="茶艺{nb}师")
+    client.force_login(learner)
+
+    response = client.get("/file/pdf/")
+
+    pages = PdfReader(io.BytesIO(response.content)).pages
+    text = re.sub(r"[\s\x00]+", "", "".join(page.extract_text() for page in pages))
+    assert "茶艺{nb}师" in text
+    assert f"1/{len(pages)}" in text

@@ -140,6 +140,22 @@ def test_a_bad_evidence_file_refuses_the_batch(admin_client, collective):
     assert nothing_written()
 
 
+def test_a_batch_declaring_more_hours_than_its_period_holds_is_refused_on_hours(
+    admin_client, collective
+):
+    (only,) = members_of(admin_client, collective, 1)
+
+    # 1 to 20 June: at most 480 hours.
+    response = report(
+        admin_client, collective.institution_id, results_csv([row(only)]), hours="999999.9"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["hours"]
+    assert "480" in response.json()["hours"][0]
+    assert nothing_written()
+
+
 def test_another_institutions_admin_gets_404(api_client, collective, admin_client):
     (only,) = members_of(admin_client, collective, 1)
     other = UserFactory(

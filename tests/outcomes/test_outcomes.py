@@ -61,6 +61,56 @@ def test_each_missing_or_impossible_detail_is_named_and_nothing_is_written(clien
     assert stored_files() == []
 
 
+# A one-month training: 31 days of at most 24 hours.
+MONTH = {
+    "kind": "training",
+    "provider": "重庆开放大学",
+    "started_on": "2026-05-01",
+    "ended_on": "2026-05-31",
+    "achieved_on": "2026-05-31",
+}
+
+
+def test_hours_beyond_24_a_day_of_the_period_are_refused_on_the_hours_field(client, shao):
+    client.force_login(shao.holder)
+
+    refused = add(client, **MONTH, hours="999999.9")
+    add(client, **MONTH, hours="744")  # 31 x 24
+
+    page = refused.content.decode()
+    assert 'id="id_hours_errors"' in page
+    assert "744" in page
+    assert LearningOutcome.objects.get().hours == 744
+
+
+def test_the_api_refuses_more_hours_than_the_period_or_the_reviewers_allow(api_client, shao):
+    api_client.force_authenticate(shao.holder)
+
+    def post(**overrides):
+        return api_client.post(
+            "/api/v1/outcomes/",
+            {**certificate(**overrides), "files": [upload("a.pdf", pdf_bytes())]},
+            format="multipart",
+        )
+
+    too_many_for_a_month = post(**MONTH, hours="999999.9")
+    too_many_for_a_reviewer = post(
+        kind="training",
+        provider="重庆开放大学",
+        started_on="2020-01-01",
+        ended_on="2025-12-31",
+        achieved_on="2025-12-31",
+        hours="10000.1",
+    )
+
+    assert too_many_for_a_month.status_code == 400
+    assert list(too_many_for_a_month.json()) == ["hours"]
+    assert too_many_for_a_reviewer.status_code == 400
+    assert list(too_many_for_a_reviewer.json()) == ["hours"]
+    assert "10,000" in too_many_for_a_reviewer.json()["hours"][0]
+    assert not LearningOutcome.objects.exists()
+
+
 def test_an_outcome_without_evidence_is_refused(client, shao):
     client.force_login(shao.holder)
 

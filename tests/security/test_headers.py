@@ -91,6 +91,15 @@ def test_pages_and_the_api_refuse_framing_sniffing_and_referrers(client):
         assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
 
 
+def test_pages_and_the_api_deny_the_browser_features_the_portal_never_uses(client):
+    for response in (client.get("/login/"), client.get("/api/v1/catalogue/")):
+        policy = dict(
+            part.strip().split("=", 1) for part in response.headers["Permissions-Policy"].split(",")
+        )
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb"):
+            assert policy[feature] == "()", feature
+
+
 # --- Production ---------------------------------------------------------------------------------
 
 # Runs in a process of its own with the production variables: asks for the sign-in page over

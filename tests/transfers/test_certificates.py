@@ -118,6 +118,21 @@ def test_a_requested_certificate_is_issued_with_the_chinese_name_and_the_hours_i
     assert list(certificate.decisions.all()) == [world["decision"]]
 
 
+def test_learner_text_is_printed_as_signed_even_when_it_holds_the_page_count_alias(
+    world, django_capture_on_commit_callbacks
+):
+    # fpdf2 replaced "{nb}" in any text with the page count: the printed title said "茶艺1师"
+    # while the signed content said "茶艺{nb}师".
+    world["outcome"].__class__.objects.filter(pk=world["outcome"].pk).update(title="茶艺{nb}师")
+
+    certificate = issue(world, django_capture_on_commit_callbacks)
+
+    assert content_of(certificate)["items"][0]["outcome"] == "茶艺{nb}师"
+    text = pdf_text(certificate.pdf.read())
+    assert "茶艺{nb}师" in text
+    assert "1/1" in text  # the footer still counts the pages
+
+
 def test_an_hours_certificate_counts_only_learning_in_its_period(
     world, django_capture_on_commit_callbacks
 ):
