@@ -26,12 +26,14 @@ def purge_expired_tokens() -> int:
     retry_backoff_max=3600,
     max_retries=10,
 )
-def send_password_setup_email(*, user_id: int, domain: str, use_https: bool) -> None:
+def send_password_setup_email(*, user_id: int, domain: str = "", use_https: bool = True) -> None:
     """The link a learner opened at a centre uses to choose a password; retried while the mail
-    server is unreachable. Sent in the portal's default language."""
+    server is unreachable. Sent in the portal's default language, on the portal's own address
+    (``domain`` and ``use_https`` are ignored: tasks queued before PORTAL_URL decided the link
+    still carry them)."""
     user = User.objects.get(pk=user_id)
     with translation.override("zh-hans"):
-        password_setup_email_send(user=user, domain=domain, use_https=use_https)
+        password_setup_email_send(user=user)
 
 
 @shared_task(

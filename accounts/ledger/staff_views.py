@@ -41,7 +41,7 @@ from common.tasks import task_after_commit
 COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
 
-def open_at_centre(*, staff: User, data: dict[str, Any], request: HttpRequest) -> LearningAccount:
+def open_at_centre(*, staff: User, data: dict[str, Any]) -> LearningAccount:
     """Open the account, recorded as checked in person at the staff member's centre, and email
     the learner a link to choose a password."""
     account = personal_account_register(
@@ -55,11 +55,12 @@ def open_at_centre(*, staff: User, data: dict[str, Any], request: HttpRequest) -
         centre=staff.centre,
         document_note=data["document_note"],
     )
-    holder_id, domain, https = holder_id_of(account), request.get_host(), request.is_secure()
+    holder_id = holder_id_of(account)
     # After the commit, by the worker, with retries: a mail server that is down neither fails
     # the counter's request nor loses the learner's link. A broker that is down does not fail
     # the committed request either (the learner can still reset the password by email).
-    task_after_commit(send_password_setup_email, user_id=holder_id, domain=domain, use_https=https)
+    # The link is on PORTAL_URL, not on the host this request named.
+    task_after_commit(send_password_setup_email, user_id=holder_id)
     return account
 
 
@@ -78,7 +79,6 @@ def centre_account_open(request: HttpRequest) -> HttpResponse:
             account = open_at_centre(
                 staff=request.user,  # type: ignore[arg-type]
                 data=form.cleaned_data,
-                request=request,
             )
         except ValidationError as exc:
             form_errors_apply(form, exc)
@@ -182,7 +182,6 @@ class CentreAccountOpenApi(APIView):
         account = open_at_centre(
             staff=request.user,  # type: ignore[arg-type]
             data=serializer.validated_data,
-            request=request._request,
         )
         account_with_totals(account)
         return Response(LearningAccountSerializer(account).data, status=status.HTTP_201_CREATED)

@@ -43,9 +43,16 @@ def api_tokens_purge_expired() -> int:
     return deleted
 
 
-def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> None:
-    """Email a learner who has no password yet the one-time link to choose one (the reset
-    mechanism: the same token, expiry and page)."""
+def _password_link_send(*, user: User, template: str) -> bool:
+    """Email ``user`` the one-time link to choose a password (the reset mechanism: the same
+    token, expiry and page) with ``template``'s subject and text. The link is on the portal's
+    own address (PORTAL_URL), never on the host a request happened to name; False, and nothing
+    sent, when no address is configured."""
+    address = urlsplit(portal_url())
+    if not address.netloc:
+        logger.error("no password link sent: set PORTAL_URL (or a named ALLOWED_HOSTS)")
+        return False
+    domain = address.netloc + address.path.rstrip("/")
     context = {
         "email": user.email,
         "domain": domain,
@@ -53,15 +60,21 @@ def password_setup_email_send(*, user: User, domain: str, use_https: bool) -> No
         "uid": urlsafe_base64_encode(force_bytes(user.pk)),
         "user": user,
         "token": default_token_generator.make_token(user),
-        "protocol": "https" if use_https else "http",
+        "protocol": address.scheme or "https",
     }
     PasswordResetForm().send_mail(
-        "registration/account_opened_subject.txt",
-        "registration/account_opened_email.txt",
+        f"registration/{template}_subject.txt",
+        f"registration/{template}_email.txt",
         context,
         None,
         user.email,
     )
+    return True
+
+
+def password_setup_email_send(*, user: User) -> bool:
+    """Email a learner who has no password yet (opened at a centre) the link to choose one."""
+    return _password_link_send(user=user, template="account_opened")
 
 
 def password_reset_users(*, email: str) -> list[User]:
@@ -83,31 +96,7 @@ def password_reset_emails_send(*, email: str) -> int:
     returns how many were sent. The link is on the portal's own address (PORTAL_URL), never on
     the host a request happened to name."""
     users = password_reset_users(email=email)
-    if not users:
-        return 0
-    address = urlsplit(portal_url())
-    if not address.netloc:
-        logger.error("no password reset link sent: set PORTAL_URL (or a named ALLOWED_HOSTS)")
-        return 0
-    domain = address.netloc + address.path.rstrip("/")
-    for user in users:
-        context = {
-            "email": user.email,
-            "domain": domain,
-            "site_name": domain,
-            "uid": urlsafe_base64_encode(force_bytes(user.pk)),
-            "user": user,
-            "token": default_token_generator.make_token(user),
-            "protocol": address.scheme or "https",
-        }
-        PasswordResetForm().send_mail(
-            "registration/password_reset_subject.txt",
-            "registration/password_reset_email.txt",
-            context,
-            None,
-            user.email,
-        )
-    return len(users)
+    return sum(_password_link_send(user=user, template="password_reset") for user in users)
 
 
 # --- The email and phone a user signs in with ------------------------------------------------
