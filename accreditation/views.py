@@ -96,7 +96,16 @@ class ApplicationListPage(LearnerPage):
         applications = services.applications_of(account=self.account(request))
         page = Paginator(applications, PER_PAGE).get_page(request.GET.get("page"))
         days_left_set(page.object_list)
-        return render(request, "accreditation/applications.html", {"page": page})
+        # The years whose arrangement could still move a date shown on this page (a phone
+        # shows no hover text: the page says it under the table).
+        provisional_years = sorted(
+            {a.due_on.year for a in page.object_list if a.is_open and a.due_is_provisional}
+        )
+        return render(
+            request,
+            "accreditation/applications.html",
+            {"page": page, "provisional_years": ", ".join(map(str, provisional_years))},
+        )
 
 
 class ApplicationSubmitPage(LearnerPage):

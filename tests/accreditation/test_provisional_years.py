@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.urls import reverse
 
 from accreditation import calendar, services
 from accreditation.calendar import Deadline, deadline_for_submission
@@ -132,3 +133,7 @@ def test_the_learner_sees_a_provisional_due_date_explained_and_the_days_left_agr
     )
     assert explained in page
     assert explained in listing  # as the title of "(provisional)"
+    # A phone shows no hover text: the listing says it under the table, and the file marks it.
+    assert f'data-testid="provisional-note">{explained}</p>' in listing
+    learning_file = client.get(reverse("learning-file")).content.decode()
+    assert 'data-testid="provisional-mark"' in learning_file
