@@ -50,6 +50,7 @@ from accounts.ledger.services import (
 from accounts.notifications.services import (
     Notice,
     notices_about_erase,
+    notices_params,
     notifications_unread_count,
     notify,
     notify_batch,
@@ -114,6 +115,7 @@ __all__ = [
     "ledger_statement",
     "mask_identity_number",
     "notices_about_erase",
+    "notices_params",
     "notifications_unread_count",
     "notify",
     "notify_batch",

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Notification, Role, User
-from accounts.services import notify_many
+from accounts.models import Notification, Role
+from accounts.services import notices_params, notify_many, users_active
 
 from .calendar import deadlines_recompute, local_date
 from .models import CalendarYear
@@ -76,9 +76,9 @@ def _last_sent(year: int) -> datetime.date | None:
     """The Beijing date of the last notice about ``year`` (kept in its parameters)."""
     sent = [
         params.get("sent_on")
-        for params in Notification.objects.filter(
-            kind=Notification.Kind.CALENDAR_UNPUBLISHED, key__startswith=f"{KEY_PREFIX}:{year}:"
-        ).values_list("params", flat=True)
+        for params in notices_params(
+            kind=Notification.Kind.CALENDAR_UNPUBLISHED, key_prefix=f"{KEY_PREFIX}:{year}:"
+        )
         if isinstance(params, dict)
     ]
     dates = [datetime.date.fromisoformat(day) for day in sent if isinstance(day, str)]
@@ -105,7 +105,7 @@ def calendar_unpublished_notify(*, now: datetime.datetime | None = None) -> int:
     missing = calendar_years_unpublished(today=today)
     if not missing:
         return 0
-    admins = list(User.objects.filter(role=Role.MANAGEMENT_ADMIN, is_active=True).order_by("pk"))
+    admins = list(users_active().filter(role=Role.MANAGEMENT_ADMIN).order_by("pk"))
     if not admins:
         logger.warning("No management admin to tell that a calendar year is not entered")
         return 0

@@ -99,7 +99,11 @@ class ApplicationListPage(LearnerPage):
         # The years whose arrangement could still move a date shown on this page (a phone
         # shows no hover text: the page says it under the table).
         provisional_years = sorted(
-            {a.due_on.year for a in page.object_list if a.is_open and a.due_is_provisional}
+            {
+                a.due_on.year
+                for a in page.object_list
+                if a.is_open and a.due_is_provisional and a.due_on is not None
+            }
         )
         return render(
             request,

@@ -17,7 +17,7 @@ import string
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -453,6 +453,16 @@ def _email_after_commit(notification_ids: list[int]) -> None:
 def notifications_of(*, user: User) -> QuerySet[Notification]:
     """The user's notices, newest first."""
     return Notification.objects.filter(recipient=user).order_by("-created_at", "-id")
+
+
+def notices_params(*, kind: str, key_prefix: str) -> list[Any]:
+    """The parameters of every notice of ``kind`` whose key starts with ``key_prefix``, to
+    whomever it went (for a layer above that keys its notices, e.g. the calendar watch)."""
+    return list(
+        Notification.objects.filter(kind=kind, key__startswith=key_prefix).values_list(
+            "params", flat=True
+        )
+    )
 
 
 def notifications_unread_count(*, user: User) -> int:
