@@ -37,7 +37,7 @@ from accreditation.models import Application, ApplicationEvent, Decision, Revoca
 from outcomes.models import LearningOutcome
 from tests.accounts.helpers import csv_file, member, resident_id, upload
 from tests.outcomes.samples import pdf_bytes
-from tests.people import PASSWORD, RESIDENT, login_verified
+from tests.people import PASSWORD, RESIDENT, login_verified, with_totp
 from tests.worlds import OPEN_WORK_ID, OPEN_WORK_PHONE, OPEN_WORK_PHRASE
 from transfers.models import BASIS_REVOKED, TransferEvent, TransferItem
 
@@ -446,3 +446,22 @@ def test_the_transfer_erasers_keep_the_stored_reason_codes(
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     page = client.get(reverse("institution-transfer", args=[world["transfer"].pk]))
     assert "Basis revoked: the accreditation was revoked" in page.content.decode()
+
+
+def test_the_centre_page_shows_an_erased_decision_reason_in_words(
+    client, open_work_world, django_capture_on_commit_callbacks
+):
+    world = open_work_world
+    decision = Decision.objects.get(application__outcome=world["outcome"])
+    Decision.objects.filter(pk=decision.pk).update(reason=f"依据{OPEN_WORK_PHRASE}认定")
+    closed_quietly(world, django_capture_on_commit_callbacks)
+
+    login_verified(client, with_totp(decision.decided_by))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("centre-application", args=[decision.application_id]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "erased when the learner&#x27;s account was closed" in text
+    assert ERASED not in text
+    assert OPEN_WORK_PHRASE not in text
