@@ -12,6 +12,7 @@ from accounts.collective.services import (
     collective_members_import,
     collective_of,
 )
+from accounts.core.erasure import erased_shown
 from accounts.core.queries import (
     centre_admins_of,
     centre_find,
@@ -65,6 +66,7 @@ from accounts.rights.services import (
     closure_eraser_register,
     closure_withdrawal_register,
     correction_router_register,
+    free_text_kept,
 )
 from accounts.signin.registration import personal_account_register
 from accounts.signin.services import (
@@ -103,6 +105,8 @@ __all__ = [
     "contact_details_change",
     "correctable_kind_register",
     "correction_router_register",
+    "erased_shown",
+    "free_text_kept",
     "identity_number_in",
     "identity_reveal",
     "institutions_matching",

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import AppendOnlyModel, Centre, LearningAccount, StatusEvent, User, user_who
+from accounts.services import erased_shown
 from outcomes.models import LearningOutcome, OutcomeKind
 
 # --- The working-day calendar -------------------------------------------------------------------
@@ -418,6 +419,10 @@ class Decision(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.result}"
+
+    @property
+    def reason_shown(self) -> str:
+        return erased_shown(self.reason)
 
 
 class Revocation(AppendOnlyModel):

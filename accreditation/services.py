@@ -34,6 +34,7 @@ from accounts.services import (
     IDENTITY_IN_TEXT,
     account_lock,
     centres_list,
+    free_text_kept,
     identity_number_in,
     ledger_append,
     ledger_reverse_cause,
@@ -713,7 +714,7 @@ def accreditation_revoke(
     # (a transfer's acceptance among them) takes this lock first, so a revocation and an
     # officer's acceptance of a transfer resting on this outcome run one after the other, and
     # whichever comes second sees what the first did.
-    account_lock(application.account_id)
+    account = account_lock(application.account_id)
     if not (
         actor.role == Role.MANAGEMENT_ADMIN
         or (actor.role == Role.CENTRE_ADMIN and actor.centre_id == application.centre_id)
@@ -721,7 +722,9 @@ def accreditation_revoke(
         raise ValidationError(
             {"decision": _("Only the centre's administrator or the management centre revokes.")}
         )
-    reason = _reason(reason)
+    # A closed account's revocation still happens (its certificates must verify as revoked),
+    # but its free text would outlive the closure's erasers: the marker instead.
+    reason = free_text_kept(account=account, text=_reason(reason))
     if reason_code not in Revocation.ReasonCode.values:
         raise ValidationError({"reason_code": _("Choose a reason code.")})
     decision = Decision.objects.select_related("application").get(pk=decision.pk)

@@ -28,6 +28,7 @@ from accounts.services import (
 
 from .models import (
     ACCOUNT_CLOSED,
+    BASIS_REVOKED,
     RESERVING_STATES,
     IdempotencyKey,
     TransferApplication,
@@ -97,11 +98,12 @@ def transfers_withdraw_on_closure(account: LearningAccount, holder: User) -> int
 def account_transfers_erase(account: LearningAccount) -> None:
     """Idempotent: every step writes fixed values."""
     items = TransferItem.objects.filter(account=account)
-    items.exclude(reason="").update(reason=ERASED)
+    # The stored codes are no free text: ``reason_shown`` still says what happened.
+    items.exclude(reason__in=["", ERASED, BASIS_REVOKED, CLOSURE_REASON]).update(reason=ERASED)
     # Append-only rows, redacted with a queryset update on purpose; the withdrawal's fixed
     # reason is no free text and stays.
     TransferEvent.objects.filter(item__account=account).exclude(
-        reason__in=["", CLOSURE_REASON]
+        reason__in=["", CLOSURE_REASON, BASIS_REVOKED]
     ).update(reason="")
     if account.holder_id is not None:
         # Answers kept for a client's retry carry outcome titles; a closed account retries

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from accounts.models import Institution, LearningAccount, User, WorkerStatusEvent, user_who
+from accounts.services import erased_shown
 from accreditation.models import (
     BilingualName,
     CatalogueEntry,
@@ -204,7 +205,7 @@ def reason_shown(reason: str) -> str:
         return str(_("Basis revoked: the accreditation was revoked"))
     if reason == ACCOUNT_CLOSED:
         return str(_("The learner's account was closed."))
-    return reason
+    return erased_shown(reason)
 
 
 # An outcome in an item in one of these states is reserved: no other transfer may use it.

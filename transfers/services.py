@@ -26,6 +26,7 @@ from accounts.models import (
 from accounts.services import (
     IDENTITY_IN_TEXT,
     account_lock,
+    free_text_kept,
     identity_number_in,
     ledger_append,
     ledger_reverse_cause,
@@ -555,10 +556,13 @@ def transfers_on_revocation(revocation: Revocation) -> None:
 
 def _basis_settle(
     item: TransferItem, *, actor: User, action: str, reason: str
-) -> tuple[TransferItem, datetime.datetime]:
+) -> tuple[TransferItem, datetime.datetime, str]:
     """Lock the item and check that ``actor`` may rescind or keep it: an officer of its
-    institution, the item accepted on an accreditation since revoked and not settled yet."""
-    account_lock(item.account_id)
+    institution, the item accepted on an accreditation since revoked and not settled yet.
+    Returns the reason to store: the marker ``ERASED`` once the learner's account is closed
+    (a rescind stays allowed, so that the credits can be reversed, but its free text would
+    outlive the closure's erasers)."""
+    account = account_lock(item.account_id)
     item = _locked_item(item)
     _require_officer(item, actor)
     if item.basis_revoked_at is None:
@@ -569,8 +573,9 @@ def _basis_settle(
         raise ValidationError(
             {"item": _("The institution has already kept this transfer despite the revocation.")}
         )
+    reason = free_text_kept(account=account, text=reason)
     TRANSFER_ITEM.move(item, action=action, actor=actor, reason=reason)
-    return item, timezone.now()
+    return item, timezone.now(), reason
 
 
 def transfer_item_rescind(*, item: TransferItem, actor: User, reason: str) -> TransferItem:
@@ -579,7 +584,7 @@ def transfer_item_rescind(*, item: TransferItem, actor: User, reason: str) -> Tr
     the ledger being append-only), the course is free again, and the learner is told."""
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
-        item, _now = _basis_settle(item, actor=actor, action=Action.RESCIND, reason=reason)
+        item, _now, reason = _basis_settle(item, actor=actor, action=Action.RESCIND, reason=reason)
         item.reason = reason
         item.save(update_fields=["state", "reason"])
         ledger_reverse_cause(
@@ -619,7 +624,7 @@ def transfer_item_keep(*, item: TransferItem, actor: User, reason: str) -> Trans
     revoked, with the reason (an event); the credits stay, and the learner is told."""
     reason = _clean_reason(reason, required=True)
     with transaction.atomic():
-        item, now = _basis_settle(item, actor=actor, action=Action.KEEP, reason=reason)
+        item, now, reason = _basis_settle(item, actor=actor, action=Action.KEEP, reason=reason)
         item.basis_kept_at = now
         item.save(update_fields=["basis_kept_at"])
         transaction_record(

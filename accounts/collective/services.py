@@ -788,6 +788,36 @@ def _save_answer(membership: CollectiveMembership) -> None:
     membership.save(update_fields=["status", "joined_at"])
 
 
+# The reason of an invitation declined because the learner's account was closed (a code, as
+# the other layers' withdrawals on closure store it).
+INVITATION_CLOSED_REASON = "account_closed"
+
+
+def collective_invitations_close(*, account: LearningAccount) -> int:
+    """On the account's closure (the caller holds its lock and the transaction): every
+    invitation still open is declined through ``INVITATION`` (an event by no one, with the
+    closure as its reason), and the names the institutions wrote go from all its memberships,
+    so that an institution sees "declined" and no name. A second run finds nothing to do."""
+    invitations = list(
+        CollectiveMembership.objects.select_for_update(of=("self",))
+        .select_related("collective")
+        .filter(member=account, status=CollectiveMembership.Status.INVITED)
+        .order_by("pk")
+    )
+    for membership in invitations:
+        INVITATION.move(
+            membership,
+            action=CollectiveMembershipEvent.Action.DECLINE,
+            reason=INVITATION_CLOSED_REASON,
+            details={"collective_account": membership.collective.number},
+            save=_save_answer,
+        )
+    CollectiveMembership.objects.filter(member=account).exclude(listed_name="").update(
+        listed_name=""
+    )
+    return len(invitations)
+
+
 @transaction.atomic
 def _invitation_answer(
     *, membership: CollectiveMembership, actor: User, accept: bool

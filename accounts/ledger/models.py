@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.core.erasure import erased_shown
 from accounts.core.events import AppendOnlyModel
 from accounts.core.models import Centre, Institution, User, user_who
 from accounts.identity.numbers import Gender, IdType
@@ -295,3 +296,7 @@ class StaffAccess(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.staff} {self.kind} {self.account}"
+
+    @property
+    def reason_shown(self) -> str:
+        return erased_shown(self.reason)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
@@ -126,6 +127,10 @@ def identity_reveal(*, staff: User, account: LearningAccount, reason: str, refer
     Past the daily number the centre's administrators are alerted and the reveal is refused."""
     if staff.role not in REVEAL_STAFF_ROLES:
         raise PermissionDenied
+    if account.status == LearningAccount.Status.CLOSED:
+        # Its identity number is gone with the closure: as if there were no such learner,
+        # before anything is recorded or counted towards the daily number.
+        raise Http404(_("No learning account matches."))
     # Recorded in the portal's language, as the learner reads it in their list.
     with translation.override(settings.LANGUAGE_CODE):
         label = _checked(staff=staff, account=account, reason=reason, reference=reference)

@@ -42,6 +42,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
+from accounts.collective.services import collective_invitations_close
+from accounts.core.erasure import ERASED
 from accounts.core.models import Centre, Role, User
 from accounts.identity.numbers import identity_number_in
 from accounts.ledger.models import BusinessTransaction, LearningAccount, StaffAccess
@@ -81,7 +83,14 @@ def closure_eraser_register(eraser: ClosureEraser) -> ClosureEraser:
 
 # What an eraser writes in place of free text that a row must keep non-empty (a rejection's
 # reason, a correction request's reason): a fixed marker, the same in every layer.
-ERASED = "[erased]"
+# (``accounts.core.erasure``: ``ERASED``, and ``erased_shown`` for the pages.)
+
+
+def free_text_kept(*, account: LearningAccount, text: str) -> str:
+    """The free text to store about ``account``: ``text``, or ``ERASED`` once the account is
+    closed (its erasers ran when it closed and never run again; what is still allowed on a
+    closed account, a revocation or a rescind, stores no free text about it)."""
+    return ERASED if account.status == LearningAccount.Status.CLOSED else text
 
 
 @dataclass(frozen=True)
@@ -259,6 +268,13 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
             old_value="", new_value="", reason=ERASED, record_label="", decision_reason=""
         )
         CorrectionEvent.objects.filter(request__account=account).update(reason="", details={})
+        # The staff's own words about the learner (why they opened the file, a correction's
+        # decision); who, when, what kind and the fixed reference label stay in the list.
+        StaffAccess.objects.filter(
+            account=account,
+            kind__in=[StaffAccess.Kind.VIEWED_FILE, StaffAccess.Kind.DECIDED_CORRECTION],
+        ).exclude(reason=ERASED).update(reason=ERASED)
+        collective_invitations_close(account=account)
         # The history keeps that a correction happened, not the values (append-only rows are
         # redacted with a queryset update, on purpose).
         BusinessTransaction.objects.filter(

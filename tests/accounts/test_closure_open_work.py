@@ -18,15 +18,28 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from accounts.models import CorrectionRequest, LearningAccount, Notification
-from accounts.rights.services import account_closures_run
-from accounts.services import notify
-from accreditation.models import Application, ApplicationEvent, Decision
+from accounts.models import (
+    CollectiveMembership,
+    CorrectionRequest,
+    LearningAccount,
+    LedgerEntry,
+    Notification,
+    StaffAccess,
+)
+from accounts.rights.services import account_close, account_closures_run
+from accounts.services import (
+    ERASED,
+    notify,
+    personal_account_register,
+    staff_file_view_record,
+)
+from accreditation.models import Application, ApplicationEvent, Decision, Revocation
 from outcomes.models import LearningOutcome
+from tests.accounts.helpers import csv_file, member, resident_id, upload
 from tests.outcomes.samples import pdf_bytes
-from tests.people import PASSWORD, RESIDENT, login_verified
+from tests.people import PASSWORD, RESIDENT, login_verified, with_totp
 from tests.worlds import OPEN_WORK_ID, OPEN_WORK_PHONE, OPEN_WORK_PHRASE
-from transfers.models import TransferEvent, TransferItem
+from transfers.models import BASIS_REVOKED, TransferEvent, TransferItem
 
 pytestmark = pytest.mark.django_db
 
@@ -265,3 +278,190 @@ def test_the_statement_and_correction_pages_refuse_an_identity_number(
         assert "Do not write an identity number here" in page.content.decode()
     assert Application.objects.count() == applications
     assert CorrectionRequest.objects.count() == 1  # the world's own
+
+
+# --- Seams of the merge: what happens to a closed account after its closure -------------------
+
+
+def closed_quietly(world: dict[str, Any], django_capture_on_commit_callbacks) -> None:
+    """The retention job closes the account (whatever work is still open)."""
+    with django_capture_on_commit_callbacks(execute=True):
+        account_close(account=world["account"])
+    world["account"].refresh_from_db()
+    assert world["account"].status == LearningAccount.Status.CLOSED
+
+
+def accept_the_transfer(world: dict[str, Any], officer) -> None:
+    accepted = as_user(officer).post(
+        f"/api/v1/transfers/items/{world['item'].pk}/decide/", {"decision": "accept"}, format="json"
+    )
+    assert accepted.status_code == 200, accepted.content
+
+
+def revoke_the_transferred_outcome(world: dict[str, Any], admin) -> Any:
+    decision = Decision.objects.get(application__outcome=world["outcome"])
+    revoked = as_user(admin).post(
+        f"/api/v1/applications/{decision.application_id}/revoke/",
+        {"reason_code": "decided_in_error", "reason": f"学员{OPEN_WORK_PHRASE}误判"},
+        format="json",
+    )
+    assert revoked.status_code in (200, 201), revoked.content
+    return decision
+
+
+@pytest.mark.parametrize("settle", ["rescind", "keep"])
+def test_a_revocation_and_a_rescind_or_keep_after_closure_store_no_free_text(
+    client,
+    open_work_world,
+    institution_officer,
+    management_admin,
+    django_capture_on_commit_callbacks,
+    settle,
+):
+    world = open_work_world
+    accept_the_transfer(world, institution_officer)
+    closed_quietly(world, django_capture_on_commit_callbacks)
+    transferred = LedgerEntry.objects.filter(account=world["account"], book="transferred")
+    assert sum(entry.credits for entry in transferred) > 0
+
+    # Allowed still: certificates must verify as revoked, the credits must be reversible.
+    decision = revoke_the_transferred_outcome(world, management_admin)
+    settled = as_user(institution_officer).post(
+        f"/api/v1/transfers/items/{world['item'].pk}/{settle}/",
+        {"reason": f"依据{OPEN_WORK_PHRASE}处理"},
+        format="json",
+    )
+
+    assert settled.status_code == 200, settled.content
+    assert Revocation.objects.get(decision=decision).reason == ERASED
+    assert TransferItem.objects.get(pk=world["item"].pk).basis_revoked_at is not None
+    if settle == "rescind":
+        assert sum(entry.credits for entry in transferred.all()) == 0
+    text = database_text()
+    assert OPEN_WORK_PHRASE not in text, text[max(0, text.find(OPEN_WORK_PHRASE) - 300) :][:400]
+    # The officer's page says what the marker means, in the officer's language.
+    login_verified(client, institution_officer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("institution-transfer", args=[world["transfer"].pk]))
+    assert page.status_code == 200
+    assert ERASED not in page.content.decode()
+    if settle == "rescind":
+        assert "erased when the learner&#x27;s account was closed" in page.content.decode()
+
+
+def test_closure_erases_the_staffs_free_text_reasons_in_the_access_list(
+    open_work_world, learner, reviewer, django_capture_on_commit_callbacks
+):
+    world = open_work_world
+    staff_file_view_record(
+        staff=reviewer, account=world["account"], reason=f"学员来电说{OPEN_WORK_PHRASE}"
+    )
+    correction = CorrectionRequest.objects.get(account=world["account"])
+    decided = as_user(reviewer).post(
+        f"/api/v1/corrections/{correction.pk}/decision/",
+        {"decision": "reject", "reason": f"户口本与{OPEN_WORK_PHRASE}不符"},
+        format="json",
+    )
+    assert decided.status_code in (200, 201), decided.content
+    kinds = set(StaffAccess.objects.filter(account=world["account"]).values_list("kind", flat=True))
+    assert {"viewed_file", "decided_correction"} <= kinds
+
+    closed_quietly(world, django_capture_on_commit_callbacks)
+
+    text = database_text()
+    assert OPEN_WORK_PHRASE not in text, text[max(0, text.find(OPEN_WORK_PHRASE) - 300) :][:400]
+    decided_row = StaffAccess.objects.get(account=world["account"], kind="decided_correction")
+    # Who, when, what kind and about what stay: the reference is a fixed label.
+    assert decided_row.staff == reviewer
+    assert decided_row.reference == f"更正申请 #{correction.pk}"
+
+
+def test_a_pending_invitation_is_declined_and_the_listed_name_goes_on_closure(
+    admin_client, collective, django_capture_on_commit_callbacks
+):
+    account = personal_account_register(
+        name="成员1",
+        id_type="resident_id",
+        id_number=resident_id(1),
+        phone="13700000001",
+        email="own1@example.cn",
+        password=PASSWORD,
+    )
+    uploaded = upload(admin_client, collective.institution_id, csv_file([member(1, name="邀请名")]))
+    assert uploaded.status_code == 201, uploaded.content
+    membership = CollectiveMembership.objects.get(member=account)
+    assert (membership.status, membership.listed_name) == ("invited", "邀请名")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        account_close(account=account)
+
+    rows = admin_client.get(f"/api/v1/institutions/{collective.institution_id}/members/").json()
+    [row] = [row for row in rows["results"] if row["status"] != "active"]
+    assert row["status"] == "declined"
+    assert "邀请名" not in json.dumps(rows, ensure_ascii=False)
+    membership.refresh_from_db()
+    assert (membership.status, membership.listed_name) == ("declined", "")
+    assert membership.events.get().action == "decline"
+    assert "邀请名" not in database_text()
+
+
+def test_revealing_a_closed_accounts_identity_number_answers_404_and_records_nothing(
+    open_work_world, reviewer, django_capture_on_commit_callbacks
+):
+    world = open_work_world
+    closed_quietly(world, django_capture_on_commit_callbacks)
+    # An application under review at the reviewer's centre (as if the withdrawal had missed
+    # it), so that the reference itself holds.
+    Application.objects.filter(pk=world["application"].pk).update(
+        state="in_review", due_on=timezone.localdate() + LATER
+    )
+    accesses = StaffAccess.objects.count()
+
+    revealed = as_user(reviewer).post(
+        f"/api/v1/accounts/{world['account'].number}/identity-reveals/",
+        {"reason": "application_review", "reference": str(world["application"].pk)},
+        format="json",
+    )
+
+    assert revealed.status_code == 404, revealed.content
+    assert StaffAccess.objects.count() == accesses
+
+
+def test_the_transfer_erasers_keep_the_stored_reason_codes(
+    client,
+    open_work_world,
+    institution_officer,
+    management_admin,
+    django_capture_on_commit_callbacks,
+):
+    world = open_work_world
+    # The item waits for the institution when its basis is revoked: withdrawn with the code.
+    revoke_the_transferred_outcome(world, management_admin)
+    assert TransferItem.objects.get(pk=world["item"].pk).reason == BASIS_REVOKED
+
+    closed_quietly(world, django_capture_on_commit_callbacks)
+
+    assert TransferItem.objects.get(pk=world["item"].pk).reason == BASIS_REVOKED
+    login_verified(client, institution_officer)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("institution-transfer", args=[world["transfer"].pk]))
+    assert "Basis revoked: the accreditation was revoked" in page.content.decode()
+
+
+def test_the_centre_page_shows_an_erased_decision_reason_in_words(
+    client, open_work_world, django_capture_on_commit_callbacks
+):
+    world = open_work_world
+    decision = Decision.objects.get(application__outcome=world["outcome"])
+    Decision.objects.filter(pk=decision.pk).update(reason=f"依据{OPEN_WORK_PHRASE}认定")
+    closed_quietly(world, django_capture_on_commit_callbacks)
+
+    login_verified(client, with_totp(decision.decided_by))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    page = client.get(reverse("centre-application", args=[decision.application_id]))
+
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "erased when the learner&#x27;s account was closed" in text
+    assert ERASED not in text
+    assert OPEN_WORK_PHRASE not in text
