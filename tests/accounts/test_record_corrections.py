@@ -344,6 +344,9 @@ def test_the_list_of_correctable_records_takes_the_same_queries_for_1_or_20(api_
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_deciding_at_the_same_moment_decide_once(postgres, centre):
     account = learner_register("邵涛涛", RESIDENT, PHONE)
+    # A record no centre decided goes to the learner's own centre: here the one that opened it.
+    account.opened_at_centre = centre
+    account.save(update_fields=["opened_at_centre"])
     outcome = LearningOutcomeFactory(account=account, status=LearningOutcome.Status.ACCREDITED)
     request = ask({"learner": account.holder, "accredited": outcome}, "title", "更正后的标题")
     first: Any = UserFactory(role="centre_reviewer", centre=centre)
