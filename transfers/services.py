@@ -735,6 +735,21 @@ def transfer_items_visible_to(*, user: User) -> QuerySet[TransferItem]:
     return items.none()
 
 
+def transfer_items_awaiting_settlement(*, user: User) -> QuerySet[TransferItem]:
+    """The accepted courses of the officer's institution whose accreditation was revoked and
+    that nobody has rescinded or kept yet: the officer's work, whatever the queue's filter."""
+    return (
+        transfer_items_visible_to(user=user)
+        .filter(
+            state=TransferItemState.ACCEPTED,
+            basis_revoked_at__isnull=False,
+            basis_kept_at__isnull=True,
+        )
+        .select_related("course")
+        .order_by("basis_revoked_at", "id")
+    )
+
+
 def transfer_events_of(*, application: TransferApplication) -> QuerySet[TransferEvent]:
     return TransferEvent.objects.filter(item__application=application).select_related(
         "actor", "item__course"

@@ -34,6 +34,7 @@ from .services import (
     transfer_item_keep,
     transfer_item_rescind,
     transfer_item_respond,
+    transfer_items_awaiting_settlement,
     transfer_items_visible_to,
     transfer_withdraw,
     transfers_visible_to,
@@ -248,6 +249,7 @@ class OfficerQueuePage(RoleRequiredMixin, View):
             "transfers/officer_queue.html",
             {
                 "page": page,
+                "unsettled": transfer_items_awaiting_settlement(user=request.user)[:PER_PAGE],
                 "state": state,
                 "states": TransferApplication.State.choices,
                 "query": f"state={state or 'all'}",

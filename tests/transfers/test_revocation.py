@@ -304,6 +304,8 @@ def test_the_officer_settles_a_flagged_course_on_the_page(
         **REVOKE,
     )
     login_verified(client, institution_officer)
+    # The queue opens on its pending applications; the course to settle is listed above them.
+    queue = client.get("/institution/transfers/").content.decode()
     page = client.get(f"/institution/transfers/{application.pk}/").content.decode()
     empty = client.post(
         f"/institution/transfers/items/{item.pk}/rescind/", {f"settle{item.pk}-reason": ""}
@@ -314,6 +316,8 @@ def test_the_officer_settles_a_flagged_course_on_the_page(
         follow=True,
     )
 
+    assert 'data-testid="basis-revoked-queue"' in queue
+    assert f'href="/institution/transfers/{application.pk}/"' in queue
     assert 'data-testid="basis-revoked"' in page
     assert f"/institution/transfers/items/{item.pk}/rescind/" in page
     assert f"/institution/transfers/items/{item.pk}/keep/" in page
@@ -324,6 +328,10 @@ def test_the_officer_settles_a_flagged_course_on_the_page(
     assert 'data-testid="rescind"' not in shown
     item.refresh_from_db()
     assert item.state == "rescinded"
+    assert (
+        'data-testid="basis-revoked-queue"'
+        not in client.get("/institution/transfers/").content.decode()
+    )
 
     client.logout()
     client.force_login(learner)
