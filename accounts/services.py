@@ -30,7 +30,12 @@ from accounts.ledger.queries import (
     ledger_statement,
     transaction_record_many,
 )
-from accounts.ledger.reveals import identity_reveal, reference_number, reveal_reference_register
+from accounts.ledger.reveals import (
+    REVEAL_STAFF_ROLES,
+    identity_reveal,
+    reference_number,
+    reveal_reference_register,
+)
 from accounts.ledger.services import (
     FILE_STAFF_ROLES,
     LEDGER_REVERSAL,
@@ -74,13 +79,14 @@ from accounts.signin.services import (
     api_tokens_purge_expired,
     contact_details_change,
 )
-from accounts.validators import IDENTITY_IN_TEXT, validate_no_identity_number
+from accounts.validators import IDENTITY_IN_TEXT, free_text_problem, validate_no_identity_number
 
 __all__ = [
     "ERASED",
     "FILE_STAFF_ROLES",
     "IDENTITY_IN_TEXT",
     "LEDGER_REVERSAL",
+    "REVEAL_STAFF_ROLES",
     "ClosureWithdrawal",
     "CorrectableRecord",
     "Notice",
@@ -107,6 +113,7 @@ __all__ = [
     "correction_router_register",
     "erased_shown",
     "free_text_kept",
+    "free_text_problem",
     "identity_number_in",
     "identity_reveal",
     "institutions_matching",

@@ -1,5 +1,7 @@
 """Validators for the identifiers that accounts hang on."""
 
+import unicodedata
+
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.utils.translation import gettext_lazy as _
@@ -91,3 +93,36 @@ def validate_no_identity_number(value: str) -> None:
     column. Used by every form and serializer field a learner writes free text into."""
     if isinstance(value, str) and identity_number_in(value):
         raise ValidationError(IDENTITY_IN_TEXT, code="identity_number")
+
+
+# The whitespace a text area (a reason, a statement) may hold; one-line text holds none.
+TEXT_WHITESPACE = frozenset("\n\r\t")
+CONTROL_CHARACTERS_LINE = _(
+    "Control characters (line breaks, tabs, invisible or direction marks) are not allowed; "
+    "type the value on one line."
+)
+CONTROL_CHARACTERS_TEXT = _("Invisible control characters are not allowed.")
+
+
+def control_characters_in(text: str, *, allowed: frozenset[str] = frozenset()) -> bool:
+    """Whether ``text`` holds a control or format character (Unicode Cc and Cf: NUL, bell,
+    escape, line breaks, right-to-left overrides, zero-width spaces...) other than ``allowed``.
+    Such characters hide or reorder what a reader sees and what a certificate prints."""
+    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in text)
+
+
+def free_text_problem(text: str, *, multiline: bool) -> str | None:
+    """What is wrong with free text someone typed (a reason, a statement, a name, a source),
+    as the message for its field, or None: an identity number written into it (it would be
+    kept in clear), or a control or format character (a text area, ``multiline``, may hold
+    line breaks and tabs). The one check of every service that stores such text."""
+    if not isinstance(text, str) or not text:
+        return None
+    if identity_number_in(text):
+        return str(IDENTITY_IN_TEXT)
+    if multiline:
+        if control_characters_in(text, allowed=TEXT_WHITESPACE):
+            return str(CONTROL_CHARACTERS_TEXT)
+    elif control_characters_in(text):
+        return str(CONTROL_CHARACTERS_LINE)
+    return None

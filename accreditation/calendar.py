@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Notification
-from accounts.services import Notice, notify_batch
+from accounts.services import Notice, free_text_problem, notify_batch
 
 from . import holiday_law
 from .models import OPEN_STATES, Application, CalendarDay, CalendarYear
@@ -673,6 +673,15 @@ def calendar_load(
     return len(changed)
 
 
+def day_name_problem(day: datetime.date, name: str) -> str | None:
+    """What is wrong with the name typed for ``day`` (an identity number, a control or format
+    character), naming the day; None when nothing is."""
+    problem = free_text_problem(name, multiline=False)
+    if problem is None:
+        return None
+    return _("The name of %(date)s: %(problem)s") % {"date": day.isoformat(), "problem": problem}
+
+
 def calendar_year_publish(
     *,
     year: int,
@@ -693,6 +702,8 @@ def calendar_year_publish(
         errors["source"].append(_("Say where the arrangement comes from."))
     elif len(source) > CalendarYear._meta.get_field("source").max_length:  # type: ignore[operator]
         errors["source"].append(_("The source is too long."))
+    elif problem := free_text_problem(source, multiline=False):
+        errors["source"].append(problem)
     if "year" not in errors:
         seen: set[datetime.date] = set()
         for day, working, name in days:
@@ -708,6 +719,8 @@ def calendar_year_publish(
                 errors["days"].append(
                     _("The name of %(date)s is too long.") % {"date": day.isoformat()}
                 )
+            elif problem := day_name_problem(day, name):
+                errors["days"].append(problem)
     if errors:
         raise ValidationError(dict(errors))
     with transaction.atomic():

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -40,28 +41,38 @@ COMPENSATION_SUFFIX = "补休"
 
 class CalendarDaySerializer(serializers.Serializer):
     date = serializers.DateField()
-    name = serializers.CharField(help_text="The occasion, in Chinese (e.g. 春节, 国庆节补休).")
+    name = serializers.CharField(
+        help_text=gettext_lazy("The occasion, in Chinese (e.g. 春节, 国庆节补休).")
+    )
     # A field named like Field.source (a serializer attribute): as in accounts/rights/views.py.
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=[LAW_SOURCE, ARRANGEMENT_SOURCE],
-        help_text='"arrangement": the State Council\'s published arrangement; "law": computed '
-        "from the statutory holidays (全国年节及纪念日放假办法).",
+        help_text=gettext_lazy(
+            '"arrangement": the State Council\'s published arrangement; "law": computed '
+            "from the statutory holidays (全国年节及纪念日放假办法)."
+        ),
     )
 
 
 class CalendarYearSerializer(serializers.Serializer):
     year = serializers.IntegerField()
     published = serializers.BooleanField(
-        help_text="Whether the State Council's arrangement for the year is entered. If not, the "
-        "days are computed from the law and due dates into the year are provisional."
+        help_text=gettext_lazy(
+            "Whether the State Council's arrangement for the year is entered. If not, the "
+            "days are computed from the law and due dates into the year are provisional."
+        )
     )
     source = serializers.CharField(  # type: ignore[assignment]
-        help_text="Where the arrangement comes from (e.g. the notice's title), or the law's "
-        "name for a year not published yet."
+        help_text=gettext_lazy(
+            "Where the arrangement comes from (e.g. the notice's title), or the law's "
+            "name for a year not published yet."
+        )
     )
-    holidays = CalendarDaySerializer(many=True, help_text="Days off other than plain weekends.")
+    holidays = CalendarDaySerializer(
+        many=True, help_text=gettext_lazy("Days off other than plain weekends.")
+    )
     make_up_working_days = CalendarDaySerializer(
-        many=True, help_text="Weekend days that are working days (调休上班)."
+        many=True, help_text=gettext_lazy("Weekend days that are working days (调休上班).")
     )
 
 

@@ -28,6 +28,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from accounts.models import Role
+from accounts.services import free_text_problem
 from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
 
@@ -36,6 +37,7 @@ from .calendar import (
     arrangement_preview,
     calendar_day_problem,
     calendar_year_publish,
+    day_name_problem,
     local_date,
 )
 from .holiday_law import FIRST_YEAR, LAST_YEAR, provisional_arrangement, statutory_holidays
@@ -89,6 +91,13 @@ class ArrangementForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.year = year
 
+    def clean_source(self) -> str:
+        source: str = self.cleaned_data["source"]
+        problem = free_text_problem(source, multiline=False)
+        if problem is not None:
+            raise ValidationError(problem)
+        return source
+
     def _parse(self, name: str, *, working: bool) -> Arrangement:
         days: Arrangement = []
         problems: list[str] = []
@@ -118,6 +127,8 @@ class ArrangementForm(forms.Form):
                 problems.append(_("%(date)s is listed more than once.") % {"date": day.isoformat()})
             elif len(title) > MAX_NAME:
                 problems.append(_("The name of %(date)s is too long.") % {"date": day.isoformat()})
+            elif name_problem := day_name_problem(day, title):
+                problems.append(name_problem)
             seen.add(day)
             days.append((day, working, title))
         if problems:

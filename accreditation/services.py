@@ -31,11 +31,10 @@ from accounts.models import (
     User,
 )
 from accounts.services import (
-    IDENTITY_IN_TEXT,
     account_lock,
     centres_list,
     free_text_kept,
-    identity_number_in,
+    free_text_problem,
     ledger_append,
     ledger_reverse_cause,
     notify,
@@ -151,8 +150,8 @@ def _reason(reason: str, field: str = "reason") -> str:
         raise ValidationError({field: _("Give a reason.")})
     if len(reason) > 2000:
         raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
-    if identity_number_in(reason):
-        raise ValidationError({field: IDENTITY_IN_TEXT})
+    if problem := free_text_problem(reason, multiline=True):
+        raise ValidationError({field: problem})
     return reason
 
 
@@ -177,8 +176,8 @@ def application_submit(
         raise ValidationError({"centre": _("Choose an accreditation centre.")})
     if len(statement) > 2000:
         raise ValidationError({"statement": _("Keep the statement under 2,000 characters.")})
-    if identity_number_in(statement):
-        raise ValidationError({"statement": IDENTITY_IN_TEXT})
+    if problem := free_text_problem(statement, multiline=True):
+        raise ValidationError({"statement": problem})
     with transaction.atomic():
         locked = outcome_lock(outcome_id=outcome.pk)
         if locked.account.holder_id != actor.pk:
@@ -366,8 +365,8 @@ def application_resubmit(
     """The learner adds the material asked for; the clock resumes with the days it had left."""
     if len(note) > 2000:
         raise ValidationError({"note": _("Keep the note under 2,000 characters.")})
-    if identity_number_in(note):
-        raise ValidationError({"note": IDENTITY_IN_TEXT})
+    if problem := free_text_problem(note, multiline=True):
+        raise ValidationError({"note": problem})
     with transaction.atomic():
         application = _locked(application)
         _require_learner(application, actor)
@@ -665,8 +664,8 @@ def application_reject(*, application: Application, actor: User, reason: str) ->
 @transaction.atomic
 def application_withdraw(*, application: Application, actor: User, reason: str = "") -> Application:
     """The learner takes the application back; the outcome is saved again and can be changed."""
-    if identity_number_in(reason):
-        raise ValidationError({"reason": IDENTITY_IN_TEXT})
+    if problem := free_text_problem(reason, multiline=True):
+        raise ValidationError({"reason": problem})
     application = _locked(application)
     _require_learner(application, actor)
     application_move(application, action=Action.WITHDRAW, actor=actor, reason=reason.strip())

@@ -24,6 +24,7 @@ from accounts.models import (
 )
 from accounts.services import (
     FILE_STAFF_ROLES,
+    REVEAL_STAFF_ROLES,
     collective_invitations_of,
     identity_reveal,
     learning_account_of,
@@ -158,11 +159,13 @@ class StaffLearningFileView(RoleRequiredMixin, View):
         revealed: str = "",
         reveal_form: RevealForm | None = None,
     ) -> HttpResponse:
+        may_reveal = user_has_role(request.user, *REVEAL_STAFF_ROLES)
         context = {
             "account": account,
             "file": learning_file_of(account),
             "reason": reason,
-            "reveal_form": reveal_form or RevealForm(),
+            # The reveal form only for those who may reveal.
+            "reveal_form": (reveal_form or RevealForm()) if may_reveal else None,
             "revealed_number": revealed,
         }
         return render(request, self.template_name, context)
@@ -183,8 +186,10 @@ FILE_LOOKS = (StaffAccess.Kind.VIEWED_FILE, StaffAccess.Kind.REVEALED_IDENTITY)
 class StaffIdentityRevealView(StaffLearningFileView):
     """Show the clear identity number once, for a reason from the list and a reference to the
     centre's business with the learner; a refusal comes back on the form's fields, beside the
-    file (whose opening was recorded before)."""
+    file (whose opening was recorded before). Centre staff only (REVEAL_STAFF_ROLES): others
+    who may open a file are refused with 403."""
 
+    allowed_roles = REVEAL_STAFF_ROLES
     http_method_names = ["post"]
 
     def post(self, request: HttpRequest, number: str) -> HttpResponse:

@@ -46,8 +46,10 @@ class CourseOnPath:
     transferred: bool = False
     pending: bool = False
     transfer_id: int | None = None
-    # Transferred on an accreditation revoked since (the institution rescinds or keeps it).
+    # Transferred on an accreditation revoked since, and not settled yet (the institution
+    # rescinds or keeps it); ``basis_kept``: the institution kept it despite the revocation.
     basis_revoked: bool = False
+    basis_kept: bool = False
     # For a miss (and a maybe): the catalogue versions whose rules would cover the course.
     covering: list[CatalogueEntryVersion] = field(default_factory=list)
     # What the rule gives (for a transfer already made: what its rule version gave).
@@ -129,7 +131,8 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
                     transferred=taken.state == TransferItemState.ACCEPTED,
                     pending=taken.state != TransferItemState.ACCEPTED,
                     transfer_id=taken.application_id,
-                    basis_revoked=taken.basis_revoked_at is not None,
+                    basis_revoked=taken.basis_unsettled,
+                    basis_kept=taken.basis_kept_at is not None,
                 )
             )
             continue

@@ -24,10 +24,9 @@ from accounts.models import (
     User,
 )
 from accounts.services import (
-    IDENTITY_IN_TEXT,
     account_lock,
     free_text_kept,
-    identity_number_in,
+    free_text_problem,
     ledger_append,
     ledger_reverse_cause,
     notify,
@@ -168,8 +167,8 @@ def _clean_reason(reason: str, *, required: bool, field: str = "reason") -> str:
         raise ValidationError({field: _("Give a reason.")})
     if len(reason) > MAX_REASON:
         raise ValidationError({field: _("Keep the reason under 2,000 characters.")})
-    if identity_number_in(reason):
-        raise ValidationError({field: IDENTITY_IN_TEXT})
+    if problem := free_text_problem(reason, multiline=True):
+        raise ValidationError({field: problem})
     return reason
 
 

@@ -153,7 +153,9 @@ class CourseOnPathSerializer(serializers.Serializer):
     credits = serializers.DecimalField(max_digits=4, decimal_places=1)
     transferred = serializers.BooleanField()
     pending = serializers.BooleanField()
+    # Revoked and not settled yet; kept despite the revocation (see transfers.paths).
     basis_revoked = serializers.BooleanField()
+    basis_kept = serializers.BooleanField()
     transfer = serializers.IntegerField(source="transfer_id", allow_null=True)
     covered_by = serializers.SerializerMethodField()
 

@@ -419,10 +419,14 @@ def identity_number_in(text: str, *, today: datetime.date | None = None) -> bool
     """Whether ``text`` holds an 18-character identity number (a resident identity card, a
     residence permit for Hong Kong, Macao and Taiwan residents or a foreign permanent resident
     ID card: all carry the ISO 7064 MOD 11-2 check character) anywhere inside it, also when
-    written in full-width digits, in lower case or broken up with spaces or hyphens."""
+    written in full-width digits, in lower case, broken up with spaces or hyphens or with
+    invisible characters between its digits."""
     if not text:
         return False
-    folded = unicodedata.normalize("NFKC", text).upper()
+    # Format characters (zero-width spaces and joiners, direction marks, soft hyphens: Unicode
+    # Cf) are invisible: dropped first, so that one put between two digits hides nothing.
+    visible = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    folded = unicodedata.normalize("NFKC", visible).upper()
     today = today if today is not None else timezone.localdate()
     for match in _RUN.finditer(folded):
         run = "".join(ch for ch in match.group() if ch in DIGITS or ch == "X")

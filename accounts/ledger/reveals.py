@@ -37,7 +37,10 @@ ReferenceCheck = Callable[[User, LearningAccount, str], str | None]
 
 reveal_reference_checks: dict[str, ReferenceCheck] = {}
 
-REVEAL_STAFF_ROLES = frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN})
+# Who may reveal: staff of a centre, since every reference names the centre's own business
+# with the learner. The management admin opens files (FILE_STAFF_ROLES) but has no centre, so
+# no reference could ever be theirs: the page and the API refuse them with 403 up front.
+REVEAL_STAFF_ROLES: tuple[Role, ...] = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
 # What a refused reference is told, per reason.
 REFERENCE_REFUSALS = {

@@ -162,7 +162,11 @@ def learning_account_of(*, user: User) -> LearningAccount | None:
 
 # --- Staff access to a learner's file -----------------------------------------------------------
 
-FILE_STAFF_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN)
+FILE_STAFF_ROLES: tuple[Role, ...] = (
+    Role.CENTRE_REVIEWER,
+    Role.CENTRE_ADMIN,
+    Role.MANAGEMENT_ADMIN,
+)
 
 
 def personal_account_find(

@@ -24,7 +24,7 @@ from accounts.core.models import Role, User
 from accounts.identity.numbers import IdType
 from accounts.ledger.forms import CentreRegistrationForm, LearnerSearchForm
 from accounts.ledger.models import LearningAccount, RevealReason
-from accounts.ledger.reveals import identity_reveal
+from accounts.ledger.reveals import REVEAL_STAFF_ROLES, identity_reveal
 from accounts.ledger.serializers import LearningAccountSerializer
 from accounts.ledger.services import (
     FILE_STAFF_ROLES,
@@ -217,9 +217,10 @@ class IdentityRevealApi(APIView):
     """The clear identity number, for a reason from the list and a reference to the centre's
     business with the learner (an application under review, a visit, a counter opening, a
     correction request), both recorded and shown to the learner. Past the daily number of
-    reveals the centre's administrator is alerted and further reveals are refused (400)."""
+    reveals the centre's administrator is alerted and further reveals are refused (400).
+    Centre staff only: the management admin, who has no centre, is refused (403)."""
 
-    permission_classes = [HasRole.of(*FILE_STAFF_ROLES)]
+    permission_classes = [HasRole.of(*REVEAL_STAFF_ROLES)]
 
     @extend_schema(request=RevealSerializer, responses={200: dict})
     def post(self, request: Request, number: str) -> Response:

@@ -27,7 +27,6 @@ docs/decisions/0007-corrections-of-decided-records.md.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -65,7 +64,11 @@ from accounts.rights.models import (
     CorrectionRequest,
 )
 from accounts.rights.workflow import CLOSURE, CORRECTION
-from accounts.validators import IDENTITY_IN_TEXT
+from accounts.validators import (
+    CONTROL_CHARACTERS_LINE,
+    control_characters_in,
+    free_text_problem,
+)
 
 # An eraser removes what its layer holds about the account. It must be idempotent: the
 # retention job may run it again on an account already closed.
@@ -445,41 +448,22 @@ def correctable_record_of(*, user: User, record_kind: str, record_id: int) -> di
     )
 
 
-# Whitespace a reason (a text area) may hold; a corrected value is one line and holds none.
-TEXT_WHITESPACE = frozenset("\n\r\t")
-CONTROL_CHARACTERS = _(
-    "Control characters (line breaks, tabs, invisible or direction marks) are not allowed; "
-    "type the value on one line."
-)
-
-
-def _has_control_characters(value: str, *, allowed: frozenset[str] = frozenset()) -> bool:
-    """Whether ``value`` holds a control or format character (Unicode Cc and Cf: NUL, bell,
-    escape, line breaks, right-to-left overrides, zero-width spaces...) other than ``allowed``.
-    Such characters hide or reorder what a reviewer reads and what a certificate prints."""
-    return any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in value)
-
-
 def _check_text(*, new_value: str, reason: str) -> tuple[str, str]:
     new_value = (new_value or "").strip()
     reason = (reason or "").strip()
     errors: dict[str, object] = {}
     if not new_value:
         errors["new_value"] = _("Give the correct value.")
-    elif identity_number_in(new_value):
-        errors["new_value"] = IDENTITY_IN_TEXT
+    elif problem := free_text_problem(new_value, multiline=False):
+        errors["new_value"] = problem
     elif len(new_value) > MAX_VALUE:
         errors["new_value"] = _("At most 150 characters.")
-    elif _has_control_characters(new_value):
-        errors["new_value"] = CONTROL_CHARACTERS
     if not reason:
         errors["reason"] = _("Say why this needs correcting.")
-    elif identity_number_in(reason):
-        errors["reason"] = IDENTITY_IN_TEXT
+    elif problem := free_text_problem(reason, multiline=True):
+        errors["reason"] = problem
     elif len(reason) > MAX_REASON:
         errors["reason"] = _("At most 500 characters.")
-    elif _has_control_characters(reason, allowed=TEXT_WHITESPACE):
-        errors["reason"] = _("Invisible control characters are not allowed.")
     if errors:
         raise ValidationError(errors)
     return new_value, reason
@@ -672,9 +656,9 @@ def _apply_accepted(
     *, request: CorrectionRequest, account: LearningAccount, reviewer: User, reason: str
 ) -> None:
     """Apply an accepted correction and record the change, old value and new."""
-    if _has_control_characters(request.new_value):
+    if control_characters_in(request.new_value):
         # A request made before such values were refused is not applied as it stands.
-        raise ValidationError({"request": CONTROL_CHARACTERS})
+        raise ValidationError({"request": CONTROL_CHARACTERS_LINE})
     details: dict[str, Any] = {"request": request.pk, "field": request.field}
     if request.record_kind:
         kind = correctable_kind(request.record_kind)
@@ -720,8 +704,8 @@ def correction_decide(
         raise ValidationError({"reason": _("Give the reason for the decision.")})
     if len(reason) > MAX_REASON:
         raise ValidationError({"reason": _("At most 500 characters.")})
-    if "\x00" in reason:
-        raise ValidationError({"reason": _("Null characters are not allowed.")})
+    if problem := free_text_problem(reason, multiline=True):
+        raise ValidationError({"reason": problem})
     with transaction.atomic():
         request = (
             CorrectionRequest.objects.select_for_update(of=("self",))

@@ -186,3 +186,20 @@ def test_a_refused_reveal_shows_no_file_to_staff_who_did_not_open_it(
     assert "账户开设" not in refused.content.decode()
     assert RESIDENT not in refused.content.decode()
     assert not StaffAccess.objects.exists()
+
+
+def test_the_management_admin_opens_a_file_but_is_not_offered_a_reveal(
+    api_client, client, management_admin, shao, application
+):
+    body = {"reason": "application_review", "reference": str(application.pk)}
+    over_the_api = reveal(api_client, management_admin, shao.number, **body)
+    login_verified(client, management_admin)
+
+    opened = client.post(f"/centre/learners/{shao.number}/", {"reason": "核查学习档案"})
+    on_the_page = client.post(f"/centre/learners/{shao.number}/reveal/", body)
+
+    assert over_the_api.status_code == 403
+    assert opened.status_code == 200
+    assert 'name="reference"' not in opened.content.decode()
+    assert on_the_page.status_code == 403
+    assert not StaffAccess.objects.filter(kind="revealed_identity").exists()

@@ -303,6 +303,34 @@ def test_a_decision_without_a_reason_is_refused_over_the_api(api_client, world, 
     assert CorrectionRequest.objects.get().status == CorrectionRequest.Status.PENDING
 
 
+@pytest.mark.usefixtures("english")
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("证件\u202e已核验", "Invisible control characters are not allowed."),
+        (f"证件 {RESIDENT} 已核验", "Do not write an identity number here"),
+    ],
+    ids=["right-to-left-override", "identity-number"],
+)
+def test_a_decision_reason_with_hidden_characters_or_an_identity_number_is_refused(
+    api_client, world, reviewer, reason, message
+):
+    request = correction_request(
+        user=world["account"].holder, field="name", new_value="邵涛", reason="Typed twice"
+    )
+    api_client.force_authenticate(reviewer)
+
+    answer = api_client.post(
+        f"/api/v1/corrections/{request.pk}/decision/",
+        {"decision": "accept", "reason": reason},
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert message in answer.json()["reason"][0]
+    assert CorrectionRequest.objects.get().status == CorrectionRequest.Status.PENDING
+
+
 # --- Visits for the paper file --------------------------------------------------------------
 
 

@@ -740,3 +740,39 @@ def test_the_centre_admin_revokes_over_the_api(
     )
     assert good.status_code == 200
     assert good.json()["decision"]["revocation"]["reason"] == "目录条目选错"
+
+
+@pytest.mark.usefixtures("english")
+def test_a_statement_hiding_an_identity_number_behind_zero_width_spaces_is_refused(
+    api_client, shao, centre
+):
+    outcome = principal_certificate(shao)
+    sign_in(api_client, shao.number, PASSWORD)
+    hidden = "\u200b".join(RESIDENT[i : i + 3] for i in range(0, 18, 3))
+
+    answer = api_client.post(
+        "/api/v1/applications/",
+        {"outcome": outcome.pk, "centre": centre.code, "statement": f"我的证件号 {hidden}"},
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert "Do not write an identity number here" in answer.json()["statement"][0]
+    assert not Application.objects.exists()
+
+
+@pytest.mark.usefixtures("english")
+def test_a_rejection_reason_with_a_direction_override_is_refused_on_its_field(
+    api_client, in_review
+):
+    sign_in(api_client, "rita")
+
+    answer = api_client.post(
+        f"/api/v1/applications/{in_review.pk}/reject/",
+        {"reason": "证书信息\u202e无法核实"},
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert answer.json() == {"reason": ["Invisible control characters are not allowed."]}
+    assert refresh(in_review).state == in_review.state

@@ -105,3 +105,18 @@ def test_a_year_that_is_not_a_number_is_not_found(anonymous):
 def test_the_route_is_in_the_schema(anonymous):
     schema = anonymous.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
     assert "/api/v1/calendar/{year}/" in schema.content.decode()
+
+
+def test_the_schema_describes_the_fields_in_the_readers_language(anonymous):
+    chinese = anonymous.get(
+        "/api/v1/schema/", HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+    english = anonymous.get(
+        "/api/v1/schema/", HTTP_ACCEPT="application/json", HTTP_ACCEPT_LANGUAGE="en"
+    )
+
+    year = chinese.json()["components"]["schemas"]["CalendarYear"]["properties"]
+    assert year["holidays"]["description"] == "普通周末以外的休息日。"
+    assert year["published"]["description"].startswith("该年度的国务院放假安排是否已录入")
+    day = english.json()["components"]["schemas"]["CalendarDay"]["properties"]
+    assert day["name"]["description"] == "The occasion, in Chinese (e.g. 春节, 国庆节补休)."

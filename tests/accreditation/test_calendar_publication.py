@@ -150,6 +150,35 @@ def test_the_entry_page_refuses_make_up_days_on_weekdays_and_lines_it_cannot_use
     assert not CalendarYear.objects.filter(year=2027).exists()
 
 
+def test_the_entry_page_refuses_invisible_characters_in_the_source_and_the_names(client, manager):
+    days = arrangement_2027()
+    response = client.post(
+        ENTRY,
+        entry_form(
+            source=SOURCE.replace("2027", "20\u200b27"),
+            working_days=lines(days, working=True).replace("春节调休上班", "春节\u202e调休上班"),
+            action="publish",
+        ),
+    )
+    published = client.post(ENTRY, entry_form(action="publish"))
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "source": [
+            "Control characters (line breaks, tabs, invisible or direction marks) are not "
+            "allowed; type the value on one line."
+        ],
+        "working_days": [
+            "The name of 2027-02-20: Control characters (line breaks, tabs, invisible or "
+            "direction marks) are not allowed; type the value on one line."
+        ],
+    }
+    assert published.status_code == 302
+    entry = CalendarYear.objects.get(year=2027)
+    assert entry.source == SOURCE
+    assert "\u202e" not in "".join(entry.days.values_list("name", flat=True))
+
+
 def test_the_entry_page_starts_from_the_law_and_previews_the_due_dates_that_move(
     client, manager, centre, reviewer
 ):

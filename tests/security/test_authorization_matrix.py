@@ -226,9 +226,10 @@ ROUTES: dict[str, Row] = {
     # Centre staff. Any centre's staff may find a learner and open the file with a recorded
     # reason (the learner sees each look); the management admin too. A reveal of the identity
     # number also needs a listed reason and a reference to the centre's own business with the
-    # learner, refused on its fields ("bad") otherwise.
+    # learner, refused on its fields ("bad") otherwise; so only centre staff reveal, and the
+    # management admin, who has no centre, is refused (403) before any field is read.
     "staff-learning-file": row("centre", management="ok"),
-    "staff-identity-reveal": post_only_after_role("centre", management="ok"),
+    "staff-identity-reveal": post_only_after_role("centre"),
     "centre-account-open": row("centre"),
     "learner-search": row("centre", management="ok"),
     "rights-centre-visits": row("centre"),
@@ -293,7 +294,7 @@ ROUTES: dict[str, Row] = {
     "api-institution-batches": row("institution-own", INST),
     "api-centre-account-open": row("centre"),
     "api-account-lookup": row("centre", management="ok"),
-    "api-identity-reveal": row("centre", management="ok"),
+    "api-identity-reveal": row("centre"),
     # Anyone may apply for a collective account; centre admins list the applications.
     "api-institutions": row("centre-admin", post=everyone("ok")),
     "api-institution": row("centre-admin", INST, institution_admin_i="ok", institution_admin_j=404),

@@ -470,3 +470,61 @@ def test_an_acceptance_racing_a_revocation_never_leaves_credits_on_nothing(
         "revoke: withdrawn",
         "accept: flagged",
     ]
+
+
+@pytest.mark.usefixtures("english")
+def test_a_kept_course_shows_on_the_path_as_settled_not_revoked(
+    api_client, client, world, learner, institution_officer, management_admin
+):
+    transfer = applied(api_client, world, learner)
+    item_id = transfer["items"][0]["id"]
+    api_client.force_authenticate(institution_officer)
+    api_client.post(
+        f"/api/v1/transfers/items/{item_id}/decide/", {"decision": "accept"}, format="json"
+    )
+    revoked(api_client, world, management_admin)
+    api_client.force_authenticate(institution_officer)
+    kept = api_client.post(
+        f"/api/v1/transfers/items/{item_id}/keep/", {"reason": "已通过本校考试"}, format="json"
+    )
+    assert kept.status_code == 200, kept.content
+
+    line = path_line(api_client, world, learner)
+    client.force_login(learner)
+    page = client.get(f"/file/goals/{world['programme'].pk}/")
+
+    assert (line["transferred"], line["basis_revoked"], line["basis_kept"]) == (True, False, True)
+    assert page.status_code == 200
+    assert 'data-testid="basis-revoked"' not in page.content.decode()
+    assert 'data-testid="basis-kept"' in page.content.decode()
+
+
+@pytest.mark.usefixtures("english")
+def test_invisible_characters_in_a_revocation_or_keep_reason_are_refused_on_its_field(
+    api_client, world, learner, institution_officer, management_admin
+):
+    transfer = applied(api_client, world, learner)
+    item_id = transfer["items"][0]["id"]
+    api_client.force_authenticate(institution_officer)
+    api_client.post(
+        f"/api/v1/transfers/items/{item_id}/decide/", {"decision": "accept"}, format="json"
+    )
+    api_client.force_authenticate(management_admin)
+    hidden_revoke = api_client.post(
+        revoke_url(world["outcome"]), {**REVOKE, "reason": "证书\u202e系伪造"}, format="json"
+    )
+    assert hidden_revoke.status_code == 400
+    assert "Invisible control characters" in hidden_revoke.json()["reason"][0]
+    assert TransferItem.objects.get(pk=item_id).basis_revoked_at is None
+
+    revoked(api_client, world, management_admin)
+    api_client.force_authenticate(institution_officer)
+    hidden_keep = api_client.post(
+        f"/api/v1/transfers/items/{item_id}/keep/",
+        {"reason": "已通过\u200b本校考试"},
+        format="json",
+    )
+
+    assert hidden_keep.status_code == 400
+    assert "Invisible control characters" in hidden_keep.json()["reason"][0]
+    assert TransferItem.objects.get(pk=item_id).basis_kept_at is None
