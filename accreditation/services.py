@@ -92,6 +92,12 @@ def _learner(application: Application) -> User:
 
 
 def _locked(application: Application) -> Application:
+    """Lock the learner's account, then the application, and read the application afresh.
+    The account first, as everywhere: closing an account holds it while it withdraws and
+    erases the account's applications, so a move that held the application and then waited
+    for the account (or for a row the closure writes) would deadlock with it. An application
+    never changes account, so its ``account_id`` is read without a lock."""
+    account_lock(application.account_id)
     return (
         Application.objects.select_for_update(of=("self",))
         .select_related("outcome", "account", "centre", "account__holder")
@@ -708,12 +714,15 @@ def accreditation_revoke(
     says it no longer holds, the hours and credits it booked are reversed in the ledger, the
     outcome is no longer accredited, and certificates that relied on it verify as revoked.
     Only the centre's administrator or the management admin revokes."""
+    # The learner's account first (``_locked`` takes it before the application), before
+    # anything is written: every booking on the account (a transfer's acceptance, a closure
+    # among them) takes this lock first, so a revocation and an officer's acceptance of a
+    # transfer resting on this outcome run one after the other, and whichever comes second
+    # sees what the first did; and a closure, which holds the account while it erases the
+    # account's applications, never waits on an application this revocation holds.
     application = _locked(decision.application)
-    # The learner's account next, before anything is written: every booking on the account
-    # (a transfer's acceptance among them) takes this lock first, so a revocation and an
-    # officer's acceptance of a transfer resting on this outcome run one after the other, and
-    # whichever comes second sees what the first did.
-    account = account_lock(application.account_id)
+    # Read after the account's lock: its status (closed or not) is the one this revocation sees.
+    account = application.account
     if not (
         actor.role == Role.MANAGEMENT_ADMIN
         or (actor.role == Role.CENTRE_ADMIN and actor.centre_id == application.centre_id)

@@ -37,8 +37,16 @@ def account_number_generate(*, kind: str) -> str:
 def account_lock(account_id: int) -> LearningAccount:
     """Lock the account's row until the caller's transaction ends. Every booking on an account
     (a decision, a transfer's reservation, a reversal, a closure, a member import) takes this
-    lock first, so two of them on the same account run one after the other."""
-    return LearningAccount.objects.select_for_update().get(pk=account_id)
+    lock first, so two of them on the same account run one after the other.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: two callers still run one after the other, but a row
+    inserted elsewhere that points at the account (a business transaction, a ledger entry: the
+    foreign key's check takes FOR KEY SHARE on the account) does not wait for the holder. With
+    FOR UPDATE, a closure holding the account and waiting for an application row, and a
+    reviewer holding that application and recording a transaction, waited on each other. The
+    account's own updates change none of its keys (id, number, holder, institution), so they
+    keep this weaker lock."""
+    return LearningAccount.objects.select_for_update(no_key=True).get(pk=account_id)
 
 
 def learning_account_required(*, user: User) -> LearningAccount:

@@ -707,6 +707,17 @@ def correction_decide(
     if problem := free_text_problem(reason, multiline=True):
         raise ValidationError({"reason": problem})
     with transaction.atomic():
+        # The account first, then its records, as everywhere: closing an account holds it
+        # while it erases the account's correction requests, so holding the request and then
+        # waiting for the account would deadlock with a closure. A request never changes
+        # account, so its account is read without a lock.
+        account_id = (
+            CorrectionRequest.objects.filter(pk=request_id)
+            .values_list("account_id", flat=True)
+            .first()
+        )
+        if account_id is not None:
+            account_lock(account_id)
         request = (
             CorrectionRequest.objects.select_for_update(of=("self",))
             .select_related("account__holder")
@@ -724,8 +735,6 @@ def correction_decide(
             raise ValidationError({"request": _("The account has been closed.")})
         if account.holder_id == reviewer.pk:
             raise ValidationError({"reviewer": _("You cannot decide a correction of your own.")})
-        # The account first, then its records, as everywhere.
-        account_lock(account.pk)
         request.decided_by = reviewer
         request.decided_at = timezone.now()
         request.decision_reason = reason

@@ -27,8 +27,10 @@ from accounts.models import (
 )
 from accounts.rights.services import correction_decide, correction_request, corrections_pending
 from accounts.services import account_totals
+from accreditation.models import ApplicationState
 from outcomes.models import LearningOutcome
 from tests.accounts.factories import UserFactory
+from tests.accreditation.factories import ApplicationFactory
 from tests.outcomes.factories import LearningOutcomeFactory
 from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT, learner_register, login_verified, token_for
@@ -344,10 +346,9 @@ def test_the_list_of_correctable_records_takes_the_same_queries_for_1_or_20(api_
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_deciding_at_the_same_moment_decide_once(postgres, centre):
     account = learner_register("邵涛涛", RESIDENT, PHONE)
-    # A record no centre decided goes to the learner's own centre: here the one that opened it.
-    account.opened_at_centre = centre
-    account.save(update_fields=["opened_at_centre"])
     outcome = LearningOutcomeFactory(account=account, status=LearningOutcome.Status.ACCREDITED)
+    # Decided at ``centre``: the request goes to the centre that decided the outcome.
+    ApplicationFactory(outcome=outcome, centre=centre, state=ApplicationState.ACCREDITED)
     request = ask({"learner": account.holder, "accredited": outcome}, "title", "更正后的标题")
     first: Any = UserFactory(role="centre_reviewer", centre=centre)
     second: Any = UserFactory(role="centre_reviewer", centre=centre)
