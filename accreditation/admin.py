@@ -24,14 +24,10 @@ from .models import (
     Decision,
 )
 
-# --- The calendar -------------------------------------------------------------------------------
 
-
-class CalendarDayInline(admin.TabularInline):
-    model = CalendarDay
-    fields = ["date", "is_working_day", "name"]
-    extra = 0
-    can_delete = False
+class ReadOnly:
+    """Shown, never changed here: the rows change only through their services (or, for the
+    calendar, its page)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -43,8 +39,18 @@ class CalendarDayInline(admin.TabularInline):
         return False
 
 
+# --- The calendar -------------------------------------------------------------------------------
+
+
+class CalendarDayInline(ReadOnly, admin.TabularInline):
+    model = CalendarDay
+    fields = ["date", "is_working_day", "name"]
+    extra = 0
+    can_delete = False
+
+
 @admin.register(CalendarYear)
-class CalendarYearAdmin(admin.ModelAdmin):
+class CalendarYearAdmin(ReadOnly, admin.ModelAdmin):
     """Shown here, entered on the portal's calendar page (``calendar_arrangement_entry``): only
     that page checks the statutory holidays, previews the due dates that move and publishes
     through ``calendar_year_publish``, which re-arms the deadline sweep and tells the people
@@ -83,46 +89,19 @@ class CalendarYearAdmin(admin.ModelAdmin):
         )
         return super().changelist_view(request, extra_context)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 # --- Read-only records --------------------------------------------------------------------------
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
     """Shown, never changed here: the rows change only through their services."""
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class CatalogueEntryVersionInline(admin.StackedInline):
+class CatalogueEntryVersionInline(ReadOnly, admin.StackedInline):
     model = CatalogueEntryVersion
     extra = 0
     can_delete = False
     show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(CatalogueEntry)

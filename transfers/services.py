@@ -577,6 +577,34 @@ def _basis_settle(
     return item, timezone.now(), reason
 
 
+def _basis_settled_record(
+    item: TransferItem, *, actor: User, event: str, reason: str, kind: str, **details: str
+) -> None:
+    """Record a rescind or a keep in the learner's history and tell the learner."""
+    transaction_record(
+        account=item.account,
+        kind=BusinessTransaction.Kind.TRANSFER,
+        actor=actor,
+        details={
+            "event": event,
+            "transfer": item.application_id,
+            "item": item.pk,
+            "course": item.course.code,
+            "programme": item.programme.code,
+            **details,
+            "reason": reason,
+        },
+    )
+    if item.account.holder is not None:
+        notify(
+            recipient=item.account.holder,
+            kind=kind,
+            params=_notice_params(item, reason),
+            link=_learner_link(item.application),
+            key=f"transfer_item:{item.pk}:{event}",
+        )
+
+
 def transfer_item_rescind(*, item: TransferItem, actor: User, reason: str) -> TransferItem:
     """An officer of the institution undoes an accepted course whose accreditation was
     revoked: the course's credits are reversed in the learner's transferred book (a new entry,
@@ -593,28 +621,14 @@ def transfer_item_rescind(*, item: TransferItem, actor: User, reason: str) -> Tr
             actor=actor,
             reason=reason,
         )
-        transaction_record(
-            account=item.account,
-            kind=BusinessTransaction.Kind.TRANSFER,
+        _basis_settled_record(
+            item,
             actor=actor,
-            details={
-                "event": "rescinded",
-                "transfer": item.application_id,
-                "item": item.pk,
-                "course": item.course.code,
-                "programme": item.programme.code,
-                "credits": str(-item.credits),
-                "reason": reason,
-            },
+            event="rescinded",
+            reason=reason,
+            kind=Notification.Kind.TRANSFER_RESCINDED,
+            credits=str(-item.credits),
         )
-        if item.account.holder is not None:
-            notify(
-                recipient=item.account.holder,
-                kind=Notification.Kind.TRANSFER_RESCINDED,
-                params=_notice_params(item, reason),
-                link=_learner_link(item.application),
-                key=f"transfer_item:{item.pk}:rescinded",
-            )
     return item
 
 
@@ -626,27 +640,9 @@ def transfer_item_keep(*, item: TransferItem, actor: User, reason: str) -> Trans
         item, now, reason = _basis_settle(item, actor=actor, action=Action.KEEP, reason=reason)
         item.basis_kept_at = now
         item.save(update_fields=["basis_kept_at"])
-        transaction_record(
-            account=item.account,
-            kind=BusinessTransaction.Kind.TRANSFER,
-            actor=actor,
-            details={
-                "event": "kept",
-                "transfer": item.application_id,
-                "item": item.pk,
-                "course": item.course.code,
-                "programme": item.programme.code,
-                "reason": reason,
-            },
+        _basis_settled_record(
+            item, actor=actor, event="kept", reason=reason, kind=Notification.Kind.TRANSFER_KEPT
         )
-        if item.account.holder is not None:
-            notify(
-                recipient=item.account.holder,
-                kind=Notification.Kind.TRANSFER_KEPT,
-                params=_notice_params(item, reason),
-                link=_learner_link(item.application),
-                key=f"transfer_item:{item.pk}:kept",
-            )
     return item
 
 

@@ -281,36 +281,35 @@ class TransferItemDecideView(APIView):
         return Response(TransferItemSerializer(item).data)
 
 
-class TransferItemRescindView(APIView):
+class _TransferItemSettleView(APIView):
+    """An officer of the institution settles an accepted course whose accreditation was
+    revoked, with a reason (``settle``: rescind or keep)."""
+
+    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
+    settle = staticmethod(transfer_item_rescind)
+
+    @extend_schema(request=SettleSerializer, responses=TransferItemSerializer)
+    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
+        user = request.user
+        item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
+        body = SettleSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        item = self.settle(item=item, actor=user, reason=body.validated_data["reason"])
+        return Response(TransferItemSerializer(item).data)
+
+
+class TransferItemRescindView(_TransferItemSettleView):
     """An officer of the institution rescinds an accepted course whose accreditation was
     revoked (with a reason): its credits are reversed in the learner's transferred book."""
 
-    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
-
-    @extend_schema(request=SettleSerializer, responses=TransferItemSerializer)
-    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
-        user = request.user
-        item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
-        body = SettleSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        item = transfer_item_rescind(item=item, actor=user, reason=body.validated_data["reason"])
-        return Response(TransferItemSerializer(item).data)
+    settle = staticmethod(transfer_item_rescind)
 
 
-class TransferItemKeepView(APIView):
+class TransferItemKeepView(_TransferItemSettleView):
     """An officer of the institution keeps an accepted course whose accreditation was revoked,
     with the reason; the credits stay."""
 
-    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
-
-    @extend_schema(request=SettleSerializer, responses=TransferItemSerializer)
-    def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
-        user = request.user
-        item = get_object_or_404(transfer_items_visible_to(user=user), pk=pk)
-        body = SettleSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        item = transfer_item_keep(item=item, actor=user, reason=body.validated_data["reason"])
-        return Response(TransferItemSerializer(item).data)
+    settle = staticmethod(transfer_item_keep)
 
 
 class TransferItemRespondView(APIView):
