@@ -78,6 +78,7 @@ def test_one_wrong_character_is_caught_by_the_check_and_called_a_typo(
                 wrong = symbols[:position] + other + symbols[position + 1 :]
                 assert not crockford.check_valid(wrong), wrong
     mistyped = FIXED.replace("M19Q", "M18Q")
+    assert "此编号有误" in client.get(f"/verify/{mistyped}/").content.decode()  # the default
     client.post("/i18n/setlang/", {"language": "en", "next": "/"})
 
     api = api_client.get(f"/api/v1/certificates/verify/{mistyped}/")
