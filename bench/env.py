@@ -41,6 +41,7 @@ def bench_env(*, database: str, production: bool = False, **extra: str) -> dict[
             DJANGO_ENV="production",
             DJANGO_DEBUG="0",
             DJANGO_ALLOWED_HOSTS="127.0.0.1",
+            PORTAL_URL="http://127.0.0.1",
             LOG_LEVEL="WARNING",
         )
     env.update(extra)

@@ -7,7 +7,13 @@ class CreditbankConfig(AppConfig):
     verbose_name = _("Portal")
 
     def ready(self) -> None:
+        from django.core import checks
+
         from accounts.rights.services import closure_eraser_register
+
+        from .checks import portal_url_check
+
+        checks.register(portal_url_check)
 
         from .export import account_exports_erase
 

@@ -32,6 +32,17 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def development_portal_url(host: str, port: str) -> str:
+    """The address a development server listening on ``host``:``port`` is reached at (the
+    Makefile's defaults: 127.0.0.1 and 8000); a server on every interface is reached locally."""
+    host = host.strip() or "127.0.0.1"
+    if host in {"0.0.0.0", "::"}:  # noqa: S104 - a name to compare with, nothing is bound  # nosec B104
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port.strip() or '8000'}"
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name)
     if not value:
@@ -477,8 +488,12 @@ USE_TZ = True
 
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "no-reply@creditbank.example")
 # The portal's public address (https://xuefen.example.cn), for links in emails sent by workers,
-# which have no request to read it from. Empty: the first host of ALLOWED_HOSTS.
+# which have no request to read it from, and on certificates (their QR code and credential).
+# Required in production (the system check creditbank.E001); in development, the address the
+# server listens on (HOST and PORT, which the Makefile exports).
 PORTAL_URL = os.environ.get("PORTAL_URL", "").rstrip("/")
+if not PORTAL_URL and not PRODUCTION:
+    PORTAL_URL = development_portal_url(os.environ.get("HOST", ""), os.environ.get("PORT", ""))
 if os.environ.get("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = os.environ["EMAIL_HOST"]

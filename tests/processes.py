@@ -168,6 +168,7 @@ PRODUCTION_ENV = {
     "DJANGO_ENV": "production",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "DJANGO_ALLOWED_HOSTS": "creditbank.example.cn",
+    "PORTAL_URL": "https://creditbank.example.cn",
     "IDENTITY_ENCRYPTION_KEYS": "q9p8TQ6JH5i1o2x0Wm7bXfV4cKk0yQy2mY3r1H8sZ0E=",
     "IDENTITY_INDEX_KEY": secrets.token_urlsafe(32),
     "CERTIFICATE_SIGNING_KEY": "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",

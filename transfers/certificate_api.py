@@ -29,11 +29,16 @@ from common.http import SignedInApiRequest
 
 from .certificates.content import DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.serials import serial_mistyped
 from .certificates.signing import signing_key_public
 from .certificates.verification import Verification, certificate_verify, revocation_reason_display
 from .models import Certificate
 
 NOT_FOUND = _("No certificate has this serial number.")
+MISTYPED = _(
+    "This number has a typo: a character is wrong, missing or extra. "
+    "Check it against the certificate."
+)
 
 
 class VerifyThrottle(ScopedRateThrottle):
@@ -244,10 +249,19 @@ class CertificateVerifyView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [VerifyThrottle]
 
-    @extend_schema(responses={200: VerificationSerializer, 404: OpenApiTypes.OBJECT})
+    @extend_schema(
+        responses={
+            200: VerificationSerializer,
+            400: OpenApiTypes.OBJECT,
+            404: OpenApiTypes.OBJECT,
+        }
+    )
     def get(self, request: SignedInApiRequest[User], serial: str) -> Response:
         verification = certificate_verify(serial=serial)
         if verification is None:
+            if serial_mistyped(serial):
+                # Said from the number alone (its check symbol): nothing about which exist.
+                return Response({"serial": [MISTYPED]}, status=status.HTTP_400_BAD_REQUEST)
             return Response({"detail": NOT_FOUND}, status=status.HTTP_404_NOT_FOUND)
         return Response(VerificationSerializer(verification).data)
 

@@ -22,9 +22,10 @@ from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
 from common.http import SignedInRequest
 
-from .certificate_api import credential_response, pdf_response, verify_allowed
+from .certificate_api import MISTYPED, credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.serials import Reading, serial_mistyped, serial_read
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
@@ -141,13 +142,14 @@ def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
         return render(request, "transfers/verify.html", {"throttled": True}, status=429)
     verification = certificate_verify(serial=serial)
     context: dict[str, Any] = {"verification": verification}
+    if verification is None and serial_mistyped(serial):
+        context.update(mistyped=MISTYPED, typed=serial)
     if verification is not None and verification.revoked:
         context["revocation_reason"] = revocation_reason_display(
             verification.revocation_reason_code
         )
-    return render(
-        request, "transfers/verify.html", context, status=200 if verification is not None else 404
-    )
+    status = 200 if verification is not None else 400 if "mistyped" in context else 404
+    return render(request, "transfers/verify.html", context, status=status)
 
 
 def verify_lookup(request: HttpRequest) -> HttpResponse:
@@ -155,4 +157,9 @@ def verify_lookup(request: HttpRequest) -> HttpResponse:
     serial = (request.GET.get("serial") or "").strip()
     if not serial or "/" in serial:
         return render(request, "transfers/verify.html", {"lookup": True})
-    return redirect("certificate-verify", serial=serial)
+    reading, canonical = serial_read(serial)
+    if reading is Reading.TYPO:
+        context = {"lookup": True, "mistyped": MISTYPED, "typed": serial}
+        return render(request, "transfers/verify.html", context, status=400)
+    # A serial typed in lower case, with spaces or O for 0 goes to its printed form's page.
+    return redirect("certificate-verify", serial=canonical or serial)

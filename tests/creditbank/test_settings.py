@@ -41,6 +41,31 @@ def test_production_refuses_debug():
     assert "DJANGO_DEBUG must not be on in production" in result.stderr
 
 
+def test_production_refuses_to_start_without_a_portal_url():
+    # The address certificates print in their QR code and emails link to: never guessed.
+    for url, error in [("", "creditbank.E001"), ("creditbank.example.cn", "creditbank.E002")]:
+        result = manage("check", **{**PRODUCTION_ENV, "PORTAL_URL": url})
+
+        assert result.returncode != 0
+        assert error in result.stderr
+    assert (
+        "PORTAL_URL is required in production"
+        in manage("check", "--deploy", **{**PRODUCTION_ENV, "PORTAL_URL": ""}).stderr
+    )
+
+
+def test_in_development_the_portal_url_is_the_address_the_server_listens_on():
+    show = "from django.conf import settings; print(settings.PORTAL_URL)"
+    env = {"DJANGO_ENV": "development", "PORTAL_URL": ""}
+
+    default = manage("shell", "-c", show, **env, HOST="", PORT="")
+    make = manage("shell", "-c", show, **env, HOST="0.0.0.0", PORT="8123")  # noqa: S104  # nosec B104
+
+    assert default.stdout.split()[-1] == "http://127.0.0.1:8000", default.stderr
+    assert make.stdout.split()[-1] == "http://127.0.0.1:8123", make.stderr
+    assert manage("check", **env).returncode == 0
+
+
 def test_s3_variables_select_the_s3_storage_backend():
     code = (
         "import django; django.setup();"

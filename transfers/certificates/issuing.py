@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import logging
-import secrets
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,6 +31,7 @@ from ..workflow import CERTIFICATE
 from .content import DEFAULT_DISCLOSE, DISCLOSABLE, certificate_content_build
 from .credential import credential_build
 from .pdf import certificate_pdf
+from .serials import serial_candidates, serial_new
 from .signing import content_sign
 
 logger = logging.getLogger(__name__)
@@ -110,7 +110,7 @@ def certificate_request(
                 with transaction.atomic():
                     certificate = Certificate.objects.create(
                         **same,
-                        serial=secrets.token_urlsafe(18),
+                        serial=serial_new(),
                         disclose=chosen,
                         requested_by=actor,
                     )
@@ -159,7 +159,9 @@ def certificates_of(*, account: LearningAccount) -> QuerySet[Certificate]:
 
 def certificate_of_owner(*, user: User, serial: str) -> Certificate | None:
     """The user's own certificate with this serial, or None (anyone else's is None too)."""
-    return Certificate.objects.filter(serial=serial, account__holder=user).first()
+    return Certificate.objects.filter(
+        serial__in=serial_candidates(serial), account__holder=user
+    ).first()
 
 
 def certificate_render(*, certificate_id: int) -> Certificate:

@@ -19,6 +19,7 @@ from accreditation.services import revoked_first_among
 
 from ..models import Certificate
 from .pdf import EMBEDDED_NAME
+from .serials import serial_candidates
 from .signing import base58btc_decode, fingerprint_of, signature_check
 
 Kind = Certificate.Kind
@@ -56,7 +57,7 @@ def certificate_verify(*, serial: str) -> Verification | None:
     (unknown, malformed, or not yet issued): all of those take the same single query."""
     certificate = (
         Certificate.objects.select_related("account")
-        .filter(serial=str(serial)[:64], state=State.ISSUED)
+        .filter(serial__in=serial_candidates(serial), state=State.ISSUED)
         .first()
     )
     if certificate is None:
