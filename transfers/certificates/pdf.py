@@ -42,6 +42,8 @@ def _seal_path() -> str | None:
 def _issuer_block(pdf: BankDocument) -> None:
     """The issuing bank as configured (BANK_NAME_ZH/EN, BANK_ADDRESS, BANK_CONTACT) with its
     seal (BANK_SEAL_IMAGE, a static file)."""
+    if pdf.get_y() + 45 > pdf.page_break_trigger:
+        pdf.add_page()  # the seal is placed by position: keep the block on one page
     pdf.heading(both_languages(_("Issued by")), size=12)
     top = pdf.get_y()
     seal = _seal_path()
