@@ -33,18 +33,6 @@ def world(certificate_world):
     return certificate_world
 
 
-def _bank_ca_pem(tmp_path) -> str:
-    path = tmp_path / "bank-ca.pem"
-    path.write_bytes(b"".join(_pem(cert.dump()) for cert in trust_roots()))
-    return str(path)
-
-
-def _pem(der: bytes) -> bytes:
-    from asn1crypto import pem
-
-    return pem.armor("CERTIFICATE", der)
-
-
 def _status(data: bytes) -> Any:
     reader = PdfFileReader(io.BytesIO(data), strict=False)
     [signature] = reader.embedded_signatures
@@ -107,7 +95,7 @@ def _one_byte_of_the_page_changed(data: bytes) -> bytes:
 
 
 def test_a_fresh_certificate_pdf_is_signed_over_the_whole_file_by_the_banks_certificate(
-    world, django_capture_on_commit_callbacks, settings, tmp_path, capsys
+    world, django_capture_on_commit_callbacks, settings, tmp_path, capsys, api_client
 ):
     settings.BANK_NAME_ZH = "示范市学分银行"
     settings.BANK_NAME_EN = "Demo City Credit Bank"
@@ -127,7 +115,11 @@ def test_a_fresh_certificate_pdf_is_signed_over_the_whole_file_by_the_banks_cert
 
     path = tmp_path / "certificate.pdf"
     path.write_bytes(data)
-    call_command("verify_certificate", str(path), "--pdf-trust-roots", _bank_ca_pem(tmp_path))
+    # The bank's CA as published next to the Ed25519 key, for offline checks.
+    published = api_client.get("/api/v1/certificates/signing-key/").json()
+    ca = tmp_path / "bank-ca.pem"
+    ca.write_text(published["pdf_trust_roots_pem"])
+    call_command("verify_certificate", str(path), "--pdf-trust-roots", str(ca))
     out = capsys.readouterr().out
     assert out.startswith("GENUINE (pdf")
     assert "PDF signature valid, whole document" in out

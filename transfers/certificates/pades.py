@@ -224,6 +224,13 @@ def trust_roots() -> list[asn1_x509.Certificate]:
     return [cert for cert in candidates if cert.self_signed]
 
 
+def pdf_trust_roots_pem() -> str:
+    """:func:`trust_roots` as PEM text, as published for offline checks."""
+    from asn1crypto import pem
+
+    return b"".join(pem.armor("CERTIFICATE", cert.dump()) for cert in trust_roots()).decode()
+
+
 def pdf_sign(pdf: bytes) -> bytes:
     """``pdf`` with the bank's PAdES signature (B-B), added as an incremental update whose
     signed byte range is the whole file."""
