@@ -87,6 +87,28 @@ CERTIFICATE_RETIRED_PUBLIC_KEYS = env_list("CERTIFICATE_RETIRED_PUBLIC_KEYS", []
 if PRODUCTION and not CERTIFICATE_SIGNING_KEY:
     raise ImproperlyConfigured("CERTIFICATE_SIGNING_KEY is required in production.")
 
+# The certificate PDFs carry a PAdES signature (transfers/certificates/pades.py) made with the
+# bank's signing certificate: a private key and its certificate chain (PEM or DER files, the
+# signer's certificate first), or one PKCS#12 file and its password. The PDF signature is
+# trusted through CERTIFICATE_PDF_TRUST_ROOTS (PEM file of the bank's CA; default: the
+# self-signed certificates of the chain). In development, when none is set, a local CA and a
+# signing certificate are made once and kept in CERTIFICATE_PDF_DEV_DIR. See
+# docs/configuration.md and docs/decisions/0010-pdf-signatures.md.
+CERTIFICATE_PDF_SIGNING_KEY_FILE = os.environ.get("CERTIFICATE_PDF_SIGNING_KEY_FILE", "")
+CERTIFICATE_PDF_SIGNING_CERTS_FILE = os.environ.get("CERTIFICATE_PDF_SIGNING_CERTS_FILE", "")
+CERTIFICATE_PDF_PKCS12_FILE = os.environ.get("CERTIFICATE_PDF_PKCS12_FILE", "")
+CERTIFICATE_PDF_PKCS12_PASSWORD = os.environ.get("CERTIFICATE_PDF_PKCS12_PASSWORD", "")
+CERTIFICATE_PDF_TRUST_ROOTS = os.environ.get("CERTIFICATE_PDF_TRUST_ROOTS", "")
+CERTIFICATE_PDF_DEV_DIR = VAR_DIR / "pdf-signing"
+
+# The issuer printed on certificates: the bank's names, seal (a static file), address and
+# contact. The defaults are the demo's.
+BANK_NAME_ZH = os.environ.get("BANK_NAME_ZH", "终身学习学分银行")
+BANK_NAME_EN = os.environ.get("BANK_NAME_EN", "Credit Bank for Lifelong Learning")
+BANK_SEAL_IMAGE = os.environ.get("BANK_SEAL_IMAGE", "img/bank-seal.png")
+BANK_ADDRESS = os.environ.get("BANK_ADDRESS", "学分银行路 1 号 · 1 Credit Bank Road")
+BANK_CONTACT = os.environ.get("BANK_CONTACT", "+86 400 000 0000 · service@creditbank.example")
+
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS",
     [] if PRODUCTION else ["localhost", "127.0.0.1", "[::1]", "testserver"],

@@ -29,6 +29,7 @@ from common.http import SignedInApiRequest
 
 from .certificates.content import DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.pades import pdf_trust_roots_pem
 from .certificates.serials import serial_mistyped
 from .certificates.signing import signing_key_public
 from .certificates.verification import Verification, certificate_verify, revocation_reason_display
@@ -155,6 +156,10 @@ class SigningKeySerializer(serializers.Serializer):
     algorithm = serializers.CharField()
     public_key = serializers.CharField(help_text="Base64 of the raw 32-byte Ed25519 public key.")
     pem = serializers.CharField()
+    pdf_trust_roots_pem = serializers.CharField(
+        help_text="PEM of the CA certificate(s) the PAdES signature of certificate PDFs chains "
+        "to (for `verify_certificate --pdf-trust-roots`)."
+    )
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -274,4 +279,12 @@ class SigningKeyView(APIView):
 
     @extend_schema(responses=SigningKeySerializer)
     def get(self, request: SignedInApiRequest[User]) -> Response:
-        return Response(SigningKeySerializer(signing_key_public()).data)
+        key = signing_key_public()
+        published = {
+            "key_id": key.key_id,
+            "algorithm": key.algorithm,
+            "public_key": key.public_key,
+            "pem": key.pem,
+            "pdf_trust_roots_pem": pdf_trust_roots_pem(),
+        }
+        return Response(SigningKeySerializer(published).data)

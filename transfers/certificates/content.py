@@ -35,6 +35,7 @@ DEFAULT_DISCLOSE = ("name", "items")
 
 
 CONTENT_VERSION = 1
+PDF_SIGNATURE = "PAdES B-B"
 
 
 def _amount(value: Decimal | None) -> str:
@@ -131,6 +132,9 @@ def certificate_content_build(
         "items": items,
         "totals": totals,
         "disclose": list(certificate.disclose or []),
+        # The PDF carries the bank's PAdES signature (pades.py). Signed here so that a PDF
+        # stripped of it is told from one issued before PDFs were signed.
+        "pdf_signature": PDF_SIGNATURE,
     }
     if certificate.kind == Kind.TRANSCRIPT:
         transfers = _transfer_items(account)

@@ -30,6 +30,7 @@ from ..models import Certificate, CertificateEvent
 from ..workflow import CERTIFICATE
 from .content import DEFAULT_DISCLOSE, DISCLOSABLE, certificate_content_build
 from .credential import credential_build
+from .pades import pdf_sign
 from .pdf import certificate_pdf
 from .serials import serial_candidates, serial_new
 from .signing import content_sign
@@ -187,7 +188,8 @@ def certificate_render(*, certificate_id: int) -> Certificate:
             content, decisions = certificate_content_build(certificate, issued_at=issued_at)
             signature, key_id = content_sign(content)
             credential = credential_build(certificate, content, issued_at=issued_at)
-            pdf = certificate_pdf(certificate, content, signature, key_id)
+            # The PAdES signature over the rendered bytes: editing a printed figure breaks it.
+            pdf = pdf_sign(certificate_pdf(certificate, content, signature, key_id))
             name = certificate.pdf.field.generate_filename(certificate, "certificate.pdf")
             if default_storage.exists(name):  # left by a render that was killed
                 default_storage.delete(name)

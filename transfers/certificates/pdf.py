@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import segno
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.utils.translation import gettext_lazy as _
 
 from common.pdf import BankDocument
@@ -28,6 +30,37 @@ def _qr_png(url: str) -> io.BytesIO:
     segno.make(url, error="m").save(buffer, kind="png", scale=6, border=2)
     buffer.seek(0)
     return buffer
+
+
+def _seal_path() -> str | None:
+    found = finders.find(str(settings.BANK_SEAL_IMAGE))
+    if isinstance(found, list):
+        found = found[0] if found else None
+    return found
+
+
+def _issuer_block(pdf: BankDocument) -> None:
+    """The issuing bank as configured (BANK_NAME_ZH/EN, BANK_ADDRESS, BANK_CONTACT) with its
+    seal (BANK_SEAL_IMAGE, a static file)."""
+    if pdf.get_y() + 45 > pdf.page_break_trigger:
+        pdf.add_page()  # the seal is placed by position: keep the block on one page
+    pdf.heading(both_languages(_("Issued by")), size=12)
+    top = pdf.get_y()
+    seal = _seal_path()
+    if seal:
+        pdf.image(seal, x=pdf.w - 18 - 30, y=top - 2, w=30, h=30)
+    pdf.set_font(pdf.font_family, size=10)
+    width = pdf.w - pdf.l_margin - pdf.r_margin - 36
+    for line in (
+        str(settings.BANK_NAME_ZH),
+        str(settings.BANK_NAME_EN),
+        str(settings.BANK_ADDRESS),
+        str(settings.BANK_CONTACT),
+    ):
+        if line:
+            pdf.multi_cell(width, 5.5, line, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(max(pdf.get_y(), top + 30))
+    pdf.ln(2)
 
 
 def certificate_pdf(
@@ -133,6 +166,7 @@ def certificate_pdf(
             widths=[100, 50, 24],
         )
 
+    _issuer_block(pdf)
     pdf.heading(both_languages(_("Verification")), size=12)
     pdf.set_font(pdf.font_family, size=8)
     for line in (

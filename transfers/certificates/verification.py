@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.utils import timezone
 
@@ -18,6 +19,7 @@ from accounts.models import LearningAccount
 from accreditation.services import revoked_first_among
 
 from ..models import Certificate
+from .pades import PdfSignatureCheck, pdf_signature_check
 from .pdf import EMBEDDED_NAME
 from .serials import serial_candidates
 from .signing import base58btc_decode, fingerprint_of, signature_check
@@ -117,6 +119,8 @@ class DocumentCheck:
     serial: str
     # What the signed data says (to compare with what is printed), or why it is not genuine.
     detail: str
+    # For a PDF: what its PAdES signature check said ("" for a credential JSON).
+    pdf_signature: str = ""
 
 
 def _embedded_json(data: bytes) -> Any:
@@ -129,9 +133,17 @@ def _embedded_json(data: bytes) -> Any:
     raise ValueError(f"no {EMBEDDED_NAME} embedded in the PDF")
 
 
-def signed_document_check(data: bytes, *, key: Ed25519PublicKey | None = None) -> DocumentCheck:
+def signed_document_check(
+    data: bytes,
+    *,
+    key: Ed25519PublicKey | None = None,
+    pdf_roots: list[asn1_x509.Certificate] | None = None,
+) -> DocumentCheck:
     """Check a downloaded certificate, PDF or credential JSON, against ``key`` (default: the
-    bank's published keys). Never raises on a bad document: it is just not genuine."""
+    bank's published keys). A PDF must also carry the bank's PAdES signature, intact, over the
+    whole file, trusted through ``pdf_roots`` (default: the bank's CA), unless it was issued
+    before PDFs were signed (its signed content does not say so). Never raises on a bad
+    document: it is just not genuine, and ``detail`` says which part failed."""
     kind = "pdf" if data.lstrip()[:5] == b"%PDF-" else "json"
     try:
         document = _embedded_json(data) if kind == "pdf" else json.loads(data)
@@ -156,6 +168,8 @@ def signed_document_check(data: bytes, *, key: Ed25519PublicKey | None = None) -
                 ]
                 + [f"valid from {document.get('validFrom', '')}"]
             )
+            if not genuine:
+                said = f"credential proof does not match ({said})"
             return DocumentCheck(genuine, "credential", serial, said)
         content = document["content"]
         genuine = signature_check(
@@ -167,6 +181,30 @@ def signed_document_check(data: bytes, *, key: Ed25519PublicKey | None = None) -
             f"{(content.get('learner') or {}).get('name', '')}, {totals.get('hours')} hours, "
             f"{totals.get('credits')} credits, issued on {content.get('issued_on', '')}"
         )
-        return DocumentCheck(genuine, "pdf" if kind == "pdf" else "signed-content", serial, said)
+        if not genuine:
+            said = f"embedded signed content does not match its signature ({said})"
+        if kind != "pdf":
+            return DocumentCheck(genuine, "signed-content", serial, said)
+        pdf_check = _pdf_part(data, promised=bool(content.get("pdf_signature")), roots=pdf_roots)
+        if genuine and not pdf_check.ok and pdf_check.state != "none":
+            genuine = False
+            said = pdf_check.detail
+        return DocumentCheck(genuine, "pdf", serial, said, pdf_check.detail)
     except Exception as exc:  # a hostile or broken file is simply not genuine
         return DocumentCheck(False, kind, "", str(exc) or type(exc).__name__)
+
+
+def _pdf_part(
+    data: bytes, *, promised: bool, roots: list[asn1_x509.Certificate] | None
+) -> PdfSignatureCheck:
+    """The PDF signature's check. A PDF without one passes as "none" only if its signed content
+    does not say it was signed (one issued before PDFs were signed); a newer one stripped of
+    its signature, its page then edited, does not pass."""
+    check = pdf_signature_check(data, roots=roots)
+    if check.state != "none":
+        return check
+    if not promised:
+        return PdfSignatureCheck("none", "no PDF signature (issued before PDFs were signed)")
+    return PdfSignatureCheck(
+        "broken", "PDF signature missing: its signed content says the PDF was signed"
+    )

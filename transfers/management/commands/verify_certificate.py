@@ -4,7 +4,10 @@ FILE is the certificate's PDF (its embedded ``certificate.json`` holds the signe
 signature) or its Verifiable Credential JSON. The key is the bank's published public key: give
 it with ``--public-key`` (a file with the PEM or the base64 raw key, as served at
 ``/api/v1/certificates/signing-key/``, or the base64 itself); without it, the keys this
-installation is configured with are used. Prints GENUINE or NOT GENUINE; exits 1 when not.
+installation is configured with are used. A PDF's PAdES signature is checked too (intact,
+covering the whole file, trusted through the bank's CA: ``--pdf-trust-roots`` names a PEM file
+of the CA's certificate; without it, this installation's). Prints GENUINE or NOT GENUINE and
+which part failed; exits 1 when not.
 """
 
 from __future__ import annotations
@@ -28,6 +31,10 @@ class Command(BaseCommand):
             "--public-key",
             help="The published public key: a file (PEM or base64) or the base64 text.",
         )
+        parser.add_argument(
+            "--pdf-trust-roots",
+            help="A PEM file of the bank's CA certificate(s) the PDF signature must chain to.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -45,11 +52,22 @@ class Command(BaseCommand):
                 key = public_key_from_text(text)
             except ValueError as exc:
                 raise CommandError(f"not an Ed25519 public key: {exc}") from exc
-        result = signed_document_check(data, key=key)
+        roots = None
+        if options.get("pdf_trust_roots"):
+            from pyhanko.keys import load_certs_from_pemder
+
+            try:
+                roots = list(load_certs_from_pemder([options["pdf_trust_roots"]]))
+            except (OSError, ValueError) as exc:
+                raise CommandError(f"cannot read the CA certificates: {exc}") from exc
+        result = signed_document_check(data, key=key, pdf_roots=roots)
         label = f"{result.kind}, serial {result.serial}" if result.serial else result.kind
         if result.genuine:
             self.stdout.write(f"GENUINE ({label})")
-            # The signature covers the embedded data, not the printed page: compare the two.
+            if result.pdf_signature:
+                self.stdout.write(result.pdf_signature)
+            # The Ed25519 signature covers the embedded data; the PDF signature (when there is
+            # one) covers the printed page.
             self.stdout.write(f"Signed content: {result.detail}")
             return
         self.stdout.write(f"NOT GENUINE ({label}){': ' + result.detail if result.detail else ''}")
