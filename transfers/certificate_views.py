@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,7 @@ from common.http import SignedInRequest
 from .certificate_api import credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.linked_data import controller_document
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
@@ -148,6 +149,15 @@ def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
     return render(
         request, "transfers/verify.html", context, status=200 if verification is not None else 404
     )
+
+
+def controller_document_view(request: HttpRequest) -> JsonResponse:
+    """Public: the bank's DID document (``did:web`` of the portal's host), naming the keys its
+    credentials are signed with as Multikeys; verifiers resolve the credentials' issuer here."""
+    response = JsonResponse(controller_document(), content_type="application/did+json")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def verify_lookup(request: HttpRequest) -> HttpResponse:

@@ -162,6 +162,7 @@ ROUTES: dict[str, Row] = {
     "catalogue-entry": row("public"),
     "certificate-verify-lookup": row("public"),
     "certificate-verify": row("public"),
+    "certificate-issuer-did": row("public"),
     # Anyone signed in, about their own account.
     "contact-details": row("signed-in"),
     "mfa-setup": row("signed-in"),
