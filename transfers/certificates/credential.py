@@ -21,14 +21,6 @@ def verify_url(serial: str) -> str:
     return f"{portal_url()}/verify/{serial}/"
 
 
-def verify_api_url(serial: str) -> str:
-    return f"{portal_url()}/api/v1/certificates/verify/{serial}/"
-
-
-def signing_key_url() -> str:
-    return f"{portal_url()}/api/v1/certificates/signing-key/"
-
-
 def credential_build(
     certificate: Certificate, content: Mapping[str, Any], *, issued_at: datetime.datetime
 ) -> dict[str, Any]:
