@@ -26,6 +26,7 @@ from .certificate_api import credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
 from .certificates.linked_data import controller_document
+from .certificates.status_list import status_list_credential, status_list_exists
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
@@ -156,6 +157,18 @@ def controller_document_view(request: HttpRequest) -> JsonResponse:
     credentials are signed with as Multikeys; verifiers resolve the credentials' issuer here."""
     response = JsonResponse(controller_document(), content_type="application/did+json")
     response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def status_list_view(request: HttpRequest, number: int) -> JsonResponse:
+    """Public: a signed Bitstring Status List credential (which credentials are revoked)."""
+    if not status_list_exists(number=number):
+        raise Http404
+    response = JsonResponse(
+        status_list_credential(number=number), content_type="application/vc+ld+json"
+    )
+    response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"
     return response
 

@@ -14,6 +14,7 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from celery.exceptions import Retry
@@ -368,6 +369,14 @@ def test_the_credential_is_a_vc_2_credential_with_an_eddsa_rdfc_2022_proof_by_th
     assert credential["issuer"]["id"] == did["id"]
     assert credential["proof"]["verificationMethod"] in did["assertionMethod"]
     assert signed_document_check(json.dumps(credential).encode()).genuine is True
+    status = credential["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry"
+    status_list = client.get(urlsplit(status["statusListCredential"]).path)
+    assert status_list.status_code == 200
+    assert status_list.json()["credentialSubject"]["type"] == "BitstringStatusList"
+    # A list number naming no certificate is not found, however large.
+    assert client.get("/credentials/status/99999999999999999999999").status_code == 404
+    assert client.get("/credentials/status/1").status_code == 404
 
 
 def test_a_credential_issued_before_the_rdfc_proofs_still_verifies_offline(

@@ -12,10 +12,13 @@ import subprocess
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
+from accreditation.models import Revocation
 from tests.people import token_for
 from transfers.certificates.verification import signed_document_check
 
@@ -56,8 +59,13 @@ def node() -> str:
     return node
 
 
-def js_verify(node: str, credential: Any, did_document: dict[str, Any]) -> dict[str, Any]:
-    bundle = {"credential": credential, "documents": {did_document["id"]: did_document}}
+def js_verify(
+    node: str, credential: Any, did_document: dict[str, Any], status_list: Any = None
+) -> dict[str, Any]:
+    documents = {did_document["id"]: did_document}
+    if status_list is not None:
+        documents[status_list["id"]] = status_list
+    bundle = {"credential": credential, "documents": documents}
     done = subprocess.run(
         [node, "verify.mjs"],
         cwd=VERIFIER,
@@ -69,6 +77,14 @@ def js_verify(node: str, credential: Any, did_document: dict[str, Any]) -> dict[
     )
     verdict: dict[str, Any] = json.loads(done.stdout)
     return verdict
+
+
+def status_list_of(client, credential: dict[str, Any]) -> dict[str, Any]:
+    url = credential["credentialStatus"]["statusListCredential"]
+    response = client.get(urlsplit(url).path)
+    assert response.status_code == 200
+    status_list: dict[str, Any] = json.loads(response.content)
+    return status_list
 
 
 def issued_credential(api_client, capture) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -110,7 +126,9 @@ def test_a_fresh_credential_verifies_with_the_stock_javascript_verifier_and_a_ch
     assert did_document["id"].startswith("did:web:")
     assert did_document["verificationMethod"][0]["publicKeyMultibase"].startswith("z6Mk")
     assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
-    verdict = js_verify(node, credential, did_document)
+    status_list = status_list_of(api_client, credential)
+    assert credential["credentialStatus"]["type"] == "BitstringStatusListEntry"
+    verdict = js_verify(node, credential, did_document, status_list)
     assert verdict == {"verified": True, "errors": []}
 
     # One byte changed: the learner's credits.
@@ -119,7 +137,7 @@ def test_a_fresh_credential_verifies_with_the_stock_javascript_verifier_and_a_ch
     assert text.count(figure) == 1
     forged_figure = figure[:-2] + ("1" if figure[-2] != "1" else "2") + '"'
     forged = json.loads(text.replace(figure, forged_figure))
-    assert js_verify(node, forged, did_document)["verified"] is False
+    assert js_verify(node, forged, did_document, status_list)["verified"] is False
     assert signed_document_check(json.dumps(forged).encode()).genuine is False
     assert signed_document_check(json.dumps(credential).encode()).genuine is True
 
@@ -141,9 +159,29 @@ def test_a_credential_resaved_by_javascript_still_verifies_everywhere(
     assert resaved != json.dumps(credential)
     assert next(iter(json.loads(resaved))) != next(iter(credential))  # another key order
 
-    assert js_verify(node, json.loads(resaved), did_document)["verified"] is True
+    status_list = status_list_of(api_client, credential)
+    assert js_verify(node, json.loads(resaved), did_document, status_list)["verified"] is True
     assert signed_document_check(resaved.encode()).genuine is True
     path = tmp_path / "credential.json"
     path.write_text(resaved)
     assert "NOT GENUINE" not in verify_command(path)
     assert "GENUINE" in verify_command(path)
+
+
+def test_a_revoked_credential_fails_the_stock_status_check(
+    certificate_world, api_client, django_capture_on_commit_callbacks, node, centre_admin
+):
+    _serial, credential, did_document = issued_credential(
+        api_client, django_capture_on_commit_callbacks
+    )
+    Revocation.objects.create(
+        decision=certificate_world["decision"],
+        reason_code=Revocation.ReasonCode.EVIDENCE_FALSE,
+        reason="证书系伪造",
+        revoked_by=centre_admin,
+        revoked_at=timezone.now(),
+    )
+
+    verdict = js_verify(node, credential, did_document, status_list_of(api_client, credential))
+    assert verdict["verified"] is False
+    assert any(error.startswith("status:") for error in verdict["errors"]), verdict

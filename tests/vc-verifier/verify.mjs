@@ -4,9 +4,10 @@
 // Input (stdin, or the file named as the first argument): JSON
 //   {"credential": {...}, "documents": {"<url or did>": {...}, ...}}
 // where "documents" holds what the credential needs that is not a standard context: the
-// issuer's controller document (did:web:...) and, later, the status list credential.
+// issuer's controller document (did:web:...) and the status list credential.
 // The standard contexts come from the pinned npm packages. Nothing is fetched: any other URL
-// is an error. Output (stdout): {"verified": true|false, "errors": [...]}.
+// is an error. Output (stdout): {"verified": true|false, "errors": [...]}; a revoked credential is not
+// verified (error "status: revoked").
 import {readFileSync} from 'node:fs';
 import {createRequire} from 'node:module';
 
@@ -14,6 +15,7 @@ import * as vc from '@digitalbazaar/vc';
 import {DataIntegrityProof} from '@digitalbazaar/data-integrity';
 import {cryptosuite as eddsaRdfc2022} from '@digitalbazaar/eddsa-rdfc-2022-cryptosuite';
 import {contexts as credentialsContexts} from '@digitalbazaar/credentials-context';
+import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 
 const require = createRequire(import.meta.url);
 const contexts = new Map([
@@ -61,6 +63,9 @@ let verdict;
 try {
   const result = await vc.verifyCredential({
     credential: input.credential, suite, documentLoader,
+    // A Bitstring Status List entry is checked against the status list credential given
+    // in "documents" (its proof too, and that its issuer is the credential's).
+    ...(input.credential?.credentialStatus ? {checkStatus} : {}),
   });
   const errors = [];
   if(result.error) {
@@ -71,7 +76,17 @@ try {
       errors.push(describe(r.error));
     }
   }
-  verdict = {verified: result.verified === true, errors};
+  if(result.statusResult && !result.statusResult.verified) {
+    errors.push('status: ' + describe(result.statusResult.error ?? 'revoked'));
+  }
+  // The status check "verifies" when it could read the bit; a set revocation bit is what
+  // makes the credential fail, as a relying party would decide.
+  const revoked = (result.statusResult?.results ?? []).some(
+    r => r.status === true && r.credentialStatus?.statusPurpose === 'revocation');
+  if(revoked) {
+    errors.push('status: revoked');
+  }
+  verdict = {verified: result.verified === true && !revoked, errors};
 } catch(e) {
   verdict = {verified: false, errors: [String(e.message ?? e)]};
 }

@@ -11,8 +11,9 @@ from django.utils import timezone, translation
 from accounts.notifications.services import portal_url
 
 from ..models import Certificate
-from .linked_data import UNDEFINED_TERMS_CONTEXT, VC_CONTEXT, issuer_did, proof_add
+from .linked_data import UNDEFINED_TERMS_CONTEXT, VC_CONTEXT, issuer_did, proof_add, xsd_datetime
 from .signing import signing_key
+from .status_list import status_entry
 
 Kind = Certificate.Kind
 
@@ -30,8 +31,8 @@ def credential_build(
 
     Only standard contexts are named (vendored, never fetched): the VC 2.0 one, and the
     "undefined terms" one for the bank's own terms. Figures are strings as in the signed content
-    (``"6.0"``), so no re-serialisation can change them. No ``credentialStatus`` yet: the
-    status is told by the page and the API at the credential's ``id``."""
+    (``"6.0"``), so no re-serialisation can change them. Its ``credentialStatus`` is a bit of
+    a Bitstring Status List (:mod:`.status_list`)."""
     totals = content["totals"]
     with translation.override("en"):
         kind_en = str(Kind(certificate.kind).label)
@@ -46,7 +47,7 @@ def credential_build(
         "id": verify_url(certificate.serial),
         "type": ["VerifiableCredential", "CreditBankCertificate"],
         "issuer": {"id": issuer_did(), "name": content["issuer"]["name"]},
-        "validFrom": _xsd_datetime(issued_at),
+        "validFrom": xsd_datetime(issued_at),
         "name": kind_zh if kind_zh == kind_en else f"{kind_zh} {kind_en}",
         "description": description,
         "credentialSubject": {
@@ -67,13 +68,10 @@ def credential_build(
             for item in content["items"]
         ],
     }
+    credential["credentialStatus"] = status_entry(certificate)
     if period:
         credential["credentialSubject"]["period"] = {
             "from": str(period["from"]),
             "to": str(period["to"]),
         }
     return proof_add(credential, key=signing_key(), created=timezone.now())
-
-
-def _xsd_datetime(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

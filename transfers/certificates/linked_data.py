@@ -91,6 +91,11 @@ def _hash_data(unsecured: dict[str, Any], proof_options: dict[str, Any]) -> byte
     )
 
 
+def xsd_datetime(moment: datetime.datetime) -> str:
+    """A moment as the credentials write it: UTC, whole seconds, ``Z``."""
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 # --- The issuer's identifier and controller document ----------------------------------------------
 
 
@@ -142,7 +147,7 @@ def proof_add(
     proof = {
         "type": PROOF_TYPE,
         "cryptosuite": CRYPTOSUITE,
-        "created": created.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": xsd_datetime(created),
         "verificationMethod": verification_method_id(key.public_key()),
         "proofPurpose": "assertionMethod",
     }
