@@ -185,3 +185,16 @@ def test_a_revoked_credential_fails_the_stock_status_check(
     verdict = js_verify(node, credential, did_document, status_list_of(api_client, credential))
     assert verdict["verified"] is False
     assert any(error.startswith("status:") for error in verdict["errors"]), verdict
+
+
+def test_the_portals_vendored_contexts_are_the_standard_ones(node):
+    """The contexts the portal canonicalizes with are those the stock verifier ships."""
+    packaged = VERIFIER / "node_modules" / "@digitalbazaar" / "credentials-context" / "contexts"
+    vendored = Path(__file__).resolve().parents[2] / "transfers" / "certificates" / "contexts"
+    for ours, theirs in [
+        ("credentials-v2.jsonld", "v2.jsonld"),
+        ("credentials-undefined-terms-v2.jsonld", "undefined-terms-v2.jsonld"),
+    ]:
+        assert json.loads((vendored / ours).read_text()) == json.loads(
+            (packaged / theirs).read_text()
+        )
