@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,6 +25,8 @@ from common.http import SignedInRequest
 from .certificate_api import MISTYPED, credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.linked_data import controller_document
+from .certificates.status_list import status_list_credential, status_list_exists
 from .certificates.serials import Reading, serial_mistyped, serial_read
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
@@ -150,6 +152,27 @@ def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
         )
     status = 200 if verification is not None else 400 if "mistyped" in context else 404
     return render(request, "transfers/verify.html", context, status=status)
+
+
+def controller_document_view(request: HttpRequest) -> JsonResponse:
+    """Public: the bank's DID document (``did:web`` of the portal's host), naming the keys its
+    credentials are signed with as Multikeys; verifiers resolve the credentials' issuer here."""
+    response = JsonResponse(controller_document(), content_type="application/did+json")
+    response["Cache-Control"] = "public, max-age=3600"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def status_list_view(request: HttpRequest, number: int) -> JsonResponse:
+    """Public: a signed Bitstring Status List credential (which credentials are revoked)."""
+    if not status_list_exists(number=number):
+        raise Http404
+    response = JsonResponse(
+        status_list_credential(number=number), content_type="application/vc+ld+json"
+    )
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def verify_lookup(request: HttpRequest) -> HttpResponse:

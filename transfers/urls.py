@@ -79,6 +79,16 @@ urlpatterns: list[URLPattern] = [
         certificate_views.CertificateCredentialDownload.as_view(),
         name="certificate-credential",
     ),
+    path(
+        ".well-known/did.json",
+        certificate_views.controller_document_view,
+        name="certificate-issuer-did",
+    ),
+    path(
+        "credentials/status/<int:number>",
+        certificate_views.status_list_view,
+        name="certificate-status-list",
+    ),
     path("verify/", certificate_views.verify_lookup, name="certificate-verify-lookup"),
     path("verify/<str:serial>/", certificate_views.verify_page, name="certificate-verify"),
 ]

@@ -162,6 +162,8 @@ ROUTES: dict[str, Row] = {
     "catalogue-entry": row("public"),
     "certificate-verify-lookup": row("public"),
     "certificate-verify": row("public"),
+    "certificate-issuer-did": row("public"),
+    "certificate-status-list": row("public", {"number": "0"}),
     # Anyone signed in, about their own account.
     "contact-details": row("signed-in"),
     "mfa-setup": row("signed-in"),

@@ -14,6 +14,7 @@ import threading
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from celery.exceptions import Retry
@@ -351,20 +352,63 @@ def test_a_pdf_whose_embedded_content_was_edited_is_not_genuine(
     assert signed_document_check(b"{not json").genuine is False
 
 
-def test_the_credential_is_an_open_badges_3_verifiable_credential(
-    world, django_capture_on_commit_callbacks
+def test_the_credential_is_a_vc_2_credential_with_an_eddsa_rdfc_2022_proof_by_the_banks_did(
+    world, django_capture_on_commit_callbacks, client
 ):
     certificate = issue(world, django_capture_on_commit_callbacks)
     credential = vc_of(certificate)
 
-    assert "https://www.w3.org/ns/credentials/v2" in credential["@context"]
-    assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
-    assert credential["credentialSubject"]["creditsEarned"] == 6.0
-    assert credential["credentialStatus"]["id"].endswith(
-        f"/api/v1/certificates/verify/{certificate.serial}/"
+    assert credential["@context"][0] == "https://www.w3.org/ns/credentials/v2"
+    assert credential["type"][0] == "VerifiableCredential"
+    # Figures are strings: no re-serialisation turns 6.0 into 6.
+    assert (
+        credential["credentialSubject"]["credits"] == content_of(certificate)["totals"]["credits"]
     )
-    assert credential["proof"]["cryptosuite"] == "eddsa-jcs-2022"
+    assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
+    did = client.get("/.well-known/did.json").json()
+    assert credential["issuer"]["id"] == did["id"]
+    assert credential["proof"]["verificationMethod"] in did["assertionMethod"]
     assert signed_document_check(json.dumps(credential).encode()).genuine is True
+    status = credential["credentialStatus"]
+    assert status["type"] == "BitstringStatusListEntry"
+    status_list = client.get(urlsplit(status["statusListCredential"]).path)
+    assert status_list.status_code == 200
+    assert status_list.json()["credentialSubject"]["type"] == "BitstringStatusList"
+    # A list number naming no certificate is not found, however large.
+    assert client.get("/credentials/status/99999999999999999999999").status_code == 404
+    assert client.get("/credentials/status/1").status_code == 404
+
+
+def test_a_credential_issued_before_the_rdfc_proofs_still_verifies_offline(
+    world, django_capture_on_commit_callbacks
+):
+    """Credentials already downloaded carry the earlier proof: Ed25519 over the sorted-keys
+    JSON of the credential without its proof (shape: OB 3.0 context, no rdfc cryptosuite)."""
+    from transfers.certificates.signing import base58btc_encode, key_id_of, signing_key
+
+    old: dict[str, Any] = {
+        "@context": [
+            "https://www.w3.org/ns/credentials/v2",
+            "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        ],
+        "id": "http://localhost/verify/old-serial/",
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "credentialSubject": {"name": "李爱丽", "creditsEarned": 6.5},
+    }
+    key = signing_key()
+    signature = key.sign(canonical_bytes(old))
+    old["proof"] = {
+        "type": "DataIntegrityProof",
+        "cryptosuite": "eddsa-jcs-2022",
+        "verificationMethod": f"http://localhost/api/v1/certificates/signing-key/#"
+        f"{key_id_of(key.public_key())}",
+        "proofPurpose": "assertionMethod",
+        "proofValue": "z" + base58btc_encode(signature),
+    }
+
+    assert signed_document_check(json.dumps(old).encode()).genuine is True
+    old["credentialSubject"]["creditsEarned"] = 7.5
+    assert signed_document_check(json.dumps(old).encode()).genuine is False
 
 
 # --- Verification ---------------------------------------------------------------------------------
@@ -555,7 +599,7 @@ def test_the_learner_requests_and_downloads_a_certificate_over_the_api(
     assert pdf["Content-Type"] == "application/pdf"
     assert "李爱丽" in pdf_text(b"".join(pdf.streaming_content))
     credential = api_client.get(f"/api/v1/certificates/{serial}/credential.json")
-    assert credential.json()["type"][1] == "OpenBadgeCredential"
+    assert credential.json()["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
 
 
 def test_a_bad_request_gets_field_errors_and_makes_nothing(world, api_client):

@@ -72,10 +72,10 @@ def signing_key() -> Ed25519PrivateKey:
 
 def key_id_of(public_key: Ed25519PublicKey) -> str:
     """A short name of a public key: the first 16 hex digits of the SHA-256 of its raw bytes."""
-    return hashlib.sha256(_raw_public(public_key)).hexdigest()[:16]
+    return hashlib.sha256(raw_public(public_key)).hexdigest()[:16]
 
 
-def _raw_public(public_key: Ed25519PublicKey) -> bytes:
+def raw_public(public_key: Ed25519PublicKey) -> bytes:
     return public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -118,7 +118,7 @@ def signing_key_public() -> PublishedKey:
     return PublishedKey(
         key_id=key_id_of(public),
         algorithm=SIGNATURE_ALGORITHM,
-        public_key=base64.b64encode(_raw_public(public)).decode(),
+        public_key=base64.b64encode(raw_public(public)).decode(),
         pem=pem,
     )
 

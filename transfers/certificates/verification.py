@@ -19,6 +19,7 @@ from accounts.models import LearningAccount
 from accreditation.services import revoked_first_among
 
 from ..models import Certificate
+from .linked_data import is_rdfc_secured, proof_check
 from .pades import PdfSignatureCheck, pdf_signature_check
 from .pdf import EMBEDDED_NAME
 from .serials import serial_candidates
@@ -151,15 +152,24 @@ def signed_document_check(
             raise ValueError("not a JSON object")
         if "proof" in document:
             proof = document["proof"]
+            serial = str(document.get("id", "")).rstrip("/").rsplit("/", 1)[-1]
+            subject = document.get("credentialSubject") or {}
+            if is_rdfc_secured(document):
+                genuine = proof_check(document, key=key)
+                said = (
+                    f"{subject.get('name', '')}, {subject.get('learningHours')} hours, "
+                    f"{subject.get('credits')} credits, valid from {document.get('validFrom', '')}"
+                )
+                return DocumentCheck(genuine, "credential", serial, said)
+            # Credentials issued before eddsa-rdfc-2022: Ed25519 over the sorted-keys JSON of
+            # the credential without its proof.
             unsigned = {k: v for k, v in document.items() if k != "proof"}
             value = str(proof.get("proofValue", ""))
             if not value.startswith("z"):
                 raise ValueError("proofValue is not base58btc")
             signature = base64.b64encode(base58btc_decode(value[1:])).decode()
             key_id = str(proof.get("verificationMethod", "")).rsplit("#", 1)[-1]
-            serial = str(document.get("id", "")).rstrip("/").rsplit("/", 1)[-1]
             genuine = signature_check(unsigned, signature, key=key, key_id=key_id)
-            subject = document.get("credentialSubject") or {}
             said = ", ".join(
                 [str(subject.get("name", ""))]
                 + [
