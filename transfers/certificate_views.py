@@ -26,8 +26,8 @@ from .certificate_api import MISTYPED, credential_response, pdf_response, verify
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
 from .certificates.linked_data import controller_document
-from .certificates.status_list import status_list_credential, status_list_exists
 from .certificates.serials import Reading, serial_mistyped, serial_read
+from .certificates.status_list import status_list_credential, status_list_exists
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
