@@ -465,3 +465,34 @@ def test_the_centre_page_shows_an_erased_decision_reason_in_words(
     assert "erased when the learner&#x27;s account was closed" in text
     assert ERASED not in text
     assert OPEN_WORK_PHRASE not in text
+
+
+def test_the_api_shows_an_erased_reason_in_words_like_the_pages(
+    open_work_world, institution_officer, management_admin, django_capture_on_commit_callbacks
+):
+    """After the closure, the decision's and the revocation's reasons and a rescinded transfer
+    item's reason are the marker in the database; the API says what it means, in the reader's
+    language, as the pages do, never the raw marker."""
+    world = open_work_world
+    accept_the_transfer(world, institution_officer)
+    decision = Decision.objects.get(application__outcome=world["outcome"])
+    Decision.objects.filter(pk=decision.pk).update(reason=f"依据{OPEN_WORK_PHRASE}认定")
+    closed_quietly(world, django_capture_on_commit_callbacks)
+    revoke_the_transferred_outcome(world, management_admin)
+    rescinded = as_user(institution_officer).post(
+        f"/api/v1/transfers/items/{world['item'].pk}/rescind/",
+        {"reason": "依据撤销认定处理"},
+        format="json",
+    )
+    assert rescinded.status_code == 200, rescinded.content
+    words = "(erased when the learner's account was closed)"
+
+    shown = as_user(management_admin).get(f"/api/v1/applications/{decision.application_id}/")
+    assert shown.status_code == 200, shown.content
+    assert shown.json()["decision"]["reason"] == words
+    assert shown.json()["decision"]["revocation"]["reason"] == words
+    transfer = as_user(institution_officer).get(f"/api/v1/transfers/{world['transfer'].pk}/")
+    assert transfer.status_code == 200, transfer.content
+    item = next(i for i in transfer.json()["items"] if i["id"] == world["item"].pk)
+    assert item["reason"] == words
+    assert ERASED not in shown.content.decode() + transfer.content.decode()
