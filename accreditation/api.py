@@ -18,7 +18,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.services import centres_list, users_active, validate_no_identity_number
+from accounts.services import (
+    centres_list,
+    erased_shown,
+    users_active,
+    validate_no_identity_number,
+)
 from accounts.signin.permissions import HasRole
 from common.parsers import DepthLimitedJSONParser
 from outcomes.models import LearningOutcome, OutcomeKind
@@ -80,6 +85,8 @@ class _DecisionSerializer(serializers.ModelSerializer[Decision]):
     catalogue_version = serializers.IntegerField(source="catalogue_version.version", default=None)
     decided_by = _Person()
     approved_by = _Person(allow_null=True)
+    # The closure's marker said in words, as the pages say it.
+    reason = serializers.CharField(source="reason_shown", read_only=True)
     revocation = serializers.SerializerMethodField(
         help_text="Set when the accreditation has been revoked since."
     )
@@ -98,7 +105,7 @@ class _DecisionSerializer(serializers.ModelSerializer[Decision]):
             return None
         return {
             "reason_code": revocation.reason_code,
-            "reason": revocation.reason,
+            "reason": erased_shown(revocation.reason),
             "revoked_at": revocation.revoked_at.isoformat(),
         }
 

@@ -40,7 +40,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Notification
-from accounts.services import Notice, free_text_problem, notify_batch
+from accounts.services import Notice, accounts_lock, free_text_problem, notify_batch
 
 from . import holiday_law
 from .models import OPEN_STATES, Application, CalendarDay, CalendarYear
@@ -312,12 +312,12 @@ def deadlines_recompute(
     assigned reviewer of each moved application are told, one notice per person listing their
     applications (:func:`due_date_moves_notify`).
 
-    Rows are read in chunks by id, each chunk in a transaction that locks its rows (as the
-    sweep claims its rows), reads the calendar, updates the rows and stores the notices: a
-    concurrent sweep skips the locked rows, a concurrent recompute waits and then finds nothing
-    to change, and a crash rolls the chunk back whole. Each update is also conditional on the
-    row still being open with the same clock. Safe to run again: a second run changes nothing
-    and tells nobody."""
+    Rows are read in chunks by id, each chunk in a transaction that locks its learners'
+    accounts and then its rows (as the sweep claims its rows), reads the calendar, updates the
+    rows and stores the notices: a concurrent sweep skips the locked rows, a concurrent
+    recompute waits and then finds nothing to change, and a crash rolls the chunk back whole.
+    Each update is also conditional on the row still being open with the same clock. Safe to
+    run again: a second run changes nothing and tells nobody."""
     now = now or timezone.now()
     today = local_date(now)
     running = _running().filter(due_on__gte=since)
@@ -326,8 +326,21 @@ def deadlines_recompute(
     while True:
         # No savepoint inside a caller's transaction: a failure fails the caller's too.
         with transaction.atomic(savepoint=False):
-            chunk = list(
+            # The learners' accounts first, as everywhere (and as ``account_close`` does): the
+            # chunk's notices are written to its learners, whose user rows a closure rewrites
+            # while it holds their account; holding the applications before the accounts, the
+            # recompute waited for a closure that waited for those applications (deadlock).
+            ids = list(
                 running.filter(id__gt=last_id)
+                .order_by("id")
+                .values_list("id", "account_id")[:RECOMPUTE_CHUNK]
+            )
+            if not ids:
+                return changed
+            last_id = ids[-1][0]
+            accounts_lock(account_id for _id, account_id in ids)
+            chunk = list(
+                running.filter(id__in=[pk for pk, _account in ids])
                 .select_for_update(of=("self",))
                 .order_by("id")
                 .values_list(
@@ -337,11 +350,11 @@ def deadlines_recompute(
                     "due_on",
                     "remind_on",
                     "due_is_provisional",
-                )[:RECOMPUTE_CHUNK]
+                )
             )
             if not chunk:
-                return changed
-            last_id = chunk[-1][0]
+                # Withdrawn meanwhile (a closure that held an account): the next ones.
+                continue
             changed_now, moved = _recompute_chunk(running, chunk, today=today)
             changed += changed_now
             if moved and announce is not None:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from accounts.models import Centre, Notification, Role, User
 from accounts.services import (
     Notice,
+    accounts_lock,
     centre_admins_of,
     centres_at_work_or,
     notify_batch,
@@ -88,17 +89,28 @@ def _sweep(
     total = 0
     while True:
         with transaction.atomic():
-            # SKIP LOCKED: a second worker sweeping at the same moment passes over the rows the
-            # first one holds and takes the next batch, instead of queueing behind its locks and
-            # then finding the rows already claimed. (No effect on SQLite, whose writers take
-            # turns for the whole database.)
-            batch = list(
-                due.select_for_update(skip_locked=True)
-                .order_by(index_column, "pk")
-                .values_list("pk", flat=True)[:BATCH_SIZE]
+            # The learners' accounts first, as everywhere: a closure holds the account while it
+            # rewrites the holder's user row and withdraws the applications, and a sweep that
+            # held an application first, then wrote a notice to that user (a reviewer may hold
+            # a learning account too), waited for the closure that waited for it (deadlock).
+            # SKIP LOCKED on both: a second worker sweeping at the same moment, or a closure
+            # or a decision holding an account, is passed over, not queued behind; the rows
+            # passed over are claimed by a later sweep (or withdrawn by the closure). (No
+            # effect on SQLite, whose writers take turns for the whole database.)
+            candidates = list(
+                due.order_by(index_column, "pk").values_list("pk", "account_id")[:BATCH_SIZE]
             )
-            if not batch:
+            if not candidates:
                 return total
+            accounts = accounts_lock(
+                (account_id for _pk, account_id in candidates), skip_locked=True
+            )
+            batch = list(
+                due.filter(pk__in=[pk for pk, _account in candidates], account_id__in=accounts)
+                .select_for_update(skip_locked=True, of=("self",))
+                .order_by(index_column, "pk")
+                .values_list("pk", flat=True)
+            )
             # The claim: only rows still unclaimed are updated. With the locks above it is a
             # formality on PostgreSQL; elsewhere it is what keeps a second sweep from claiming
             # a row twice.
@@ -110,7 +122,9 @@ def _sweep(
             )
             send(claimed)
             total += len(claimed)
-        if len(batch) < BATCH_SIZE:
+        if len(candidates) < BATCH_SIZE or not batch:
+            # Fewer than a batch were due, or every one is held by someone else: the next
+            # sweep takes what is left.
             return total
 
 

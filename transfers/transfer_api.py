@@ -18,7 +18,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.services import learning_account_required, validate_no_identity_number
+from accounts.services import (
+    erased_shown,
+    learning_account_required,
+    validate_no_identity_number,
+)
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
 from outcomes.models import LearningOutcome
@@ -56,6 +60,7 @@ class TransferItemSerializer(serializers.ModelSerializer):
     catalogue_code = serializers.CharField(source="rule.entry.code", read_only=True)
     rule_version = serializers.IntegerField(source="rule.version", read_only=True)
     state_display = serializers.CharField(source="get_state_display", read_only=True)
+    reason = serializers.SerializerMethodField()
 
     class Meta:
         model = TransferItem
@@ -78,6 +83,11 @@ class TransferItemSerializer(serializers.ModelSerializer):
             "basis_kept_at",
         ]
         read_only_fields = fields
+
+    def get_reason(self, item: TransferItem) -> str:
+        """The stored reason; the closure's marker said in words, as the pages say it (the
+        stored codes such as ``basis revoked`` stay codes)."""
+        return erased_shown(item.reason)
 
 
 class TransferSerializer(serializers.ModelSerializer):

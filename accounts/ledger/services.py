@@ -5,6 +5,7 @@ transactions, bookings and their reversal, totals, and staff access to a learner
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -47,6 +48,22 @@ def account_lock(account_id: int) -> LearningAccount:
     account's own updates change none of its keys (id, number, holder, institution), so they
     keep this weaker lock."""
     return LearningAccount.objects.select_for_update(no_key=True).get(pk=account_id)
+
+
+def accounts_lock(account_ids: Iterable[int], *, skip_locked: bool = False) -> list[int]:
+    """Lock many accounts as :func:`account_lock` locks one, in id order (two callers locking
+    overlapping sets never hold one each and wait for the other's); returns the ids locked.
+    ``skip_locked``: pass over the accounts another transaction holds instead of waiting (a
+    background job that comes back later), and leave them out of the answer."""
+    ids = sorted(set(account_ids))
+    if not ids:
+        return []
+    return list(
+        LearningAccount.objects.select_for_update(no_key=True, skip_locked=skip_locked)
+        .filter(pk__in=ids)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
 
 
 def learning_account_required(*, user: User) -> LearningAccount:

@@ -27,6 +27,7 @@ docs/decisions/0007-corrections-of-decided-records.md.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -248,7 +249,6 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
 
         AuthToken.objects.filter(user=user).delete()
         TOTPDevice.objects.filter(user=user).delete()
-        Notification.objects.filter(recipient=user).delete()
 
         account.status = LearningAccount.Status.CLOSED
         account.id_number_encrypted = ""
@@ -261,37 +261,7 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
         account.document_note = ""
         account.save()
 
-        # The open work, withdrawn through each layer's workflow before the erasers below
-        # remove its text; the account is closed already, so no notice goes to it.
-        for withdrawal in closure_withdrawals.values():
-            withdrawal.withdraw(account, user)
-
-        corrections = CorrectionRequest.objects.filter(account=account)
-        corrections.update(
-            old_value="", new_value="", reason=ERASED, record_label="", decision_reason=""
-        )
-        CorrectionEvent.objects.filter(request__account=account).update(reason="", details={})
-        # The staff's own words about the learner (why they opened the file, a correction's
-        # decision); who, when, what kind and the fixed reference label stay in the list.
-        StaffAccess.objects.filter(
-            account=account,
-            kind__in=[StaffAccess.Kind.VIEWED_FILE, StaffAccess.Kind.DECIDED_CORRECTION],
-        ).exclude(reason=ERASED).update(reason=ERASED)
-        collective_invitations_close(account=account)
-        # The history keeps that a correction happened, not the values (append-only rows are
-        # redacted with a queryset update, on purpose).
-        BusinessTransaction.objects.filter(
-            account=account,
-            kind__in=[
-                BusinessTransaction.Kind.CORRECTION_REQUESTED,
-                BusinessTransaction.Kind.CORRECTED,
-                BusinessTransaction.Kind.RECORD_CORRECTED,
-            ],
-        ).update(details={"redacted": True})
-        for eraser in closure_erasers:
-            eraser(account)
-        # Last: the withdrawals above have recorded theirs.
-        _transactions_erase(account)
+        _closure_work(account, user)
 
         now = timezone.now()
         # At most one is pending (a unique constraint); the account row is locked above.
@@ -308,6 +278,82 @@ def account_close(*, account: LearningAccount) -> LearningAccount:
                 details={},
             )
     return account
+
+
+def _closure_work(account: LearningAccount, user: User) -> dict[str, int]:
+    """The closure's withdrawals and erasers, on the locked, closed ``account`` of ``user``;
+    returns how many each layer withdrew (by name). Idempotent: nothing open is left, and
+    every eraser writes fixed values."""
+    Notification.objects.filter(recipient=user).delete()
+    # The open work, withdrawn through each layer's workflow before the erasers below
+    # remove its text; the account is closed already, so no notice goes to it.
+    withdrawn = {
+        name: withdrawal.withdraw(account, user) for name, withdrawal in closure_withdrawals.items()
+    }
+
+    corrections = CorrectionRequest.objects.filter(account=account)
+    corrections.update(
+        old_value="", new_value="", reason=ERASED, record_label="", decision_reason=""
+    )
+    CorrectionEvent.objects.filter(request__account=account).update(reason="", details={})
+    # The staff's own words about the learner (why they opened the file, a correction's
+    # decision); who, when, what kind and the fixed reference label stay in the list.
+    StaffAccess.objects.filter(
+        account=account,
+        kind__in=[StaffAccess.Kind.VIEWED_FILE, StaffAccess.Kind.DECIDED_CORRECTION],
+    ).exclude(reason=ERASED).update(reason=ERASED)
+    collective_invitations_close(account=account)
+    # The history keeps that a correction happened, not the values (append-only rows are
+    # redacted with a queryset update, on purpose).
+    BusinessTransaction.objects.filter(
+        account=account,
+        kind__in=[
+            BusinessTransaction.Kind.CORRECTION_REQUESTED,
+            BusinessTransaction.Kind.CORRECTED,
+            BusinessTransaction.Kind.RECORD_CORRECTED,
+        ],
+    ).update(details={"redacted": True})
+    for eraser in closure_erasers:
+        eraser(account)
+    # Last: the withdrawals above have recorded theirs.
+    _transactions_erase(account)
+    return withdrawn
+
+
+def account_closures_rerun(
+    *, chunk: int = 100, report: Callable[[int, dict[str, int]], None] | None = None
+) -> dict[str, int]:
+    """Run the closure's withdrawals and erasers again on every closed personal account, for
+    the accounts closed before a layer registered its own (their open work and free text
+    stayed). Accounts are read in chunks by id, each account in its own short transaction
+    under its lock; after each chunk ``report`` gets how many accounts it covered and what each
+    layer withdrew. Returns the totals, with the accounts under ``"accounts"``. Idempotent: a
+    second run withdraws nothing and writes the same values."""
+    totals: dict[str, int] = defaultdict(int)
+    closed = LearningAccount.objects.filter(
+        status=LearningAccount.Status.CLOSED, holder__isnull=False
+    )
+    last_id = 0
+    while True:
+        ids = list(
+            closed.filter(pk__gt=last_id).order_by("pk").values_list("pk", flat=True)[:chunk]
+        )
+        if not ids:
+            return dict(totals)
+        last_id = ids[-1]
+        counts: dict[str, int] = defaultdict(int)
+        for pk in ids:
+            with transaction.atomic():
+                account = account_lock(pk)
+                if account.status != LearningAccount.Status.CLOSED or account.holder is None:
+                    continue
+                for name, count in _closure_work(account, account.holder).items():
+                    counts[name] += count
+                counts["accounts"] += 1
+        for name, count in counts.items():
+            totals[name] += count
+        if report is not None:
+            report(counts["accounts"], {k: v for k, v in counts.items() if k != "accounts"})
 
 
 def account_closures_run(*, now: datetime | None = None) -> int:

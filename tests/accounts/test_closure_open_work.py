@@ -26,6 +26,7 @@ from accounts.models import (
     Notification,
     StaffAccess,
 )
+from accounts.rights import services as rights_services
 from accounts.rights.services import account_close, account_closures_run
 from accounts.services import (
     ERASED,
@@ -465,3 +466,63 @@ def test_the_centre_page_shows_an_erased_decision_reason_in_words(
     assert "erased when the learner&#x27;s account was closed" in text
     assert ERASED not in text
     assert OPEN_WORK_PHRASE not in text
+
+
+def test_the_api_shows_an_erased_reason_in_words_like_the_pages(
+    open_work_world, institution_officer, management_admin, django_capture_on_commit_callbacks
+):
+    """After the closure, the decision's and the revocation's reasons and a rescinded transfer
+    item's reason are the marker in the database; the API says what it means, in the reader's
+    language, as the pages do, never the raw marker."""
+    world = open_work_world
+    accept_the_transfer(world, institution_officer)
+    decision = Decision.objects.get(application__outcome=world["outcome"])
+    Decision.objects.filter(pk=decision.pk).update(reason=f"依据{OPEN_WORK_PHRASE}认定")
+    closed_quietly(world, django_capture_on_commit_callbacks)
+    revoke_the_transferred_outcome(world, management_admin)
+    rescinded = as_user(institution_officer).post(
+        f"/api/v1/transfers/items/{world['item'].pk}/rescind/",
+        {"reason": "依据撤销认定处理"},
+        format="json",
+    )
+    assert rescinded.status_code == 200, rescinded.content
+    words = "(erased when the learner's account was closed)"
+
+    shown = as_user(management_admin).get(f"/api/v1/applications/{decision.application_id}/")
+    assert shown.status_code == 200, shown.content
+    assert shown.json()["decision"]["reason"] == words
+    assert shown.json()["decision"]["revocation"]["reason"] == words
+    transfer = as_user(institution_officer).get(f"/api/v1/transfers/{world['transfer'].pk}/")
+    assert transfer.status_code == 200, transfer.content
+    item = next(i for i in transfer.json()["items"] if i["id"] == world["item"].pk)
+    assert item["reason"] == words
+    assert ERASED not in shown.content.decode() + transfer.content.decode()
+
+
+def test_closure_rerun_finishes_an_account_closed_before_the_layers_withdrew_and_erased(
+    open_work_world, monkeypatch, django_capture_on_commit_callbacks
+):
+    """An account closed before this wave kept its open application and transfer and their
+    text; ``closure_rerun`` withdraws and erases them as a closure does today, saying how
+    many, and a second run changes nothing."""
+    world = open_work_world
+    with monkeypatch.context() as before_this_wave:
+        before_this_wave.setattr(rights_services, "closure_withdrawals", {})
+        before_this_wave.setattr(rights_services, "closure_erasers", [])
+        closed_quietly(world, django_capture_on_commit_callbacks)
+    assert Application.objects.get(pk=world["application"].pk).state != "withdrawn"
+    assert OPEN_WORK_PHRASE in database_text()
+
+    out = io.StringIO()
+    call_command("closure_rerun", "--chunk", "1", stdout=out)
+
+    assert Application.objects.get(pk=world["application"].pk).state == "withdrawn"
+    assert TransferItem.objects.get(pk=world["item"].pk).state == "withdrawn"
+    text = database_text()
+    assert OPEN_WORK_PHRASE not in text, text[max(0, text.find(OPEN_WORK_PHRASE) - 300) :][:400]
+    assert "on 1 closed account(s): withdrawn accreditation 1, transfers 1." in out.getvalue()
+
+    again = io.StringIO()
+    call_command("closure_rerun", stdout=again)
+    assert "on 1 closed account(s): withdrawn accreditation 0, transfers 0." in again.getvalue()
+    assert database_text() == text

@@ -278,6 +278,9 @@ def test_a_correction_is_asked_and_decided_in_the_browser(client, world, reviewe
     login_verified(client, reviewer)
     queue = client.get(reverse("rights-correction-queue"))
     assert "邵涛" in queue.content.decode()
+    # In Chinese, the labels take the full-width colon.
+    assert "姓名：" in queue.content.decode()
+    assert "事由：Typed twice" in queue.content.decode()
     client.post(
         reverse("rights-correction-decide", args=[request.pk]),
         {"decision": "accept", "reason": "Document seen"},

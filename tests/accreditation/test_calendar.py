@@ -339,9 +339,9 @@ def test_recomputing_reads_in_chunks_not_a_query_per_application(
     Application.objects.update(due_is_provisional=True)
     monkeypatch.setattr(calendar, "RECOMPUTE_CHUNK", 15)
 
-    # Three chunks, each: read the rows, read the calendar, one update per distinct clock (2);
-    # then one read that finds no more rows.
-    with django_assert_max_num_queries(3 * 4 + 1):
+    # Three chunks, each: read the ids, lock their learners' accounts, lock and read the rows,
+    # read the calendar, one update per distinct clock (2); then one read that finds no more.
+    with django_assert_max_num_queries(3 * 6 + 1):
         assert deadlines_recompute(since=D(2026, 1, 1)) == 40
     assert not Application.objects.filter(due_is_provisional=True).exists()
 

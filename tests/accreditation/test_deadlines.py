@@ -273,7 +273,8 @@ def test_the_sweeps_queries_are_answered_from_the_partial_indexes(postgres, cent
     ApplicationFactory(centre=centre, assigned_to=reviewer, clock_started_on=SUBMITTED_ON)
     with CaptureQueriesContext(connection) as queries:
         deadline_sweep(now=at(REMIND_ON))
-    claims = [q["sql"] for q in queries if "FOR UPDATE SKIP LOCKED" in q["sql"]]
+    # The reads of each batch's candidates (then their accounts and rows are locked by id).
+    claims = [q["sql"] for q in queries if "LIMIT 500" in q["sql"]]
     remind, escalate = claims[0], claims[1]
 
     def plan(sql: str) -> str:

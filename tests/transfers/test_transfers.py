@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Sum
+from django.urls import reverse
 
 from accounts.models import (
     BusinessTransaction,
@@ -36,7 +37,7 @@ from tests.accounts.factories import (
 )
 from tests.accreditation.factories import ApplicationFactory, accredited_outcome, catalogue_version
 from tests.outcomes.factories import LearningOutcomeFactory
-from tests.people import with_totp
+from tests.people import login_verified, with_totp
 from tests.transfers.factories import programme_with_courses, rule
 from tests.transfers.helpers import body
 from transfers.models import (
@@ -526,3 +527,17 @@ def test_eight_threads_of_a_hundred_transfers_never_count_an_outcome_twice(
     assert counts["decided"] > 0
     print(f"8x100 transfers: {counts} in {elapsed:.1f}s")
     assert elapsed < 60
+
+
+def test_the_transfer_history_in_chinese_takes_the_full_width_colon(
+    client, open_work_world, institution_officer
+):
+    """The officer asked for information with a reason: the history line names who and says
+    why, with "：" as Chinese writes it, not the ASCII colon."""
+    login_verified(client, institution_officer)
+    page = client.get(reverse("institution-transfer", args=[open_work_world["transfer"].pk]))
+
+    assert page.status_code == 200
+    history = page.content.decode().split('data-testid="transfer-events"')[1].split("</ul>")[0]
+    assert "：您提到" in history
+    assert ": 您提到" not in history
