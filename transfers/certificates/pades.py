@@ -10,14 +10,17 @@ once with ``cryptography`` and kept in ``CERTIFICATE_PDF_DEV_DIR``, like the Ed2
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import datetime
 import io
 import os
 import shutil
 import tempfile
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
@@ -29,6 +32,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
     from pyhanko.sign.signers import SimpleSigner
+
+T = TypeVar("T")
 
 SIGNATURE_FIELD = "BankSignature"
 
@@ -245,7 +250,7 @@ def pdf_sign(pdf: bytes) -> bytes:
         name=str(settings.BANK_NAME_EN),
         reason="Certificate issued by the bank",
     )
-    output = signers.sign_pdf(writer, meta, signer=_signer())
+    output = _synchronously(signers.async_sign_pdf(writer, meta, signer=_signer()))
     return output.getvalue()
 
 
@@ -261,6 +266,18 @@ class PdfSignatureCheck:
         return self.state == "valid"
 
 
+def _synchronously(work: Coroutine[Any, Any, T]) -> T:
+    """Run pyHanko's coroutine to its end from synchronous code. Its own synchronous wrappers
+    call ``asyncio.run``, which refuses to run in a thread whose event loop is running (an
+    async caller, or a test driving a browser): then the coroutine runs on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(work)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 def pdf_signature_check(
     data: bytes, *, roots: list[asn1_x509.Certificate] | None = None
 ) -> PdfSignatureCheck:
@@ -268,7 +285,7 @@ def pdf_signature_check(
     byte range the whole file (nothing appended after it), and its certificate trusted through
     ``roots`` (default: :func:`trust_roots`). Never raises on a bad document."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
 
@@ -285,7 +302,7 @@ def pdf_signature_check(
             trust_roots=roots if roots is not None else trust_roots(),
             allow_fetching=False,
         )
-        status = validate_pdf_signature(signature, context)
+        status = _synchronously(async_validate_pdf_signature(signature, context))
     except Exception as exc:
         return PdfSignatureCheck("broken", f"PDF signature broken: {exc or type(exc).__name__}")
     if not status.intact:
