@@ -361,6 +361,26 @@ def _officer_link(application: TransferApplication) -> str:
     return reverse("institution-transfer", args=[application.pk])
 
 
+def _item_transaction_record(
+    item: TransferItem, *, actor: User, event: str, **details: str | int
+) -> None:
+    """Record a move of one course in the learner's history: what happened, to which course of
+    which application, and ``details``."""
+    transaction_record(
+        account=item.account,
+        kind=BusinessTransaction.Kind.TRANSFER,
+        actor=actor,
+        details={
+            "event": event,
+            "transfer": item.application_id,
+            "item": item.pk,
+            "course": item.course.code,
+            "programme": item.programme.code,
+            **details,
+        },
+    )
+
+
 def _require_officer(item: TransferItem, actor: User) -> None:
     """Only an officer of the programme's institution moves an item, never on their own
     transfer."""
@@ -441,19 +461,12 @@ def transfer_item_decide(
                 cause_id=item.pk,
             )
         transfer_application_settle(application=item.application, now=now)
-        transaction_record(
-            account=item.account,
-            kind=BusinessTransaction.Kind.TRANSFER,
+        _item_transaction_record(
+            item,
             actor=actor,
-            details={
-                "event": decision,
-                "transfer": item.application_id,
-                "item": item.pk,
-                "course": item.course.code,
-                "programme": item.programme.code,
-                "credits": str(item.credits) if action == Action.ACCEPT else "0",
-                "reason": reason,
-            },
+            event=decision,
+            credits=str(item.credits) if action == Action.ACCEPT else "0",
+            reason=reason,
         )
         kind = {
             Action.ACCEPT: Notification.Kind.TRANSFER_ACCEPTED,
@@ -538,19 +551,7 @@ def transfers_on_revocation(revocation: Revocation) -> None:
             )
         else:
             continue
-        transaction_record(
-            account=item.account,
-            kind=BusinessTransaction.Kind.TRANSFER,
-            actor=actor,
-            details={
-                "event": event,
-                "transfer": item.application_id,
-                "item": item.pk,
-                "course": item.course.code,
-                "programme": item.programme.code,
-                "revocation": revocation.pk,
-            },
-        )
+        _item_transaction_record(item, actor=actor, event=event, revocation=revocation.pk)
 
 
 def _basis_settle(
@@ -581,20 +582,7 @@ def _basis_settled_record(
     item: TransferItem, *, actor: User, event: str, reason: str, kind: str, **details: str
 ) -> None:
     """Record a rescind or a keep in the learner's history and tell the learner."""
-    transaction_record(
-        account=item.account,
-        kind=BusinessTransaction.Kind.TRANSFER,
-        actor=actor,
-        details={
-            "event": event,
-            "transfer": item.application_id,
-            "item": item.pk,
-            "course": item.course.code,
-            "programme": item.programme.code,
-            **details,
-            "reason": reason,
-        },
-    )
+    _item_transaction_record(item, actor=actor, event=event, **details, reason=reason)
     if item.account.holder is not None:
         notify(
             recipient=item.account.holder,
