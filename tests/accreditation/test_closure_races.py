@@ -80,6 +80,36 @@ def _run(race: Round, me: str, work: Callable[[], Any]) -> None:
         connection.close()
 
 
+def closure_pauses(monkeypatch: Any, now: dict[str, Round]) -> None:
+    """The closure pauses inside its transaction, the account locked and the holder's data
+    already erased, just before the layers withdraw their open work (when it goes first)."""
+
+    def closure_inside(account: LearningAccount, holder: Any) -> int:
+        if now["race"].first == "close":
+            now["race"].inside.set()
+            _until_the_other_waits_on_a_lock(now["race"])
+        return 0
+
+    pause = ClosureWithdrawal(name="race", open_of=lambda account: [], withdraw=closure_inside)
+    monkeypatch.setattr(
+        rights_services,
+        "closure_withdrawals",
+        {"race": pause, **rights_services.closure_withdrawals},
+    )
+
+
+def race_run(race: Round, close: Callable[[], Any], rival: Callable[[], Any]) -> None:
+    """The closure and its rival, each on a thread (and a connection) of its own."""
+    threads = [
+        threading.Thread(target=_run, args=(race, "close", close)),
+        threading.Thread(target=_run, args=(race, "rival", rival)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_closure_racing_a_revocation_or_a_decision_never_deadlocks(
     postgres, reviewer, management_admin, monkeypatch
@@ -93,20 +123,7 @@ def test_a_closure_racing_a_revocation_or_a_decision_never_deadlocks(
     decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=reviewer.centre)
     now: dict[str, Round] = {}
 
-    # The closure pauses inside its transaction, the account locked and the holder's data
-    # already erased, just before the layers withdraw their open work.
-    def closure_inside(account: LearningAccount, holder: Any) -> int:
-        if now["race"].first == "close":
-            now["race"].inside.set()
-            _until_the_other_waits_on_a_lock(now["race"])
-        return 0
-
-    pause = ClosureWithdrawal(name="race", open_of=lambda account: [], withdraw=closure_inside)
-    monkeypatch.setattr(
-        rights_services,
-        "closure_withdrawals",
-        {"race": pause, **rights_services.closure_withdrawals},
-    )
+    closure_pauses(monkeypatch, now)
     # The revocation and the decision pause at their learner's notice, their last write.
     notified = accreditation_services.notify
 
@@ -167,15 +184,12 @@ def test_a_closure_racing_a_revocation_or_a_decision_never_deadlocks(
                 request_id=correction.pk, reviewer=reviewer, accept=False, reason="与户籍不符"
             )
 
-        rivals = {"revoke": revoke, "decide": decide, "correct": correct}
-        threads = [
-            threading.Thread(target=_run, args=(race, "close", close)),
-            threading.Thread(target=_run, args=(race, "rival", rivals[rival])),
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        rivals: dict[str, Callable[[], Any]] = {
+            "revoke": revoke,
+            "decide": decide,
+            "correct": correct,
+        }
+        race_run(race, close, rivals[rival])
 
         # No deadlock: the closure always finishes; the rival finishes, or a decision that
         # comes after the closure is refused with the reason.

@@ -8,7 +8,6 @@ PostgreSQL only: SQLite's writers take turns for the whole database."""
 from __future__ import annotations
 
 import datetime
-import threading
 from typing import Any
 
 import pytest
@@ -16,48 +15,25 @@ from django.utils import timezone
 
 from accounts.models import LearningAccount, Notification, Role
 from accounts.rights import services as rights_services
-from accounts.services import ClosureWithdrawal
 from accreditation import calendar, deadlines
 from accreditation.models import Application, ApplicationState
 from tests.accounts.factories import PersonalAccountFactory, UserFactory
 from tests.accreditation.factories import ApplicationFactory
 from tests.accreditation.test_closure_races import (
     Round,
-    _run,
     _until_the_other_waits_on_a_lock,
+    closure_pauses,
+    race_run,
 )
 from tests.outcomes.factories import LearningOutcomeFactory
 
 D = datetime.date
 
 
-def _race(race: Round, close: Any, job: Any) -> None:
-    threads = [
-        threading.Thread(target=_run, args=(race, "close", close)),
-        threading.Thread(target=_run, args=(race, "rival", job)),
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-
 def _pauses(monkeypatch: Any, now: dict[str, Round]) -> None:
     """The closure pauses inside its transaction (the account locked, the holder's user row
     rewritten) just before the layers withdraw; the job pauses at its notices."""
-
-    def closure_inside(account: LearningAccount, holder: Any) -> int:
-        if now["race"].first == "close":
-            now["race"].inside.set()
-            _until_the_other_waits_on_a_lock(now["race"])
-        return 0
-
-    pause = ClosureWithdrawal(name="race", open_of=lambda account: [], withdraw=closure_inside)
-    monkeypatch.setattr(
-        rights_services,
-        "closure_withdrawals",
-        {"race": pause, **rights_services.closure_withdrawals},
-    )
+    closure_pauses(monkeypatch, now)
     for module in (calendar, deadlines):
         notified = module.notify_batch
 
@@ -101,7 +77,7 @@ def test_a_closure_racing_the_calendars_recompute_never_deadlocks(postgres, revi
                 source="国务院办公厅通知",
             )
 
-        _race(race, close, publish)
+        race_run(race, close, publish)
 
         assert not race.errors, f"{first} first: {race.errors}"
         account.refresh_from_db()
@@ -145,7 +121,7 @@ def test_a_closure_racing_the_deadline_sweep_never_deadlocks(postgres, reviewer,
         def close(account: LearningAccount = account) -> None:
             rights_services.account_close(account=account)
 
-        _race(race, close, deadlines.deadline_sweep)
+        race_run(race, close, deadlines.deadline_sweep)
 
         assert not race.errors, f"{first} first: {race.errors}"
         own.refresh_from_db()
