@@ -11,9 +11,11 @@ COPY requirements.lock .
 RUN pip install --no-cache-dir --require-hashes -r requirements.lock
 
 COPY . .
-# Build-time only: translations and static files need settings, not a real secret.
-RUN DJANGO_SECRET_KEY=build-only-not-secret python manage.py compile_translations \
- && DJANGO_SECRET_KEY=build-only-not-secret python manage.py collectstatic --noinput \
+# Build-time only: translations and static files need production settings to load, not real
+# secrets (scripts/docker/build.env holds placeholders; tests/creditbank/test_deployment.py runs it).
+RUN set -a && . scripts/docker/build.env && set +a \
+ && python manage.py compile_translations \
+ && python manage.py collectstatic --noinput \
  && useradd --system --uid 1000 --home /app creditbank \
  && mkdir -p /app/var && chown -R creditbank /app/var
 
