@@ -33,6 +33,7 @@ from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import form_errors_apply
 
 from .calendar import (
+    PACKAGE_SOURCE_PREFIX,
     Arrangement,
     arrangement_preview,
     calendar_day_problem,
@@ -188,6 +189,19 @@ def _year_or_404(year: int) -> int:
 class YearRow:
     year: int
     entry: CalendarYear | None
+
+    @property
+    def source(self) -> str:
+        """Where the year's arrangement came from, in words a management admin reads: the
+        State Council notice as bundled with the portal, or what was typed when it was entered."""
+        if self.entry is None:
+            return "—"
+        if self.entry.source.startswith(PACKAGE_SOURCE_PREFIX):
+            version = self.entry.source.removeprefix(PACKAGE_SOURCE_PREFIX).strip()
+            return _(
+                "State Council notice, from the holiday data shipped with the portal (%(version)s)"
+            ) % {"version": version or "?"}
+        return self.entry.source
 
 
 class CalendarIndexPage(RoleRequiredMixin, TemplateView):

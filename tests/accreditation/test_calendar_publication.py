@@ -438,3 +438,27 @@ def test_two_publications_at_once_move_each_due_date_once_and_tell_each_person_o
     to_reviewer = Notification.objects.get(kind=MOVED, recipient=reviewer)
     assert to_reviewer.params["count"] == 30
     assert Notification.objects.filter(kind=MOVED).count() == 1 + 30
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", "State Council notice, from the holiday data shipped with the portal"),
+        ("zh-hans", "国务院办公厅通知"),
+    ],
+)
+def test_a_year_taken_from_the_shipped_holiday_data_names_its_source_in_words(
+    client, manager, language, words
+):
+    calendar_load(years=[2025])
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+
+    row = (
+        client.get("/calendar/manage/")
+        .content.decode()
+        .split('data-testid="calendar-year-2025"')[1]
+    )
+    row = row.split("</tr>")[0]
+
+    assert words in row
+    assert "chinesecalendar" not in row.split("(")[0]
