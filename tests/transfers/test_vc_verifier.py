@@ -1,7 +1,8 @@
-"""The credentials checked by a verifier the bank did not write: Digital Bazaar's stock
-``@digitalbazaar/vc`` with the ``eddsa-rdfc-2022`` cryptosuite (tests/vc-verifier, a pinned,
-locked npm project), offline, given only the credential and the bank's DID document as
-the portal serves them."""
+"""The credentials checked by tools the bank did not write (tests/vc-verifier, a pinned, locked
+npm project), offline: Digital Bazaar's stock ``@digitalbazaar/vc`` with the
+``eddsa-rdfc-2022`` cryptosuite, given only the credential and the bank's DID document as the
+portal serves them (``verify.mjs``), and Ajv against the vendored 1EdTech JSON Schemas the
+credential names (``validate.mjs``)."""
 
 from __future__ import annotations
 
