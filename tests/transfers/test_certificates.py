@@ -19,10 +19,12 @@ from urllib.parse import urlsplit
 import pytest
 from celery.exceptions import Retry
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from jsonschema import Draft201909Validator
 from kombu.exceptions import OperationalError
 from pypdf import PdfReader, PdfWriter
 
@@ -325,8 +327,8 @@ def test_the_verify_command_says_genuine_for_the_pdf_and_the_credential_and_not_
     assert out.count("GENUINE") == 2
     assert "NOT GENUINE" not in out
 
-    forged = dict(vc_of(certificate))
-    forged["credentialSubject"] = {**forged["credentialSubject"], "name": "张三"}
+    forged = json.loads(json.dumps(vc_of(certificate)))
+    forged["credentialSubject"]["identifier"][0]["identityHash"] = "张三"
     credential.write_text(json.dumps(forged, ensure_ascii=False))
     with pytest.raises(SystemExit):
         call_command("verify_certificate", str(credential))
@@ -361,9 +363,11 @@ def test_the_credential_is_a_vc_2_credential_with_an_eddsa_rdfc_2022_proof_by_th
     assert credential["@context"][0] == "https://www.w3.org/ns/credentials/v2"
     assert credential["type"][0] == "VerifiableCredential"
     # Figures are strings: no re-serialisation turns 6.0 into 6.
-    assert (
-        credential["credentialSubject"]["credits"] == content_of(certificate)["totals"]["credits"]
-    )
+    results = {
+        r["resultDescription"].rsplit("-", 1)[1]: r["value"]
+        for r in credential["credentialSubject"]["result"]
+    }
+    assert results == {"hours": "120.0", "credits": "6.0"}
     assert credential["proof"]["cryptosuite"] == "eddsa-rdfc-2022"
     did = client.get("/.well-known/did.json").json()
     assert credential["issuer"]["id"] == did["id"]
@@ -409,6 +413,164 @@ def test_a_credential_issued_before_the_rdfc_proofs_still_verifies_offline(
     assert signed_document_check(json.dumps(old).encode()).genuine is True
     old["credentialSubject"]["creditsEarned"] = 7.5
     assert signed_document_check(json.dumps(old).encode()).genuine is False
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The key the fixture credentials were signed with (a test key: the raw bytes 0..31).
+FIXTURE_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32))).public_key()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["credential-vc2-rdfc-hours_certificate.json", "credential-vc2-rdfc-transcript.json"],
+)
+def test_a_credential_of_the_session_6_shape_still_verifies_offline(name):
+    """Credentials downloaded before the OB 3.0 / CLR 2.0 shapes (VC 2.0, eddsa-rdfc-2022, the
+    bank's own terms under the "undefined terms" context) keep verifying, and say what they
+    certify; one changed figure still fails."""
+    data = (FIXTURES / name).read_bytes()
+    old = json.loads(data)
+    assert old["type"] == ["VerifiableCredential", "CreditBankCertificate"]
+
+    check = signed_document_check(data, key=FIXTURE_KEY)
+    assert check.genuine is True
+    assert check.detail.startswith("李爱丽, 120.0 hours, 6.0 credits")
+    old["credentialSubject"]["credits"] = "7.0"
+    assert signed_document_check(json.dumps(old).encode(), key=FIXTURE_KEY).genuine is False
+
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "transfers" / "certificates" / "schemas"
+
+
+def schema_errors(credential: dict[str, Any], schema_file: str) -> list[str]:
+    """The vendored 1EdTech JSON Schema's complaints (Draft 2019-09, as it declares)."""
+    schema = json.loads((SCHEMAS / schema_file).read_text())
+    validator = Draft201909Validator(schema, format_checker=Draft201909Validator.FORMAT_CHECKER)
+    return [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(credential)]
+
+
+def test_the_hours_certificate_is_an_open_badges_3_achievement_credential(
+    world, django_capture_on_commit_callbacks
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    credential = vc_of(certificate)
+
+    assert credential["@context"] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+        "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json",
+    ]
+    assert credential["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+    assert credential["credentialSchema"] == [
+        {
+            "id": "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/"
+            "ob_v3p0_achievementcredential_schema.json",
+            "type": "1EdTechJsonSchemaValidator2019",
+        }
+    ]
+    assert schema_errors(credential, "ob_v3p0_achievementcredential_schema.json") == []
+    subject = credential["credentialSubject"]
+    assert subject["type"] == ["AchievementSubject"]
+    assert subject["achievement"]["achievementType"] == "Certificate"
+    assert subject["term"] == "2024-01-01/2024-12-31"
+    assert {i["identityType"]: i["identityHash"] for i in subject["identifier"]} == {
+        "name": "李爱丽"
+    }
+    issuer = credential["issuer"]
+    assert issuer["type"] == ["Profile"]
+    assert issuer["name"] == "终身学习学分银行"
+    assert issuer["description"] == "Credit Bank for Lifelong Learning"
+    assert issuer["address"] == {
+        "type": ["Address"],
+        "streetAddress": "学分银行路 1 号 · 1 Credit Bank Road",
+    }
+    assert issuer["email"] == "service@creditbank.example"
+    assert issuer["phone"] == "+86 400 000 0000"
+    assert [e["name"] for e in credential["evidence"]] == [world["outcome"].title]
+    assert signed_document_check(json.dumps(credential).encode()).genuine is True
+
+
+def test_the_issuer_profile_follows_the_bank_settings(
+    world, django_capture_on_commit_callbacks, settings
+):
+    settings.BANK_NAME_ZH = "某市学分银行"
+    settings.BANK_NAME_EN = "City Credit Bank"
+    settings.BANK_ADDRESS = "人民路 9 号"
+    settings.BANK_CONTACT = "0571-1234567"
+    credential = vc_of(issue(world, django_capture_on_commit_callbacks))
+
+    issuer = credential["issuer"]
+    assert (issuer["name"], issuer["description"]) == ("某市学分银行", "City Credit Bank")
+    assert issuer["address"]["streetAddress"] == "人民路 9 号"
+    assert issuer["phone"] == "0571-1234567"
+    assert "email" not in issuer
+
+
+@pytest.mark.parametrize("kind", [Certificate.Kind.TRANSCRIPT, Certificate.Kind.LEARNING_FILE])
+def test_the_transcript_and_the_learning_file_are_clr_2_credentials_holding_signed_badges(
+    world, django_capture_on_commit_callbacks, kind
+):
+    certificate = issue(world, django_capture_on_commit_callbacks, kind=kind)
+    credential = vc_of(certificate)
+
+    assert credential["@context"][:3] == [
+        "https://www.w3.org/ns/credentials/v2",
+        "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json",
+        "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+    ]
+    assert credential["type"] == ["VerifiableCredential", "ClrCredential"]
+    assert credential["credentialSchema"][0]["id"].endswith("/clr_v2p0_clrcredential_schema.json")
+    assert schema_errors(credential, "clr_v2p0_clrcredential_schema.json") == []
+    held = credential["credentialSubject"]["verifiableCredential"]
+    # The totals, then the accredited outcome the learner chose to show (default: the list).
+    assert [c["id"].rsplit("#", 1)[1] for c in held] == ["totals", "item-1"]
+    totals = {
+        r["resultDescription"].rsplit("#achievement-", 1)[1]: r["value"]
+        for r in held[0]["credentialSubject"]["result"]
+    }
+    assert totals["hours"] == "120.0"
+    assert totals["credits"] == "6.0"
+    assert held[1]["name"] == world["outcome"].title
+    for inner in held:
+        assert schema_errors(inner, "ob_v3p0_achievementcredential_schema.json") == []
+        assert signed_document_check(json.dumps(inner).encode()).genuine is True
+    if kind == Certificate.Kind.LEARNING_FILE:
+        achievements = credential["credentialSubject"]["achievement"]
+        assert [a["name"] for a in achievements] == [world["outcome"].title]
+    assert signed_document_check(json.dumps(credential).encode()).genuine is True
+    # A held credential's figure changed: the CLR's own proof covers it.
+    forged = json.loads(json.dumps(credential))
+    forged["credentialSubject"]["verifiableCredential"][0]["credentialSubject"]["result"][0][
+        "value"
+    ] = "920.0"
+    assert signed_document_check(json.dumps(forged).encode()).genuine is False
+
+
+@pytest.mark.parametrize("kind", list(Certificate.Kind))
+def test_what_the_learner_left_out_is_not_in_the_credential(
+    world, django_capture_on_commit_callbacks, kind
+):
+    shown = vc_of(
+        issue(
+            world,
+            django_capture_on_commit_callbacks,
+            kind=kind,
+            disclose=["name", "id_number", "account_number", "items"],
+        )
+    )
+    hidden = vc_of(issue(world, django_capture_on_commit_callbacks, kind=kind, disclose=[]))
+    schema = (
+        "ob_v3p0_achievementcredential_schema.json"
+        if kind == Certificate.Kind.HOURS_CERTIFICATE
+        else "clr_v2p0_clrcredential_schema.json"
+    )
+
+    account = world["account"]
+    for private in ["李爱丽", account.number, "5001**********123X", world["outcome"].title]:
+        assert private in json.dumps(shown, ensure_ascii=False)
+        assert private not in json.dumps(hidden, ensure_ascii=False)
+    assert schema_errors(shown, schema) == []
+    assert schema_errors(hidden, schema) == []
 
 
 # --- Verification ---------------------------------------------------------------------------------

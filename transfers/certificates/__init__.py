@@ -2,7 +2,9 @@
 
 A learner requests a certificate (:mod:`.issuing`); a worker renders it: it builds the *content*
 (:mod:`.content`, the canonical payload), signs it with the bank's Ed25519 key (:mod:`.signing`),
-writes the W3C Verifiable Credential 2.0 form beside it (:mod:`.credential`; its
+writes the W3C Verifiable Credential 2.0 form beside it (:mod:`.credential`: an Open Badges 3.0
+AchievementCredential or a CLR 2.0 ClrCredential, checked by the 1EdTech JSON Schemas of
+``schemas/``; its
 ``eddsa-rdfc-2022`` proof and the bank's ``did:web`` document in :mod:`.linked_data`, its
 revocation bit in :mod:`.status_list`) and
 renders the PDF (:mod:`.pdf`), which prints the signature and carries the content and signature

@@ -1,4 +1,22 @@
-"""The certificate as a W3C Verifiable Credential 2.0, and the public addresses it names."""
+"""The certificate as a W3C Verifiable Credential 2.0 of the 1EdTech shapes, and the public
+addresses it names.
+
+- The hours certificate is an Open Badges 3.0 ``AchievementCredential`` (type
+  ``OpenBadgeCredential``): the learner (:func:`_subject`) was awarded the achievement "this many
+  learning hours and credits in this period", the figures being its ``result`` entries.
+- The transcript and the lifelong learning file are CLR 2.0 ``ClrCredential`` s: their
+  ``ClrSubject`` holds one signed ``AchievementCredential`` for the totals and, if the learner
+  discloses the list, one for each accredited outcome (and each transferred course on a
+  transcript); the learning file lists the outcomes recorded in the file as ``achievement`` s.
+
+Each names its 1EdTech JSON Schema in ``credentialSchema`` (vendored in ``schemas/``; the npm
+project in tests/vc-verifier validates against them). The learner's disclosure choices hold:
+what they left out (name, identity number, account number, the list) is not in it.
+
+Figures are strings (``"6.0"``), as ``Result.value`` is: a JSON number would be re-serialised
+by JavaScript as ``6`` and canonicalized to another literal than Python's ``6.0E0``, breaking
+the proof. The schemas' numeric fields (``creditsEarned``, ``creditsAvailable``) are not used.
+"""
 
 from __future__ import annotations
 
@@ -6,72 +24,380 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.notifications.services import portal_url
 
 from ..models import Certificate
-from .linked_data import UNDEFINED_TERMS_CONTEXT, VC_CONTEXT, issuer_did, proof_add, xsd_datetime
+from .content import both_languages
+from .linked_data import (
+    CLR_CONTEXT,
+    OB_CONTEXT,
+    OB_EXTENSIONS_CONTEXT,
+    VC_CONTEXT,
+    issuer_did,
+    proof_add,
+    xsd_datetime,
+)
 from .signing import signing_key
 from .status_list import status_entry
 
 Kind = Certificate.Kind
+
+OB_SCHEMA = (
+    "https://purl.imsglobal.org/spec/ob/v3p0/schema/json/ob_v3p0_achievementcredential_schema.json"
+)
+CLR_SCHEMA = (
+    "https://purl.imsglobal.org/spec/clr/v2p0/schema/json/clr_v2p0_clrcredential_schema.json"
+)
+SCHEMA_VALIDATOR = "1EdTechJsonSchemaValidator2019"
+OB_CONTEXTS = [VC_CONTEXT, OB_CONTEXT, OB_EXTENSIONS_CONTEXT]
+# CLR 2.0: the VC context, then CLR's, then OB's (its schema checks this order).
+CLR_CONTEXTS = [VC_CONTEXT, CLR_CONTEXT, OB_CONTEXT, OB_EXTENSIONS_CONTEXT]
+
+# The figures, as result types of the extensible vocabulary ("ext:" names are the spec's way).
+FIGURES: dict[str, tuple[str, Any]] = {
+    "hours": ("ext:LearningHours", _("Learning hours")),
+    "credits": ("ext:Credits", _("Credits")),
+    "transferred_credits": ("ext:TransferredCredits", _("Transferred credits")),
+    "account_hours": (
+        "ext:AccountLearningHours",
+        pgettext_lazy("credential figure", "Learning hours in the account"),
+    ),
+    "account_credits": (
+        "ext:AccountCredits",
+        pgettext_lazy("credential figure", "Credits in the account"),
+    ),
+}
+
+# Which identifier of the learner each disclosure choice puts in the credential.
+IDENTITIES = (
+    ("name", "name"),
+    ("id_number", "nationalIdentityNumber"),
+    ("account_number", "accountId"),
+)
 
 
 def verify_url(serial: str) -> str:
     return f"{portal_url()}/verify/{serial}/"
 
 
+def issuer_profile() -> dict[str, Any]:
+    """The bank as an OB 3.0 ``Profile``: its ``did:web``, its Chinese name (``name``) with the
+    English one as ``description`` (the Profile has no alternate-name field, and the context
+    defines no language map for ``name``), its address and contact (BANK_* settings)."""
+    profile: dict[str, Any] = {
+        "id": issuer_did(),
+        "type": ["Profile"],
+        "name": settings.BANK_NAME_ZH,
+        "url": portal_url() + "/",
+    }
+    if settings.BANK_NAME_EN and settings.BANK_NAME_EN != settings.BANK_NAME_ZH:
+        profile["description"] = settings.BANK_NAME_EN
+    if settings.BANK_ADDRESS:
+        profile["address"] = {"type": ["Address"], "streetAddress": settings.BANK_ADDRESS}
+    # BANK_CONTACT is free text ("+86 400 ... · service@..."): the part with an @ is the email,
+    # the first other part holding digits the phone.
+    parts = [part.strip() for part in str(settings.BANK_CONTACT or "").split("·") if part.strip()]
+    email = next((part for part in parts if "@" in part), None)
+    phone = next((p for p in parts if "@" not in p and any(c.isdigit() for c in p)), None)
+    if email:
+        profile["email"] = email
+    if phone:
+        profile["phone"] = phone
+    return profile
+
+
+def _identifiers(content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The learner's identifiers the learner chose to disclose (plain text; the identity
+    number is the masked one)."""
+    learner = content.get("learner") or {}
+    values = {
+        "name": learner.get("name", ""),
+        "id_number": learner.get("id_number_masked", ""),
+        "account_number": learner.get("account_number", ""),
+    }
+    chosen = set(content.get("disclose") or [])
+    return [
+        {
+            "type": "IdentityObject",
+            "hashed": False,
+            "identityHash": values[choice],
+            "identityType": identity_type,
+        }
+        for choice, identity_type in IDENTITIES
+        if choice in chosen and values[choice]
+    ]
+
+
+def _subject(
+    content: Mapping[str, Any], achievement: dict[str, Any], figures: Mapping[str, Any]
+) -> dict[str, Any]:
+    """An OB 3.0 ``AchievementSubject``: the disclosed learner, the achievement, its figures
+    as results (declared by the achievement's ``resultDescription``)."""
+    descriptions, results = [], []
+    for key, value in figures.items():
+        if value in (None, ""):
+            continue
+        result_type, label = FIGURES[key]
+        description_id = f"{achievement['id']}-{key.replace('_', '-')}"
+        descriptions.append(
+            {
+                "id": description_id,
+                "type": ["ResultDescription"],
+                "name": both_languages(label),
+                "resultType": result_type,
+            }
+        )
+        results.append(
+            {"type": ["Result"], "resultDescription": description_id, "value": str(value)}
+        )
+    if descriptions:
+        achievement["resultDescription"] = descriptions
+    subject: dict[str, Any] = {"type": ["AchievementSubject"], "achievement": achievement}
+    identifiers = _identifiers(content)
+    if identifiers:
+        subject["identifier"] = identifiers
+    if results:
+        subject["result"] = results
+    period = content.get("period")
+    if period:
+        # ISO 8601 interval (activityStartDate/EndDate are typed differently by the OB context
+        # and the OB schema, so either form would be wrong for one of them).
+        subject["term"] = f"{period['from']}/{period['to']}"
+    return subject
+
+
+def _achievement(
+    achievement_id: str, *, kind: str, name: str, description: str, criteria: str
+) -> dict[str, Any]:
+    return {
+        "id": achievement_id,
+        "type": ["Achievement"],
+        "achievementType": kind,
+        "name": name,
+        "description": description,
+        "criteria": {"narrative": criteria},
+    }
+
+
+def _achievement_credential(
+    credential_id: str,
+    content: Mapping[str, Any],
+    *,
+    name: str,
+    description: str,
+    subject: dict[str, Any],
+    issued_at: datetime.datetime,
+    status: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "@context": list(OB_CONTEXTS),
+        "id": credential_id,
+        "type": ["VerifiableCredential", "OpenBadgeCredential"],
+        "issuer": issuer_profile(),
+        "validFrom": xsd_datetime(issued_at),
+        "name": name,
+        "description": description,
+        "credentialSubject": subject,
+        "credentialSchema": [{"id": OB_SCHEMA, "type": SCHEMA_VALIDATOR}],
+        "credentialStatus": status,
+    }
+
+
+def _kind_name(kind: str) -> str:
+    return both_languages(Kind(kind).label)
+
+
+def _totals_description(content: Mapping[str, Any]) -> str:
+    totals = content["totals"]
+    with translation.override("en"):
+        description = f"{totals['hours']} learning hours, {totals['credits']} credits"
+    period = content.get("period")
+    if period:
+        description += f", {period['from']} – {period['to']}"
+    return description
+
+
+def _item_credentials(
+    base: str,
+    content: Mapping[str, Any],
+    *,
+    issued_at: datetime.datetime,
+    status: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One AchievementCredential per accredited outcome, and per transferred course."""
+    credentials = []
+    for number, item in enumerate(content.get("items") or [], start=1):
+        credential_id = f"{base}#item-{number}"
+        description = (
+            f"{item['hours']} h, {item['credits']} credits, accredited {item['accredited_on']}"
+            + (f", {item['centre']}" if item.get("centre") else "")
+        )
+        achievement = _achievement(
+            f"{credential_id}-achievement",
+            kind="ext:AccreditedLearning",
+            name=item["outcome"],
+            description=description,
+            criteria=both_languages(_("Accredited by the credit bank.")),
+        )
+        if item.get("catalogue_code"):
+            achievement["humanCode"] = item["catalogue_code"]
+        subject = _subject(
+            content,
+            achievement,
+            {"hours": item["hours"], "credits": item["credits"]},
+        )
+        subject.pop("term", None)
+        credentials.append(
+            _achievement_credential(
+                credential_id,
+                content,
+                name=item["outcome"],
+                description=description,
+                subject=subject,
+                issued_at=issued_at,
+                status=status,
+            )
+        )
+    for number, transfer in enumerate(content.get("transfers") or [], start=1):
+        credential_id = f"{base}#transfer-{number}"
+        description = (
+            f"{transfer['credits']} credits transferred to {transfer['course']} "
+            f"({transfer['programme']}, {transfer['institution']}) "
+            f"on {transfer['decided_on']}, for {transfer['outcome']}"
+        )
+        achievement = _achievement(
+            f"{credential_id}-achievement",
+            kind="Course",
+            name=transfer["course"],
+            description=description,
+            criteria=both_languages(_("Credits transferred by the institution.")),
+        )
+        if transfer.get("course_code"):
+            achievement["humanCode"] = transfer["course_code"]
+        subject = _subject(content, achievement, {"transferred_credits": transfer["credits"]})
+        subject.pop("term", None)
+        credentials.append(
+            _achievement_credential(
+                credential_id,
+                content,
+                name=transfer["course"],
+                description=description,
+                subject=subject,
+                issued_at=issued_at,
+                status=status,
+            )
+        )
+    return credentials
+
+
+def _outcome_achievements(base: str, content: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The learning file's outcomes (recorded, not necessarily accredited) as achievements."""
+    achievements = []
+    for number, outcome in enumerate(content.get("outcomes") or [], start=1):
+        span = " – ".join(part for part in (outcome.get("from"), outcome.get("to")) if part)
+        details = [outcome.get("provider") or "", span]
+        if outcome.get("hours"):
+            details.append(f"{outcome['hours']} h")
+        achievements.append(
+            _achievement(
+                f"{base}#outcome-{number}",
+                kind="ext:LearningOutcome",
+                name=outcome["title"],
+                description=", ".join(part for part in details if part),
+                criteria=both_languages(_("Recorded in the learner's lifelong learning file.")),
+            )
+        )
+    return achievements
+
+
 def credential_build(
     certificate: Certificate, content: Mapping[str, Any], *, issued_at: datetime.datetime
 ) -> dict[str, Any]:
-    """The certificate as a W3C Verifiable Credential (Data Model 2.0), issued by the bank's
-    ``did:web`` and secured with an ``eddsa-rdfc-2022`` Data Integrity proof
-    (:mod:`.linked_data`), which stock verifiers check offline.
-
-    Only standard contexts are named (vendored, never fetched): the VC 2.0 one, and the
-    "undefined terms" one for the bank's own terms. Figures are strings as in the signed content
-    (``"6.0"``), so no re-serialisation can change them. Its ``credentialStatus`` is a bit of
-    a Bitstring Status List (:mod:`.status_list`)."""
+    """The certificate as a VC 2.0 credential of its 1EdTech shape (module docstring), issued
+    by the bank's ``did:web`` and secured with an ``eddsa-rdfc-2022`` Data Integrity proof
+    (:mod:`.linked_data`), which stock verifiers check offline; the credentials a CLR holds
+    carry the same proof each. Its ``credentialStatus`` is a bit of a Bitstring Status List
+    (:mod:`.status_list`); revoking the certificate revokes the credentials it holds too."""
+    key, created = signing_key(), timezone.now()
+    base = verify_url(certificate.serial)
+    status = status_entry(certificate)
+    chosen = set(content.get("disclose") or [])
     totals = content["totals"]
-    with translation.override("en"):
-        kind_en = str(Kind(certificate.kind).label)
-    with translation.override("zh-hans"):
-        kind_zh = str(Kind(certificate.kind).label)
-    period = content.get("period")
-    description = f"{totals['hours']} learning hours, {totals['credits']} credits"
-    if period:
-        description += f", {period['from']} – {period['to']}"
-    credential: dict[str, Any] = {
-        "@context": [VC_CONTEXT, UNDEFINED_TERMS_CONTEXT],
-        "id": verify_url(certificate.serial),
-        "type": ["VerifiableCredential", "CreditBankCertificate"],
-        "issuer": {"id": issuer_did(), "name": content["issuer"]["name"]},
-        "validFrom": xsd_datetime(issued_at),
-        "name": kind_zh if kind_zh == kind_en else f"{kind_zh} {kind_en}",
-        "description": description,
-        "credentialSubject": {
-            "type": ["Learner"],
-            "name": content["learner"]["name"],
-            "accountNumber": content["learner"]["account_number"],
-            "learningHours": str(totals["hours"]),
-            "credits": str(totals["credits"]),
-            "certificateKind": str(certificate.kind),
-        },
-        "evidence": [
-            {
-                "type": ["Evidence"],
-                "name": item["outcome"],
-                "description": f"{item['hours']} h, {item['credits']} credits, "
-                f"accredited {item['accredited_on']}",
-            }
-            for item in content["items"]
-        ],
+    name = _kind_name(certificate.kind)
+    description = _totals_description(content)
+    summary = _achievement(
+        f"{base}#achievement",
+        kind="Certificate" if certificate.kind == Kind.HOURS_CERTIFICATE else "ext:LearningRecord",
+        name=name,
+        description=description,
+        criteria=both_languages(
+            _("Learning recorded in the learner's account and accredited by the credit bank.")
+        ),
+    )
+    if certificate.kind == Kind.HOURS_CERTIFICATE:
+        credential = _achievement_credential(
+            base,
+            content,
+            name=name,
+            description=description,
+            subject=_subject(
+                content, summary, {"hours": totals["hours"], "credits": totals["credits"]}
+            ),
+            issued_at=issued_at,
+            status=status,
+        )
+        if "items" in chosen and content.get("items"):
+            credential["evidence"] = [
+                {
+                    "type": ["Evidence"],
+                    "name": item["outcome"],
+                    "description": f"{item['hours']} h, {item['credits']} credits, "
+                    f"accredited {item['accredited_on']}",
+                }
+                for item in content["items"]
+            ]
+        return proof_add(credential, key=key, created=created)
+
+    figures = {key_: totals.get(key_) for key_ in FIGURES}
+    held = [
+        _achievement_credential(
+            f"{base}#totals",
+            content,
+            name=name,
+            description=description,
+            subject=_subject(content, summary, figures),
+            issued_at=issued_at,
+            status=status,
+        )
+    ]
+    achievements: list[dict[str, Any]] = []
+    if "items" in chosen:
+        held += _item_credentials(base, content, issued_at=issued_at, status=status)
+        achievements = _outcome_achievements(base, content)
+    clr_subject: dict[str, Any] = {
+        "type": ["ClrSubject"],
+        "verifiableCredential": [proof_add(c, key=key, created=created) for c in held],
     }
-    credential["credentialStatus"] = status_entry(certificate)
-    if period:
-        credential["credentialSubject"]["period"] = {
-            "from": str(period["from"]),
-            "to": str(period["to"]),
-        }
-    return proof_add(credential, key=signing_key(), created=timezone.now())
+    identifiers = _identifiers(content)
+    if identifiers:
+        clr_subject["identifier"] = identifiers
+    if achievements:
+        clr_subject["achievement"] = achievements
+    clr: dict[str, Any] = {
+        "@context": list(CLR_CONTEXTS),
+        "id": base,
+        "type": ["VerifiableCredential", "ClrCredential"],
+        "issuer": issuer_profile(),
+        "validFrom": xsd_datetime(issued_at),
+        "name": name,
+        "description": description,
+        "credentialSubject": clr_subject,
+        "credentialSchema": [{"id": CLR_SCHEMA, "type": SCHEMA_VALIDATOR}],
+        "credentialStatus": status,
+    }
+    return proof_add(clr, key=key, created=created)

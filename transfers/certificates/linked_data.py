@@ -8,9 +8,10 @@ Canonicalization (RDFC-1.0, pyld's URDNA2015) into N-Quads; the signature is Ed2
 base58btc (``z...``). Canonicalization works on the RDF graph, so a credential re-serialised
 with other key order or spacing (a JavaScript wallet saving it) still verifies.
 
-JSON-LD contexts are served from the files in ``contexts/`` (vendored, byte for byte those of
-the W3C/Digital Bazaar packages): nothing is ever fetched; a credential naming any other
-context is simply not verifiable here.
+JSON-LD contexts are served from the files in ``contexts/`` (vendored: the W3C ones as the
+Digital Bazaar packages ship them, the Open Badges 3.0 and CLR 2.0 ones as 1EdTech publishes
+them; ``contexts/README.md`` says where each came from): nothing is ever fetched; a credential
+naming any other context is simply not verifiable here.
 
 The issuer is ``did:web`` of the portal's host; its controller document is served at
 ``/.well-known/did.json`` with each trusted key as a Multikey (``z6Mk...``).
@@ -40,12 +41,21 @@ VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 # The VC 2.0 base context has no @vocab: the bank's own terms (credits, learning hours...) are
 # mapped by the standard "undefined terms" context until they get a published vocabulary.
 UNDEFINED_TERMS_CONTEXT = "https://www.w3.org/ns/credentials/undefined-terms/v2"
+# Open Badges 3.0 and CLR 2.0 (1EdTech); "extensions" defines ``1EdTechJsonSchemaValidator2019``,
+# the type of the ``credentialSchema`` entries (without it the term is undefined and a JSON-LD
+# processor in safe mode, as the stock verifiers run, refuses the credential).
+OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
+OB_EXTENSIONS_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/extensions.json"
+CLR_CONTEXT = "https://purl.imsglobal.org/spec/clr/v2p0/context-2.0.1.json"
 DID_CONTEXT = "https://www.w3.org/ns/did/v1"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 
 _CONTEXT_FILES = {
     VC_CONTEXT: "credentials-v2.jsonld",
     UNDEFINED_TERMS_CONTEXT: "credentials-undefined-terms-v2.jsonld",
+    OB_CONTEXT: "ob-v3p0-context-3.0.3.json",
+    OB_EXTENSIONS_CONTEXT: "ob-v3p0-extensions.json",
+    CLR_CONTEXT: "clr-v2p0-context-2.0.1.json",
 }
 _CONTEXT_DIR = Path(__file__).resolve().parent / "contexts"
 # The multicodec prefix of an Ed25519 public key (0xed, as a varint).

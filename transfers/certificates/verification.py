@@ -134,6 +134,39 @@ def _embedded_json(data: bytes) -> Any:
     raise ValueError(f"no {EMBEDDED_NAME} embedded in the PDF")
 
 
+def _credential_said(document: dict[str, Any]) -> str:
+    """What an ``eddsa-rdfc-2022`` credential says, whichever shape it has: the OB 3.0
+    AchievementCredential or CLR 2.0 ClrCredential issued now (the learner's disclosed name,
+    the figures of the totals' results), or the plain VC 2.0 one issued before (session 6:
+    ``name``, ``learningHours`` and ``credits`` on the subject)."""
+    subject = document.get("credentialSubject") or {}
+    types = document.get("type") or []
+    name, hours, credits = subject.get("name", ""), None, None
+    if "learningHours" in subject or "credits" in subject:
+        hours, credits = subject.get("learningHours"), subject.get("credits")
+    else:
+        if "ClrCredential" in types:
+            held = subject.get("verifiableCredential") or []
+            totals = held[0] if isinstance(held, list) and held else held
+            achievement_subject = (totals or {}).get("credentialSubject") or {}
+        else:
+            achievement_subject = subject
+        identifiers = subject.get("identifier") or achievement_subject.get("identifier") or []
+        name = next(
+            (i.get("identityHash", "") for i in identifiers if i.get("identityType") == "name"),
+            "",
+        )
+        achievement = achievement_subject.get("achievement") or {}
+        kinds = {d.get("id"): d.get("resultType") for d in achievement.get("resultDescription", [])}
+        for result in achievement_subject.get("result") or []:
+            kind = kinds.get(result.get("resultDescription"))
+            if kind == "ext:LearningHours":
+                hours = result.get("value")
+            elif kind == "ext:Credits":
+                credits = result.get("value")
+    return f"{name}, {hours} hours, {credits} credits, valid from {document.get('validFrom', '')}"
+
+
 def signed_document_check(
     data: bytes,
     *,
@@ -156,11 +189,7 @@ def signed_document_check(
             subject = document.get("credentialSubject") or {}
             if is_rdfc_secured(document):
                 genuine = proof_check(document, key=key)
-                said = (
-                    f"{subject.get('name', '')}, {subject.get('learningHours')} hours, "
-                    f"{subject.get('credits')} credits, valid from {document.get('validFrom', '')}"
-                )
-                return DocumentCheck(genuine, "credential", serial, said)
+                return DocumentCheck(genuine, "credential", serial, _credential_said(document))
             # Credentials issued before eddsa-rdfc-2022: Ed25519 over the sorted-keys JSON of
             # the credential without its proof.
             unsigned = {k: v for k, v in document.items() if k != "proof"}
