@@ -497,10 +497,12 @@ def test_the_issuer_profile_follows_the_bank_settings(
     settings.BANK_NAME_EN = "City Credit Bank"
     settings.BANK_ADDRESS = "人民路 9 号"
     settings.BANK_CONTACT = "0571-1234567"
-    credential = vc_of(issue(world, django_capture_on_commit_callbacks))
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    credential = vc_of(certificate)
 
     issuer = credential["issuer"]
     assert (issuer["name"], issuer["description"]) == ("某市学分银行", "City Credit Bank")
+    assert content_of(certificate)["issuer"]["name"] == "某市学分银行 City Credit Bank"
     assert issuer["address"]["streetAddress"] == "人民路 9 号"
     assert issuer["phone"] == "0571-1234567"
     assert "email" not in issuer

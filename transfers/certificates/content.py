@@ -51,6 +51,12 @@ def both_languages(message: Any) -> str:
     return chinese if chinese == english else f"{chinese} {english}"
 
 
+def bank_names() -> str:
+    """The issuing bank as configured (BANK_NAME_ZH, BANK_NAME_EN), Chinese first."""
+    chinese, english = settings.BANK_NAME_ZH.strip(), settings.BANK_NAME_EN.strip()
+    return chinese if not english or chinese == english else f"{chinese} {english}"
+
+
 def _accredited_decisions(account: LearningAccount) -> QuerySet[Decision]:
     """Accreditations of the account that still hold (not revoked)."""
     return accreditations_holding_of(account=account)
@@ -114,7 +120,7 @@ def certificate_content_build(
     }
     content: dict[str, Any] = {
         "version": CONTENT_VERSION,
-        "issuer": {"name": both_languages(settings.PORTAL_NAME), "url": portal_url() + "/"},
+        "issuer": {"name": bank_names(), "url": portal_url() + "/"},
         "serial": certificate.serial,
         "kind": certificate.kind,
         "issued_on": timezone.localdate(issued_at).isoformat(),
