@@ -75,7 +75,7 @@ def test_every_form_with_a_date_field_is_in_the_list():
     import creditbank.urls  # noqa: F401 - loads every view, and so every form
 
     def subclasses(cls: type) -> set[type]:
-        found = set(cls.__subclasses__())
+        found: set[type] = set(cls.__subclasses__())
         return found.union(*(subclasses(c) for c in found)) if found else found
 
     with_dates = {
