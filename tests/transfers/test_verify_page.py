@@ -166,6 +166,8 @@ def test_a_certificate_whose_content_no_longer_matches_its_signature_is_not_to_b
     assert status == 200
     assert verdict in top_of(page)
     assert "verdict--forged" in page
+    # The bank's sentence is not put to a content its signature does not cover.
+    assert 'data-testid="statement"' not in page
 
 
 @pytest.mark.parametrize(
@@ -272,3 +274,28 @@ def test_a_certificate_issued_before_session_six_still_shows_genuine_and_current
     status, page, _ = read(client, f"/verify/{old_serial}/", language)
     assert status == 200
     assert "verdict--current" in page
+
+
+@pytest.mark.parametrize(
+    ("language", "statement"),
+    [
+        (ZH, "共有经学分银行认定的学分 6.0 分、学习时长 120.0 学时。"),
+        (EN, "李爱丽 held 6.0 credits and 120.0 learning hours accredited by the credit bank."),
+    ],
+)
+def test_a_transcript_says_what_it_certifies_as_of_its_issue_day(
+    world, django_capture_on_commit_callbacks, client, language, statement
+):
+    certificate = issue(
+        world,
+        django_capture_on_commit_callbacks,
+        kind=Certificate.Kind.TRANSCRIPT,
+        period_from=None,
+        period_to=None,
+        disclose=["name"],
+    )
+
+    status, page, _ = read(client, f"/verify/{certificate.serial}/", language)
+
+    assert status == 200
+    assert statement in top_of(page)
