@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -24,9 +25,12 @@ def form_errors_apply(
 
 
 class DateInput(forms.DateInput):
-    """A browser's date picker, with the ISO date it sends."""
+    """A browser's date picker, given its value as the ISO date it also sends. Every date
+    input of the portal is this one: the plain ``forms.DateInput`` renders the language's first
+    input format (``2026/01/01`` in Chinese), which an ``<input type="date">`` refuses, so the
+    field shows empty and the form cannot be sent."""
 
     input_type = "date"
 
-    def __init__(self) -> None:
-        super().__init__(format="%Y-%m-%d")
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")

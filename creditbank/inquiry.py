@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LearningAccount
 from accounts.services import ledger_accumulated_by_year
+from common.forms import DateInput
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_hours_declared_by_year
 
@@ -31,8 +32,8 @@ ZERO = Decimal(0)
 class InquiryForm(forms.Form):
     """The filters. Every one is optional; an empty form lists everything."""
 
-    achieved_from = forms.DateField(label=_("Achieved from"), required=False)
-    achieved_to = forms.DateField(label=_("Achieved until"), required=False)
+    achieved_from = forms.DateField(label=_("Achieved from"), required=False, widget=DateInput())
+    achieved_to = forms.DateField(label=_("Achieved until"), required=False, widget=DateInput())
     kind = forms.ChoiceField(
         label=_("Kind"), required=False, choices=[("", _("Any kind")), *OutcomeKind.choices]
     )
@@ -44,11 +45,6 @@ class InquiryForm(forms.Form):
     provider = forms.CharField(
         label=_("Provider or issuing body"), required=False, max_length=200, strip=True
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in ("achieved_from", "achieved_to"):
-            self.fields[name].widget.input_type = "date"
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import validate_no_identity_number
+from common.forms import DateInput
 
 from .models import LearningOutcome
 from .services import FREE_TEXT_FIELDS
@@ -42,7 +43,7 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE = DateInput()
 
 
 class OutcomeForm(FreeTextChecked):

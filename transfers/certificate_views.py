@@ -7,26 +7,27 @@ import datetime
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 
 from accounts.models import Role, User
 from accounts.services import learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin
-from common.forms import form_errors_apply
+from common.forms import DateInput, form_errors_apply
 from common.http import SignedInRequest
 
 from .certificate_api import MISTYPED, credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
 from .certificates.linked_data import controller_document
-from .certificates.serials import Reading, serial_mistyped, serial_read
+from .certificates.serials import Reading, Typo, serial_mistyped, serial_read, serial_typo
 from .certificates.status_list import status_list_credential, status_list_exists
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
@@ -44,13 +45,13 @@ class CertificateRequestForm(forms.Form):
     period_from = forms.DateField(
         label=gettext_lazy("Period from"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=gettext_lazy("For a certificate of learning hours: the first day counted."),
     )
     period_to = forms.DateField(
         label=gettext_lazy("Period to"),
         required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=DateInput(),
         help_text=gettext_lazy("The last day counted (today at the latest)."),
     )
     disclose = forms.MultipleChoiceField(
@@ -141,17 +142,83 @@ def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
     """Public: anyone who holds a serial (or scanned the QR code) sees whether the certificate
     is genuine and current. Every serial naming no issued certificate gets the same page."""
     if not verify_allowed(request):
-        return render(request, "transfers/verify.html", {"throttled": True}, status=429)
+        return _verify_render(request, {"throttled": True}, status=429)
     verification = certificate_verify(serial=serial)
-    context: dict[str, Any] = {"verification": verification}
+    context: dict[str, Any] = {"verification": verification, "bank": bank_identity()}
     if verification is None and serial_mistyped(serial):
-        context.update(mistyped=MISTYPED, typed=serial)
+        context.update(_mistyped(serial))
     if verification is not None and verification.revoked:
         context["revocation_reason"] = revocation_reason_display(
             verification.revocation_reason_code
         )
     status = 200 if verification is not None else 400 if "mistyped" in context else 404
-    return render(request, "transfers/verify.html", context, status=status)
+    return _verify_render(request, context, status=status)
+
+
+def _verify_render(request: HttpRequest, context: dict[str, Any], *, status: int) -> HttpResponse:
+    response = render(request, "transfers/verify.html", context, status=status)
+    # It may show the learner's name and the list of their outcomes, and it says whether the
+    # certificate is revoked now: no browser or proxy keeps it (the middleware only marks
+    # signed-in requests, and a verifier is not signed in).
+    response["Cache-Control"] = "no-store"
+    response["Pragma"] = "no-cache"
+    return response
+
+
+def bank_identity() -> dict[str, str]:
+    """Who issues the certificates: the bank's name in the page's language (and both), its
+    address and contact (settings BANK_*)."""
+    chinese = get_language() in (None, "") or str(get_language()).startswith("zh")
+    return {
+        "name": settings.BANK_NAME_ZH if chinese else settings.BANK_NAME_EN,
+        "name_zh": settings.BANK_NAME_ZH,
+        "name_en": settings.BANK_NAME_EN,
+        "address": settings.BANK_ADDRESS,
+        "contact": settings.BANK_CONTACT,
+    }
+
+
+def _mistyped(typed: str) -> dict[str, Any]:
+    """The typo message for ``typed``, and where it looks wrong when its groups can say."""
+    context: dict[str, Any] = {"mistyped": MISTYPED, "typed": typed}
+    typo = serial_typo(typed)
+    if typo is not None:
+        context["typo_hint"] = typo_explained(typo)
+    return context
+
+
+def typo_explained(typo: Typo) -> str:
+    """Where a mistyped serial looks wrong, in words (see :class:`Typo`)."""
+    values = {"number": typo.group, "group": typo.typed_group}
+    if typo.kind == "missing" and typo.group:
+        return (
+            _(
+                "Group %(number)s (“%(group)s”) is one character short: each group has 4 "
+                "characters, the last one 2."
+            )
+            % values
+        )
+    if typo.kind == "missing":
+        return _("One character is missing: a serial number has 18 characters, 4-4-4-4-2.")
+    if typo.kind == "extra" and typo.group:
+        return (
+            _(
+                "Group %(number)s (“%(group)s”) has one character too many: each group has 4 "
+                "characters, the last one 2."
+            )
+            % values
+        )
+    if typo.kind == "extra":
+        return _("There is one character too many: a serial number has 18 characters, 4-4-4-4-2.")
+    if typo.kind == "last":
+        return (
+            _("The last group (“%(group)s”) ends in a character no serial number ends in.") % values
+        )
+    return _(
+        "Every group has the right length, so one character is wrong or two side by side are "
+        "swapped; the check character cannot tell which group. Compare each group with the "
+        "certificate: 8 and B, 5 and S, 2 and Z, 6 and G look alike."
+    )
 
 
 def controller_document_view(request: HttpRequest) -> JsonResponse:
@@ -179,10 +246,9 @@ def verify_lookup(request: HttpRequest) -> HttpResponse:
     """The form on the verification page: type a serial, go to its page."""
     serial = (request.GET.get("serial") or "").strip()
     if not serial or "/" in serial:
-        return render(request, "transfers/verify.html", {"lookup": True})
+        return _verify_render(request, {"lookup": True}, status=200)
     reading, canonical = serial_read(serial)
     if reading is Reading.TYPO:
-        context = {"lookup": True, "mistyped": MISTYPED, "typed": serial}
-        return render(request, "transfers/verify.html", context, status=400)
+        return _verify_render(request, {"lookup": True, **_mistyped(serial)}, status=400)
     # A serial typed in lower case, with spaces or O for 0 goes to its printed form's page.
     return redirect("certificate-verify", serial=canonical or serial)

@@ -393,7 +393,7 @@ class Certificate(models.Model):
 
     class State(models.TextChoices):
         REQUESTED = "requested", _("Being prepared")
-        ISSUED = "issued", _("Issued")
+        ISSUED = "issued", pgettext_lazy("certificate state", "Issued")
         FAILED = "failed", _("Could not be issued")
 
     # Random, at least 128 bits (secrets.token_urlsafe(18): 144 bits in 24 characters).
@@ -470,7 +470,7 @@ class CertificateEvent(WorkerStatusEvent):
     a certificate (it issues it or gives up on it), so an event names no actor."""
 
     class Action(models.TextChoices):
-        ISSUE = "issue", _("Issued")
+        ISSUE = "issue", pgettext_lazy("certificate event", "Issued")
         FAIL = "fail", _("Could not be issued")
 
     certificate = models.ForeignKey(Certificate, on_delete=models.PROTECT, related_name="events")

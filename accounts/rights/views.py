@@ -50,7 +50,7 @@ from accounts.rights.services import (
 )
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accounts.validators import validate_no_identity_number
-from common.forms import form_errors_apply
+from common.forms import DateInput, form_errors_apply
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
@@ -123,9 +123,7 @@ class VisitForm(forms.Form):
     centre = forms.ModelChoiceField(
         label=gettext_lazy("Centre"), queryset=Centre.objects.filter(is_active=True)
     )
-    visit_on = forms.DateField(
-        label=gettext_lazy("Date"), widget=forms.DateInput(attrs={"type": "date"})
-    )
+    visit_on = forms.DateField(label=gettext_lazy("Date"), widget=DateInput())
     purpose = forms.ChoiceField(label=gettext_lazy("Purpose"), choices=CentreVisit.Purpose.choices)
 
 

@@ -12,6 +12,8 @@ case-sensitive); they are looked up exactly as they are, and keep verifying."""
 from __future__ import annotations
 
 import enum
+import re
+from dataclasses import dataclass
 
 from common import crockford
 
@@ -64,3 +66,42 @@ def serial_candidates(typed: str) -> list[str]:
 def serial_mistyped(typed: str) -> bool:
     """Whether ``typed`` is nearly a serial but has a typo (so no certificate can have it)."""
     return serial_read(typed)[0] is Reading.TYPO
+
+
+# Groups as printed: four of four symbols, then the last two (the last one the check symbol).
+GROUP_SIZES = (4, 4, 4, 4, 2)
+_SEPARATORS = re.compile(r"[-\s\u00a0\u3000]+")
+# Check symbols serial_new never draws: a serial read back ending in one was mistyped there.
+_NEVER_LAST = frozenset(crockford.CHECK_ALPHABET) - frozenset(crockford.ALPHABET)
+
+
+@dataclass(frozen=True)
+class Typo:
+    """Where a mistyped serial looks wrong, as far as its shape can tell. One wrong symbol or
+    two swapped ones leave every group its length, and the check symbol says only that the
+    serial is wrong, not where: ``group`` is then None."""
+
+    kind: str  # "missing", "extra", "last" (a check symbol never printed) or "changed"
+    group: int | None = None  # 1-based, as a person counts the printed groups
+    typed_group: str = ""  # that group as typed
+
+
+def serial_typo(typed: str) -> Typo | None:
+    """Where ``typed``, which reads as a typo (:func:`serial_mistyped`), looks wrong."""
+    if not serial_mistyped(typed):
+        return None
+    symbols = crockford.normalise(str(typed)[:64])
+    length = sum(GROUP_SIZES)
+    groups = [g for g in _SEPARATORS.split(str(typed)[:64].strip()) if g]
+    # The groups say where only when the serial was typed in its printed groups.
+    grouped = len(groups) == len(GROUP_SIZES)
+    if len(symbols) != length:
+        kind = "missing" if len(symbols) < length else "extra"
+        if grouped:
+            for number, (group, size) in enumerate(zip(groups, GROUP_SIZES, strict=True), 1):
+                if len(crockford.normalise(group)) != size:
+                    return Typo(kind, number, group)
+        return Typo(kind)
+    if symbols[-1] in _NEVER_LAST:
+        return Typo("last", len(GROUP_SIZES), groups[-1] if grouped else symbols[-2:])
+    return Typo("changed")

@@ -22,7 +22,7 @@ from ..models import Certificate
 from .linked_data import is_rdfc_secured, proof_check
 from .pades import PdfSignatureCheck, pdf_signature_check
 from .pdf import EMBEDDED_NAME
-from .serials import serial_candidates
+from .serials import Reading, serial_candidates, serial_read
 from .signing import base58btc_decode, fingerprint_of, signature_check
 
 Kind = Certificate.Kind
@@ -45,6 +45,14 @@ class Verification:
     key_id: str
     revoked_on: str | None = None
     revocation_reason_code: str | None = None
+    # Technical details for the page's folded section, read from what was issued (older
+    # certificates lack some: then empty).
+    serial_checked: bool = False  # a serial with a check symbol (not an older one)
+    issuer_id: str = ""  # the credential's issuer (the bank's did:web)
+    proof: str = ""  # the credential proof's type and cryptosuite
+    status_index: str = ""  # the credential's bit in the status list
+    status_list: str = ""  # the status list credential's address
+    pdf_signature: str = ""  # what the signed content says the PDF carries ("" before PAdES)
 
     @property
     def revoked(self) -> bool:
@@ -99,7 +107,31 @@ def certificate_verify(*, serial: str) -> Verification | None:
         key_id=certificate.key_id,
         revoked_on=(timezone.localdate(revocation.revoked_at).isoformat() if revocation else None),
         revocation_reason_code=revocation.reason_code if revocation else None,
+        serial_checked=serial_read(certificate.serial)[0] is Reading.SERIAL,
+        pdf_signature=str(content.get("pdf_signature") or ""),
+        **_credential_details(certificate.vc_json),
     )
+
+
+def _credential_details(credential: Any) -> dict[str, str]:
+    """Issuer, proof and status entry of an issued credential, whatever its shape (older ones
+    have no status entry; a proof or status may be one object or a list)."""
+    if not isinstance(credential, dict):
+        return {}
+
+    def first(value: Any) -> dict[str, Any]:
+        value = value[0] if isinstance(value, list) and value else value
+        return value if isinstance(value, dict) else {}
+
+    issuer = credential.get("issuer")
+    proof = first(credential.get("proof"))
+    status = first(credential.get("credentialStatus"))
+    return {
+        "issuer_id": str(issuer.get("id", "") if isinstance(issuer, dict) else issuer or ""),
+        "proof": " ".join(str(proof[k]) for k in ("type", "cryptosuite") if proof.get(k)),
+        "status_index": str(status.get("statusListIndex", "")),
+        "status_list": str(status.get("statusListCredential", "")),
+    }
 
 
 def revocation_reason_display(code: str | None) -> str:
