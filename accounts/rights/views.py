@@ -420,7 +420,7 @@ class CorrectionSerializer(serializers.ModelSerializer[CorrectionRequest]):
 class CorrectionAskSerializer(serializers.Serializer[Any]):
     # Without a record: basic information. With one: a field of that decided record (its
     # fields are listed at /api/v1/accounts/me/correctable-records/).
-    record_kind = serializers.CharField(max_length=30, required=False, default="")
+    record_kind = serializers.CharField(max_length=30, required=False, default="", allow_blank=True)
     record_id = serializers.IntegerField(
         required=False, default=None, allow_null=True, min_value=1, max_value=2**62
     )
