@@ -14,8 +14,9 @@ connection died (a killed worker, a database restart) holds no lock, and the nex
 over at once. Elsewhere (SQLite) such a key is taken over after :data:`ABANDONED_AFTER`.
 
 Keys are per user and expire after :data:`KEY_TTL`; :func:`idempotency_keys_purge` (a beat task)
-deletes expired ones. Only answers below 500 are stored: after a server error the key is
-released, so the retry runs again.
+deletes expired ones. Only successful answers are stored: after a refusal (4xx, such as a
+validation error) or a server error the key is released, so the retry runs again. A replayed
+answer carries the header ``Idempotent-Replayed: true``.
 """
 
 from __future__ import annotations
@@ -54,8 +55,10 @@ IDEMPOTENCY_PARAMETER = OpenApiParameter(
     required=False,
     description=(
         "A unique value (a UUID) chosen by the client for this request. A retry with the same "
-        "key and body returns the first answer and creates nothing; the same key with another "
-        "body answers 422; a key whose first request is still running answers 409. Keys expire "
+        "key and body returns the first successful answer, with the header "
+        "'Idempotent-Replayed: true', and creates nothing; the same key with another body "
+        "answers 422; a key whose first request is still running answers 409. A refused "
+        "request (4xx) is not remembered: correct it and retry with the same key. Keys expire "
         "after 24 hours."
     ),
 )
@@ -216,7 +219,9 @@ def _run_once(
                 # The answer DRF would give (a 400 for a refused request); anything it
                 # does not handle propagates and releases the key below.
                 response = view.handle_exception(exc)
-            if response.status_code >= 500:
+            if response.status_code >= 400:
+                # A refusal created nothing and is not stored: the client corrects the
+                # request and sends it again with the same key (a server error likewise).
                 raise _ServerError(response)
             # Stored in the same transaction as what the request created: both or neither.
             IdempotencyKey.objects.filter(pk=claimed.pk).update(
