@@ -35,6 +35,8 @@ from drf_spectacular.plumbing import ResolvedComponent, force_instance
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
+from common.idempotency import IDEMPOTENCY_PARAMETER
+
 API_ERROR = "ApiError"
 # The language the schema is written in, whatever the request's: generated code must not
 # depend on who downloaded the schema.
@@ -129,6 +131,14 @@ class ErrorDocumentingAutoSchema(AutoSchema):
                     "content": {JSON: {"schema": self._component(API_ERROR)}},
                 }
         return operation
+
+    def get_override_parameters(self) -> list[Any]:
+        # A handler decorated with ``idempotent`` (common/idempotency.py) honours the header.
+        parameters = list(super().get_override_parameters())
+        handler = getattr(self.view, (self.method or "").lower(), None)
+        if getattr(handler, "idempotent", False):
+            parameters.append(IDEMPOTENCY_PARAMETER)
+        return parameters
 
     def get_operation_id(self) -> str:
         # A generator turns the operationId into a module or function name: no dots.

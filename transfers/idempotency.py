@@ -31,13 +31,13 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
+
+from common.idempotency import IDEMPOTENCY_PARAMETER as COMMON_PARAMETER
 
 from .models import IdempotencyKey
 
@@ -48,20 +48,8 @@ KEY_TTL = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=10)
 MAX_KEY_LENGTH = IdempotencyKey._meta.get_field("key").max_length or 255
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name=HEADER,
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "A unique value (a UUID) chosen by the client for this request. A retry with the same "
-        "key and body returns the first successful answer, with the header "
-        "'Idempotent-Replayed: true', and creates nothing; the same key with another body "
-        "answers 422; a key whose first request is still running answers 409. A refused "
-        "request (4xx) is not remembered: correct it and retry with the same key. Keys expire "
-        "after 24 hours."
-    ),
-)
+# The header documented on every creating POST (common/idempotency.py).
+IDEMPOTENCY_PARAMETER = COMMON_PARAMETER
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -173,7 +161,8 @@ def idempotent(method: Handler) -> Handler:
     @functools.wraps(method)
     def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = (request.headers.get(HEADER) or "").strip()
-        if not key:
+        # Keys are per user: a caller without a sign-in has no keys of their own.
+        if not key or not request.user.is_authenticated:
             return method(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
             return Response(
@@ -195,6 +184,7 @@ def idempotent(method: Handler) -> Handler:
             if locked:
                 _lock_release(lock_id)
 
+    wrapper.idempotent = True  # type: ignore[attr-defined]  # the schema documents the header
     return wrapper
 
 

@@ -51,6 +51,7 @@ from accounts.rights.services import (
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accounts.validators import validate_no_identity_number
 from common.forms import form_errors_apply
+from common.idempotency import idempotent
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
@@ -474,6 +475,7 @@ class MyClosureView(APIView):
         return Response(ClosureSerializer(latest).data)
 
     @extend_schema(request=ClosureAskSerializer, responses={201: ClosureSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         data = ClosureAskSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -504,6 +506,7 @@ class MyCorrectionsView(ListAPIView[CorrectionRequest]):
         return corrections_of(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(request=CorrectionAskSerializer, responses={201: CorrectionSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         data = CorrectionAskSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -592,6 +595,7 @@ class MyVisitsView(ListAPIView[CentreVisit]):
         return visits_of(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(request=VisitSerializer, responses={201: VisitSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         data = VisitSerializer(data=request.data)
         data.is_valid(raise_exception=True)
