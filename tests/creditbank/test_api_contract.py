@@ -7,8 +7,12 @@ import datetime
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from openapi_spec_validator import validate
 
+from accreditation.models import Application
+from tests.outcomes.factories import certificate_save
+from tests.outcomes.samples import pdf_bytes
 from tests.security.fuzzing import openapi_document
 
 pytestmark = pytest.mark.django_db
@@ -191,3 +195,41 @@ def test_a_transfers_item_errors_are_keyed_by_their_path(api_client, transfer_wo
     assert response.status_code == 400
     assert list(response.json()) == ["items[1].outcome"]
     assert all(isinstance(m, str) for m in response.json()["items[1].outcome"])
+
+
+def test_adding_an_outcome_documents_what_each_kind_needs(document, api_client, shao):
+    operation = operations_of(document)["POST /api/v1/outcomes/"]
+
+    assert operation["x-required-by-kind"]["training"] == ["provider", "hours", "started_on"]
+    assert operation["x-required-by-kind"]["other"] == ["content"]
+    assert "- `training`: `provider`, `hours`, `started_on`" in operation["description"]
+    # ... as the server refuses a training outcome without them.
+    api_client.force_authenticate(shao.holder)
+    refused = api_client.post(
+        "/api/v1/outcomes/",
+        {
+            "kind": "training",
+            "title": "园长培训",
+            "achieved_on": "2024-06-01",
+            "files": [SimpleUploadedFile("a.pdf", pdf_bytes(), "application/pdf")],
+        },
+        format="multipart",
+    )
+    assert refused.status_code == 400
+    assert {"provider", "hours", "started_on"} <= set(refused.json())
+
+
+def test_an_application_is_created_once_for_one_idempotency_key(api_client, centre, shao):
+    # Issue 22: the header is honoured by every app's creating POST, not only transfers.
+    saved = certificate_save(shao)
+    api_client.force_authenticate(shao.holder)
+    body = {"outcome": saved.pk, "centre": centre.code}
+
+    first = api_client.post("/api/v1/applications/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    retry = api_client.post("/api/v1/applications/", body, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"]
+    assert retry["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first
+    assert Application.objects.count() == 1
