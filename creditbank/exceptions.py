@@ -7,6 +7,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 
@@ -16,6 +17,9 @@ def _flatten(errors: Any, path: str, into: dict[str, Any]) -> None:
             if isinstance(key, int) or str(key).isdigit():
                 # DRF keys a ListField's errors by the item's position.
                 name = f"{path}[{key}]"
+            elif key == api_settings.NON_FIELD_ERRORS_KEY and path:
+                # About the nested value as a whole (an empty list): keyed by the value.
+                name = path
             else:
                 name = f"{path}.{key}" if path else str(key)
             _flatten(value, name, into)
