@@ -3,6 +3,7 @@
 from django.urls import include, path
 
 urlpatterns = [
+    path("", include("accounts.core.api_urls")),
     path("", include("accounts.signin.api_urls")),
     path("", include("accounts.ledger.api_urls")),
     path("", include("accounts.collective.api_urls")),

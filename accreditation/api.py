@@ -25,6 +25,7 @@ from accounts.services import (
     validate_no_identity_number,
 )
 from accounts.signin.permissions import HasRole
+from common.idempotency import idempotent
 from common.parsers import DepthLimitedJSONParser
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_of_holder
@@ -252,6 +253,7 @@ class ApplicationListView(generics.ListAPIView[Application]):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(request=SubmitSerializer, responses={201: ApplicationDetailSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         if request.user.role != Role.LEARNER:  # type: ignore[union-attr]
             return Response(

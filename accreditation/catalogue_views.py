@@ -25,6 +25,7 @@ from rest_framework.response import Response
 from accounts.models import Role, User
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 from common.forms import DateInput
+from common.idempotency import idempotent
 from common.table_pages import ImportPublishPage, export_download
 from outcomes.models import OutcomeKind
 
@@ -280,6 +281,7 @@ class CatalogueListApi(PublicReadApi, generics.GenericAPIView):
         request=CataloguePublishSerializer,
         responses={201: CatalogueVersionSerializer, 200: CatalogueVersionSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = CataloguePublishSerializer(data=request.data)
         body.is_valid(raise_exception=True)

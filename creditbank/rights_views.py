@@ -24,6 +24,7 @@ from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from common.downloads import beijing_time
 from common.http import SignedInApiRequest, SignedInRequest
+from common.idempotency import idempotent
 from outcomes.models import LearningOutcome
 from outcomes.services import outcome_search
 
@@ -213,6 +214,7 @@ class DataExportListApiView(APIView):
         responses={200: DataExportSerializer, 201: DataExportSerializer},
         operation_id="accounts_me_exports_create",
     )
+    @idempotent
     def post(self, request: SignedInApiRequest[User]) -> Response:
         export, created = data_export_request(
             account=learning_account_required(user=request.user),

@@ -431,7 +431,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "accounts.signin.authentication.TokenAuthentication",
         "accounts.signin.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -466,7 +466,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Learning accounts, learning outcomes, accreditation, credit transfer and certificates. "
         "Obtain a token at POST /api/v1/auth/token/ and send it as "
-        "'Authorization: Token <token>'."
+        "'Authorization: Bearer <token>' (or 'Authorization: Token <token>'). "
+        "Every 4xx answer has the ApiError body. A creating POST that documents the "
+        "Idempotency-Key header may be retried with the same key: the retry gets the first "
+        "answer, marked with the response header 'Idempotent-Replayed: true', and creates "
+        "nothing."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -476,6 +480,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # The schema is written in English whatever the caller's language (creditbank/schema.py).
+    "DEFAULT_GENERATOR_CLASS": "creditbank.schema.EnglishSchemaGenerator",
     "ENUM_NAME_OVERRIDES": {
         "ApplicationStateEnum": "accreditation.models.ApplicationState",
         "OutcomeKindEnum": "outcomes.models.OutcomeKind",

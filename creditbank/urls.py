@@ -4,11 +4,11 @@ from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from transfers.urls import api_urlpatterns as transfer_api_urlpatterns
 
-from . import rights_views, statement, views
+from . import rights_views, schema_views, statement, views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("", include("accounts.api_urls")),
@@ -31,7 +31,7 @@ api_v1: list[URLPattern | URLResolver] = [
         rights_views.DataExportDownloadApiView.as_view(),
         name="api-data-export-download",
     ),
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("schema/", schema_views.SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 

@@ -14,6 +14,7 @@ from accounts.collective.permissions import collective_or_404
 from accounts.models import LearningAccount, Role
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from common.idempotency import idempotent
 from common.parsers import DepthLimitedJSONParser
 
 from .batches import (
@@ -31,6 +32,7 @@ from .serializers import (
     StatusQuerySerializer,
 )
 from .services import (
+    REQUIRED_BY_KIND,
     outcome_save,
     outcome_update,
     outcome_withdraw,
@@ -38,6 +40,19 @@ from .services import (
 )
 from .storage import uploads_read
 from .views import batch_report_from, evidence_download
+
+# What each kind needs beyond kind, title and achieved_on, in the schema: a oneOf per kind in a
+# multipart body is dropped by openapi-python-client 0.29 (it sends no body at all), so the
+# rule is written out in the operation and as ``x-required-by-kind`` (docs/decisions/0013).
+KIND_REQUIREMENTS = (
+    "Add a learning outcome with its evidence (multipart: one `files` part per file, at least "
+    "one; PDF, JPEG or PNG). Besides `kind`, `title` and `achieved_on`, each kind needs "
+    "(a missing one answers 400 keyed by the field):\n\n"
+    + "\n".join(
+        f"- `{kind!s}`: " + ", ".join(f"`{field}`" for field in fields)
+        for kind, fields in REQUIRED_BY_KIND.items()
+    )
+)
 
 
 def learner_account(request: Request) -> LearningAccount:
@@ -70,8 +85,12 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request={"multipart/form-data": OutcomeSerializer}, responses={201: OutcomeSerializer}
+        request={"multipart/form-data": OutcomeSerializer},
+        responses={201: OutcomeSerializer},
+        description=KIND_REQUIREMENTS,
+        extensions={"x-required-by-kind": {str(k): list(v) for k, v in REQUIRED_BY_KIND.items()}},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = OutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -171,6 +190,7 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
             ),
         },
     )
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         collective = self.collective(request, pk)
         body = BatchUploadSerializer(data=request.data)

@@ -10,6 +10,7 @@ from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
 
+from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from .models import Programme
 from .serializers import LearningGoalSerializer, ProgrammeSerializer
 from .services import (
@@ -40,7 +41,12 @@ class LearningGoalListView(APIView):
         goals = learning_goals_of(account=learning_account_required(user=request.user))
         return Response(LearningGoalSerializer(goals, many=True).data)
 
-    @extend_schema(request=LearningGoalSerializer, responses={201: LearningGoalSerializer})
+    @extend_schema(
+        request=LearningGoalSerializer,
+        parameters=[IDEMPOTENCY_PARAMETER],
+        responses={201: LearningGoalSerializer},
+    )
+    @idempotent
     def post(self, request: SignedInApiRequest[User]) -> Response:
         serializer = LearningGoalSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -10,8 +10,10 @@ class TransfersConfig(AppConfig):
         from accounts.services import closure_eraser_register, closure_withdrawal_register
         from accreditation.catalogue import conversion_provider_register
         from accreditation.services import revocation_listener_register
+        from common.idempotency import idempotency_register
 
         from .closure import CLOSURE_WITHDRAWAL, account_transfers_erase
+        from .idempotency import idempotent
         from .rules import catalogue_conversions_provide
         from .services import transfers_on_revocation
 
@@ -23,3 +25,5 @@ class TransfersConfig(AppConfig):
         # for a decision and removes their free text.
         closure_withdrawal_register(CLOSURE_WITHDRAWAL)
         closure_eraser_register(account_transfers_erase)
+        # Every app's creating POSTs keep their Idempotency-Keys here.
+        idempotency_register(idempotent)

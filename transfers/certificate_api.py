@@ -12,9 +12,10 @@ from typing import Any
 
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, JsonResponse
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -33,6 +34,7 @@ from .certificates.pades import pdf_trust_roots_pem
 from .certificates.serials import serial_mistyped
 from .certificates.signing import signing_key_public
 from .certificates.verification import Verification, certificate_verify, revocation_reason_display
+from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from .models import Certificate
 
 NOT_FOUND = _("No certificate has this serial number.")
@@ -172,6 +174,11 @@ def _own(request: SignedInApiRequest[User], serial: str) -> Certificate:
     return certificate
 
 
+# How long a client waits before asking whether a requested certificate is issued (the worker
+# makes one in about a second).
+RETRY_AFTER_SECONDS = 2
+
+
 class CertificateListView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
@@ -180,7 +187,28 @@ class CertificateListView(APIView):
         account = learning_account_required(user=request.user)
         return Response(CertificateSerializer(certificates_of(account=account), many=True).data)
 
-    @extend_schema(request=CertificateRequestSerializer, responses={202: CertificateSerializer})
+    @extend_schema(
+        request=CertificateRequestSerializer,
+        parameters=[
+            IDEMPOTENCY_PARAMETER,
+            OpenApiParameter(
+                "Location",
+                OpenApiTypes.STR,
+                location=OpenApiParameter.HEADER,
+                response=[202],
+                description="The certificate's address: GET it until its state is issued.",
+            ),
+            OpenApiParameter(
+                "Retry-After",
+                OpenApiTypes.INT,
+                location=OpenApiParameter.HEADER,
+                response=[202],
+                description="Seconds to wait before asking again.",
+            ),
+        ],
+        responses={202: CertificateSerializer},
+    )
+    @idempotent
     def post(self, request: SignedInApiRequest[User]) -> Response:
         """Request a certificate; it is made by a worker (``state`` is ``requested`` until it is
         ``issued``). While the same kind and period is being made, the same one is returned."""
@@ -196,7 +224,14 @@ class CertificateListView(APIView):
             disclose=data.get("disclose"),
         )
         certificate.refresh_from_db()
-        return Response(CertificateSerializer(certificate).data, status=status.HTTP_202_ACCEPTED)
+        return Response(
+            CertificateSerializer(certificate).data,
+            status=status.HTTP_202_ACCEPTED,
+            headers={
+                "Location": reverse("api-certificate", kwargs={"serial": certificate.serial}),
+                "Retry-After": str(RETRY_AFTER_SECONDS),
+            },
+        )
 
 
 class CertificateDetailView(APIView):

@@ -14,8 +14,9 @@ connection died (a killed worker, a database restart) holds no lock, and the nex
 over at once. Elsewhere (SQLite) such a key is taken over after :data:`ABANDONED_AFTER`.
 
 Keys are per user and expire after :data:`KEY_TTL`; :func:`idempotency_keys_purge` (a beat task)
-deletes expired ones. Only answers below 500 are stored: after a server error the key is
-released, so the retry runs again.
+deletes expired ones. Only successful answers are stored: after a refusal (4xx, such as a
+validation error) or a server error the key is released, so the retry runs again. A replayed
+answer carries the header ``Idempotent-Replayed: true``.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from typing import Any
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils import encoders
 from rest_framework.views import APIView
+
+from common.idempotency import IDEMPOTENCY_PARAMETER as COMMON_PARAMETER
 
 from .models import IdempotencyKey
 
@@ -47,18 +48,8 @@ KEY_TTL = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=10)
 MAX_KEY_LENGTH = IdempotencyKey._meta.get_field("key").max_length or 255
 
-IDEMPOTENCY_PARAMETER = OpenApiParameter(
-    name=HEADER,
-    type=OpenApiTypes.STR,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description=(
-        "A unique value (a UUID) chosen by the client for this request. A retry with the same "
-        "key and body returns the first answer and creates nothing; the same key with another "
-        "body answers 422; a key whose first request is still running answers 409. Keys expire "
-        "after 24 hours."
-    ),
-)
+# The header documented on every creating POST (common/idempotency.py).
+IDEMPOTENCY_PARAMETER = COMMON_PARAMETER
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
@@ -170,7 +161,8 @@ def idempotent(method: Handler) -> Handler:
     @functools.wraps(method)
     def wrapper(view: APIView, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = (request.headers.get(HEADER) or "").strip()
-        if not key:
+        # Keys are per user: a caller without a sign-in has no keys of their own.
+        if not key or not request.user.is_authenticated:
             return method(view, request, *args, **kwargs)
         if len(key) > MAX_KEY_LENGTH:
             return Response(
@@ -192,6 +184,7 @@ def idempotent(method: Handler) -> Handler:
             if locked:
                 _lock_release(lock_id)
 
+    wrapper.idempotent = True  # type: ignore[attr-defined]  # the schema documents the header
     return wrapper
 
 
@@ -216,7 +209,9 @@ def _run_once(
                 # The answer DRF would give (a 400 for a refused request); anything it
                 # does not handle propagates and releases the key below.
                 response = view.handle_exception(exc)
-            if response.status_code >= 500:
+            if response.status_code >= 400:
+                # A refusal created nothing and is not stored: the client corrects the
+                # request and sends it again with the same key (a server error likewise).
                 raise _ServerError(response)
             # Stored in the same transaction as what the request created: both or neither.
             IdempotencyKey.objects.filter(pk=claimed.pk).update(

@@ -38,6 +38,7 @@ from accreditation.catalogue.api_base import (
     publish_status,
 )
 from common.forms import DateInput
+from common.idempotency import idempotent
 from common.table_pages import ImportPublishPage, export_download
 
 from .models import ConversionRule, Course
@@ -246,6 +247,7 @@ class ConversionRulesApi(PublicReadApi, generics.GenericAPIView):
         request=ConversionRulePublishSerializer,
         responses={201: ConversionRuleSerializer, 200: ConversionRuleSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = ConversionRulePublishSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -6,7 +6,7 @@ from .models import Course, LearningGoal, Programme
 class CourseSerializer(serializers.ModelSerializer):
     class Meta:
         model = Course
-        fields = ["code", "name", "name_en", "credits"]
+        fields = ["id", "code", "name", "name_en", "credits"]
         read_only_fields = fields
 
 

@@ -70,6 +70,7 @@ from common.downloads import (
     upload_read,
 )
 from common.forms import form_errors_apply
+from common.idempotency import idempotent
 from common.tables import RowError, table_write
 
 KIND_CHOICES = [(kind.value, kind.label) for kind in COLLECTIVE_KINDS]
@@ -663,6 +664,7 @@ class InstitutionsApi(ListAPIView):
         request=CollectiveApplicationSerializer,
         responses={201: InstitutionApplicationSerializer},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = CollectiveApplicationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -751,6 +753,7 @@ class MemberImportApi(InstitutionAdminApi):
             ),
         },
     )
+    @idempotent
     def post(self, request: Request, pk: int) -> Response:
         collective = self.collective(request, pk)
         body = MemberImportUploadSerializer(data=request.data)

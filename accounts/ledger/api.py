@@ -46,6 +46,8 @@ class MyAccountView(APIView):
     """The caller's own learning account, with hours and credits from the ledger."""
 
     permission_classes = [HasRole.of(Role.LEARNER)]
+    # PATCH needs the email, the phone and the password (the schema says so: creditbank/schema.py).
+    patch_requires_all = True
 
     @extend_schema(responses=LearningAccountSerializer)
     def get(self, request: Request) -> Response:

@@ -36,6 +36,7 @@ from accounts.signin.registration import personal_account_register
 from accounts.tasks import send_password_setup_email
 from accounts.validators import PHONE_VALIDATOR
 from common.forms import form_errors_apply
+from common.idempotency import idempotent
 from common.tasks import task_after_commit
 
 COUNTER_ROLES = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
@@ -176,6 +177,7 @@ class CentreAccountOpenApi(APIView):
     permission_classes = [HasRole.of(*COUNTER_ROLES)]
 
     @extend_schema(request=CentreRegistrationSerializer, responses={201: LearningAccountSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         serializer = CentreRegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

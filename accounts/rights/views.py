@@ -51,6 +51,7 @@ from accounts.rights.services import (
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accounts.validators import validate_no_identity_number
 from common.forms import DateInput, form_errors_apply
+from common.idempotency import idempotent
 
 CENTRE_STAFF = (Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN)
 
@@ -418,7 +419,7 @@ class CorrectionSerializer(serializers.ModelSerializer[CorrectionRequest]):
 class CorrectionAskSerializer(serializers.Serializer[Any]):
     # Without a record: basic information. With one: a field of that decided record (its
     # fields are listed at /api/v1/accounts/me/correctable-records/).
-    record_kind = serializers.CharField(max_length=30, required=False, default="")
+    record_kind = serializers.CharField(max_length=30, required=False, default="", allow_blank=True)
     record_id = serializers.IntegerField(
         required=False, default=None, allow_null=True, min_value=1, max_value=2**62
     )
@@ -472,6 +473,7 @@ class MyClosureView(APIView):
         return Response(ClosureSerializer(latest).data)
 
     @extend_schema(request=ClosureAskSerializer, responses={201: ClosureSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         data = ClosureAskSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -502,6 +504,7 @@ class MyCorrectionsView(ListAPIView[CorrectionRequest]):
         return corrections_of(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(request=CorrectionAskSerializer, responses={201: CorrectionSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         data = CorrectionAskSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -590,6 +593,7 @@ class MyVisitsView(ListAPIView[CentreVisit]):
         return visits_of(user=self.request.user)  # type: ignore[arg-type]
 
     @extend_schema(request=VisitSerializer, responses={201: VisitSerializer})
+    @idempotent
     def post(self, request: Request) -> Response:
         data = VisitSerializer(data=request.data)
         data.is_valid(raise_exception=True)

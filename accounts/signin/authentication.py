@@ -1,7 +1,11 @@
 from typing import Any
 
+import knox.auth
+from django.utils.translation import gettext as _
 from drf_spectacular.authentication import SessionScheme
-from rest_framework.authentication import SessionAuthentication
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import SessionAuthentication, get_authorization_header
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
 
 from accounts.signin.mfa import second_factor_required
@@ -26,3 +30,37 @@ class VerifiedSessionScheme(SessionScheme):
     """Documents the session scheme in the OpenAPI schema, as for DRF's own class."""
 
     target_class = "accounts.signin.authentication.VerifiedSessionAuthentication"
+
+
+class TokenAuthentication(knox.auth.TokenAuthentication):
+    """knox's API token, sent as ``Authorization: Bearer <token>`` (what OAuth-minded clients
+    and generated clients send) or as knox's own ``Authorization: Token <token>``."""
+
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        auth = get_authorization_header(request).split()
+        if not auth or auth[0].lower() != b"bearer":
+            return super().authenticate(request)
+        if len(auth) != 2:
+            raise AuthenticationFailed(
+                _("Invalid token header. Token string should not contain spaces.")
+                if len(auth) > 2
+                else _("Invalid token header. No credentials provided.")
+            )
+        return self.authenticate_credentials(auth[1])
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """Documents the token as HTTP bearer authentication (``Token`` works too)."""
+
+    target_class = "accounts.signin.authentication.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": (
+                "The token from POST /api/v1/auth/token/, as 'Authorization: Bearer <token>' "
+                "('Authorization: Token <token>' is accepted too)."
+            ),
+        }

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 from accounts.models import Role
 from accounts.signin.permissions import HasRole
 from common.downloads import CONTENT_TYPES, FileFormatNegotiation, file_download, upload_read
+from common.idempotency import idempotent
 from common.tables import RowsInvalid
 
 from ..serializers import (
@@ -114,6 +115,7 @@ class SheetImportApi(APIView):
     @extend_schema(
         request={"multipart/form-data": SpreadsheetUploadSerializer}, responses=IMPORT_RESPONSES
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         return import_response(self.importer, request)
 

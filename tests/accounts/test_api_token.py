@@ -215,3 +215,24 @@ def test_behind_the_proxy_lockout_follows_the_client_address_the_proxy_saw(
 
     assert attacker.status_code == 429
     assert learner_elsewhere.status_code == 200
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "Token"])
+def test_the_token_is_accepted_as_a_bearer_token_too(api_client, reviewer, scheme):
+    # Issue 22: generated clients send "Bearer"; it used to answer "credentials were not
+    # provided".
+    token = token_for(api_client, "rita")
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"{scheme} {token}")
+    response = api_client.get("/api/v1/auth/user/")
+
+    assert response.status_code == 200
+    assert response.json()["role"] == "centre_reviewer"
+
+
+def test_a_wrong_bearer_token_is_refused(api_client, reviewer):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    response = api_client.get("/api/v1/auth/user/")
+
+    assert response.status_code == 401

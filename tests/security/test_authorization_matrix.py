@@ -347,6 +347,7 @@ ROUTES: dict[str, Row] = {
         "centre-own", APP, reviewer_x=403, reviewer_y=403, management="ok"
     ),
     "api-programmes": row("public"),
+    "api-centres": row("public"),
     "api-calendar-year": row("public"),
     "api-goals": row("learner"),
     "api-goal": row("learner-own", GOAL),

@@ -792,7 +792,8 @@ def test_a_bad_request_gets_field_errors_and_makes_nothing(world, api_client):
     assert set(no_period.json()) == {"period_from", "period_to"}
     assert "period_to" in backwards.json()
     assert "period_to" in in_future.json()
-    assert "disclose" in bad_disclose.json()
+    # Issue 22: an item of a list is keyed by its path (it was {"disclose": {"0": [...]}}).
+    assert list(bad_disclose.json()) == ["disclose[0]"]
     assert "kind" in bad_kind.json()
     assert Certificate.objects.count() == 0
 

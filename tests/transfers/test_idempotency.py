@@ -59,15 +59,21 @@ def test_without_the_header_a_second_request_is_a_new_request(api_client, world,
 
 
 @pytest.mark.django_db
-def test_a_refusal_is_replayed_too(api_client, world, learner):
+def test_a_refusal_is_not_replayed_so_the_corrected_request_may_reuse_the_key(
+    api_client, world, learner
+):
+    # Issue 22: a 400 used to be stored with the key, and the corrected request was then
+    # refused with 422 ("used for a different request").
     api_client.force_authenticate(learner)
     bad = {"programme": world["programme"].pk, "items": []}
 
     first = post(api_client, bad, "key-bad")
-    retry = post(api_client, bad, "key-bad")
+    corrected = post(api_client, body(world), "key-bad")
 
-    assert first.status_code == retry.status_code == 400
-    assert retry.json() == first.json()
+    assert first.status_code == 400
+    assert "Idempotent-Replayed" not in first
+    assert corrected.status_code == 201
+    assert TransferApplication.objects.count() == 1
 
 
 @pytest.mark.django_db
