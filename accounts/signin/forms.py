@@ -11,8 +11,16 @@ from django.utils.translation import pgettext_lazy
 
 from accounts.identity.numbers import IdType, parse_identity
 from accounts.signin.services import password_reset_users
-from accounts.validators import PHONE_VALIDATOR
+from accounts.validators import PHONE_VALIDATOR, normalise_phone
 from common.tasks import task_after_commit
+
+
+class PhoneField(forms.CharField):
+    """A mobile number as people write it (139 1234 5678, 139-1234-5678), checked and kept as
+    digits (and a leading +)."""
+
+    def to_python(self, value: Any) -> str:
+        return normalise_phone(super().to_python(value))
 
 
 class LoginForm(AuthenticationForm):
@@ -42,7 +50,7 @@ class RegistrationForm(forms.Form):
         help_text=_("Your date of birth and gender are read from the number."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    phone = forms.CharField(
+    phone = PhoneField(
         label=_("Mobile phone"),
         max_length=20,
         validators=[PHONE_VALIDATOR],
@@ -132,7 +140,7 @@ class ContactDetailsForm(forms.Form):
 
 
 class SmsResetRequestForm(forms.Form):
-    phone = forms.CharField(
+    phone = PhoneField(
         label=_("Mobile phone"),
         max_length=20,
         validators=[PHONE_VALIDATOR],
@@ -143,7 +151,7 @@ class SmsResetRequestForm(forms.Form):
 
 
 class SmsResetConfirmForm(forms.Form):
-    phone = forms.CharField(
+    phone = PhoneField(
         label=_("Mobile phone"),
         max_length=20,
         validators=[PHONE_VALIDATOR],
