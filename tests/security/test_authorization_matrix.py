@@ -157,6 +157,8 @@ ROUTES: dict[str, Row] = {
     "password_reset_done": row("public"),
     "password_reset_confirm": row("public", {"uidb64": "MQ", "token": "set-password"}),
     "password_reset_complete": row("public"),
+    "password_reset_sms": row("public"),
+    "password_reset_sms_confirm": row("public"),
     "collective-apply": row("public"),
     "catalogue": row("public"),
     "catalogue-entry": row("public"),
