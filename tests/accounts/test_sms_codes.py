@@ -232,6 +232,24 @@ def test_the_code_is_stored_only_as_a_keyed_hash(client, ask_code):
     assert PHONE not in row
 
 
+def test_the_api_registers_without_a_code_and_leaves_the_phone_unverified(api_client):
+    response = api_client.post(
+        "/api/v1/accounts/",
+        {
+            "name": "邵涛涛",
+            "id_type": "resident_id",
+            "id_number": RESIDENT,
+            "phone": PHONE,
+            "email": "shao@example.cn",
+            "password": PASSWORD,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert User.objects.get(phone=PHONE).phone_verified_at is None
+
+
 # --- Throttles ----------------------------------------------------------------------------------
 
 
@@ -287,6 +305,7 @@ def test_a_learner_resets_the_password_by_sms_and_signs_in_with_it(
 
     assert response.status_code == 302
     assert response["Location"] == "/password/reset/done/"
+    assert User.objects.get(phone=PHONE).phone_verified_at is not None
     assert client.post("/login/", {"username": PHONE, "password": PASSWORD}).status_code == 200
     assert client.post("/login/", {"username": PHONE, "password": NEW_PASSWORD}).status_code == 302
 
