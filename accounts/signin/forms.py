@@ -20,7 +20,7 @@ class PhoneField(forms.CharField):
     digits (and a leading +)."""
 
     def to_python(self, value: Any) -> str:
-        return normalise_phone(super().to_python(value))
+        return normalise_phone(super().to_python(value) or "")
 
 
 class LoginForm(AuthenticationForm):

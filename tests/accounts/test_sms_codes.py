@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from celery.exceptions import Retry
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from rest_framework.throttling import SimpleRateThrottle
@@ -18,6 +20,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from accounts.models import LearningAccount, SmsCode, User
 from accounts.signin import sms
 from accounts.signin.sms import SmsMessage, SmsRejected, SmsTransientError
+from accounts.signin.sms_codes import password_reset_by_sms, sms_code_send
 from accounts.tasks import send_sms_code
 from tests.accounts.sms import codes_sent_to, send_code
 from tests.people import LEARNER_PASSWORD as PASSWORD
@@ -95,6 +98,14 @@ def test_sending_the_code_keeps_what_was_typed_and_marks_no_other_field(client, 
     assert 'id="id_id_number_errors"' not in page
     assert 'id="id_code_errors"' not in page
     assert not LearningAccount.objects.exists()
+
+
+def test_a_malformed_number_is_marked_and_sent_nothing(client, ask_code, sms_outbox):
+    response = ask_code(phone="1391234")
+
+    assert 'id="id_phone_errors"' in response.content.decode()
+    assert sms_outbox == []
+    assert not SmsCode.objects.exists()
 
 
 def test_a_learner_registers_with_a_phone_only_and_the_phone_is_verified(client, ask_code):
@@ -467,3 +478,39 @@ def test_the_sms_speaks_the_language_of_the_page(
     chinese, english = (message.text for message in sms_outbox)
     assert "验证码" in chinese
     assert "verification code" in english
+
+
+# --- Races (PostgreSQL) -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_code_used_twice_at_the_same_moment_resets_once(postgres, settings, sms_outbox):
+    settings.SMS_BACKEND = "accounts.signin.sms.LocmemBackend"
+    User.objects.create_user(username="XF0000000001", phone=PHONE, password=PASSWORD)
+    sms_code_send(phone=PHONE, purpose="password_reset")
+    code = codes_sent_to(PHONE)[-1]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def attempt(password: str) -> None:
+        barrier.wait()
+        try:
+            password_reset_by_sms(phone=PHONE, code=code, password=password)
+            outcomes.append(password)
+        except ValidationError as exc:
+            outcomes.append(f"refused: {next(iter(exc.message_dict))}")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=attempt, args=("First-new-password-1",)),
+        threading.Thread(target=attempt, args=("Second-new-password-2",)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(outcomes)[-1] == "refused: code"
+    (winner,) = [outcome for outcome in outcomes if not outcome.startswith("refused")]
+    assert User.objects.get(phone=PHONE).check_password(winner)

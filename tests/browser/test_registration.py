@@ -139,3 +139,22 @@ def learner_by_phone(db):
         email="",
         password=PASSWORD,
     )
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_reset_by_sms_pages_fit_a_phone(browser, live_server, language):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    context.add_cookies([{"name": "django_language", "value": language, "url": live_server.url}])
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto("/login/")
+        fits(page)
+        page.goto("/password/reset/sms/")
+        fits(page)
+        page.locator("#id_phone").fill(PHONE)
+        page.locator("form button.button--primary").click()
+        page.get_by_test_id("code-sent").wait_for()
+        fits(page)
+    finally:
+        context.close()
