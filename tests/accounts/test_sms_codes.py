@@ -19,6 +19,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.models import LearningAccount, SmsCode, User
 from accounts.signin import sms
+from accounts.signin.checks import sms_backend_check
 from accounts.signin.sms import SmsMessage, SmsRejected, SmsTransientError
 from accounts.signin.sms_codes import password_reset_by_sms, sms_code_send
 from accounts.tasks import send_sms_code
@@ -430,6 +431,24 @@ def test_the_console_backend_masks_the_number_and_shows_the_code_only_in_debug(s
     assert PHONE not in development + production
     assert "424242" in development
     assert "424242" not in production
+
+
+def test_the_deployment_check_warns_of_sms_that_reach_no_phone(settings):
+    settings.DEBUG = False
+    settings.SMS_BACKEND = "accounts.signin.sms.ConsoleBackend"
+    assert [m.id for m in sms_backend_check()] == ["accounts.W001"]
+
+    settings.SMS_BACKEND = "accounts.signin.sms.AliyunBackend"
+    settings.SMS_ALIYUN_ACCESS_KEY_ID = "LTAI-test"
+    settings.SMS_ALIYUN_ACCESS_KEY_SECRET = "secret"
+    settings.SMS_ALIYUN_SIGN_NAME = "学分银行"
+    settings.SMS_ALIYUN_TEMPLATE_CODE = ""
+    (warning,) = sms_backend_check()
+    assert warning.id == "accounts.W002"
+    assert "SMS_ALIYUN_TEMPLATE_CODE" in warning.msg
+
+    settings.SMS_ALIYUN_TEMPLATE_CODE = "SMS_1"
+    assert sms_backend_check() == []
 
 
 class FlakyBackend(sms.BaseSmsBackend):
