@@ -262,6 +262,104 @@ def test_the_api_registers_without_a_code_and_leaves_the_phone_unverified(api_cl
     assert User.objects.get(phone=PHONE).phone_verified_at is None
 
 
+# --- Over the API ---------------------------------------------------------------------------------
+
+
+def api_code(api_client, capture, phone: str, purpose: str):
+    with capture(execute=True):
+        return api_client.post(
+            "/api/v1/auth/sms-code/", {"phone": phone, "purpose": purpose}, format="json"
+        )
+
+
+def api_registration(**overrides: str) -> dict[str, str]:
+    return {
+        "name": "邵涛涛",
+        "id_type": "resident_id",
+        "id_number": RESIDENT,
+        "phone": PHONE,
+        "email": "shao@example.cn",
+        "password": PASSWORD,
+        **overrides,
+    }
+
+
+def test_the_api_registers_with_the_sms_code_and_the_phone_is_verified(
+    api_client, django_capture_on_commit_callbacks, sms_outbox
+):
+    sent = api_code(api_client, django_capture_on_commit_callbacks, "139 1234 5678", "register")
+    assert sent.status_code == 202
+    code = codes_sent_to(PHONE)[-1]
+
+    response = api_client.post(
+        "/api/v1/accounts/", api_registration(phone_code=code), format="json"
+    )
+
+    assert response.status_code == 201
+    assert User.objects.get(phone=PHONE).phone_verified_at is not None
+
+
+def test_the_api_refuses_a_wrong_sms_code_beside_its_field(
+    api_client, django_capture_on_commit_callbacks, sms_outbox
+):
+    api_code(api_client, django_capture_on_commit_callbacks, PHONE, "register")
+    wrong = "000000" if codes_sent_to(PHONE)[-1] != "000000" else "111111"
+
+    response = api_client.post(
+        "/api/v1/accounts/", api_registration(phone_code=wrong), format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["phone_code"]
+    assert not User.objects.filter(phone=PHONE).exists()
+
+
+def test_the_api_resets_a_password_by_sms(
+    api_client, client, ask_code, django_capture_on_commit_callbacks, sms_outbox
+):
+    registered(client, ask_code)
+    known = api_code(api_client, django_capture_on_commit_callbacks, PHONE, "password_reset")
+    unknown = api_code(
+        api_client, django_capture_on_commit_callbacks, "13700000000", "password_reset"
+    )
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+    assert codes_sent_to("13700000000") == []
+    body = {"phone": PHONE, "code": codes_sent_to(PHONE)[-1], "new_password": NEW_PASSWORD}
+
+    response = api_client.post("/api/v1/auth/password/sms-reset/", body, format="json")
+    again = api_client.post("/api/v1/auth/password/sms-reset/", body, format="json")
+
+    assert response.status_code == 200
+    assert again.status_code == 400
+    assert list(again.json()) == ["code"]
+    token = api_client.post(
+        "/api/v1/auth/token/", {"username": PHONE, "password": NEW_PASSWORD}, format="json"
+    )
+    assert token.status_code == 200
+
+
+def test_the_api_throttles_codes_per_number(
+    api_client, django_capture_on_commit_callbacks, sms_outbox, monkeypatch
+):
+    rates = {"sms_number": "1/hour", "sms_address": "100/hour"}
+    monkeypatch.setattr("rest_framework.settings.api_settings.DEFAULT_THROTTLE_RATES", rates)
+    api_code(api_client, django_capture_on_commit_callbacks, PHONE, "register")
+
+    response = api_code(api_client, django_capture_on_commit_callbacks, PHONE, "register")
+
+    assert response.status_code == 429
+    assert len(codes_sent_to(PHONE)) == 1
+
+
+def test_the_api_refuses_a_malformed_number_beside_its_field(api_client, sms_outbox):
+    response = api_client.post(
+        "/api/v1/auth/sms-code/", {"phone": "12345", "purpose": "register"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()) == ["phone"]
+
+
 # --- Throttles ----------------------------------------------------------------------------------
 
 

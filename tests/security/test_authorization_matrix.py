@@ -281,6 +281,8 @@ ROUTES: dict[str, Row] = {
     "api-logout": row("signed-in"),
     "api-current-user": row("signed-in"),
     "api-account-register": row("public"),
+    "api-sms-code": row("public"),
+    "api-password-sms-reset": row("public"),
     "api-account-me": row("learner"),
     "api-my-staff-accesses": row("learner"),
     "api-outcomes": row("learner"),
