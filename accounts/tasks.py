@@ -13,13 +13,14 @@ from accounts.signin.services import (
     password_setup_email_send,
 )
 from accounts.signin.sms import SmsTransientError
-from accounts.signin.sms_codes import sms_code_send
+from accounts.signin.sms_codes import sms_code_send, sms_codes_purge
 
 
 @shared_task
 def purge_expired_tokens() -> int:
-    """Periodic (beat): expired API tokens are removed so that the table stays small."""
-    return api_tokens_purge_expired()
+    """Periodic (beat): expired API tokens, and SMS codes expired for a day, are removed so
+    that the tables stay small."""
+    return api_tokens_purge_expired() + sms_codes_purge()
 
 
 @shared_task(

@@ -141,6 +141,15 @@ def _reset_user_of(phone: str) -> User | None:
     return User.objects.filter(phone=phone, is_active=True).first() if phone else None
 
 
+def sms_codes_purge() -> int:
+    """Delete the codes expired more than a day ago (the day keeps the counts of wrong tries
+    for anyone looking into abuse); returns how many went."""
+    deleted, _details = SmsCode.objects.filter(
+        expires_at__lt=timezone.now() - timedelta(days=1)
+    ).delete()
+    return deleted
+
+
 # --- Checking ---------------------------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from accounts.signin import sms
 from accounts.signin.checks import sms_backend_check
 from accounts.signin.sms import SmsMessage, SmsRejected, SmsTransientError
 from accounts.signin.sms_codes import password_reset_by_sms, sms_code_send
-from accounts.tasks import send_sms_code
+from accounts.tasks import purge_expired_tokens, send_sms_code
 from tests.accounts.sms import codes_sent_to, send_code
 from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT, WANG_RESIDENT
@@ -547,6 +547,21 @@ def test_the_deployment_check_warns_of_sms_that_reach_no_phone(settings):
 
     settings.SMS_ALIYUN_TEMPLATE_CODE = "SMS_1"
     assert sms_backend_check() == []
+
+
+def test_codes_expired_for_a_day_are_purged_by_the_periodic_task(settings, sms_outbox):
+    sms_code_send(phone=PHONE, purpose="register")
+    sms_code_send(phone="13700000000", purpose="register")
+    old = SmsCode.objects.order_by("pk").first()
+    SmsCode.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=2),
+        expires_at=timezone.now() - timedelta(days=2) + timedelta(minutes=5),
+    )
+
+    purge_expired_tokens.apply()
+
+    assert list(SmsCode.objects.exclude(pk=old.pk)) == list(SmsCode.objects.all())
+    assert SmsCode.objects.count() == 1
 
 
 class FlakyBackend(sms.BaseSmsBackend):
