@@ -25,6 +25,7 @@ from accounts.signin.services import api_token_create
 from accounts.signin.sms_codes import (
     SmsAddressThrottle,
     password_reset_by_sms,
+    sms_code_queue,
     sms_number_allowed,
 )
 
@@ -79,16 +80,12 @@ class SmsCodeRequestView(APIView):
 
     @extend_schema(request=SmsCodeRequestSerializer, responses={202: DetailSerializer})
     def post(self, request: Request) -> Response:
-        from accounts.tasks import send_sms_code
-        from common.tasks import task_after_commit
-
         body = SmsCodeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         phone = body.validated_data["phone"]
         if not sms_number_allowed(request=request, phone=phone):
             raise Throttled()
-        task_after_commit(
-            send_sms_code,
+        sms_code_queue(
             phone=phone,
             purpose=body.validated_data["purpose"],
             language=translation.get_language() or settings.LANGUAGE_CODE,

@@ -34,7 +34,7 @@ from accounts.identity.crypto import blind_index
 from accounts.ledger.models import LearningAccount
 from accounts.signin.models import SmsCode
 from accounts.signin.registration import personal_account_register
-from accounts.signin.sms import SmsMessage, sms_send
+from accounts.signin.sms import SmsMessage, mask_phone, sms_send
 from accounts.validators import normalise_phone
 
 Purpose = SmsCode.Purpose
@@ -104,7 +104,24 @@ def sms_code_allowed(*, request: HttpRequest, phone: str) -> bool:
     )
 
 
-# --- Sending (the worker) ---------------------------------------------------------------------
+# --- Queueing (the page) and sending (the worker) ---------------------------------------------
+
+
+def sms_code_queue(*, phone: str, purpose: str, language: str) -> None:
+    """Queue the worker task that sends a code, once the request's transaction commits. The
+    number is in the task's arguments, but its logged form (``kwargsrepr``: worker logs,
+    monitoring) shows it masked."""
+    from accounts.tasks import send_sms_code
+
+    kwargs = {"phone": normalise_phone(phone), "purpose": purpose, "language": language}
+    shown = {**kwargs, "phone": mask_phone(kwargs["phone"])}
+
+    def send() -> None:
+        # kwargsrepr: Celery's option for hiding arguments in logs (absent from the stubs).
+        send_sms_code.apply_async(kwargs=kwargs, kwargsrepr=repr(shown))  # type: ignore[call-arg]
+
+    send.__qualname__ = "sms_code_queue(accounts.tasks.send_sms_code)"
+    transaction.on_commit(send, robust=True)
 
 
 def _sms_code_create(*, phone: str, purpose: str) -> str:

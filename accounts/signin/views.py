@@ -39,11 +39,10 @@ from accounts.signin.sms_codes import (
     password_reset_by_sms,
     personal_account_register_by_phone,
     sms_code_allowed,
+    sms_code_queue,
 )
-from accounts.tasks import send_sms_code
 from accounts.validators import normalise_phone
 from common.forms import form_errors_apply
-from common.tasks import task_after_commit
 
 
 @sensitive_post_parameters("id_number", "password1", "password2", "code")
@@ -101,9 +100,8 @@ def _sms_code_request(request: HttpRequest, *, phone: str, purpose: str) -> bool
     goes (the answer is the same for a number with or without an account)."""
     if not sms_code_allowed(request=request, phone=phone):
         return False
-    task_after_commit(
-        send_sms_code,
-        phone=normalise_phone(phone),
+    sms_code_queue(
+        phone=phone,
         purpose=purpose,
         language=translation.get_language() or settings.LANGUAGE_CODE,
     )

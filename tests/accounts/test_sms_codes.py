@@ -21,7 +21,7 @@ from accounts.models import LearningAccount, SmsCode, User
 from accounts.signin import sms
 from accounts.signin.checks import sms_backend_check
 from accounts.signin.sms import SmsMessage, SmsRejected, SmsTransientError
-from accounts.signin.sms_codes import password_reset_by_sms, sms_code_send
+from accounts.signin.sms_codes import password_reset_by_sms, sms_code_queue, sms_code_send
 from accounts.tasks import purge_expired_tokens, send_sms_code
 from tests.accounts.sms import codes_sent_to, send_code
 from tests.people import LEARNER_PASSWORD as PASSWORD
@@ -552,7 +552,7 @@ def test_the_deployment_check_warns_of_sms_that_reach_no_phone(settings):
 def test_codes_expired_for_a_day_are_purged_by_the_periodic_task(settings, sms_outbox):
     sms_code_send(phone=PHONE, purpose="register")
     sms_code_send(phone="13700000000", purpose="register")
-    old = SmsCode.objects.order_by("pk").first()
+    old = SmsCode.objects.order_by("pk")[0]
     SmsCode.objects.filter(pk=old.pk).update(
         created_at=timezone.now() - timedelta(days=2),
         expires_at=timezone.now() - timedelta(days=2) + timedelta(minutes=5),
@@ -562,6 +562,22 @@ def test_codes_expired_for_a_day_are_purged_by_the_periodic_task(settings, sms_o
 
     assert list(SmsCode.objects.exclude(pk=old.pk)) == list(SmsCode.objects.all())
     assert SmsCode.objects.count() == 1
+
+
+def test_the_queued_task_shows_the_number_masked_in_logs(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    sent: list[dict] = []
+    monkeypatch.setattr(send_sms_code, "apply_async", lambda **options: sent.append(options))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sms_code_queue(phone="139-1234-5678", purpose="register", language="zh-hans")
+        assert sent == []  # not before the commit
+
+    (options,) = sent
+    assert options["kwargs"]["phone"] == PHONE
+    assert "139****5678" in options["kwargsrepr"]
+    assert PHONE not in options["kwargsrepr"]
 
 
 class FlakyBackend(sms.BaseSmsBackend):
