@@ -7,6 +7,11 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self) -> None:
+        from django.core import checks
+
+        from accounts.signin.checks import sms_backend_check
+
+        checks.register(sms_backend_check, checks.Tags.security, deploy=True)
         from accounts.ledger.models import RevealReason
         from accounts.ledger.reveals import counter_opening_check, reveal_reference_register
         from accounts.rights.services import correction_reveal_check, visit_reveal_check

@@ -42,6 +42,7 @@ from accounts.rights.models import (
     CorrectionEvent,
     CorrectionRequest,
 )
+from accounts.signin.models import SmsCode
 
 __all__ = [
     "CENTRE_ROLES",
@@ -67,6 +68,7 @@ __all__ = [
     "Notification",
     "RevealReason",
     "Role",
+    "SmsCode",
     "StaffAccess",
     "StatusEvent",
     "User",

@@ -12,12 +12,15 @@ from accounts.signin.services import (
     password_reset_emails_send,
     password_setup_email_send,
 )
+from accounts.signin.sms import SmsTransientError
+from accounts.signin.sms_codes import sms_code_send, sms_codes_purge
 
 
 @shared_task
 def purge_expired_tokens() -> int:
-    """Periodic (beat): expired API tokens are removed so that the table stays small."""
-    return api_tokens_purge_expired()
+    """Periodic (beat): expired API tokens, and SMS codes expired for a day, are removed so
+    that the tables stay small."""
+    return api_tokens_purge_expired() + sms_codes_purge()
 
 
 @shared_task(
@@ -76,3 +79,20 @@ def close_due_accounts() -> int:
     """Periodic (beat): accounts whose closure confirmation period has ended are closed and
     their personal data removed. Safe to run again: a closed account is not closed twice."""
     return account_closures_run()
+
+
+@shared_task(
+    autoretry_for=(SmsTransientError,),
+    retry_backoff=10,
+    retry_backoff_max=120,
+    max_retries=5,
+)
+def send_sms_code(*, phone: str, purpose: str, language: str) -> bool:
+    """A one-time code asked for on a page: queued for every number asked for, registered or
+    not, so the page's answer and timing tell nothing; the worker decides whether it goes.
+    Retried (a new code each time, replacing the undelivered one) while the provider is down
+    or throttles; a code lives five minutes, so retries stop within two."""
+    if language not in dict(settings.LANGUAGES):
+        language = settings.LANGUAGE_CODE
+    with translation.override(language):
+        return sms_code_send(phone=phone, purpose=purpose)

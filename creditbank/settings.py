@@ -453,6 +453,9 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),
         # Certificate verification by serial (API and page), per address.
         "certificate_verify": os.environ.get("THROTTLE_VERIFY_RATE", "30/min"),
+        # SMS codes asked for (registration, password reset), per number and per address.
+        "sms_number": os.environ.get("THROTTLE_SMS_NUMBER_RATE", "5/hour"),
+        "sms_address": os.environ.get("THROTTLE_SMS_ADDRESS_RATE", "20/hour"),
     },
 }
 REST_KNOX = {
@@ -531,6 +534,19 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# SMS (one-time codes; accounts/signin/sms.py): the console in development (the code in the log
+# while DEBUG is on), Aliyun SMS in production: SMS_BACKEND=accounts.signin.sms.AliyunBackend.
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "accounts.signin.sms.ConsoleBackend")
+SMS_ALIYUN_ENDPOINT = os.environ.get("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_REGION = os.environ.get("SMS_ALIYUN_REGION", "cn-hangzhou")
+SMS_ALIYUN_ACCESS_KEY_ID = os.environ.get("SMS_ALIYUN_ACCESS_KEY_ID", "")
+SMS_ALIYUN_ACCESS_KEY_SECRET = os.environ.get("SMS_ALIYUN_ACCESS_KEY_SECRET", "")
+SMS_ALIYUN_SIGN_NAME = os.environ.get("SMS_ALIYUN_SIGN_NAME", "")
+SMS_ALIYUN_TEMPLATE_CODE = os.environ.get("SMS_ALIYUN_TEMPLATE_CODE", "")
+SMS_TIMEOUT_SECONDS = float(os.environ.get("SMS_TIMEOUT_SECONDS", "5"))
+SMS_CODE_MINUTES = env_int("SMS_CODE_MINUTES", 5)
+SMS_CODE_MAX_WRONG_TRIES = env_int("SMS_CODE_MAX_WRONG_TRIES", 5)
 
 # --- Production hardening ----------------------------------------------------------------------
 

@@ -173,6 +173,11 @@ PRODUCTION_ENV = {
     "IDENTITY_INDEX_KEY": secrets.token_urlsafe(32),
     "CERTIFICATE_SIGNING_KEY": "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SMS_BACKEND": "accounts.signin.sms.AliyunBackend",
+    "SMS_ALIYUN_ACCESS_KEY_ID": "LTAI-deployment-check",
+    "SMS_ALIYUN_ACCESS_KEY_SECRET": secrets.token_urlsafe(24),
+    "SMS_ALIYUN_SIGN_NAME": "学分银行",
+    "SMS_ALIYUN_TEMPLATE_CODE": "SMS_100200300",
 }
 
 

@@ -124,6 +124,9 @@ class User(AbstractUser):
 
     name = models.CharField(_("name"), max_length=150, blank=True)
     phone = models.CharField(_("mobile phone"), max_length=20, blank=True)
+    # When the holder of ``phone`` proved it with an SMS code; empty when never, or when the
+    # number changed since.
+    phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
     role = models.CharField(
         _("role"), max_length=30, choices=Role.choices, default=Role.LEARNER, db_index=True
     )

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -23,6 +24,7 @@ from accounts.signin.serializers import (
     ContactDetailsSerializer,
 )
 from accounts.signin.services import contact_details_change
+from accounts.signin.sms_codes import personal_account_register_by_phone
 
 
 class AccountRegisterView(APIView):
@@ -37,7 +39,18 @@ class AccountRegisterView(APIView):
     def post(self, request: Request) -> Response:
         serializer = RegistrationSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        account = personal_account_register(**serializer.validated_data)
+        data = dict(serializer.validated_data)
+        code = data.pop("phone_code", None)
+        if code is None:
+            account = personal_account_register(**data)
+        else:
+            try:
+                account = personal_account_register_by_phone(code=code, **data)
+            except ValidationError as exc:
+                errors = exc.message_dict
+                raise ValidationError(
+                    {"phone_code" if name == "code" else name: m for name, m in errors.items()}
+                ) from exc
         account_with_totals(account)
         return Response(LearningAccountSerializer(account).data, status=status.HTTP_201_CREATED)
 

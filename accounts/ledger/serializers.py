@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from rest_framework import serializers
 
 from accounts.identity.numbers import IdType
@@ -22,6 +23,16 @@ class RegistrationSerializer(serializers.Serializer):
         trim_whitespace=False,
         max_length=128,
         style={"input_type": "password"},
+    )
+    phone_code = serializers.CharField(
+        label=pgettext_lazy("sms", "Code from the SMS"),
+        help_text=_(
+            "Optional: the code POST /api/v1/auth/sms-code/ sent to the phone (purpose "
+            "register); with it the phone is verified from the start."
+        ),
+        max_length=6,
+        required=False,
+        write_only=True,
     )
 
 

@@ -7,11 +7,20 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.identity.numbers import IdType, parse_identity
 from accounts.signin.services import password_reset_users
-from accounts.validators import PHONE_VALIDATOR
+from accounts.validators import PHONE_VALIDATOR, normalise_phone
 from common.tasks import task_after_commit
+
+
+class PhoneField(forms.CharField):
+    """A mobile number as people write it (139 1234 5678, 139-1234-5678), checked and kept as
+    digits (and a leading +)."""
+
+    def to_python(self, value: Any) -> str:
+        return normalise_phone(super().to_python(value) or "")
 
 
 class LoginForm(AuthenticationForm):
@@ -41,14 +50,26 @@ class RegistrationForm(forms.Form):
         help_text=_("Your date of birth and gender are read from the number."),
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
-    phone = forms.CharField(
+    phone = PhoneField(
         label=_("Mobile phone"),
         max_length=20,
         validators=[PHONE_VALIDATOR],
         widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
     )
+    code = forms.CharField(
+        label=pgettext_lazy("sms", "Code from the SMS"),
+        max_length=6,
+        help_text=_("Press “Send the code”; the SMS brings 6 digits, valid for 5 minutes."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "spellcheck": "false"}
+        ),
+    )
     email = forms.EmailField(
-        label=_("Email"), max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+        label=pgettext_lazy("registration", "Email (optional)"),
+        max_length=254,
+        required=False,
+        help_text=_("Your mobile phone is enough to sign in and to reset the password."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
     password1 = forms.CharField(
         label=_("Password"),
@@ -116,3 +137,48 @@ class ContactDetailsForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
         help_text=_("To confirm that it is you."),
     )
+
+
+class SmsResetRequestForm(forms.Form):
+    phone = PhoneField(
+        label=_("Mobile phone"),
+        max_length=20,
+        validators=[PHONE_VALIDATOR],
+        widget=forms.TextInput(
+            attrs={"autocomplete": "tel", "inputmode": "tel", "autofocus": True}
+        ),
+    )
+
+
+class SmsResetConfirmForm(forms.Form):
+    phone = PhoneField(
+        label=_("Mobile phone"),
+        max_length=20,
+        validators=[PHONE_VALIDATOR],
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+    code = forms.CharField(
+        label=pgettext_lazy("sms", "Code from the SMS"),
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+    new_password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters, not only digits, not a common password."),
+    )
+    new_password2 = forms.CharField(
+        label=_("New password again"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("new_password1"), cleaned.get("new_password2")
+        if first and second and first != second:
+            self.add_error("new_password2", _("The two passwords differ."))
+        return cleaned

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.models import Centre, Role, User
@@ -37,13 +38,15 @@ def personal_account_register(
     opened_by: User | None = None,
     centre: Centre | None = None,
     document_note: str = "",
+    phone_verified: bool = False,
 ) -> LearningAccount:
     """Open a personal learning account and its lifelong learning file, in one transaction.
 
     Online (no ``opened_by``) the identity is self-declared; at a centre a staff member records
     the document seen, and ``password`` is None: the learner chooses one through the emailed
-    link, so staff never handle it. Raises ValidationError keyed by field; nothing is written
-    then.
+    link, so staff never handle it. ``email`` may be empty (the phone is then the only
+    contact); ``phone_verified`` when the caller has checked an SMS code sent to ``phone``.
+    Raises ValidationError keyed by field; nothing is written then.
     """
     try:
         identity = parse_identity(id_type, id_number)
@@ -60,6 +63,8 @@ def personal_account_register(
     while User.objects.filter(username=number).exists():  # one in a billion; cheap to rule out
         number = account_number_generate(kind=LearningAccount.Kind.PERSONAL)
     user = User(username=number, name=name.strip(), email=email, phone=phone, role=Role.LEARNER)
+    if phone_verified:
+        user.phone_verified_at = timezone.now()
     if password is None:
         user.set_unusable_password()
     else:

@@ -1,10 +1,13 @@
+from typing import Any
+
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.core.models import User
 from accounts.signin.mfa import second_factor_required, totp_device_of, totp_verify
-from accounts.validators import PHONE_VALIDATOR
+from accounts.signin.models import SmsCode
+from accounts.validators import PHONE_VALIDATOR, normalise_phone
 
 
 class TokenRequestSerializer(serializers.Serializer):
@@ -75,3 +78,37 @@ class ContactDetailsSerializer(serializers.Serializer):
     password = serializers.CharField(
         write_only=True, trim_whitespace=False, max_length=128, help_text=_("To confirm.")
     )
+
+
+class SmsPhoneField(serializers.CharField):
+    """A mobile number as people write it, checked and kept as digits (and a leading +)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("label", _("Mobile phone"))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = normalise_phone(super().to_internal_value(data))
+        PHONE_VALIDATOR(value)
+        return value
+
+
+class SmsCodeRequestSerializer(serializers.Serializer):
+    phone = SmsPhoneField()
+    purpose = serializers.ChoiceField(
+        choices=SmsCode.Purpose.choices,
+        help_text=_("register: before POST /api/v1/accounts/ with phone_code; password_reset."),
+    )
+
+
+class SmsPasswordResetSerializer(serializers.Serializer):
+    phone = SmsPhoneField()
+    code = serializers.CharField(max_length=6, help_text=_("The 6 digits the SMS brought."))
+    new_password = serializers.CharField(
+        style={"input_type": "password"}, trim_whitespace=False, max_length=128
+    )
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()

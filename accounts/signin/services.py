@@ -128,9 +128,14 @@ def contact_details_change(*, user: User, email: str, phone: str, password: str)
     if not changed:
         return []
     user.email, user.phone = email, phone
+    fields = list(changed)
+    if "phone" in changed:
+        # The new number is not proved yet.
+        user.phone_verified_at = None
+        fields.append("phone_verified_at")
     try:
         with transaction.atomic():
-            user.save(update_fields=changed)
+            user.save(update_fields=fields)
     except IntegrityError:
         # Someone else took the address or number between the check above and this save.
         sign_in_identifiers_check(email=email, phone=phone, user=user)

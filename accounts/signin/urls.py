@@ -30,6 +30,12 @@ urlpatterns = [
         ),
         name="password_reset",
     ),
+    path("password/reset/sms/", views.password_reset_sms, name="password_reset_sms"),
+    path(
+        "password/reset/sms/code/",
+        views.password_reset_sms_confirm,
+        name="password_reset_sms_confirm",
+    ),
     path(
         "password/reset/sent/",
         message_page(

@@ -1,6 +1,7 @@
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -8,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -17,6 +19,8 @@ from accounts.signin.forms import (
     ContactDetailsForm,
     OneTimeCodeForm,
     RegistrationForm,
+    SmsResetConfirmForm,
+    SmsResetRequestForm,
 )
 from accounts.signin.mfa import (
     mark_verified,
@@ -27,26 +31,52 @@ from accounts.signin.mfa import (
     totp_secret_base32,
     totp_verify,
 )
-from accounts.signin.registration import personal_account_register
+from accounts.signin.models import SmsCode
 from accounts.signin.services import contact_details_change
+from accounts.signin.sms import mask_phone
+from accounts.signin.sms_codes import (
+    TOO_MANY_CODES,
+    password_reset_by_sms,
+    personal_account_register_by_phone,
+    sms_code_allowed,
+    sms_code_queue,
+)
+from accounts.validators import normalise_phone
 from common.forms import form_errors_apply
 
 
-@sensitive_post_parameters("id_number", "password1", "password2")
+@sensitive_post_parameters("id_number", "password1", "password2", "code")
 def register(request: HttpRequest) -> HttpResponse:
-    """Open a personal learning account online; the lifelong learning file comes with it."""
+    """Open a personal learning account online; the lifelong learning file comes with it.
+
+    The phone is proved by an SMS code before the account opens: "Send the code" (the
+    ``action=send_code`` button) sends it and shows the form again as typed, with only the
+    phone's own problems; "Open my account" checks the code and opens the account."""
     if request.user.is_authenticated:
         return redirect("home")
     form = RegistrationForm(request.POST or None)
+    context: dict[str, Any] = {"form": form, "minutes": settings.SMS_CODE_MINUTES}
+    if request.method == "POST" and request.POST.get("action") == "send_code":
+        form.is_valid()
+        for name in [name for name in form.errors if name != "phone"]:
+            del form.errors[name]
+        if "phone" not in form.errors:
+            phone = form.cleaned_data["phone"]
+            if _sms_code_request(request, phone=phone, purpose=SmsCode.Purpose.REGISTER):
+                context["code_sent_to"] = mask_phone(normalise_phone(phone))
+            else:
+                form.add_error("phone", TOO_MANY_CODES)
+        return render(request, "accounts/register.html", context)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            account = personal_account_register(
+            account = personal_account_register_by_phone(
+                code=data["code"],
                 name=data["name"],
                 id_type=data["id_type"],
                 id_number=data["id_number"],
                 phone=data["phone"],
-                email=data["email"],
+                email=data["email"] or "",
                 password=data["password1"],
             )
         except ValidationError as exc:
@@ -56,13 +86,70 @@ def register(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "Your learning account %(number)s is open. Sign in with this number, "
-                    "your email or your phone."
+                    "Your learning account %(number)s is open. Sign in with this number or "
+                    "your mobile phone."
                 )
                 % {"number": account.number},
             )
             return redirect("learning-file")
-    return render(request, "accounts/register.html", {"form": form})
+    return render(request, "accounts/register.html", context)
+
+
+def _sms_code_request(request: HttpRequest, *, phone: str, purpose: str) -> bool:
+    """Queue a code for ``phone`` unless a throttle refuses; the worker decides whether it
+    goes (the answer is the same for a number with or without an account)."""
+    if not sms_code_allowed(request=request, phone=phone):
+        return False
+    sms_code_queue(
+        phone=phone,
+        purpose=purpose,
+        language=translation.get_language() or settings.LANGUAGE_CODE,
+    )
+    return True
+
+
+SMS_RESET_PHONE = "sms_reset_phone"
+
+
+def password_reset_sms(request: HttpRequest) -> HttpResponse:
+    """Reset by SMS, step 1: the phone number. The same answer whether or not an account signs
+    in with it; the number is kept in the session for step 2."""
+    form = SmsResetRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        phone = normalise_phone(form.cleaned_data["phone"])
+        if _sms_code_request(request, phone=phone, purpose=SmsCode.Purpose.PASSWORD_RESET):
+            request.session[SMS_RESET_PHONE] = phone
+            return redirect("password_reset_sms_confirm")
+        form.add_error("phone", TOO_MANY_CODES)
+    return render(
+        request,
+        "registration/password_reset_sms.html",
+        {"form": form, "minutes": settings.SMS_CODE_MINUTES},
+    )
+
+
+@sensitive_post_parameters("code", "new_password1", "new_password2")
+def password_reset_sms_confirm(request: HttpRequest) -> HttpResponse:
+    """Reset by SMS, step 2: the code and the new password."""
+    phone = request.session.get(SMS_RESET_PHONE, "")
+    form = SmsResetConfirmForm(request.POST or None, initial={"phone": phone})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            password_reset_by_sms(
+                phone=data["phone"], code=data["code"], password=data["new_password1"]
+            )
+        except ValidationError as exc:
+            form_errors_apply(form, exc)
+        else:
+            request.session.pop(SMS_RESET_PHONE, None)
+            return redirect("password_reset_complete")
+    context = {
+        "form": form,
+        "sent_to": mask_phone(phone) if phone else "",
+        "minutes": settings.SMS_CODE_MINUTES,
+    }
+    return render(request, "registration/password_reset_sms_confirm.html", context)
 
 
 def _safe_next(request: HttpRequest) -> str:

@@ -1,6 +1,7 @@
 import pytest
 
 from accounts.models import LearningAccount
+from tests.accounts.sms import codes_sent_to, send_code
 from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT, login_verified
 
@@ -20,8 +21,20 @@ def form(**overrides: str) -> dict[str, str]:
     }
 
 
-def test_registering_on_the_page_signs_in_and_opens_the_lifelong_learning_file(client):
-    response = client.post("/register/", form(), follow=True)
+def with_code(client, capture, **overrides: str) -> dict[str, str]:
+    """The form after "send the code", with the code the SMS brought."""
+    data = form(**overrides)
+    send_code(client, capture, "/register/", {**data, "action": "send_code"})
+    return {**data, "code": codes_sent_to(data["phone"])[-1]}
+
+
+@pytest.fixture
+def capture(django_capture_on_commit_callbacks, sms_outbox):
+    return django_capture_on_commit_callbacks
+
+
+def test_registering_on_the_page_signs_in_and_opens_the_lifelong_learning_file(client, capture):
+    response = client.post("/register/", with_code(client, capture), follow=True)
 
     page = response.content.decode()
     account = LearningAccount.objects.get()
@@ -47,11 +60,13 @@ def test_each_bad_field_is_marked_beside_it_and_nothing_is_written(client):
     assert not LearningAccount.objects.exists()
 
 
-def test_a_duplicate_identity_is_explained_on_the_form(client):
-    client.post("/register/", form())
+def test_a_duplicate_identity_is_explained_on_the_form(client, capture):
+    client.post("/register/", with_code(client, capture))
     client.logout()
 
-    response = client.post("/register/", form(phone="13900000000", email="x@example.cn"))
+    response = client.post(
+        "/register/", with_code(client, capture, phone="13900000000", email="x@example.cn")
+    )
 
     assert "该身份证件已开设学习账户" in response.content.decode()
     assert LearningAccount.objects.count() == 1
