@@ -1,6 +1,5 @@
 from django.contrib.auth import user_logged_in
 from drf_spectacular.utils import extend_schema
-from knox.auth import TokenAuthentication
 from rest_framework import status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
@@ -8,6 +7,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from accounts.signin.authentication import TokenAuthentication
 from accounts.signin.serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,

@@ -1,6 +1,10 @@
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.authentication import SessionScheme
+from drf_spectacular.contrib.knox_auth_token import KnoxTokenScheme
+from knox.auth import TokenAuthentication as KnoxTokenAuthentication
+from knox.models import AuthToken
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 
@@ -26,3 +30,19 @@ class VerifiedSessionScheme(SessionScheme):
     """Documents the session scheme in the OpenAPI schema, as for DRF's own class."""
 
     target_class = "accounts.signin.authentication.VerifiedSessionAuthentication"
+
+
+class TokenAuthentication(KnoxTokenAuthentication):
+    """knox's token check without its purge: knox loads all of the user's tokens and deletes
+    the expired ones on every API call (a query, sometimes deletes). Here an expired token is
+    only refused; the periodic ``accounts.tasks.purge_expired_tokens`` (beat) deletes expired
+    tokens for everyone."""
+
+    def _cleanup_token(self, auth_token: AuthToken) -> bool:
+        return auth_token.expiry is not None and auth_token.expiry < timezone.now()
+
+
+class TokenScheme(KnoxTokenScheme):
+    """Documents the token scheme in the OpenAPI schema, as for knox's own class."""
+
+    target_class = "accounts.signin.authentication.TokenAuthentication"
