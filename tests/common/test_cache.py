@@ -14,7 +14,9 @@ def test_every_call_gets_the_same_client():
     # Building a client connects to nothing, so no server is needed here.
     cache = RedisCache("redis://127.0.0.1:6379/15", {})
 
-    clients = {id(cache._cache.get_client(key, write=write)) for key in "ab" for write in (0, 1)}
+    clients = {
+        id(cache._cache.get_client(key, write=write)) for key in "ab" for write in (False, True)
+    }
 
     assert len(clients) == 1
 
