@@ -7,6 +7,8 @@ class AccreditationConfig(AppConfig):
     verbose_name = _("Accreditation")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from accounts.models import RevealReason
         from accounts.services import (
             closure_eraser_register,
@@ -17,8 +19,9 @@ class AccreditationConfig(AppConfig):
         from outcomes.hooks import certificate_number_check_register, evidence_staff_check_register
 
         from .access import application_reveal_check, correction_router, evidence_staff_check
-        from .catalogue import certificate_number_check
+        from .catalogue import catalogue_revision_bump, certificate_number_check
         from .closure import CLOSURE_WITHDRAWAL, account_applications_erase
+        from .models import CatalogueEntry, CatalogueEntryVersion
 
         # A learner who saves an outcome hears at once that its certificate number does not
         # have the format of the catalogue entry it names.
@@ -33,3 +36,8 @@ class AccreditationConfig(AppConfig):
         # removes their free text.
         closure_withdrawal_register(CLOSURE_WITHDRAWAL)
         closure_eraser_register(account_applications_erase)
+        # Every catalogue write raises the catalogue's revision in its own transaction: cached
+        # matches of learners' outcomes carry it in their keys.
+        for model in (CatalogueEntry, CatalogueEntryVersion):
+            post_save.connect(catalogue_revision_bump, sender=model, dispatch_uid=f"rev-{model}")
+            post_delete.connect(catalogue_revision_bump, sender=model, dispatch_uid=f"rv-{model}")

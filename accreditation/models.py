@@ -174,6 +174,22 @@ class CatalogueEntryVersion(BilingualName, VersionedRow):
         return f"{self.entry.code} v{self.version} {self.display_name}"
 
 
+class CatalogueRevision(models.Model):
+    """One row whose number goes up, in the same transaction, with every write to the catalogue
+    (a version published, closed or changed; ``accreditation.catalogue.matching``). Caches of
+    what the catalogue says about a learner's outcomes carry it in their keys, so a change is
+    seen by the first request after its commit."""
+
+    number = models.PositiveBigIntegerField(_("revision number"), default=0)
+
+    class Meta:
+        verbose_name = _("catalogue revision")
+        verbose_name_plural = _("catalogue revisions")
+
+    def __str__(self) -> str:
+        return str(self.number)
+
+
 # --- Applications -------------------------------------------------------------------------------
 
 

@@ -7,6 +7,8 @@ must never be used for a real deployment."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
@@ -46,3 +48,23 @@ def bench_env(*, database: str, production: bool = False, **extra: str) -> dict[
         )
     env.update(extra)
     return env
+
+
+_prepared: set[str] = set()
+
+
+def production_prepare(env: dict[str, str]) -> None:
+    """What the production settings read from disk, made once per run: the hashed static
+    files of the manifest ``collectstatic`` writes and the compiled translations."""
+    if env["DATABASE_URL"] in _prepared:
+        return
+    root = Path(__file__).resolve().parent.parent
+    for command in (["collectstatic", "--noinput", "-v0"], ["compile_translations"]):
+        subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=root,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    _prepared.add(env["DATABASE_URL"])

@@ -8,11 +8,11 @@ leave them) rather than through the sign-in form, which is throttled and locked 
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
@@ -26,7 +26,8 @@ CATALOGUE_QUERY = "教师"
 
 
 def _session_for(user: User, **extra: Any) -> str:
-    session = SessionStore()
+    # The engine the portal uses (cached_db with Redis), as a sign-in would leave it.
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "accounts.backends.IdentifierBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()

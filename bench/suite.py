@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .env import bench_env, database_url
+from .env import bench_env, database_url, production_prepare
 from .util import ROOT, write_result
 
 
@@ -68,9 +68,11 @@ def job(database: str, name: str, **options: Any) -> dict[str, Any]:
     """Run bench.jobs.<name> in a process of its own (peak memory is that process's)."""
     args = [sys.executable, "-m", "bench", "job", name, "--database", database]
     args += ["--options", json.dumps(options)]
-    result = subprocess.run(
-        args, cwd=ROOT, env=bench_env(database=database), capture_output=True, text=True
-    )
+    # Production settings, as the Celery workers run: DEBUG off (with it on, Django keeps the
+    # text of every query, bulk INSERTs included).
+    env = bench_env(database=database, production=True)
+    production_prepare(env)
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"job {name} failed:\n{result.stderr[-4000:]}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))

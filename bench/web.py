@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .env import bench_env
+from .env import bench_env, production_prepare
 from .util import ROOT, free_port
 
 WRK_SCRIPT = Path(__file__).parent / "wrk" / "report.lua"
@@ -75,14 +75,7 @@ class Gunicorn:
         )
         # Production serves hashed static files from the manifest collectstatic writes, and
         # the Chinese pages from the compiled catalogue.
-        for command in (["collectstatic", "--noinput", "-v0"], ["compile_translations"]):
-            subprocess.run(
-                [sys.executable, "manage.py", *command],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                stdout=subprocess.DEVNULL,
-            )
+        production_prepare(env)
         gunicorn = str(Path(sys.executable).parent / "gunicorn")
         self.process = subprocess.Popen(
             [

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import LearningAccount
 from accounts.services import account_totals, staff_accesses_of
-from accreditation.catalogue import catalogue_matches
+from accreditation.catalogue import catalogue_matches_of_account
 from accreditation.models import UNDECIDED_STATES
 from accreditation.services import applications_of
 from accreditation.views import days_left_set
@@ -53,7 +53,7 @@ def accreditation_of(
     catalogue version a saved outcome matches (what accreditation against it would give), and
     ``latest_application`` with its working days left. A few queries for the whole list."""
     saved = [o for o in outcomes if o.status == LearningOutcome.Status.SAVED]
-    matches = catalogue_matches(saved) if saved else {}
+    matches = catalogue_matches_of_account(account.pk, saved) if saved else {}
     latest: dict[int, Any] = {}
     if any(o.status != LearningOutcome.Status.SAVED for o in outcomes):
         # Newest first: the first application seen of an outcome is its latest.
@@ -78,7 +78,9 @@ class LearnerDashboard:
 
 def learner_dashboard_of(account: LearningAccount) -> LearnerDashboard:
     hours, credits = account_totals(account=account)
-    outcomes = accreditation_of(account, list(outcomes_in_file(account=account)))
+    # The dashboard lists no evidence: the outcomes without their files.
+    in_file = outcomes_in_file(account=account).prefetch_related(None)
+    outcomes = accreditation_of(account, list(in_file))
     pending = [
         o.latest_application  # type: ignore[attr-defined]
         for o in outcomes

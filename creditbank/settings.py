@@ -189,7 +189,9 @@ if DATABASE_URL:
     _db = dj_database_url.parse(
         DATABASE_URL,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        conn_health_checks=True,
+        # A health check is a round trip of its own before each request's first query
+        # (bench/README.md: "Per-request floor"); see docs/configuration.md.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
     if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", False):
         # Django's own pool (psycopg 3). Persistent connections and the pool exclude each other.
@@ -229,7 +231,8 @@ if PRODUCTION and not REDIS_URL:
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one Redis client per process instead of one per call.
+            "BACKEND": "common.cache.RedisCache",
             "LOCATION": os.environ.get("CACHE_URL", REDIS_URL),
             "KEY_PREFIX": "creditbank",
         }
@@ -496,6 +499,12 @@ SPECTACULAR_SETTINGS = {
 }
 
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 60 * 60)
+if REDIS_URL:
+    # Sessions are read from the Redis cache and written through to the database: a signed-in
+    # request reads one Redis key instead of querying the session table. Signing out deletes
+    # both (session.flush()), and a changed password or a deactivated user still ends the
+    # session, since the user is loaded and checked on every request as before.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

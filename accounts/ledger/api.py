@@ -1,5 +1,7 @@
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -64,14 +66,18 @@ class MyAccountView(APIView):
 
     @extend_schema(responses=LearningAccountSerializer)
     def get(self, request: Request) -> Response:
-        account = get_object_or_404(
-            LearningAccount.objects.select_related("holder"), holder=request.user
+        account = get_object_or_404(LearningAccount, holder=request.user)
+        account.holder = request.user  # type: ignore[assignment]
+        # Both books in one query: the accumulated hours and credits, the transferred credits.
+        accumulated = Q(book=LedgerEntry.Book.ACCUMULATED)
+        totals = LedgerEntry.objects.filter(account=account).aggregate(
+            total_hours=Sum("hours", filter=accumulated),
+            total_credits=Sum("credits", filter=accumulated),
+            transferred=Sum("credits", filter=Q(book=LedgerEntry.Book.TRANSFERRED)),
         )
-        account_with_totals(account)
-        transferred = LedgerEntry.objects.filter(
-            account=account, book=LedgerEntry.Book.TRANSFERRED
-        ).aggregate(total=Sum("credits"))["total"]
-        account.transferred_credits = transferred or 0  # type: ignore[attr-defined]
+        account.hours = totals["total_hours"] or Decimal(0)  # type: ignore[attr-defined]
+        account.credits = totals["total_credits"] or Decimal(0)  # type: ignore[attr-defined]
+        account.transferred_credits = totals["transferred"] or Decimal(0)  # type: ignore[attr-defined]
         return Response(LearningAccountSerializer(account).data)
 
     @extend_schema(request=ContactDetailsSerializer, responses=LearningAccountSerializer)

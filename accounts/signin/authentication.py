@@ -1,9 +1,11 @@
 from typing import Any
 
 import knox.auth
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from knox.models import AuthToken
 from rest_framework.authentication import SessionAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.request import Request
@@ -34,7 +36,10 @@ class VerifiedSessionScheme(SessionScheme):
 
 class TokenAuthentication(knox.auth.TokenAuthentication):
     """knox's API token, sent as ``Authorization: Bearer <token>`` (what OAuth-minded clients
-    and generated clients send) or as knox's own ``Authorization: Token <token>``."""
+    and generated clients send) or as knox's own ``Authorization: Token <token>``; without
+    knox's purge: knox loads all of the user's tokens and deletes the expired ones on every API
+    call (a query, sometimes deletes). Here an expired token is only refused; the periodic
+    ``accounts.tasks.purge_expired_tokens`` (beat) deletes expired tokens for everyone."""
 
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         auth = get_authorization_header(request).split()
@@ -47,6 +52,9 @@ class TokenAuthentication(knox.auth.TokenAuthentication):
                 else _("Invalid token header. No credentials provided.")
             )
         return self.authenticate_credentials(auth[1])
+
+    def _cleanup_token(self, auth_token: AuthToken) -> bool:
+        return auth_token.expiry is not None and auth_token.expiry < timezone.now()
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

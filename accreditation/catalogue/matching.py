@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from django.core.cache import cache
+from django.db import connection
 from django.utils import translation
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext
 
 from outcomes.models import OutcomeKind
 
-from ..models import CatalogueEntryVersion
+from ..models import CatalogueEntryVersion, CatalogueRevision
 from .queries import beijing_today, catalogue_current, version_aliases
 
 # --- Recognising a learner's outcome -----------------------------------------------------------
@@ -169,6 +171,62 @@ def catalogue_matches(
         )
         if best is not None:
             found[outcome.pk] = versions[best.version_id]
+    return found
+
+
+# --- A learner's matches, cached --------------------------------------------------------------
+
+# The dashboard and the file page show, for each saved outcome, what accreditation against its
+# catalogue entry would give. The matches of one account are cached under a key made of what
+# they depend on: the account, the catalogue's revision (raised in the same transaction as any
+# catalogue write), the day in Beijing (versions take effect and end by date) and a keyed digest
+# of the saved outcomes' own matching fields (an outcome saved, changed, submitted or accredited
+# changes the digest). No write has to remember to forget anything, and no key is shared by two
+# accounts. The value holds only catalogue versions, which are public.
+MATCHES_CACHE_SECONDS = 600
+
+
+def catalogue_revision() -> int:
+    """The catalogue's revision number (0 before the first write)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT number FROM {CatalogueRevision._meta.db_table} WHERE id = 1"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def catalogue_revision_bump(**_signal: Any) -> None:
+    """Raise the catalogue's revision in the caller's transaction (a signal receiver on every
+    catalogue model; the publishing services run inside ``transaction.atomic``)."""
+    from django.db.models import F
+
+    if not CatalogueRevision.objects.filter(pk=1).update(number=F("number") + 1):
+        CatalogueRevision.objects.get_or_create(pk=1, defaults={"number": 1})
+
+
+def _matches_key(account_id: int, outcomes: Sequence[_OutcomeLike], revision: int) -> str:
+    fields = sorted(
+        (o.pk, o.kind, o.title, o.issuing_body or "", o.certificate_number or "") for o in outcomes
+    )
+    digest = salted_hmac("catalogue-matches", repr(fields), algorithm="sha256").hexdigest()
+    return f"catalogue:matches:{account_id}:{revision}:{beijing_today().isoformat()}:{digest}"
+
+
+def catalogue_matches_of_account(
+    account_id: int, outcomes: Iterable[_OutcomeLike]
+) -> dict[int, CatalogueEntryVersion]:
+    """:func:`catalogue_matches` of the account's ``outcomes`` today, through the cache."""
+    outcomes = list(outcomes)
+    if not outcomes:
+        return {}
+    # The revision is read before the catalogue: a write committing in between can only put
+    # newer matches under the older key, never older matches under the newer one.
+    key = _matches_key(account_id, outcomes, catalogue_revision())
+    found: dict[int, CatalogueEntryVersion] | None = cache.get(key)
+    if found is None:
+        found = catalogue_matches(outcomes)
+        cache.set(key, found, MATCHES_CACHE_SECONDS)
     return found
 
 

@@ -236,3 +236,33 @@ def test_a_wrong_bearer_token_is_refused(api_client, reviewer):
     response = api_client.get("/api/v1/auth/user/")
 
     assert response.status_code == 401
+
+
+def test_an_api_call_leaves_expired_tokens_to_the_periodic_purge(api_client, reviewer):
+    """knox's own check deleted the user's expired tokens on every call (a query and writes
+    on the hot path); the portal's refuses an expired token and leaves the deleting to the
+    beat task, which still removes them."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.tasks import purge_expired_tokens
+
+    expired = token_for(api_client, "rita")
+    AuthToken.objects.update(expiry=timezone.now() - timedelta(seconds=1))
+    fresh = token_for(api_client, "rita")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {fresh}")
+
+    with CaptureQueriesContext(connection) as queries:
+        assert api_client.get("/api/v1/auth/user/").status_code == 200
+
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert all(sql.startswith("SELECT") for sql in statements), statements
+    assert len([sql for sql in statements if "knox_authtoken" in sql]) == 1, statements
+    assert AuthToken.objects.filter(expiry__lt=timezone.now()).count() == 1
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {expired}")
+    assert api_client.get("/api/v1/auth/user/").status_code == 401
+
+    assert purge_expired_tokens() == 1
+    assert AuthToken.objects.filter(expiry__lt=timezone.now()).count() == 0
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {fresh}")
+    assert api_client.get("/api/v1/auth/user/").status_code == 200

@@ -1,5 +1,7 @@
 """Signing out and changing the password end the server session: a session cookie copied
-before (from a shared computer, a proxy log) opens nothing afterwards."""
+before (from a shared computer, a proxy log) opens nothing afterwards. Every test runs with the
+database sessions (no Redis) and with the cached ones production uses (``cached_db``: read from
+the cache, written through to the database)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,12 @@ from tests.people import PASSWORD, login_verified
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "another-Horse-battery-77"
+
+
+@pytest.fixture(autouse=True, params=["db", "cached_db"])
+def session_engine(request, settings):
+    settings.SESSION_ENGINE = f"django.contrib.sessions.backends.{request.param}"
+    return request.param
 
 
 def signed_in(username: str) -> Client:
@@ -115,3 +123,14 @@ def test_a_token_is_refused_after_the_api_sign_out(learner, api_client):
     assert api_client.post("/api/v1/auth/logout/").status_code == 204
 
     assert api_client.get("/api/v1/accounts/me/").status_code == 401
+
+
+def test_a_deactivated_user_s_session_opens_nothing_even_when_the_session_is_cached(learner):
+    browser = signed_in("alice")
+    cookie = session_cookie(browser)
+    assert replayed(cookie) == "200"
+
+    learner.is_active = False
+    learner.save(update_fields=["is_active"])
+
+    assert replayed(cookie).startswith("/login/")
