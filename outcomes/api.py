@@ -43,7 +43,7 @@ from .views import batch_report_from, evidence_download
 
 # What each kind needs beyond kind, title and achieved_on, in the schema: a oneOf per kind in a
 # multipart body is dropped by openapi-python-client 0.29 (it sends no body at all), so the
-# rule is written out in the operation and as ``x-required-by-kind`` (docs/decisions/0013).
+# rule is written out in the operation and as ``x-required-by-kind`` (docs/decisions/0014).
 KIND_REQUIREMENTS = (
     "Add a learning outcome with its evidence (multipart: one `files` part per file, at least "
     "one; PDF, JPEG or PNG). Besides `kind`, `title` and `achieved_on`, each kind needs "

@@ -1,6 +1,6 @@
 """Sending SMS through a backend chosen by ``SMS_BACKEND``, as Django sends email through
 EMAIL_BACKEND: the console in development, an in-memory outbox in tests, Aliyun SMS in
-production (docs/decisions/0013-sms-codes-through-aliyun.md).
+production (docs/decisions/0016-sms-codes-through-aliyun.md).
 
 A backend sends one verification code to one number. Chinese providers send only texts from
 templates approved in advance, so the portal hands the provider a template and its parameter
