@@ -153,6 +153,11 @@ def test_the_credential_is_attached_as_an_associated_file_covered_by_the_pdf_sig
     # Listed among the document's embedded files as well.
     assert set(reader.attachments) == {"credential.jsonld", "certificate.json"}
 
+    # Described in both languages in a reader's attachments panel.
+    assert (
+        by_name["credential.jsonld"]["/Desc"]
+        == "证书的可验证凭证 The certificate as a Verifiable Credential"
+    )
     subtype, attached = _embedded_file(reader, by_name["credential.jsonld"])
     assert subtype == "/application/vc+ld+json"  # written /application#2Fvc+ld+json
     assert json.loads(attached) == certificate.vc_json  # the credential as issued

@@ -65,7 +65,7 @@ def _issuer_block(pdf: BankDocument) -> None:
         str(settings.BANK_CONTACT),
     ):
         if line:
-            pdf.multi_cell(width, 5.5, line, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 5.5, line, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), top + 30))
     pdf.ln(2)
 
@@ -199,7 +199,7 @@ def certificate_pdf(
         pdf.embed_file(
             basename=CREDENTIAL_NAME,
             bytes=json.dumps(credential, ensure_ascii=False, indent=1).encode(),
-            desc="Verifiable Credential of the certificate",
+            desc=both_languages(_("The certificate as a Verifiable Credential")),
             mime_type=CREDENTIAL_MEDIA_TYPE,
             associated_file_relationship="Data",
             creation_date=when,
@@ -209,7 +209,7 @@ def certificate_pdf(
     pdf.embed_file(
         basename=EMBEDDED_NAME,
         bytes=json.dumps(embedded, ensure_ascii=False, indent=1).encode(),
-        desc="Signed content of the certificate",
+        desc=both_languages(_("The signed content of the certificate")),
         mime_type="application/json",
         associated_file_relationship="Data",
         creation_date=when,
