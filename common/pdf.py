@@ -3,17 +3,19 @@
 The font (Noto Sans SC, SIL Open Font License) comes from the PyPI package pylopdf-fonts-zh-cn,
 so no system font is needed; fpdf2 embeds only the glyphs a document uses.
 
-Speed (docs/decisions/0014): the 8.3 MB font is cut down once, with fontTools, to the
-characters the bank's documents are made of (:func:`body_font_path`: GB 2312, Latin,
-punctuation and every character of the translations), kept under ``VAR_DIR/fonts`` and parsed
-once per process (:class:`BankDocument` gives each document its own copy of the parsed font).
-A document whose text holds a character outside that subset (a name with 堃 or 喆) gets the
-full font as a fallback for those characters only.
+The choices: docs/decisions/0013-pdfa-and-font-subset.md.
 
-Archiving (docs/decisions/0014): ``BankDocument(..., archival=True)`` makes a PDF/A-3b: fpdf2
-writes the XMP metadata (``pdfaid:part`` 3, ``conformance`` B) and refuses what PDF/A forbids;
-the document carries an sRGB output intent whose ICC profile Pillow's LittleCMS makes, every
-font is embedded, and images are flattened onto white (:func:`opaque_image`).
+Speed: the 8.3 MB font is cut down once, with fontTools, to the characters the bank's documents
+are made of (:func:`body_font_path`: GB 2312, Latin, punctuation and every character of the
+translations), kept under ``VAR_DIR/fonts`` and parsed once per process (:class:`BankDocument`
+gives each document its own copy of the parsed font). A document whose text holds a character
+outside that subset (a name with 堃 or 喆) gets the full font as a fallback for those
+characters only.
+
+Archiving: ``BankDocument(..., archival=True)`` makes a PDF/A-3b: fpdf2 writes the XMP metadata
+(``pdfaid:part`` 3, ``conformance`` B) and refuses what PDF/A forbids; the document carries an
+sRGB output intent (the ICC's sRGB2014 profile, shipped in fpdf2's wheel with the ICC's
+licence), every font is embedded, and images are flattened onto white (:func:`opaque_image`).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from fpdf import FPDF
 from fpdf.enums import OutputIntentSubType
 from fpdf.fonts import FontFace, SubsetMap, TTFFont
 from fpdf.output import PDFICCProfile
-from PIL import Image, ImageCms
+from fpdf.util import builtin_srgb2014_bytes
+from PIL import Image
 
 logger = logging.getLogger(__name__)
 
@@ -185,13 +188,6 @@ def _font_template(path: Path, family: str) -> TTFFont:
 
 
 @functools.cache
-def srgb_icc_profile() -> bytes:
-    """An sRGB ICC profile (LittleCMS's built-in sRGB, through Pillow): the output intent of
-    PDF/A documents."""
-    return bytes(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-
-
-@functools.cache
 def _opaque_image(path: str, mtime: float) -> Image.Image:
     with Image.open(path) as image:
         image.load()
@@ -226,15 +222,17 @@ class BankDocument(FPDF):
         self.set_creation_date(timezone.now())
         if archival:
             self.set_lang("zh-Hans")
+            # The ICC's own sRGB profile (sRGB2014, version 2, which every part of PDF/A
+            # accepts), as fpdf2's wheel ships it with the ICC's licence to embed it freely.
             self.add_output_intent(
                 OutputIntentSubType.PDFA,
-                output_condition_identifier="sRGB IEC61966-2.1",
-                output_condition="sRGB IEC61966-2.1",
+                output_condition_identifier="sRGB",
+                output_condition="IEC 61966-2-1:1999",
                 registry_name="http://www.color.org",
                 dest_output_profile=PDFICCProfile(
-                    contents=srgb_icc_profile(), n=3, alternate="DeviceRGB"
+                    contents=builtin_srgb2014_bytes(), n=3, alternate="DeviceRGB"
                 ),
-                info="sRGB IEC61966-2.1",
+                info="sRGB2014 (v2)",
             )
         self.set_auto_page_break(auto=True, margin=18)
         self.set_margins(18, 18, 18)

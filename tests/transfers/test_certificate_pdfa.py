@@ -1,10 +1,10 @@
 """The certificate PDF is a PDF/A-3b whose associated file is the credential it was issued with.
 
-No independent PDF/A validator (veraPDF) can be installed here or in CI (docs/decisions/0014):
-the PDF/A-3 structure is read with pypdf and fontTools, not with the portal's code: the XMP
-identification, the sRGB output intent and its ICC profile, every font embedded, no soft
-masks, the associated files. The printed names with characters outside the font subset (堃,
-喆) are checked in the embedded font program itself."""
+No independent PDF/A validator (veraPDF) can be installed here or in CI
+(docs/decisions/0013-pdfa-and-font-subset.md): the PDF/A-3 structure is read with pypdf and
+fontTools, not with the portal's code: the XMP identification, the sRGB output intent and its
+ICC profile, every font embedded, no soft masks, the associated files. The printed names with
+characters outside the font subset (堃, 喆) are checked in the embedded font program itself."""
 
 from __future__ import annotations
 
@@ -117,6 +117,8 @@ def test_the_pdf_is_pdfa_3b_with_an_srgb_output_intent_and_every_font_embedded(
     profile = icc.get_data()
     assert profile[36:40] == b"acsp"  # an ICC profile
     assert profile[16:20] == b"RGB "  # of an RGB colour space
+    assert profile[8] == 2  # version 2, which every part of PDF/A accepts
+    assert intent["/OutputConditionIdentifier"] == "sRGB"
     assert icc["/N"] == 3
 
     fonts = _fonts(reader)

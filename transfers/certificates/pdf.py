@@ -1,10 +1,11 @@
 """The certificate's PDF: bilingual, with a QR code to the verification page, the signature
 printed, and the signed content embedded (``certificate.json``) for offline checks.
 
-It is a PDF/A-3b (docs/decisions/0014) whose associated files, named by the catalog's ``/AF``,
-are the Verifiable Credential (``credential.jsonld``, ``application/vc+ld+json``) and the signed
-content, both with ``/AFRelationship /Data``: the page is made from them. They are attached
-before the PDF is signed (``pades.pdf_sign``), so the PDF signature covers them too."""
+It is a PDF/A-3b (docs/decisions/0013-pdfa-and-font-subset.md) whose associated files, named
+by the catalog's ``/AF``, are the Verifiable Credential (``credential.jsonld``,
+``application/vc+ld+json``) and the signed content, both with ``/AFRelationship /Data``: the
+page is made from them. They are attached before the PDF is signed (``pades.pdf_sign``), so the
+PDF signature covers them too."""
 
 from __future__ import annotations
 
