@@ -172,10 +172,20 @@ class _CidCff(getTableClass("CFF ")):  # type: ignore[misc]
     closure runs every charstring used to find the accented glyphs ``seac`` composes out of
     StandardEncoding names; a CID-keyed font has no such names, so there is nothing to find,
     and charstrings never run are copied as they are stored instead of being decoded and
-    encoded again (together two thirds of a document's subsetting)."""
+    encoded again (together two thirds of a document's subsetting), and, the subset having no
+    subroutines, none are looked for."""
 
     def closure_glyphs(self, s: Any) -> None:
         return None
+
+    def remove_unused_subroutines(self) -> None:
+        # The subset is desubroutinised when it is made (:func:`_subset_make`): with no
+        # subroutine to keep or drop, fontTools would decode every charstring for nothing.
+        cff = self.cff
+        top = cff[cff.fontNames[0]]
+        private_dicts = [fd.Private for fd in getattr(top, "FDArray", None) or []]
+        if len(cff.GlobalSubrs) or any(len(getattr(p, "Subrs", None) or []) for p in private_dicts):
+            super().remove_unused_subroutines()
 
 
 class _CffProgram(TTFont):
