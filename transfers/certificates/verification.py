@@ -181,7 +181,10 @@ def _attachment_part(
     named = {str(v).rstrip("/").rsplit("/", 1)[-1] for v in _values(json.loads(attached[0]))}
     if serial not in named:
         return AttachmentCheck(False, f"attached credential is not the one of certificate {serial}")
-    page = "".join(p.extract_text() for p in reader.pages)
+    try:
+        page = "".join(p.extract_text() for p in reader.pages)
+    except Exception as exc:  # a page that cannot be read shows nothing
+        return AttachmentCheck(False, f"the printed page cannot be read: {exc}")
     printed = re.sub(r"[\s\x00]+", "", page)
     totals = content.get("totals") or {}
     for label, value in (
@@ -261,8 +264,10 @@ def signed_document_check(
         if genuine and not pdf_check.ok and pdf_check.state != "none":
             genuine = False
             said = pdf_check.detail
+        if not genuine:  # the PDF signature or the signed content failed: that is the answer
+            return DocumentCheck(False, "pdf", serial, said, pdf_check.detail)
         attachment = _attachment_part(data, content, key=key)
-        if genuine and not attachment.ok:
+        if not attachment.ok:
             genuine = False
             said = attachment.detail
         return DocumentCheck(genuine, "pdf", serial, said, pdf_check.detail, attachment.detail)
