@@ -112,14 +112,15 @@ def _subset_make(characters: str, target: Path) -> None:
     options.desubroutinize = True  # each document's own subset is then a plain copy
     # Vertical metrics and layout tables: fpdf2 sets horizontal text without shaping.
     options.drop_tables += ["BASE", "DSIG", "GDEF", "GPOS", "GSUB", "VORG", "vhea", "vmtx"]
-    font = TTFont(FONT_PATH, recalcBBoxes=False, recalcTimestamp=False)
-    subsetter = ftsubset.Subsetter(options)
-    subsetter.populate(unicodes=[ord(c) for c in characters])
-    subsetter.subset(font)
+    # The place first: where nothing can be written, the subsetting is not done for nothing.
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, scratch = tempfile.mkstemp(dir=target.parent, prefix=".font-", suffix=".otf")
     os.close(handle)
     try:
+        font = TTFont(FONT_PATH, recalcBBoxes=False, recalcTimestamp=False)
+        subsetter = ftsubset.Subsetter(options)
+        subsetter.populate(unicodes=[ord(c) for c in characters])
+        subsetter.subset(font)
         font.save(scratch)
         os.chmod(scratch, 0o644)  # mkstemp's 0600 would keep it from other users' processes
         os.replace(scratch, target)  # two processes making it at once: either one's is whole

@@ -23,6 +23,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
+from common import pdf as common_pdf
 from common.pdf import FONT_PATH
 from tests.transfers.test_certificates import issue, pdf_text
 from transfers.certificates import issuing
@@ -212,6 +213,24 @@ def test_a_name_outside_the_font_subset_is_printed_with_its_glyph_embedded(
     charstring = top.CharStrings[glyph_name]
     charstring.decompile()
     assert len(charstring.program) > 4  # an outline, not an empty glyph
+    assert pdf_signature_check(data).ok
+
+
+def test_where_the_font_subset_cannot_be_kept_the_full_font_prints_everything(
+    world, django_capture_on_commit_callbacks, settings, tmp_path, monkeypatch
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    settings.VAR_DIR = blocker  # VAR_DIR/fonts cannot be made under a file
+    assert common_pdf.body_font_path.__wrapped__() == FONT_PATH
+
+    monkeypatch.setattr(common_pdf, "body_font_path", lambda: FONT_PATH)
+    holder = world["account"].holder
+    holder.name = "王堃"
+    holder.save(update_fields=["name"])
+    data = issue(world, django_capture_on_commit_callbacks).pdf.read()
+    assert "王堃" in pdf_text(data)
+    assert len(_fonts(PdfReader(io.BytesIO(data)))) == 1  # the full font needs no fallback
     assert pdf_signature_check(data).ok
 
 
