@@ -195,14 +195,26 @@ class _CffProgram(TTFont):
     drops what it saved: the discarded save (every table compiled, a quarter of a render) is
     skipped. tests/transfers/test_certificate_pdfa.py reads the embedded font program back."""
 
-    def __init__(self, program: bytes) -> None:
-        super().__init__(io.BytesIO(program), recalcBBoxes=False, recalcTimestamp=False, lazy=True)
+    def __init__(self, path: Path) -> None:
+        program = io.BytesIO(_font_program(path))
+        super().__init__(program, recalcBBoxes=False, recalcTimestamp=False, lazy=True)
         cff = _CidCff("CFF ")
         cff.decompile(self.reader["CFF "], self)
         self.tables["CFF "] = cff
+        # The glyph names in glyph order, read once per process (8,100 of them were parsed
+        # again for every document); a copy, as the subsetting replaces it.
+        top = cff.cff[cff.cff.fontNames[0]]
+        top.charset = list(_charset_of(path))
 
     def save(self, file: Any, reorderTables: bool | None = True) -> None:
         return None
+
+
+@functools.cache
+def _charset_of(path: Path) -> tuple[str, ...]:
+    font = TTFont(io.BytesIO(_font_program(path)), lazy=True)
+    cff = font["CFF "].cff
+    return tuple(cff[cff.fontNames[0]].charset)
 
 
 @functools.cache
@@ -273,7 +285,7 @@ class BankDocument(FPDF):
         font: Any = copy.copy(template)
         font.i = len(self.fonts) + 1
         if font.is_cff and font.is_cid_keyed:
-            font.ttfont = _CffProgram(_font_program(path))
+            font.ttfont = _CffProgram(path)
         else:
             font.ttfont = TTFont(path, recalcBBoxes=False, recalcTimestamp=False, lazy=True)
         font.desc = copy.copy(template.desc)
