@@ -68,3 +68,29 @@ def production_prepare(env: dict[str, str]) -> None:
             stdout=subprocess.DEVNULL,
         )
     _prepared.add(env["DATABASE_URL"])
+
+
+def pdf_signing_env() -> dict[str, str]:
+    """Production settings refuse to make a PDF signing certificate of their own: the
+    benchmark's (a local CA and a certificate it issued, scratch like the keys above) is made
+    once by a development-settings process under ``var/bench/pdf-signing`` and named to the
+    production-settings job as a configured one is."""
+    directory = VAR_DIR / "pdf-signing"
+    if not (directory / "signer.key").exists():
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import django; django.setup(); "
+                "from transfers.certificates.pades import trust_roots; trust_roots()",
+            ],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=bench_env(database="postgres"),
+            check=True,
+        )
+    return {
+        "CERTIFICATE_PDF_SIGNING_KEY_FILE": str(directory / "signer.key"),
+        "CERTIFICATE_PDF_SIGNING_CERTS_FILE": os.pathsep.join(
+            [str(directory / "signer.pem"), str(directory / "ca.pem")]
+        ),
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .env import bench_env, database_url, production_prepare
+from .env import bench_env, database_url, pdf_signing_env, production_prepare
 from .util import ROOT, write_result
 
 
@@ -64,14 +64,17 @@ def out(text: str) -> None:
     print(text, flush=True)
 
 
-def job(database: str, name: str, **options: Any) -> dict[str, Any]:
-    """Run bench.jobs.<name> in a process of its own (peak memory is that process's)."""
+def job(database: str, name: str, *, production: bool = True, **options: Any) -> dict[str, Any]:
+    """Run bench.jobs.<name> in a process of its own (peak memory is that process's); with
+    ``production``, under production settings (DEBUG off) as a deployed worker runs."""
     args = [sys.executable, "-m", "bench", "job", name, "--database", database]
     args += ["--options", json.dumps(options)]
     # Production settings, as the Celery workers run: DEBUG off (with it on, Django keeps the
     # text of every query, bulk INSERTs included).
-    env = bench_env(database=database, production=True)
-    production_prepare(env)
+    env = bench_env(database=database)
+    if production:
+        env = bench_env(database=database, production=True, **pdf_signing_env())
+        production_prepare(env)
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"job {name} failed:\n{result.stderr[-4000:]}")
@@ -167,7 +170,7 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
             capture_output=True,
         )
     if wanted("pdf"):
-        figures = job(jobs_db, "pdf", count=plan.pdfs)
+        figures = job(jobs_db, "pdf", production=True, count=plan.pdfs)
         write_result("certificate_pdfs", figures, results=results)
         summary["certificate_pdfs"] = figures
         out(

@@ -189,7 +189,10 @@ def certificate_render(*, certificate_id: int) -> Certificate:
             signature, key_id = content_sign(content)
             credential = credential_build(certificate, content, issued_at=issued_at)
             # The PAdES signature over the rendered bytes: editing a printed figure breaks it.
-            pdf = pdf_sign(certificate_pdf(certificate, content, signature, key_id))
+            # The credential is attached before signing: the PDF signature covers it too.
+            pdf = pdf_sign(
+                certificate_pdf(certificate, content, signature, key_id, credential=credential)
+            )
             name = certificate.pdf.field.generate_filename(certificate, "certificate.pdf")
             if default_storage.exists(name):  # left by a render that was killed
                 default_storage.delete(name)

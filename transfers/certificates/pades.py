@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime
+import functools
 import io
 import os
 import shutil
@@ -31,7 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from pyhanko.sign.signers import SimpleSigner
+    from pyhanko.sign.signers import PdfSigner, SimpleSigner
 
 T = TypeVar("T")
 
@@ -184,10 +185,27 @@ def _material() -> _Material:
 
 
 def _signer() -> SimpleSigner:
+    """The configured signer, read once per process while its files stay the same (reading
+    and parsing the key and chain for every PDF was a tenth of a render)."""
+    material = _material()
+    files = [material.key_file, material.pkcs12_file, *material.certs_file.split(os.pathsep)]
+    stamps = tuple(_stamp(path) for path in files if path)
+    return _signer_loaded(material, stamps)
+
+
+def _stamp(path: str) -> tuple[str, int, int]:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return (path, 0, 0)
+    return (path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_loaded(material: _Material, stamps: tuple[tuple[str, int, int], ...]) -> SimpleSigner:
     from pyhanko.keys import load_certs_from_pemder
     from pyhanko.sign import signers
 
-    material = _material()
     if material.pkcs12_file:
         signer = signers.SimpleSigner.load_pkcs12(
             material.pkcs12_file, passphrase=material.pkcs12_password.encode() or None
@@ -250,8 +268,54 @@ def pdf_sign(pdf: bytes) -> bytes:
         name=str(settings.BANK_NAME_EN),
         reason="Certificate issued by the bank",
     )
-    output = _synchronously(signers.async_sign_pdf(writer, meta, signer=_signer()))
-    return output.getvalue()
+    signer = _signer()
+    cert_key = bytes(signer.signing_cert.sha256) if signer.signing_cert else b""
+    pdf_signer = _pdf17_signer_class()(meta, signer)
+    output = _synchronously(
+        pdf_signer.async_sign_pdf(writer, bytes_reserved=_bytes_reserved.get(cert_key))
+    )
+    signed = output.getvalue()
+    if cert_key not in _bytes_reserved:
+        _bytes_reserved[cert_key] = _reserved_in(signed)
+    return signed
+
+
+# The room pyHanko left for the signature (in hexadecimal digits) in the first PDF a signing
+# certificate signed in this process. pyHanko estimates it by making a dummy signature first,
+# a third of the signing time when done for every PDF; the same certificate and chain need
+# the same room.
+_bytes_reserved: dict[bytes, int] = {}
+
+
+def _reserved_in(signed: bytes) -> int:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    # The hole the byte range leaves is the /Contents string: its hexadecimal digits and the
+    # two angle brackets around them.
+    reader = PdfFileReader(io.BytesIO(signed), strict=False)
+    _, first_length, second_start, _ = reader.embedded_signatures[-1].sig_object["/ByteRange"]
+    return int(second_start) - int(first_length) - 2
+
+
+@functools.cache
+def _pdf17_signer_class() -> type[PdfSigner]:
+    from pyhanko.sign import signers
+
+    class Pdf17Signer(signers.PdfSigner):
+        """pyHanko's signer, except that the document stays PDF 1.7: for an ECDSA (or EdDSA)
+        key pyHanko declares ISO/TS 32002 and raises the version to 2.0, which a PDF/A-3 (a
+        PDF 1.7 profile) must not claim. PAdES with ECDSA is PDF 1.7's as well (ETSI's
+        extension, which is still declared)."""
+
+        def register_extensions(self, pdf_out: Any, *, md_algorithm: str) -> None:
+            from pyhanko.sign.fields import SigSeedSubFilter
+            from pyhanko.sign.signers import constants
+
+            if self.signature_meta.subfilter == SigSeedSubFilter.PADES:
+                pdf_out.ensure_output_version(version=(1, 7))
+                pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+    return Pdf17Signer
 
 
 @dataclass(frozen=True)

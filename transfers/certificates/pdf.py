@@ -1,5 +1,11 @@
 """The certificate's PDF: bilingual, with a QR code to the verification page, the signature
-printed, and the signed content embedded (``certificate.json``) for offline checks."""
+printed, and the signed content embedded (``certificate.json``) for offline checks.
+
+It is a PDF/A-3b (docs/decisions/0017-pdfa-and-font-subset.md) whose associated files, named
+by the catalog's ``/AF``, are the Verifiable Credential (``credential.jsonld``,
+``application/vc+ld+json``) and the signed content, both with ``/AFRelationship /Data``: the
+page is made from them. They are attached before the PDF is signed (``pades.pdf_sign``), so the
+PDF signature covers them too."""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.utils.translation import gettext_lazy as _
 
-from common.pdf import BankDocument
+from common.pdf import BankDocument, opaque_image
 
 from ..models import Certificate
 from .content import both_languages
@@ -23,6 +29,8 @@ from .signing import SIGNATURE_ALGORITHM, fingerprint_of
 Kind = Certificate.Kind
 
 EMBEDDED_NAME = "certificate.json"
+CREDENTIAL_NAME = "credential.jsonld"
+CREDENTIAL_MEDIA_TYPE = "application/vc+ld+json"
 
 
 def _qr_png(url: str) -> io.BytesIO:
@@ -48,7 +56,7 @@ def _issuer_block(pdf: BankDocument) -> None:
     top = pdf.get_y()
     seal = _seal_path()
     if seal:
-        pdf.image(seal, x=pdf.w - 18 - 30, y=top - 2, w=30, h=30)
+        pdf.image(opaque_image(seal), x=pdf.w - 18 - 30, y=top - 2, w=30, h=30)
     pdf.set_font(pdf.font_family, size=10)
     width = pdf.w - pdf.l_margin - pdf.r_margin - 36
     for line in (
@@ -58,19 +66,25 @@ def _issuer_block(pdf: BankDocument) -> None:
         str(settings.BANK_CONTACT),
     ):
         if line:
-            pdf.multi_cell(width, 5.5, line, new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(width, 5.5, line, align="L", new_x="LMARGIN", new_y="NEXT")
     pdf.set_y(max(pdf.get_y(), top + 30))
     pdf.ln(2)
 
 
 def certificate_pdf(
-    certificate: Certificate, content: Mapping[str, Any], signature: str, key_id: str
+    certificate: Certificate,
+    content: Mapping[str, Any],
+    signature: str,
+    key_id: str,
+    *,
+    credential: Mapping[str, Any] | None = None,
 ) -> bytes:
-    """The PDF: Chinese and English labels, the learner's masked identity number, serial, issue
-    date, QR code to the verification page, the signature printed, and ``certificate.json``
-    (content, signature, key id) embedded for offline checks."""
+    """The PDF/A-3b: Chinese and English labels, the learner's masked identity number, serial,
+    issue date, QR code to the verification page, the signature printed, and attached for
+    offline checks ``certificate.json`` (content, signature, key id) and the credential as the
+    issuing code made it."""
     kind_label = both_languages(Kind(certificate.kind).label)
-    pdf = BankDocument(kind_label)
+    pdf = BankDocument(kind_label, archival=True)
     pdf.set_subject(f"{certificate.serial}")
     pdf.set_keywords(f"serial:{certificate.serial} key:{key_id}")
     pdf.heading(kind_label, size=18)
@@ -181,10 +195,26 @@ def certificate_pdf(
         "key_id": key_id,
         "algorithm": SIGNATURE_ALGORITHM,
     }
+    when = pdf.creation_date
+    if credential is not None:
+        pdf.embed_file(
+            basename=CREDENTIAL_NAME,
+            bytes=json.dumps(credential, ensure_ascii=False, indent=1).encode(),
+            desc=both_languages(_("The certificate as a Verifiable Credential")),
+            mime_type=CREDENTIAL_MEDIA_TYPE,
+            associated_file_relationship="Data",
+            creation_date=when,
+            modification_date=when,
+            compress=True,
+        )
     pdf.embed_file(
         basename=EMBEDDED_NAME,
         bytes=json.dumps(embedded, ensure_ascii=False, indent=1).encode(),
-        desc="Signed content of the certificate",
+        desc=both_languages(_("The signed content of the certificate")),
+        mime_type="application/json",
+        associated_file_relationship="Data",
+        creation_date=when,
+        modification_date=when,
         compress=True,
     )
     return pdf.render()

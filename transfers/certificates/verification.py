@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ from accreditation.services import revoked_first_among
 from ..models import Certificate
 from .linked_data import is_rdfc_secured, proof_check
 from .pades import PdfSignatureCheck, pdf_signature_check
-from .pdf import EMBEDDED_NAME
+from .pdf import CREDENTIAL_NAME, EMBEDDED_NAME
 from .serials import Reading, serial_candidates, serial_read
 from .signing import base58btc_decode, fingerprint_of, signature_check
 
@@ -154,6 +155,9 @@ class DocumentCheck:
     detail: str
     # For a PDF: what its PAdES signature check said ("" for a credential JSON).
     pdf_signature: str = ""
+    # For a PDF: what the check of its attached credential against its signed content and its
+    # printed page said ("" for a credential JSON).
+    attachment: str = ""
 
 
 def _embedded_json(data: bytes) -> Any:
@@ -197,6 +201,67 @@ def _credential_said(document: dict[str, Any]) -> str:
             elif kind == "ext:Credits":
                 credits = result.get("value")
     return f"{name}, {hours} hours, {credits} credits, valid from {document.get('validFrom', '')}"
+
+
+@dataclass(frozen=True)
+class AttachmentCheck:
+    ok: bool
+    detail: str
+
+
+_PDFA_3 = re.compile(rb"pdfaid:part(?:\s*=\s*[\"']|>)\s*3")
+
+
+def _values(node: Any) -> list[Any]:
+    """Every string and number in a JSON document."""
+    if isinstance(node, dict):
+        return [v for child in node.values() for v in _values(child)]
+    if isinstance(node, list):
+        return [v for child in node for v in _values(child)]
+    return [node] if isinstance(node, str | int | float) and not isinstance(node, bool) else []
+
+
+def _attachment_part(
+    data: bytes, content: dict[str, Any], *, key: Ed25519PublicKey | None
+) -> AttachmentCheck:
+    """The PDF/A's attached credential (``credential.jsonld``): its proof valid, for this
+    certificate (it names the serial of the signed content), and the printed page showing the
+    signed serial and figures. A PDF issued before PDFs were PDF/A has no credential attached
+    and passes as such; a PDF/A without one does not."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    attached = reader.attachments.get(CREDENTIAL_NAME) or []
+    if not attached:
+        root: Any = reader.trailer["/Root"]
+        metadata = root.get("/Metadata")
+        xmp = metadata.get_object().get_data() if metadata is not None else b""
+        if _PDFA_3.search(xmp):
+            return AttachmentCheck(False, f"the PDF/A has no {CREDENTIAL_NAME} attached")
+        return AttachmentCheck(True, "no credential attached (issued before PDFs were PDF/A)")
+    serial = str(content.get("serial", ""))
+    check = signed_document_check(attached[0], key=key)
+    if not check.genuine:
+        return AttachmentCheck(False, f"attached credential not genuine: {check.detail}")
+    named = {str(v).rstrip("/").rsplit("/", 1)[-1] for v in _values(json.loads(attached[0]))}
+    if serial not in named:
+        return AttachmentCheck(False, f"attached credential is not the one of certificate {serial}")
+    try:
+        page = "".join(p.extract_text() for p in reader.pages)
+    except Exception as exc:  # a page that cannot be read shows nothing
+        return AttachmentCheck(False, f"the printed page cannot be read: {exc}")
+    printed = re.sub(r"[\s\x00]+", "", page)
+    totals = content.get("totals") or {}
+    for label, value in (
+        ("serial", serial),
+        ("hours", totals.get("hours")),
+        ("credits", totals.get("credits")),
+    ):
+        if value is not None and re.sub(r"\s+", "", str(value)) not in printed:
+            return AttachmentCheck(
+                False, f"the printed page does not show the signed {label} {value}"
+            )
+    return AttachmentCheck(True, f"attached credential valid, for this certificate: {check.detail}")
 
 
 def signed_document_check(
@@ -260,7 +325,13 @@ def signed_document_check(
         if genuine and not pdf_check.ok and pdf_check.state != "none":
             genuine = False
             said = pdf_check.detail
-        return DocumentCheck(genuine, "pdf", serial, said, pdf_check.detail)
+        if not genuine:  # the PDF signature or the signed content failed: that is the answer
+            return DocumentCheck(False, "pdf", serial, said, pdf_check.detail)
+        attachment = _attachment_part(data, content, key=key)
+        if not attachment.ok:
+            genuine = False
+            said = attachment.detail
+        return DocumentCheck(genuine, "pdf", serial, said, pdf_check.detail, attachment.detail)
     except Exception as exc:  # a hostile or broken file is simply not genuine
         return DocumentCheck(False, kind, "", str(exc) or type(exc).__name__)
 

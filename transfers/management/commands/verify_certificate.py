@@ -1,13 +1,15 @@
 """Check a downloaded certificate offline: ``python manage.py verify_certificate FILE``.
 
 FILE is the certificate's PDF (its embedded ``certificate.json`` holds the signed content and the
-signature) or its Verifiable Credential JSON. The key is the bank's published public key: give
+signature; a PDF/A-3 also has the Verifiable Credential attached, ``credential.jsonld``) or its
+Verifiable Credential JSON. The key is the bank's published public key: give
 it with ``--public-key`` (a file with the PEM or the base64 raw key, as served at
 ``/api/v1/certificates/signing-key/``, or the base64 itself); without it, the keys this
 installation is configured with are used. A PDF's PAdES signature is checked too (intact,
 covering the whole file, trusted through the bank's CA: ``--pdf-trust-roots`` names a PEM file
-of the CA's certificate; without it, this installation's). Prints GENUINE or NOT GENUINE and
-which part failed; exits 1 when not.
+of the CA's certificate; without it, this installation's), and a PDF/A's attached credential
+(its proof, that it is this certificate's, and that the printed page shows the signed serial
+and figures). Prints GENUINE or NOT GENUINE and which part failed; exits 1 when not.
 """
 
 from __future__ import annotations
@@ -66,9 +68,16 @@ class Command(BaseCommand):
             self.stdout.write(f"GENUINE ({label})")
             if result.pdf_signature:
                 self.stdout.write(result.pdf_signature)
+            if result.attachment:
+                self.stdout.write(f"Attachment: {result.attachment}")
             # The Ed25519 signature covers the embedded data; the PDF signature (when there is
             # one) covers the printed page.
             self.stdout.write(f"Signed content: {result.detail}")
             return
         self.stdout.write(f"NOT GENUINE ({label}){': ' + result.detail if result.detail else ''}")
+        # Each part of a PDF that was checked, so the one that failed is plain.
+        if result.pdf_signature:
+            self.stdout.write(f"PDF signature: {result.pdf_signature}")
+        if result.attachment:
+            self.stdout.write(f"Attachment: {result.attachment}")
         sys.exit(1)
