@@ -42,6 +42,8 @@ from accounts.rights.models import (
     CorrectionEvent,
     CorrectionRequest,
 )
+from accounts.webhooks.models import EventType as WebhookEventType
+from accounts.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "CENTRE_ROLES",
@@ -70,6 +72,9 @@ __all__ = [
     "StaffAccess",
     "StatusEvent",
     "User",
+    "WebhookDelivery",
+    "WebhookEventType",
+    "WebhookSubscription",
     "WorkerStatusEvent",
     "user_who",
 ]

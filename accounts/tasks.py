@@ -2,7 +2,7 @@ import smtplib
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.core.models import User
 from accounts.notifications.services import notification_emails_resend, notification_emails_send
@@ -12,6 +12,8 @@ from accounts.signin.services import (
     password_reset_emails_send,
     password_setup_email_send,
 )
+from accounts.webhooks.models import WebhookDelivery
+from accounts.webhooks.services import webhook_deliver, webhook_deliveries_resend
 
 
 @shared_task
@@ -76,3 +78,30 @@ def close_due_accounts() -> int:
     """Periodic (beat): accounts whose closure confirmation period has ended are closed and
     their personal data removed. Safe to run again: a closed account is not closed twice."""
     return account_closures_run()
+
+
+@shared_task
+def deliver_webhook(*, message_id: str) -> str:
+    """One attempt at a webhook (accounts.webhooks); on failure the next attempt is queued with
+    its backoff, and the periodic re-send finds it again should that message be lost."""
+    status = webhook_deliver(message_id=message_id)
+    if status == WebhookDelivery.Status.PENDING:
+        due = (
+            WebhookDelivery.objects.filter(message_id=message_id)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if due is not None:
+            countdown = max(0.0, (due - timezone.now()).total_seconds())
+            deliver_webhook.apply_async(kwargs={"message_id": message_id}, countdown=countdown)
+    return status
+
+
+@shared_task
+def resend_due_webhooks() -> int:
+    """Periodic (beat): every pending webhook that is due and held by no worker is queued
+    again (its task was lost: the broker was down at commit, or a worker died)."""
+    due = webhook_deliveries_resend()
+    for message_id in due:
+        deliver_webhook.delay(message_id=message_id)
+    return len(due)

@@ -138,6 +138,8 @@ ITEM = {"pk": "transfer_item"}
 EVIDENCE = {"pk": "evidence"}
 GOAL = {"pk": "goal"}
 INVITATION = {"pk": "invitation"}
+WEBHOOK = {"pk": "institution", "sid": "webhook"}
+WEBHOOK_DELIVERY = {"pk": "institution", "did": "webhook_delivery"}
 
 # One row per route name (or pattern, for the few unnamed routes). Rows read: the kind, the URL
 # keyword values when the route has any, then the cells that differ from the kind's defaults
@@ -255,6 +257,12 @@ ROUTES: dict[str, Row] = {
     "collective-import": row("institution-own", INST),
     "collective-members-export": row("institution-own", INST),
     "collective-import-template": row("institution"),
+    # An institution's webhooks and their delivery log: its own administrators only.
+    "webhooks": row("institution-own", INST),
+    "webhook": row("institution-own", WEBHOOK),
+    "webhook-rotate": post_only_after_role("institution-own", WEBHOOK),
+    "webhook-delete": post_only_after_role("institution-own", WEBHOOK),
+    "webhook-replay": post_only_after_role("institution-own", WEBHOOK_DELIVERY),
     "outcome-batches": row("institution-own", INST),
     "outcome-batch-add": row("institution-own", INST),
     "outcome-batch-template": row("institution"),
