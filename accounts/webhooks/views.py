@@ -31,7 +31,7 @@ from common.forms import form_errors_apply
 
 DELIVERIES_PER_PAGE = 50
 # The session key of a secret just made, shown once on the next page and then forgotten.
-SECRET_SHOWN_ONCE = "webhook_secret_once"
+SECRET_SHOWN_ONCE = "webhook_secret_once"  # noqa: S105 - a session key, not a secret
 
 
 class WebhookAdminPage(RoleRequiredMixin, View):
