@@ -172,9 +172,7 @@ class WebhookDeletePage(WebhookAdminPage):
 class WebhookReplayPage(WebhookAdminPage):
     def post(self, request: HttpRequest, pk: int, did: int) -> HttpResponse:
         institution = self.institution(request, pk)
-        delivery = get_object_or_404(
-            WebhookDelivery, pk=did, subscription__institution=institution
-        )
+        delivery = get_object_or_404(WebhookDelivery, pk=did, subscription__institution=institution)
         try:
             webhook_delivery_replay(delivery=delivery, actor=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:

@@ -548,3 +548,11 @@ def test_the_delivery_log_shows_status_attempts_and_code_and_replays(
     delivery.refresh_from_db()
     assert replay["Location"] == f"/institutions/{pk}/webhooks/{subscription.pk}/"
     assert (delivery.status, delivery.attempts, delivery.replays) == ("pending", 0, 1)
+
+
+def test_with_the_default_settings_a_message_is_tried_for_one_to_two_days(settings):
+    # What the list page and docs/configuration.md promise.
+    assert settings.WEBHOOK_MAX_ATTEMPTS == 18
+    waits = [retry_delay(n).total_seconds() for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)]
+    day = 24 * 3600
+    assert 1 * day <= sum(waits) <= 2.2 * day
