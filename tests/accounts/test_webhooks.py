@@ -11,6 +11,7 @@ import json
 import re
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -363,7 +364,7 @@ def test_a_revocation_tells_the_institution_of_the_transfer_resting_on_it(
 
 @pytest.mark.parametrize("accept", [True, False])
 def test_an_answered_invitation_is_told_to_the_institution(institution_admin, learner, accept):
-    collective = CollectiveAccountFactory(
+    collective: Any = CollectiveAccountFactory(
         institution=institution_admin.institution, opened_by=institution_admin
     )
     membership = CollectiveMembership.objects.create(
@@ -387,7 +388,7 @@ def test_an_answered_invitation_is_told_to_the_institution(institution_admin, le
 def test_a_members_answer_to_a_reported_result_is_told_to_the_institution(
     institution_admin, learner, confirm
 ):
-    collective = CollectiveAccountFactory(
+    collective: Any = CollectiveAccountFactory(
         institution=institution_admin.institution, opened_by=institution_admin
     )
     batch = InstitutionBatch.objects.create(
@@ -556,3 +557,12 @@ def test_with_the_default_settings_a_message_is_tried_for_one_to_two_days(settin
     waits = [retry_delay(n).total_seconds() for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)]
     day = 24 * 3600
     assert 1 * day <= sum(waits) <= 2.2 * day
+
+
+def test_the_member_list_leads_the_admin_to_the_webhooks(client, institution_admin, collective):
+    login_verified(client, institution_admin)
+    pk = institution_admin.institution_id
+
+    page = client.get(f"/institutions/{pk}/members/").content.decode()
+
+    assert f'href="/institutions/{pk}/webhooks/"' in page
