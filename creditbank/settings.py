@@ -500,6 +500,8 @@ SPECTACULAR_SETTINGS = {
         "TransferItemStateEnum": "transfers.models.TransferItemState",
         "CertificateKindEnum": "transfers.models.Certificate.Kind",
         "MembershipStatusEnum": "accounts.collective.models.CollectiveMembership.Status",
+        "WebhookEventTypeEnum": "accounts.webhooks.models.EventType",
+        "WebhookDeliveryStatusEnum": "accounts.webhooks.models.WebhookDelivery.Status",
     },
 }
 

@@ -566,3 +566,56 @@ def test_the_member_list_leads_the_admin_to_the_webhooks(client, institution_adm
     page = client.get(f"/institutions/{pk}/members/").content.decode()
 
     assert f'href="/institutions/{pk}/webhooks/"' in page
+
+
+# --- Over the API --------------------------------------------------------------------------------
+
+
+def test_the_api_adds_a_webhook_answers_its_secret_once_and_shows_the_log(
+    api_client, institution_admin, settings
+):
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    api_client.force_authenticate(institution_admin)
+    base = f"/api/v1/institutions/{institution_admin.institution_id}/webhooks/"
+
+    metadata = {"url": "https://169.254.169.254/", "event_types": ["transfer.applied"]}
+    refused = api_client.post(base, metadata, format="json")
+    created = api_client.post(
+        base, {"url": PUBLIC, "event_types": ["transfer.applied"]}, format="json"
+    )
+    listed = api_client.get(base)
+
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["url"]
+    assert created.status_code == 201
+    secret = created.json()["secret"]
+    subscription = WebhookSubscription.objects.get()
+    assert secret == webhook_secret_of(subscription)
+    assert listed.json() == [
+        {k: v for k, v in created.json().items() if k != "secret"}
+    ]  # the secret is not answered again
+
+    changed = api_client.patch(
+        f"{base}{subscription.pk}/", {"event_types": ["transfer.decided"]}, format="json"
+    )
+    assert changed.json()["event_types"] == ["transfer.decided"]
+    assert changed.json()["url"] == PUBLIC
+
+    [delivery] = webhook_event_record(
+        institution_id=institution_admin.institution_id,
+        event_type=WebhookEventType.TRANSFER_DECIDED,
+        data={"item": 1},
+    )
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=18)
+    log = api_client.get(f"{base}deliveries/").json()["results"]
+    replayed = api_client.post(f"{base}deliveries/{delivery.pk}/replay/")
+
+    assert [(d["message_id"], d["status"], d["attempts"]) for d in log] == [
+        (delivery.message_id, "failed", 18)
+    ]
+    assert replayed.json()["message_id"] == delivery.message_id
+    assert (replayed.json()["status"], replayed.json()["replays"]) == ("pending", 1)
+    rotated = api_client.post(f"{base}{subscription.pk}/rotate/")
+    assert rotated.json()["secret"] not in (secret, "")
+    assert api_client.delete(f"{base}{subscription.pk}/").status_code == 204
+    assert not WebhookSubscription.objects.exists()

@@ -307,6 +307,12 @@ ROUTES: dict[str, Row] = {
     "api-identity-reveal": row("centre"),
     # Anyone may apply for a collective account; centre admins list the applications.
     "api-institutions": row("centre-admin", post=everyone("ok")),
+    # An institution's webhooks over the API: its own administrators only.
+    "api-webhooks": row("institution-own", INST, post={"institution_admin_i": "bad"}),
+    "api-webhook": row("institution-own", WEBHOOK),
+    "api-webhook-rotate": post_only_after_role("institution-own", WEBHOOK),
+    "api-webhook-deliveries": row("institution-own", INST),
+    "api-webhook-replay": post_only_after_role("institution-own", WEBHOOK_DELIVERY),
     "api-institution": row("centre-admin", INST, institution_admin_i="ok", institution_admin_j=404),
     "api-institution-decision": row("centre-admin", INST),
     "api-institution-members": row("institution-own", INST),
