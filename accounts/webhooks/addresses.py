@@ -29,7 +29,7 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
         pass
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise ValidationError(
             {"url": _("The address of this URL cannot be found.")}, code="unresolved"
         ) from exc
@@ -39,10 +39,16 @@ def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.I
 def webhook_url_check(url: str) -> str:
     """``url`` as it will be called, or a ``ValidationError`` on the field ``url``."""
     url = url.strip()
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    refused = ValidationError({"url": _("Enter an https:// URL.")}, code="scheme")
+    if any(c.isspace() or not c.isprintable() for c in url):
+        raise refused
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError as exc:  # a broken IPv6 literal
+        raise refused from exc
     if not host or parts.scheme not in ("https", "http"):
-        raise ValidationError({"url": _("Enter an https:// URL.")}, code="scheme")
+        raise refused
     if parts.username or parts.password:
         raise ValidationError(
             {"url": _("The URL must not contain a user name or password.")}, code="userinfo"

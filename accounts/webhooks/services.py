@@ -258,7 +258,11 @@ def webhook_deliver(*, message_id: str) -> str:
     now = timezone.now()
     if not _claim(message_id, now):
         return "skipped"
-    delivery = WebhookDelivery.objects.select_related("subscription").get(message_id=message_id)
+    delivery = (
+        WebhookDelivery.objects.select_related("subscription").filter(message_id=message_id).first()
+    )
+    if delivery is None:  # its subscription was deleted meanwhile
+        return "skipped"
     subscription = delivery.subscription
     try:
         url = webhook_url_check(subscription.url)

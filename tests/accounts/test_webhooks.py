@@ -130,6 +130,9 @@ def test_the_reference_library_accepts_what_we_sign_and_refuses_another_secret()
         "http://127.0.0.1:8000/hooks",  # local http: development only
         "https://user:secret@93.184.215.14/hooks",
         "not a url",
+        "https://[::1/hooks",  # a broken IPv6 literal
+        "https://93.184.215.14/ho oks",
+        "https://93.184.215.14/\x00hooks",
     ],
 )
 def test_production_refuses_any_url_but_https_to_a_public_address(settings, url):
