@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.utils import timezone
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -28,6 +30,7 @@ from accounts.models import (
     WebhookSubscription,
 )
 from accounts.services import webhook_event_record
+from accounts.webhooks import services as webhook_services
 from accounts.webhooks.addresses import webhook_url_check
 from accounts.webhooks.services import (
     retry_delay,
@@ -622,3 +625,45 @@ def test_the_api_adds_a_webhook_answers_its_secret_once_and_shows_the_log(
     assert rotated.json()["secret"] not in (secret, "")
     assert api_client.delete(f"{base}{subscription.pk}/").status_code == 204
     assert not WebhookSubscription.objects.exists()
+
+
+# --- Two workers at once -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_taking_the_same_message_at_once_post_it_once(
+    postgres, institution_admin, monkeypatch
+):
+    """The on-commit task and beat's re-send can start the same row together: the conditional
+    update lets one of them post it."""
+    # The suite's Celery is eager: the on-commit task would send each row before the race.
+    monkeypatch.setattr(webhook_services, "_enqueue", lambda message_id: None)
+    received = Received(secret="")
+    slow = Receiver(received)
+    _subscription, received.secret = subscribe(institution_admin, url=slow.url)
+    deliveries = [recorded(institution_admin) for _ in range(5)]
+    start = threading.Barrier(2)
+    results: list[str] = []
+
+    def worker(message_id: str) -> None:
+        try:
+            start.wait()
+            results.append(webhook_deliver(message_id=message_id))
+        finally:
+            connection.close()
+
+    try:
+        for delivery in deliveries:
+            threads = [
+                threading.Thread(target=worker, args=(delivery.message_id,)) for _ in range(2)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        slow.stop()
+
+    assert sorted(results) == ["delivered"] * 5 + ["skipped"] * 5
+    assert len(received.posts) == 5
+    assert set(received.messages) == {d.message_id for d in deliveries}
