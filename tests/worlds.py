@@ -404,6 +404,7 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         "officer": officer,
         "management": management,
     }
+    assert institution_admin_i.institution is not None
     subscription, _secret = webhook_subscription_create(
         institution=institution_admin_i.institution,
         actor=institution_admin_i,
