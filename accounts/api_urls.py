@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("accounts.collective.api_urls")),
     path("", include("accounts.notifications.api_urls")),
     path("", include("accounts.rights.api_urls")),
+    path("", include("accounts.webhooks.api_urls")),
 ]

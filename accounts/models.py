@@ -43,6 +43,8 @@ from accounts.rights.models import (
     CorrectionRequest,
 )
 from accounts.signin.models import SmsCode
+from accounts.webhooks.models import EventType as WebhookEventType
+from accounts.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "CENTRE_ROLES",
@@ -72,6 +74,9 @@ __all__ = [
     "StaffAccess",
     "StatusEvent",
     "User",
+    "WebhookDelivery",
+    "WebhookEventType",
+    "WebhookSubscription",
     "WorkerStatusEvent",
     "user_who",
 ]

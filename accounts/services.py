@@ -81,6 +81,7 @@ from accounts.signin.services import (
     contact_details_change,
 )
 from accounts.validators import IDENTITY_IN_TEXT, free_text_problem, validate_no_identity_number
+from accounts.webhooks.services import webhook_event_record
 
 __all__ = [
     "ERASED",
@@ -147,4 +148,5 @@ __all__ = [
     "users_active",
     "users_or_centre_reviewers",
     "validate_no_identity_number",
+    "webhook_event_record",
 ]

@@ -2,7 +2,7 @@ import smtplib
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from accounts.core.models import User
 from accounts.notifications.services import notification_emails_resend, notification_emails_send
@@ -14,6 +14,8 @@ from accounts.signin.services import (
 )
 from accounts.signin.sms import SmsTransientError
 from accounts.signin.sms_codes import sms_code_send, sms_codes_purge
+from accounts.webhooks.models import WebhookDelivery
+from accounts.webhooks.services import webhook_deliver, webhook_deliveries_resend
 
 
 @shared_task
@@ -96,3 +98,30 @@ def send_sms_code(*, phone: str, purpose: str, language: str) -> bool:
         language = settings.LANGUAGE_CODE
     with translation.override(language):
         return sms_code_send(phone=phone, purpose=purpose)
+
+
+@shared_task
+def deliver_webhook(*, message_id: str) -> str:
+    """One attempt at a webhook (accounts.webhooks); on failure the next attempt is queued with
+    its backoff, and the periodic re-send finds it again should that message be lost."""
+    status = webhook_deliver(message_id=message_id)
+    if status == WebhookDelivery.Status.PENDING:
+        due = (
+            WebhookDelivery.objects.filter(message_id=message_id)
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if due is not None:
+            countdown = max(0.0, (due - timezone.now()).total_seconds())
+            deliver_webhook.apply_async(kwargs={"message_id": message_id}, countdown=countdown)
+    return status
+
+
+@shared_task
+def resend_due_webhooks() -> int:
+    """Periodic (beat): every pending webhook that is due and held by no worker is queued
+    again (its task was lost: the broker was down at commit, or a worker died)."""
+    due = webhook_deliveries_resend()
+    for message_id in due:
+        deliver_webhook.delay(message_id=message_id)
+    return len(due)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("accounts.collective.urls")),
     path("", include("accounts.notifications.urls")),
     path("", include("accounts.rights.urls")),
+    path("", include("accounts.webhooks.urls")),
 ]

@@ -29,6 +29,7 @@ from accounts.models import (
     Notification,
     Role,
     User,
+    WebhookEventType,
 )
 from accounts.services import (
     account_lock,
@@ -42,6 +43,7 @@ from accounts.services import (
     staff_file_view_record,
     staff_of_centre,
     transaction_record,
+    webhook_event_record,
 )
 from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
@@ -780,7 +782,25 @@ def accreditation_revoke(
         link=_learner_link(application),
         key=f"application:{application.pk}:revoked",
     )
+    # The institution that reported the outcome (a batch) is told; the institutions of
+    # transfers resting on it are told by transfers' revocation listener.
+    batch = application.outcome.batch
+    webhook_event_record(
+        institution_id=batch.collective.institution_id if batch else None,
+        event_type=WebhookEventType.CERTIFICATE_REVOKED,
+        data=revocation_event_data(revocation, batch=batch.pk if batch else None),
+    )
     return revocation
+
+
+def revocation_event_data(revocation: Revocation, **more: object) -> dict[str, object]:
+    """What a webhook says of a revocation: no learner, no free-text reason."""
+    return {
+        "outcome": revocation.decision.application.outcome_id,
+        "reason_code": revocation.reason_code,
+        "revoked_at": revocation.revoked_at.isoformat(),
+        **more,
+    }
 
 
 # --- Reading ------------------------------------------------------------------------------------

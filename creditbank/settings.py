@@ -318,12 +318,29 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accreditation.tasks.calendar_unpublished_notify_task",
         "schedule": 24 * 3600.0,
     },
+    # Webhooks whose task was lost (broker down at commit, worker killed) are sent again.
+    "resend-due-webhooks": {
+        "task": "accounts.tasks.resend_due_webhooks",
+        "schedule": float(env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 60)),
+    },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {
         "task": "transfers.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
     },
 }
+
+# --- Webhooks (accounts/webhooks) ------------------------------------------------------------
+
+# Plain http to 127.0.0.1/localhost: development and tests only; production sends https to
+# public addresses only.
+WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("WEBHOOKS_ALLOW_LOCAL_HTTP", not PRODUCTION)
+if PRODUCTION and WEBHOOKS_ALLOW_LOCAL_HTTP:
+    raise ImproperlyConfigured("WEBHOOKS_ALLOW_LOCAL_HTTP must not be on in production.")
+WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
+WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
+WEBHOOK_RETRY_CAP_SECONDS = env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600)
 
 # --- Storage -----------------------------------------------------------------------------------
 
@@ -495,6 +512,8 @@ SPECTACULAR_SETTINGS = {
         "TransferItemStateEnum": "transfers.models.TransferItemState",
         "CertificateKindEnum": "transfers.models.Certificate.Kind",
         "MembershipStatusEnum": "accounts.collective.models.CollectiveMembership.Status",
+        "WebhookEventTypeEnum": "accounts.webhooks.models.EventType",
+        "WebhookDeliveryStatusEnum": "accounts.webhooks.models.WebhookDelivery.Status",
     },
 }
 

@@ -26,6 +26,7 @@ from accounts.models import (
     LearningAccount,
     Notification,
     User,
+    WebhookEventType,
 )
 from accounts.services import (
     collective_members_find,
@@ -34,6 +35,7 @@ from accounts.services import (
     parse_identity,
     transaction_record,
     transaction_record_many,
+    webhook_event_record,
 )
 from common.tables import (
     ListedTable,
@@ -518,7 +520,7 @@ def _outcome_answer(*, outcome: LearningOutcome, actor: User, confirm: bool) -> 
     # cannot both see "awaiting confirmation": the second waits, then finds it answered.
     outcome = (
         LearningOutcome.objects.select_for_update(of=("self",))
-        .select_related("account")
+        .select_related("account", "batch__collective")
         .get(pk=outcome.pk)
     )
     if outcome.account.holder_id is None or outcome.account.holder_id != actor.pk:
@@ -539,5 +541,14 @@ def _outcome_answer(*, outcome: LearningOutcome, actor: User, confirm: bool) -> 
         kind=kind,
         actor=actor,
         details={"outcome": outcome.pk, "title": outcome.title, "batch": outcome.batch_id},
+    )
+    webhook_event_record(
+        institution_id=outcome.batch.collective.institution_id if outcome.batch else None,
+        event_type=(
+            WebhookEventType.BATCH_RESULT_CONFIRMED
+            if confirm
+            else WebhookEventType.BATCH_RESULT_DECLINED
+        ),
+        data={"batch": outcome.batch_id, "outcome": outcome.pk, "status": outcome.status},
     )
     return outcome

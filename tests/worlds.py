@@ -46,9 +46,12 @@ from accounts.models import (
     Notification,
     Role,
     User,
+    WebhookDelivery,
+    WebhookEventType,
 )
 from accounts.rights.services import correction_request, visit_book
 from accounts.services import api_token_create
+from accounts.webhooks.services import webhook_subscription_create
 from accreditation.models import Application
 from accreditation.services import application_submit
 from creditbank.export import data_export_request
@@ -401,6 +404,20 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         "officer": officer,
         "management": management,
     }
+    assert institution_admin_i.institution is not None
+    subscription, _secret = webhook_subscription_create(
+        institution=institution_admin_i.institution,
+        actor=institution_admin_i,
+        url="https://93.184.215.14/creditbank",  # a public address: no DNS in tests
+        event_types=[WebhookEventType.TRANSFER_APPLIED],
+    )
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        message_id="msg_world",
+        event_type=WebhookEventType.TRANSFER_APPLIED,
+        body="{}",
+        status=WebhookDelivery.Status.FAILED,
+    )
     objects: dict[str, Any] = {
         "account_number": account_a.number,
         "outcome": saved.pk,
@@ -421,6 +438,8 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         "institution": institution_admin_i.institution_id,
         "collective": collective_i.number,
         "invitation": invitation.pk,
+        "webhook": subscription.pk,
+        "webhook_delivery": delivery.pk,
         "catalogue_code": version.entry.code,
     }
     tokens = {name: api_token_create(user=user)[0] for name, user in users.items() if user}

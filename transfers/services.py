@@ -22,6 +22,7 @@ from accounts.models import (
     Notification,
     Role,
     User,
+    WebhookEventType,
 )
 from accounts.services import (
     account_lock,
@@ -33,9 +34,14 @@ from accounts.services import (
     notify_many,
     transaction_record,
     users_active,
+    webhook_event_record,
 )
 from accreditation.models import CatalogueEntryVersion, Revocation
-from accreditation.services import accreditation_holds, catalogue_versions_accredited
+from accreditation.services import (
+    accreditation_holds,
+    catalogue_versions_accredited,
+    revocation_event_data,
+)
 from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
 from outcomes.services import outcomes_lock
@@ -324,6 +330,16 @@ def transfer_apply(
                 "courses": [course.code for course, _o, _r in planned],
             },
         )
+        webhook_event_record(
+            institution_id=programme.institution_id,
+            event_type=WebhookEventType.TRANSFER_APPLIED,
+            data={
+                "transfer": application.pk,
+                "programme": programme.code,
+                "items": [{"item": i.pk, "course": i.course.code} for i in created],
+                "submitted_at": now.isoformat(),
+            },
+        )
     return application
 
 
@@ -481,6 +497,20 @@ def transfer_item_decide(
                 link=_learner_link(item.application),
                 key=f"transfer_item:{item.pk}:{action}:{item.events.count()}",
             )
+        webhook_event_record(
+            institution_id=item.programme.institution_id,
+            event_type=WebhookEventType.TRANSFER_DECIDED,
+            data={
+                "transfer": item.application_id,
+                "item": item.pk,
+                "programme": item.programme.code,
+                "course": item.course.code,
+                "decision": decision,
+                "state": item.state,
+                "credits": str(item.credits) if action == Action.ACCEPT else "0",
+                "decided_at": now.isoformat(),
+            },
+        )
     return item
 
 
@@ -514,6 +544,7 @@ def transfers_on_revocation(revocation: Revocation) -> None:
         .order_by("pk")
     )
     now = timezone.now()
+    touched: dict[int, list[int]] = {}
     for item in items:
         if item.is_reserving:
             TRANSFER_ITEM.move(item, action=Action.WITHDRAW, actor=actor, reason=BASIS_REVOKED)
@@ -552,6 +583,13 @@ def transfers_on_revocation(revocation: Revocation) -> None:
         else:
             continue
         _item_transaction_record(item, actor=actor, event=event, revocation=revocation.pk)
+        touched.setdefault(item.programme.institution_id, []).append(item.pk)
+    for institution_id, item_ids in touched.items():
+        webhook_event_record(
+            institution_id=institution_id,
+            event_type=WebhookEventType.CERTIFICATE_REVOKED,
+            data=revocation_event_data(revocation, transfer_items=item_ids),
+        )
 
 
 def _basis_settle(

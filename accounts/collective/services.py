@@ -66,6 +66,8 @@ from accounts.notifications.models import Notification
 from accounts.notifications.services import notify_many
 from accounts.signin.permissions import user_has_role
 from accounts.validators import normalise_phone, validate_unified_social_credit_code
+from accounts.webhooks.models import EventType
+from accounts.webhooks.services import webhook_event_record
 from common.tables import RowErrors, table_write
 
 # The kinds of institution that hold a collective account for their members; degree
@@ -854,6 +856,17 @@ def _invitation_answer(
         details={
             "collective_account": membership.collective.number,
             "institution": institution.name if institution else "",
+        },
+    )
+    # The institution learns the answer (it shows on its member list); the account itself only
+    # on the list, once accepted.
+    webhook_event_record(
+        institution_id=institution.pk if institution else None,
+        event_type=EventType.MEMBER_INVITATION_ANSWERED,
+        data={
+            "membership": membership.pk,
+            "answer": "accepted" if accept else "declined",
+            "answered_at": timezone.now().isoformat(),
         },
     )
     return membership

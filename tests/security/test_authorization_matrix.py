@@ -138,6 +138,8 @@ ITEM = {"pk": "transfer_item"}
 EVIDENCE = {"pk": "evidence"}
 GOAL = {"pk": "goal"}
 INVITATION = {"pk": "invitation"}
+WEBHOOK = {"pk": "institution", "sid": "webhook"}
+WEBHOOK_DELIVERY = {"pk": "institution", "did": "webhook_delivery"}
 
 # One row per route name (or pattern, for the few unnamed routes). Rows read: the kind, the URL
 # keyword values when the route has any, then the cells that differ from the kind's defaults
@@ -257,6 +259,12 @@ ROUTES: dict[str, Row] = {
     "collective-import": row("institution-own", INST),
     "collective-members-export": row("institution-own", INST),
     "collective-import-template": row("institution"),
+    # An institution's webhooks and their delivery log: its own administrators only.
+    "webhooks": row("institution-own", INST),
+    "webhook": row("institution-own", WEBHOOK),
+    "webhook-rotate": post_only_after_role("institution-own", WEBHOOK),
+    "webhook-delete": post_only_after_role("institution-own", WEBHOOK),
+    "webhook-replay": post_only_after_role("institution-own", WEBHOOK_DELIVERY),
     "outcome-batches": row("institution-own", INST),
     "outcome-batch-add": row("institution-own", INST),
     "outcome-batch-template": row("institution"),
@@ -303,6 +311,12 @@ ROUTES: dict[str, Row] = {
     "api-identity-reveal": row("centre"),
     # Anyone may apply for a collective account; centre admins list the applications.
     "api-institutions": row("centre-admin", post=everyone("ok")),
+    # An institution's webhooks over the API: its own administrators only.
+    "api-webhooks": row("institution-own", INST, post={"institution_admin_i": "bad"}),
+    "api-webhook": row("institution-own", WEBHOOK),
+    "api-webhook-rotate": post_only_after_role("institution-own", WEBHOOK),
+    "api-webhook-deliveries": row("institution-own", INST),
+    "api-webhook-replay": post_only_after_role("institution-own", WEBHOOK_DELIVERY),
     "api-institution": row("centre-admin", INST, institution_admin_i="ok", institution_admin_j=404),
     "api-institution-decision": row("centre-admin", INST),
     "api-institution-members": row("institution-own", INST),

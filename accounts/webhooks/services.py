@@ -1,0 +1,347 @@
+"""Webhook subscriptions and the delivery outbox.
+
+An event is recorded (``webhook_event_record``) in the transaction of the change it tells of:
+one outbox row per subscription that wants it, and, once the transaction commits, a task per
+row. The worker claims a row with a conditional update (so the on-commit task and the periodic
+re-send never send it twice at once), posts it signed, and on failure sets the next attempt
+with exponential backoff and jitter, capped; after ``WEBHOOK_MAX_ATTEMPTS`` the row is
+"failed" until the admin replays it. A task lost on the way (broker down, worker killed) is
+found again by ``webhook_deliveries_resend`` (beat): nothing is lost while a row is pending.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.core.models import Institution, Role, User
+from accounts.identity.crypto import decrypt, encrypt
+from accounts.signin.permissions import user_has_role
+from accounts.webhooks.addresses import webhook_url_check
+from accounts.webhooks.models import EventType, WebhookDelivery, WebhookSubscription
+from accounts.webhooks.signing import headers_of, message_id_generate, secret_generate
+from common.tasks import task_after_commit
+
+MAX_SUBSCRIPTIONS = 10
+
+
+# --- Who may manage them --------------------------------------------------------------------------
+
+
+def webhooks_institution_of(*, user: Any, institution_id: int) -> Institution | None:
+    """The institution, if ``user`` is one of its administrators."""
+    if not user_has_role(user, Role.INSTITUTION_ADMIN) or user.institution_id != institution_id:
+        return None
+    return Institution.objects.filter(pk=institution_id).first()
+
+
+def _check_administers(*, user: User, institution: Institution) -> None:
+    if not user_has_role(user, Role.INSTITUTION_ADMIN) or user.institution_id != institution.pk:
+        raise PermissionDenied
+
+
+# --- Subscriptions -------------------------------------------------------------------------------
+
+
+def _event_types_check(event_types: Iterable[str]) -> list[str]:
+    chosen = sorted(set(event_types))
+    if not chosen:
+        raise ValidationError({"event_types": _("Choose at least one event.")})
+    unknown = [t for t in chosen if t not in EventType.values]
+    if unknown:
+        raise ValidationError(
+            {"event_types": _("Unknown event: %(event)s.") % {"event": ", ".join(unknown)}}
+        )
+    return chosen
+
+
+def webhook_secret_of(subscription: WebhookSubscription) -> str:
+    return decrypt(subscription.secret_encrypted)
+
+
+@transaction.atomic
+def webhook_subscription_create(
+    *, institution: Institution, actor: User, url: str, event_types: Iterable[str]
+) -> tuple[WebhookSubscription, str]:
+    """A new subscription and its secret, returned this once (it is stored encrypted)."""
+    _check_administers(user=actor, institution=institution)
+    url = webhook_url_check(url)
+    chosen = _event_types_check(event_types)
+    Institution.objects.select_for_update().get(pk=institution.pk)  # counts one at a time
+    if institution.webhook_subscriptions.count() >= MAX_SUBSCRIPTIONS:
+        raise ValidationError(
+            {"url": _("At most %(n)d webhooks per institution.") % {"n": MAX_SUBSCRIPTIONS}}
+        )
+    secret = secret_generate()
+    subscription = WebhookSubscription.objects.create(
+        institution=institution,
+        url=url,
+        event_types=chosen,
+        secret_encrypted=encrypt(secret),
+        created_by=actor,
+    )
+    return subscription, secret
+
+
+@transaction.atomic
+def webhook_subscription_update(
+    *,
+    subscription: WebhookSubscription,
+    actor: User,
+    url: str,
+    event_types: Iterable[str],
+    is_active: bool,
+) -> WebhookSubscription:
+    _check_administers(user=actor, institution=subscription.institution)
+    subscription.url = webhook_url_check(url)
+    subscription.event_types = _event_types_check(event_types)
+    subscription.is_active = is_active
+    subscription.save(update_fields=["url", "event_types", "is_active"])
+    return subscription
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, subscription: WebhookSubscription, actor: User) -> str:
+    """A new secret, returned this once; every attempt from now on is signed with it."""
+    _check_administers(user=actor, institution=subscription.institution)
+    secret = secret_generate()
+    subscription.secret_encrypted = encrypt(secret)
+    subscription.secret_rotated_at = timezone.now()
+    subscription.save(update_fields=["secret_encrypted", "secret_rotated_at"])
+    return secret
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription, actor: User) -> None:
+    """The subscription goes with its delivery log; nothing more is sent to it."""
+    _check_administers(user=actor, institution=subscription.institution)
+    subscription.delete()
+
+
+def webhook_subscriptions_of(*, institution: Institution) -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.filter(institution=institution).order_by("created_at", "pk")
+
+
+def webhook_deliveries_of(*, institution: Institution) -> QuerySet[WebhookDelivery]:
+    return (
+        WebhookDelivery.objects.filter(subscription__institution=institution)
+        .select_related("subscription")
+        .order_by("-created_at", "-pk")
+    )
+
+
+# --- Recording events (the outbox) ---------------------------------------------------------------
+
+
+def _body(event_type: str, data: dict[str, Any], at: Any) -> str:
+    return json.dumps(
+        {"type": event_type, "timestamp": at.isoformat(), "data": data},
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
+        default=str,
+    )
+
+
+def webhook_event_record(
+    *, institution_id: int | None, event_type: str, data: dict[str, Any]
+) -> list[WebhookDelivery]:
+    """Called by the app that made the change, inside its transaction: one outbox row for each
+    active subscription of the institution that wants ``event_type``. ``data`` must hold only
+    what the institution may already see. The rows commit with the change or not at all."""
+    if institution_id is None:
+        return []
+    if event_type not in EventType.values:
+        raise ValueError(f"unknown webhook event {event_type!r}")
+    subscriptions = [
+        s
+        for s in WebhookSubscription.objects.filter(institution_id=institution_id, is_active=True)
+        if event_type in s.event_types
+    ]
+    if not subscriptions:
+        return []
+    now = timezone.now()
+    body = _body(event_type, data, now)
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [
+            WebhookDelivery(
+                subscription=subscription,
+                message_id=message_id_generate(),
+                event_type=event_type,
+                body=body,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            for subscription in subscriptions
+        ]
+    )
+    for delivery in deliveries:
+        _enqueue(delivery.message_id)
+    return deliveries
+
+
+def _enqueue(message_id: str) -> None:
+    from accounts.tasks import deliver_webhook
+
+    task_after_commit(deliver_webhook, message_id=message_id)
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """After the ``attempts``-th failure: base × 2^(attempts-1), capped, with full jitter
+    between half and all of it (so receivers coming back are not hit by every sender at once)."""
+    base = settings.WEBHOOK_RETRY_BASE_SECONDS
+    cap = settings.WEBHOOK_RETRY_CAP_SECONDS
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
+
+
+def _claim(message_id: str, now: Any) -> bool:
+    """Take the row for one attempt: only a pending row that is due and not held by another
+    worker; the conditional update is the lock."""
+    hold = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 3)
+    return bool(
+        WebhookDelivery.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            message_id=message_id,
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=now,
+        ).update(claimed_until=hold)
+    )
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # A redirect could point anywhere (the SSRF check saw only the first URL): it is an answer.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str]:
+    """(status code, error) of one POST; a status of 2xx is a delivery."""
+    request = urllib.request.Request(  # noqa: S310 - the scheme is checked: https or local http
+        url,
+        data=body.encode(),
+        method="POST",
+        headers={
+            **headers,
+            "content-type": "application/json",
+            "user-agent": "creditbank-webhooks/1",
+        },
+    )
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
+            return int(response.status), ""
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), ""
+    except (OSError, ValueError) as exc:
+        return None, str(exc)[:300] or type(exc).__name__
+
+
+def webhook_deliver(*, message_id: str) -> str:
+    """One attempt at the row, if it is due and no other worker holds it. Returns the status
+    after it (or "skipped")."""
+    now = timezone.now()
+    if not _claim(message_id, now):
+        return "skipped"
+    delivery = (
+        WebhookDelivery.objects.select_related("subscription").filter(message_id=message_id).first()
+    )
+    if delivery is None:  # its subscription was deleted meanwhile
+        return "skipped"
+    subscription = delivery.subscription
+    try:
+        url = webhook_url_check(subscription.url)
+    except ValidationError as exc:
+        code, error = None, "; ".join(exc.messages)[:300]
+    else:
+        timestamp = int(timezone.now().timestamp())
+        headers = headers_of(
+            secret=webhook_secret_of(subscription),
+            message_id=delivery.message_id,
+            timestamp=timestamp,
+            body=delivery.body,
+        )
+        code, error = _post(url, delivery.body, headers)
+    done = timezone.now()
+    delivery.attempts += 1
+    delivery.last_attempt_at = done
+    delivery.last_status_code = code
+    delivery.last_error = error
+    delivery.claimed_until = None
+    if code is not None and 200 <= code < 300:
+        delivery.status = WebhookDelivery.Status.DELIVERED
+        delivery.delivered_at = done
+        delivery.next_attempt_at = None
+    elif delivery.attempts >= settings.WEBHOOK_MAX_ATTEMPTS:
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.next_attempt_at = None
+    else:
+        delivery.next_attempt_at = done + retry_delay(delivery.attempts)
+    delivery.save(
+        update_fields=[
+            "attempts",
+            "last_attempt_at",
+            "last_status_code",
+            "last_error",
+            "claimed_until",
+            "status",
+            "delivered_at",
+            "next_attempt_at",
+        ]
+    )
+    return delivery.status
+
+
+def webhook_deliveries_resend(*, limit: int = 500) -> list[str]:
+    """The periodic re-send: the ids of pending rows that are due and not held, oldest first,
+    for the worker to try (a task lost on the way, a retry whose countdown was lost)."""
+    now = timezone.now()
+    return list(
+        WebhookDelivery.objects.filter(
+            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at__lte=now,
+        )
+        .order_by("next_attempt_at", "pk")
+        .values_list("message_id", flat=True)[:limit]
+    )
+
+
+@transaction.atomic
+def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: User) -> WebhookDelivery:
+    """The admin sends a message again, with the same ``webhook-id`` (the receiver's
+    idempotency key: a receiver that has it already may ignore it) and the same body, signed
+    afresh; its attempts start again from zero."""
+    delivery = (
+        WebhookDelivery.objects.select_for_update(of=("self",))
+        .select_related("subscription__institution")
+        .get(pk=delivery.pk)
+    )
+    _check_administers(user=actor, institution=delivery.subscription.institution)
+    if delivery.status == WebhookDelivery.Status.PENDING:
+        raise ValidationError({"delivery": _("This message is still being sent.")})
+    delivery.status = WebhookDelivery.Status.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = timezone.now()
+    delivery.claimed_until = None
+    delivery.replays += 1
+    delivery.save(
+        update_fields=["status", "attempts", "next_attempt_at", "claimed_until", "replays"]
+    )
+    _enqueue(delivery.message_id)
+    return delivery
