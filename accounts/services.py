@@ -8,6 +8,7 @@ app above imports ``accounts.services`` and ``accounts.models`` and nothing deep
 
 from accounts.collective.queries import collective_members_find
 from accounts.collective.services import (
+    collective_account_ensure,
     collective_invitations_of,
     collective_members_import,
     collective_of,
@@ -106,6 +107,7 @@ __all__ = [
     "centres_list",
     "closure_eraser_register",
     "closure_withdrawal_register",
+    "collective_account_ensure",
     "collective_invitations_of",
     "collective_members_find",
     "collective_members_import",

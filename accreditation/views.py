@@ -105,10 +105,24 @@ class ApplicationListPage(LearnerPage):
                 if a.is_open and a.due_is_provisional and a.due_on is not None
             }
         )
+        # With nothing applied for yet, the saved outcomes that could be, each one click away.
+        saved = (
+            list(
+                outcomes_of(account=self.account(request))
+                .filter(status=LearningOutcome.Status.SAVED)
+                .only("pk", "title", "kind")[:10]
+            )
+            if not page.object_list
+            else []
+        )
         return render(
             request,
             "accreditation/applications.html",
-            {"page": page, "provisional_years": ", ".join(map(str, provisional_years))},
+            {
+                "page": page,
+                "provisional_years": ", ".join(map(str, provisional_years)),
+                "saved": saved,
+            },
         )
 
 

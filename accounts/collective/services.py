@@ -258,6 +258,39 @@ def collective_account_decide(
     return account
 
 
+@transaction.atomic
+def collective_account_ensure(
+    *, institution: Institution, admin: User, decided_by: User
+) -> LearningAccount:
+    """The open collective account of an institution the centre already knows (the demo's, or
+    one set up by hand): created active, as if applied for by ``admin`` and approved by
+    ``decided_by``, the first time; returned unchanged afterwards (idempotent)."""
+    existing = LearningAccount.objects.filter(
+        institution=institution, kind=LearningAccount.Kind.COLLECTIVE
+    ).first()
+    if existing is not None:
+        return existing
+    account = LearningAccount.objects.create(
+        number=_free_numbers(kind=LearningAccount.Kind.COLLECTIVE, count=1)[0],
+        kind=LearningAccount.Kind.COLLECTIVE,
+        status=LearningAccount.Status.ACTIVE,
+        institution=institution,
+        opened_by=admin,
+        decided_by=decided_by,
+        decided_at=timezone.now(),
+    )
+    if not institution.is_active:
+        institution.is_active = True
+        institution.save(update_fields=["is_active"])
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
+        actor=decided_by,
+        details={"centre": str(institution.centre), "institution": institution.name, "reason": ""},
+    )
+    return account
+
+
 # --- Who sees which institution -----------------------------------------------------------------
 
 
