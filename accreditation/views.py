@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -325,6 +326,8 @@ class QueuePage(RoleRequiredMixin, View):
             "page": page,
             "query": urlencode(filters),
             "is_management": is_management,
+            # Each row links to "<prefix><pk>/": one reverse for the page, none per row.
+            "application_prefix": reverse("centre-application", args=[0]).removesuffix("0/"),
         }
         return render(request, "accreditation/queue.html", context)
 

@@ -121,3 +121,28 @@ def test_with_nothing_saved_the_applications_page_sends_the_learner_to_add_resul
     page = client.get("/applications/").content.decode()
 
     assert 'href="/outcomes/add/"' in page
+
+
+# --- The learning path -------------------------------------------------------------------------
+
+
+def test_the_learning_path_says_maybe_where_a_catalogue_entry_would_cover_the_course(
+    client, transfer_world, learner
+):
+    from tests.accreditation.factories import catalogue_version
+    from tests.transfers.factories import programme_with_courses, rule
+
+    programme, courses = programme_with_courses(transfer_world["programme"].institution, "PRE-B", 3)
+    rule(catalogue_version("CQ-ZG-002", "幼儿园教师资格证书"), courses[1])
+    client.force_login(learner)
+
+    page = client.get(f"/file/goals/{programme.pk}/").content.decode()
+
+    second = page.split(f'data-testid="course-{courses[1].code}"', 1)[1].split("</tr>", 1)[0]
+    third = page.split(f'data-testid="course-{courses[2].code}"', 1)[1].split("</tr>", 1)[0]
+    assert "可能可抵免" in second
+    assert "幼儿园教师资格证书" in second
+    assert "可能可抵免" not in third
+    assert "badge--rejected" not in page
+    assert "抵免依据" in page
+    assert "办理人" not in page
