@@ -11,6 +11,7 @@ from accounts.collective.services import (
     collective_account_ensure,
     collective_invitations_of,
     collective_members_import,
+    collective_membership_counts,
     collective_of,
 )
 from accounts.core.erasure import erased_shown
@@ -111,6 +112,7 @@ __all__ = [
     "collective_invitations_of",
     "collective_members_find",
     "collective_members_import",
+    "collective_membership_counts",
     "collective_of",
     "contact_details_change",
     "correctable_kind_register",

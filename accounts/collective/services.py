@@ -22,9 +22,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -708,6 +710,16 @@ def collective_members(*, collective: LearningAccount) -> QuerySet[CollectiveMem
             shown_number=_for_members(F("member__number")),
         )
         .order_by("shown_name", "shown_number", "pk")
+    )
+
+
+def collective_membership_counts(*, collective: LearningAccount) -> dict[str, int]:
+    """How many members the collective account has, and how many people it invited have not
+    answered yet; one query (the institution administrator's home page)."""
+    Status = CollectiveMembership.Status
+    return CollectiveMembership.objects.filter(collective=collective).aggregate(
+        members=Count("pk", filter=Q(status=Status.ACTIVE)),
+        invited=Count("pk", filter=Q(status=Status.INVITED)),
     )
 
 

@@ -146,3 +146,129 @@ def test_the_learning_path_says_maybe_where_a_catalogue_entry_would_cover_the_co
     assert "badge--rejected" not in page
     assert "抵免依据" in page
     assert "办理人" not in page
+
+
+# --- Role home pages ---------------------------------------------------------------------------
+
+
+def tile(page: str, key: str) -> str:
+    """The figure of one tile of the home page."""
+    part = page.split(f'data-testid="tile-{key}"', 1)[1]
+    return part.split('class="tile__figure">', 1)[1].split("<", 1)[0]
+
+
+def tile_link(page: str, key: str) -> str:
+    head = page.split(f'data-testid="tile-{key}"', 1)[0]
+    return head.rsplit('href="', 1)[1].split('"', 1)[0]
+
+
+def late(centre, **kwargs):
+    import datetime
+
+    from django.utils import timezone
+
+    from tests.accreditation.factories import ApplicationFactory
+
+    return ApplicationFactory(
+        centre=centre,
+        clock_started_on=timezone.localdate() - datetime.timedelta(days=60),
+        **kwargs,
+    )
+
+
+def test_a_reviewer_lands_on_their_queue_by_due_date_with_the_overdue_counted(
+    client, centre, other_centre, reviewer, django_assert_max_num_queries
+):
+    from tests.accreditation.factories import ApplicationFactory
+
+    overdue = late(centre, assigned_to=reviewer)
+    soon = ApplicationFactory(centre=centre, assigned_to=reviewer)
+    ApplicationFactory(centre=centre)  # not assigned
+    ApplicationFactory(centre=other_centre)  # another centre's business
+    login_verified(client, reviewer)
+
+    with django_assert_max_num_queries(12):
+        page = client.get("/").content.decode()
+
+    assert tile(page, "mine") == "2"
+    assert tile(page, "mine-overdue") == "1"
+    assert tile(page, "unassigned") == "1"
+    assert tile_link(page, "mine") == "/centre/queue/?reviewer=me"
+    listed = page.split('data-testid="next-due"', 1)[1]
+    assert listed.index(f"#{overdue.pk} ") < listed.index(f"#{soon.pk} ")
+
+
+def test_a_centre_admin_sees_unassigned_overdue_and_the_on_time_rate(
+    client, centre, other_centre, centre_admin, reviewer
+):
+    from tests.accreditation.factories import ApplicationFactory, RejectionFactory
+
+    late(centre)
+    late(centre, assigned_to=reviewer)
+    late(other_centre)
+    decided = ApplicationFactory(centre=centre, state="rejected")
+    RejectionFactory(application=decided, decided_by=reviewer, on_time=True)
+    decided_late = ApplicationFactory(centre=centre, state="rejected")
+    RejectionFactory(application=decided_late, decided_by=reviewer, on_time=False)
+    login_verified(client, centre_admin)
+
+    page = client.get("/").content.decode()
+
+    assert tile(page, "unassigned") == "1"
+    assert tile(page, "overdue") == "2"
+    assert tile(page, "on-time") == "50%"
+    assert tile_link(page, "overdue") == "/centre/deadlines/"
+
+
+def test_an_officer_sees_the_courses_waiting_for_their_institution(
+    client, transfer_world, institution_officer
+):
+    from transfers.services import transfer_apply
+
+    transfer_apply(
+        account=transfer_world["account"],
+        programme=transfer_world["programme"],
+        items=[(transfer_world["courses"][0], transfer_world["outcome"])],
+        actor=transfer_world["account"].holder,
+    )
+    login_verified(client, institution_officer)
+
+    page = client.get("/").content.decode()
+
+    assert tile(page, "transfer-items") == "1"
+    assert tile_link(page, "transfer-items") == "/institution/transfers/"
+
+
+def test_an_institution_admin_sees_members_invitations_and_batches(
+    client, institution_admin, collective
+):
+    login_verified(client, institution_admin)
+
+    page = client.get("/").content.decode()
+
+    pk = institution_admin.institution_id
+    assert tile(page, "members") == "0"
+    assert tile(page, "invitations") == "0"
+    assert tile(page, "batches") == "0"
+    assert tile_link(page, "import") == f"/institutions/{pk}/members/import/"
+
+
+def test_the_management_admin_sees_catalogue_calendar_and_centres(client, centre, management_admin):
+    login_verified(client, management_admin)
+
+    page = client.get("/").content.decode()
+
+    assert tile(page, "catalogue") == "0"
+    from accounts.models import Centre
+
+    at_work = Centre.objects.filter(is_active=True).count()
+    assert at_work >= 1
+    assert tile(page, "centres") == str(at_work)
+    assert tile_link(page, "calendar") == "/calendar/manage/"
+    assert tile_link(page, "centres") == "/admin/accounts/centre/"
+
+
+def test_a_learner_gets_no_staff_tiles(client, shao):
+    client.force_login(shao.holder)
+
+    assert 'data-testid="role-home"' not in client.get("/").content.decode()
