@@ -10,6 +10,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from accounts.models import User
+
 from .calendar import local_date
 from .models import OPEN_STATES, Application, ApplicationState, Decision
 

@@ -88,7 +88,7 @@ def home(request: HttpRequest) -> HttpResponse:
             if account is not None:
                 context["learner"] = learner_dashboard_of(account)
         else:
-            context["staff_home"] = role_home_of(request.user)  # type: ignore[arg-type]
+            context["staff_home"] = role_home_of(request.user)
         return render(request, "dashboard.html", context)
     return render(request, "home.html")
 

@@ -237,17 +237,21 @@ class ApplyPage(View):
         and send an institution's administrator to their institution's page."""
         user = request.user
         institution_id = getattr(user, "institution_id", None)
-        if user_has_role(user, Role.INSTITUTION_ADMIN) and institution_id is not None:
-            if collective_of(user=user, institution_id=institution_id) is not None:  # type: ignore[arg-type]
-                messages.info(
-                    request,
-                    _(
-                        "%(institution)s has applied for its collective account already; "
-                        "here is its page."
-                    )
-                    % {"institution": user.institution},  # type: ignore[union-attr]
+        administers = (
+            user_has_role(user, Role.INSTITUTION_ADMIN)
+            and institution_id is not None
+            and collective_of(user=user, institution_id=institution_id) is not None  # type: ignore[arg-type]
+        )
+        if administers:
+            messages.info(
+                request,
+                _(
+                    "%(institution)s has applied for its collective account already; "
+                    "here is its page."
                 )
-                return redirect("collective-members", pk=institution_id)
+                % {"institution": user.institution},  # type: ignore[union-attr]
+            )
+            return redirect("collective-members", pk=institution_id)
         messages.info(
             request,
             _(
