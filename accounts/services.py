@@ -53,6 +53,7 @@ from accounts.ledger.services import (
     ledger_reverse_cause,
     personal_account_find,
     staff_accesses_of,
+    staff_application_review_record,
     staff_file_view_record,
     transaction_record,
 )
@@ -144,6 +145,7 @@ __all__ = [
     "reference_number",
     "reveal_reference_register",
     "staff_accesses_of",
+    "staff_application_review_record",
     "staff_file_view_record",
     "staff_of_centre",
     "transaction_record",

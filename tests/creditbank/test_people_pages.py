@@ -272,3 +272,70 @@ def test_a_learner_gets_no_staff_tiles(client, shao):
     client.force_login(shao.holder)
 
     assert 'data-testid="role-home"' not in client.get("/").content.decode()
+
+
+# --- The staff-access list ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def reviewed(client, centre, reviewer, shao):
+    """邵涛涛's certificate under review at the reviewer's centre, opened by the reviewer four
+    times (the page, reloads)."""
+    from tests.accreditation.factories import ApplicationFactory
+
+    outcome = certificate_save(shao)
+    application = ApplicationFactory(outcome=outcome, centre=centre, assigned_to=reviewer)
+    login_verified(client, reviewer)
+    for _n in range(4):
+        assert client.get(f"/centre/applications/{application.pk}/").status_code == 200
+    return application
+
+
+def accesses_table(client, account) -> str:
+    client.force_login(account.holder)
+    page = client.get("/file/").content.decode()
+    return page.split('data-testid="staff-accesses"', 1)[1].split("</table>", 1)[0]
+
+
+def test_one_review_visit_is_one_row_worded_as_a_review(client, reviewed, shao):
+    table = accesses_table(client, shao)
+
+    assert table.count("<tr>") == 1 + 1  # the heading and one visit
+    assert "审核认证申请" in table
+    assert f"#{reviewed.pk}" in table
+    assert "查阅终身学习档案" not in table
+
+
+def test_a_review_on_another_day_is_another_row(client, reviewed, reviewer, shao):
+    import datetime
+
+    from accounts.models import StaffAccess
+
+    StaffAccess.objects.filter(staff=reviewer).update(
+        occurred_at=datetime.datetime(2026, 1, 5, 9, 0, tzinfo=datetime.UTC)
+    )
+    login_verified(client, reviewer)
+    client.get(f"/centre/applications/{reviewed.pk}/")
+
+    assert StaffAccess.objects.filter(staff=reviewer, account=shao).count() == 2
+
+
+def test_the_reason_of_a_review_is_in_english_on_english_pages(client, reviewed, shao):
+    client.cookies["django_language"] = "en"
+
+    table = accesses_table(client, shao)
+
+    assert f"Review of accreditation application #{reviewed.pk}" in table
+    assert "审核认证申请" not in table
+
+
+def test_a_reveal_reason_recorded_in_chinese_reads_in_english(english):
+    from django.utils import translation
+
+    from accounts.models import RevealReason, StaffAccess
+
+    with translation.override("zh-hans"):
+        chinese = str(RevealReason.CENTRE_VISIT.label)
+    access = StaffAccess(kind=StaffAccess.Kind.REVEALED_IDENTITY, reason=chinese, reference="V-1")
+
+    assert access.reason_shown == "The learner's visit to the centre"
