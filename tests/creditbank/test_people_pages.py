@@ -339,3 +339,29 @@ def test_a_reveal_reason_recorded_in_chinese_reads_in_english(english):
     access = StaffAccess(kind=StaffAccess.Kind.REVEALED_IDENTITY, reason=chinese, reference="V-1")
 
     assert access.reason_shown == "The learner's visit to the centre"
+
+
+# --- The yearly chart --------------------------------------------------------------------------
+
+
+def test_one_accredited_certificate_is_in_one_year_and_credits_have_their_own_chart(
+    client, transfer_world, learner
+):
+    import datetime
+
+    outcome = transfer_world["outcome"]
+    outcome.achieved_on = datetime.date(2018, 6, 30)
+    outcome.hours = 120
+    outcome.save()
+    client.force_login(learner)
+
+    page = client.get("/file/").content.decode()
+
+    chart = page.split('data-testid="totals-chart"', 2)[2]
+    hours = chart.split('data-testid="hours-chart"', 1)[1].split("</svg>", 1)[0]
+    credits = chart.split('data-testid="credits-chart"', 1)[1].split("</svg>", 1)[0]
+    assert 'data-year="2018"' not in chart  # not split across the year achieved
+    assert 'data-series="accredited_hours"' in hours
+    assert 'data-series="accredited_credits"' not in hours
+    assert 'data-series="accredited_credits"' in credits
+    assert 'data-series="accredited_hours"' not in credits
