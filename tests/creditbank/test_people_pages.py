@@ -4,6 +4,7 @@
 from io import StringIO
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
 from accounts.models import LearningAccount, User
@@ -365,3 +366,121 @@ def test_one_accredited_certificate_is_in_one_year_and_credits_have_their_own_ch
     assert 'data-series="accredited_credits"' not in hours
     assert 'data-series="accredited_credits"' in credits
     assert 'data-series="accredited_hours"' not in credits
+
+
+# --- Add results -------------------------------------------------------------------------------
+
+
+def training(**overrides):
+    return {
+        "kind": "training",
+        "title": "学前教育安全培训",
+        "achieved_on": "2025-06-30",
+        "provider": "重庆市幼教培训中心",
+        "hours": "24",
+        "started_on": "2025-06-01",
+        **overrides,
+    }
+
+
+def test_add_results_first_asks_for_the_kind(client, shao):
+    client.force_login(shao.holder)
+
+    page = client.get("/outcomes/add/").content.decode()
+
+    assert 'data-testid="kind-step"' in page
+    assert 'value="training"' in page
+    assert 'name="title"' not in page
+
+
+def test_a_training_shows_its_fields_marked_required_before_submission(client, shao):
+    client.force_login(shao.holder)
+
+    page = client.get("/outcomes/add/?kind=training").content.decode()
+
+    for name in ("provider", "hours", "started_on"):
+        label = page.split(f'for="id_{name}"', 1)[1].split("</label>", 1)[0]
+        assert 'class="required"' in label, name
+        assert f'name="{name}" ' in page or f'name="{name}"' in page
+    assert 'name="certificate_number"' not in page  # not a certificate's field
+    assert "证明材料上注明的学时。" in page
+    assert "（如有）" not in page.split('id="id_hours_helptext"', 1)[1].split("</p>", 1)[0]
+    assert "---------" not in page
+    assert "请选择" in page  # the learning mode's prompt
+
+
+def test_a_certificate_shows_the_certificate_number_and_no_hours(client, shao):
+    client.force_login(shao.holder)
+
+    page = client.get("/outcomes/add/?kind=vocational_qualification").content.decode()
+
+    label = page.split('for="id_certificate_number"', 1)[1].split("</label>", 1)[0]
+    assert 'class="required"' in label
+    assert 'name="hours"' not in page
+
+
+def test_a_refused_submission_sums_up_its_errors_and_keeps_the_evidence(client, shao):
+    from outcomes.models import LearningOutcome
+    from tests.outcomes.helpers import pending_files, stored_files
+    from tests.outcomes.samples import pdf_bytes
+
+    client.force_login(shao.holder)
+    evidence = SimpleUploadedFile("培训证明.pdf", pdf_bytes(), content_type="application/pdf")
+
+    refused = client.post("/outcomes/add/", {**training(provider=""), "evidence": [evidence]})
+
+    page = refused.content.decode()
+    summary = page.split('data-testid="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert 'href="#id_provider"' in summary
+    kept = page.split('data-testid="pending-evidence"', 1)[1].split("</fieldset>", 1)[0]
+    assert "培训证明.pdf" in kept
+    assert not LearningOutcome.objects.exists()
+    assert len(pending_files()) == 1
+    token = kept.split('name="keep_evidence" value="', 1)[1].split('"', 1)[0]
+
+    saved = client.post("/outcomes/add/", {**training(), "keep_evidence": [token]}, follow=True)
+
+    outcome = LearningOutcome.objects.get()
+    assert saved.redirect_chain[-1][0] == f"/outcomes/{outcome.pk}/"
+    assert list(outcome.evidence.values_list("original_name", flat=True)) == ["培训证明.pdf"]
+    assert pending_files() == []
+    assert len(stored_files()) == 1
+
+
+def test_an_untucked_kept_file_is_left_out_and_deleted(client, shao):
+    from outcomes.models import LearningOutcome
+    from tests.outcomes.helpers import pending_files
+    from tests.outcomes.samples import pdf_bytes
+
+    client.force_login(shao.holder)
+    first = SimpleUploadedFile("旧的.pdf", pdf_bytes("old"), content_type="application/pdf")
+    client.post("/outcomes/add/", {**training(hours=""), "evidence": [first]})
+    second = SimpleUploadedFile("新的.pdf", pdf_bytes("new"), content_type="application/pdf")
+
+    client.post("/outcomes/add/", {**training(), "evidence": [second]})
+
+    outcome = LearningOutcome.objects.get()
+    assert list(outcome.evidence.values_list("original_name", flat=True)) == ["新的.pdf"]
+    assert pending_files() == []
+
+
+def test_abandoned_pending_files_are_swept_after_a_day(shao):
+    import datetime
+    from pathlib import Path
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from outcomes.pending import pending_keep, pending_sweep
+    from outcomes.storage import Upload
+    from tests.outcomes.helpers import pending_files
+    from tests.outcomes.samples import pdf_bytes
+
+    session: dict = {}
+    pending_keep(session, account_id=shao.pk, uploads=[Upload("a.pdf", pdf_bytes())])
+    path = Path(default_storage.path(session["outcomes_pending_evidence"][0]["path"]))
+
+    assert pending_sweep() == 0
+    assert pending_sweep(now=timezone.now() + datetime.timedelta(hours=25)) == 1
+    assert not path.exists()
+    assert pending_files() == []
