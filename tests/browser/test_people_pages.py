@@ -87,7 +87,8 @@ def open_as(browser, live_server):
 def check(page, path: str) -> None:
     """Open ``path``: it fits the screen and axe-core finds nothing."""
     response = page.goto(path)
-    assert response is not None and response.status == 200, path
+    assert response is not None, path
+    assert response.status == 200, path
     fit = page.evaluate(OVERFLOW_JS)
     assert fit == {"wide": [], "scrolls": False}, (path, fit)
     violations = AXE.run(page).response["violations"]
@@ -135,7 +136,8 @@ def test_add_results_the_learning_path_and_the_queue_fit_and_pass_axe(open_as, v
         heights = reviewer.eval_on_selector_all(
             "[data-testid=queue] .badge", "els => els.map(e => e.getClientRects().length)"
         )
-        assert heights and set(heights) == {1}
+        assert heights
+        assert set(heights) == {1}
 
 
 def test_the_phone_menu_opens_without_script(open_as):
