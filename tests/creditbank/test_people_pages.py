@@ -484,3 +484,32 @@ def test_abandoned_pending_files_are_swept_after_a_day(shao):
     assert pending_sweep(now=timezone.now() + datetime.timedelta(hours=25)) == 1
     assert not path.exists()
     assert pending_files() == []
+
+
+# --- Phone first -------------------------------------------------------------------------------
+
+
+def test_the_menu_folds_into_details_and_closing_the_account_is_apart(client, shao):
+    client.force_login(shao.holder)
+
+    page = client.get("/file/").content.decode()
+
+    menu = page.split('data-testid="menu"', 1)[1].split("</details>", 1)[0]
+    assert "<summary>菜单</summary>" in menu
+    assert 'href="/outcomes/add/"' in menu
+    rights = page.split('data-testid="file-rights"', 1)[1].split("</nav>", 1)[0]
+    assert "/closure/" not in rights
+    danger = page.split('data-testid="danger-zone"', 1)[1].split("</section>", 1)[0]
+    assert "注销我的账户" in danger
+
+
+def test_every_table_cell_of_the_queue_names_its_column(client, centre, reviewer):
+    from tests.accreditation.factories import ApplicationFactory
+
+    ApplicationFactory(centre=centre)
+    login_verified(client, reviewer)
+
+    page = client.get("/centre/queue/").content.decode()
+
+    row = page.split('data-testid="queue-row"', 1)[1].split("</tr>", 1)[0]
+    assert row.count("<td") == row.count("data-label=") == 5
