@@ -205,3 +205,34 @@ def test_the_demo_institution_admin_imports_members_from_the_home_page(open_as):
     assert "成员101" in members
     assert "成员102" in members
     assert page.evaluate(OVERFLOW_JS) == {"wide": [], "scrolls": False}
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_the_other_pages_of_each_role_fit_a_phone(open_as, language):
+    from accounts.models import Institution
+    from accreditation.models import Application
+
+    seed()
+    learner = open_as(User.objects.get(phone="13800000001"), "phone", language)
+    for path in (
+        "/catalogue/",
+        "/file/statement/",
+        "/file/inquiry/",
+        "/transfers/",
+        "/notifications/",
+        "/account/closure/",
+    ):
+        check(learner, path)
+    reviewer = open_as("reviewer.yuzhong", "phone", language)
+    check(reviewer, f"/centre/applications/{Application.objects.get().pk}/")
+    admin = open_as("admin.yuzhong", "phone", language)
+    for path in ("/centre/deadlines/", "/centre/institutions/"):
+        check(admin, path)
+    check(open_as("officer.cqou", "phone", language), "/institution/transfers/")
+    group = Institution.objects.get(name__startswith="重庆市阳光幼教集团")
+    institution_admin = open_as("inst.admin", "phone", language)
+    for path in (f"/institutions/{group.pk}/members/", f"/institutions/{group.pk}/batches/"):
+        check(institution_admin, path)
+    manager = open_as("manager", "phone", language)
+    for path in ("/calendar/manage/", "/catalogue/manage/"):
+        check(manager, path)
