@@ -78,7 +78,9 @@ def on_time_recently(*, centre_id: int | None, today: datetime.date | None = Non
     time; one query."""
     today = today or local_date(timezone.now())
     since = today - datetime.timedelta(days=ON_TIME_SPAN_DAYS)
-    decisions = Decision.objects.filter(decided_at__date__gte=since)
+    # From the start of that day in Beijing, on the decision_time index (no function on it).
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    decisions = Decision.objects.filter(decided_at__gte=start)
     if centre_id is not None:
         decisions = decisions.filter(application__centre_id=centre_id)
     counts = decisions.aggregate(decided=Count("pk"), on_time=Count("pk", filter=Q(on_time=True)))
