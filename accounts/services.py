@@ -8,8 +8,10 @@ app above imports ``accounts.services`` and ``accounts.models`` and nothing deep
 
 from accounts.collective.queries import collective_members_find
 from accounts.collective.services import (
+    collective_account_ensure,
     collective_invitations_of,
     collective_members_import,
+    collective_membership_counts,
     collective_of,
 )
 from accounts.core.erasure import erased_shown
@@ -51,6 +53,7 @@ from accounts.ledger.services import (
     ledger_reverse_cause,
     personal_account_find,
     staff_accesses_of,
+    staff_application_review_record,
     staff_file_view_record,
     transaction_record,
 )
@@ -107,9 +110,11 @@ __all__ = [
     "centres_list",
     "closure_eraser_register",
     "closure_withdrawal_register",
+    "collective_account_ensure",
     "collective_invitations_of",
     "collective_members_find",
     "collective_members_import",
+    "collective_membership_counts",
     "collective_of",
     "contact_details_change",
     "correctable_kind_register",
@@ -141,6 +146,7 @@ __all__ = [
     "reference_number",
     "reveal_reference_register",
     "staff_accesses_of",
+    "staff_application_review_record",
     "staff_file_view_record",
     "staff_of_centre",
     "transaction_record",

@@ -40,7 +40,7 @@ from accounts.services import (
     ledger_reverse_cause,
     notify,
     notify_many,
-    staff_file_view_record,
+    staff_application_review_record,
     staff_of_centre,
     transaction_record,
     webhook_event_record,
@@ -878,9 +878,10 @@ def undecided_application_of(*, outcome: LearningOutcome) -> Application | None:
 
 def application_opened_by_staff(*, application: Application, staff: User) -> None:
     """Reviewing an application is looking into the learner's file: it is recorded, with the
-    application as the reason, and the learner sees it."""
-    reason = str(_("Review of accreditation application #%(id)d") % {"id": application.pk})
-    staff_file_view_record(staff=staff, account=application.account, reason=reason)
+    application as the reason, once per visit, and the learner sees it."""
+    staff_application_review_record(
+        staff=staff, account=application.account, application_id=application.pk
+    )
 
 
 def outcome_estimate(*, outcome: LearningOutcome) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
@@ -105,10 +106,24 @@ class ApplicationListPage(LearnerPage):
                 if a.is_open and a.due_is_provisional and a.due_on is not None
             }
         )
+        # With nothing applied for yet, the saved outcomes that could be, each one click away.
+        saved = (
+            list(
+                outcomes_of(account=self.account(request))
+                .filter(status=LearningOutcome.Status.SAVED)
+                .only("pk", "title", "kind")[:10]
+            )
+            if not page.object_list
+            else []
+        )
         return render(
             request,
             "accreditation/applications.html",
-            {"page": page, "provisional_years": ", ".join(map(str, provisional_years))},
+            {
+                "page": page,
+                "provisional_years": ", ".join(map(str, provisional_years)),
+                "saved": saved,
+            },
         )
 
 
@@ -311,6 +326,8 @@ class QueuePage(RoleRequiredMixin, View):
             "page": page,
             "query": urlencode(filters),
             "is_management": is_management,
+            # Each row links to "<prefix><pk>/": one reverse for the page, none per row.
+            "application_prefix": reverse("centre-application", args=[0]).removesuffix("0/"),
         }
         return render(request, "accreditation/queue.html", context)
 

@@ -5,7 +5,8 @@ by the server as inline SVG.
 Two kinds of yearly totals, kept apart because they mean different things:
 - *accredited*: hours and credits booked in the ledger's accumulated book, by the year of the
   entry;
-- *declared*: the hours the learner gave for their outcomes, by the year they were achieved.
+- *declared*: the hours the learner gave for their outcomes not accredited yet, by the year
+  they were achieved (an accredited outcome is counted once, in its ledger year).
 """
 
 from __future__ import annotations
@@ -76,65 +77,84 @@ def yearly_totals(*, account: LearningAccount) -> list[YearTotals]:
         totals = years.setdefault(row["year"], YearTotals(row["year"]))
         totals.accredited_hours = row["hours"] or ZERO
         totals.accredited_credits = row["credits"] or ZERO
-    for mine in outcome_hours_declared_by_year(account=account):
+    # Outcomes not accredited yet only: an accredited one is counted once, in the year of its
+    # accreditation (the ledger), not again in the year it was achieved.
+    for mine in outcome_hours_declared_by_year(account=account, unaccredited_only=True):
         totals = years.setdefault(mine["year"], YearTotals(mine["year"]))
         totals.declared_hours = mine["hours"] or ZERO
     return [years[year] for year in sorted(years)]
 
 
 # Chart geometry, in SVG user units.
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 240, 40, 30, 20
-SERIES = (
-    ("accredited_hours", "#1f5fa8"),
-    ("accredited_credits", "#d98c1a"),
-    ("declared_hours", "#7a9a3a"),
-)
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 200, 40, 30, 20
+HOURS_SERIES = (("accredited_hours", "#1f5fa8"), ("declared_hours", "#7a9a3a"))
+CREDITS_SERIES = (("accredited_credits", "#d98c1a"),)
 
 
 def totals_chart_svg(totals: list[YearTotals]) -> SafeString:
-    """A grouped bar chart per year: accredited hours, accredited credits and declared hours,
-    each series scaled to its own largest value (hours and credits differ by an order of
-    magnitude), with the value written above each bar. Numbers and escaped labels only."""
+    """Two bar charts per year, since hours and credits are different units: learning hours
+    (accredited, and declared for outcomes not accredited yet) and credits, each on its own
+    axis, with the value written above each bar. Numbers and escaped labels only."""
+    if not totals:
+        return mark_safe("")  # nosec B308
     labels = {
         "accredited_hours": gettext_now("Accredited hours"),
         "accredited_credits": gettext_now("Accredited credits"),
         "declared_hours": gettext_now("Declared hours"),
     }
-    title = escape(gettext_now("Learning hours and credits per year"))
-    if not totals:
-        return mark_safe("")  # nosec B308
-    peaks = {name: max((getattr(t, name) for t in totals), default=ZERO) for name, _c in SERIES}
+    hours = _bar_chart(
+        totals, HOURS_SERIES, labels, gettext_now("Learning hours per year"), "hours-chart"
+    )
+    credits = _bar_chart(
+        totals, CREDITS_SERIES, labels, gettext_now("Credits per year"), "credits-chart"
+    )
+    # Numbers and escaped text only.
+    return mark_safe(  # noqa: S308  # nosec B308, B703
+        f'<div class="charts" data-testid="totals-chart">{hours}{credits}</div>'
+    )
+
+
+def _bar_chart(
+    totals: list[YearTotals],
+    series: tuple[tuple[str, str], ...],
+    labels: dict[str, str],
+    title_text: str,
+    testid: str,
+) -> str:
+    title = escape(title_text)
+    peak = max((getattr(t, name) for t in totals for name, _c in series), default=ZERO)
     plot_h = HEIGHT - BOTTOM - TOP
     group = (WIDTH - LEFT) / len(totals)
-    bar = min(28.0, group / (len(SERIES) + 1))
+    bar = min(28.0, group / (len(series) + 1))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + 24}" '
-        f'role="img" aria-label="{title}" data-testid="totals-chart" class="chart">',
+        f'role="img" aria-label="{title}" data-testid="{testid}" class="chart">',
         f"<title>{title}</title>",
+        f'<text x="0" y="12" font-size="12">{title}</text>',
         f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" '
         'stroke="#888"/>',
     ]
     for i, totals_of_year in enumerate(totals):
-        x0 = LEFT + i * group + (group - bar * len(SERIES)) / 2
-        for j, (name, colour) in enumerate(SERIES):
+        x0 = LEFT + i * group + (group - bar * len(series)) / 2
+        for j, (name, colour) in enumerate(series):
             value = getattr(totals_of_year, name)
-            peak = peaks[name]
             height = float(value / peak) * plot_h if peak > 0 and value > 0 else 0.0
             x = x0 + j * bar
             y = HEIGHT - BOTTOM - height
             label = escape(f"{labels[name]} {totals_of_year.year}: {value:g}")
             parts.append(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{height:.1f}" '
-                f'fill="{colour}"><title>{label}</title></rect>'
+                f'fill="{colour}" data-series="{name}" data-year="{totals_of_year.year}" '
+                f'data-value="{value:g}"><title>{label}</title></rect>'
                 f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" '
                 f'text-anchor="middle">{value:g}</text>'
             )
         parts.append(
-            f'<text x="{x0 + bar * len(SERIES) / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
+            f'<text x="{x0 + bar * len(series) / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
             f'font-size="12" text-anchor="middle">{totals_of_year.year}</text>'
         )
     legend_x = LEFT
-    for name, colour in SERIES:
+    for name, colour in series:
         parts.append(
             f'<rect x="{legend_x}" y="{HEIGHT + 8}" width="12" height="12" fill="{colour}"/>'
             f'<text x="{legend_x + 16}" y="{HEIGHT + 18}" font-size="12">'
@@ -142,5 +162,4 @@ def totals_chart_svg(totals: list[YearTotals]) -> SafeString:
         )
         legend_x += 200
     parts.append("</svg>")
-    # Numbers and escaped text only.
-    return mark_safe("".join(parts))  # noqa: S308  # nosec B308, B703
+    return "".join(parts)

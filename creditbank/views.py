@@ -45,6 +45,7 @@ from .health import run_checks, run_warnings
 from .inquiry import totals_chart_svg, yearly_totals
 from .learners import learner_account_or_403
 from .learning_file import learner_dashboard_of, learning_file_of, learning_file_pdf
+from .role_home import role_home_of
 
 
 @require_GET
@@ -86,6 +87,8 @@ def home(request: HttpRequest) -> HttpResponse:
             account = learning_account_of(user=request.user)
             if account is not None:
                 context["learner"] = learner_dashboard_of(account)
+        else:
+            context["staff_home"] = role_home_of(request.user)
         return render(request, "dashboard.html", context)
     return render(request, "home.html")
 

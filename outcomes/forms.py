@@ -2,12 +2,13 @@ from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.services import validate_no_identity_number
 from common.forms import DateInput
 
-from .models import LearningOutcome
-from .services import FREE_TEXT_FIELDS
+from .models import LearningOutcome, OutcomeKind
+from .services import FREE_TEXT_FIELDS, REQUIRED_BY_KIND
 
 
 class FreeTextChecked(forms.ModelForm):
@@ -46,6 +47,46 @@ class MultipleFileField(forms.FileField):
 DATE = DateInput()
 
 
+# What a select offers before a choice is made, instead of Django's "---------".
+SELECT_PROMPT = pgettext_lazy("the empty first option of a select", "Choose…")
+
+_CERTIFICATE = ("issuing_body", "certificate_number", "result")
+_COURSE = ("provider", "mode", "place", "started_on", "ended_on", "hours", "result")
+# The fields "Add results" shows for each kind (besides title, date achieved, content and the
+# evidence): the kind's required ones (services.REQUIRED_BY_KIND) and those that describe it.
+FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
+    OutcomeKind.VOCATIONAL_QUALIFICATION: _CERTIFICATE,
+    OutcomeKind.SKILL_LEVEL: _CERTIFICATE,
+    OutcomeKind.ACADEMIC_COURSE: _COURSE,
+    OutcomeKind.TRAINING: _COURSE,
+    OutcomeKind.ONLINE_COURSE: ("provider", "started_on", "ended_on", "hours", "result"),
+    OutcomeKind.COMPETITION_AWARD: ("issuing_body", "certificate_number", "place", "result"),
+    OutcomeKind.OTHER: (
+        "issuing_body", "certificate_number", "mode", "place", "provider", "started_on",
+        "ended_on", "hours", "result",
+    ),
+}  # fmt: skip
+COMMON_FIELDS = ("kind", "title", "achieved_on", "content")
+
+
+class KindChoiceForm(forms.Form):
+    """The first step of "Add results": which kind of outcome (its fields follow)."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=OutcomeKind.choices, widget=forms.RadioSelect, required=True
+    )
+
+
+def select_prompts(form: forms.BaseForm) -> None:
+    """Give each select of ``form`` a real prompt as its empty choice."""
+    for field in form.fields.values():
+        choices = getattr(field, "choices", None)
+        if choices and not isinstance(field.widget, forms.RadioSelect):
+            field.choices = [  # type: ignore[attr-defined]
+                (value, SELECT_PROMPT if value == "" else label) for value, label in choices
+            ]
+
+
 class OutcomeForm(FreeTextChecked):
     evidence = MultipleFileField(
         label=_("Evidence files"),
@@ -74,6 +115,28 @@ class OutcomeForm(FreeTextChecked):
             "result": _("For example: passed, grade 85, first prize, level 4."),
             "hours": _("Learning hours stated on the evidence, if any."),
         }
+
+    def __init__(self, *args: Any, kind: str = "", **kwargs: Any) -> None:
+        """``kind`` (adding): show only that kind's fields, the kind fixed in a hidden input.
+        Either way, the fields the kind needs are marked required before submission."""
+        super().__init__(*args, **kwargs)
+        if kind:
+            wanted = {*COMMON_FIELDS, *FIELDS_BY_KIND.get(kind, ()), "evidence"}
+            for name in list(self.fields):
+                if name not in wanted:
+                    del self.fields[name]
+            self.fields["kind"].widget = forms.HiddenInput()
+            self.initial["kind"] = kind
+        current = kind or (self.instance.kind if self.instance.pk else "")
+        # Marked (the asterisk, aria-required) but checked by the service with the other
+        # rules, so that a refusal names every problem at once.
+        for name in REQUIRED_BY_KIND.get(current, ()):
+            if name in self.fields:
+                self.fields[name].kind_required = True  # type: ignore[attr-defined]
+                self.fields[name].widget.attrs["aria-required"] = "true"
+        if "hours" in self.fields and "hours" in REQUIRED_BY_KIND.get(current, ()):
+            self.fields["hours"].help_text = _("Learning hours stated on the evidence.")
+        select_prompts(self)
 
 
 class BatchForm(FreeTextChecked):

@@ -339,14 +339,19 @@ def outcome_search(
     return outcomes.order_by("-achieved_on", "-id")
 
 
-def outcome_hours_declared_by_year(*, account: LearningAccount) -> QuerySet[Any]:
+def outcome_hours_declared_by_year(
+    *, account: LearningAccount, unaccredited_only: bool = False
+) -> QuerySet[Any]:
     """Rows of ``year`` and ``hours``: the hours the learner declared for the outcomes in their
-    file, by the year achieved, oldest first (one query)."""
+    file (``unaccredited_only``: those not accredited), by the year achieved, oldest first (one
+    query)."""
+    outcomes = LearningOutcome.objects.filter(
+        account=account, status__in=LearningOutcome.IN_FILE, hours__isnull=False
+    )
+    if unaccredited_only:
+        outcomes = outcomes.exclude(status=LearningOutcome.Status.ACCREDITED)
     return (
-        LearningOutcome.objects.filter(
-            account=account, status__in=LearningOutcome.IN_FILE, hours__isnull=False
-        )
-        .annotate(year=ExtractYear("achieved_on"))
+        outcomes.annotate(year=ExtractYear("achieved_on"))
         .values("year")
         .annotate(hours=Sum("hours"))
         .order_by("year")

@@ -33,9 +33,10 @@ from .batches import (
     outcome_confirm,
     outcome_decline,
 )
-from .forms import BatchForm, OutcomeForm
+from .forms import BatchForm, KindChoiceForm, OutcomeForm
 from .hooks import evidence_staff_may_open
-from .models import EvidenceFile
+from .models import EvidenceFile, OutcomeKind
+from .pending import pending_clear, pending_keep, pending_of, pending_take
 from .services import (
     outcome_save,
     outcome_update,
@@ -54,28 +55,49 @@ def _learner_account(request: SignedInRequest[User]) -> LearningAccount:
 
 @login_required
 def outcome_add(request: SignedInRequest[User]) -> HttpResponse:
-    """ "Add results": describe the outcome and upload its evidence; it is saved at once."""
+    """ "Add results" in two steps: choose the kind (``?kind=``), then exactly that kind's
+    fields, the ones it needs marked; it is saved at once. A refused submission keeps the
+    evidence files that passed their checks (outcomes.pending), to be kept or replaced."""
     account = _learner_account(request)
-    form = OutcomeForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if k != "evidence"}
-        try:
-            outcome = outcome_save(
-                account=account,
-                actor=request.user,
-                data=data,
-                uploads=uploads_read(form.cleaned_data["evidence"]),
-            )
-        except ValidationError as exc:
-            form_errors_apply(form, exc)
-        else:
-            messages.success(
-                request,
-                _("“%(title)s” is saved in your lifelong learning file.")
-                % {"title": outcome.title},
-            )
-            return redirect("outcome-detail", pk=outcome.pk)
-    return render(request, "outcomes/outcome_form.html", {"form": form, "adding": True})
+    kind = request.POST.get("kind") or request.GET.get("kind", "")
+    if kind not in OutcomeKind.values:
+        chooser = KindChoiceForm(request.GET if "kind" in request.GET else None)
+        return render(request, "outcomes/outcome_kind.html", {"form": chooser})
+    form = OutcomeForm(request.POST or None, request.FILES or None, kind=kind)
+    session = request.session
+    if request.method == "POST":
+        kept = pending_take(
+            session, account_id=account.pk, tokens=request.POST.getlist("keep_evidence")
+        )
+        chosen = uploads_read(request.FILES.getlist("evidence"))
+        if form.is_valid():
+            data = {k: v for k, v in form.cleaned_data.items() if k != "evidence"}
+            try:
+                outcome = outcome_save(
+                    account=account, actor=request.user, data=data, uploads=[*kept, *chosen]
+                )
+            except ValidationError as exc:
+                form_errors_apply(form, exc)
+            else:
+                pending_clear(session, account_id=account.pk)
+                messages.success(
+                    request,
+                    _("“%(title)s” is saved in your lifelong learning file.")
+                    % {"title": outcome.title},
+                )
+                return redirect("outcome-detail", pk=outcome.pk)
+        # Refused: the files chosen this time are kept beside those kept before.
+        pending_keep(session, account_id=account.pk, uploads=chosen)
+    return render(
+        request,
+        "outcomes/outcome_form.html",
+        {
+            "form": form,
+            "adding": True,
+            "kind_label": OutcomeKind(kind).label,
+            "pending": pending_of(session, account_id=account.pk),
+        },
+    )
 
 
 @login_required

@@ -756,6 +756,16 @@ def transfer_items_visible_to(*, user: User) -> QuerySet[TransferItem]:
     return items.none()
 
 
+def transfer_items_waiting_count(*, user: User) -> int:
+    """How many courses of the officer's institution wait for a decision (pending, or with
+    information asked for); one query."""
+    return (
+        transfer_items_visible_to(user=user)
+        .filter(state__in=[TransferItemState.PENDING, TransferItemState.INFORMATION_REQUESTED])
+        .count()
+    )
+
+
 def transfer_items_awaiting_settlement(*, user: User) -> QuerySet[TransferItem]:
     """The accepted courses of the officer's institution whose accreditation was revoked and
     that nobody has rescinded or kept yet: the officer's work, whatever the queue's filter."""

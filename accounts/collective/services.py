@@ -22,9 +22,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
     Case,
+    Count,
     DecimalField,
     F,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
@@ -256,6 +258,39 @@ def collective_account_decide(
             "institution": institution.name,
             "reason": reason,
         },
+    )
+    return account
+
+
+@transaction.atomic
+def collective_account_ensure(
+    *, institution: Institution, admin: User, decided_by: User
+) -> LearningAccount:
+    """The open collective account of an institution the centre already knows (the demo's, or
+    one set up by hand): created active, as if applied for by ``admin`` and approved by
+    ``decided_by``, the first time; returned unchanged afterwards (idempotent)."""
+    existing = LearningAccount.objects.filter(
+        institution=institution, kind=LearningAccount.Kind.COLLECTIVE
+    ).first()
+    if existing is not None:
+        return existing
+    account = LearningAccount.objects.create(
+        number=_free_numbers(kind=LearningAccount.Kind.COLLECTIVE, count=1)[0],
+        kind=LearningAccount.Kind.COLLECTIVE,
+        status=LearningAccount.Status.ACTIVE,
+        institution=institution,
+        opened_by=admin,
+        decided_by=decided_by,
+        decided_at=timezone.now(),
+    )
+    if not institution.is_active:
+        institution.is_active = True
+        institution.save(update_fields=["is_active"])
+    transaction_record(
+        account=account,
+        kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
+        actor=decided_by,
+        details={"centre": str(institution.centre), "institution": institution.name, "reason": ""},
     )
     return account
 
@@ -677,6 +712,16 @@ def collective_members(*, collective: LearningAccount) -> QuerySet[CollectiveMem
             shown_number=_for_members(F("member__number")),
         )
         .order_by("shown_name", "shown_number", "pk")
+    )
+
+
+def collective_membership_counts(*, collective: LearningAccount) -> dict[str, int]:
+    """How many members the collective account has, and how many people it invited have not
+    answered yet; one query (the institution administrator's home page)."""
+    Status = CollectiveMembership.Status
+    return CollectiveMembership.objects.filter(collective=collective).aggregate(
+        members=Count("pk", filter=Q(status=Status.ACTIVE)),
+        invited=Count("pk", filter=Q(status=Status.INVITED)),
     )
 
 

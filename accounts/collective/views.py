@@ -192,12 +192,12 @@ class ApplyPage(View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            return redirect("home")
+            return self.signed_in_away(request)
         return self.render(request, CollectiveApplicationForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
         if request.user.is_authenticated:
-            return redirect("home")
+            return self.signed_in_away(request)
         form = CollectiveApplicationForm(request.POST)
         if form.is_valid():
             data = form.cleaned_data
@@ -231,6 +231,36 @@ class ApplyPage(View):
 
     def render(self, request: HttpRequest, form: forms.Form) -> HttpResponse:
         return render(request, "accounts/collective/apply.html", {"form": form})
+
+    @staticmethod
+    def signed_in_away(request: HttpRequest) -> HttpResponse:
+        """A signed-in user cannot apply (the application creates its administrator): say so,
+        and send an institution's administrator to their institution's page."""
+        user = request.user
+        institution_id = getattr(user, "institution_id", None)
+        administers = (
+            user_has_role(user, Role.INSTITUTION_ADMIN)
+            and institution_id is not None
+            and collective_of(user=user, institution_id=institution_id) is not None  # type: ignore[arg-type]
+        )
+        if administers:
+            messages.info(
+                request,
+                _(
+                    "%(institution)s has applied for its collective account already; "
+                    "here is its page."
+                )
+                % {"institution": user.institution},  # type: ignore[union-attr]
+            )
+            return redirect("collective-members", pk=institution_id)
+        messages.info(
+            request,
+            _(
+                "You are signed in. An institution applies for a collective account with an "
+                "administrator of its own: sign out first, then apply."
+            ),
+        )
+        return redirect("home")
 
 
 class ApplicationsPage(RoleRequiredMixin, View):

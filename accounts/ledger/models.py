@@ -3,9 +3,12 @@ hours and credits, and the record of staff looking at a learner's file."""
 
 from __future__ import annotations
 
+import re
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.core.erasure import erased_shown
@@ -271,6 +274,10 @@ class StaffAccess(AppendOnlyModel):
         REVEALED_IDENTITY = "revealed_identity", _("Revealed the identity number")
         VIEWED_CORRECTION = "viewed_correction", _("Viewed a correction request")
         DECIDED_CORRECTION = "decided_correction", _("Decided a correction request")
+        # Opening an application under review: the learner's file is seen through it. Its
+        # ``reason`` is a code and ``reference`` the application's number, worded on display
+        # in the reader's language.
+        REVIEWED_APPLICATION = "reviewed_application", _("Reviewed an accreditation application")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="staff_accesses"
@@ -299,4 +306,45 @@ class StaffAccess(AppendOnlyModel):
 
     @property
     def reason_shown(self) -> str:
-        return erased_shown(self.reason)
+        """The reason in the reader's language where the portal wrote it (an application
+        review, a reason for a reveal from the list); a reason staff typed, as they typed it."""
+        return access_reason_shown(self.kind, erased_shown(self.reason), self.reference)
+
+    @property
+    def reference_shown(self) -> str:
+        """The reference beside the reason, unless the reason already names it."""
+        return "" if self.kind == self.Kind.REVIEWED_APPLICATION else self.reference
+
+
+# The code an application review is recorded with, and the wording of the ones recorded as
+# text before it (in either language), e.g. "审核认证申请 #12".
+APPLICATION_REVIEW_REASON = "application_review"
+_OLD_REVIEW_REASON = re.compile(r"^(?:审核认证申请|Review of accreditation application) #(\d+)$")
+
+
+def _reveal_reasons_by_label() -> dict[str, str]:
+    """Each reveal reason's label, in every language of the portal, to its code (a reveal
+    records the label in the portal's language)."""
+    labels: dict[str, str] = {}
+    for code, _label in settings.LANGUAGES:
+        with translation.override(code):
+            labels.update({str(reason.label): reason.value for reason in RevealReason})
+    return labels
+
+
+def access_reason_shown(kind: str, reason: str, reference: str) -> str:
+    """The reason of a staff access in the active language (see ``StaffAccess.reason_shown``)."""
+    if kind == StaffAccess.Kind.REVIEWED_APPLICATION and reference.isdigit():
+        return translation.gettext("Review of accreditation application #%(id)d") % {
+            "id": int(reference)
+        }
+    old_review = _OLD_REVIEW_REASON.match(reason)
+    if old_review:
+        return translation.gettext("Review of accreditation application #%(id)d") % {
+            "id": int(old_review.group(1))
+        }
+    if kind == StaffAccess.Kind.REVEALED_IDENTITY:
+        code = reason if reason in RevealReason.values else _reveal_reasons_by_label().get(reason)
+        if code is not None:
+            return str(RevealReason(code).label)
+    return reason

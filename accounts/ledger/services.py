@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum import damm
 
@@ -20,6 +21,7 @@ from accounts.core.models import Role, User
 from accounts.identity import crypto
 from accounts.identity.numbers import parse_identity
 from accounts.ledger.models import (
+    APPLICATION_REVIEW_REASON,
     BusinessTransaction,
     LearningAccount,
     LedgerEntry,
@@ -226,6 +228,33 @@ def staff_file_view_record(*, staff: User, account: LearningAccount, reason: str
     """Record that ``staff`` opens the learner's file, and why; the learner sees the record."""
     return _access_record(
         staff=staff, account=account, kind=StaffAccess.Kind.VIEWED_FILE, reason=reason
+    )
+
+
+def staff_application_review_record(
+    *, staff: User, account: LearningAccount, application_id: int
+) -> StaffAccess | None:
+    """Record that ``staff`` opened application ``application_id`` of the learner, once per
+    visit: opening the same application again the same day (reloads, the page again after a
+    move) is the same visit and adds no row. Returns the new record, or None."""
+    if staff.role not in FILE_STAFF_ROLES:
+        raise PermissionDenied
+    now = timezone.localtime()
+    day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    reference = str(application_id)
+    kind = StaffAccess.Kind.REVIEWED_APPLICATION
+    seen = StaffAccess.objects.filter(
+        account=account, staff=staff, kind=kind, reference=reference, occurred_at__gte=day_start
+    ).exists()
+    if seen:
+        return None
+    return StaffAccess.objects.create(
+        account=account,
+        staff=staff,
+        kind=kind,
+        reason=APPLICATION_REVIEW_REASON,
+        reference=reference,
+        occurred_at=now,
     )
 
 

@@ -287,8 +287,8 @@ def test_the_import_page_shows_every_problem_in_a_table(
     page = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="row-errors"' in page
-    assert "<td>3</td><td>证件号码</td>" in page
-    assert "<td>4</td><td>电子邮箱</td>" in page
+    assert '<td data-label="行号">3</td><td data-label="列">证件号码</td>' in page
+    assert '<td data-label="行号">4</td><td data-label="列">电子邮箱</td>' in page
     assert not LearningAccount.objects.filter(kind="personal").exists()
 
     response = client.post(

@@ -242,7 +242,7 @@ def test_opening_an_application_records_the_staff_access(api_client, submitted, 
     assert api_client.get(f"/api/v1/applications/{submitted.pk}/").status_code == 200
     access = StaffAccess.objects.get(account=submitted.account)
     assert access.staff == reviewer
-    assert str(submitted.pk) in access.reason
+    assert f"#{submitted.pk}" in access.reason_shown
 
 
 # --- Decisions ----------------------------------------------------------------------------------

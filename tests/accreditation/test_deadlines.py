@@ -555,7 +555,7 @@ def test_the_page_in_english_shows_rates_and_overdue_working_days(
     assert "67%" in page
     assert "1 overdue application" in page
     overdue_days = calendar.working_days_between(recent_work.due_on, today())
-    assert f"<td>{overdue_days}</td>" in page
+    assert f'<td data-label="Working days overdue">{overdue_days}</td>' in page
 
 
 @pytest.mark.django_db

@@ -26,7 +26,8 @@ def test_a_learner_adds_a_result_with_a_pdf_and_sees_it_saved_in_the_file(page, 
     page.get_by_role("main").get_by_role("button", name="登录").click()
     page.get_by_role("navigation").get_by_role("link", name="添加成果").click()
 
-    page.get_by_label("类型").select_option("vocational_qualification")
+    page.get_by_label("职业资格证书").check()
+    page.get_by_role("button", name="下一步").click()
     page.get_by_label("名称").fill("幼儿园园长资格证书")
     page.get_by_label("发证机构").fill("重庆市教育委员会")
     page.get_by_label("证书编号").fill("YZ-2018-0042")

@@ -25,7 +25,7 @@ def test_a_learner_asks_to_close_the_account_sees_the_confirmation_period_and_ca
 
     # In Chinese, by default: from the file page, a wrong password first, then the right one.
     page.goto("/file/")
-    page.get_by_test_id("file-rights").get_by_role("link", name="注销我的账户").click()
+    page.get_by_test_id("danger-zone").get_by_role("link", name="注销我的账户").click()
     main = page.get_by_role("main")
     expect(main.get_by_role("heading", level=1)).to_have_text("注销我的账户")
     expect(main).to_contain_text("您可在15天内撤回")

@@ -33,8 +33,17 @@ def certificate(**overrides):
 
 
 def stored_files() -> list[Path]:
+    """The evidence files in storage, not counting the pending uploads a refused "Add results"
+    keeps for the learner's next try (outcomes.pending: see pending_files)."""
     root = Path(default_storage.location)  # type: ignore[attr-defined]
-    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+    if not root.exists():
+        return []
+    return [p for p in root.rglob("*") if p.is_file() and "pending-evidence" not in p.parts]
+
+
+def pending_files() -> list[Path]:
+    root = Path(default_storage.location) / "pending-evidence"  # type: ignore[attr-defined]
+    return [p for p in root.iterdir() if p.is_file()] if root.exists() else []
 
 
 # --- Institution batches -----------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Demo data: the centres, institutions and one user per role, printed with their logins.
 
-Idempotent: running it again leaves the same data (passwords are reset to the demo password).
+Idempotent: running it again leaves the same data; a demo password someone changed is set back,
+an unchanged one is left alone (so sessions survive a restart).
 Later parts of the portal add their own demo data (catalogue, conversion rules, calendar)
 through the services of their apps.
 """
@@ -19,7 +20,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from fpdf import FPDF
 
 from accounts.models import STAFF_ROLES, Centre, Institution, Role, User
-from accounts.services import personal_account_find, personal_account_register
+from accounts.services import (
+    collective_account_ensure,
+    personal_account_find,
+    personal_account_register,
+)
 from accounts.validators import uscc_check_character
 from accreditation.catalogue import catalogue_current, catalogue_entry_publish
 from accreditation.models import Application, CatalogueEntry
@@ -352,6 +357,14 @@ def _certificate_pdf(title: str, number: str) -> bytes:
     return bytes(pdf.output())
 
 
+def _demo_password_keep(user: User) -> None:
+    """Give ``user`` the demo password unless they have it already: setting it again would
+    change the hash (a new salt) and so sign out every session of theirs on each `make run`."""
+    if not user.check_password(DEMO_PASSWORD):
+        user.set_password(DEMO_PASSWORD)
+        user.save(update_fields=["password"])
+
+
 def credit_code(first17: str) -> str:
     return first17 + uscc_check_character(first17)
 
@@ -465,12 +478,17 @@ class Command(BaseCommand):
                     "is_staff": role == Role.MANAGEMENT_ADMIN,
                 },
             )
-            user.set_password(DEMO_PASSWORD)
-            user.save(update_fields=["password"])
+            _demo_password_keep(user)
             if role == Role.MANAGEMENT_ADMIN:
                 user.groups.add(group)
             secret = self._demo_authenticator(user) if role in STAFF_ROLES else ""
             rows.append((role.label, username, name, str(centre or institution or ""), secret))
+        # The demo institution administrator's "our members" needs the group's open account.
+        collective_account_ensure(
+            institution=kindergarten_group,
+            admin=User.objects.get(username="inst.admin"),
+            decided_by=User.objects.get(username="admin.yuzhong"),
+        )
         entries, rules = self._catalogue(
             actor=User.objects.get(username="manager"),
             university=open_university,
@@ -513,8 +531,7 @@ class Command(BaseCommand):
                 password=DEMO_PASSWORD,
             )
         user = User.objects.get(learning_account=account)
-        user.set_password(DEMO_PASSWORD)
-        user.save(update_fields=["password"])
+        _demo_password_keep(user)
         return user
 
     @staticmethod
