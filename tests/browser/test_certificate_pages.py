@@ -16,6 +16,7 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
+from tests.browser.axe import axe_violations
 from transfers.certificates.issuing import certificate_request
 from transfers.models import Certificate
 
@@ -73,6 +74,7 @@ def visit(browser, live_server):
 def assert_fits(page, name: str) -> None:
     widths = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
     assert widths[0] <= widths[1], (name, widths)
+    assert axe_violations(page) == [], name
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)

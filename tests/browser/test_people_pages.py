@@ -11,13 +11,13 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
 from tests.accounts.helpers import csv_file, member
+from tests.browser.axe import axe_violations
 from tests.outcomes.samples import pdf_bytes
 from tests.people import login_verified
 
@@ -25,7 +25,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 COMBOS = [(v, lang) for v in VIEWPORTS for lang in ("zh-hans", "en")]
-AXE = Axe()
 
 # Every element's box inside the viewport; the skip link waits off-screen until focused, and
 # the table headings kept for screen readers are 1 px boxes.
@@ -91,11 +90,7 @@ def check(page, path: str) -> None:
     assert response.status == 200, path
     fit = page.evaluate(OVERFLOW_JS)
     assert fit == {"wide": [], "scrolls": False}, (path, fit)
-    violations = AXE.run(page).response["violations"]
-    assert violations == [], (
-        path,
-        [(v["id"], [n["target"] for n in v["nodes"]]) for v in violations],
-    )
+    assert axe_violations(page) == [], path
 
 
 @pytest.mark.parametrize(("viewport", "language"), COMBOS)

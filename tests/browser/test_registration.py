@@ -7,6 +7,7 @@ import pytest
 
 from accounts.signin import sms
 from tests.accounts.sms import sms_outbox  # noqa: F401 - fixture
+from tests.browser.axe import axe_violations
 from tests.people import LEARNER_PASSWORD as PASSWORD
 from tests.people import RESIDENT
 
@@ -39,6 +40,7 @@ def fits(page) -> None:
     found = page.evaluate(OVERFLOW)
     assert found["wide"] == [], found
     assert found["scroll"] <= found["width"], found
+    assert axe_violations(page) == [], page.url
 
 
 def test_a_learner_registers_through_the_page_and_sees_the_new_lifelong_learning_file(page):
