@@ -246,16 +246,19 @@ def _transfer_client(work: list[tuple[int, int, int]], ready: Any, go: Any, done
         loaded.append((account, course, LearningOutcome.objects.get(pk=outcome_id)))
     ready.wait()
     go.wait()
-    for account, course, outcome in loaded:
-        transfer_apply(
-            account=account,
-            programme=course.programme,
-            items=[(course, outcome)],
-            actor=cast(User, account.holder),
-        )
-        done += 1
-    connection.close()
-    done_q.put(done)
+    try:
+        for account, course, outcome in loaded:
+            transfer_apply(
+                account=account,
+                programme=course.programme,
+                items=[(course, outcome)],
+                actor=cast(User, account.holder),
+            )
+            done += 1
+    finally:
+        # Told even when a transfer fails, so that the parent never waits for ever.
+        connection.close()
+        done_q.put(done)
 
 
 def transfers(*, clients: int, per_client: int) -> dict[str, Any]:
@@ -282,6 +285,8 @@ def transfers(*, clients: int, per_client: int) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     for process in processes:
         process.join()
+    if done != needed:
+        raise RuntimeError(f"only {done} of {needed} transfers were made; see the clients' errors")
     return {
         "clients": clients,
         "transfers": done,
