@@ -103,14 +103,14 @@ def members_csv(rows: int, *, first: int, out: IO[str] | None = None) -> bytes:
 
     from .seed import GIVEN, SURNAMES, resident_id
 
-    buffer = io.StringIO() if out is None else out
-    writer = csv.writer(buffer)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer if out is None else out)
     writer.writerow(TEMPLATE_HEADINGS)
     for n in range(first, first + rows):
         number, _born, _gender = resident_id(n)
         name = SURNAMES[n % len(SURNAMES)] + GIVEN[(n // 3) % len(GIVEN)]
         writer.writerow([name, "居民身份证", number, f"136{n % 10**8:08d}", f"m{n}@example.cn"])
-    return buffer.getvalue().encode("utf-8") if out is None else b""
+    return buffer.getvalue().encode("utf-8")
 
 
 def import_members(*, rows: int) -> dict[str, Any]:
