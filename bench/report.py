@@ -73,13 +73,15 @@ def table(results: Path) -> str:
                 f"{v['second_sweep_seconds']} s | < 60 s, second sends 0 | "
                 f"{_yes(v['target_met'])} |"
             )
-    if "collective_import" in figures:
-        v = figures["collective_import"]
+    for key in ("collective_import", "collective_import_large"):
+        if key not in figures:
+            continue
+        v = figures[key]
         rows.append(
             f"| collective import, {v['rows']:,} CSV rows ({v['file_mb']} MB) | "
             f"**{v['rows_per_second']:,} rows/s** ({v['seconds']} s), peak RSS "
             f"**{v['peak_rss_mb']} MB** (before: {v['rss_before_import_mb']} MB) | "
-            f"≥ 2,000 rows/s, < 300 MB | {_yes(v['target_met'])} |"
+            f"≥ 3,000 rows/s, < 300 MB | {_yes(v['target_met'])} |"
         )
     if "certificate_pdfs" in figures:
         v = figures["certificate_pdfs"]

@@ -25,6 +25,7 @@ class Plan:
     http_seconds: int
     http_connections: int
     import_rows: int
+    import_rows_large: int  # 0: not run
     pdfs: int
     transfer_clients: int
     transfers_per_client: int
@@ -39,6 +40,7 @@ QUICK = Plan(
     http_seconds=2,
     http_connections=4,
     import_rows=500,
+    import_rows_large=0,
     pdfs=3,
     transfer_clients=8,
     transfers_per_client=3,
@@ -52,6 +54,7 @@ FULL = Plan(
     http_seconds=15,
     http_connections=8,
     import_rows=100_000,
+    import_rows_large=1_000_000,
     pdfs=50,
     transfer_clients=8,
     transfers_per_client=50,
@@ -201,12 +204,16 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
             f" pgbench {floor['tps']:.0f} tps; ratio {figures['ratio_to_pgbench']}"
         )
     if wanted("import"):
-        figures = job(jobs_db, "import", rows=plan.import_rows)
-        write_result("collective_import", figures, results=results)
-        summary["collective_import"] = figures
-        out(
-            f"collective import: {figures['rows']:,} rows at {figures['rows_per_second']:,}"
-            f" rows/s, peak {figures['peak_rss_mb']} MB"
-        )
+        imports = {"collective_import": plan.import_rows}
+        if plan.import_rows_large:
+            imports["collective_import_large"] = plan.import_rows_large
+        for key, rows in imports.items():
+            figures = job(jobs_db, "import", rows=rows)
+            write_result(key, figures, results=results)
+            summary[key] = figures
+            out(
+                f"collective import: {figures['rows']:,} rows at {figures['rows_per_second']:,}"
+                f" rows/s, peak {figures['peak_rss_mb']} MB"
+            )
     out(f"done in {time.perf_counter() - started:.0f} s; results in {results}")
     return 0

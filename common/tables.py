@@ -37,7 +37,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from types import TracebackType
-from typing import Literal
+from typing import Any, BinaryIO, Literal
 
 from django.core.exceptions import ValidationError
 from django.utils.functional import Promise
@@ -336,7 +336,7 @@ Required = Collection[str] | Callable[[Collection[str]], Sequence[str]]
 
 
 def table_read(
-    data: bytes,
+    data: bytes | BinaryIO,
     *,
     filename: str,
     columns: Mapping[str, Sequence[str]],
@@ -346,7 +346,8 @@ def table_read(
     max_unpacked_bytes: int = MAX_UNPACKED_BYTES,
     messages: TableMessages = DEFAULT_MESSAGES,
 ) -> Table:
-    """Open the CSV or XLSX file in ``data`` (the whole upload) whose heading row names some of
+    """Open the CSV or XLSX file in ``data`` (the whole upload, or an open binary file that can
+    seek, read as the rows are and never closed here) whose heading row names some of
     ``columns`` (column -> the headings it may have). Columns the file has beyond these
     (remarks, department) are ignored; two columns with headings of the same column are
     refused. ``required`` lists the columns the file must have, or is a function from the
@@ -355,18 +356,22 @@ def table_read(
     Everything about the file as a whole is checked before this returns, except the row limit,
     which is checked as the rows are read; every refusal is a ValidationError keyed ``file``.
     """
-    if not data:
+    source = io.BytesIO(data) if isinstance(data, bytes) else data
+    size = source.seek(0, io.SEEK_END)
+    if not size:
         raise _empty()
-    if len(data) > max_bytes:
+    if size > max_bytes:
         raise _too_large(max_bytes)
+    source.seek(0)
+    head = source.read(len(OLE2_MAGIC))
     file_format: Format
-    if data.startswith(ZIP_MAGIC):
-        raw: RawRows = _xlsx_rows(data, max_unpacked_bytes=max_unpacked_bytes)
+    if head.startswith(ZIP_MAGIC):
+        raw: RawRows = _xlsx_rows(source, max_unpacked_bytes=max_unpacked_bytes)
         file_format = "xlsx"
-    elif data.startswith(OLE2_MAGIC):
+    elif head.startswith(OLE2_MAGIC):
         raise _old_excel()
     else:
-        raw = _csv_rows(data)
+        raw = _csv_rows(source)
         file_format = "csv"
     try:
         indexes, headings, first = _heading_find(raw, columns=columns)
@@ -479,41 +484,68 @@ def _rows(
 _DECODE_CHUNK = 64 * 1024
 
 
-def _decodes(data: bytes, encoding: str) -> bool:
-    """Whether all of ``data`` is text in ``encoding``, found without holding its text."""
+def _pieces(source: BinaryIO) -> Iterator[bytes]:
+    source.seek(0)
+    while piece := source.read(_DECODE_CHUNK):
+        yield piece
+
+
+def _decodes(source: BinaryIO, encoding: str) -> bool:
+    """Whether all of ``source`` is text in ``encoding``, found without holding its text."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    view = memoryview(data)
     try:
-        for start in range(0, len(data), _DECODE_CHUNK):
-            decoder.decode(view[start : start + _DECODE_CHUNK])
+        for piece in _pieces(source):
+            decoder.decode(piece)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
 
 
-def _encoding_of(data: bytes) -> str:
+def _encoding_of(source: BinaryIO) -> str:
     """The encoding of a CSV file: UTF-8 (with or without the byte-order mark Excel writes),
     UTF-16 with its mark (Excel's "Unicode text"), or GB18030, which Chinese Excel writes."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        if _decodes(data, "utf-16"):
+    source.seek(0)
+    if source.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if _decodes(source, "utf-16"):
             return "utf-16"
-    elif b"\x00" not in data:
+    elif not any(b"\x00" in piece for piece in _pieces(source)):
         for encoding in ("utf-8-sig", "gb18030"):
-            if _decodes(data, encoding):
+            if _decodes(source, encoding):
                 return encoding
     raise _not_a_table()
 
 
-def _csv_rows(data: bytes) -> RawRows:
-    encoding = _encoding_of(data)
+class _Borrowed(io.RawIOBase):
+    """The caller's file, read through a text wrapper that must not close it."""
+
+    def __init__(self, source: BinaryIO) -> None:
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        piece = self._source.read(len(buffer))
+        buffer[: len(piece)] = piece
+        return len(piece)
+
+
+def _text(source: BinaryIO, encoding: str, newline: str) -> io.TextIOWrapper:
+    source.seek(0)
+    reader = io.BufferedReader(_Borrowed(source))
+    return io.TextIOWrapper(reader, encoding=encoding, newline=newline)
+
+
+def _csv_rows(source: BinaryIO) -> RawRows:
+    encoding = _encoding_of(source)
     # Only up to the first "\n" is read here, to tell the delimiter: comma as written by Excel
     # in China; tab ("Unicode text") and semicolon (European Excel) by counting them.
-    first_line = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="\n").readline()
+    first_line = _text(source, encoding, "\n").readline()
     first_line = first_line.split("\n", 1)[0]
     delimiter = max(",\t;", key=first_line.count) if first_line else ","
     # Decoded as it is read: the text of the file is never held whole.
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline="")
+    text = _text(source, encoding, "")
     reader = csv.reader(text, delimiter=delimiter)
     # A spreadsheet shows a record with line breaks inside a quoted cell as one row, so the
     # row number is the record's position, not the line number.
@@ -566,9 +598,11 @@ def zip_check(archive: zipfile.ZipFile, *, max_unpacked_bytes: int = MAX_UNPACKE
         )
 
 
-def _xlsx_rows(data: bytes, *, max_unpacked_bytes: int) -> RawRows:
+def _xlsx_rows(source: BinaryIO, *, max_unpacked_bytes: int) -> RawRows:
+    # zipfile and openpyxl leave a file they were given open.
+    source.seek(0)
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, ValueError, OSError) as exc:
         raise _unreadable_workbook() from exc
     with archive:
@@ -577,7 +611,8 @@ def _xlsx_rows(data: bytes, *, max_unpacked_bytes: int) -> RawRows:
     # in the XML parts are refused too. Anything it raises on a damaged workbook (there is no
     # common base class: zip, XML, KeyError, ValueError, TypeError) is a refusal, not a 500.
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        source.seek(0)
+        workbook = load_workbook(source, read_only=True, data_only=True)
     except Exception as exc:
         raise _unreadable_workbook() from exc
     try:

@@ -10,13 +10,11 @@ service writes in one transaction or not at all.
 from __future__ import annotations
 
 import datetime
-import secrets
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
-from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -38,13 +36,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.collective import stage
 from accounts.collective.imports import (
+    COLUMNS,
     EMAIL,
     ID_NUMBER,
+    MAX_ROWS,
     PHONE,
     MemberRow,
     MemberRowsInvalid,
-    member_rows_check,
+    member_row_check,
     member_table_read,
 )
 from accounts.collective.models import (
@@ -55,8 +56,6 @@ from accounts.collective.models import (
 )
 from accounts.collective.workflow import APPLICATION, INVITATION
 from accounts.core.models import Centre, Institution, Role, User
-from accounts.identity import crypto
-from accounts.identity.numbers import mask_identity_number
 from accounts.ledger.models import (
     BusinessTransaction,
     LearningAccount,
@@ -70,7 +69,7 @@ from accounts.signin.permissions import user_has_role
 from accounts.validators import normalise_phone, validate_unified_social_credit_code
 from accounts.webhooks.models import EventType
 from accounts.webhooks.services import webhook_event_record
-from common.tables import RowErrors, table_write
+from common.tables import MAX_FILE_BYTES, RowErrors, Table, table_write
 
 # The kinds of institution that hold a collective account for their members; degree
 # institutions and certificate bodies receive credit transfers instead.
@@ -341,7 +340,13 @@ def _not_active() -> ValidationError:
 
 
 def collective_members_import(
-    *, collective: LearningAccount, uploaded_by: User, filename: str, data: bytes
+    *,
+    collective: LearningAccount,
+    uploaded_by: User,
+    filename: str,
+    data: bytes | BinaryIO,
+    max_rows: int = MAX_ROWS,
+    max_bytes: int = MAX_FILE_BYTES,
 ) -> MemberImport:
     """Add the people listed in an uploaded CSV or XLSX file to the collective account.
 
@@ -352,28 +357,26 @@ def collective_members_import(
     else gets a personal account opened for them, reported by the institution, with its
     lifelong learning file, and is a member at once. Every row is
     checked first and every problem reported (MemberRowsInvalid); any problem, and nothing is
-    written. The file is read and checked before the transaction; the lookups and writes are
-    batched, so a file of 10,000 rows takes a handful of queries, not one per row.
+    written.
+
+    The file (bytes, or an open binary file) is read a chunk of rows at a time inside the
+    transaction: each chunk is checked, looked up in a few queries and staged in a temporary
+    table (accounts.collective.stage), then the rows are checked against each other and the
+    new accounts written set-based from that table. Memory stays flat however long the file;
+    ``max_rows`` and ``max_bytes`` are the upload's limits.
     """
     _check_administers(user=uploaded_by, collective=collective)
     if collective.status != LearningAccount.Status.ACTIVE:
         raise _not_active()
-    # The rows are read one at a time as they are checked: only the valid members are kept,
-    # never the file's rows (a file of 100,000 rows would hold them all at once).
-    with member_table_read(data=data, filename=filename) as table:
-        members, errors = member_rows_check(table)
-    rows = table.count
-    indexes = {m.number: crypto.blind_index(m.identity.number) for m in members}
     try:
-        with transaction.atomic():
-            return _members_write(
-                collective=collective,
-                uploaded_by=uploaded_by,
-                filename=filename,
-                rows=rows,
-                members=members,
-                indexes=indexes,
-                errors=errors,
+        with (
+            member_table_read(
+                data=data, filename=filename, max_rows=max_rows, max_bytes=max_bytes
+            ) as table,
+            transaction.atomic(),
+        ):
+            return _members_import(
+                collective=collective, uploaded_by=uploaded_by, filename=filename, table=table
             )
     except IntegrityError:
         # Someone registered one of these people, or used one of their addresses, between
@@ -389,21 +392,8 @@ def collective_members_import(
         ) from None
 
 
-@dataclass
-class _Plan:
-    link: list[tuple[MemberRow, LearningAccount]]
-    open: list[MemberRow]
-
-
-def _members_write(
-    *,
-    collective: LearningAccount,
-    uploaded_by: User,
-    filename: str,
-    rows: int,
-    members: list[MemberRow],
-    indexes: dict[int, str],
-    errors: RowErrors,
+def _members_import(
+    *, collective: LearningAccount, uploaded_by: User, filename: str, table: Table
 ) -> MemberImport:
     # Two imports into one collective account at the same moment would each find a person
     # not yet a member and both add them; the lock on the collective account's row makes the
@@ -413,10 +403,26 @@ def _members_write(
     collective = account_lock(collective.pk)
     if collective.status != LearningAccount.Status.ACTIVE:
         raise _not_active()
-    plan = _members_plan(collective=collective, members=members, indexes=indexes, errors=errors)
-    if errors:
+    # The problems of each row on its own, of rows against each other, and of rows against
+    # the database: reported in that order within a cell, as when they were found together.
+    checks = RowErrors(table.headings, COLUMNS)
+    found_errors = RowErrors(table.headings, COLUMNS)
+    stage.stage_create()
+    for chunk in stage.chunks(table.rows):
+        members = [m for source in chunk if (m := member_row_check(source, checks)) is not None]
+        _members_stage(collective=collective, members=members, checks=checks, errors=found_errors)
+    rows = table.count
+    if checks or found_errors or any(True for _d in stage.duplicates()):
+        errors = RowErrors(table.headings, COLUMNS)
+        for error in checks.items:
+            errors.add(error.row, error.column, error.message)
+        for row, column, first in stage.duplicates():
+            errors.add(row, column, _DUPLICATE_MESSAGES[column]() % {"row": first})
+        for error in found_errors.items:
+            errors.add(error.row, error.column, error.message)
         raise MemberRowsInvalid(errors.sorted())
-
+    stage.stage_analyze()
+    opened, linked = stage.staged_counts()
     now = timezone.now()
     institution_name = institution.name if institution else ""
     member_import = MemberImport.objects.create(
@@ -424,177 +430,51 @@ def _members_write(
         uploaded_by=uploaded_by,
         filename=filename[:255],
         rows=rows,
-        accounts_opened=len(plan.open),
-        accounts_linked=len(plan.link),
+        accounts_opened=opened,
+        accounts_linked=linked,
         created_at=now,
     )
-    numbers = _free_numbers(kind=LearningAccount.Kind.PERSONAL, count=len(plan.open))
-    # Written WRITE_CHUNK people at a time, all in the caller's one transaction (still all or
-    # nothing): the model instances of one chunk are dropped before the next is built, so
-    # memory stays flat however long the file (100,000 rows: ~650 MB at once, see bench/).
-    opened_rows = list(zip(numbers, plan.open, strict=True))
-    for chunk in _chunks(opened_rows, WRITE_CHUNK):
+    if opened:
         _members_open(
-            chunk,
             collective=collective,
             uploaded_by=uploaded_by,
             member_import=member_import,
             institution_name=institution_name,
             now=now,
         )
-    for link_chunk in _chunks(plan.link, WRITE_CHUNK):
-        # A learner who already has an account is invited, never linked: the invitation is in
-        # their history and their notices, and the institution sees "invited" until they
-        # answer.
-        BusinessTransaction.objects.bulk_create(
-            [
-                BusinessTransaction(
-                    account_id=account.pk,
-                    kind=BusinessTransaction.Kind.COLLECTIVE_INVITED,
-                    occurred_at=now,
-                    actor_id=uploaded_by.pk,
-                    details={
-                        "collective_account": collective.number,
-                        "institution": institution_name,
-                        "member_import": member_import.pk,
-                    },
-                )
-                for _member, account in link_chunk
-            ],
-            batch_size=INSERT_BATCH,
-        )
-        _memberships_create(
+    for link_chunk in stage.staged_links(WRITE_CHUNK):
+        _members_invite(
+            link_chunk,
             collective=collective,
-            accounts=[account for _member, account in link_chunk],
+            uploaded_by=uploaded_by,
             member_import=member_import,
-            added_by=uploaded_by,
+            institution_name=institution_name,
             now=now,
-            status=CollectiveMembership.Status.INVITED,
-            listed_names=[member.name for member, _account in link_chunk],
         )
-        notify_many(
-            recipients=[account.holder for _member, account in link_chunk if account.holder],
-            kind=Notification.Kind.COLLECTIVE_INVITATION,
-            params={"institution": institution_name},
-            link=reverse("learning-file") + "#collective-invitations",
-            key=f"collective_invitation:import:{member_import.pk}",
-        )
+    stage.stage_drop()
     return member_import
 
 
-def _members_open(
-    chunk: list[tuple[str, MemberRow]],
-    *,
-    collective: LearningAccount,
-    uploaded_by: User,
-    member_import: MemberImport,
-    institution_name: str,
-    now: datetime.datetime,
-) -> None:
-    """Open the personal accounts of one chunk of new members: users, accounts, files, the
-    opening in their history, and their membership."""
-    users = [
-        User(
-            username=number,
-            name=member.name,
-            email=member.email,
-            phone=member.phone,
-            role=Role.LEARNER,
-            # Unusable, as make_password(None) makes it, at a fraction of the cost for 10,000
-            # users: the learner chooses a password through "forgot my password".
-            password=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30),
-            date_joined=now,
-        )
-        for number, member in chunk
-    ]
-    User.objects.bulk_create(users, batch_size=INSERT_BATCH)
-    opened = [
-        LearningAccount(
-            number=number,
-            kind=LearningAccount.Kind.PERSONAL,
-            status=LearningAccount.Status.ACTIVE,
-            holder_id=user.pk,
-            id_type=member.identity.id_type,
-            id_number_encrypted=crypto.encrypt(member.identity.number),
-            id_number_index=crypto.blind_index(member.identity.number),
-            id_number_masked=mask_identity_number(member.identity.number),
-            birth_date=member.identity.birth_date,
-            gender=member.identity.gender,
-            identity_check=LearningAccount.IdentityCheck.REPORTED_BY_INSTITUTION,
-            opened_at=now,
-            opened_by_id=uploaded_by.pk,
-        )
-        for (number, member), user in zip(chunk, users, strict=True)
-    ]
-    LearningAccount.objects.bulk_create(opened, batch_size=INSERT_BATCH)
-    LifelongLearningFile.objects.bulk_create(
-        [LifelongLearningFile(account_id=account.pk, created_at=now) for account in opened],
-        batch_size=INSERT_BATCH,
-    )
-    BusinessTransaction.objects.bulk_create(
-        [
-            BusinessTransaction(
-                account_id=account.pk,
-                kind=BusinessTransaction.Kind.ACCOUNT_OPENED,
-                occurred_at=now,
-                actor_id=uploaded_by.pk,
-                details={
-                    "institution": institution_name,
-                    "identity_check": LearningAccount.IdentityCheck.REPORTED_BY_INSTITUTION,
-                    "member_import": member_import.pk,
-                },
-            )
-            for account in opened
-        ],
-        batch_size=INSERT_BATCH,
-    )
-    _memberships_create(
-        collective=collective,
-        accounts=opened,
-        member_import=member_import,
-        added_by=uploaded_by,
-        now=now,
-    )
+_DUPLICATE_MESSAGES = {
+    ID_NUMBER: lambda: _("This identity number is also on row %(row)d; list each person once."),
+    PHONE: lambda: _(
+        "This mobile phone number is also on row %(row)d; each person needs their own."
+    ),
+    EMAIL: lambda: _("This email address is also on row %(row)d; each person needs their own."),
+}
 
 
-def _members_plan(
+def _members_stage(
     *,
     collective: LearningAccount,
     members: list[MemberRow],
-    indexes: dict[int, str],
+    checks: RowErrors,
     errors: RowErrors,
-) -> _Plan:
-    """Look everyone up at once and decide, row by row, to link or to open; problems go to
-    ``errors``."""
-    accounts: dict[str, LearningAccount] = {}
-    for index_chunk in _chunks(sorted(set(indexes.values()))):
-        for found in LearningAccount.objects.select_related("holder").filter(
-            kind=LearningAccount.Kind.PERSONAL, id_number_index__in=index_chunk
-        ):
-            accounts[found.id_number_index] = found
-    # Users by the addresses in the file. The exclusions match the conditions of the unique
-    # indexes on email and phone, so that PostgreSQL can use them.
-    email_owner: dict[str, int] = {}
-    for email_chunk in _chunks(sorted({m.email.lower() for m in members if m.email})):
-        email_owner.update(
-            User.objects.alias(e=Lower("email"))
-            .exclude(email="")
-            .filter(e__in=email_chunk)
-            .annotate(email_lower=Lower("email"))
-            .values_list("email_lower", "pk")
-        )
-    phone_owner: dict[str, int] = {}
-    for phone_chunk in _chunks(sorted({m.phone for m in members if m.phone})):
-        phone_owner.update(
-            User.objects.exclude(phone="").filter(phone__in=phone_chunk).values_list("phone", "pk")
-        )
-    already: dict[int, str] = {}
-    for pk_chunk in _chunks(sorted(a.pk for a in accounts.values())):
-        already.update(
-            CollectiveMembership.objects.filter(
-                collective=collective, member_id__in=pk_chunk
-            ).values_list("member_id", "status")
-        )
+) -> None:
+    """Look one chunk of people up and decide, row by row, to invite or to open; problems go
+    to ``errors``; the rows go to the staging table. Once any row has a problem nothing will
+    be written, so what only the writes need (account numbers, encryption) is skipped."""
+    found = stage.Found(collective=collective, members=members)
     on_the_list: dict[str, str] = {
         CollectiveMembership.Status.ACTIVE: _("This person is already a member."),
         CollectiveMembership.Status.INVITED: _(
@@ -604,18 +484,18 @@ def _members_plan(
             "This person declined an earlier invitation and is not invited again."
         ),
     }
-
-    plan = _Plan(link=[], open=[])
+    opening: list[MemberRow] = []
     for member in members:
         row = member.number
-        account = accounts.get(indexes[member.number])
+        account = found.account(member)
         if account is not None:
             # Whoever the name on the row, the same answer: the row tells nothing about the
             # account (the holder's name, contact details), and an invitation that is not
             # the learner's is one they decline.
-            if account.pk in already:
-                errors.add(row, ID_NUMBER, on_the_list[already[account.pk]])
-            elif account.status != LearningAccount.Status.ACTIVE:
+            pk, status = account
+            if pk in found.memberships:
+                errors.add(row, ID_NUMBER, on_the_list[found.memberships[pk]])
+            elif status != LearningAccount.Status.ACTIVE:
                 errors.add(
                     row,
                     ID_NUMBER,
@@ -624,33 +504,172 @@ def _members_plan(
                         "contact an accreditation centre."
                     ),
                 )
-        else:
-            if not member.phone and not errors.has(row, PHONE):
-                errors.add(
-                    row, PHONE, _("A new learning account needs the person's mobile phone number.")
-                )
-            if not member.email and not errors.has(row, EMAIL):
-                errors.add(
-                    row, EMAIL, _("A new learning account needs the person's email address.")
-                )
+            continue
+        opening.append(member)
+        if not member.phone and not checks.has(row, PHONE):
+            errors.add(
+                row, PHONE, _("A new learning account needs the person's mobile phone number.")
+            )
+        if not member.email and not checks.has(row, EMAIL):
+            errors.add(row, EMAIL, _("A new learning account needs the person's email address."))
         # An invited person's row keeps their own contact details (the file's are not used), so
         # they are checked only for an account to open: checked against an existing account,
         # the answer would tell whether an address is its holder's.
-        if account is None and member.email and member.email.lower() in email_owner:
+        if member.email and member.email.lower() in found.emails:
             errors.add(
                 row, EMAIL, _("This email address is already used by another person's account.")
             )
-        if account is None and member.phone and member.phone in phone_owner:
+        if member.phone and member.phone in found.phones:
             errors.add(
                 row,
                 PHONE,
                 _("This mobile phone number is already used by another person's account."),
             )
-        if account is not None:
-            plan.link.append((member, account))
-        else:
-            plan.open.append(member)
-    return plan
+    writing = not (checks or errors)
+    numbers = iter(stage.numbers_free(len(opening)) if writing else [])
+    staged = []
+    for member in members:
+        account = found.account(member)
+        staged.append(
+            stage.staged(
+                member,
+                index=found.index[member.number],
+                account_id=account[0] if account else None,
+                number=next(numbers) if writing and account is None else "",
+            )
+        )
+    stage.stage_write(staged)
+
+
+def _members_open(
+    *,
+    collective: LearningAccount,
+    uploaded_by: User,
+    member_import: MemberImport,
+    institution_name: str,
+    now: datetime.datetime,
+) -> None:
+    """Open the personal accounts of the staged new members, each table in one statement:
+    users, accounts, files, the opening in their history, and their membership."""
+    stage.insert_select(
+        User,
+        columns={
+            "username": "s.number",
+            "name": "s.name",
+            "email": "s.email",
+            "phone": "s.phone",
+            "password": "s.password",
+        },
+        constants={"role": Role.LEARNER, "date_joined": now},
+        source=stage.opened_source(),
+    )
+    stage.insert_select(
+        LearningAccount,
+        columns={
+            "number": "s.number",
+            "holder_id": "u.id",
+            "id_type": "s.id_type",
+            "id_number_encrypted": "s.enc",
+            "id_number_index": "s.idx",
+            "id_number_masked": "s.masked",
+            "birth_date": "s.birth",
+            "gender": "s.gender",
+        },
+        constants={
+            "kind": LearningAccount.Kind.PERSONAL,
+            "status": LearningAccount.Status.ACTIVE,
+            "identity_check": LearningAccount.IdentityCheck.REPORTED_BY_INSTITUTION,
+            "opened_at": now,
+            "opened_by_id": uploaded_by.pk,
+        },
+        source=stage.opened_source(stage.user_join()),
+    )
+    opened = stage.opened_source(stage.account_join())
+    stage.insert_select(
+        LifelongLearningFile,
+        columns={"account_id": "a.id"},
+        constants={"created_at": now},
+        source=opened,
+    )
+    stage.insert_select(
+        BusinessTransaction,
+        columns={"account_id": "a.id"},
+        constants={
+            "kind": BusinessTransaction.Kind.ACCOUNT_OPENED,
+            "occurred_at": now,
+            "actor_id": uploaded_by.pk,
+            "details": {
+                "institution": institution_name,
+                "identity_check": LearningAccount.IdentityCheck.REPORTED_BY_INSTITUTION,
+                "member_import": member_import.pk,
+            },
+        },
+        source=opened,
+    )
+    stage.insert_select(
+        CollectiveMembership,
+        columns={"member_id": "a.id"},
+        constants={
+            "collective_id": collective.pk,
+            "joined_at": now,
+            "added_by_id": uploaded_by.pk,
+            "member_import_id": member_import.pk,
+            "status": CollectiveMembership.Status.ACTIVE,
+            "listed_name": "",
+        },
+        source=opened,
+    )
+
+
+def _members_invite(
+    link_chunk: list[tuple[int, str]],
+    *,
+    collective: LearningAccount,
+    uploaded_by: User,
+    member_import: MemberImport,
+    institution_name: str,
+    now: datetime.datetime,
+) -> None:
+    """Invite one chunk of the staged people who have an account already: a learner who
+    already has an account is invited, never linked: the invitation is in their history and
+    their notices, and the institution sees "invited" until they answer."""
+    accounts = LearningAccount.objects.select_related("holder").in_bulk(
+        [pk for pk, _name in link_chunk]
+    )
+    invited = [(accounts[pk], name) for pk, name in link_chunk]
+    BusinessTransaction.objects.bulk_create(
+        [
+            BusinessTransaction(
+                account_id=account.pk,
+                kind=BusinessTransaction.Kind.COLLECTIVE_INVITED,
+                occurred_at=now,
+                actor_id=uploaded_by.pk,
+                details={
+                    "collective_account": collective.number,
+                    "institution": institution_name,
+                    "member_import": member_import.pk,
+                },
+            )
+            for account, _name in invited
+        ],
+        batch_size=INSERT_BATCH,
+    )
+    _memberships_create(
+        collective=collective,
+        accounts=[account for account, _name in invited],
+        member_import=member_import,
+        added_by=uploaded_by,
+        now=now,
+        status=CollectiveMembership.Status.INVITED,
+        listed_names=[name for _account, name in invited],
+    )
+    notify_many(
+        recipients=[account.holder for account, _name in invited if account.holder],
+        kind=Notification.Kind.COLLECTIVE_INVITATION,
+        params={"institution": institution_name},
+        link=reverse("learning-file") + "#collective-invitations",
+        key=f"collective_invitation:import:{member_import.pk}",
+    )
 
 
 def _free_numbers(*, kind: str, count: int) -> list[str]:

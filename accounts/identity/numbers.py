@@ -15,6 +15,7 @@ import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -233,6 +234,13 @@ def _parse_resident_id(number: str, today: datetime.date) -> Identity:
 
 
 def _resident_region(code: str, born: datetime.date) -> str:
+    return _resident_region_in(code, born.year)
+
+
+# A member import checks up to a million numbers, from a few thousand region codes: the table
+# is searched once per code and year (it took half the time of checking a number).
+@lru_cache(maxsize=16_384)
+def _resident_region_in(code: str, year: int) -> str:
     """The "province county" text of a GB/T 2260 region code, from python-stdnum's table.
 
     We read stdnum's table rather than call ``stdnum.cn.ric.get_birth_place``, which refuses a
@@ -256,9 +264,9 @@ def _resident_region(code: str, born: datetime.date) -> str:
             continue
         period, name = entry[1:].split("]", 1)
         start, end = period.split("-")
-        if end and born.year > int(end):
+        if end and year > int(end):
             continue
-        if not start or born.year >= int(start):
+        if not start or year >= int(start):
             in_use.append(name)
         else:
             later.append(name)

@@ -15,7 +15,7 @@ import json
 import random
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -156,11 +156,16 @@ def _body(event_type: str, data: dict[str, Any], at: Any) -> str:
 
 
 def webhook_event_record(
-    *, institution_id: int | None, event_type: str, data: dict[str, Any]
+    *,
+    institution_id: int | None,
+    event_type: str,
+    data: dict[str, Any] | Callable[[], dict[str, Any]],
 ) -> list[WebhookDelivery]:
     """Called by the app that made the change, inside its transaction: one outbox row for each
     active subscription of the institution that wants ``event_type``. ``data`` must hold only
-    what the institution may already see. The rows commit with the change or not at all."""
+    what the institution may already see; a callable is called only when someone subscribed
+    (so a caller need not read what no one will be sent). The rows commit with the change or
+    not at all."""
     if institution_id is None:
         return []
     if event_type not in EventType.values:
@@ -173,7 +178,7 @@ def webhook_event_record(
     if not subscriptions:
         return []
     now = timezone.now()
-    body = _body(event_type, data, now)
+    body = _body(event_type, data() if callable(data) else data, now)
     deliveries = WebhookDelivery.objects.bulk_create(
         [
             WebhookDelivery(

@@ -3,6 +3,7 @@ all-or-nothing, and the speed of a 10,000-row file."""
 
 from __future__ import annotations
 
+import io
 import time
 from typing import Any
 
@@ -19,7 +20,7 @@ from accounts.models import (
     MemberImport,
     User,
 )
-from accounts.services import personal_account_register
+from accounts.services import collective_members_import, personal_account_register
 from tests.accounts.factories import CollectiveAccountFactory, InstitutionFactory, UserFactory
 from tests.accounts.helpers import csv_file, member, resident_id, upload
 from tests.people import login_verified, with_totp
@@ -82,6 +83,49 @@ def test_one_bad_row_among_10000_is_reported_and_nothing_is_written(
     ]
     assert response.json()["detail"].startswith("The file has 1 problem. Nothing was imported")
     assert counts() == before
+
+
+def test_bad_rows_at_the_end_of_a_long_file_are_reported_and_nothing_is_written(
+    admin_client,
+    collective,
+):
+    # The rows are checked and looked up a few thousand at a time: the last ones are read
+    # long after the first were checked, and still nothing of the first is written.
+    register(90_000, email="taken@example.cn")
+    rows = [member(n) for n in range(6_000)]
+    rows[-2] = member(5_998, email="Taken@example.cn")  # spreadsheet row 6,000
+    rows[-1] = member(5_999, id_number=resident_id(0))  # row 6,001, the person of row 2
+    before = counts()
+
+    response = upload(admin_client, collective.institution_id, csv_file(rows))
+
+    assert response.status_code == 400
+    assert [(p["row"], p["column"], p["message"]) for p in response.json()["rows"]] == [
+        (6000, "email", "This email address is already used by another person's account."),
+        (6001, "id_number", "This identity number is also on row 2; list each person once."),
+    ]
+    assert response.json()["detail"].startswith("The file has 2 problems. Nothing was imported")
+    assert counts() == before
+
+
+def test_a_member_list_is_read_from_an_open_file_which_is_left_open(
+    collective,
+    institution_admin,
+):
+    # A long upload is spooled to a temporary file; the import reads it from there instead of
+    # holding it whole.
+    upload_file = io.BytesIO(csv_file([member(1), member(2)]))
+
+    result = collective_members_import(
+        collective=collective, uploaded_by=institution_admin, filename="m.csv", data=upload_file
+    )
+
+    assert (result.rows, result.accounts_opened) == (2, 2)
+    assert set(User.objects.filter(role="learner").values_list("name", flat=True)) == {
+        "成员1",
+        "成员2",
+    }
+    assert not upload_file.closed
 
 
 def test_10000_new_members_are_imported_at_once_in_a_few_queries(

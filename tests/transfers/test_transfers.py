@@ -105,6 +105,63 @@ def test_accepting_a_course_books_exactly_one_transferred_entry_and_tells_the_le
     assert LedgerEntry.objects.filter(account=world["account"], book="accumulated").count() == 1
 
 
+def test_on_postgresql_an_application_is_one_statement_that_writes_it_all(
+    postgres, world, learner, django_assert_num_queries
+):
+    course = world["courses"][0]
+    # Inside the test's transaction: a savepoint, the statement, the institution's webhook
+    # subscriptions (none here: the items are not read), the savepoint's release.
+    with django_assert_num_queries(4):
+        application = apply(world, learner)
+
+    assert (application.account, application.programme) == (world["account"], world["programme"])
+    stored = TransferApplication.objects.get()
+    assert (stored.pk, stored.state, stored.submitted_at) == (
+        application.pk,
+        "pending",
+        application.submitted_at,
+    )
+    item = stored.items.get()
+    assert (item.course, item.outcome, item.account, item.programme) == (
+        course,
+        world["outcome"],
+        world["account"],
+        world["programme"],
+    )
+    assert (item.rule.course, item.credits, item.state, item.reason) == (
+        course,
+        Decimal("3.0"),
+        "pending",
+        "",
+    )
+    assert list(item.events.values_list("action", "from_state", "to_state", "actor")) == [
+        ("submit", "pending", "pending", learner.pk)
+    ]
+    record = world["account"].transactions.get(kind=BusinessTransaction.Kind.TRANSFER)
+    assert (record.actor, record.details) == (
+        learner,
+        {
+            "event": "applied",
+            "transfer": application.pk,
+            "programme": world["programme"].code,
+            "institution": world["programme"].institution.name,
+            "courses": [course.code],
+        },
+    )
+
+
+@pytest.mark.usefixtures("english")
+def test_on_postgresql_a_refused_application_writes_nothing_and_says_why(postgres, world, learner):
+    apply(world, learner)
+    before = (TransferApplication.objects.count(), TransferEvent.objects.count())
+
+    with pytest.raises(ValidationError) as refused:
+        apply(world, learner)
+
+    assert "already transferred or asked for" in str(refused.value.message_dict["items[0].course"])
+    assert (TransferApplication.objects.count(), TransferEvent.objects.count()) == before
+
+
 @pytest.mark.usefixtures("english")
 def test_a_reserved_outcome_cannot_be_used_again_until_the_transfer_is_rejected(
     world, learner, institution_officer
