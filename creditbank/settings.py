@@ -465,7 +465,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "EXCEPTION_HANDLER": "creditbank.exceptions.api_exception_handler",
-    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0) or None,
+    # 0: the address is the connection's (REMOTE_ADDR); DRF reads None as "trust any
+    # X-Forwarded-For", which would let a client choose the address its throttles count.
+    "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("THROTTLE_TOKEN_RATE", "10/min"),
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),

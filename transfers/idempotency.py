@@ -28,8 +28,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from django.core.files.uploadedfile import UploadedFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 from rest_framework.request import Request
@@ -53,9 +55,26 @@ IDEMPOTENCY_PARAMETER = COMMON_PARAMETER
 
 
 def fingerprint(method: str, path: str, body: Any) -> str:
-    """sha256 of the method, the path and the body as canonical JSON (sorted keys, no spaces)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{method.upper()}\n{path}\n{canonical}".encode()).hexdigest()
+    """A keyed HMAC-SHA256 (SECRET_KEY) of the method, the path and the body as canonical JSON
+    (sorted keys, no spaces): bodies hold passwords and identity numbers, which an unkeyed hash
+    in the database would let anyone with a copy of it guess offline. An uploaded file counts
+    by its name, size and the SHA-256 of its content."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=_file_or_str)
+    return salted_hmac(
+        "transfers.idempotency.fingerprint",
+        f"{method.upper()}\n{path}\n{canonical}",
+        algorithm="sha256",
+    ).hexdigest()
+
+
+def _file_or_str(value: Any) -> str:
+    if isinstance(value, UploadedFile):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return f"file:{value.name}:{value.size}:{digest.hexdigest()}"
+    return str(value)
 
 
 def request_fingerprint(request: Request) -> str:

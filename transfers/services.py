@@ -225,7 +225,12 @@ def transfer_apply(
         # order, so that a change of an outcome elsewhere (a new version, a withdrawal) cannot
         # slip between the check and the insert. Same order as the deciding services: no
         # deadlock.
-        account_lock(account.pk)
+        if account_lock(account.pk).status != LearningAccount.Status.ACTIVE:
+            # A closure that held the lock first withdrew the account's transfers: one asked
+            # for while it ran must not start again on the closed account.
+            raise ValidationError(
+                {"account": _("This learning account is closed: nothing can be applied for.")}
+            )
         outcome_ids = sorted({outcome.pk for _course, outcome in items})
         outcomes = outcomes_lock(outcome_ids=outcome_ids)
         courses = {course.pk: course for course, _outcome in items}

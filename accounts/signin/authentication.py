@@ -53,6 +53,14 @@ class TokenAuthentication(knox.auth.TokenAuthentication):
             )
         return self.authenticate_credentials(auth[1])
 
+    def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
+        # knox decodes the header's bytes as UTF-8: any other byte would be a 500, not a 401.
+        try:
+            token.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AuthenticationFailed(_("Invalid token.")) from None
+        return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+
     def _cleanup_token(self, auth_token: AuthToken) -> bool:
         return auth_token.expiry is not None and auth_token.expiry < timezone.now()
 

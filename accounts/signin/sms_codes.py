@@ -155,7 +155,15 @@ def sms_code_send(*, phone: str, purpose: str) -> bool:
 
 
 def _reset_user_of(phone: str) -> User | None:
-    return User.objects.filter(phone=phone, is_active=True).first() if phone else None
+    """The account a reset code for ``phone`` may reset: an active one whose phone was proved
+    by an SMS code (at registration, or by an earlier reset). A number only typed in (over the
+    API without a code, by centre staff, by an import, or changed since) may be mistyped or
+    someone else's: its holder must not be able to take the account; email reset remains."""
+    if not phone:
+        return None
+    return User.objects.filter(
+        phone=phone, is_active=True, phone_verified_at__isnull=False
+    ).first()
 
 
 def sms_codes_purge() -> int:

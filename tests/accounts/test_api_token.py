@@ -266,3 +266,14 @@ def test_an_api_call_leaves_expired_tokens_to_the_periodic_purge(api_client, rev
     assert AuthToken.objects.filter(expiry__lt=timezone.now()).count() == 0
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {fresh}")
     assert api_client.get("/api/v1/auth/user/").status_code == 200
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "Token"])
+def test_a_token_header_with_bytes_that_are_not_utf8_is_refused_not_a_server_error(
+    api_client, scheme
+):
+    api_client.credentials(HTTP_AUTHORIZATION=f"{scheme} ".encode() + b"\xe9\xff" * 8)
+
+    response = api_client.get("/api/v1/auth/user/")
+
+    assert response.status_code == 401

@@ -662,3 +662,36 @@ def test_one_code_used_twice_at_the_same_moment_resets_once(postgres, settings, 
     assert sorted(outcomes)[-1] == "refused: code"
     (winner,) = [outcome for outcome in outcomes if not outcome.startswith("refused")]
     assert User.objects.get(phone=PHONE).check_password(winner)
+
+
+def test_a_client_cannot_escape_the_address_throttle_by_naming_another_address(
+    api_client, django_capture_on_commit_callbacks, sms_outbox, monkeypatch
+):
+    # With no trusted proxy (TRUSTED_PROXY_COUNT unset), X-Forwarded-For is the client's own
+    # words: the throttle counts the connection's address, whatever the header says.
+    rates = {"sms_number": "100/hour", "sms_address": "3/hour"}
+    monkeypatch.setattr("rest_framework.settings.api_settings.DEFAULT_THROTTLE_RATES", rates)
+    answers = []
+    for n in range(4):
+        api_client.credentials(HTTP_X_FORWARDED_FOR=f"198.51.100.{n + 1}")
+        answers.append(
+            api_code(
+                api_client, django_capture_on_commit_callbacks, f"1390000001{n}", "register"
+            ).status_code
+        )
+
+    assert answers == [202, 202, 202, 429]
+    assert codes_sent_to("13900000013") == []
+
+
+def test_a_phone_number_only_typed_in_gets_no_reset_code(client, ask_code, ask_reset_code):
+    # The number was never proved (registered over the API without a code, typed by centre
+    # staff, imported, or changed since): whoever holds it must not take the account by SMS.
+    user = registered(client, ask_code)
+    User.objects.filter(pk=user.pk).update(phone_verified_at=None)
+    before = len(codes_sent_to(PHONE))
+
+    response = ask_reset_code()
+
+    assert response.status_code == 302  # the same answer as for any number
+    assert len(codes_sent_to(PHONE)) == before

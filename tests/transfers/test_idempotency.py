@@ -210,3 +210,32 @@ def test_twenty_parallel_requests_with_one_key_create_exactly_one_transfer(
     assert all(answer == created[0] for answer in created)
     assert retry.status_code == 201
     assert retry.json() == created[0]
+
+
+def test_a_stored_fingerprint_cannot_be_recomputed_without_the_secret_key(settings):
+    # Bodies hold passwords and identity numbers: an unkeyed hash kept for a day would let
+    # anyone with a copy of the table guess them offline.
+    import hashlib
+
+    body_with_password = {"password": "Correct-horse-9"}
+    text = 'POST\n/api/v1/accounts/me/closure/\n{"password":"Correct-horse-9"}'
+    stored = fingerprint("POST", "/api/v1/accounts/me/closure/", body_with_password)
+
+    assert stored != hashlib.sha256(text.encode()).hexdigest()
+    settings.SECRET_KEY = "another-secret-key-of-another-deployment-0123456789"
+    assert fingerprint("POST", "/api/v1/accounts/me/closure/", body_with_password) != stored
+
+
+def test_an_uploaded_file_counts_by_its_content_not_only_its_name():
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    def with_file(content: bytes) -> str:
+        upload = SimpleUploadedFile("members.csv", content, content_type="text/csv")
+        return fingerprint("POST", "/api/v1/institutions/1/members/import/", {"file": [upload]})
+
+    assert with_file(b"name,phone\n\xe5\xbc\xa0,13900000001\n") == with_file(
+        b"name,phone\n\xe5\xbc\xa0,13900000001\n"
+    )
+    assert with_file(b"name,phone\n\xe5\xbc\xa0,13900000001\n") != with_file(
+        b"name,phone\n\xe6\x9d\x8e,13900000002\n"
+    )

@@ -599,3 +599,19 @@ def test_the_transfer_history_in_chinese_takes_the_full_width_colon(
     history = page.content.decode().split('data-testid="transfer-events"')[1].split("</ul>")[0]
     assert "：您提到" in history
     assert ": 您提到" not in history
+
+
+@pytest.mark.usefixtures("english")
+def test_a_closed_account_applies_for_nothing(world, learner):
+    # A closure that took the account's lock first withdrew its transfers; a request that
+    # waited behind it must not start a new one (both the PostgreSQL statement and the Python
+    # path read the account's state once the lock is theirs).
+    LearningAccount.objects.filter(pk=world["account"].pk).update(
+        status=LearningAccount.Status.CLOSED
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        apply(world, learner)
+
+    assert "closed" in str(refused.value.message_dict["account"])
+    assert not TransferApplication.objects.exists()

@@ -34,7 +34,10 @@ DECLARE
 BEGIN
     -- The account row first, as account_lock takes it; then the outcomes in id order, as
     -- outcomes_lock does: the lock order of every booking.
-    PERFORM 1 FROM accounts_learningaccount WHERE id = p_account FOR NO KEY UPDATE;
+    -- Only an active account: a closure that held the lock first leaves the row 'closed'
+    -- (the row is checked again once the lock is granted), and the Python path says so.
+    PERFORM 1 FROM accounts_learningaccount
+        WHERE id = p_account AND status = 'active' FOR NO KEY UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;
     END IF;
