@@ -59,7 +59,7 @@ class TokenAuthentication(knox.auth.TokenAuthentication):
             token.decode("utf-8")
         except UnicodeDecodeError:
             raise AuthenticationFailed(_("Invalid token.")) from None
-        return super().authenticate_credentials(token)  # type: ignore[no-any-return]
+        return super().authenticate_credentials(token)
 
     def _cleanup_token(self, auth_token: AuthToken) -> bool:
         return auth_token.expiry is not None and auth_token.expiry < timezone.now()

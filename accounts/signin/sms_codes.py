@@ -161,9 +161,7 @@ def _reset_user_of(phone: str) -> User | None:
     someone else's: its holder must not be able to take the account; email reset remains."""
     if not phone:
         return None
-    return User.objects.filter(
-        phone=phone, is_active=True, phone_verified_at__isnull=False
-    ).first()
+    return User.objects.filter(phone=phone, is_active=True, phone_verified_at__isnull=False).first()
 
 
 def sms_codes_purge() -> int:
