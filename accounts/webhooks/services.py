@@ -7,17 +7,27 @@ re-send never send it twice at once), posts it signed, and on failure sets the n
 with exponential backoff and jitter, capped; after ``WEBHOOK_MAX_ATTEMPTS`` the row is
 "failed" until the admin replays it. A task lost on the way (broker down, worker killed) is
 found again by ``webhook_deliveries_resend`` (beat): nothing is lost while a row is pending.
+
+One attempt has an overall deadline (``WEBHOOK_TIMEOUT_SECONDS``, a third of the claim's hold):
+a receiver that trickles its answer a byte at a time is cut off then, not only one that is
+silent. The result is written only while the worker still holds its claim, so a worker whose
+claim ran out (and whose row another worker took) cannot overwrite the newer result.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import random
-import urllib.error
-import urllib.request
+import socket
+import ssl
+import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,7 +39,7 @@ from django.utils.translation import gettext as _
 from accounts.core.models import Institution, Role, User
 from accounts.identity.crypto import decrypt, encrypt
 from accounts.signin.permissions import user_has_role
-from accounts.webhooks.addresses import webhook_url_check
+from accounts.webhooks.addresses import WebhookTarget, webhook_target, webhook_url_check
 from accounts.webhooks.models import EventType, WebhookDelivery, WebhookSubscription
 from accounts.webhooks.signing import headers_of, message_id_generate, secret_generate
 from common.tasks import task_after_commit
@@ -215,53 +225,164 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not a secret
 
 
-def _claim(message_id: str, now: Any) -> bool:
+def _claim(message_id: str, now: Any) -> Any:
     """Take the row for one attempt: only a pending row that is due and not held by another
-    worker; the conditional update is the lock."""
+    worker; the conditional update is the lock. The hold this worker set, or None."""
     hold = now + timedelta(seconds=settings.WEBHOOK_TIMEOUT_SECONDS * 3)
-    return bool(
-        WebhookDelivery.objects.filter(
-            Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
-            message_id=message_id,
-            status=WebhookDelivery.Status.PENDING,
-            next_attempt_at__lte=now,
-        ).update(claimed_until=hold)
-    )
+    taken = WebhookDelivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        message_id=message_id,
+        status=WebhookDelivery.Status.PENDING,
+        next_attempt_at__lte=now,
+    ).update(claimed_until=hold)
+    return hold if taken else None
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # A redirect could point anywhere (the SSRF check saw only the first URL): it is an answer.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+class _Deadline:
+    """The end of one attempt: a timer shuts the connection's socket down then, which wakes
+    a read that is waiting on a receiver sending its answer a byte at a time."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+        self.passed = threading.Event()
+        self.sock: socket.socket | None = None
+        self.lock = threading.Lock()
+        self.timer = threading.Timer(seconds, self._cut)
+        self.timer.daemon = True
+
+    def remaining(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0 or self.passed.is_set():
+            raise TimeoutError("the receiver did not answer in time")
+        return left
+
+    def watch(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.sock = sock
+            if self.passed.is_set():
+                self._shutdown()
+
+    def _cut(self) -> None:
+        with self.lock:
+            self.passed.set()
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.shutdown(socket.SHUT_RDWR)
 
 
-def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int | None, str]:
-    """(status code, error) of one POST; a status of 2xx is a delivery."""
-    request = urllib.request.Request(  # noqa: S310 - the scheme is checked: https or local http
-        url,
-        data=body.encode(),
-        method="POST",
-        headers={
-            **headers,
-            "content-type": "application/json",
-            "user-agent": "creditbank-webhooks/1",
-        },
-    )
-    opener = urllib.request.build_opener(_NoRedirect)
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to a checked address: the ``Host`` header is the URL's name, but the socket goes
+    to ``address``, never to a second answer for the name."""
+
+    def __init__(self, target: WebhookTarget, address: str, deadline: _Deadline) -> None:
+        super().__init__(target.host, target.port, timeout=deadline.remaining())
+        self.address = address
+        self.deadline = deadline
+
+    def _socket(self) -> socket.socket:
+        sock = socket.create_connection((self.address, self.port), self.deadline.remaining())
+        self.deadline.watch(sock)
+        with contextlib.suppress(OSError):  # not a TCP socket: nothing to tune
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def connect(self) -> None:
+        self.sock = self._socket()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """HTTPS to a checked address; TLS is told the URL's name (SNI), and the certificate is
+    checked against that name."""
+
+    default_port = http.client.HTTPS_PORT
+
+    def __init__(
+        self,
+        target: WebhookTarget,
+        address: str,
+        deadline: _Deadline,
+        context: ssl.SSLContext | None = None,
+    ) -> None:
+        super().__init__(target, address, deadline)
+        self.context = context or ssl.create_default_context()
+
+    def connect(self) -> None:
+        sock = self._socket()
+        try:
+            self.sock = self.context.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
+
+
+def _post(
+    target: WebhookTarget, body: str, headers: dict[str, str], *, seconds: float | None = None
+) -> tuple[int | None, str]:
+    """(status code, error) of one POST to the checked addresses of ``target``, within
+    ``seconds`` in all; a status of 2xx is a delivery. Redirects are not followed (one could
+    point anywhere): a 3xx is an answer."""
+    deadline = _Deadline(settings.WEBHOOK_TIMEOUT_SECONDS if seconds is None else seconds)
+    parts = urlsplit(target.url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    deadline.timer.start()
+    error = ""
     try:
-        with opener.open(request, timeout=settings.WEBHOOK_TIMEOUT_SECONDS) as response:
-            return int(response.status), ""
-    except urllib.error.HTTPError as exc:
-        return int(exc.code), ""
-    except (OSError, ValueError) as exc:
+        for address in target.addresses:
+            conn = kind(target, address, deadline)
+            try:
+                conn.connect()
+            except OSError as exc:  # this address is down: the next one, if any
+                conn.close()
+                error = str(exc)[:300] or type(exc).__name__
+                continue
+            try:
+                conn.request(
+                    "POST",
+                    path,
+                    body=body.encode(),
+                    headers={
+                        **headers,
+                        "content-type": "application/json",
+                        "user-agent": "creditbank-webhooks/1",
+                    },
+                )
+                response = conn.getresponse()
+                response.close()
+                return int(response.status), ""
+            finally:
+                conn.close()
+        return None, error or "no address"
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        if deadline.passed.is_set():
+            return None, f"no whole answer within {deadline.timer.interval:g} s"
         return None, str(exc)[:300] or type(exc).__name__
+    finally:
+        deadline.timer.cancel()
+
+
+_RESULT_FIELDS = [
+    "attempts",
+    "last_attempt_at",
+    "last_status_code",
+    "last_error",
+    "claimed_until",
+    "status",
+    "delivered_at",
+    "next_attempt_at",
+]
 
 
 def webhook_deliver(*, message_id: str) -> str:
     """One attempt at the row, if it is due and no other worker holds it. Returns the status
-    after it (or "skipped")."""
+    after it (or "skipped", also when this worker's claim ran out before it was done and
+    another worker took the row: its result is then not written)."""
     now = timezone.now()
-    if not _claim(message_id, now):
+    hold = _claim(message_id, now)
+    if hold is None:
         return "skipped"
     delivery = (
         WebhookDelivery.objects.select_related("subscription").filter(message_id=message_id).first()
@@ -269,8 +390,22 @@ def webhook_deliver(*, message_id: str) -> str:
     if delivery is None:  # its subscription was deleted meanwhile
         return "skipped"
     subscription = delivery.subscription
+    if not subscription.is_active:
+        # Made inactive by its administrator: nothing more goes to it; a replay once it is active
+        # again sends the message.
+        delivery.status = WebhookDelivery.Status.FAILED
+        delivery.next_attempt_at = None
+        delivery.claimed_until = None
+        delivery.last_error = _("Not sent: this webhook is not active.")
+        written = WebhookDelivery.objects.filter(pk=delivery.pk, claimed_until=hold).update(
+            status=delivery.status,
+            next_attempt_at=None,
+            claimed_until=None,
+            last_error=delivery.last_error,
+        )
+        return delivery.status if written else "skipped"
     try:
-        url = webhook_url_check(subscription.url)
+        target = webhook_target(subscription.url)
     except ValidationError as exc:
         code, error = None, "; ".join(exc.messages)[:300]
     else:
@@ -281,7 +416,7 @@ def webhook_deliver(*, message_id: str) -> str:
             timestamp=timestamp,
             body=delivery.body,
         )
-        code, error = _post(url, delivery.body, headers)
+        code, error = _post(target, delivery.body, headers)
     done = timezone.now()
     delivery.attempts += 1
     delivery.last_attempt_at = done
@@ -297,19 +432,12 @@ def webhook_deliver(*, message_id: str) -> str:
         delivery.next_attempt_at = None
     else:
         delivery.next_attempt_at = done + retry_delay(delivery.attempts)
-    delivery.save(
-        update_fields=[
-            "attempts",
-            "last_attempt_at",
-            "last_status_code",
-            "last_error",
-            "claimed_until",
-            "status",
-            "delivered_at",
-            "next_attempt_at",
-        ]
+    # Only while this worker still holds the row: if its claim ran out and another worker
+    # took the row, that worker's result stands.
+    written = WebhookDelivery.objects.filter(pk=delivery.pk, claimed_until=hold).update(
+        **{name: getattr(delivery, name) for name in _RESULT_FIELDS}
     )
-    return delivery.status
+    return delivery.status if written else "skipped"
 
 
 def webhook_deliveries_resend(*, limit: int = 500) -> list[str]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
+import ssl
 import threading
 import time
 from datetime import timedelta
@@ -31,7 +33,7 @@ from accounts.models import (
 )
 from accounts.services import webhook_event_record
 from accounts.webhooks import services as webhook_services
-from accounts.webhooks.addresses import webhook_url_check
+from accounts.webhooks.addresses import webhook_target, webhook_url_check
 from accounts.webhooks.services import (
     retry_delay,
     webhook_deliver,
@@ -39,6 +41,7 @@ from accounts.webhooks.services import (
     webhook_delivery_replay,
     webhook_secret_of,
     webhook_subscription_create,
+    webhook_subscription_update,
 )
 from accounts.webhooks.signing import headers_of, secret_generate, signature_of
 from accreditation.services import accreditation_revoke
@@ -136,6 +139,12 @@ def test_the_reference_library_accepts_what_we_sign_and_refuses_another_secret()
         "https://[::1/hooks",  # a broken IPv6 literal
         "https://93.184.215.14/ho oks",
         "https://93.184.215.14/\x00hooks",
+        # IPv6 forms that lead to an IPv4 address of the writer's choosing.
+        "https://[64:ff9b::a9fe:a9fe]/hooks",  # NAT64 of 169.254.169.254
+        "https://[64:ff9b::5db8:d70e]/hooks",  # NAT64, even of a public address
+        "https://[2002:7f00:1::1]/hooks",  # 6to4 of 127.0.0.1
+        "https://[::ffff:10.0.0.5]/hooks",  # IPv4-mapped private address
+        "https://[::ffff:169.254.169.254]/hooks",
     ],
 )
 def test_production_refuses_any_url_but_https_to_a_public_address(settings, url):
@@ -179,6 +188,94 @@ def test_an_address_allowed_when_saved_is_checked_again_before_each_attempt(
     assert receiver.received.posts == []
     assert delivery.last_status_code is None
     assert delivery.last_error
+
+
+class Answering:
+    """A stand-in for ``socket.getaddrinfo``: each call answers the next address (the last one
+    from then on), as a name with a TTL of 0 can; ``calls`` holds the names asked."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = answers
+        self.calls: list[str] = []
+
+    def __call__(self, host: str, port: int, *args: Any, **kwargs: Any) -> list[Any]:
+        answer = self.answers[min(len(self.calls), len(self.answers) - 1)]
+        self.calls.append(host)
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (answer, port))]
+
+
+def test_a_name_that_answers_a_private_address_to_the_connection_is_not_followed(
+    settings, institution_admin, monkeypatch
+):
+    """DNS rebinding: the name answers a public address to the check and 127.0.0.1 after it;
+    the connection goes to the checked address, never to a second answer."""
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    monkeypatch.setattr(socket, "getaddrinfo", Answering("93.184.215.14"))
+    subscribe(institution_admin, url="https://hooks.example.org/hooks")
+    delivery = recorded(institution_admin)
+    rebinding = Answering("93.184.215.14", "127.0.0.1")
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    connected = []
+
+    def create_connection(address, *args, **kwargs):
+        # What the real one does: resolve a name (here: again), then connect; no network here.
+        host, port = address
+        try:
+            socket.inet_pton(socket.AF_INET, host)
+        except OSError:
+            host = socket.getaddrinfo(host, port)[0][4][0]
+        connected.append((host, port))
+        raise ConnectionRefusedError("no network in tests")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+
+    assert webhook_deliver(message_id=delivery.message_id) == "pending"
+
+    assert connected == [("93.184.215.14", 443)]
+    assert rebinding.calls == ["hooks.example.org"]  # resolved once, for the check
+    delivery.refresh_from_db()
+    assert delivery.last_error
+
+
+def test_the_connection_keeps_the_name_for_the_host_header_and_the_tls_server_name(
+    settings, institution_admin, receiver, monkeypatch
+):
+    # http (development): the checked address of "localhost", the name in the Host header.
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = True
+    url = f"http://localhost:{receiver.port}/hooks"
+    _subscription, receiver.received.secret = subscribe(institution_admin, url=url)
+    delivery = recorded(institution_admin)
+    assert webhook_deliver(message_id=delivery.message_id) == "delivered"
+    assert receiver.received.posts[0]["host"] == f"localhost:{receiver.port}"
+
+    # https: the socket goes to the checked address; TLS is given the name (SNI, certificate).
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    wrapped = []
+
+    class Context:
+        def wrap_socket(self, sock, server_hostname):
+            wrapped.append((sock, server_hostname))
+            raise ssl.SSLError("no certificate in tests")
+
+    ours, theirs = socket.socketpair(socket.AF_UNIX)
+    connected = []
+    monkeypatch.setattr(socket, "getaddrinfo", Answering("93.184.215.14"))
+
+    def create_connection(address, *args, **kwargs):
+        connected.append(address)
+        return ours
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    monkeypatch.setattr(ssl, "create_default_context", Context)
+    target = webhook_target("https://hooks.example.org/hooks")
+    try:
+        code, error = webhook_services._post(target, "{}", {})
+    finally:
+        theirs.close()
+
+    assert (code, connected) == (None, [("93.184.215.14", 443)])
+    assert wrapped == [(ours, "hooks.example.org")]
+    assert "no certificate" in error
 
 
 # --- The administrator's pages -------------------------------------------------------------------
@@ -667,3 +764,126 @@ def test_two_workers_taking_the_same_message_at_once_post_it_once(
     assert sorted(results) == ["delivered"] * 5 + ["skipped"] * 5
     assert len(received.posts) == 5
     assert set(received.messages) == {d.message_id for d in deliveries}
+
+
+# --- A slow receiver, a claim that ran out, an inactive webhook -----------------------------------
+
+
+class Trickler:
+    """A receiver that reads the request, then sends a 204 one byte every 0.1 s over about
+    6 s: each read gets a byte well within any per-read timeout."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.server.getsockname()[1])
+        self.finished = False  # the whole answer went out
+        self.cut_off = False  # the sender hung up before it was done
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        conn, _address = self.server.accept()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(65536)
+            head, body = request.split(b"\r\n\r\n", 1)
+            found = re.search(rb"content-length: *(\d+)", head, re.I)
+            length = int(found[1]) if found else 0
+            while len(body) < length:
+                body += conn.recv(65536)
+            answer = b"HTTP/1.1 204 No Content\r\nX-Slow: " + b"a" * 60 + b"\r\n\r\n"
+            try:
+                for i in range(len(answer)):
+                    conn.sendall(answer[i : i + 1])
+                    time.sleep(0.1)
+                self.finished = True
+            except OSError:
+                self.cut_off = True
+
+    def stop(self) -> None:
+        self.thread.join(timeout=15)
+        self.server.close()
+
+
+def test_a_receiver_trickling_its_answer_is_cut_off_at_the_attempts_deadline(
+    settings, institution_admin
+):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1  # per attempt in all; the claim holds it for 3 s
+    trickler = Trickler()
+    subscribe(institution_admin, url=f"http://127.0.0.1:{trickler.port}/hooks")
+    delivery = recorded(institution_admin)
+
+    try:
+        status = webhook_deliver(message_id=delivery.message_id)
+    finally:
+        trickler.stop()
+
+    delivery.refresh_from_db()
+    assert status == "pending"
+    assert (delivery.attempts, delivery.last_status_code) == (1, None)
+    assert "1 s" in delivery.last_error
+    assert trickler.cut_off
+    assert not trickler.finished
+    assert delivery.claimed_until is None  # free for the next attempt
+
+
+def test_a_worker_whose_claim_ran_out_does_not_overwrite_the_newer_result(
+    institution_admin, monkeypatch
+):
+    """The first worker's receiver is slow; its claim runs out, the re-send gives the row to
+    a second worker, which delivers it; then the first one's attempt ends in an error."""
+    subscribe(institution_admin)
+    delivery = recorded(institution_admin)
+    posts = []
+
+    def post(target, body, headers):
+        posts.append(target)
+        if len(posts) == 1:  # the first worker, still waiting: its claim runs out
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                claimed_until=timezone.now() - timedelta(seconds=1)
+            )
+            assert webhook_deliver(message_id=delivery.message_id) == "delivered"  # the second
+            return None, "timed out"
+        return 204, ""
+
+    monkeypatch.setattr(webhook_services, "_post", post)
+
+    assert webhook_deliver(message_id=delivery.message_id) == "skipped"
+
+    delivery.refresh_from_db()
+    assert len(posts) == 2
+    assert (delivery.status, delivery.last_status_code, delivery.last_error) == (
+        "delivered",
+        204,
+        "",
+    )
+    assert delivery.attempts == 1
+    assert delivery.next_attempt_at is None
+
+
+def test_nothing_more_goes_to_a_webhook_the_admin_made_inactive(
+    settings, institution_admin, receiver
+):
+    settings.WEBHOOK_RETRY_BASE_SECONDS = 1
+    subscription, receiver.received.secret = subscribe(institution_admin, url=receiver.url)
+    receiver.received.answer = 500
+    delivery = recorded(institution_admin)
+    assert webhook_deliver(message_id=delivery.message_id) == "pending"  # a retry is due later
+    webhook_subscription_update(
+        subscription=subscription,
+        actor=institution_admin,
+        url=subscription.url,
+        event_types=subscription.event_types,
+        is_active=False,
+    )
+    receiver.received.answer = 204
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+
+    assert webhook_deliver(message_id=delivery.message_id) == "failed"
+
+    delivery.refresh_from_db()
+    assert len(receiver.received.posts) == 1  # only the attempt before it was made inactive
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 1, None)
+    assert delivery.last_error
+    assert webhook_deliveries_resend() == []
