@@ -196,12 +196,38 @@ def test_a_saved_outcome_can_be_changed_and_withdrawn(
     assert [e.original_name for e in outcome.evidence.all()] == ["new.png"]
     assert not default_storage.exists(str(old.file.name))
 
-    client.post(f"/outcomes/{outcome.pk}/withdraw/")
+    client.post(f"/outcomes/{outcome.pk}/withdraw/", {"confirm": "yes"})
     outcome.refresh_from_db()
     assert outcome.status == "withdrawn"
     assert 'data-testid="programmes-empty"' in client.get("/file/").content.decode()
     kinds = set(shao.transactions.values_list("kind", flat=True))
     assert {"outcome_saved", "outcome_changed", "outcome_withdrawn"} <= kinds
+
+
+def test_deleting_a_saved_outcome_asks_first_and_says_delete(client, shao):
+    client.force_login(shao.holder)
+    add(client)
+    outcome = LearningOutcome.objects.get()
+
+    detail = client.get(f"/outcomes/{outcome.pk}/").content.decode()
+    asked = client.post(f"/outcomes/{outcome.pk}/withdraw/")
+    refused_get = client.get(f"/outcomes/{outcome.pk}/withdraw/")
+    outcome.refresh_from_db()
+
+    # A never-submitted result is deleted, not "withdrawn", and in its own section apart from 修改.
+    assert "撤回" not in detail
+    assert 'data-testid="remove"' in detail and "删除" in detail
+    # Neither a GET nor the first POST deletes: the first POST shows a confirmation step.
+    assert refused_get.status_code == 405
+    assert asked.status_code == 200
+    assert 'data-testid="remove-confirm"' in asked.content.decode()
+    assert "是的，删除" in asked.content.decode() and "不删除" in asked.content.decode()
+    assert outcome.status == "saved"
+
+    done = client.post(f"/outcomes/{outcome.pk}/withdraw/", {"confirm": "yes"}, follow=True)
+    outcome.refresh_from_db()
+    assert outcome.status == "withdrawn"
+    assert "已删除" in done.content.decode()
 
 
 def test_a_submitted_outcome_is_frozen(client, api_client, shao):
