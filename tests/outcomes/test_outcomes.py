@@ -216,12 +216,14 @@ def test_deleting_a_saved_outcome_asks_first_and_says_delete(client, shao):
 
     # A never-submitted result is deleted, not "withdrawn", and in its own section apart from 修改.
     assert "撤回" not in detail
-    assert 'data-testid="remove"' in detail and "删除" in detail
+    assert 'data-testid="remove"' in detail
+    assert "删除" in detail
     # Neither a GET nor the first POST deletes: the first POST shows a confirmation step.
     assert refused_get.status_code == 405
     assert asked.status_code == 200
     assert 'data-testid="remove-confirm"' in asked.content.decode()
-    assert "是的，删除" in asked.content.decode() and "不删除" in asked.content.decode()
+    assert "是的，删除" in asked.content.decode()
+    assert "不删除" in asked.content.decode()
     assert outcome.status == "saved"
 
     done = client.post(f"/outcomes/{outcome.pk}/withdraw/", {"confirm": "yes"}, follow=True)
