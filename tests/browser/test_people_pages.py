@@ -186,7 +186,7 @@ def test_the_demo_institution_admin_imports_members_from_the_home_page(open_as):
     page = open_as("inst.admin", "phone", "en")
     page.goto("/")
 
-    page.get_by_test_id("tile-import").click()
+    page.get_by_test_id("action-import").click()
     page.get_by_label("Member list (CSV or XLSX)").set_input_files(
         {
             "name": "members.csv",
