@@ -14,6 +14,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role, User
 from accounts.services import centres_list, collective_membership_counts, collective_of
@@ -36,9 +37,22 @@ class Tile:
     alert: bool = False
 
 
+@dataclass(frozen=True)
+class Action:
+    """A page to go to that is not a to-do (no figure to count down)."""
+
+    key: str
+    label: str | Promise
+    url: str
+
+
 @dataclass
 class RoleHome:
     tiles: list[Tile] = field(default_factory=list)
+    # The section's heading; None says "What waits for you" (待办事项).
+    heading: str | Promise | None = None
+    # Links shown apart from the tiles.
+    actions: list[Action] = field(default_factory=list)
     # The reviewer's own applications, soonest due first.
     next_due: list[Any] = field(default_factory=list)
 
@@ -122,6 +136,8 @@ def _institution_admin(user: User) -> RoleHome:
     pk = user.institution_id
     members = reverse("collective-members", args=[pk])
     return RoleHome(
+        # Figures of the institution, none of them a to-do: not "待办事项".
+        heading=pgettext_lazy("institution admin home", "Your institution"),
         tiles=[
             Tile("members", _("Members"), counts["members"], members),
             Tile("invitations", _("Invitations not answered yet"), counts["invited"], members),
@@ -131,13 +147,11 @@ def _institution_admin(user: User) -> RoleHome:
                 batches_of(collective=collective).count(),
                 reverse("outcome-batches", args=[pk]),
             ),
-            Tile(
-                "import",
-                _("Import members"),
-                "+",
-                reverse("collective-import", args=[pk]),
-            ),
-        ]
+        ],
+        actions=[
+            Action("import", _("Import members"), reverse("collective-import", args=[pk])),
+            Action("webhooks", _("Webhooks"), reverse("webhooks", args=[pk])),
+        ],
     )
 
 

@@ -68,6 +68,23 @@ FIELDS_BY_KIND: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 COMMON_FIELDS = ("kind", "title", "achieved_on", "content")
 
+# The name's example fits the kind chosen (a training is no "qualification certificate").
+TITLE_EXAMPLES: dict[str, Any] = {
+    OutcomeKind.VOCATIONAL_QUALIFICATION: _(
+        "For example: Kindergarten principal qualification certificate."
+    ),
+    OutcomeKind.SKILL_LEVEL: _("For example: Childcare worker, level 4 (intermediate)."),
+    OutcomeKind.ACADEMIC_COURSE: _("For example: Preschool Education Psychology (3 credits)."),
+    OutcomeKind.TRAINING: _("For example: Kindergarten safety management training."),
+    OutcomeKind.ONLINE_COURSE: _(
+        "For example: Online course “Play-based learning in the early years”."
+    ),
+    OutcomeKind.COMPETITION_AWARD: _(
+        "For example: First prize, municipal kindergarten teachers' skills competition."
+    ),
+    OutcomeKind.OTHER: _("Name it as it appears on the evidence."),
+}
+
 
 class KindChoiceForm(forms.Form):
     """The first step of "Add results": which kind of outcome (its fields follow)."""
@@ -110,8 +127,9 @@ class OutcomeForm(FreeTextChecked):
             "content": forms.Textarea(attrs={"rows": 3}),
         }
         help_texts = {
-            "title": _("For example: Kindergarten principal qualification certificate."),
-            "content": _("What you learned: topics, skills, modules."),
+            "content": _(
+                "For example: the topics covered, the skills practised, the modules passed."
+            ),
             "result": _("For example: passed, grade 85, first prize, level 4."),
             "hours": _("Learning hours stated on the evidence, if any."),
         }
@@ -128,6 +146,13 @@ class OutcomeForm(FreeTextChecked):
             self.fields["kind"].widget = forms.HiddenInput()
             self.initial["kind"] = kind
         current = kind or (self.instance.kind if self.instance.pk else "")
+        if "title" in self.fields:
+            self.fields["title"].help_text = TITLE_EXAMPLES.get(
+                current, TITLE_EXAMPLES[OutcomeKind.OTHER]
+            )
+        if "issuing_body" in self.fields and current == OutcomeKind.COMPETITION_AWARD:
+            # A competition has an organiser or an awarding body, not an "issuer".
+            self.fields["issuing_body"].label = _("Organiser or awarding body")
         # Marked (the asterisk, aria-required) but checked by the service with the other
         # rules, so that a refusal names every problem at once.
         for name in REQUIRED_BY_KIND.get(current, ()):

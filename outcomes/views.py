@@ -13,6 +13,7 @@ from django.forms import BaseForm
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views import View
 from django.views.decorators.http import require_POST
 
@@ -143,13 +144,21 @@ def outcome_edit(request: SignedInRequest[User], pk: int) -> HttpResponse:
 def outcome_withdraw_view(request: SignedInRequest[User], pk: int) -> HttpResponse:
     account = _learner_account(request)
     outcome = get_object_or_404(outcomes_of(account=account), pk=pk)
+    if not outcome.is_editable:
+        messages.error(request, _("This outcome has been submitted and can no longer be changed."))
+        return redirect("outcome-detail", pk=pk)
+    if request.POST.get("confirm") != "yes":
+        # The first press only asks: the result leaves the learner's file for good.
+        return render(request, "outcomes/outcome_remove_confirm.html", {"outcome": outcome})
     try:
         outcome_withdraw(outcome=outcome, actor=request.user)
     except ValidationError as exc:
         for error in exc.messages:
             messages.error(request, error)
         return redirect("outcome-detail", pk=pk)
-    messages.success(request, _("“%(title)s” is withdrawn.") % {"title": outcome.title})
+    messages.success(
+        request, pgettext("saved outcome", "“%(title)s” is deleted.") % {"title": outcome.title}
+    )
     return redirect("learning-file")
 
 

@@ -178,11 +178,18 @@ def bank_identity() -> dict[str, str]:
     }
 
 
+MISTYPED_RIGHT_LENGTH = gettext_lazy("This number has a typo. Check it against the certificate.")
+
+
 def _mistyped(typed: str) -> dict[str, Any]:
     """The typo message for ``typed``, and where it looks wrong when its groups can say."""
     context: dict[str, Any] = {"mistyped": MISTYPED, "typed": typed}
     typo = serial_typo(typed)
     if typo is not None:
+        if typo.kind in ("changed", "last"):
+            # Every group has its length: the hint says so, and this line must not speak of a
+            # missing or extra character.
+            context["mistyped"] = MISTYPED_RIGHT_LENGTH
         context["typo_hint"] = typo_explained(typo)
     return context
 

@@ -86,8 +86,8 @@ def register(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request,
                 _(
-                    "Your learning account %(number)s is open. Sign in with this number or "
-                    "your mobile phone."
+                    "Your learning account %(number)s is open and you are signed in. Next time, "
+                    "sign in with this number or your mobile phone."
                 )
                 % {"number": account.number},
             )

@@ -63,7 +63,7 @@ def _addresses(host: str, port: int) -> list[Address]:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError, ValueError) as exc:
         raise ValidationError(
-            {"url": _("The address of this URL cannot be found.")}, code="unresolved"
+            {"url": _("The address's host name could not be found.")}, code="unresolved"
         ) from exc
     return [ipaddress.ip_address(info[4][0]) for info in infos]
 

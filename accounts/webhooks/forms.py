@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.webhooks.models import EventType
 
@@ -17,4 +18,6 @@ class WebhookForm(forms.Form):
     event_types = forms.MultipleChoiceField(
         label=_("Events"), choices=EventType.choices, widget=forms.CheckboxSelectMultiple
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=pgettext_lazy("webhook switch", "Active"), required=False, initial=True
+    )

@@ -582,7 +582,12 @@ def test_the_api_filters_unread_and_marks_read_only_the_callers(api_client, lear
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "ids"), ({"ids": ["x"]}, "ids[0]"), ({"ids": [1], "all": True}, "all"), ({"ids": 5}, "ids")],
+    [
+        ({}, "ids"),
+        ({"ids": ["x"]}, "ids[0]"),
+        ({"ids": [1], "all": True}, "all"),
+        ({"ids": 5}, "ids"),
+    ],
 )
 def test_the_api_explains_a_bad_mark_read_request(api_client, learner, body, field):
     api_client.force_authenticate(learner)

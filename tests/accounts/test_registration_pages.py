@@ -44,6 +44,9 @@ def test_registering_on_the_page_signs_in_and_opens_the_lifelong_learning_file(c
     assert RESIDENT not in page
     assert "1985-04-12" in page
     assert "账户开设" in page
+    # The learner is already signed in: "next time", not "please sign in".
+    assert f"您的学习账户{account.number}已开设，您已登录。下次可使用该账号或手机号登录。" in page
+    assert "请使用该账号或手机号登录" not in page
 
 
 def test_each_bad_field_is_marked_beside_it_and_nothing_is_written(client):

@@ -887,3 +887,41 @@ def test_nothing_more_goes_to_a_webhook_the_admin_made_inactive(
     assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 1, None)
     assert delivery.last_error
     assert webhook_deliveries_resend() == []
+
+
+def test_the_webhooks_page_says_enabled_and_leads_back_to_the_members(
+    client, institution_admin, collective
+):
+    login_verified(client, institution_admin)
+    pk = institution_admin.institution_id
+    name = institution_admin.institution.name
+
+    page = client.get(f"/institutions/{pk}/webhooks/").content.decode()
+
+    # The on/off switch is 启用 (not the status word 正常), the heading has no stray spaces.
+    assert "启用" in page
+    assert "正常" not in page
+    assert f"<h1>{name}的Webhook</h1>" in page
+    assert f'href="/institutions/{pk}/members/" data-testid="back-to-members"' in page
+
+
+def test_a_host_name_that_cannot_be_resolved_is_said_so(
+    client, institution_admin, settings, monkeypatch
+):
+    import socket
+
+    def unresolved(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unresolved)
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = False
+    login_verified(client, institution_admin)
+
+    answer = client.post(
+        f"/institutions/{institution_admin.institution_id}/webhooks/",
+        {"url": "https://hooks.example.invalid/x", "event_types": ["transfer.applied"]},
+    )
+
+    assert answer.status_code == 400
+    assert "无法解析该网址的域名。" in answer.content.decode()
+    assert not WebhookSubscription.objects.exists()

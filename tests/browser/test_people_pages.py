@@ -135,6 +135,31 @@ def test_add_results_the_learning_path_and_the_queue_fit_and_pass_axe(open_as, v
         assert set(heights) == {1}
 
 
+@pytest.mark.parametrize(("viewport", "language"), COMBOS)
+def test_a_saved_results_delete_step_and_the_webhooks_page_fit_and_pass_axe(
+    open_as, viewport, language
+):
+    from outcomes.models import LearningOutcome
+    from tests.outcomes.factories import LearningOutcomeFactory
+
+    seed()
+    learner = User.objects.get(phone="13800000001")
+    outcome = LearningOutcomeFactory(account=learner.learning_account, status="saved")
+    page = open_as(learner, viewport, language)
+    check(page, f"/outcomes/{outcome.pk}/")
+
+    # Deleting asks first: the confirmation step fits too, and nothing is deleted yet.
+    page.get_by_test_id("remove").get_by_role("button").click()
+    assert page.get_by_test_id("remove-confirm").is_visible()
+    assert page.evaluate(OVERFLOW_JS) == {"wide": [], "scrolls": False}
+    assert axe_violations(page) == []
+    assert LearningOutcome.objects.get(pk=outcome.pk).status == "saved"
+
+    admin = open_as("inst.admin", viewport, language)
+    institution = User.objects.get(username="inst.admin").institution_id
+    check(admin, f"/institutions/{institution}/webhooks/")
+
+
 def test_the_phone_menu_opens_without_script(open_as):
     seed()
     page = open_as(User.objects.get(phone="13800000001"), "phone", "zh-hans")
@@ -186,7 +211,7 @@ def test_the_demo_institution_admin_imports_members_from_the_home_page(open_as):
     page = open_as("inst.admin", "phone", "en")
     page.goto("/")
 
-    page.get_by_test_id("tile-import").click()
+    page.get_by_test_id("action-import").click()
     page.get_by_label("Member list (CSV or XLSX)").set_input_files(
         {
             "name": "members.csv",

@@ -251,7 +251,12 @@ def test_an_institution_admin_sees_members_invitations_and_batches(
     assert tile(page, "members") == "0"
     assert tile(page, "invitations") == "0"
     assert tile(page, "batches") == "0"
-    assert tile_link(page, "import") == f"/institutions/{pk}/members/import/"
+    # Counts under a heading that is not "待办事项"; importing and webhooks are links apart.
+    assert "待办事项" not in page
+    assert "本机构" in page
+    assert 'data-testid="tile-import"' not in page
+    assert f'href="/institutions/{pk}/members/import/" data-testid="action-import"' in page
+    assert f'href="/institutions/{pk}/webhooks/" data-testid="action-webhooks"' in page
 
 
 def test_the_management_admin_sees_catalogue_calendar_and_centres(client, centre, management_admin):

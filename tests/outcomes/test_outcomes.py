@@ -196,12 +196,40 @@ def test_a_saved_outcome_can_be_changed_and_withdrawn(
     assert [e.original_name for e in outcome.evidence.all()] == ["new.png"]
     assert not default_storage.exists(str(old.file.name))
 
-    client.post(f"/outcomes/{outcome.pk}/withdraw/")
+    client.post(f"/outcomes/{outcome.pk}/withdraw/", {"confirm": "yes"})
     outcome.refresh_from_db()
     assert outcome.status == "withdrawn"
     assert 'data-testid="programmes-empty"' in client.get("/file/").content.decode()
     kinds = set(shao.transactions.values_list("kind", flat=True))
     assert {"outcome_saved", "outcome_changed", "outcome_withdrawn"} <= kinds
+
+
+def test_deleting_a_saved_outcome_asks_first_and_says_delete(client, shao):
+    client.force_login(shao.holder)
+    add(client)
+    outcome = LearningOutcome.objects.get()
+
+    detail = client.get(f"/outcomes/{outcome.pk}/").content.decode()
+    asked = client.post(f"/outcomes/{outcome.pk}/withdraw/")
+    refused_get = client.get(f"/outcomes/{outcome.pk}/withdraw/")
+    outcome.refresh_from_db()
+
+    # A never-submitted result is deleted, not "withdrawn", and in its own section apart from 修改.
+    assert "撤回" not in detail
+    assert 'data-testid="remove"' in detail
+    assert "删除" in detail
+    # Neither a GET nor the first POST deletes: the first POST shows a confirmation step.
+    assert refused_get.status_code == 405
+    assert asked.status_code == 200
+    assert 'data-testid="remove-confirm"' in asked.content.decode()
+    assert "是的，删除" in asked.content.decode()
+    assert "不删除" in asked.content.decode()
+    assert outcome.status == "saved"
+
+    done = client.post(f"/outcomes/{outcome.pk}/withdraw/", {"confirm": "yes"}, follow=True)
+    outcome.refresh_from_db()
+    assert outcome.status == "withdrawn"
+    assert "已删除" in done.content.decode()
 
 
 def test_a_submitted_outcome_is_frozen(client, api_client, shao):
@@ -318,3 +346,36 @@ def test_an_oversized_upload_is_refused_having_read_only_its_first_bytes(client,
 
     assert 'id="id_evidence_errors"' in response.content.decode()
     assert not LearningOutcome.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "example"),
+    [
+        ("vocational_qualification", "例如：幼儿园园长资格证书。"),
+        ("training", "例如：幼儿园安全管理培训。"),
+        ("online_course", "例如：在线课程《幼儿游戏化学习》。"),
+        ("competition_award", "例如：全市幼儿园教师技能大赛一等奖。"),
+        ("academic_course", "例如：学前教育心理学（3 学分）。"),
+    ],
+)
+def test_add_results_gives_a_name_example_that_fits_the_kind(client, shao, kind, example):
+    client.force_login(shao.holder)
+
+    page = client.get(f"/outcomes/add/?kind={kind}").content.decode()
+
+    assert example in page
+    if kind != "vocational_qualification":
+        assert "幼儿园园长资格证书" not in page
+    # The content's help no longer just repeats its label (学习内容).
+    assert "学习的内容：主题、技能、模块等。" not in page
+
+
+def test_a_competition_award_asks_for_the_organiser_not_the_issuer(client, shao):
+    client.force_login(shao.holder)
+
+    award = client.get("/outcomes/add/?kind=competition_award").content.decode()
+    certificate_page = client.get("/outcomes/add/?kind=skill_level").content.decode()
+
+    assert "主办或颁奖机构" in award
+    assert "发证机构" not in award
+    assert "发证机构" in certificate_page

@@ -20,6 +20,7 @@ import pytest
 from celery.exceptions import Retry
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.management import call_command
 from django.db import connection
@@ -136,19 +137,30 @@ def test_learner_text_is_printed_as_signed_even_when_it_holds_the_page_count_ali
     assert "1/1" in text  # the footer still counts the pages
 
 
-def test_an_hours_certificate_counts_only_learning_in_its_period(
-    world, django_capture_on_commit_callbacks
-):
-    certificate = issue(
-        world,
-        django_capture_on_commit_callbacks,
-        period_from=datetime.date(2025, 1, 1),
-        period_to=datetime.date(2025, 6, 30),
-    )
+def test_an_hours_certificate_for_a_period_with_no_accredited_learning_is_refused(world):
+    # The world's only accreditation was learned in 2024: a certificate of 2025 would have said
+    # "经学分银行认定学习时长 0.0 学时".
+    with pytest.raises(ValidationError) as refused:
+        certificate_request(
+            account=world["account"],
+            actor=world["account"].holder,
+            kind=Certificate.Kind.HOURS_CERTIFICATE,
+            period_from=datetime.date(2025, 1, 1),
+            period_to=datetime.date(2025, 6, 30),
+        )
 
-    assert content_of(certificate)["totals"] == {"hours": "0.0", "credits": "0.0"}
-    assert content_of(certificate)["items"] == []
-    assert not certificate.decisions.exists()
+    assert set(refused.value.message_dict) == {"period_from", "period_to"}
+    assert Certificate.objects.count() == 0
+
+
+def test_a_transcript_with_nothing_accredited_or_transferred_is_refused():
+    account = PersonalAccountFactory()
+
+    with pytest.raises(ValidationError) as refused:
+        certificate_request(account=account, actor=account.holder, kind=Certificate.Kind.TRANSCRIPT)
+
+    assert set(refused.value.message_dict) == {"kind"}
+    assert Certificate.objects.count() == 0
 
 
 def test_a_transcript_and_a_file_export_are_issued_too(world, django_capture_on_commit_callbacks):
@@ -644,9 +656,14 @@ def test_a_new_certificate_leaves_out_a_revoked_accreditation(
         revoked_by=centre_admin,
     )
 
-    certificate = issue(world, django_capture_on_commit_callbacks)
+    # (An hours certificate or a transcript with nothing accredited is refused; the learning
+    # file export still lists the file.)
+    certificate = issue(
+        world, django_capture_on_commit_callbacks, kind=Certificate.Kind.LEARNING_FILE
+    )
 
     assert content_of(certificate)["totals"]["hours"] == "0.0"
+    assert content_of(certificate)["items"] == []
     assert certificate_verify(serial=certificate.serial).status == "current"  # type: ignore[union-attr]
 
 
@@ -795,6 +812,37 @@ def test_a_bad_request_gets_field_errors_and_makes_nothing(world, api_client):
     # Issue 22: an item of a list is keyed by its path (it was {"disclose": {"0": [...]}}).
     assert list(bad_disclose.json()) == ["disclose[0]"]
     assert "kind" in bad_kind.json()
+    assert Certificate.objects.count() == 0
+
+
+def test_the_api_refuses_an_hours_certificate_of_a_period_with_nothing_accredited(
+    world, api_client
+):
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+
+    empty = api_client.post(
+        "/api/v1/certificates/",
+        {"kind": "hours_certificate", "period_from": "2025-01-01", "period_to": "2025-06-30"},
+        format="json",
+    )
+
+    assert empty.status_code == 400
+    assert set(empty.json()) == {"period_from", "period_to"}
+    assert Certificate.objects.count() == 0
+
+
+def test_the_page_refuses_an_hours_certificate_of_a_period_with_nothing_accredited(world, client):
+    client.force_login(world["account"].holder)
+
+    response = client.post(
+        "/certificates/",
+        {"kind": "hours_certificate", "period_from": "2025-01-01", "period_to": "2025-06-30"},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "这段时间内没有经认定的学习" in page
+    assert "0.0 学时" not in page
     assert Certificate.objects.count() == 0
 
 

@@ -206,6 +206,24 @@ def test_a_serial_with_a_typo_is_told_where_it_looks_wrong(client, language, typ
         assert 'data-testid="not-found"' not in page
 
 
+@pytest.mark.parametrize(
+    ("language", "typed", "contradiction"),
+    [
+        (ZH, "70K2-M18Q-PD4R-8TZX-F4", "缺少或多余"),
+        (EN, "70K2-M18Q-PD4R-8TZX-F4", "missing or extra"),
+        (ZH, "70K2-M19Q-PD4R-8TZX-FU", "缺少或多余"),
+    ],
+)
+def test_a_typo_in_groups_of_the_right_length_does_not_speak_of_a_missing_character(
+    client, language, typed, contradiction
+):
+    status, page, _ = read(client, f"/verify/?serial={typed}", language)
+
+    assert status == 400
+    assert 'data-testid="mistyped"' in page
+    assert contradiction not in page
+
+
 def test_the_check_symbol_cannot_say_where_a_changed_character_is():
     from transfers.certificates.serials import Typo, serial_typo
 

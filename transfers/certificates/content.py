@@ -103,6 +103,31 @@ def _transfer_items(account: LearningAccount) -> list[dict[str, Any]]:
     ]
 
 
+def certificate_has_content(
+    *,
+    account: LearningAccount,
+    kind: str,
+    period_from: datetime.date | None,
+    period_to: datetime.date | None,
+) -> bool:
+    """Whether a certificate of this kind would state anything: an hours certificate needs an
+    accreditation learned in its period, a transcript an accreditation or an accepted transfer
+    (a certificate of 0.0 hours is no use to anyone). The learning file export always has the
+    learner's file."""
+    if kind == Kind.HOURS_CERTIFICATE and period_from and period_to:
+        return any(
+            period_from <= _learning_date(d) <= period_to for d in _accredited_decisions(account)
+        )
+    if kind == Kind.TRANSCRIPT:
+        return (
+            _accredited_decisions(account).exists()
+            or TransferItem.objects.filter(
+                account=account, state=TransferItemState.ACCEPTED
+            ).exists()
+        )
+    return True
+
+
 def certificate_content_build(
     certificate: Certificate, *, issued_at: datetime.datetime
 ) -> tuple[dict[str, Any], list[Decision]]:

@@ -28,7 +28,12 @@ from common.tasks import task_after_commit
 
 from ..models import Certificate, CertificateEvent
 from ..workflow import CERTIFICATE
-from .content import DEFAULT_DISCLOSE, DISCLOSABLE, certificate_content_build
+from .content import (
+    DEFAULT_DISCLOSE,
+    DISCLOSABLE,
+    certificate_content_build,
+    certificate_has_content,
+)
 from .credential import credential_build
 from .pades import pdf_sign
 from .pdf import certificate_pdf
@@ -101,6 +106,18 @@ def certificate_request(
         raise ValidationError({"account": _("The learning account is not active.")})
     period_from, period_to = _period_clean(kind, period_from, period_to)
     chosen = _disclose_clean(disclose)
+    if not certificate_has_content(
+        account=account, kind=kind, period_from=period_from, period_to=period_to
+    ):
+        if kind == Kind.HOURS_CERTIFICATE:
+            message = _(
+                "None of your accredited learning falls in this period: choose a period that "
+                "includes the dates of your accredited results."
+            )
+            raise ValidationError({"period_from": message, "period_to": message})
+        raise ValidationError(
+            {"kind": _("You have no accredited results or transferred credits to list yet.")}
+        )
     same = {"account": account, "kind": kind, "period_from": period_from, "period_to": period_to}
     with transaction.atomic():
         existing = Certificate.objects.filter(**same, state=State.REQUESTED).first()
