@@ -155,6 +155,7 @@ def test_an_hours_certificate_for_a_period_with_no_accredited_learning_is_refuse
 
 def test_a_transcript_with_nothing_accredited_or_transferred_is_refused():
     account = PersonalAccountFactory()
+    assert account.holder is not None
 
     with pytest.raises(ValidationError) as refused:
         certificate_request(account=account, actor=account.holder, kind=Certificate.Kind.TRANSCRIPT)
