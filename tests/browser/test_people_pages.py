@@ -45,6 +45,22 @@ OVERFLOW_JS = """() => {
 }"""
 
 
+# On a phone every table is a stack of cards: each row (thead's, tbody's and tfoot's alike) as
+# wide as its table, so no label is squeezed to a character a line (the deadlines' totals row).
+NARROW_ROWS_JS = """() => {
+  if (document.documentElement.clientWidth >= 600) return [];
+  const narrow = [];
+  for (const row of document.querySelectorAll('table tbody tr, table tfoot tr')) {
+    const table = row.closest('table').getBoundingClientRect();
+    const box = row.getBoundingClientRect();
+    if (box.width < table.width * 0.9) {
+      narrow.push(`${row.parentElement.tagName} ${row.textContent.trim().slice(0, 20)} ${Math.round(box.width)}/${Math.round(table.width)}`);
+    }
+  }
+  return narrow.slice(0, 8);
+}"""
+
+
 def seed() -> None:
     call_command("seed_demo", stdout=StringIO())
 
@@ -90,6 +106,7 @@ def check(page, path: str) -> None:
     assert response.status == 200, path
     fit = page.evaluate(OVERFLOW_JS)
     assert fit == {"wide": [], "scrolls": False}, (path, fit)
+    assert page.evaluate(NARROW_ROWS_JS) == [], path
     assert axe_violations(page) == [], path
 
 
@@ -229,5 +246,5 @@ def test_the_other_pages_of_each_role_fit_a_phone(open_as, language):
     for path in (f"/institutions/{group.pk}/members/", f"/institutions/{group.pk}/batches/"):
         check(institution_admin, path)
     manager = open_as("manager", "phone", language)
-    for path in ("/calendar/manage/", "/catalogue/manage/"):
+    for path in ("/calendar/manage/", "/catalogue/manage/", "/centre/deadlines/"):
         check(manager, path)
