@@ -18,6 +18,7 @@ from django.test import Client
 from accounts.models import User
 from tests.accounts.helpers import csv_file, member
 from tests.browser.axe import axe_violations
+from tests.outcomes.factories import certificate_save
 from tests.outcomes.samples import pdf_bytes
 from tests.people import login_verified
 
@@ -58,6 +59,20 @@ NARROW_ROWS_JS = """() => {
     }
   }
   return narrow.slice(0, 8);
+}"""
+
+
+# The smallest rendered size of the yearly charts' text, in CSS pixels (SVG text scales with
+# its drawing).
+CHART_TEXT_JS = """() => {
+  const sizes = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    for (const text of svg.querySelectorAll('text')) {
+      sizes.push(parseFloat(text.getAttribute('font-size')) * scale);
+    }
+  }
+  return sizes.length ? Math.min(...sizes) : null;
 }"""
 
 
@@ -140,6 +155,13 @@ def test_add_results_the_learning_path_and_the_queue_fit_and_pass_axe(open_as, v
     check(page, "/outcomes/add/?kind=training")
     check(page, f"/file/goals/{Programme.objects.get(code='PRE-ZK').pk}/")
     check(page, "/file/")
+    saved = certificate_save(learner.learning_account, title="电工职业技能等级证书")
+    saved.hours = 40
+    saved.save(update_fields=["hours"])
+    page.goto("/file/")
+    smallest = page.evaluate(CHART_TEXT_JS)
+    assert smallest is not None
+    assert smallest >= 11, smallest  # legible on a phone (was 6 px)
     check(page, "/applications/")
     reviewer = open_as("reviewer.yuzhong", viewport, language)
     check(reviewer, "/centre/queue/")

@@ -368,6 +368,17 @@ def test_one_accredited_certificate_is_in_one_year_and_credits_have_their_own_ch
     assert 'data-series="accredited_hours"' not in credits
 
 
+def test_the_yearly_charts_are_titled_in_chinese(client, transfer_world, learner):
+    client.force_login(learner)
+
+    for path in ("/file/", "/file/inquiry/"):
+        page = client.get(path).content.decode()
+
+        assert 'aria-label="各年度学时"' in page, path
+        assert 'aria-label="各年度学分"' in page, path
+        assert "per year" not in page, path
+
+
 # --- Add results -------------------------------------------------------------------------------
 
 
