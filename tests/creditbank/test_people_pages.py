@@ -458,6 +458,27 @@ def test_a_refused_submission_sums_up_its_errors_and_keeps_the_evidence(client, 
     assert len(stored_files()) == 1
 
 
+def test_a_corrupt_file_is_named_in_the_refusal_when_other_fields_are_wrong_too(client, shao):
+    from outcomes.models import LearningOutcome
+    from tests.outcomes.helpers import pending_files
+
+    client.force_login(shao.holder)
+    corrupt = SimpleUploadedFile("坏的.pdf", b"%PDF-1.4 not really", content_type="application/pdf")
+
+    refused = client.post("/outcomes/add/", {**training(provider=""), "evidence": [corrupt]})
+
+    page = refused.content.decode()
+    summary = page.split('data-testid="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert 'href="#id_provider"' in summary
+    assert 'href="#id_evidence"' in summary
+    assert "坏的.pdf" in summary
+    beside = page.split('id="id_evidence_errors"', 1)[1].split("</ul>", 1)[0]
+    assert "坏的.pdf" in beside
+    assert 'data-testid="pending-evidence"' not in page  # not kept
+    assert pending_files() == []
+    assert not LearningOutcome.objects.exists()
+
+
 def test_an_untucked_kept_file_is_left_out_and_deleted(client, shao):
     from outcomes.models import LearningOutcome
     from tests.outcomes.helpers import pending_files
