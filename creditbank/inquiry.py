@@ -86,8 +86,8 @@ def yearly_totals(*, account: LearningAccount) -> list[YearTotals]:
 
 
 # Chart geometry, in SVG user units. The drawing is about as wide as a phone's card (about 320
-# px at 390), so one unit is about one CSS pixel there and the 13-unit text stays legible (at least 11 px) (a
-# 640-unit drawing halved it to 6 px); the CSS caps its width on a desktop.
+# px at 390), so one unit is about one CSS pixel there and the 13-unit text stays legible (at
+# least 11 px; a 640-unit drawing halved it to 6 px); the CSS caps its width on a desktop.
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 320, 200, 10, 30, 28
 FONT = 13
 LEGEND_STEP = 150

@@ -55,7 +55,8 @@ NARROW_ROWS_JS = """() => {
     const table = row.closest('table').getBoundingClientRect();
     const box = row.getBoundingClientRect();
     if (box.width < table.width * 0.9) {
-      narrow.push(`${row.parentElement.tagName} ${row.textContent.trim().slice(0, 20)} ${Math.round(box.width)}/${Math.round(table.width)}`);
+      const text = row.textContent.trim().slice(0, 20);
+      narrow.push(`${row.parentElement.tagName} ${text} ${Math.round(box.width)}/${table.width}`);
     }
   }
   return narrow.slice(0, 8);
