@@ -472,6 +472,9 @@ def test_a_corrupt_file_is_named_in_the_refusal_when_other_fields_are_wrong_too(
     assert 'href="#id_provider"' in summary
     assert 'href="#id_evidence"' in summary
     assert "坏的.pdf" in summary
+    assert "提供机构：" in summary  # a full-width colon in Chinese
+    assert "提供机构:" not in summary
+    assert "类型：培训经历" in page
     beside = page.split('id="id_evidence_errors"', 1)[1].split("</ul>", 1)[0]
     assert "坏的.pdf" in beside
     assert 'data-testid="pending-evidence"' not in page  # not kept
