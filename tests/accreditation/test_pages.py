@@ -272,7 +272,7 @@ def test_a_learner_sees_their_applications_in_english_with_days_left_and_decisio
 
     page = client.get("/applications/").content.decode()
 
-    assert "Working days left" in page
+    assert "Time left for the decision" in page
     assert f"{waiting.due_on:%Y-%m-%d}" in page
     assert "15 working days left" in page
     assert "120.0 learning hours and 4.0 credits" in page
@@ -783,3 +783,17 @@ def test_a_refused_application_sums_up_its_errors_at_the_top(client, shao, centr
     summary = page.split('data-testid="error-summary"', 1)[1].split("</div>", 1)[0]
     assert 'href="#id_centre"' in summary
     assert not Application.objects.exists()
+
+
+def test_the_time_left_is_labelled_without_repeating_its_value(client, shao, centre):
+    application = services.application_submit(
+        outcome=certificate_save(shao), centre=centre, actor=shao.holder
+    )
+    client.force_login(shao.holder)
+
+    for path in ("/applications/", f"/applications/{application.pk}/"):
+        page = client.get(path).content.decode()
+
+        assert "办结时限" in page, path
+        assert "剩余15个工作日" in page, path
+        assert "剩余工作日" not in page, path  # the label said what the value says

@@ -77,6 +77,15 @@ CHART_TEXT_JS = """() => {
 }"""
 
 
+# The gap in CSS pixels between the holiday banner and what follows it (None: no banner).
+BANNER_GAP_JS = """() => {
+  const banner = document.querySelector('[data-testid=calendar-unpublished]');
+  if (!banner || !banner.nextElementSibling) return null;
+  const next = banner.nextElementSibling.getBoundingClientRect();
+  return next.top - banner.getBoundingClientRect().bottom;
+}"""
+
+
 def seed() -> None:
     call_command("seed_demo", stdout=StringIO())
 
@@ -139,6 +148,8 @@ def test_each_roles_home_fits_the_screen_and_passes_axe(open_as, viewport, langu
         page = open_as(username, viewport, language)
         check(page, "/")
         assert page.get_by_test_id("role-home").is_visible(), username
+        gap = page.evaluate(BANNER_GAP_JS)
+        assert gap is None or gap >= 12, (username, gap)  # was 7.5, tight on the heading
         menu = page.get_by_test_id("menu")
         assert menu.is_visible() == (viewport == "phone")
     learner = User.objects.get(phone="13800000001")
