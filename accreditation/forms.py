@@ -66,9 +66,22 @@ class ApplicationSubmitForm(forms.Form):
         help_text=_("Anything the reviewer should know about this outcome (optional)."),
     )
 
-    def __init__(self, *args: Any, kind: str, matched_code: str = "", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        kind: str,
+        matched_code: str = "",
+        usual_centre_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["centre"].queryset = submission_centres()  # type: ignore[attr-defined]
+        centre = self.fields["centre"]
+        centre.queryset = submission_centres()  # type: ignore[attr-defined]
+        # The learner's usual centre (that of their latest application) chosen already; else a
+        # real prompt, not Django's dashes.
+        centre.empty_label = _("Choose an accreditation centre…")  # type: ignore[attr-defined]
+        if usual_centre_id is not None:
+            centre.initial = usual_centre_id
         self.fields["claimed_entry"] = CatalogueEntryField(
             kind=kind,
             initial_code=matched_code,

@@ -187,7 +187,15 @@ class ApplicationSubmitPage(LearnerPage):
         outcome: LearningOutcome, estimate: dict[str, Any], data: Any = None
     ) -> ApplicationSubmitForm:
         matched = estimate["entry"]["code"] if estimate["matched"] else ""
-        return ApplicationSubmitForm(data, kind=outcome.kind, matched_code=matched)
+        usual = (
+            Application.objects.filter(account_id=outcome.account_id)
+            .order_by("-submitted_at", "-pk")
+            .values_list("centre_id", flat=True)
+            .first()
+        )
+        return ApplicationSubmitForm(
+            data, kind=outcome.kind, matched_code=matched, usual_centre_id=usual
+        )
 
     @staticmethod
     def render(

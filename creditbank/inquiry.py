@@ -85,8 +85,12 @@ def yearly_totals(*, account: LearningAccount) -> list[YearTotals]:
     return [years[year] for year in sorted(years)]
 
 
-# Chart geometry, in SVG user units.
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 200, 40, 30, 20
+# Chart geometry, in SVG user units. The drawing is about as wide as a phone's card (about 320
+# px at 390), so one unit is about one CSS pixel there and the 13-unit text stays legible (at
+# least 11 px; a 640-unit drawing halved it to 6 px); the CSS caps its width on a desktop.
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 320, 200, 10, 30, 28
+FONT = 13
+LEGEND_STEP = 150
 HOURS_SERIES = (("accredited_hours", "#1f5fa8"), ("declared_hours", "#7a9a3a"))
 CREDITS_SERIES = (("accredited_credits", "#d98c1a"),)
 
@@ -130,7 +134,7 @@ def _bar_chart(
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT + 24}" '
         f'role="img" aria-label="{title}" data-testid="{testid}" class="chart">',
         f"<title>{title}</title>",
-        f'<text x="0" y="12" font-size="12">{title}</text>',
+        f'<text x="0" y="12" font-size="{FONT}">{title}</text>',
         f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH}" y2="{HEIGHT - BOTTOM}" '
         'stroke="#888"/>',
     ]
@@ -146,20 +150,20 @@ def _bar_chart(
                 f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar - 2:.1f}" height="{height:.1f}" '
                 f'fill="{colour}" data-series="{name}" data-year="{totals_of_year.year}" '
                 f'data-value="{value:g}"><title>{label}</title></rect>'
-                f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="10" '
+                f'<text x="{x + bar / 2 - 1:.1f}" y="{y - 3:.1f}" font-size="{FONT}" '
                 f'text-anchor="middle">{value:g}</text>'
             )
         parts.append(
             f'<text x="{x0 + bar * len(series) / 2:.1f}" y="{HEIGHT - BOTTOM + 16}" '
-            f'font-size="12" text-anchor="middle">{totals_of_year.year}</text>'
+            f'font-size="{FONT}" text-anchor="middle">{totals_of_year.year}</text>'
         )
     legend_x = LEFT
     for name, colour in series:
         parts.append(
             f'<rect x="{legend_x}" y="{HEIGHT + 8}" width="12" height="12" fill="{colour}"/>'
-            f'<text x="{legend_x + 16}" y="{HEIGHT + 18}" font-size="12">'
+            f'<text x="{legend_x + 16}" y="{HEIGHT + 18}" font-size="{FONT}">'
             f"{escape(labels[name])}</text>"
         )
-        legend_x += 200
+        legend_x += LEGEND_STEP
     parts.append("</svg>")
     return "".join(parts)

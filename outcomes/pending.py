@@ -37,9 +37,15 @@ def pending_of(session: MutableMapping[str, Any], *, account_id: int) -> list[di
 
 
 def pending_keep(
-    session: MutableMapping[str, Any], *, account_id: int, uploads: Iterable[Upload]
+    session: MutableMapping[str, Any],
+    *,
+    account_id: int,
+    uploads: Iterable[Upload],
+    refused: list[ValidationError] | None = None,
 ) -> list[dict[str, str]]:
-    """Keep the uploads that pass the content checks as pending; returns all pending ones."""
+    """Keep the uploads that pass the content checks as pending; returns all pending ones. A
+    file that fails them is not kept: its error (naming the file) is appended to ``refused``
+    for the caller to show."""
     pending_sweep()
     kept = pending_of(session, account_id=account_id)
     for upload in uploads:
@@ -47,8 +53,10 @@ def pending_keep(
             break
         try:
             clean = evidence_check(upload.data, filename=upload.name)
-        except ValidationError:
-            continue  # its error is shown; nothing to keep
+        except ValidationError as exc:
+            if refused is not None:
+                refused.append(exc)
+            continue  # nothing to keep
         token = secrets.token_urlsafe(12)
         path = default_storage.save(
             f"{PENDING_DIR}/{token}{clean.extension}", ContentFile(clean.content)

@@ -88,7 +88,14 @@ def outcome_add(request: SignedInRequest[User]) -> HttpResponse:
                 )
                 return redirect("outcome-detail", pk=outcome.pk)
         # Refused: the files chosen this time are kept beside those kept before.
-        pending_keep(session, account_id=account.pk, uploads=chosen)
+        refused: list[ValidationError] = []
+        pending_keep(session, account_id=account.pk, uploads=chosen, refused=refused)
+        # A file that failed its checks is named in the same refusal (summary and field), even
+        # when other fields were wrong too and the save never looked at it.
+        for problem in refused:
+            for message in problem.messages:
+                if message not in form.errors.get("evidence", []):
+                    form.add_error("evidence", message)
     return render(
         request,
         "outcomes/outcome_form.html",

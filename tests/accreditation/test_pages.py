@@ -272,7 +272,7 @@ def test_a_learner_sees_their_applications_in_english_with_days_left_and_decisio
 
     page = client.get("/applications/").content.decode()
 
-    assert "Working days left" in page
+    assert "Time left for the decision" in page
     assert f"{waiting.due_on:%Y-%m-%d}" in page
     assert "15 working days left" in page
     assert "120.0 learning hours and 4.0 credits" in page
@@ -741,3 +741,59 @@ def test_the_page_shown_after_a_move_is_not_recorded_as_another_look(client, sub
     # day's look is a new row (tests/creditbank/test_people_pages.py).
     client.get(f"/centre/applications/{submitted.pk}/")
     assert StaffAccess.objects.filter(staff=reviewer).count() == 1
+
+
+# --- Choosing the centre ------------------------------------------------------------------------
+
+
+def centre_options(page: str) -> str:
+    return page.split('name="centre"', 1)[1].split("</select>", 1)[0]
+
+
+def test_a_first_application_asks_for_a_centre_with_a_real_prompt(client, shao, centre):
+    outcome = certificate_save(shao)
+    client.force_login(shao.holder)
+
+    options = centre_options(client.get(f"/applications/new/{outcome.pk}/").content.decode())
+
+    assert '<option value="" selected>请选择认证分中心…</option>' in options
+    assert "---------" not in options
+
+
+def test_the_next_application_starts_at_the_learners_usual_centre(
+    client, shao, centre, other_centre
+):
+    first = certificate_save(shao)
+    services.application_submit(outcome=first, centre=other_centre, actor=shao.holder)
+    second = certificate_save(shao, title="茶艺师培训结业证书")
+    client.force_login(shao.holder)
+
+    options = centre_options(client.get(f"/applications/new/{second.pk}/").content.decode())
+
+    assert f'<option value="{other_centre.pk}" selected>' in options
+    assert f'<option value="{centre.pk}">' in options
+
+
+def test_a_refused_application_sums_up_its_errors_at_the_top(client, shao, centre):
+    outcome = certificate_save(shao)
+    client.force_login(shao.holder)
+
+    page = client.post(f"/applications/new/{outcome.pk}/", {"centre": ""}).content.decode()
+
+    summary = page.split('data-testid="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert 'href="#id_centre"' in summary
+    assert not Application.objects.exists()
+
+
+def test_the_time_left_is_labelled_without_repeating_its_value(client, shao, centre):
+    application = services.application_submit(
+        outcome=certificate_save(shao), centre=centre, actor=shao.holder
+    )
+    client.force_login(shao.holder)
+
+    for path in ("/applications/", f"/applications/{application.pk}/"):
+        page = client.get(path).content.decode()
+
+        assert "办结时限" in page, path
+        assert "剩余15个工作日" in page, path
+        assert "剩余工作日" not in page, path  # the label said what the value says

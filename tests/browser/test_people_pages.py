@@ -18,6 +18,7 @@ from django.test import Client
 from accounts.models import User
 from tests.accounts.helpers import csv_file, member
 from tests.browser.axe import axe_violations
+from tests.outcomes.factories import certificate_save
 from tests.outcomes.samples import pdf_bytes
 from tests.people import login_verified
 
@@ -42,6 +43,46 @@ OVERFLOW_JS = """() => {
     }
   }
   return {wide: wide.slice(0, 8), scrolls: document.documentElement.scrollWidth > width};
+}"""
+
+
+# On a phone every table is a stack of cards: each row (thead's, tbody's and tfoot's alike) as
+# wide as its table, so no label is squeezed to a character a line (the deadlines' totals row).
+NARROW_ROWS_JS = """() => {
+  if (document.documentElement.clientWidth >= 600) return [];
+  const narrow = [];
+  for (const row of document.querySelectorAll('table tbody tr, table tfoot tr')) {
+    const table = row.closest('table').getBoundingClientRect();
+    const box = row.getBoundingClientRect();
+    if (box.width < table.width * 0.9) {
+      const text = row.textContent.trim().slice(0, 20);
+      narrow.push(`${row.parentElement.tagName} ${text} ${Math.round(box.width)}/${table.width}`);
+    }
+  }
+  return narrow.slice(0, 8);
+}"""
+
+
+# The smallest rendered size of the yearly charts' text, in CSS pixels (SVG text scales with
+# its drawing).
+CHART_TEXT_JS = """() => {
+  const sizes = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+    for (const text of svg.querySelectorAll('text')) {
+      sizes.push(parseFloat(text.getAttribute('font-size')) * scale);
+    }
+  }
+  return sizes.length ? Math.min(...sizes) : null;
+}"""
+
+
+# The gap in CSS pixels between the holiday banner and what follows it (None: no banner).
+BANNER_GAP_JS = """() => {
+  const banner = document.querySelector('[data-testid=calendar-unpublished]');
+  if (!banner || !banner.nextElementSibling) return null;
+  const next = banner.nextElementSibling.getBoundingClientRect();
+  return next.top - banner.getBoundingClientRect().bottom;
 }"""
 
 
@@ -90,6 +131,7 @@ def check(page, path: str) -> None:
     assert response.status == 200, path
     fit = page.evaluate(OVERFLOW_JS)
     assert fit == {"wide": [], "scrolls": False}, (path, fit)
+    assert page.evaluate(NARROW_ROWS_JS) == [], path
     assert axe_violations(page) == [], path
 
 
@@ -106,6 +148,8 @@ def test_each_roles_home_fits_the_screen_and_passes_axe(open_as, viewport, langu
         page = open_as(username, viewport, language)
         check(page, "/")
         assert page.get_by_test_id("role-home").is_visible(), username
+        gap = page.evaluate(BANNER_GAP_JS)
+        assert gap is None or gap >= 12, (username, gap)  # was 7.5, tight on the heading
         menu = page.get_by_test_id("menu")
         assert menu.is_visible() == (viewport == "phone")
     learner = User.objects.get(phone="13800000001")
@@ -123,6 +167,13 @@ def test_add_results_the_learning_path_and_the_queue_fit_and_pass_axe(open_as, v
     check(page, "/outcomes/add/?kind=training")
     check(page, f"/file/goals/{Programme.objects.get(code='PRE-ZK').pk}/")
     check(page, "/file/")
+    saved = certificate_save(learner.learning_account, title="电工职业技能等级证书")
+    saved.hours = 40
+    saved.save(update_fields=["hours"])
+    page.goto("/file/")
+    smallest = page.evaluate(CHART_TEXT_JS)
+    assert smallest is not None
+    assert smallest >= 11, smallest  # legible on a phone (was 6 px)
     check(page, "/applications/")
     reviewer = open_as("reviewer.yuzhong", viewport, language)
     check(reviewer, "/centre/queue/")
@@ -254,5 +305,5 @@ def test_the_other_pages_of_each_role_fit_a_phone(open_as, language):
     for path in (f"/institutions/{group.pk}/members/", f"/institutions/{group.pk}/batches/"):
         check(institution_admin, path)
     manager = open_as("manager", "phone", language)
-    for path in ("/calendar/manage/", "/catalogue/manage/"):
+    for path in ("/calendar/manage/", "/catalogue/manage/", "/centre/deadlines/"):
         check(manager, path)

@@ -373,6 +373,17 @@ def test_one_accredited_certificate_is_in_one_year_and_credits_have_their_own_ch
     assert 'data-series="accredited_hours"' not in credits
 
 
+def test_the_yearly_charts_are_titled_in_chinese(client, transfer_world, learner):
+    client.force_login(learner)
+
+    for path in ("/file/", "/file/inquiry/"):
+        page = client.get(path).content.decode()
+
+        assert 'aria-label="各年度学时"' in page, path
+        assert 'aria-label="各年度学分"' in page, path
+        assert "per year" not in page, path
+
+
 # --- Add results -------------------------------------------------------------------------------
 
 
@@ -450,6 +461,30 @@ def test_a_refused_submission_sums_up_its_errors_and_keeps_the_evidence(client, 
     assert list(outcome.evidence.values_list("original_name", flat=True)) == ["培训证明.pdf"]
     assert pending_files() == []
     assert len(stored_files()) == 1
+
+
+def test_a_corrupt_file_is_named_in_the_refusal_when_other_fields_are_wrong_too(client, shao):
+    from outcomes.models import LearningOutcome
+    from tests.outcomes.helpers import pending_files
+
+    client.force_login(shao.holder)
+    corrupt = SimpleUploadedFile("坏的.pdf", b"%PDF-1.4 not really", content_type="application/pdf")
+
+    refused = client.post("/outcomes/add/", {**training(provider=""), "evidence": [corrupt]})
+
+    page = refused.content.decode()
+    summary = page.split('data-testid="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert 'href="#id_provider"' in summary
+    assert 'href="#id_evidence"' in summary
+    assert "坏的.pdf" in summary
+    assert "提供机构：" in summary  # a full-width colon in Chinese
+    assert "提供机构:" not in summary
+    assert "类型：培训经历" in page
+    beside = page.split('id="id_evidence_errors"', 1)[1].split("</ul>", 1)[0]
+    assert "坏的.pdf" in beside
+    assert 'data-testid="pending-evidence"' not in page  # not kept
+    assert pending_files() == []
+    assert not LearningOutcome.objects.exists()
 
 
 def test_an_untucked_kept_file_is_left_out_and_deleted(client, shao):

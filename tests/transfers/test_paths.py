@@ -95,6 +95,33 @@ def test_the_page_shows_the_path_in_chinese_and_english(demo, client):
     assert "Apply for transfer" in english
 
 
+def test_the_apply_column_shows_only_when_a_course_can_be_applied_for(demo, client):
+    from accounts.models import LearningAccount
+
+    shao = LearningAccount.objects.get(holder__name="邵涛涛")
+    preschool = Programme.objects.get(code="PRE-ZK")
+    client.force_login(shao.holder)
+
+    nothing = client.get(f"/file/goals/{preschool.pk}/").content.decode()
+
+    assert "申请转换" not in nothing  # no column empty on every row
+    assert 'name="course"' not in nothing
+
+    accredited_outcome(
+        shao,
+        catalogue_current().get(entry__code="CQ-ZG-001"),
+        UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory()),
+    )
+
+    some = client.get(f"/file/goals/{preschool.pk}/").content.decode()
+
+    assert '<th scope="col">申请转换</th>' in some
+    row = some.split('data-testid="course-PRE101"', 1)[1].split("</tr>", 1)[0]
+    assert 'name="course"' in row
+    other = some.split('data-testid="course-PRE104"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-label="申请转换">—</td>' in other
+
+
 def test_a_transferred_course_shows_as_exempted_and_counts_once(learner, institution_officer):
     account = PersonalAccountFactory(holder=learner)
     version = catalogue_version()

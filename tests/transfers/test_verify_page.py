@@ -83,6 +83,9 @@ def test_a_genuine_current_certificate_says_so_in_plain_words_at_the_top(
     issuer = ("重庆学分银行", "Chongqing Credit Bank", "重庆市渝中区学分路 9 号", "023-6000 0000")
     for said in issuer:
         assert said in top
+    colon = "：" if language == ZH else ": "  # a full-width colon in Chinese
+    assert colon + "重庆市渝中区学分路 9 号" in top
+    assert colon + "023-6000 0000" in top
     assert world["outcome"].title in top
     # The technical details are there, folded.
     technical = page.split('data-testid="technical"')[1]
