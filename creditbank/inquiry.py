@@ -18,7 +18,7 @@ from typing import Any
 from django import forms
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as gettext_now
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LearningAccount
@@ -102,15 +102,15 @@ def totals_chart_svg(totals: list[YearTotals]) -> SafeString:
     if not totals:
         return mark_safe("")  # nosec B308
     labels = {
-        "accredited_hours": gettext_now("Accredited hours"),
-        "accredited_credits": gettext_now("Accredited credits"),
-        "declared_hours": gettext_now("Declared hours"),
+        "accredited_hours": gettext("Accredited hours"),
+        "accredited_credits": gettext("Accredited credits"),
+        "declared_hours": gettext("Declared hours"),
     }
     hours = _bar_chart(
-        totals, HOURS_SERIES, labels, gettext_now("Learning hours per year"), "hours-chart"
+        totals, HOURS_SERIES, labels, gettext("Learning hours per year"), "hours-chart"
     )
     credits = _bar_chart(
-        totals, CREDITS_SERIES, labels, gettext_now("Credits per year"), "credits-chart"
+        totals, CREDITS_SERIES, labels, gettext("Credits per year"), "credits-chart"
     )
     # Numbers and escaped text only.
     return mark_safe(  # noqa: S308  # nosec B308, B703
