@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -14,8 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.core.models import Institution, Role
+from accounts.core.models import Role
 from accounts.signin.permissions import HasRole
+from accounts.webhooks.lookups import WebhookAdminLookups
 from accounts.webhooks.models import EventType, WebhookDelivery, WebhookSubscription
 from accounts.webhooks.services import (
     webhook_deliveries_of,
@@ -25,7 +25,6 @@ from accounts.webhooks.services import (
     webhook_subscription_delete,
     webhook_subscription_update,
     webhook_subscriptions_of,
-    webhooks_institution_of,
 )
 
 
@@ -88,19 +87,8 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookAdminApi(APIView):
+class WebhookAdminApi(WebhookAdminLookups, APIView):
     permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
-
-    def institution(self, request: Request, pk: int) -> Institution:
-        institution = webhooks_institution_of(user=request.user, institution_id=pk)
-        if institution is None:
-            raise Http404
-        return institution
-
-    def subscription(self, request: Request, pk: int, sid: int) -> WebhookSubscription:
-        return get_object_or_404(
-            WebhookSubscription, pk=sid, institution=self.institution(request, pk)
-        )
 
 
 class WebhooksApi(WebhookAdminApi):

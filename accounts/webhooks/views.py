@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
@@ -16,6 +16,7 @@ from django.views import View
 from accounts.core.models import Institution, Role
 from accounts.signin.permissions import RoleRequiredMixin
 from accounts.webhooks.forms import WebhookForm
+from accounts.webhooks.lookups import WebhookAdminLookups
 from accounts.webhooks.models import WebhookDelivery, WebhookSubscription
 from accounts.webhooks.services import (
     webhook_deliveries_of,
@@ -25,7 +26,6 @@ from accounts.webhooks.services import (
     webhook_subscription_delete,
     webhook_subscription_update,
     webhook_subscriptions_of,
-    webhooks_institution_of,
 )
 from common.forms import form_errors_apply
 
@@ -34,19 +34,8 @@ DELIVERIES_PER_PAGE = 50
 SECRET_SHOWN_ONCE = "webhook_secret_once"  # noqa: S105 - a session key, not a secret
 
 
-class WebhookAdminPage(RoleRequiredMixin, View):
+class WebhookAdminPage(WebhookAdminLookups, RoleRequiredMixin, View):
     allowed_roles = (Role.INSTITUTION_ADMIN,)
-
-    def institution(self, request: HttpRequest, pk: int) -> Institution:
-        institution = webhooks_institution_of(user=request.user, institution_id=pk)
-        if institution is None:
-            raise Http404
-        return institution
-
-    def subscription(self, request: HttpRequest, pk: int, sid: int) -> WebhookSubscription:
-        return get_object_or_404(
-            WebhookSubscription, pk=sid, institution=self.institution(request, pk)
-        )
 
     @staticmethod
     def secret_once(request: HttpRequest, subscription: WebhookSubscription) -> str | None:
