@@ -244,21 +244,15 @@ def _item_credentials(
             description=description,
             criteria=both_languages(_("Accredited by the credit bank.")),
         )
-        if item.get("catalogue_code"):
-            achievement["humanCode"] = item["catalogue_code"]
-        subject = _subject(
-            content,
-            achievement,
-            {"hours": item["hours"], "credits": item["credits"]},
-        )
-        subject.pop("term", None)
         credentials.append(
-            _achievement_credential(
+            _held_credential(
                 credential_id,
                 content,
+                achievement,
+                human_code=item.get("catalogue_code"),
+                results={"hours": item["hours"], "credits": item["credits"]},
                 name=item["outcome"],
                 description=description,
-                subject=subject,
                 issued_at=issued_at,
                 status=status,
             )
@@ -277,22 +271,48 @@ def _item_credentials(
             description=description,
             criteria=both_languages(_("Credits transferred by the institution.")),
         )
-        if transfer.get("course_code"):
-            achievement["humanCode"] = transfer["course_code"]
-        subject = _subject(content, achievement, {"transferred_credits": transfer["credits"]})
-        subject.pop("term", None)
         credentials.append(
-            _achievement_credential(
+            _held_credential(
                 credential_id,
                 content,
+                achievement,
+                human_code=transfer.get("course_code"),
+                results={"transferred_credits": transfer["credits"]},
                 name=transfer["course"],
                 description=description,
-                subject=subject,
                 issued_at=issued_at,
                 status=status,
             )
         )
     return credentials
+
+
+def _held_credential(
+    credential_id: str,
+    content: Mapping[str, Any],
+    achievement: dict[str, Any],
+    *,
+    human_code: str | None,
+    results: dict[str, Any],
+    name: str,
+    description: str,
+    issued_at: datetime.datetime,
+    status: dict[str, Any],
+) -> dict[str, Any]:
+    """One outcome's or course's AchievementCredential inside a CLR: no term of its own."""
+    if human_code:
+        achievement["humanCode"] = human_code
+    subject = _subject(content, achievement, results)
+    subject.pop("term", None)
+    return _achievement_credential(
+        credential_id,
+        content,
+        name=name,
+        description=description,
+        subject=subject,
+        issued_at=issued_at,
+        status=status,
+    )
 
 
 def _outcome_achievements(base: str, content: Mapping[str, Any]) -> list[dict[str, Any]]:
