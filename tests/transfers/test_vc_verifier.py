@@ -66,11 +66,15 @@ def js_verify(
     documents = {did_document["id"]: did_document}
     if status_list is not None:
         documents[status_list["id"]] = status_list
-    bundle = {"credential": credential, "documents": documents}
+    return run_script(node, "verify.mjs", {"credential": credential, "documents": documents})
+
+
+def run_script(node: str, script: str, document: Any) -> dict[str, Any]:
+    """Run one of tests/vc-verifier's scripts on ``document`` (JSON on stdin); its verdict."""
     done = subprocess.run(
-        [node, "verify.mjs"],
+        [node, script],
         cwd=VERIFIER,
-        input=json.dumps(bundle),
+        input=json.dumps(document),
         capture_output=True,
         text=True,
         timeout=120,
@@ -90,17 +94,7 @@ def status_list_of(client, credential: dict[str, Any]) -> dict[str, Any]:
 
 def js_validate(node: str, credential: Any) -> dict[str, Any]:
     """The 1EdTech JSON Schema check (Ajv, Draft 2019-09) of tests/vc-verifier/validate.mjs."""
-    done = subprocess.run(
-        [node, "validate.mjs"],
-        cwd=VERIFIER,
-        input=json.dumps(credential),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    verdict: dict[str, Any] = json.loads(done.stdout)
-    return verdict
+    return run_script(node, "validate.mjs", credential)
 
 
 KINDS = {
