@@ -24,7 +24,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
-from accounts.services import learning_account_required
+from accounts.services import learning_account_required, portal_url
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
 
@@ -84,6 +84,7 @@ class CertificateSerializer(serializers.ModelSerializer):
     verify_url = serializers.SerializerMethodField()
     pdf_url = serializers.SerializerMethodField()
     credential_url = serializers.SerializerMethodField()
+    record_url = serializers.SerializerMethodField()
 
     class Meta:
         model = Certificate
@@ -103,6 +104,7 @@ class CertificateSerializer(serializers.ModelSerializer):
             "verify_url",
             "pdf_url",
             "credential_url",
+            "record_url",
         ]
         read_only_fields = fields
 
@@ -118,6 +120,13 @@ class CertificateSerializer(serializers.ModelSerializer):
         if not certificate.is_issued:
             return None
         return f"/api/v1/certificates/{certificate.serial}/credential.json"
+
+    def get_record_url(self, certificate: Certificate) -> str | None:
+        """A transfer record's public address, absolute, to give to another bank (ADR 0022);
+        None for the other kinds and until issued."""
+        if not certificate.is_issued or certificate.kind != Certificate.Kind.TRANSFER_RECORD:
+            return None
+        return f"{portal_url()}/credentials/records/{certificate.file_token}"
 
 
 class CertificateRequestSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ verification page ``/verify/<serial>/`` that the QR code on every certificate po
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
 from django import forms
@@ -25,10 +26,20 @@ from common.http import SignedInRequest
 
 from .certificate_api import MISTYPED, credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
-from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
+from .certificates.issuing import (
+    certificate_of_owner,
+    certificate_request,
+    certificates_of,
+    transfer_record_published,
+)
 from .certificates.linked_data import controller_document
 from .certificates.serials import Reading, Typo, serial_mistyped, serial_read, serial_typo
-from .certificates.status_list import status_list_credential, status_list_exists
+from .certificates.status_list import (
+    decision_status_list_credential,
+    decision_status_list_exists,
+    status_list_credential,
+    status_list_exists,
+)
 from .certificates.verification import certificate_verify, revocation_reason_display
 from .models import Certificate
 
@@ -241,9 +252,30 @@ def status_list_view(request: HttpRequest, number: int) -> JsonResponse:
     """Public: a signed Bitstring Status List credential (which credentials are revoked)."""
     if not status_list_exists(number=number):
         raise Http404
-    response = JsonResponse(
-        status_list_credential(number=number), content_type="application/vc+ld+json"
-    )
+    return _status_list_response(status_list_credential(number=number))
+
+
+def transfer_record_view(request: HttpRequest, token: uuid.UUID) -> JsonResponse:
+    """Public, for the learner's next bank to fetch: an issued transfer record by the
+    unguessable token only its holder is shown (not by the serial printed on it; ADR 0022)."""
+    certificate = transfer_record_published(token=token)
+    if certificate is None:
+        raise Http404
+    response = credential_response(certificate)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def decision_status_list_view(request: HttpRequest, number: int) -> JsonResponse:
+    """Public: the signed status list of accreditations a transfer record names (ADR 0022)."""
+    if not decision_status_list_exists(number=number):
+        raise Http404
+    return _status_list_response(decision_status_list_credential(number=number))
+
+
+def _status_list_response(credential: dict[str, Any]) -> JsonResponse:
+    response = JsonResponse(credential, content_type="application/vc+ld+json")
     response["Cache-Control"] = "public, max-age=300"
     response["Access-Control-Allow-Origin"] = "*"
     return response

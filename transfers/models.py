@@ -390,6 +390,8 @@ class Certificate(models.Model):
         HOURS_CERTIFICATE = "hours_certificate", _("Certificate of learning hours")
         TRANSCRIPT = "transcript", _("Transcript of credits")
         LEARNING_FILE = "learning_file", _("Lifelong learning file")
+        # For another credit bank: the accredited outcomes with their provenance (ADR 0022).
+        TRANSFER_RECORD = "transfer_record", _("Transfer record")
 
     class State(models.TextChoices):
         REQUESTED = "requested", _("Being prepared")

@@ -89,6 +89,16 @@ urlpatterns: list[URLPattern] = [
         certificate_views.status_list_view,
         name="certificate-status-list",
     ),
+    path(
+        "credentials/status/decisions/<int:number>",
+        certificate_views.decision_status_list_view,
+        name="decision-status-list",
+    ),
+    path(
+        "credentials/records/<uuid:token>",
+        certificate_views.transfer_record_view,
+        name="transfer-record-public",
+    ),
     path("verify/", certificate_views.verify_lookup, name="certificate-verify-lookup"),
     path("verify/<str:serial>/", certificate_views.verify_page, name="certificate-verify"),
 ]

@@ -168,6 +168,11 @@ ROUTES: dict[str, Row] = {
     "certificate-verify": row("public"),
     "certificate-issuer-did": row("public"),
     "certificate-status-list": row("public", {"number": "0"}),
+    "decision-status-list": row("public", {"number": "0"}),
+    # Public by its unguessable token (ADR 0022); an unknown token is the same 404 for all.
+    "transfer-record-public": row(
+        "public", {"token": "00000000-0000-0000-0000-000000000000"}, cells=everyone(404)
+    ),
     # Anyone signed in, about their own account.
     "contact-details": row("signed-in"),
     "mfa-setup": row("signed-in"),

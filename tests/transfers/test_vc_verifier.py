@@ -101,6 +101,7 @@ KINDS = {
     "hours_certificate": {"period_from": "2024-01-01", "period_to": "2024-12-31"},
     "transcript": {},
     "learning_file": {},
+    "transfer_record": {},
 }
 
 
@@ -213,6 +214,31 @@ def test_a_revoked_credential_fails_the_stock_status_check(
         assert js_verify(node, held, did_document, status_list)["verified"] is False
 
 
+def test_a_transfer_records_outcome_is_revoked_with_its_own_accreditation_only(
+    certificate_world, api_client, django_capture_on_commit_callbacks, node, centre_admin
+):
+    """A transfer record's outcome credentials name their accreditation's bit (ADR 0022): the
+    stock verifier finds the revoked one revoked, through the portal's decision status list."""
+    _serial, credential, did_document = issued_credential(
+        api_client, django_capture_on_commit_callbacks, kind="transfer_record"
+    )
+    outcome = credential["credentialSubject"]["verifiableCredential"][1]
+    assert "/credentials/status/decisions/" in outcome["credentialStatus"]["statusListCredential"]
+    before = status_list_of(api_client, outcome)
+    assert js_verify(node, outcome, did_document, before) == {"verified": True, "errors": []}
+    Revocation.objects.create(
+        decision=certificate_world["decision"],
+        reason_code=Revocation.ReasonCode.EVIDENCE_FALSE,
+        reason="证书系伪造",
+        revoked_by=centre_admin,
+        revoked_at=timezone.now(),
+    )
+
+    verdict = js_verify(node, outcome, did_document, status_list_of(api_client, outcome))
+    assert verdict["verified"] is False
+    assert "status: revoked" in verdict["errors"]
+
+
 VENDORED = Path(__file__).resolve().parents[2] / "transfers" / "certificates" / "contexts"
 
 
@@ -268,6 +294,7 @@ def test_each_kind_freshly_issued_is_its_1edtech_shape_valid_against_its_schema_
         "hours_certificate": ("OpenBadgeCredential", "ob_v3p0_achievementcredential_schema.json"),
         "transcript": ("ClrCredential", "clr_v2p0_clrcredential_schema.json"),
         "learning_file": ("ClrCredential", "clr_v2p0_clrcredential_schema.json"),
+        "transfer_record": ("ClrCredential", "clr_v2p0_clrcredential_schema.json"),
     }[kind]
     assert credential["type"] == ["VerifiableCredential", expected[0]]
     assert credential["credentialSchema"][0]["id"].endswith("/" + expected[1])
@@ -286,7 +313,9 @@ def test_each_kind_freshly_issued_is_its_1edtech_shape_valid_against_its_schema_
         # The credentials it holds verify on their own too.
         for held in credential["credentialSubject"]["verifiableCredential"]:
             assert held["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
-            assert js_verify(node, held, did_document, status_list)["verified"] is True
+            held_list = status_list_of(api_client, held)  # a transfer record's: its decision's
+            assert js_verify(node, held, did_document, held_list)["verified"] is True
+            assert js_validate(node, held) == {"valid": True, "errors": []}
 
 
 @pytest.mark.parametrize(

@@ -81,6 +81,21 @@ def _decision_item(decision: Decision) -> dict[str, Any]:
     }
 
 
+def _record_item(decision: Decision) -> dict[str, Any]:
+    """A transfer record's item: the transcript's, with the provenance another bank books it
+    with (ADR 0022): the decision's id, the catalogue entry's version, the deciding centre's
+    code and the moment of the decision (local time, with its offset)."""
+    version = decision.catalogue_version
+    centre = decision.application.centre
+    return {
+        **_decision_item(decision),
+        "decision_id": str(decision.pk),
+        "catalogue_version": str(version.version) if version else "",
+        "centre_code": centre.code,
+        "decided_at": timezone.localtime(decision.decided_at).isoformat(timespec="seconds"),
+    }
+
+
 def _transfer_items(account: LearningAccount) -> list[dict[str, Any]]:
     accepted = (
         TransferItem.objects.filter(account=account, state=TransferItemState.ACCEPTED)
@@ -118,6 +133,8 @@ def certificate_has_content(
         return any(
             period_from <= _learning_date(d) <= period_to for d in _accredited_decisions(account)
         )
+    if kind == Kind.TRANSFER_RECORD:
+        return _accredited_decisions(account).exists()
     if kind == Kind.TRANSCRIPT:
         return (
             _accredited_decisions(account).exists()
@@ -138,7 +155,8 @@ def certificate_content_build(
     start, end = certificate.period_from, certificate.period_to
     if certificate.kind == Kind.HOURS_CERTIFICATE and start and end:
         decisions = [d for d in decisions if start <= _learning_date(d) <= end]
-    items = [_decision_item(d) for d in decisions]
+    item = _record_item if certificate.kind == Kind.TRANSFER_RECORD else _decision_item
+    items = [item(d) for d in decisions]
     totals = {
         "hours": _amount(sum((d.hours for d in decisions), Decimal(0))),
         "credits": _amount(sum((d.credits for d in decisions), Decimal(0))),

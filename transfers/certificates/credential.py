@@ -4,10 +4,13 @@ addresses it names.
 - The hours certificate is an Open Badges 3.0 ``AchievementCredential`` (type
   ``OpenBadgeCredential``): the learner (:func:`_subject`) was awarded the achievement "this many
   learning hours and credits in this period", the figures being its ``result`` entries.
-- The transcript and the lifelong learning file are CLR 2.0 ``ClrCredential`` s: their
+- The transcript, the lifelong learning file and the transfer record are CLR 2.0
+  ``ClrCredential`` s: their
   ``ClrSubject`` holds one signed ``AchievementCredential`` for the totals and, if the learner
   discloses the list, one for each accredited outcome (and each transferred course on a
   transcript); the learning file lists the outcomes recorded in the file as ``achievement`` s.
+  The transfer record always holds the outcomes, each with its provenance and a status bit of
+  its own accreditation (:func:`_record_credentials`, ADR 0022).
 
 Each names its 1EdTech JSON Schema in ``credentialSchema`` (vendored in ``schemas/``; the npm
 project in tests/vc-verifier validates against them). The learner's disclosure choices hold:
@@ -43,7 +46,7 @@ from .linked_data import (
     xsd_datetime,
 )
 from .signing import signing_key
-from .status_list import status_entry
+from .status_list import decision_status_entry, status_entry
 
 Kind = Certificate.Kind
 
@@ -287,6 +290,72 @@ def _item_credentials(
     return credentials
 
 
+# The identifier types of a transfer record's provenance (the spec's "ext:" extension form).
+DECISION_ID_TYPE = "ext:AccreditationDecisionId"
+CENTRE_CODE_TYPE = "ext:CentreCode"
+
+
+def _record_credentials(
+    base: str, content: Mapping[str, Any], *, issued_at: datetime.datetime
+) -> list[dict[str, Any]]:
+    """A transfer record's outcomes, one AchievementCredential each, carrying what another
+    bank books them with: the catalogue entry (``humanCode``) and its ``version``, the
+    decision's id (an ``otherIdentifier`` of the achievement, which stands for this one
+    accreditation), the decision's moment (``awardedDate``), the deciding centre as the
+    subject's ``source`` (name, code), hours and credits; and the status bit of that
+    accreditation, so that revoking one outcome revokes that credential only."""
+    credentials = []
+    for item in content.get("items") or []:
+        decision_id = item["decision_id"]
+        credential_id = f"{base}#decision-{decision_id}"
+        description = (
+            f"{item['hours']} h, {item['credits']} credits, accredited {item['accredited_on']}, "
+            f"{item['centre']}"
+        )
+        achievement = _achievement(
+            f"{credential_id}-achievement",
+            kind="ext:AccreditedLearning",
+            name=item["outcome"],
+            description=description,
+            criteria=both_languages(_("Accredited by the credit bank.")),
+        )
+        if item.get("catalogue_version"):
+            achievement["version"] = item["catalogue_version"]
+        achievement["otherIdentifier"] = [
+            {
+                "type": "IdentifierEntry",
+                "identifier": decision_id,
+                "identifierType": DECISION_ID_TYPE,
+            }
+        ]
+        credential = _held_credential(
+            credential_id,
+            content,
+            achievement,
+            human_code=item.get("catalogue_code"),
+            results={"hours": item["hours"], "credits": item["credits"]},
+            name=item["outcome"],
+            description=description,
+            issued_at=issued_at,
+            status=decision_status_entry(int(decision_id)),
+        )
+        credential["credentialSubject"]["source"] = {
+            "id": f"{issuer_did()}#centre-{item['centre_code']}",
+            "type": ["Profile"],
+            "name": item["centre"],
+            "otherIdentifier": [
+                {
+                    "type": "IdentifierEntry",
+                    "identifier": item["centre_code"],
+                    "identifierType": CENTRE_CODE_TYPE,
+                }
+            ],
+        }
+        credential["awardedDate"] = item["decided_at"]
+        credentials.append(credential)
+    return credentials
+
+
 def _held_credential(
     credential_id: str,
     content: Mapping[str, Any],
@@ -396,7 +465,9 @@ def credential_build(
         )
     ]
     achievements: list[dict[str, Any]] = []
-    if "items" in chosen:
+    if certificate.kind == Kind.TRANSFER_RECORD:
+        held += _record_credentials(base, content, issued_at=issued_at)
+    elif "items" in chosen:
         held += _item_credentials(base, content, issued_at=issued_at, status=status)
         achievements = _outcome_achievements(base, content)
     clr_subject: dict[str, Any] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -106,6 +107,10 @@ def certificate_request(
         raise ValidationError({"account": _("The learning account is not active.")})
     period_from, period_to = _period_clean(kind, period_from, period_to)
     chosen = _disclose_clean(disclose)
+    if kind == Kind.TRANSFER_RECORD and "items" not in chosen:
+        # A transfer record is its list of accredited outcomes (ADR 0022): without it, it
+        # says nothing another bank could recognise. Name and numbers stay the learner's choice.
+        chosen = _disclose_clean([*chosen, "items"])
     if not certificate_has_content(
         account=account, kind=kind, period_from=period_from, period_to=period_to
     ):
@@ -115,6 +120,10 @@ def certificate_request(
                 "includes the dates of your accredited results."
             )
             raise ValidationError({"period_from": message, "period_to": message})
+        if kind == Kind.TRANSFER_RECORD:
+            raise ValidationError(
+                {"kind": _("You have no accredited results to put in a transfer record yet.")}
+            )
         raise ValidationError(
             {"kind": _("You have no accredited results or transferred credits to list yet.")}
         )
@@ -180,6 +189,17 @@ def certificate_of_owner(*, user: User, serial: str) -> Certificate | None:
     return Certificate.objects.filter(
         serial__in=serial_candidates(serial), account__holder=user
     ).first()
+
+
+def transfer_record_published(*, token: uuid.UUID) -> Certificate | None:
+    """The issued transfer record at its public address (``/credentials/records/<token>``,
+    ADR 0022), or None: unknown, not a transfer record, not issued, or its holder's account
+    closed (what the record says of the learner is no longer given out)."""
+    return (
+        Certificate.objects.filter(file_token=token, kind=Kind.TRANSFER_RECORD, state=State.ISSUED)
+        .exclude(account__status=LearningAccount.Status.CLOSED)
+        .first()
+    )
 
 
 def certificate_render(*, certificate_id: int) -> Certificate:

@@ -5,6 +5,11 @@ Each credential names one bit (``credentialStatus``, purpose ``revocation``): li
 for from the revocations recorded (a certificate is revoked when an accreditation it relied on
 is), and signed like the credentials: so the bit is set by the very transaction that records
 the revocation, with nothing else to keep in step.
+
+A transfer record's outcome credentials (ADR 0022) name a bit of their own accreditation
+instead, in a second family of lists indexed by the decision's id
+(``/credentials/status/decisions/<n>``): another bank that recognised one outcome learns of
+that outcome's revocation, not of its neighbours'.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.notifications.services import portal_url
+from accreditation.models import Decision
 
 from ..models import Certificate
 from .linked_data import VC_CONTEXT, issuer_did, proof_add, xsd_datetime
@@ -30,10 +36,11 @@ def status_list_url(number: int) -> str:
     return f"{portal_url()}/credentials/status/{number}"
 
 
-def status_entry(certificate: Certificate) -> dict[str, Any]:
-    """The ``credentialStatus`` of a certificate's credential."""
-    number, index = divmod(certificate.pk, LIST_SIZE)
-    url = status_list_url(number)
+def decision_status_list_url(number: int) -> str:
+    return f"{portal_url()}/credentials/status/decisions/{number}"
+
+
+def _entry(url: str, index: int) -> dict[str, Any]:
     return {
         "id": f"{url}#{index}",
         "type": "BitstringStatusListEntry",
@@ -41,6 +48,18 @@ def status_entry(certificate: Certificate) -> dict[str, Any]:
         "statusListIndex": str(index),
         "statusListCredential": url,
     }
+
+
+def decision_status_entry(decision_id: int) -> dict[str, Any]:
+    """The ``credentialStatus`` of one accreditation's credential in a transfer record."""
+    number, index = divmod(decision_id, LIST_SIZE)
+    return _entry(decision_status_list_url(number), index)
+
+
+def status_entry(certificate: Certificate) -> dict[str, Any]:
+    """The ``credentialStatus`` of a certificate's credential."""
+    number, index = divmod(certificate.pk, LIST_SIZE)
+    return _entry(status_list_url(number), index)
 
 
 def encoded_list(indexes: set[int]) -> str:
@@ -72,7 +91,27 @@ def status_list_credential(*, number: int) -> dict[str, Any]:
         .values_list("pk", flat=True)
         .distinct()
     )
-    url = status_list_url(number)
+    return _signed_list(status_list_url(number), {pk - low for pk in revoked})
+
+
+def decision_status_list_exists(*, number: int) -> bool:
+    newest = Decision.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return 0 <= number <= newest // LIST_SIZE
+
+
+def decision_status_list_credential(*, number: int) -> dict[str, Any]:
+    """The signed status list credential ``number`` of accreditations: the bits of the
+    revoked ones."""
+    low = number * LIST_SIZE
+    revoked = set(
+        Decision.objects.filter(
+            pk__gte=low, pk__lt=low + LIST_SIZE, revocation__isnull=False
+        ).values_list("pk", flat=True)
+    )
+    return _signed_list(decision_status_list_url(number), {pk - low for pk in revoked})
+
+
+def _signed_list(url: str, indexes: set[int]) -> dict[str, Any]:
     now = timezone.now()
     credential: dict[str, Any] = {
         "@context": [VC_CONTEXT],
@@ -84,7 +123,7 @@ def status_list_credential(*, number: int) -> dict[str, Any]:
             "id": f"{url}#list",
             "type": "BitstringStatusList",
             "statusPurpose": PURPOSE,
-            "encodedList": encoded_list({pk - low for pk in revoked}),
+            "encodedList": encoded_list(indexes),
         },
     }
     return proof_add(credential, key=signing_key(), created=now)
