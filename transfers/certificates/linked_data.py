@@ -176,14 +176,63 @@ def is_rdfc_secured(document: Any) -> bool:
     )
 
 
-def proof_check(document: dict[str, Any], *, key: Ed25519PublicKey | None = None) -> bool:
-    """Whether ``document``'s ``eddsa-rdfc-2022`` proof holds: with ``key`` if given, else with
-    the bank's key its verification method names. Never raises on bad input."""
+def multikey_decode(text: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from its Multikey form (``z6Mk...``). Raises ValueError."""
+    if not text.startswith("z"):
+        raise ValueError("not a base58btc multibase value")
+    raw = base58btc_decode(text[1:])
+    if not raw.startswith(_ED25519_PUB) or len(raw) != len(_ED25519_PUB) + 32:
+        raise ValueError("not an Ed25519 Multikey")
+    return Ed25519PublicKey.from_public_bytes(raw[len(_ED25519_PUB) :])
+
+
+def assertion_keys(key_document: Any) -> dict[str, Ed25519PublicKey]:
+    """The keys a controller document (another bank's ``did.json``, as its trust list entry
+    keeps it) allows to assert credentials, by verification method id. Methods that are not
+    Ed25519 Multikeys, or not listed under ``assertionMethod``, are left out; a document that
+    is not one has none. Never raises."""
+    if not isinstance(key_document, dict):
+        return {}
+    did = key_document.get("id")
+    assertion = key_document.get("assertionMethod")
+    allowed = {m for m in assertion if isinstance(m, str)} if isinstance(assertion, list) else set()
+    keys = {}
+    for method in key_document.get("verificationMethod") or []:
+        if not isinstance(method, dict) or method.get("id") not in allowed:
+            continue
+        if method.get("type") != "Multikey" or method.get("controller") != did:
+            continue
+        try:
+            keys[str(method["id"])] = multikey_decode(str(method.get("publicKeyMultibase")))
+        except (ValueError, TypeError):
+            continue
+    return keys
+
+
+def proof_check(
+    document: dict[str, Any],
+    *,
+    key: Ed25519PublicKey | None = None,
+    key_document: dict[str, Any] | None = None,
+) -> bool:
+    """Whether ``document``'s ``eddsa-rdfc-2022`` proof holds: with ``key`` if given; else
+    with the key ``key_document`` (an issuer's controller document) lists under the
+    verification method the proof names, which must be the document's issuer's; else with the
+    bank's key its verification method names. Never raises on bad input."""
     try:
         proof = dict(document["proof"])
         value = str(proof.get("proofValue", ""))
         if not value.startswith("z") or proof.get("proofPurpose") != "assertionMethod":
             return False
+        if key is None and key_document is not None:
+            method = str(proof.get("verificationMethod", ""))
+            issuer = document.get("issuer")
+            issuer_id = issuer.get("id") if isinstance(issuer, dict) else issuer
+            if method.partition("#")[0] != issuer_id or issuer_id != key_document.get("id"):
+                return False
+            key = assertion_keys(key_document).get(method)
+            if key is None:
+                return False
         if key is None:
             method = str(proof.get("verificationMethod", ""))
             did, _, key_id = method.partition("#")
@@ -196,6 +245,14 @@ def proof_check(document: dict[str, Any], *, key: Ed25519PublicKey | None = None
                 return False
         unsecured = {k: v for k, v in document.items() if k != "proof"}
         key.verify(base58btc_decode(value[1:]), _hash_data(unsecured, proof))
-    except (InvalidSignature, ValueError, TypeError, KeyError, jsonld.JsonLdError):
+    except (
+        InvalidSignature,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+        RecursionError,
+        jsonld.JsonLdError,
+    ):
         return False
     return True

@@ -269,6 +269,7 @@ def signed_document_check(
     *,
     key: Ed25519PublicKey | None = None,
     pdf_roots: list[asn1_x509.Certificate] | None = None,
+    key_document: dict[str, Any] | None = None,
 ) -> DocumentCheck:
     """Check a downloaded certificate, PDF or credential JSON, against ``key`` (default: the
     bank's published keys). A PDF must also carry the bank's PAdES signature, intact, over the
@@ -285,7 +286,7 @@ def signed_document_check(
             serial = str(document.get("id", "")).rstrip("/").rsplit("/", 1)[-1]
             subject = document.get("credentialSubject") or {}
             if is_rdfc_secured(document):
-                genuine = proof_check(document, key=key)
+                genuine = proof_check(document, key=key, key_document=key_document)
                 return DocumentCheck(genuine, "credential", serial, _credential_said(document))
             # Credentials issued before eddsa-rdfc-2022: Ed25519 over the sorted-keys JSON of
             # the credential without its proof.

@@ -1,0 +1,409 @@
+"""Transfer records: the learner asks for a signed record of her accredited outcomes with their
+provenance, for another credit bank; that bank checks one offline (ADR 0022)."""
+
+from __future__ import annotations
+
+import json
+import random
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.utils import timezone, translation
+
+from accounts.models import LearningAccount
+from accreditation.models import Revocation
+from tests.accounts.factories import CentreFactory, UserFactory
+from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.people import token_for
+from transfers.certificates.linked_data import controller_document, issuer_did, proof_add
+from transfers.certificates.signing import signing_key
+from transfers.certificates.transfer_records import (
+    TransferRecordRefused,
+    VerifiedEntry,
+    transfer_record_verify,
+)
+from transfers.models import Certificate
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(certificate_world):
+    """李爱丽 with two accreditations: the principal certificate (120 h, 6 credits) and the
+    preschool teacher certificate (80 h, 4 credits) decided at another centre."""
+    account = certificate_world["account"]
+    version = catalogue_version(code="CQ-JS-002", name="幼儿园教师资格证书")
+    version.hours, version.credits = Decimal("80"), Decimal("4")
+    version.save()
+    other = accredited_outcome(
+        account, version, UserFactory(role="centre_reviewer", centre=CentreFactory())
+    )
+    return {**certificate_world, "second": other.applications.get().decision}
+
+
+def request_record(client, capture, disclose: list[str] | None = None) -> dict[str, Any]:
+    """A transfer record requested over the API and made by the worker: its API row."""
+    client.credentials(HTTP_AUTHORIZATION="Token " + token_for(client, "alice"))
+    body: dict[str, Any] = {"kind": "transfer_record"}
+    if disclose is not None:
+        body["disclose"] = disclose
+    with capture(execute=True):
+        response = client.post("/api/v1/certificates/", body, format="json")
+    assert response.status_code == 202, response.content
+    row = client.get(f"/api/v1/certificates/{response.json()['serial']}/").json()
+    client.credentials()
+    return dict(row)
+
+
+def trust_ourselves(issuer: str) -> dict[str, Any] | None:
+    return controller_document() if issuer == issuer_did() else None
+
+
+def fetch_with(client):
+    def fetch(url: str) -> bytes:
+        response = client.get(urlsplit(url).path)
+        assert response.status_code == 200, url
+        return bytes(response.content)
+
+    return fetch
+
+
+def record_of(client, row: dict[str, Any]) -> dict[str, Any]:
+    response = client.get(urlsplit(row["record_url"]).path)
+    assert response.status_code == 200
+    return dict(json.loads(response.content))
+
+
+def refusal(document: Any, client=None, key_for_issuer=trust_ourselves) -> TransferRecordRefused:
+    with pytest.raises(TransferRecordRefused) as refused:
+        transfer_record_verify(
+            document=document,
+            key_for_issuer=key_for_issuer,
+            status_fetch=fetch_with(client) if client else None,
+        )
+    return refused.value
+
+
+def test_a_record_holds_each_accredited_outcome_with_its_provenance_and_its_own_status_bit(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks, disclose=["name"])
+    assert row["state"] == "issued"
+    # The list is what a record is: kept even when the learner ticked only her name.
+    assert row["disclose"] == ["name", "items"]
+    record = record_of(api_client, row)
+
+    assert record["type"] == ["VerifiableCredential", "ClrCredential"]
+    held = record["credentialSubject"]["verifiableCredential"]
+    outcomes = [c for c in held if "#decision-" in c["id"]]
+    decision = world["decision"]
+    first = next(c for c in outcomes if c["id"].endswith(f"#decision-{decision.pk}"))
+    achievement = first["credentialSubject"]["achievement"]
+    assert achievement["humanCode"] == "CQ-ZG-001"
+    assert achievement["version"] == "1"
+    assert achievement["otherIdentifier"] == [
+        {
+            "type": "IdentifierEntry",
+            "identifier": str(decision.pk),
+            "identifierType": "ext:AccreditationDecisionId",
+        }
+    ]
+    centre = decision.application.centre
+    assert first["credentialSubject"]["source"]["name"] == centre.name
+    assert first["credentialSubject"]["source"]["otherIdentifier"][0]["identifier"] == centre.code
+    assert first["awardedDate"].startswith(timezone.localdate(decision.decided_at).isoformat())
+    assert first["credentialStatus"]["statusListCredential"].endswith(
+        "/credentials/status/decisions/0"
+    )
+    assert first["credentialStatus"]["statusListIndex"] == str(decision.pk)
+    # The record itself keeps the certificate's bit, like every other certificate.
+    assert record["credentialStatus"]["statusListCredential"].endswith("/credentials/status/0")
+    # Her name as she chose; her identity and account numbers not.
+    identifiers = {i["identityType"] for i in record["credentialSubject"]["identifier"]}
+    assert identifiers == {"name"}
+    assert "5001" not in json.dumps(record)
+
+
+def test_the_bank_that_trusts_the_issuer_gets_each_entry_with_its_provenance(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    record = record_of(api_client, row)
+
+    verified = transfer_record_verify(
+        document=json.dumps(record).encode(),
+        key_for_issuer=trust_ourselves,
+        status_fetch=fetch_with(api_client),
+    )
+
+    decision, second = world["decision"], world["second"]
+    assert verified.issuer_id == issuer_did()
+    assert verified.learner_name == "李爱丽"
+    assert verified.status_checked is True
+    assert verified.entries == (
+        VerifiedEntry(
+            origin_issuer=issuer_did(),
+            origin_decision_id=str(decision.pk),
+            entry_code="CQ-ZG-001",
+            entry_version="1",
+            title=decision.application.outcome.title,
+            hours=Decimal("120.0"),
+            credits=Decimal("6.0"),
+            decided_on=timezone.localdate(decision.decided_at),
+            centre_name=decision.application.centre.name,
+            centre_code=decision.application.centre.code,
+            status_list_url=record["credentialSubject"]["verifiableCredential"][1][
+                "credentialStatus"
+            ]["statusListCredential"],
+            status_index=decision.pk,
+            revoked=False,
+        ),
+        VerifiedEntry(
+            origin_issuer=issuer_did(),
+            origin_decision_id=str(second.pk),
+            entry_code="CQ-JS-002",
+            entry_version="1",
+            title="幼儿园教师资格证书",
+            hours=Decimal("80.0"),
+            credits=Decimal("4.0"),
+            decided_on=timezone.localdate(second.decided_at),
+            centre_name=second.application.centre.name,
+            centre_code=second.application.centre.code,
+            status_list_url=verified.entries[0].status_list_url,
+            status_index=second.pk,
+            revoked=False,
+        ),
+    )
+    # Without a status fetch the entries are given unchecked.
+    unchecked = transfer_record_verify(
+        document=record, key_for_issuer=trust_ourselves, status_fetch=None
+    )
+    assert [e.revoked for e in unchecked.entries] == [None, None]
+
+
+def test_a_revoked_accreditation_is_reported_revoked_and_its_neighbour_stays_current(
+    world, api_client, django_capture_on_commit_callbacks, centre_admin
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    Revocation.objects.create(
+        decision=world["decision"],
+        reason_code=Revocation.ReasonCode.EVIDENCE_FALSE,
+        reason="证书系伪造",
+        revoked_by=centre_admin,
+        revoked_at=timezone.now(),
+    )
+
+    verified = transfer_record_verify(
+        document=record, key_for_issuer=trust_ourselves, status_fetch=fetch_with(api_client)
+    )
+
+    assert [(e.entry_code, e.revoked) for e in verified.entries] == [
+        ("CQ-ZG-001", True),
+        ("CQ-JS-002", False),
+    ]
+    assert [e.entry_code for e in verified.current_entries] == ["CQ-JS-002"]
+
+
+def changed(record: dict[str, Any], edit) -> dict[str, Any]:
+    copy = json.loads(json.dumps(record))
+    edit(copy)
+    return copy
+
+
+def test_a_changed_number_a_changed_byte_another_key_or_no_trust_is_refused_with_its_reason(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+
+    def more_hours(r):
+        held = r["credentialSubject"]["verifiableCredential"][1]
+        held["credentialSubject"]["result"][0]["value"] = "121.0"
+
+    refused = refusal(changed(record, more_hours))
+    assert refused.reason == "tampered"
+    assert refused.field == "record.credentialSubject.verifiableCredential[1]"
+
+    text = json.dumps(record, ensure_ascii=False)
+    assert refusal(text.replace("CQ-ZG-001", "CQ-ZG-002").encode()).reason == "tampered"
+    assert refusal(changed(record, lambda r: r.update(name="X"))).reason == "tampered"
+
+    # Changed and signed again, by someone else's key: not the issuer's.
+    forged = proof_add(
+        {k: v for k, v in changed(record, lambda r: r.update(name="X")).items() if k != "proof"},
+        key=Ed25519PrivateKey.generate(),
+        created=timezone.now(),
+    )
+    assert refusal(forged).reason == "forged"
+
+    untrusted = refusal(record, key_for_issuer=lambda issuer: None)
+    assert untrusted.reason == "untrusted_issuer"
+    with translation.override("zh-hans"):
+        assert untrusted.message_dict["record.issuer"] == ["记录的签发机构不在信任名单上。"]
+    with translation.override("en"):
+        assert untrusted.message_dict["record.issuer"] == [
+            "The issuer of the record is not on the trust list."
+        ]
+
+
+def test_an_expired_record_and_a_transcript_are_refused(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    unsigned = {k: v for k, v in record.items() if k != "proof"}
+    unsigned["validUntil"] = "2025-01-01T00:00:00Z"
+    expired = proof_add(unsigned, key=signing_key(), created=timezone.now())
+    assert refusal(expired).reason == "expired"
+
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    with django_capture_on_commit_callbacks(execute=True):
+        serial = api_client.post(
+            "/api/v1/certificates/", {"kind": "transcript"}, format="json"
+        ).json()["serial"]
+    transcript = api_client.get(f"/api/v1/certificates/{serial}/credential.json").content
+    assert refusal(transcript).reason == "not_transfer_record"
+
+
+def test_a_status_list_not_signed_by_the_issuer_makes_the_status_unavailable(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+
+    def forged_list(url: str) -> dict[str, Any]:
+        real = json.loads(api_client.get(urlsplit(url).path).content)
+        unsigned = {k: v for k, v in real.items() if k != "proof"}
+        return proof_add(unsigned, key=Ed25519PrivateKey.generate(), created=timezone.now())
+
+    def broken(url: str) -> bytes:
+        raise ConnectionError("down")
+
+    for fetch in (forged_list, broken, lambda url: b"\x00garbage", lambda url: {"id": url}):
+        with pytest.raises(TransferRecordRefused) as refused:
+            transfer_record_verify(
+                document=record, key_for_issuer=trust_ourselves, status_fetch=fetch
+            )
+        assert refused.value.reason == "status_unavailable"
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"",
+        b"not json",
+        b"\xff\xfe",
+        b"[" * 100_000,
+        b'{"a":' * 5_000 + b"1" + b"}" * 5_000,
+        b"[]",
+        b"null",
+        {},
+        {"type": 5},
+        {"type": ["VerifiableCredential", "ClrCredential"]},
+        {"type": ["VerifiableCredential", "ClrCredential"], "issuer": {"id": []}},
+        b"x" * 3_000_000,
+    ],
+)
+def test_garbage_is_refused_as_malformed_field_by_field(db, document):
+    refused = refusal(document)
+    assert refused.reason in ("malformed", "not_transfer_record")
+    assert refused.message_dict
+
+
+def test_a_deeply_nested_dict_is_refused_without_recursing(db):
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(50_000):
+        node["x"] = {}
+        node = node["x"]
+    assert refusal(deep).reason == "malformed"
+
+
+def test_three_hundred_random_mutations_of_a_record_are_each_verified_or_refused_never_raised(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    text = json.dumps(record, ensure_ascii=False)
+    rng = random.Random(23)  # noqa: S311 - reproducible, not secret
+    outcomes = {"accepted": 0}
+    for _ in range(300):
+        mutated = bytearray(text.encode())
+        for _ in range(rng.randint(1, 3)):
+            position = rng.randrange(len(mutated))
+            mutated[position] = rng.choice(b'{}[]",:0123456789abcxyz\x00 ')
+        try:
+            transfer_record_verify(
+                document=bytes(mutated), key_for_issuer=trust_ourselves, status_fetch=None
+            )
+        except TransferRecordRefused as refused:
+            outcomes[refused.reason] = outcomes.get(refused.reason, 0) + 1
+        else:
+            outcomes["accepted"] += 1
+    # Most changes break the JSON or the proof; a change in whitespace or in a key order may not.
+    assert outcomes.get("tampered", 0) + outcomes.get("malformed", 0) > 200, outcomes
+
+
+def test_the_record_is_public_at_its_token_only_and_gone_once_the_account_is_closed(
+    world, api_client, client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    certificate = Certificate.objects.get(serial=row["serial"])
+    path = urlsplit(row["record_url"]).path
+    assert path == f"/credentials/records/{certificate.file_token}"
+
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, no-store"
+    assert json.loads(response.content)["id"].endswith(f"/verify/{certificate.serial}/")
+    # Not by the serial, not for another kind, not for an unknown token.
+    assert client.get(f"/credentials/records/{certificate.serial}").status_code == 404
+    assert client.get("/credentials/records/00000000-0000-0000-0000-000000000000").status_code == (
+        404
+    )
+    Certificate.objects.filter(pk=certificate.pk).update(kind=Certificate.Kind.TRANSCRIPT)
+    assert client.get(path).status_code == 404
+    Certificate.objects.filter(pk=certificate.pk).update(kind=Certificate.Kind.TRANSFER_RECORD)
+    LearningAccount.objects.filter(pk=world["account"].pk).update(
+        status=LearningAccount.Status.CLOSED
+    )
+    assert client.get(path).status_code == 404
+
+
+def test_a_learner_without_an_accredited_outcome_is_told_there_is_nothing_to_record(
+    learner, api_client
+):
+    from tests.accounts.factories import PersonalAccountFactory
+
+    PersonalAccountFactory(holder=learner)
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    response = api_client.post(
+        "/api/v1/certificates/",
+        {"kind": "transfer_record"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 400
+    assert "transfer record" in json.dumps(response.json())
+    assert not Certificate.objects.exists()
+
+
+def test_the_decision_status_list_sets_only_the_revoked_accreditations_bit(
+    world, client, centre_admin
+):
+    Revocation.objects.create(
+        decision=world["second"],
+        reason_code=Revocation.ReasonCode.EVIDENCE_FALSE,
+        reason="证书系伪造",
+        revoked_by=centre_admin,
+        revoked_at=timezone.now(),
+    )
+    import base64
+    import gzip
+
+    response = client.get("/credentials/status/decisions/0")
+    assert response.status_code == 200
+    encoded = json.loads(response.content)["credentialSubject"]["encodedList"][1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    set_bits = [i for i in range(len(bits) * 8) if bits[i // 8] & (0x80 >> (i % 8))]
+    assert set_bits == [world["second"].pk]
+    assert client.get("/credentials/status/decisions/1").status_code == 404
