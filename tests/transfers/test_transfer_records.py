@@ -407,3 +407,19 @@ def test_the_decision_status_list_sets_only_the_revoked_accreditations_bit(
     set_bits = [i for i in range(len(bits) * 8) if bits[i // 8] & (0x80 >> (i % 8))]
     assert set_bits == [world["second"].pk]
     assert client.get("/credentials/status/decisions/1").status_code == 404
+
+
+def test_the_learner_asks_for_a_record_on_the_certificates_page_and_is_given_its_address(
+    world, learner, client, django_capture_on_commit_callbacks
+):
+    client.force_login(learner)
+    with django_capture_on_commit_callbacks(execute=True):
+        asked = client.post("/certificates/", {"kind": "transfer_record", "disclose": ["name"]})
+    assert asked.status_code == 302
+    response = client.get("/certificates/")
+    certificate = Certificate.objects.get(kind=Certificate.Kind.TRANSFER_RECORD)
+    assert certificate.state == Certificate.State.ISSUED
+    page = response.content.decode()
+    assert "学分转移记录" in page
+    assert f'href="/credentials/records/{certificate.file_token}"' in page
+    assert 'data-testid="transfer-record-link"' in page
