@@ -18,13 +18,19 @@ from accreditation.models import Revocation
 from tests.accounts.factories import CentreFactory, UserFactory
 from tests.accreditation.factories import accredited_outcome, catalogue_version
 from tests.people import token_for
-from transfers.certificates.linked_data import controller_document, issuer_did, proof_add
+from transfers.certificates.linked_data import (
+    controller_document,
+    issuer_did,
+    multikey_of,
+    proof_add,
+)
 from transfers.certificates.signing import signing_key
 from transfers.certificates.transfer_records import (
     TransferRecordRefused,
     VerifiedEntry,
     transfer_record_verify,
 )
+from transfers.certificates.verification import signed_document_check
 from transfers.models import Certificate
 
 pytestmark = pytest.mark.django_db
@@ -177,6 +183,18 @@ def test_the_bank_that_trusts_the_issuer_gets_each_entry_with_its_provenance(
             revoked=False,
         ),
     )
+    # The offline check of a downloaded credential takes an issuer's key document too.
+    document = json.dumps(record).encode()
+    assert signed_document_check(document, key_document=controller_document()).genuine is True
+    other = Ed25519PrivateKey.generate().public_key()
+    elsewhere = {
+        **controller_document(),
+        "verificationMethod": [
+            {**method, "publicKeyMultibase": multikey_of(other)}
+            for method in controller_document()["verificationMethod"]
+        ],
+    }
+    assert signed_document_check(document, key_document=elsewhere).genuine is False
     # Without a status fetch the entries are given unchecked.
     unchecked = transfer_record_verify(
         document=record, key_for_issuer=trust_ourselves, status_fetch=None
