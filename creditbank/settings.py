@@ -516,6 +516,20 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "accounts.collective.models.CollectiveMembership.Status",
         "WebhookEventTypeEnum": "accounts.webhooks.models.EventType",
         "WebhookDeliveryStatusEnum": "accounts.webhooks.models.WebhookDelivery.Status",
+        # The one-value ``kind`` of each schema of POST /api/v1/outcomes/ (the discriminator),
+        # named after the kind rather than after a hash of it.
+        **{
+            "".join(part.title() for part in kind.split("_")) + "KindEnum": [kind]
+            for kind in (
+                "vocational_qualification",
+                "skill_level",
+                "academic_course",
+                "training",
+                "online_course",
+                "competition_award",
+                "other",
+            )
+        },
     },
 }
 

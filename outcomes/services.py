@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
@@ -36,6 +37,7 @@ from common.records import ExportParts, rows_of
 
 from . import hooks
 from .models import EvidenceFile, LearningOutcome, OutcomeKind
+from .pending import evidence_staged_take
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
@@ -160,6 +162,25 @@ def outcome_save(
             actor=actor,
             details={"outcome": outcome.pk, "title": outcome.title, "files": len(checked)},
         )
+    return outcome
+
+
+def outcome_save_staged(
+    *, account: LearningAccount, actor: User, data: dict[str, Any], upload_tokens: Sequence[str]
+) -> LearningOutcome:
+    """Save a new outcome with evidence uploaded beforehand (``pending.evidence_stage``); the
+    pending files are deleted once the outcome is committed, so a token names one outcome's
+    file only. A refused save keeps them, for the corrected request."""
+    outcome_precheck(data)
+    if not upload_tokens:
+        raise ValidationError({"uploads": _("Add at least one evidence file.")})
+    taken = evidence_staged_take(account_id=account.pk, tokens=upload_tokens)
+    with transaction.atomic():
+        outcome = outcome_save(
+            account=account, actor=actor, data=data, uploads=[upload for upload, _path in taken]
+        )
+        for _upload, path in taken:
+            transaction.on_commit(partial(default_storage.delete, path))
     return outcome
 
 

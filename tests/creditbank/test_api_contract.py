@@ -86,10 +86,14 @@ def test_request_bodies_are_json_unless_a_file_goes_up(document):
             for p in properties.values()
         )
         assert media_type == ("multipart/form-data" if binary else "application/json"), label
-    assert (
+    # An outcome goes up as JSON; only its evidence files are multipart.
+    operations = operations_of(document)
+    assert list(operations["POST /api/v1/outcomes/"]["requestBody"]["content"]) == [
+        "application/json"
+    ]
+    assert list(operations["POST /api/v1/evidence/uploads/"]["requestBody"]["content"]) == [
         "multipart/form-data"
-        in operations_of(document)["POST /api/v1/outcomes/"]["requestBody"]["content"]
-    )
+    ]
 
 
 def test_changing_contact_details_documents_what_the_server_requires(document, api_client, shao):
@@ -199,10 +203,22 @@ def test_a_transfers_item_errors_are_keyed_by_their_path(api_client, transfer_wo
 
 def test_adding_an_outcome_documents_what_each_kind_needs(document, api_client, shao):
     operation = operations_of(document)["POST /api/v1/outcomes/"]
+    schemas = document["components"]["schemas"]
 
-    assert operation["x-required-by-kind"]["training"] == ["provider", "hours", "started_on"]
-    assert operation["x-required-by-kind"]["other"] == ["content"]
-    assert "- `training`: `provider`, `hours`, `started_on`" in operation["description"]
+    # JSON, one schema per kind, told apart by a discriminator on the kind.
+    body = operation["requestBody"]["content"]
+    assert list(body) == ["application/json"]
+    one_of = schemas[body["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]]
+    assert one_of["discriminator"]["propertyName"] == "kind"
+    required = {
+        kind: set(schemas[ref.rsplit("/", 1)[-1]]["required"])
+        for kind, ref in one_of["discriminator"]["mapping"].items()
+    }
+    assert len(one_of["oneOf"]) == len(required) == 7
+    common = {"kind", "title", "achieved_on", "uploads"}
+    assert required["training"] == common | {"provider", "hours", "started_on"}
+    assert required["other"] == common | {"content"}
+    assert required["vocational_qualification"] == common | {"issuing_body", "certificate_number"}
     # ... as the server refuses a training outcome without them.
     api_client.force_authenticate(shao.holder)
     refused = api_client.post(
