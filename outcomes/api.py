@@ -145,6 +145,7 @@ class EvidenceUploadView(APIView):
         request={"multipart/form-data": EvidenceUploadFilesSerializer},
         responses={201: EvidenceUploadSerializer(many=True)},
     )
+    @idempotent
     def post(self, request: Request) -> Response:
         body = EvidenceUploadFilesSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -10,6 +10,7 @@ import datetime
 import importlib
 import io
 import json
+import pkgutil
 import subprocess
 import sys
 import uuid
@@ -79,6 +80,20 @@ def generated(live_server, tmp_path):
     sys.path.remove(str(tmp_path))
     for name in [m for m in sys.modules if m.startswith(PACKAGE)]:
         del sys.modules[name]
+
+
+def test_every_module_of_the_generated_client_imports(generated):
+    # Issue 22: 23 endpoint modules once failed on import (NameError: Unset).
+    api = importlib.import_module(f"{PACKAGE}.api")
+    modules = [
+        info.name
+        for info in pkgutil.walk_packages(api.__path__, prefix=f"{PACKAGE}.api.")
+        if not info.ispkg
+    ]
+
+    for name in modules:
+        importlib.import_module(name)
+    assert len(modules) >= 100
 
 
 def test_the_seed_story_runs_through_the_generated_client(
