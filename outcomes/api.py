@@ -32,6 +32,7 @@ from .serializers import (
     BatchUploadSerializer,
     EvidenceUploadFilesSerializer,
     EvidenceUploadSerializer,
+    OutcomeChangeSerializer,
     OutcomeCreateSerializer,
     OutcomeSerializer,
     StatusQuerySerializer,
@@ -40,6 +41,7 @@ from .services import (
     outcome_save,
     outcome_save_staged,
     outcome_update,
+    outcome_update_staged,
     outcome_withdraw,
     outcomes_of,
 )
@@ -171,9 +173,27 @@ class OutcomeDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(OutcomeSerializer(self._outcome(request, pk)).data)
 
-    @extend_schema(request=OutcomeSerializer, responses=OutcomeSerializer)
+    @extend_schema(
+        request={"application/json": OutcomeChangeSerializer},
+        responses=OutcomeSerializer,
+        description=(
+            "Change a saved outcome: the fields to change, and evidence to add uploaded first "
+            "(POST /api/v1/evidence/uploads/), named by token in `uploads`. The multipart form "
+            "(fields and `files` in one body) is still accepted."
+        ),
+    )
     def patch(self, request: Request, pk: int) -> Response:
         outcome = self._outcome(request, pk)
+        if not request.content_type.startswith(MULTIPART):
+            change = OutcomeChangeSerializer(outcome, data=request.data, partial=True)
+            change.is_valid(raise_exception=True)
+            outcome = outcome_update_staged(
+                outcome=outcome,
+                actor=request.user,  # type: ignore[arg-type]
+                data={k: v for k, v in change.validated_data.items() if k != "uploads"},
+                upload_tokens=change.validated_data.get("uploads", []),
+            )
+            return Response(OutcomeSerializer(outcome).data)
         serializer = OutcomeSerializer(outcome, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         outcome = outcome_update(

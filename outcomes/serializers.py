@@ -174,6 +174,21 @@ class OutcomeCreateSerializer(FreeTextChecked):
         extra_kwargs = {"kind": {"required": True}, "achieved_on": {"required": True}}
 
 
+class OutcomeChangeSerializer(FreeTextChecked):
+    """A change to a saved outcome, as JSON: the fields to change, and evidence to add."""
+
+    uploads = serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        max_length=10,
+        required=False,
+        help_text="The `token` of each evidence file to add, from POST /api/v1/evidence/uploads/.",
+    )
+
+    class Meta:
+        model = LearningOutcome
+        fields = OutcomeCreateSerializer.Meta.fields
+
+
 def _outcome_create_for(
     kind: str, label: Any, required: tuple[str, ...]
 ) -> type[serializers.Serializer[Any]]:

@@ -8,7 +8,8 @@ a failed upload leaves neither an outcome nor a file behind.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -168,20 +169,32 @@ def outcome_save(
 def outcome_save_staged(
     *, account: LearningAccount, actor: User, data: dict[str, Any], upload_tokens: Sequence[str]
 ) -> LearningOutcome:
-    """Save a new outcome with evidence uploaded beforehand (``pending.evidence_stage``); the
-    pending files are deleted once the outcome is committed, so a token names one outcome's
-    file only. A refused save keeps them, for the corrected request."""
+    """Save a new outcome with evidence uploaded beforehand (``pending.evidence_stage``)."""
     outcome_precheck(data)
     if not upload_tokens:
         raise ValidationError({"uploads": _("Add at least one evidence file.")})
-    taken = evidence_staged_take(account_id=account.pk, tokens=upload_tokens)
+    with _staged_uploads(account=account, tokens=upload_tokens) as uploads:
+        return outcome_save(account=account, actor=actor, data=data, uploads=uploads)
+
+
+def outcome_update_staged(
+    *, outcome: LearningOutcome, actor: User, data: dict[str, Any], upload_tokens: Sequence[str]
+) -> LearningOutcome:
+    """Change a saved outcome, adding evidence uploaded beforehand."""
+    with _staged_uploads(account=outcome.account, tokens=upload_tokens) as uploads:
+        return outcome_update(outcome=outcome, actor=actor, data=data, uploads=uploads)
+
+
+@contextmanager
+def _staged_uploads(*, account: LearningAccount, tokens: Sequence[str]) -> Iterator[list[Upload]]:
+    """The uploads ``tokens`` name, for the block to store in one transaction; their pending
+    files are deleted once it commits, so a token names one outcome's file only. A refused
+    block keeps them, for the corrected request."""
+    taken = evidence_staged_take(account_id=account.pk, tokens=tokens)
     with transaction.atomic():
-        outcome = outcome_save(
-            account=account, actor=actor, data=data, uploads=[upload for upload, _path in taken]
-        )
+        yield [upload for upload, _path in taken]
         for _upload, path in taken:
             transaction.on_commit(partial(default_storage.delete, path))
-    return outcome
 
 
 def outcome_field_empty(field: str) -> Any:

@@ -185,3 +185,34 @@ def test_uploads_waiting_are_capped_per_learner(api_client, shao, wang):
     assert refused.status_code == 400
     assert "files" in refused.json()
     assert others.status_code == 201
+
+
+def test_a_saved_outcome_is_changed_as_json_and_gains_uploaded_evidence(
+    api_client, shao, django_capture_on_commit_callbacks
+):
+    api_client.force_authenticate(shao.holder)
+    first = uploaded(api_client, ("a.pdf", pdf_bytes()))[0]["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome_id = api_client.post(
+            "/api/v1/outcomes/", {**certificate(), "uploads": [first]}, format="json"
+        ).json()["id"]
+    more = uploaded(api_client, ("b.png", png_bytes()))[0]["token"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        changed = api_client.patch(
+            f"/api/v1/outcomes/{outcome_id}/",
+            {"title": "幼儿园园长资格证书（换证）", "uploads": [more]},
+            format="json",
+        )
+    refused = api_client.patch(
+        f"/api/v1/outcomes/{outcome_id}/", {"certificate_number": ""}, format="json"
+    )
+
+    assert changed.status_code == 200, changed.json()
+    assert changed.json()["title"] == "幼儿园园长资格证书（换证）"
+    assert [e["original_name"] for e in changed.json()["evidence"]] == ["a.pdf", "b.png"]
+    assert pending_files() == []
+    # A vocational qualification keeps needing its certificate number.
+    assert refused.status_code == 400
+    assert list(refused.json()) == ["certificate_number"]
+    assert LearningOutcome.objects.get().certificate_number == "YZ-2018-0042"
