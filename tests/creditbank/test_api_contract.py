@@ -237,6 +237,12 @@ def test_adding_an_outcome_documents_what_each_kind_needs(document, api_client, 
     assert required["training"] == common | {"provider", "hours", "started_on"}
     assert required["other"] == common | {"content"}
     assert required["vocational_qualification"] == common | {"issuing_body", "certificate_number"}
+    # Each kind's one-value enum is named after it (settings' ENUM_NAME_OVERRIDES), not a hash.
+    for kind, ref in one_of["discriminator"]["mapping"].items():
+        kind_ref = schemas[ref.rsplit("/", 1)[-1]]["properties"]["kind"]["$ref"]
+        enum = kind_ref.rsplit("/", 1)[-1]
+        assert enum == kind.title().replace("_", "") + "KindEnum"
+        assert schemas[enum]["enum"] == [kind]
     # ... as the server refuses a training outcome without them.
     api_client.force_authenticate(shao.holder)
     refused = api_client.post(
