@@ -7,6 +7,7 @@ listed in README.md.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -341,6 +342,12 @@ WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_RETRY_CAP_SECONDS = env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600)
+# An outbound HTTP proxy for webhooks (``http://[user:password@]host:port``), for networks whose
+# only way out is a proxy. Deliveries tunnel through it with CONNECT to the address the SSRF
+# check passed, never to the name (docs/decisions/0018); HTTP(S)_PROXY is not read for them.
+WEBHOOK_PROXY_URL = os.environ.get("WEBHOOK_PROXY_URL", "")
+if WEBHOOK_PROXY_URL and not re.fullmatch(r"http://[^/?#\s]+(:\d+)?/?", WEBHOOK_PROXY_URL):
+    raise ImproperlyConfigured("WEBHOOK_PROXY_URL must be http://[user:password@]host:port.")
 
 # --- Storage -----------------------------------------------------------------------------------
 
@@ -516,6 +523,20 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "accounts.collective.models.CollectiveMembership.Status",
         "WebhookEventTypeEnum": "accounts.webhooks.models.EventType",
         "WebhookDeliveryStatusEnum": "accounts.webhooks.models.WebhookDelivery.Status",
+        # The one-value ``kind`` of each schema of POST /api/v1/outcomes/ (the discriminator),
+        # named after the kind rather than after a hash of it.
+        **{
+            "".join(part.title() for part in kind.split("_")) + "KindEnum": [kind]
+            for kind in (
+                "vocational_qualification",
+                "skill_level",
+                "academic_course",
+                "training",
+                "online_course",
+                "competition_award",
+                "other",
+            )
+        },
     },
 }
 

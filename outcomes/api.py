@@ -2,7 +2,7 @@ from typing import Any
 
 from django.http import HttpResponseBase
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -24,35 +24,47 @@ from .batches import (
     outcome_decline,
 )
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome
+from .pending import evidence_stage
 from .serializers import (
+    OUTCOME_CREATE_BY_KIND,
     BatchErrorsSerializer,
     BatchSerializer,
     BatchUploadSerializer,
+    EvidenceUploadFilesSerializer,
+    EvidenceUploadSerializer,
+    OutcomeChangeSerializer,
+    OutcomeCreateSerializer,
     OutcomeSerializer,
     StatusQuerySerializer,
 )
 from .services import (
-    REQUIRED_BY_KIND,
     outcome_save,
+    outcome_save_staged,
     outcome_update,
+    outcome_update_staged,
     outcome_withdraw,
     outcomes_of,
 )
 from .storage import uploads_read
 from .views import batch_report_from, evidence_download
 
-# What each kind needs beyond kind, title and achieved_on, in the schema: a oneOf per kind in a
-# multipart body is dropped by openapi-python-client 0.29 (it sends no body at all), so the
-# rule is written out in the operation and as ``x-required-by-kind`` (docs/decisions/0014).
-KIND_REQUIREMENTS = (
-    "Add a learning outcome with its evidence (multipart: one `files` part per file, at least "
-    "one; PDF, JPEG or PNG). Besides `kind`, `title` and `achieved_on`, each kind needs "
-    "(a missing one answers 400 keyed by the field):\n\n"
-    + "\n".join(
-        f"- `{kind!s}`: " + ", ".join(f"`{field}`" for field in fields)
-        for kind, fields in REQUIRED_BY_KIND.items()
-    )
+# ``POST /api/v1/outcomes/`` is documented as JSON, one schema per kind under a discriminator on
+# ``kind``, the evidence uploaded beforehand; the multipart form of the same request (the files
+# in the body) is still read, for clients written before (docs/decisions/0014).
+OUTCOME_CREATE = PolymorphicProxySerializer(
+    component_name="OutcomeCreate",
+    serializers=dict(OUTCOME_CREATE_BY_KIND.items()),
+    resource_type_field_name="kind",
 )
+CREATE_DESCRIPTION = (
+    "Add a learning outcome. Upload its evidence first (POST /api/v1/evidence/uploads/), then "
+    "send the outcome as JSON naming the uploads by their `token`; each kind has its schema "
+    "with the fields it needs (a missing one answers 400 keyed by the field). The older form, "
+    "multipart with the outcome's fields and one `files` part per file, is still accepted."
+)
+
+
+MULTIPART = "multipart/form-data"
 
 
 def learner_account(request: Request) -> LearningAccount:
@@ -85,13 +97,14 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        request={"multipart/form-data": OutcomeSerializer},
+        request={"application/json": OUTCOME_CREATE},
         responses={201: OutcomeSerializer},
-        description=KIND_REQUIREMENTS,
-        extensions={"x-required-by-kind": {str(k): list(v) for k, v in REQUIRED_BY_KIND.items()}},
+        description=CREATE_DESCRIPTION,
     )
     @idempotent
     def post(self, request: Request) -> Response:
+        if not request.content_type.startswith(MULTIPART):
+            return self._create_from_json(request)
         serializer = OutcomeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         outcome = outcome_save(
@@ -101,6 +114,50 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
             uploads=uploads_read(serializer.validated_data.get("files", [])),
         )
         return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
+
+    def _create_from_json(self, request: Request) -> Response:
+        data = request.data
+        chosen = (
+            OUTCOME_CREATE_BY_KIND.get(str(data.get("kind"))) if isinstance(data, dict) else None
+        )
+        # The kind chooses the schema: without a known one, the request is refused as the
+        # kind-independent schema refuses it (the kind keyed as any field, a body that is
+        # not an object as a whole).
+        serializer = (chosen or OutcomeCreateSerializer)(data=data)
+        serializer.is_valid(raise_exception=True)
+        fields = {k: v for k, v in serializer.validated_data.items() if k != "uploads"}
+        outcome = outcome_save_staged(
+            account=learner_account(request),
+            actor=request.user,  # type: ignore[arg-type]
+            data=fields,
+            upload_tokens=serializer.validated_data["uploads"],
+        )
+        return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
+
+
+class EvidenceUploadView(APIView):
+    """Evidence uploaded ahead of the outcome it proves (multipart): each file is checked as
+    the outcome's would be, and kept for a day under a ``token`` that
+    ``POST /api/v1/outcomes/`` names it by."""
+
+    permission_classes = [HasRole.of(Role.LEARNER)]
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": EvidenceUploadFilesSerializer},
+        responses={201: EvidenceUploadSerializer(many=True)},
+    )
+    @idempotent
+    def post(self, request: Request) -> Response:
+        body = EvidenceUploadFilesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        staged = evidence_stage(
+            account_id=learner_account(request).pk,
+            uploads=uploads_read(body.validated_data["files"]),
+        )
+        return Response(
+            EvidenceUploadSerializer(staged, many=True).data, status=status.HTTP_201_CREATED
+        )
 
 
 class OutcomeDetailView(APIView):
@@ -116,9 +173,27 @@ class OutcomeDetailView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         return Response(OutcomeSerializer(self._outcome(request, pk)).data)
 
-    @extend_schema(request=OutcomeSerializer, responses=OutcomeSerializer)
+    @extend_schema(
+        request={"application/json": OutcomeChangeSerializer},
+        responses=OutcomeSerializer,
+        description=(
+            "Change a saved outcome: the fields to change, and evidence to add uploaded first "
+            "(POST /api/v1/evidence/uploads/), named by token in `uploads`. The multipart form "
+            "(fields and `files` in one body) is still accepted."
+        ),
+    )
     def patch(self, request: Request, pk: int) -> Response:
         outcome = self._outcome(request, pk)
+        if not request.content_type.startswith(MULTIPART):
+            change = OutcomeChangeSerializer(outcome, data=request.data, partial=True)
+            change.is_valid(raise_exception=True)
+            outcome = outcome_update_staged(
+                outcome=outcome,
+                actor=request.user,  # type: ignore[arg-type]
+                data={k: v for k, v in change.validated_data.items() if k != "uploads"},
+                upload_tokens=change.validated_data.get("uploads", []),
+            )
+            return Response(OutcomeSerializer(outcome).data)
         serializer = OutcomeSerializer(outcome, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         outcome = outcome_update(

@@ -23,6 +23,7 @@ urlpatterns: list[URLPattern] = [
         api.BatchListView.as_view(),
         name="api-institution-batches",
     ),
+    path("evidence/uploads/", api.EvidenceUploadView.as_view(), name="api-evidence-uploads"),
     path(
         "evidence/<int:pk>/download/",
         api.EvidenceDownloadView.as_view(),

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from .evidence import evidence_check
 from .storage import Upload, evidence_display_name
@@ -118,3 +120,101 @@ def pending_sweep(*, now: datetime.datetime | None = None) -> int:
             default_storage.delete(path)
             removed += 1
     return removed
+
+
+# Evidence uploaded ahead of an outcome over the API (POST /api/v1/evidence/uploads/), so that
+# the outcome itself goes up as JSON, with one schema per kind (docs/decisions/0014). An API
+# client has no session: the upload's token carries the account, the stored path and the
+# learner's name for the file, signed, and expires with PENDING_TTL. The stored file is a
+# pending upload like the form's, under PENDING_DIR, so the same sweep deletes abandoned ones.
+UPLOAD_SALT = "outcomes.evidence-upload"
+# How many uploads one account may have waiting at once: files nobody saves with an outcome
+# must not escape the storage quota for long, nor in large numbers.
+MAX_STAGED = 2 * MAX_PENDING
+
+
+def _staged_prefix(account_id: int) -> str:
+    return f"api-{account_id}-"
+
+
+def staged_count(*, account_id: int) -> int:
+    try:
+        _dirs, files = default_storage.listdir(PENDING_DIR)
+    except (FileNotFoundError, NotImplementedError):
+        return 0
+    return sum(1 for name in files if name.startswith(_staged_prefix(account_id)))
+
+
+def evidence_stage(*, account_id: int, uploads: Iterable[Upload]) -> list[dict[str, Any]]:
+    """Check and keep uploads for an outcome created later; all or none. Returns, per file, the
+    ``token`` to name it by, its display ``name``, ``content_type``, ``size`` and
+    ``expires_at``. Raises ValidationError keyed ``files`` with every problem."""
+    uploads = list(uploads)
+    if not uploads:
+        raise ValidationError({"files": _("Add at least one evidence file.")})
+    pending_sweep()
+    if staged_count(account_id=account_id) + len(uploads) > MAX_STAGED:
+        raise ValidationError(
+            {
+                "files": _(
+                    "You have %(n)d uploads waiting: save an outcome with them, or wait "
+                    "until they expire."
+                )
+                % {"n": staged_count(account_id=account_id)}
+            }
+        )
+    checked = []
+    errors: list[str] = []
+    for upload in uploads:
+        try:
+            checked.append((upload, evidence_check(upload.data, filename=upload.name)))
+        except ValidationError as exc:
+            errors.extend(exc.messages)
+    if errors:
+        raise ValidationError({"files": errors})
+    expires_at = timezone.now() + PENDING_TTL
+    staged = []
+    for upload, clean in checked:
+        path = default_storage.save(
+            f"{PENDING_DIR}/{_staged_prefix(account_id)}{secrets.token_urlsafe(12)}"
+            f"{clean.extension}",
+            ContentFile(clean.content),
+        )
+        name = evidence_display_name(upload.name, clean.extension)
+        staged.append(
+            {
+                "token": signing.dumps({"a": account_id, "p": path, "n": name}, salt=UPLOAD_SALT),
+                "name": name,
+                "content_type": clean.content_type,
+                "size": clean.size,
+                "expires_at": expires_at,
+            }
+        )
+    return staged
+
+
+def evidence_staged_take(*, account_id: int, tokens: Sequence[str]) -> list[tuple[Upload, str]]:
+    """The uploads ``tokens`` name, read back with their stored paths (for the caller to delete
+    once the outcome is saved). Raises ValidationError keyed ``uploads`` for a token that is
+    not this account's, expired, or already used."""
+    taken: list[tuple[Upload, str]] = []
+    for token in tokens:
+        try:
+            staged = signing.loads(token, salt=UPLOAD_SALT, max_age=PENDING_TTL)
+        except signing.BadSignature:
+            staged = None
+        if (
+            not isinstance(staged, dict)
+            or staged.get("a") != account_id
+            or not default_storage.exists(staged.get("p", ""))
+        ):
+            raise ValidationError(
+                {
+                    "uploads": _(
+                        "This upload is unknown, expired or already used: upload the file again."
+                    )
+                }
+            )
+        with default_storage.open(staged["p"], "rb") as stored:
+            taken.append((Upload(name=staged["n"], data=stored.read()), staged["p"]))
+    return taken

@@ -6,7 +6,7 @@ from rest_framework import serializers
 from accounts.services import validate_no_identity_number
 
 from .models import EvidenceFile, InstitutionBatch, LearningOutcome, OutcomeKind
-from .services import FREE_TEXT_FIELDS
+from .services import FREE_TEXT_FIELDS, REQUIRED_BY_KIND
 
 
 class FreeTextChecked(serializers.ModelSerializer):
@@ -132,3 +132,96 @@ class BatchErrorsSerializer(serializers.Serializer):
 
 class StatusQuerySerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=LearningOutcome.Status.choices, required=False)
+
+
+class EvidenceUploadFilesSerializer(serializers.Serializer):
+    files = serializers.ListField(
+        child=serializers.FileField(max_length=200, allow_empty_file=True),
+        help_text="Evidence files (PDF, JPEG, PNG): repeat the 'files' part for each.",
+    )
+
+
+class EvidenceUploadSerializer(serializers.Serializer):
+    token = serializers.CharField(
+        help_text=(
+            "Names this upload in `uploads` of POST /api/v1/outcomes/; secret, valid for "
+            "one outcome until `expires_at`."
+        )
+    )
+    name = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+    expires_at = serializers.DateTimeField()
+
+
+class OutcomeCreateSerializer(FreeTextChecked):
+    """An outcome created as JSON, its evidence uploaded beforehand; one subclass per kind
+    (:data:`OUTCOME_CREATE_BY_KIND`) states the fields that kind needs."""
+
+    uploads = serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        min_length=1,
+        max_length=10,
+        help_text="The `token` of each evidence file from POST /api/v1/evidence/uploads/.",
+    )
+
+    class Meta:
+        model = LearningOutcome
+        fields = [
+            "kind", "title", "issuing_body", "certificate_number", "achieved_on", "content",
+            "mode", "place", "provider", "started_on", "ended_on", "hours", "result", "uploads",
+        ]  # fmt: skip
+        extra_kwargs = {"kind": {"required": True}, "achieved_on": {"required": True}}
+
+
+class OutcomeChangeSerializer(FreeTextChecked):
+    """A change to a saved outcome, as JSON: the fields to change, and evidence to add."""
+
+    uploads = serializers.ListField(
+        child=serializers.CharField(max_length=500),
+        max_length=10,
+        required=False,
+        help_text="The `token` of each evidence file to add, from POST /api/v1/evidence/uploads/.",
+    )
+
+    class Meta:
+        model = LearningOutcome
+        fields = OutcomeCreateSerializer.Meta.fields
+
+
+def _outcome_create_for(
+    kind: str, label: Any, required: tuple[str, ...]
+) -> type[serializers.Serializer[Any]]:
+    # The kind as a one-value enum written inline: a generator then tells the kinds apart by
+    # the discriminator, and no component is shared (or renamed) between them.
+    name = "".join(part.title() for part in kind.split("_")) + "OutcomeCreate"
+    kind_field = extend_schema_field({"type": "string", "enum": [kind]})(
+        type(name + "KindField", (serializers.ChoiceField,), {"__module__": __name__})
+    )
+    extra: dict[str, dict[str, bool]] = {
+        field: {"required": True, "allow_null": False} for field in required
+    }
+    for field in required:
+        if field not in ("hours", "started_on"):
+            extra[field]["allow_blank"] = False
+    meta = type(
+        "Meta",
+        (OutcomeCreateSerializer.Meta,),
+        {"extra_kwargs": {**OutcomeCreateSerializer.Meta.extra_kwargs, **extra}},
+    )
+    return type(
+        name,
+        (OutcomeCreateSerializer,),
+        {
+            "__module__": __name__,
+            "__doc__": f"A new outcome of the kind `{kind}`, with the fields that kind needs.",
+            "kind": kind_field(choices=[(kind, label)]),
+            "Meta": meta,
+        },
+    )
+
+
+OUTCOME_CREATE_BY_KIND: dict[str, type[serializers.Serializer[Any]]] = {
+    kind: _outcome_create_for(kind, label, REQUIRED_BY_KIND.get(kind, ()))
+    for kind, label in OutcomeKind.choices
+}

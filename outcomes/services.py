@@ -8,12 +8,14 @@ a failed upload leaves neither an outcome nor a file behind.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import ExtractYear
@@ -36,6 +38,7 @@ from common.records import ExportParts, rows_of
 
 from . import hooks
 from .models import EvidenceFile, LearningOutcome, OutcomeKind
+from .pending import evidence_staged_take
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
@@ -161,6 +164,37 @@ def outcome_save(
             details={"outcome": outcome.pk, "title": outcome.title, "files": len(checked)},
         )
     return outcome
+
+
+def outcome_save_staged(
+    *, account: LearningAccount, actor: User, data: dict[str, Any], upload_tokens: Sequence[str]
+) -> LearningOutcome:
+    """Save a new outcome with evidence uploaded beforehand (``pending.evidence_stage``)."""
+    outcome_precheck(data)
+    if not upload_tokens:
+        raise ValidationError({"uploads": _("Add at least one evidence file.")})
+    with _staged_uploads(account=account, tokens=upload_tokens) as uploads:
+        return outcome_save(account=account, actor=actor, data=data, uploads=uploads)
+
+
+def outcome_update_staged(
+    *, outcome: LearningOutcome, actor: User, data: dict[str, Any], upload_tokens: Sequence[str]
+) -> LearningOutcome:
+    """Change a saved outcome, adding evidence uploaded beforehand."""
+    with _staged_uploads(account=outcome.account, tokens=upload_tokens) as uploads:
+        return outcome_update(outcome=outcome, actor=actor, data=data, uploads=uploads)
+
+
+@contextmanager
+def _staged_uploads(*, account: LearningAccount, tokens: Sequence[str]) -> Iterator[list[Upload]]:
+    """The uploads ``tokens`` name, for the block to store in one transaction; their pending
+    files are deleted once it commits, so a token names one outcome's file only. A refused
+    block keeps them, for the corrected request."""
+    taken = evidence_staged_take(account_id=account.pk, tokens=tokens)
+    with transaction.atomic():
+        yield [upload for upload, _path in taken]
+        for _upload, path in taken:
+            transaction.on_commit(partial(default_storage.delete, path))
 
 
 def outcome_field_empty(field: str) -> Any:

@@ -57,6 +57,7 @@ from accounts.collective.services import (
     collective_of,
     membership_shown,
 )
+from accounts.core.api import CentreCodeField
 from accounts.core.models import Institution, Role, User
 from accounts.ledger.models import LearningAccount
 from accounts.ledger.services import learning_account_required
@@ -501,10 +502,10 @@ class CollectiveApplicationSerializer(serializers.Serializer):
         max_length=18,
         validators=[validate_unified_social_credit_code],
     )
-    centre = serializers.PrimaryKeyRelatedField(
+    centre = CentreCodeField(
         label=gettext_lazy("Accreditation branch centre"),
         queryset=collective_centres(),
-        help_text=gettext_lazy("The id of an active accreditation branch centre."),
+        help_text=gettext_lazy("The code of an active accreditation branch centre."),
     )
     admin_name = serializers.CharField(label=gettext_lazy("Administrator's name"), max_length=150)
     admin_email = serializers.EmailField(
@@ -534,6 +535,9 @@ class AdministratorSerializer(serializers.ModelSerializer):
 class InstitutionApplicationSerializer(serializers.ModelSerializer):
     """An institution with its collective account: the application and its decision."""
 
+    centre: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
     centre_name = serializers.CharField(source="centre.name", read_only=True, default="")
     account_number = serializers.CharField(source="collective_account.number", read_only=True)
     # A plain string in the schema: an enum here would collide with LearningAccount's status

@@ -15,6 +15,25 @@ from .models import Centre
 from .queries import centres_list
 
 
+class CentreCodeField(serializers.SlugRelatedField):
+    """A reference to a centre by its ``code``, the centre's identifier in the API (the one
+    ``GET /api/v1/centres/`` lists, docs/decisions/0014). Clients written before this rule sent
+    the centre's database id: an integer is still read as such, and not documented."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("slug_field", "code")
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, int) and not isinstance(data, bool):
+            queryset = self.get_queryset()
+            centre = queryset.filter(pk=data).first() if queryset is not None else None
+            if centre is not None:
+                return centre
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return super().to_internal_value(data)
+
+
 class CentreSerializer(serializers.ModelSerializer[Centre]):
     class Meta:
         model = Centre

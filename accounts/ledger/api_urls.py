@@ -16,7 +16,7 @@ urlpatterns = [
     path("centre/accounts/", CentreAccountOpenApi.as_view(), name="api-centre-account-open"),
     path("accounts/lookup/", AccountLookupApi.as_view(), name="api-account-lookup"),
     path(
-        "accounts/<str:number>/identity-reveals/",
+        "accounts/<str:account_number>/identity-reveals/",
         IdentityRevealApi.as_view(),
         name="api-identity-reveal",
     ),

@@ -225,10 +225,10 @@ class IdentityRevealApi(APIView):
     permission_classes = [HasRole.of(*REVEAL_STAFF_ROLES)]
 
     @extend_schema(request=RevealSerializer, responses={200: dict})
-    def post(self, request: Request, number: str) -> Response:
+    def post(self, request: Request, account_number: str) -> Response:
         body = RevealSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        account = get_object_or_404(LearningAccount, number=number, kind="personal")
+        account = get_object_or_404(LearningAccount, number=account_number, kind="personal")
         number_in_clear = identity_reveal(
             staff=request.user,  # type: ignore[arg-type]
             account=account,

@@ -892,7 +892,7 @@ def visits_at(*, staff: User) -> QuerySet[CentreVisit]:
     """The visits booked at the staff member's centre."""
     if staff.centre_id is None:
         return CentreVisit.objects.none()
-    return CentreVisit.objects.filter(centre_id=staff.centre_id).select_related("account")
+    return CentreVisit.objects.filter(centre_id=staff.centre_id).select_related("account", "centre")
 
 
 def visit_copy_record(*, staff: User, visit_id: int, pages: str) -> CentreVisit:

@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.core.api import CentreCodeField
 from accounts.core.models import Centre, Role, User
 from accounts.ledger.models import LearningAccount
 from accounts.ledger.services import learning_account_of
@@ -564,6 +565,10 @@ class CorrectionDecisionApiView(APIView):
 
 
 class VisitSerializer(serializers.ModelSerializer[CentreVisit]):
+    centre = CentreCodeField(
+        queryset=Centre.objects.all(), help_text=gettext_lazy("The centre's code.")
+    )
+
     class Meta:
         model = CentreVisit
         fields = [

@@ -123,14 +123,16 @@ class WebhookApi(WebhookAdminApi):
     """One subscription: read, change (any of url, event_types, is_active) or delete."""
 
     @extend_schema(responses=WebhookSubscriptionSerializer)
-    def get(self, request: Request, pk: int, sid: int) -> Response:
-        return Response(WebhookSubscriptionSerializer(self.subscription(request, pk, sid)).data)
+    def get(self, request: Request, pk: int, subscription_id: int) -> Response:
+        return Response(
+            WebhookSubscriptionSerializer(self.subscription(request, pk, subscription_id)).data
+        )
 
     @extend_schema(
         request=WebhookSubscriptionChangeRequest, responses=WebhookSubscriptionSerializer
     )
-    def patch(self, request: Request, pk: int, sid: int) -> Response:
-        subscription = self.subscription(request, pk, sid)
+    def patch(self, request: Request, pk: int, subscription_id: int) -> Response:
+        subscription = self.subscription(request, pk, subscription_id)
         body = WebhookSubscriptionChangeRequest(data=request.data)
         body.is_valid(raise_exception=True)
         data: dict[str, Any] = body.validated_data
@@ -144,9 +146,9 @@ class WebhookApi(WebhookAdminApi):
         return Response(WebhookSubscriptionSerializer(subscription).data)
 
     @extend_schema(responses={204: None})
-    def delete(self, request: Request, pk: int, sid: int) -> Response:
+    def delete(self, request: Request, pk: int, subscription_id: int) -> Response:
         webhook_subscription_delete(
-            subscription=self.subscription(request, pk, sid),
+            subscription=self.subscription(request, pk, subscription_id),
             actor=request.user,  # type: ignore[arg-type]
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -156,9 +158,9 @@ class WebhookRotateApi(WebhookAdminApi):
     """A new signing secret, answered this once; later attempts are signed with it."""
 
     @extend_schema(request=None, responses=WebhookSecretSerializer)
-    def post(self, request: Request, pk: int, sid: int) -> Response:
+    def post(self, request: Request, pk: int, subscription_id: int) -> Response:
         secret = webhook_secret_rotate(
-            subscription=self.subscription(request, pk, sid),
+            subscription=self.subscription(request, pk, subscription_id),
             actor=request.user,  # type: ignore[arg-type]
         )
         return Response({"secret": secret})
@@ -177,9 +179,9 @@ class WebhookReplayApi(WebhookAdminApi):
     """Send a delivered or failed message again, with the same ``webhook-id``."""
 
     @extend_schema(request=None, responses=WebhookDeliverySerializer)
-    def post(self, request: Request, pk: int, did: int) -> Response:
+    def post(self, request: Request, pk: int, delivery_id: int) -> Response:
         delivery = get_object_or_404(
-            WebhookDelivery, pk=did, subscription__institution=self.institution(request, pk)
+            WebhookDelivery, pk=delivery_id, subscription__institution=self.institution(request, pk)
         )
         delivery = webhook_delivery_replay(delivery=delivery, actor=request.user)  # type: ignore[arg-type]
         return Response(WebhookDeliverySerializer(delivery).data)

@@ -18,13 +18,17 @@ urlpatterns = [
         name="api-webhook-deliveries",
     ),
     path(
-        "institutions/<int:pk>/webhooks/deliveries/<int:did>/replay/",
+        "institutions/<int:pk>/webhooks/deliveries/<int:delivery_id>/replay/",
         WebhookReplayApi.as_view(),
         name="api-webhook-replay",
     ),
-    path("institutions/<int:pk>/webhooks/<int:sid>/", WebhookApi.as_view(), name="api-webhook"),
     path(
-        "institutions/<int:pk>/webhooks/<int:sid>/rotate/",
+        "institutions/<int:pk>/webhooks/<int:subscription_id>/",
+        WebhookApi.as_view(),
+        name="api-webhook",
+    ),
+    path(
+        "institutions/<int:pk>/webhooks/<int:subscription_id>/rotate/",
         WebhookRotateApi.as_view(),
         name="api-webhook-rotate",
     ),

@@ -16,6 +16,7 @@ claim ran out (and whose row another worker took) cannot overwrite the newer res
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import json
@@ -27,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -273,6 +274,44 @@ class _Deadline:
                 self.sock.shutdown(socket.SHUT_RDWR)
 
 
+# The most a proxy's answer to CONNECT may hold before its blank line.
+_PROXY_ANSWER_LIMIT = 8192
+
+
+def _tunnel(proxy_url: str, address: str, port: int, deadline: _Deadline) -> socket.socket:
+    """A socket to ``address``:``port`` through the outbound proxy's ``CONNECT`` tunnel. The
+    proxy is asked for the checked address, never for the name: it has nothing to resolve, so
+    what it connects to is what the SSRF check passed (docs/decisions/0018). TLS, the ``Host``
+    header and the certificate check still use the name, end to end through the tunnel."""
+    proxy = urlsplit(proxy_url)
+    sock = socket.create_connection((proxy.hostname or "", proxy.port or 80), deadline.remaining())
+    deadline.watch(sock)
+    try:
+        authority = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+        head = [f"CONNECT {authority} HTTP/1.1", f"Host: {authority}"]
+        if proxy.username is not None:
+            user_pass = f"{unquote(proxy.username)}:{unquote(proxy.password or '')}"
+            head.append(
+                f"Proxy-Authorization: Basic {base64.b64encode(user_pass.encode()).decode()}"
+            )
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        # Byte by byte up to the blank line: whatever follows it belongs to the receiver.
+        answer = b""
+        while not answer.endswith(b"\r\n\r\n"):
+            byte = sock.recv(1)
+            if not byte or len(answer) >= _PROXY_ANSWER_LIMIT:
+                raise OSError("the proxy closed the tunnel or answered too much")
+            answer += byte
+        status_line = answer.split(b"\r\n", 1)[0].decode("latin-1")
+        status = status_line.split(" ", 2)
+        if len(status) < 2 or not status[1].startswith("2"):
+            raise OSError(f"the proxy refused the tunnel: {status_line[:100]}")
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """HTTP to a checked address: the ``Host`` header is the URL's name, but the socket goes
     to ``address``, never to a second answer for the name."""
@@ -283,8 +322,11 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
         self.deadline = deadline
 
     def _socket(self) -> socket.socket:
-        sock = socket.create_connection((self.address, self.port), self.deadline.remaining())
-        self.deadline.watch(sock)
+        if settings.WEBHOOK_PROXY_URL:
+            sock = _tunnel(settings.WEBHOOK_PROXY_URL, self.address, self.port, self.deadline)
+        else:
+            sock = socket.create_connection((self.address, self.port), self.deadline.remaining())
+            self.deadline.watch(sock)
         with contextlib.suppress(OSError):  # not a TCP socket: nothing to tune
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock

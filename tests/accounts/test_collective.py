@@ -59,7 +59,9 @@ def application(branch, **overrides: object) -> dict[str, object]:
 
 
 def apply(api_client, centre, **overrides: object):
-    return api_client.post("/api/v1/institutions/", application(centre, **overrides), format="json")
+    # The API names a centre by its code (the page's form by its choice).
+    body = application(centre, **{"centre": centre.code, **overrides})
+    return api_client.post("/api/v1/institutions/", body, format="json")
 
 
 def applied(api_client, centre, **overrides: object) -> Institution:

@@ -64,7 +64,7 @@ LOGOUT = "POST /api/v1/auth/logout/"
 
 # Path prefixes of the schema, and where the identifiers that exist for them come from.
 _KNOWN: list[tuple[str, str, str]] = [
-    ("/api/v1/accounts/{number}/", "accounts.LearningAccount", "number"),
+    ("/api/v1/accounts/{account_number}/", "accounts.LearningAccount", "number"),
     ("/api/v1/accounts/me/exports/{token}/", "creditbank.DataExport", "token"),
     ("/api/v1/applications/{id}/", "accreditation.Application", "pk"),
     ("/api/v1/catalogue/{code}/", "accreditation.CatalogueEntry", "code"),

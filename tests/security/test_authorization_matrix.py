@@ -138,8 +138,12 @@ ITEM = {"pk": "transfer_item"}
 EVIDENCE = {"pk": "evidence"}
 GOAL = {"pk": "goal"}
 INVITATION = {"pk": "invitation"}
-WEBHOOK = {"pk": "institution", "sid": "webhook"}
-WEBHOOK_DELIVERY = {"pk": "institution", "did": "webhook_delivery"}
+WEBHOOK = {"pk": "institution", "sid": "webhook", "subscription_id": "webhook"}
+WEBHOOK_DELIVERY = {
+    "pk": "institution",
+    "did": "webhook_delivery",
+    "delivery_id": "webhook_delivery",
+}
 
 # One row per route name (or pattern, for the few unnamed routes). Rows read: the kind, the URL
 # keyword values when the route has any, then the cells that differ from the kind's defaults
@@ -299,6 +303,7 @@ ROUTES: dict[str, Row] = {
     "api-account-me": row("learner"),
     "api-my-staff-accesses": row("learner"),
     "api-outcomes": row("learner"),
+    "api-evidence-uploads": post_only_after_role("learner"),
     "api-outcome": row("learner-own", OUTCOME),
     "api-outcome-withdraw": post_only_after_role("learner-own", OUTCOME),
     "api-outcome-confirm": post_only_after_role("learner-own", OUTCOME),
@@ -402,6 +407,7 @@ ROUTES: dict[str, Row] = {
 
 DEFAULT_KWARGS = {
     "number": "account_number",
+    "account_number": "account_number",
     "serial": "certificate",
     "code": "catalogue_code",
     "outcome_id": "outcome",
