@@ -845,7 +845,14 @@ def revocation_event_data(revocation: Revocation, **more: object) -> dict[str, o
 def applications_of(*, account: LearningAccount) -> QuerySet[Application]:
     return (
         Application.objects.filter(account=account)
-        .select_related("outcome", "centre", "decision")
+        .select_related(
+            "outcome",
+            "centre",
+            "decision",
+            # A decision by recognition shows where it comes from.
+            "decision__origin_bank",
+            "decision__agreement_version__agreement",
+        )
         .order_by("-submitted_at", "-id")
     )
 
@@ -1082,6 +1089,7 @@ from .recognition.booking import (  # noqa: E402
     RecognitionResult,
     recognised_decisions_to_check,
     recognition_book,
+    recognition_provenance_of,
     recognition_reverse,
 )
 from .recognition.trust import (  # noqa: E402
@@ -1106,6 +1114,7 @@ __all__ = [
     "recognised_decisions_to_check",
     "recognition_agreement_for",
     "recognition_book",
+    "recognition_provenance_of",
     "recognition_reverse",
     "trusted_bank_add",
     "trusted_bank_for_issuer",

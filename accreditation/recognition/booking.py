@@ -15,6 +15,7 @@ becomes a saved outcome with the record as evidence, which the learner submits a
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import ModuleType
@@ -331,3 +332,14 @@ def recognised_decisions_to_check() -> QuerySet[Decision]:
         .select_related("origin_bank", "application__account")
         .order_by("origin_status_list", "id")
     )
+
+
+def recognition_provenance_of(*, decision_ids: Iterable[int | str]) -> dict[int, Decision]:
+    """Decision id -> the decision by recognition, with its origin bank and agreement, for
+    those of ``decision_ids`` made by recognition (one query): what the ledger shows of
+    where an entry comes from."""
+    ids = [int(i) for i in decision_ids if str(i).isdigit()]
+    decisions = Decision.objects.filter(pk__in=ids, basis=Decision.Basis.RECOGNITION)
+    return {
+        d.pk: d for d in decisions.select_related("origin_bank", "agreement_version__agreement")
+    }
