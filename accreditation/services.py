@@ -63,6 +63,7 @@ from .models import (
     CatalogueEntry,
     CatalogueEntryVersion,
     Decision,
+    Recognition,
     Revocation,
 )
 from .workflow import application_move
@@ -1023,6 +1024,7 @@ def accreditation_export_parts(*, account: LearningAccount) -> ExportParts:
         "revocations": lambda: rows_of(
             Revocation.objects.filter(decision__application__account=account)
         ),
+        "recognitions": lambda: rows_of(Recognition.objects.filter(account=account)),
     }
 
 

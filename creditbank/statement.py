@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views import View
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
@@ -103,8 +104,10 @@ class StatementEntrySerializer(serializers.ModelSerializer):
     transfer = serializers.IntegerField(source="transfer_id", read_only=True)
     link = serializers.SerializerMethodField()
     recognition = serializers.SerializerMethodField(
-        help_text="For an accreditation by recognition of another credit bank's decision: "
-        "where it comes from (origin bank, origin decision, agreement version); else null."
+        help_text=gettext_lazy(
+            "For an accreditation by recognition of another credit bank's decision: where it "
+            "comes from (origin bank, origin decision, agreement version); else null."
+        )
     )
 
     class Meta:

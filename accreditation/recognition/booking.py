@@ -27,7 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Centre, LearningAccount, User
-from accounts.services import account_lock
+from accounts.services import account_lock, centres_list
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.review import outcome_review_status_set
 from outcomes.services import outcomes_save_from_record
@@ -119,8 +119,7 @@ def _entries_check(entries: list[RecognisedEntry]) -> dict[str, TrustedBank]:
 def _management_centre() -> Centre:
     """The centre a decision by recognition is recorded at: the management centre, which keeps
     the agreements (no branch centre reviewed it)."""
-    centre = Centre.objects.filter(kind=Centre.Kind.MANAGEMENT, is_active=True).order_by("pk")
-    found = centre.first()
+    found = centres_list(active=True).filter(kind=Centre.Kind.MANAGEMENT).order_by("pk").first()
     if found is None:
         raise ValidationError({"record": _("The bank has no management centre to record it.")})
     return found
