@@ -103,6 +103,21 @@ def _entries_check(entries: list[RecognisedEntry]) -> dict[str, TrustedBank]:
                 {"record": _("The transfer record names an origin decision twice or not at all.")}
             )
         seen.add(key)
+        if not (
+            entry.entry_code
+            and entry.entry_version
+            and entry.status_list_credential
+            and entry.status_index >= 0
+        ):
+            raise ValidationError(
+                {
+                    "record": _(
+                        "The transfer record does not say the catalogue entry, its version or "
+                        "the status entry of “%(title)s”."
+                    )
+                    % {"title": entry.title or entry.origin_decision_id}
+                }
+            )
         if entry.origin_issuer not in banks:
             bank = trusted_bank_for_issuer(issuer=entry.origin_issuer)
             if bank is None:
@@ -129,7 +144,7 @@ def _outcome_row(entry: RecognisedEntry, bank: TrustedBank, kind: str) -> dict[s
     hours = entry.hours if entry.hours and entry.hours > 0 else None
     return {
         "kind": kind,
-        "title": entry.title[:200],
+        "title": (entry.title or entry.entry_code)[:200],
         "issuing_body": bank.name[:200],
         "achieved_on": entry.decided_on,
         "provider": entry.centre_name[:200],
@@ -283,7 +298,10 @@ def recognition_book(
                     outcome=outcome,
                 )
     except IntegrityError as exc:
-        # The claims' unique constraint: another import of the same record got in first.
+        # The claims' unique constraint: another import of the same record got in first (the
+        # account's lock makes this rare: a claim written without it, by a data fix).
+        if not _claimed(account, entries):
+            raise
         raise ValidationError({"record": _already_message()}) from exc
     return result
 
@@ -297,14 +315,19 @@ def _already_message() -> str:
     )
 
 
-def _claims_check(account: LearningAccount, entries: list[RecognisedEntry]) -> None:
+def _claimed(account: LearningAccount, entries: list[RecognisedEntry]) -> bool:
+    """Whether an origin decision of ``entries`` is already recognised for the account."""
     claimed = Recognition.objects.filter(
         account=account,
         origin_issuer__in={e.origin_issuer for e in entries},
         origin_decision_id__in={e.origin_decision_id for e in entries},
     ).values_list("origin_issuer", "origin_decision_id")
     keys = {(e.origin_issuer, e.origin_decision_id) for e in entries}
-    if any(tuple(c) in keys for c in claimed):
+    return any(tuple(c) in keys for c in claimed)
+
+
+def _claims_check(account: LearningAccount, entries: list[RecognisedEntry]) -> None:
+    if _claimed(account, entries):
         raise ValidationError({"record": _already_message()})
 
 

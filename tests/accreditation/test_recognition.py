@@ -4,6 +4,7 @@ account, and reversing them when the origin revokes."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from decimal import Decimal
 
@@ -278,7 +279,7 @@ def test_the_same_origin_decision_is_recognised_once(account, agreement):
     )
     with pytest.raises(ValidationError) as twice:
         book(account, entry("urn:uuid:sh-9", code="SH-OTHER"), entry())
-    assert "already been recognised" in twice.value.message_dict["record"][0]
+    assert "已在您的账户中互认过" in twice.value.message_dict["record"][0]
     assert counts == (
         LearningOutcome.objects.count(),
         LedgerEntry.objects.count(),
@@ -369,3 +370,11 @@ def test_a_revocation_at_the_origin_reverses_the_recognition(account, agreement)
     assert list(services.recognised_decisions_to_check()) == []
     with pytest.raises(ValidationError):
         services.recognition_reverse(decision=decision, reason="again")
+
+
+def test_an_entry_without_its_status_entry_is_refused_with_the_reason(account, agreement):
+    incomplete = dataclasses.replace(entry(), status_list_credential="")
+    with pytest.raises(ValidationError) as refused:
+        book(account, incomplete)
+    assert "状态条目" in refused.value.message_dict["record"][0]
+    assert not LearningOutcome.objects.exists()

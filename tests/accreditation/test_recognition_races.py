@@ -94,7 +94,7 @@ def test_two_imports_of_one_record_at_once_recognise_it_once(
     refused = [r for r in results if isinstance(r, ValidationError)]
     assert len(results) == 2
     assert len(refused) == 1
-    assert "already been recognised" in refused[0].message_dict["record"][0]
+    assert "已在您的账户中互认过" in refused[0].message_dict["record"][0]
     assert Recognition.objects.count() == 1
     assert Decision.objects.filter(basis="recognition").count() == 1
     assert LedgerEntry.objects.filter(account=account).count() == 1
