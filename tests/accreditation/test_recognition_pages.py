@@ -230,3 +230,18 @@ def test_the_ledger_api_gives_the_provenance(api_client, recognised):
         "agreement_version": 1,
     }
     assert TrustedBankEvent.objects.count() == 1
+
+
+def test_the_application_page_of_a_recognition_shows_its_provenance_and_timeline(
+    client, recognised
+):
+    from accreditation.models import Application
+
+    application = Application.objects.get(account=recognised)
+    client.force_login(recognised.holder)
+    with translation.override("zh-hans"):
+        page = client.get(f"/applications/{application.pk}/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "依据他行学分银行决定互认" in html
+    assert "urn:uuid:sh-42" in html
