@@ -378,3 +378,23 @@ def test_an_entry_without_its_status_entry_is_refused_with_the_reason(account, a
         book(account, incomplete)
     assert "状态条目" in refused.value.message_dict["record"][0]
     assert not LearningOutcome.objects.exists()
+
+
+def test_an_ended_agreement_covers_nothing_after_its_last_day(management_admin, agreement, bank):
+    services.agreement_end(
+        agreement=agreement.agreement,
+        effective_to=datetime.date(2025, 6, 30),
+        actor=management_admin,
+    )
+    found = services.recognition_agreement_for
+    assert found(bank=bank, entry_code="SH-JY-01", entry_version="1", on=datetime.date(2025, 6, 30))
+    assert (
+        found(bank=bank, entry_code="SH-JY-01", entry_version="1", on=datetime.date(2025, 7, 1))
+        is None
+    )
+    with pytest.raises(ValidationError):
+        services.agreement_end(
+            agreement=agreement.agreement,
+            effective_to=datetime.date(2025, 7, 30),
+            actor=management_admin,
+        )
