@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 from decimal import Decimal
 
 import pytest
@@ -398,3 +399,19 @@ def test_an_ended_agreement_covers_nothing_after_its_last_day(management_admin, 
             effective_to=datetime.date(2025, 7, 30),
             actor=management_admin,
         )
+
+
+def test_the_controller_document_a_bank_like_ours_publishes_is_accepted(management_admin):
+    """Another portal of this code base publishes its keys as ours does: the trust list takes
+    its /.well-known/did.json as it is."""
+    from transfers.certificates.linked_data import controller_document
+
+    document = controller_document()
+    bank = services.trusted_bank_add(
+        name="另一学分银行",
+        issuer=document["id"],
+        key_document=json.dumps(document),
+        reason="互认",
+        actor=management_admin,
+    )
+    assert services.trusted_bank_keys(issuer=bank.issuer) == document
