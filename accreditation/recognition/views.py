@@ -296,6 +296,12 @@ class AgreementVersionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AgreementQuerySerializer(serializers.Serializer):
+    on = serializers.DateField(
+        required=False, help_text=gettext_lazy("The day to read the agreements on (today).")
+    )
+
+
 class AgreementPublishSerializer(serializers.Serializer):
     issuer = serializers.CharField(max_length=300)
     origin_code = serializers.CharField(max_length=60)
@@ -374,12 +380,17 @@ class TrustedBankKeysApi(ManagementApi):
 
 
 class AgreementListApi(ManagementApi):
-    """``GET``: the recognition agreements in effect today. ``POST``: add a version (201 when
-    a version was added, 200 when it was already in effect)."""
+    """``GET``: the recognition agreements in effect today (or ``on``). ``POST``: add a version
+    (201 when a version was added, 200 when it was already in effect)."""
 
-    @extend_schema(responses=AgreementVersionSerializer(many=True))
+    @extend_schema(
+        parameters=[AgreementQuerySerializer], responses=AgreementVersionSerializer(many=True)
+    )
     def get(self, request: Request) -> Response:
-        return Response(AgreementVersionSerializer(agreements_current(), many=True).data)
+        query = AgreementQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        versions = agreements_current(on=query.validated_data.get("on"))
+        return Response(AgreementVersionSerializer(versions, many=True).data)
 
     @extend_schema(
         request=AgreementPublishSerializer,

@@ -92,6 +92,9 @@ def test_the_api_publishes_imports_and_exports_agreements(api, management_admin)
     assert [(a["origin_code"], a["entry_code"], a["version"]) for a in listed] == [
         ("SH-JY-01", "VQ-JY-001", 1)
     ]
+    before = api.get("/api/v1/recognition/agreements/", {"on": "2023-12-31"})
+    assert before.json() == []
+    assert api.get("/api/v1/recognition/agreements/", {"on": "soon"}).status_code == 400
     exported = api.get("/api/v1/recognition/agreements/export/", {"format": "csv"})
     assert exported.status_code == 200
     imported = api.post(
