@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from . import api, calendar_api, catalogue_views
+from .recognition import views as recognition
 
 urlpatterns: list[URLPattern] = [
     path("catalogue/", catalogue_views.CatalogueListApi.as_view(), name="api-catalogue"),
@@ -41,5 +42,38 @@ urlpatterns: list[URLPattern] = [
         "outcomes/<int:pk>/estimate/",
         api.CatalogueEstimateView.as_view(),
         name="api-outcome-estimate",
+    ),
+    path(
+        "recognition/banks/", recognition.TrustedBankListApi.as_view(), name="api-recognition-banks"
+    ),
+    path(
+        "recognition/banks/<int:pk>/",
+        recognition.TrustedBankApi.as_view(),
+        name="api-recognition-bank",
+    ),
+    path(
+        "recognition/banks/<int:pk>/remove/",
+        recognition.TrustedBankRemoveApi.as_view(),
+        name="api-recognition-bank-remove",
+    ),
+    path(
+        "recognition/banks/<int:pk>/keys/",
+        recognition.TrustedBankKeysApi.as_view(),
+        name="api-recognition-bank-keys",
+    ),
+    path(
+        "recognition/agreements/",
+        recognition.AgreementListApi.as_view(),
+        name="api-recognition-agreements",
+    ),
+    path(
+        "recognition/agreements/import/",
+        recognition.AgreementImportApi.as_view(),
+        name="api-recognition-agreements-import",
+    ),
+    path(
+        "recognition/agreements/export/",
+        recognition.AgreementExportApi.as_view(),
+        name="api-recognition-agreements-export",
     ),
 ]

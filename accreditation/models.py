@@ -366,6 +366,7 @@ class ApplicationEvent(ReviewEvent):
         RETURN_PROPOSAL = "return_proposal", _("Individual accreditation not approved")
         REJECT = "reject", _("Rejected")
         WITHDRAW = "withdraw", _("Withdrawn")
+        RECOGNISE = "recognise", _("Accredited by recognition of another credit bank's decision")
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
     action = models.CharField(_("action"), max_length=30, choices=Action.choices)
@@ -392,6 +393,7 @@ class Decision(AppendOnlyModel):
     class Basis(models.TextChoices):
         CATALOGUE = "catalogue", _("Against the catalogue")
         INDIVIDUAL = "individual", _("Individually")
+        RECOGNITION = "recognition", _("By recognition of another credit bank's decision")
 
     application = models.OneToOneField(
         Application, on_delete=models.PROTECT, related_name="decision"
@@ -415,6 +417,33 @@ class Decision(AppendOnlyModel):
     approved_by = user_who(pgettext_lazy("person approving a decision", "approved by"))
     decided_at = models.DateTimeField(_("decided at"), default=timezone.now)
     on_time = models.BooleanField(_("on time"))
+    # A decision by recognition: the agreement version it used and the origin decision's
+    # provenance, as the learner's transfer record states it (accreditation.recognition).
+    agreement_version = models.ForeignKey(
+        "accreditation.AgreementVersion",
+        verbose_name=_("recognition agreement version"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="decisions",
+    )
+    origin_bank = models.ForeignKey(
+        "accreditation.TrustedBank",
+        verbose_name=_("origin credit bank"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    origin_decision_id = models.CharField(_("origin decision"), max_length=200, blank=True)
+    origin_entry_code = models.CharField(_("origin catalogue entry"), max_length=60, blank=True)
+    origin_entry_version = models.CharField(_("origin entry version"), max_length=30, blank=True)
+    origin_centre = models.CharField(_("origin centre"), max_length=200, blank=True)
+    origin_decided_on = models.DateField(_("origin decision date"), null=True, blank=True)
+    origin_status_list = models.URLField(_("origin status list"), max_length=500, blank=True)
+    origin_status_index = models.PositiveBigIntegerField(
+        _("origin status index"), null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("decision")
@@ -425,7 +454,19 @@ class Decision(AppendOnlyModel):
             models.CheckConstraint(
                 condition=Q(result="rejected", hours=0, credits=0) & ~Q(reason="")
                 | Q(result="accredited", basis="catalogue", catalogue_version__isnull=False)
-                | Q(result="accredited", basis="individual", approved_by__isnull=False),
+                | Q(result="accredited", basis="individual", approved_by__isnull=False)
+                | Q(
+                    result="accredited",
+                    basis="recognition",
+                    agreement_version__isnull=False,
+                    origin_bank__isnull=False,
+                    origin_decided_on__isnull=False,
+                    origin_status_index__isnull=False,
+                )
+                & ~Q(origin_decision_id="")
+                & ~Q(origin_entry_code="")
+                & ~Q(origin_entry_version="")
+                & ~Q(origin_status_list=""),
                 name="decision_is_complete",
             ),
             models.CheckConstraint(
@@ -435,6 +476,10 @@ class Decision(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.result}"
+
+    @property
+    def is_recognition(self) -> bool:
+        return self.basis == self.Basis.RECOGNITION
 
     @property
     def reason_shown(self) -> str:
@@ -471,3 +516,12 @@ class Revocation(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.decision_id} {self.reason_code}"
+
+
+# Mutual recognition's models live in their own module (they need the catalogue and Decision
+# above); imported here so that Django registers them with this app.
+from .recognition.models import AgreementVersion as AgreementVersion  # noqa: E402
+from .recognition.models import Recognition as Recognition  # noqa: E402
+from .recognition.models import RecognitionAgreement as RecognitionAgreement  # noqa: E402
+from .recognition.models import TrustedBank as TrustedBank  # noqa: E402
+from .recognition.models import TrustedBankEvent as TrustedBankEvent  # noqa: E402

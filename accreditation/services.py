@@ -63,6 +63,7 @@ from .models import (
     CatalogueEntry,
     CatalogueEntryVersion,
     Decision,
+    Recognition,
     Revocation,
 )
 from .workflow import application_move
@@ -464,8 +465,10 @@ def _decide(
     catalogue_version: Any = None,
     decided_by: User | None = None,
     approved_by: User | None = None,
+    provenance: dict[str, Any] | None = None,
 ) -> Decision:
-    """Write the decision and everything that follows from it, in the caller's transaction."""
+    """Write the decision and everything that follows from it, in the caller's transaction.
+    ``provenance``: a decision by recognition's agreement version and origin fields."""
     now = timezone.now()
     today = calendar.local_date(now)
     accredited = result == Decision.Result.ACCREDITED
@@ -481,6 +484,7 @@ def _decide(
         approved_by=approved_by,
         decided_at=now,
         on_time=application.due_on is not None and today <= application.due_on,
+        **(provenance or {}),
     )
     application.decided_at = now
     application.clear_proposal()
@@ -512,6 +516,12 @@ def _decide(
             details |= {
                 "catalogue_code": catalogue_version.entry.code,
                 "catalogue_version": catalogue_version.version,
+            }
+        if decision.is_recognition:
+            details |= {
+                "origin_bank": decision.origin_bank.name if decision.origin_bank else "",
+                "origin_decision": decision.origin_decision_id,
+                "agreement_version": decision.agreement_version_id or "",
             }
     else:
         details["reason"] = reason
@@ -723,8 +733,6 @@ def accreditation_revoke(
     # sees what the first did; and a closure, which holds the account while it erases the
     # account's applications, never waits on an application this revocation holds.
     application = _locked(decision.application)
-    # Read after the account's lock: its status (closed or not) is the one this revocation sees.
-    account = application.account
     if not (
         actor.role == Role.MANAGEMENT_ADMIN
         or (actor.role == Role.CENTRE_ADMIN and actor.centre_id == application.centre_id)
@@ -732,6 +740,35 @@ def accreditation_revoke(
         raise ValidationError(
             {"decision": _("Only the centre's administrator or the management centre revokes.")}
         )
+    return _revoke(
+        application, decision=decision, actor=actor, reason_code=reason_code, reason=reason
+    )
+
+
+@transaction.atomic
+def accreditation_revoke_by_origin(*, decision: Decision, reason: str) -> Revocation:
+    """Revoke a decision by recognition because the bank that made the original decision
+    revoked it (its status list says so): no one here decides, so no role is checked; the
+    revocation is recorded in the name of the manager who entered the agreement (the decision's
+    ``decided_by``), with the reason code "cancelled by the issuing body"."""
+    application = _locked(decision.application)
+    decision = Decision.objects.select_related("decided_by").get(pk=decision.pk)
+    return _revoke(
+        application,
+        decision=decision,
+        actor=decision.decided_by,
+        reason_code=Revocation.ReasonCode.CERTIFICATE_CANCELLED,
+        reason=reason,
+    )
+
+
+def _revoke(
+    application: Application, *, decision: Decision, actor: User, reason_code: str, reason: str
+) -> Revocation:
+    """Write a revocation and what follows from it; the caller has locked the account and the
+    application and decided that ``actor`` may."""
+    # Read after the account's lock: its status (closed or not) is the one this revocation sees.
+    account = application.account
     # A closed account's revocation still happens (its certificates must verify as revoked),
     # but its free text would outlive the closure's erasers: the marker instead.
     reason = free_text_kept(account=account, text=_reason(reason))
@@ -809,7 +846,14 @@ def revocation_event_data(revocation: Revocation, **more: object) -> dict[str, o
 def applications_of(*, account: LearningAccount) -> QuerySet[Application]:
     return (
         Application.objects.filter(account=account)
-        .select_related("outcome", "centre", "decision")
+        .select_related(
+            "outcome",
+            "centre",
+            "decision",
+            # A decision by recognition shows where it comes from.
+            "decision__origin_bank",
+            "decision__agreement_version__agreement",
+        )
         .order_by("-submitted_at", "-id")
     )
 
@@ -944,7 +988,9 @@ def catalogue_versions_accredited(
             application__outcome_id__in=list(outcome_ids),
             application__outcome__status=LearningOutcome.Status.ACCREDITED,
             result=Decision.Result.ACCREDITED,
-            basis=Decision.Basis.CATALOGUE,
+            # A decision by recognition names our entry (the agreement's) as well.
+            basis__in=[Decision.Basis.CATALOGUE, Decision.Basis.RECOGNITION],
+            catalogue_version__isnull=False,
             revocation__isnull=True,
         )
         .select_related("catalogue_version__entry", "application")
@@ -978,6 +1024,7 @@ def accreditation_export_parts(*, account: LearningAccount) -> ExportParts:
         "revocations": lambda: rows_of(
             Revocation.objects.filter(decision__application__account=account)
         ),
+        "recognitions": lambda: rows_of(Recognition.objects.filter(account=account)),
     }
 
 
@@ -1027,3 +1074,55 @@ def decision_application_ids(decision_id: Any) -> QuerySet[Decision, Any]:
     """A one-column subquery: the application of the decision ``decision_id`` (an expression),
     for the ledger statement to link an entry to what caused it."""
     return Decision.objects.filter(pk=decision_id).values("application_id")
+
+
+# Mutual recognition (accreditation.recognition): other apps call these from here.
+from .recognition.agreements import (  # noqa: E402
+    agreement_end,
+    agreement_publish_from,
+    agreement_versions,
+    agreements_current,
+    agreements_export,
+    agreements_import,
+    recognition_agreement_for,
+)
+from .recognition.booking import (  # noqa: E402
+    RecognisedEntry,
+    RecognitionResult,
+    recognised_decisions_to_check,
+    recognition_book,
+    recognition_provenance_of,
+    recognition_reverse,
+)
+from .recognition.trust import (  # noqa: E402
+    trusted_bank_add,
+    trusted_bank_for_issuer,
+    trusted_bank_history,
+    trusted_bank_keys,
+    trusted_bank_keys_set,
+    trusted_bank_remove,
+    trusted_banks_list,
+)
+
+__all__ = [
+    "RecognisedEntry",
+    "RecognitionResult",
+    "agreement_end",
+    "agreement_publish_from",
+    "agreement_versions",
+    "agreements_current",
+    "agreements_export",
+    "agreements_import",
+    "recognised_decisions_to_check",
+    "recognition_agreement_for",
+    "recognition_book",
+    "recognition_provenance_of",
+    "recognition_reverse",
+    "trusted_bank_add",
+    "trusted_bank_for_issuer",
+    "trusted_bank_history",
+    "trusted_bank_keys",
+    "trusted_bank_keys_set",
+    "trusted_bank_remove",
+    "trusted_banks_list",
+]

@@ -5,6 +5,7 @@ words before ``<code>`` never collide with one."""
 from django.urls import URLPattern, path
 
 from . import calendar_views, catalogue_views, deadline_views, views
+from .recognition import views as recognition_views
 
 urlpatterns: list[URLPattern] = [
     path("catalogue/", catalogue_views.CataloguePage.as_view(), name="catalogue"),
@@ -62,5 +63,17 @@ urlpatterns: list[URLPattern] = [
         "calendar/manage/<int:year>/",
         calendar_views.CalendarEntryPage.as_view(),
         name="calendar_arrangement_entry",
+    ),
+    # Mutual recognition: the management admin's trust list and agreements.
+    path("recognition/banks/", recognition_views.TrustListPage.as_view(), name="recognition-banks"),
+    path(
+        "recognition/agreements/",
+        recognition_views.AgreementsManagePage.as_view(),
+        name="recognition-agreements",
+    ),
+    path(
+        "recognition/agreements/export.<str:fmt>",
+        recognition_views.AgreementsExportPage.as_view(),
+        name="recognition-agreements-export",
     ),
 ]

@@ -35,6 +35,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     Action.RETURN_PROPOSAL: (frozenset({S.IN_REVIEW}), None),
     Action.REJECT: (frozenset({S.IN_REVIEW}), S.REJECTED),
     Action.WITHDRAW: (_UNDECIDED, S.WITHDRAWN),
+    # A decision by recognition: the application is written and decided in one transaction,
+    # with no review (accreditation.recognition).
+    Action.RECOGNISE: (frozenset({S.SUBMITTED}), S.ACCREDITED),
 }
 
 APPLICATION = Workflow(

@@ -87,6 +87,16 @@ NAVIGATION: list[NavItem] = [
         "calendar_arrangements",
         roles=frozenset({Role.MANAGEMENT_ADMIN}),
     ),
+    NavItem(
+        _("Trusted credit banks"),
+        "recognition-banks",
+        roles=frozenset({Role.MANAGEMENT_ADMIN}),
+    ),
+    NavItem(
+        _("Recognition agreements"),
+        "recognition-agreements",
+        roles=frozenset({Role.MANAGEMENT_ADMIN}),
+    ),
     NavItem(_("API documentation"), "api-docs", roles=frozenset(STAFF_ROLES)),
     NavItem(_("Administration"), "admin:index", roles=frozenset({Role.MANAGEMENT_ADMIN})),
 ]

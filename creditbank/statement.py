@@ -14,8 +14,9 @@ from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 from django.views import View
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
 
@@ -24,7 +25,7 @@ from accounts.models import LearningAccount, LedgerEntry, Role, User
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole, RoleRequiredMixin
 from accreditation.services import LEDGER_CAUSE as ACCREDITATION_CAUSE
-from accreditation.services import decision_application_ids
+from accreditation.services import decision_application_ids, recognition_provenance_of
 from common.http import SignedInRequest
 from transfers.services import LEDGER_CAUSE as TRANSFER_CAUSE
 from transfers.services import transfer_item_application_ids
@@ -44,6 +45,20 @@ def ledger_statement(*, account: LearningAccount) -> QuerySet[LedgerEntry]:
     )
 
 
+def provenance_set(entries: list[LedgerEntry]) -> list[LedgerEntry]:
+    """Give each entry ``recognition``: the decision by recognition behind it (its origin bank,
+    origin decision and agreement version), or None (one query for the list)."""
+    found = recognition_provenance_of(
+        decision_ids=[e.cause_id for e in entries if e.cause_type == ACCREDITATION_CAUSE]
+    )
+    for entry in entries:
+        recognised = None
+        if entry.cause_type == ACCREDITATION_CAUSE and entry.cause_id.isdigit():
+            recognised = found.get(int(entry.cause_id))
+        entry.recognition = recognised  # type: ignore[attr-defined]
+    return entries
+
+
 def cause_link(entry: LedgerEntry) -> str:
     application_id = getattr(entry, "application_id", None)
     transfer_id = getattr(entry, "transfer_id", None)
@@ -60,10 +75,24 @@ class StatementPage(RoleRequiredMixin, View):
     allowed_roles = (Role.LEARNER,)
 
     def get(self, request: SignedInRequest[User]) -> HttpResponse:
-        entries = list(ledger_statement(account=learning_account_required(user=request.user)))
+        entries = provenance_set(
+            list(ledger_statement(account=learning_account_required(user=request.user)))
+        )
         for entry in entries:
             entry.link = cause_link(entry)  # type: ignore[attr-defined]
         return render(request, "creditbank/statement.html", {"entries": entries})
+
+
+class RecognitionProvenanceSerializer(serializers.Serializer):
+    origin_bank = serializers.CharField(source="origin_bank.name")
+    origin_issuer = serializers.CharField(source="origin_bank.issuer")
+    origin_decision = serializers.CharField(source="origin_decision_id")
+    origin_entry_code = serializers.CharField()
+    origin_entry_version = serializers.CharField()
+    origin_centre = serializers.CharField()
+    origin_decided_on = serializers.DateField()
+    agreement = serializers.CharField(source="agreement_version.agreement.origin_code")
+    agreement_version = serializers.IntegerField(source="agreement_version.version")
 
 
 class StatementEntrySerializer(serializers.ModelSerializer):
@@ -74,6 +103,12 @@ class StatementEntrySerializer(serializers.ModelSerializer):
     application = serializers.IntegerField(source="application_id", read_only=True)
     transfer = serializers.IntegerField(source="transfer_id", read_only=True)
     link = serializers.SerializerMethodField()
+    recognition = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "For an accreditation by recognition of another credit bank's decision: where it "
+            "comes from (origin bank, origin decision, agreement version); else null."
+        )
+    )
 
     class Meta:
         model = LedgerEntry
@@ -89,6 +124,7 @@ class StatementEntrySerializer(serializers.ModelSerializer):
             "application",
             "transfer",
             "link",
+            "recognition",
             "running_hours",
             "running_credits",
             "running_transferred",
@@ -97,6 +133,13 @@ class StatementEntrySerializer(serializers.ModelSerializer):
 
     def get_link(self, entry: LedgerEntry) -> str:
         return cause_link(entry)
+
+    @extend_schema_field(RecognitionProvenanceSerializer(allow_null=True))
+    def get_recognition(self, entry: LedgerEntry) -> dict[str, Any] | None:
+        decision = getattr(entry, "recognition", None)
+        if decision is None:
+            return None
+        return dict(RecognitionProvenanceSerializer(decision).data)
 
 
 class StatementPagination(PageNumberPagination):
@@ -116,6 +159,10 @@ class StatementApiView(generics.ListAPIView[LedgerEntry]):
     def get_queryset(self) -> QuerySet[LedgerEntry]:
         account = learning_account_required(user=self.request.user)  # type: ignore[arg-type]
         return ledger_statement(account=account)
+
+    def paginate_queryset(self, queryset: Any) -> list[LedgerEntry] | None:  # type: ignore[override]
+        page = super().paginate_queryset(queryset)
+        return provenance_set(page) if page is not None else None
 
     @extend_schema(operation_id="accounts_me_ledger")
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:

@@ -8,13 +8,23 @@ a failed upload leaves neither an outcome nor a file behind.
 from __future__ import annotations
 
 import datetime
+<<<<<<< HEAD
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+=======
+import hashlib
+from collections.abc import Sequence
+>>>>>>> recogtrust
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
+<<<<<<< HEAD
+=======
+from django.core.files.base import ContentFile
+>>>>>>> recogtrust
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
@@ -37,11 +47,16 @@ from accounts.services import (
 from common.records import ExportParts, rows_of
 
 from . import hooks
+<<<<<<< HEAD
 from .models import EvidenceFile, LearningOutcome, OutcomeKind
 from .pending import evidence_staged_take
+=======
+from .models import EvidenceFile, LearningOutcome, OutcomeKind, evidence_path
+>>>>>>> recogtrust
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
+    evidence_display_name,
     evidence_store,
     evidence_uploads_check,
     files_removed_on_failure,
@@ -390,3 +405,59 @@ def outcome_hours_declared_by_year(
         .annotate(hours=Sum("hours"))
         .order_by("year")
     )
+
+
+# A transfer record kept as evidence: the signed credential file the learner brought from
+# another credit bank, stored as it came (the layer above verified its signature first).
+RECORD_CONTENT_TYPE = "application/ld+json"
+RECORD_EXTENSION = ".json"
+
+
+def outcomes_save_from_record(
+    *,
+    account: LearningAccount,
+    actor: User,
+    rows: Sequence[dict[str, Any]],
+    record: Upload,
+    stored: list[str],
+) -> list[LearningOutcome]:
+    """Save one outcome per row (fields of ``OUTCOME_FIELDS``), each with the transfer record
+    ``record`` as its evidence: the file is stored once and every outcome's evidence row names
+    it (as a batch's shared file). The caller holds the account's lock and the transaction, and
+    has verified the record; ``stored`` is the list of :func:`files_removed_on_failure`, so a
+    failed transaction leaves no file behind. The learner's quota counts the file once per
+    outcome, as it counts every evidence row."""
+    limit = int(getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
+    if not record.data or len(record.data) > limit:
+        raise ValidationError(
+            {"evidence": _("The transfer record is empty or larger than the evidence limit.")}
+        )
+    digest = hashlib.sha256(record.data).hexdigest()
+    name = default_storage.save(
+        evidence_path(EvidenceFile(), "record" + RECORD_EXTENSION), ContentFile(record.data)
+    )
+    stored.append(name)
+    original = evidence_display_name(record.name, RECORD_EXTENSION)
+    outcomes: list[LearningOutcome] = []
+    for row in rows:
+        outcome = LearningOutcome.objects.create(
+            account=account,
+            **{field: row.get(field) or outcome_field_empty(field) for field in OUTCOME_FIELDS},
+        )
+        EvidenceFile.objects.create(
+            outcome=outcome,
+            account=account,
+            file=name,
+            original_name=original,
+            content_type=RECORD_CONTENT_TYPE,
+            size=len(record.data),
+            sha256=digest,
+        )
+        transaction_record(
+            account=account,
+            kind=BusinessTransaction.Kind.OUTCOME_SAVED,
+            actor=actor,
+            details={"outcome": outcome.pk, "title": outcome.title, "files": 1},
+        )
+        outcomes.append(outcome)
+    return outcomes

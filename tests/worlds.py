@@ -52,7 +52,7 @@ from accounts.models import (
 from accounts.rights.services import correction_request, visit_book
 from accounts.services import api_token_create
 from accounts.webhooks.services import webhook_subscription_create
-from accreditation.models import Application
+from accreditation.models import Application, TrustedBank
 from accreditation.services import application_submit
 from creditbank.export import data_export_request
 from outcomes.models import EvidenceFile, LearningOutcome
@@ -441,6 +441,9 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         "webhook": subscription.pk,
         "webhook_delivery": delivery.pk,
         "catalogue_code": version.entry.code,
+        "trusted_bank": TrustedBank.objects.create(
+            name="上海终身教育学分银行", issuer="did:web:shcb.example.cn", key_document={}
+        ).pk,
     }
     tokens = {name: api_token_create(user=user)[0] for name, user in users.items() if user}
     return World(users=users, objects=objects, tokens=tokens)

@@ -17,6 +17,7 @@ from django.utils import translation
 FORMS_WITH_DATES = [
     "accounts.rights.views.VisitForm",
     "accreditation.catalogue_views.CataloguePublishForm",
+    "accreditation.recognition.views.AgreementPublishForm",
     "creditbank.inquiry.InquiryForm",
     "outcomes.forms.BatchForm",
     "outcomes.forms.OutcomeForm",

@@ -139,6 +139,7 @@ EVIDENCE = {"pk": "evidence"}
 GOAL = {"pk": "goal"}
 INVITATION = {"pk": "invitation"}
 WEBHOOK = {"pk": "institution", "sid": "webhook", "subscription_id": "webhook"}
+BANK = {"pk": "trusted_bank"}
 WEBHOOK_DELIVERY = {
     "pk": "institution",
     "did": "webhook_delivery",
@@ -292,6 +293,11 @@ ROUTES: dict[str, Row] = {
     # The working-day calendar's years and the entry of a year's arrangement; an empty form is
     # shown again with its errors.
     "calendar_arrangements": row("management"),
+    # Mutual recognition: the trust list (an empty POST is an add form shown again with its
+    # errors) and the agreements.
+    "recognition-banks": row("management", post={"management": "bad"}),
+    "recognition-agreements": row("management"),
+    "recognition-agreements-export": row("management"),
     "calendar_arrangement_entry": row("management", {"year": "2027"}, post={"management": "bad"}),
     # --- The API --------------------------------------------------------------------------------
     "api-token": row("public"),
@@ -349,6 +355,13 @@ ROUTES: dict[str, Row] = {
     "api-catalogue-import": row("management"),
     "api-catalogue-export": row("management"),
     "api-catalogue-entry": row("public"),
+    "api-recognition-banks": row("management"),
+    "api-recognition-bank": row("management", BANK),
+    "api-recognition-bank-remove": post_only_after_role("management", BANK),
+    "api-recognition-bank-keys": post_only_after_role("management", BANK),
+    "api-recognition-agreements": row("management"),
+    "api-recognition-agreements-import": row("management"),
+    "api-recognition-agreements-export": row("management"),
     "api-conversion-rules": row("public", post=kind_defaults("management", api=True)),
     "api-conversion-rules-import": row("management"),
     "api-conversion-rules-export": row("management"),
