@@ -8,23 +8,16 @@ a failed upload leaves neither an outcome nor a file behind.
 from __future__ import annotations
 
 import datetime
-<<<<<<< HEAD
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-=======
-import hashlib
-from collections.abc import Sequence
->>>>>>> recogtrust
 from decimal import Decimal
 from functools import partial
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-<<<<<<< HEAD
-=======
 from django.core.files.base import ContentFile
->>>>>>> recogtrust
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
@@ -47,12 +40,8 @@ from accounts.services import (
 from common.records import ExportParts, rows_of
 
 from . import hooks
-<<<<<<< HEAD
-from .models import EvidenceFile, LearningOutcome, OutcomeKind
-from .pending import evidence_staged_take
-=======
 from .models import EvidenceFile, LearningOutcome, OutcomeKind, evidence_path
->>>>>>> recogtrust
+from .pending import evidence_staged_take
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
