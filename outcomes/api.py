@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 
 from accounts.collective.permissions import collective_or_404
 from accounts.models import LearningAccount, Role
+from accounts.serviceaccounts.models import Scope
+from accounts.serviceaccounts.permissions import HasScope
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
 from common.idempotency import idempotent
@@ -167,7 +169,8 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
     either every row is reported, or nothing is and the answer lists every problem by row and
     column."""
 
-    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN) | HasScope]
+    service_scopes = {"GET": Scope.READ, "POST": Scope.BATCHES_WRITE}
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = BatchSerializer
 
