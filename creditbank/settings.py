@@ -503,7 +503,8 @@ REST_FRAMEWORK = {
         "accounts.signin.authentication.TokenAuthentication",
         "accounts.signin.authentication.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and not a service account (those reach only the views naming their scope).
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.signin.person.IsPerson"],
     # JSON nested deeper than common.parsers.MAX_DEPTH is a field-keyed 400, not a 500.
     "DEFAULT_PARSER_CLASSES": [
         "common.parsers.DepthLimitedJSONParser",

@@ -5,7 +5,6 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,6 +15,7 @@ from accounts.serviceaccounts.models import Scope
 from accounts.serviceaccounts.permissions import HasScope
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from accounts.signin.person import IsPerson
 from common.idempotency import idempotent
 from common.parsers import DepthLimitedJSONParser
 
@@ -214,7 +214,7 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
 class EvidenceDownloadView(APIView):
     """An evidence file, to its owner or to staff who opened the owner's file with a reason."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsPerson]
 
     # Evidence is accepted only as PDF, JPEG or PNG (checked by content), and served as such.
     @extend_schema(
