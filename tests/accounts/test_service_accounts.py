@@ -13,6 +13,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
+from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from accounts.models import Role, ServiceAccount, ServiceCall, User
@@ -426,3 +427,25 @@ def test_the_admin_manages_service_accounts_over_the_api(admin_client, collectiv
     disabled = admin_client.post(f"{base}{account.pk}/disable/")
     assert disabled.json()["is_active"] is False
     assert system(token).get(f"/api/v1/institutions/{pk}/members/").status_code == 401
+
+
+# --- The schema -----------------------------------------------------------------------------------
+
+
+def test_the_schema_documents_the_client_credentials_flow_and_each_operations_scope(client):
+    schema = client.get("/api/v1/schema/", {"format": "json"}).json()
+
+    validate(schema)
+    scheme = schema["components"]["securitySchemes"]["oauth2"]
+    flow = scheme["flows"]["clientCredentials"]
+    assert scheme["type"] == "oauth2"
+    assert flow["tokenUrl"] == TOKEN_URL
+    assert set(flow["scopes"]) == set(ALL)
+    paths = schema["paths"]
+    members = "/api/v1/institutions/{id}/members/"
+    assert {"oauth2": ["members:import"]} in paths[members + "import/"]["post"]["security"]
+    assert {"oauth2": ["read"]} in paths[members]["get"]["security"]
+    decide = paths["/api/v1/transfers/items/{id}/decide/"]["post"]["security"]
+    assert {"oauth2": ["transfers:decide"]} in decide
+    webhooks = paths["/api/v1/institutions/{id}/webhooks/"]["get"]["security"]
+    assert not any("oauth2" in requirement for requirement in webhooks)
