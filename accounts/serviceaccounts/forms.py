@@ -10,7 +10,7 @@ class ServiceAccountForm(forms.Form):
     name = forms.CharField(
         label=_("Name"),
         max_length=100,
-        help_text=_("Which of your systems uses it, e.g. \u201cHR system\u201d."),
+        help_text=_("Which of your systems uses it, e.g. “HR system”."),
     )
     scopes = forms.MultipleChoiceField(
         label=_("Scopes"),
