@@ -520,6 +520,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("THROTTLE_TOKEN_RATE", "10/min"),
+        # Service accounts' OAuth token endpoint, per address (each check costs a hash).
+        "oauth_token": os.environ.get("THROTTLE_OAUTH_TOKEN_RATE", "30/min"),
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
         # Public reads without an account (the catalogue, the conversion rules), per address.
         "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),

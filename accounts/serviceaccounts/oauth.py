@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.views import TokenView
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX
 
@@ -63,12 +64,33 @@ class ServiceAccountValidator(OAuth2Validator):
         return _granted(request.client) or []
 
 
+class TokenRateThrottle(SimpleRateThrottle):
+    """Requests to the token endpoint per address (``THROTTLE_OAUTH_TOKEN_RATE``): checking a
+    secret costs a password hash (about 0.45 s of CPU at Django's PBKDF2 default)."""
+
+    scope = "oauth_token"
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 class ServiceTokenView(TokenView):
     """``POST /api/v1/oauth/token/``: DOT's token endpoint, for the client credentials grant
     only. Any other grant is refused before DOT reads it, so the endpoint never checks a
     person's password (nor counts a failure against their sign-in)."""
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        throttle = TokenRateThrottle()
+        if not throttle.allow_request(request, self):  # type: ignore[arg-type]
+            wait = throttle.wait()
+            return JsonResponse(
+                {
+                    "error": "temporarily_unavailable",
+                    "error_description": "Too many token requests; try again later.",
+                },
+                status=429,
+                headers={"Retry-After": str(int(wait or 60) + 1), "Cache-Control": "no-store"},
+            )
         if request.POST.get("grant_type") != "client_credentials":
             return JsonResponse(
                 {

@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from accounts.models import Role, ServiceAccount, ServiceCall, User
+from accounts.serviceaccounts.oauth import TokenRateThrottle
 from accounts.serviceaccounts.services import (
     service_account_create,
     service_account_disable,
@@ -449,3 +450,18 @@ def test_the_schema_documents_the_client_credentials_flow_and_each_operations_sc
     assert {"oauth2": ["transfers:decide"]} in decide
     webhooks = paths["/api/v1/institutions/{id}/webhooks/"]["get"]["security"]
     assert not any("oauth2" in requirement for requirement in webhooks)
+
+
+def test_the_token_endpoint_slows_down_a_flood_of_guesses(
+    institution_admin, collective, monkeypatch
+):
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"oauth_token": "3/min"})
+    account, secret = make(institution_admin, ["read"])
+
+    answers = [token_answer(account, secret + "wrong").status_code for _ in range(3)]
+    flooded = token_answer(account, secret)
+
+    assert answers == [401, 401, 401]
+    assert flooded.status_code == 429
+    assert int(flooded["Retry-After"]) > 0
+    assert AccessToken.objects.count() == 0

@@ -45,7 +45,7 @@ def test_the_admin_makes_a_service_account_sees_the_secret_once_rotates_and_disa
     page.locator("input[name=scopes][value=read]").check()
     page.get_by_role("button", name="创建服务账号").click()
 
-    account = ServiceAccount.objects.get(institution_id=admin.institution_id)
+    account = ServiceAccount.objects.get(institution=admin.institution)
     secret = page.get_by_test_id("service-account-secret").locator("code").inner_text()
     assert secret.startswith("cbss_")
     assert page.get_by_test_id("client-id").inner_text() == account.client_id
