@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application
@@ -19,6 +22,7 @@ from rest_framework.test import APIClient
 from accounts.models import Role, ServiceAccount, ServiceCall, User
 from accounts.serviceaccounts.oauth import TokenRateThrottle
 from accounts.serviceaccounts.services import (
+    MAX_SERVICE_ACCOUNTS,
     service_account_create,
     service_account_disable,
     service_calls_purge,
@@ -465,3 +469,42 @@ def test_the_token_endpoint_slows_down_a_flood_of_guesses(
     assert flooded.status_code == 429
     assert int(flooded["Retry-After"]) > 0
     assert AccessToken.objects.count() == 0
+
+
+# --- Two administrators at once (PostgreSQL) ------------------------------------------------------
+
+
+def _race(*calls: Any) -> list[Any]:
+    start = threading.Barrier(len(calls))
+    results: list[Any] = []
+
+    def run(call: Any) -> None:
+        try:
+            start.wait()
+            results.append(call())
+        except ValidationError as exc:
+            results.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_creations_at_the_limit_make_one_account(postgres, institution_admin):
+    for n in range(MAX_SERVICE_ACCOUNTS - 1):
+        make(institution_admin, ["read"], name=f"系统{n}")
+
+    results = _race(
+        lambda: make(institution_admin, ["read"], name="甲"),
+        lambda: make(institution_admin, ["read"], name="乙"),
+    )
+
+    assert sum(isinstance(r, ValidationError) for r in results) == 1
+    assert ServiceAccount.objects.count() == MAX_SERVICE_ACCOUNTS
+    assert Application.objects.count() == MAX_SERVICE_ACCOUNTS
