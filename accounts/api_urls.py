@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("accounts.notifications.api_urls")),
     path("", include("accounts.rights.api_urls")),
     path("", include("accounts.webhooks.api_urls")),
+    path("", include("accounts.serviceaccounts.api_urls")),
 ]

@@ -42,6 +42,8 @@ from accounts.rights.models import (
     CorrectionEvent,
     CorrectionRequest,
 )
+from accounts.serviceaccounts.models import Scope as ServiceScope
+from accounts.serviceaccounts.models import ServiceAccount, ServiceCall
 from accounts.signin.models import SmsCode
 from accounts.webhooks.models import EventType as WebhookEventType
 from accounts.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -70,6 +72,9 @@ __all__ = [
     "Notification",
     "RevealReason",
     "Role",
+    "ServiceAccount",
+    "ServiceCall",
+    "ServiceScope",
     "SmsCode",
     "StaffAccess",
     "StatusEvent",

@@ -77,6 +77,7 @@ from accounts.rights.services import (
     correction_router_register,
     free_text_kept,
 )
+from accounts.signin.permissions import user_acts_for_institution
 from accounts.signin.registration import personal_account_register
 from accounts.signin.services import (
     api_token_create,
@@ -151,6 +152,7 @@ __all__ = [
     "staff_of_centre",
     "transaction_record",
     "transaction_record_many",
+    "user_acts_for_institution",
     "users_active",
     "users_or_centre_reviewers",
     "validate_no_identity_number",

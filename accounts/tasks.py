@@ -7,6 +7,7 @@ from django.utils import timezone, translation
 from accounts.core.models import User
 from accounts.notifications.services import notification_emails_resend, notification_emails_send
 from accounts.rights.services import account_closures_run
+from accounts.serviceaccounts.services import service_calls_purge
 from accounts.signin.services import (
     api_tokens_purge_expired,
     password_reset_emails_send,
@@ -20,9 +21,10 @@ from accounts.webhooks.services import webhook_deliver, webhook_deliveries_resen
 
 @shared_task
 def purge_expired_tokens() -> int:
-    """Periodic (beat): expired API tokens, and SMS codes expired for a day, are removed so
-    that the tables stay small."""
-    return api_tokens_purge_expired() + sms_codes_purge()
+    """Periodic (beat): expired API tokens (knox's and the service accounts'), SMS codes
+    expired for a day, and service account calls beyond their log's bounds are removed so that
+    the tables stay small."""
+    return api_tokens_purge_expired() + sms_codes_purge() + service_calls_purge()
 
 
 @shared_task(

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("accounts.notifications.urls")),
     path("", include("accounts.rights.urls")),
     path("", include("accounts.webhooks.urls")),
+    path("", include("accounts.serviceaccounts.urls")),
 ]

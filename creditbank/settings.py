@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "oauth2_provider",
     # Domain apps, bottom layer first: an app imports only the apps listed above it.
     "accounts",
     "outcomes",
@@ -159,6 +160,8 @@ MIDDLEWARE = [
     "accounts.signin.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Writes one row per API call made with a service account's token (after the answer).
+    "accounts.serviceaccounts.middleware.ServiceCallLogMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -338,6 +341,50 @@ CELERY_BEAT_SCHEDULE = {
 WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("WEBHOOKS_ALLOW_LOCAL_HTTP", not PRODUCTION)
 if PRODUCTION and WEBHOOKS_ALLOW_LOCAL_HTTP:
     raise ImproperlyConfigured("WEBHOOKS_ALLOW_LOCAL_HTTP must not be on in production.")
+# --- Service accounts (OAuth 2.0 client credentials, django-oauth-toolkit; ADR 0023) ----------
+OAUTH2_PROVIDER = {
+    # Access tokens are short-lived: a system asks for a new one with its client credentials.
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env_int("OAUTH_ACCESS_TOKEN_SECONDS", 600),
+    "ACCESS_TOKEN_GENERATOR": "accounts.serviceaccounts.oauth.access_token_generate",
+    "OAUTH2_VALIDATOR_CLASS": "accounts.serviceaccounts.oauth.ServiceAccountValidator",
+    "SCOPES": {
+        "members:import": "Import members into the institution's collective account",
+        "batches:write": "Report training results in batches",
+        "transfers:decide": "Decide credit transfers to the institution's programmes",
+        "read": "Read the institution's members, batches and transfers",
+    },
+    "DEFAULT_SCOPES": ["read"],
+    # No flow here uses them, but the deploy check holds them to RFC 9700 all the same.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+    "ALLOW_URI_WILDCARDS": False,
+    "PKCE_REQUIRED": True,
+    # Every RFC 9700 recommendation on (only the token endpoint is mounted; the token itself
+    # is kept as its SHA-256 checksum only, not in clear).
+    **dict.fromkeys(
+        [
+            "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT",
+            "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT",
+            "COMPLIANT_BCP_RFC9700_PKCE_METHOD",
+            "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT",
+            "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS",
+            "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE",
+            "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN",
+            "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME",
+            "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING",
+            "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED",
+        ],
+        True,
+    ),
+}
+# DOT's models are swappable; the accounts migration that points at its Application needs the
+# setting named (kept at DOT's own model).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+# The call log of each service account: the newest this many rows, for at most this many days
+# (pruned by beat's purge-expired-api-tokens).
+SERVICE_CALL_LOG_KEEP = env_int("SERVICE_CALL_LOG_KEEP", 10_000)
+SERVICE_CALL_LOG_DAYS = env_int("SERVICE_CALL_LOG_DAYS", 90)
+
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
@@ -458,10 +505,13 @@ AUTH_PASSWORD_VALIDATORS = [
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: it takes only its own tokens (``cbsa_``); any other Bearer goes on to knox.
+        "accounts.serviceaccounts.authentication.ServiceAccountAuthentication",
         "accounts.signin.authentication.TokenAuthentication",
         "accounts.signin.authentication.VerifiedSessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Signed in, and not a service account (those reach only the views naming their scope).
+    "DEFAULT_PERMISSION_CLASSES": ["accounts.signin.person.IsPerson"],
     # JSON nested deeper than common.parsers.MAX_DEPTH is a field-keyed 400, not a 500.
     "DEFAULT_PARSER_CLASSES": [
         "common.parsers.DepthLimitedJSONParser",
@@ -477,6 +527,8 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env_int("TRUSTED_PROXY_COUNT", 0),
     "DEFAULT_THROTTLE_RATES": {
         "token": os.environ.get("THROTTLE_TOKEN_RATE", "10/min"),
+        # Service accounts' OAuth token endpoint, per address (each check costs a hash).
+        "oauth_token": os.environ.get("THROTTLE_OAUTH_TOKEN_RATE", "30/min"),
         "register": os.environ.get("THROTTLE_REGISTER_RATE", "20/hour"),
         # Public reads without an account (the catalogue, the conversion rules), per address.
         "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),

@@ -5,15 +5,17 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.collective.permissions import collective_or_404
 from accounts.models import LearningAccount, Role
+from accounts.serviceaccounts.models import Scope
+from accounts.serviceaccounts.permissions import HasScope
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
+from accounts.signin.person import IsPerson
 from common.idempotency import idempotent
 from common.parsers import DepthLimitedJSONParser
 
@@ -242,7 +244,8 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
     either every row is reported, or nothing is and the answer lists every problem by row and
     column."""
 
-    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN) | HasScope]
+    service_scopes = {"GET": Scope.READ, "POST": Scope.BATCHES_WRITE}
     parser_classes = [MultiPartParser, FormParser]
     serializer_class = BatchSerializer
 
@@ -286,7 +289,7 @@ class BatchListView(generics.ListAPIView[InstitutionBatch]):
 class EvidenceDownloadView(APIView):
     """An evidence file, to its owner or to staff who opened the owner's file with a reason."""
 
-    permission_classes = [IsAuthenticated]
+    permission_classes = [IsPerson]
 
     # Evidence is accepted only as PDF, JPEG or PNG (checked by content), and served as such.
     @extend_schema(

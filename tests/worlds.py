@@ -30,6 +30,7 @@ from typing import Any, cast
 
 import pytest
 from django.utils import timezone
+from oauth2_provider.models import AccessToken, set_token_value
 from rest_framework.test import APIClient
 
 from accounts.collective.services import (
@@ -50,6 +51,9 @@ from accounts.models import (
     WebhookEventType,
 )
 from accounts.rights.services import correction_request, visit_book
+from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX, ServiceAccount
+from accounts.serviceaccounts.models import Scope as ServiceScope
+from accounts.serviceaccounts.services import service_account_create
 from accounts.services import api_token_create
 from accounts.webhooks.services import webhook_subscription_create
 from accreditation.models import Application, TrustedBank
@@ -281,6 +285,8 @@ PRINCIPALS = (
     "institution_admin_j",
     "officer",
     "management",
+    # Institution I's system: a service account with every scope, calling with its OAuth token.
+    "system_i",
 )
 
 
@@ -446,7 +452,28 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         ).pk,
     }
     tokens = {name: api_token_create(user=user)[0] for name, user in users.items() if user}
+    system_i, system_token = _service_account(institution_admin_i)
+    users["system_i"] = system_i.principal
+    tokens["system_i"] = system_token
+    objects["service_account"] = system_i.pk
     return World(users=users, objects=objects, tokens=tokens)
+
+
+def _service_account(admin: User) -> tuple[ServiceAccount, str]:
+    """A service account of ``admin``'s institution with every scope, and an access token."""
+    assert admin.institution is not None
+    account, _secret = service_account_create(
+        institution=admin.institution, actor=admin, name="人事系统", scopes=ServiceScope.values
+    )
+    raw = ACCESS_TOKEN_PREFIX + "matrix-world-token"
+    token = AccessToken(
+        application_id=account.application_id,
+        expires=timezone.now() + datetime.timedelta(hours=1),
+        scope=" ".join(ServiceScope.values),
+    )
+    set_token_value(token, raw)
+    token.save()
+    return account, raw
 
 
 @pytest.fixture

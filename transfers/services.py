@@ -33,6 +33,7 @@ from accounts.services import (
     notify,
     notify_many,
     transaction_record,
+    user_acts_for_institution,
     users_active,
     webhook_event_record,
 )
@@ -492,7 +493,7 @@ def _item_transaction_record(
 def _require_officer(item: TransferItem, actor: User) -> None:
     """Only an officer of the programme's institution moves an item, never on their own
     transfer."""
-    if actor.role != Role.INSTITUTION_OFFICER or (
+    if not user_acts_for_institution(actor, Role.INSTITUTION_OFFICER) or (
         actor.institution_id != item.programme.institution_id
     ):
         raise ValidationError({"item": _("This transfer is for another institution.")})
@@ -834,7 +835,10 @@ def transfers_visible_to(*, user: User) -> QuerySet[TransferApplication]:
         return TransferApplication.objects.none()
     if user.role == Role.LEARNER:
         return _transfers().filter(account__holder=user)
-    if user.role == Role.INSTITUTION_OFFICER and user.institution_id is not None:
+    if (
+        user_acts_for_institution(user, Role.INSTITUTION_OFFICER)
+        and user.institution_id is not None
+    ):
         return _transfers().filter(programme__institution_id=user.institution_id)
     return TransferApplication.objects.none()
 
@@ -843,7 +847,10 @@ def transfer_items_visible_to(*, user: User) -> QuerySet[TransferItem]:
     items = TransferItem.objects.select_related("application", "programme", "account")
     if user.role == Role.LEARNER:
         return items.filter(account__holder=user)
-    if user.role == Role.INSTITUTION_OFFICER and user.institution_id is not None:
+    if (
+        user_acts_for_institution(user, Role.INSTITUTION_OFFICER)
+        and user.institution_id is not None
+    ):
         return items.filter(programme__institution_id=user.institution_id)
     return items.none()
 

@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
+from accounts.serviceaccounts.models import Scope
+from accounts.serviceaccounts.permissions import HasScope
 from accounts.services import (
     erased_shown,
     learning_account_required,
@@ -193,8 +195,9 @@ class TransferListView(generics.ListAPIView[TransferApplication]):
     """Transfers: a learner's own, or an institution officer's institution's (filter with
     ``?state=pending|decided|withdrawn``). POST (learners) applies for a transfer."""
 
-    permission_classes = [HasRole.of(*PARTIES)]
+    permission_classes = [HasRole.of(*PARTIES) | HasScope]
     serializer_class = TransferSerializer
+    service_scopes = {"GET": Scope.READ}
 
     def get_permissions(self) -> Any:
         if self.request.method == "POST":
@@ -252,7 +255,8 @@ class TransferListView(generics.ListAPIView[TransferApplication]):
 class TransferDetailView(APIView):
     """One transfer with its courses."""
 
-    permission_classes = [HasRole.of(*PARTIES)]
+    permission_classes = [HasRole.of(*PARTIES) | HasScope]
+    service_scopes = {"GET": Scope.READ}
 
     @extend_schema(responses=TransferSerializer)
     def get(self, request: SignedInApiRequest[User], pk: int) -> Response:
@@ -279,7 +283,8 @@ class TransferItemDecideView(APIView):
     """An officer of the programme's institution decides one course: ``accept``, ``reject``
     (with a reason) or ``request_information`` (with what is needed)."""
 
-    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
+    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER) | HasScope]
+    service_scopes = {"POST": Scope.TRANSFERS_DECIDE}
 
     @extend_schema(request=DecideSerializer, responses=TransferItemSerializer)
     def post(self, request: SignedInApiRequest[User], pk: int) -> Response:
@@ -295,7 +300,8 @@ class _TransferItemSettleView(APIView):
     """An officer of the institution settles an accepted course whose accreditation was
     revoked, with a reason (``settle``: rescind or keep)."""
 
-    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER)]
+    permission_classes = [HasRole.of(Role.INSTITUTION_OFFICER) | HasScope]
+    service_scopes = {"POST": Scope.TRANSFERS_DECIDE}
     settle = staticmethod(transfer_item_rescind)
 
     @extend_schema(request=SettleSerializer, responses=TransferItemSerializer)

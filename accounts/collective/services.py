@@ -65,7 +65,7 @@ from accounts.ledger.models import (
 from accounts.ledger.services import account_lock, account_number_generate, transaction_record
 from accounts.notifications.models import Notification
 from accounts.notifications.services import notify_many
-from accounts.signin.permissions import user_has_role
+from accounts.signin.permissions import user_acts_for_institution, user_has_role
 from accounts.validators import normalise_phone, validate_unified_social_credit_code
 from accounts.webhooks.models import EventType
 from accounts.webhooks.services import webhook_event_record
@@ -311,7 +311,10 @@ def applications_for(*, user: User) -> QuerySet[Institution]:
 
 def collective_of(*, user: User, institution_id: int) -> LearningAccount | None:
     """The collective account of the institution, if ``user`` administers that institution."""
-    if not user_has_role(user, Role.INSTITUTION_ADMIN) or user.institution_id != institution_id:
+    if (
+        not user_acts_for_institution(user, Role.INSTITUTION_ADMIN)
+        or user.institution_id != institution_id
+    ):
         return None
     return (
         LearningAccount.objects.select_related("institution", "institution__centre")
@@ -322,7 +325,7 @@ def collective_of(*, user: User, institution_id: int) -> LearningAccount | None:
 
 def _check_administers(*, user: User, collective: LearningAccount) -> None:
     if (
-        not user_has_role(user, Role.INSTITUTION_ADMIN)
+        not user_acts_for_institution(user, Role.INSTITUTION_ADMIN)
         or collective.kind != LearningAccount.Kind.COLLECTIVE
         or user.institution_id is None
         or user.institution_id != collective.institution_id

@@ -11,7 +11,7 @@ ids of other institutions reveal nothing.
 from __future__ import annotations
 
 import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import messages
@@ -61,6 +61,8 @@ from accounts.core.api import CentreCodeField
 from accounts.core.models import Institution, Role, User
 from accounts.ledger.models import LearningAccount
 from accounts.ledger.services import learning_account_required
+from accounts.serviceaccounts.models import Scope
+from accounts.serviceaccounts.permissions import HasScope
 from accounts.signin.permissions import HasRole, RoleRequiredMixin, user_has_role
 from accounts.validators import PHONE_VALIDATOR, validate_unified_social_credit_code
 from common.downloads import (
@@ -713,7 +715,8 @@ class InstitutionApi(APIView):
     """One institution and its collective account: for the administrator of its centre, and
     for its own administrator."""
 
-    permission_classes = [HasRole.of(Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN)]
+    permission_classes = [HasRole.of(Role.CENTRE_ADMIN, Role.INSTITUTION_ADMIN) | HasScope]
+    service_scopes: ClassVar[dict[str, str]] = {"GET": Scope.READ}
 
     @extend_schema(responses=InstitutionApplicationSerializer)
     def get(self, request: Request, pk: int) -> Response:
@@ -749,7 +752,9 @@ class DecisionApi(APIView):
 
 
 class InstitutionAdminApi(APIView):
-    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+    # An institution's system may call too, with the scope of each view (HasScope).
+    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN) | HasScope]
+    service_scopes: ClassVar[dict[str, str]] = {}
 
     def collective(self, request: Request, pk: int) -> LearningAccount:
         collective = collective_of(user=request.user, institution_id=pk)  # type: ignore[arg-type]
@@ -763,6 +768,7 @@ class MembersApi(InstitutionAdminApi, ListAPIView):
     own administrator sees them."""
 
     serializer_class = MemberSerializer
+    service_scopes: ClassVar[dict[str, str]] = {"GET": Scope.READ}
 
     def get_queryset(self) -> Any:
         return collective_members(collective=self.collective(self.request, self.kwargs["pk"]))
@@ -773,6 +779,7 @@ class MemberImportApi(InstitutionAdminApi):
     imported, or nothing is and the answer lists every problem by row and column."""
 
     parser_classes = [MultiPartParser, FormParser]
+    service_scopes: ClassVar[dict[str, str]] = {"POST": Scope.MEMBERS_IMPORT}
 
     @extend_schema(
         request={"multipart/form-data": MemberImportUploadSerializer},
@@ -873,6 +880,8 @@ class InvitationDeclineApi(LearnerApi):
 
 class MemberExportApi(InstitutionAdminApi):
     """The member list as a file: ``export.csv`` or ``export.xlsx``."""
+
+    service_scopes: ClassVar[dict[str, str]] = {"GET": Scope.READ}
 
     @extend_schema(
         parameters=[OpenApiParameter("file_format", str, "path", enum=list(EXPORT_FORMATS))],

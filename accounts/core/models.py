@@ -27,6 +27,9 @@ class Role(models.TextChoices):
     CENTRE_ADMIN = "centre_admin", _("Centre administrator")
     MANAGEMENT_ADMIN = "management_admin", _("Management administrator")
     INSTITUTION_OFFICER = "institution_officer", _("Institution officer")
+    # Not a person: an institution's system calling the API with OAuth client credentials
+    # (accounts.serviceaccounts); it never signs in with a password.
+    SERVICE_ACCOUNT = "service_account", _("Service account")
 
 
 CENTRE_ROLES = frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN})
@@ -167,6 +170,10 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~Q(role__in=sorted(INSTITUTION_ROLES)) | Q(institution__isnull=False),
                 name="user_institution_staff_have_institution",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role="service_account") | Q(institution__isnull=False),
+                name="user_service_account_has_institution",
             ),
         ]
 

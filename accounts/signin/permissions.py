@@ -24,6 +24,14 @@ def user_has_role(user: Any, *roles: str) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.role in roles)
 
 
+def user_acts_for_institution(user: Any, role: Role) -> bool:
+    """True for an institution's staff member of ``role``, and for a service account of an
+    institution (an institution's system): the API views that let a service account in name the
+    scope each call needs (``accounts.serviceaccounts.permissions.HasScope``); the institution
+    is checked by the caller, as for a person (``user.institution_id``)."""
+    return user_has_role(user, role, Role.SERVICE_ACCOUNT)
+
+
 class HasRole(BasePermission):
     """DRF permission: the caller holds one of ``roles``. Build one with ``HasRole.of(...)``."""
 

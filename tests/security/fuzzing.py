@@ -18,9 +18,11 @@ the 404 into the views.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import hypothesis
@@ -29,9 +31,11 @@ import schemathesis
 from django.apps import apps
 from django.core import signals
 from django.db import close_old_connections
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from hypothesis import HealthCheck, Phase
+from oauth2_provider.models import AccessToken, set_token_value
 from schemathesis import Case, GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -43,13 +47,16 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from accounts.models import User
+from accounts.models import ServiceAccount, ServiceScope, User
+from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX
+from accounts.serviceaccounts.services import service_account_create
 from accounts.services import api_token_create
 
 # The demo data's published password.
 DEMO_PASSWORD = "CreditBank-Demo-2026"
 
 # Each role, and the demo user (from seed_demo) who plays it; anonymous sends no credentials.
+SERVICE_ACCOUNT_PREFIX = "service:"
 ROLES: dict[str, str | None] = {
     "anonymous": None,
     "learner": "13800000001",
@@ -58,6 +65,9 @@ ROLES: dict[str, str | None] = {
     "institution_admin": "inst.admin",
     "institution_officer": "officer.cqou",
     "management_admin": "manager",
+    # The demo institution's system: a service account of inst.admin's with every scope,
+    # calling with its OAuth access token.
+    "service_account": SERVICE_ACCOUNT_PREFIX + "inst.admin",
 }
 
 LOGOUT = "POST /api/v1/auth/logout/"
@@ -122,12 +132,36 @@ def role_credentials(post_token: Callable[[dict[str, str]], str]) -> dict[str, d
         if login is None:
             headers[role] = {}
             continue
+        if login.startswith(SERVICE_ACCOUNT_PREFIX):
+            headers[role] = service_account_headers(login.removeprefix(SERVICE_ACCOUNT_PREFIX))
+            continue
         body = {"username": login, "password": DEMO_PASSWORD}
         user = _user(login)
         if TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             body["otp_code"] = otp_code(user)
         headers[role] = {"Authorization": f"Token {post_token(body)}"}
     return headers
+
+
+def service_account_headers(admin_login: str) -> dict[str, str]:
+    """A Bearer access token of the admin's institution's service account (made with every
+    scope the first time), issued as the token endpoint would."""
+    admin = _user(admin_login)
+    assert admin.institution is not None
+    account = ServiceAccount.objects.filter(institution=admin.institution, name="fuzz").first()
+    if account is None:
+        account, _secret = service_account_create(
+            institution=admin.institution, actor=admin, name="fuzz", scopes=ServiceScope.values
+        )
+    raw = ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        application_id=account.application_id,
+        expires=timezone.now() + timedelta(hours=12),
+        scope=" ".join(ServiceScope.values),
+    )
+    set_token_value(token, raw)
+    token.save()
+    return {"Authorization": f"Bearer {raw}"}
 
 
 def _user(login: str) -> User:
@@ -142,6 +176,8 @@ def throwaway_token(role: str) -> dict[str, str]:
     login = ROLES[role]
     if login is None:
         return {}
+    if login.startswith(SERVICE_ACCOUNT_PREFIX):
+        return service_account_headers(login.removeprefix(SERVICE_ACCOUNT_PREFIX))
     token, _ = api_token_create(user=_user(login))
     return {"Authorization": f"Token {token}"}
 

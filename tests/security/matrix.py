@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
+from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX
 from tests.people import login_verified
 
 UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
@@ -103,7 +104,9 @@ class Asker:
                 self.page_client.force_login(user)
             self.session_cookie = self.page_client.cookies[settings.SESSION_COOKIE_NAME].value
         if token:
-            self.api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+            # A service account's OAuth token is a Bearer token; knox's go as "Token".
+            scheme = "Bearer" if token.startswith(ACCESS_TOKEN_PREFIX) else "Token"
+            self.api_client.credentials(HTTP_AUTHORIZATION=f"{scheme} {token}")
 
     def ask(self, route: Route, method: str, path: str) -> str | int:
         client: Any = self.api_client if route.is_api else self.page_client

@@ -1,4 +1,5 @@
-"""The authorization matrix: every route of the URL configuration x ten principals.
+"""The authorization matrix: every route of the URL configuration x eleven principals (ten
+people, and institution I's system calling with a service account's OAuth token).
 
 The routes are read from the URL configuration, so a new endpoint cannot be forgotten: a route
 missing from ``ROUTES`` fails the test, naming it. Each route's URL is filled with learner A's
@@ -39,6 +40,9 @@ def world(security_world):
 A = "learner_a"
 B = "learner_b"
 ANON = "anonymous"
+# Institution I's system (a service account with every scope): it has no browser session, so
+# pages send it to sign in; the API refuses it (403) except where a view names its scope.
+SYSTEM = "system_i"
 STAFF = ("reviewer_x", "reviewer_y", "centre_admin_x", "institution_admin_i")
 
 
@@ -95,7 +99,7 @@ def kind_defaults(kind: str, *, api: bool) -> dict[str, Any]:
     with the role asking for someone else's object (B for A's, centre Y for X's, J for I's)
     gets 404, as if it did not exist."""
     anonymous = 401 if api else "login"
-    refused = {**dict.fromkeys(PRINCIPALS, 403), ANON: anonymous}
+    refused = {**dict.fromkeys(PRINCIPALS, 403), ANON: anonymous, SYSTEM: 403 if api else "login"}
 
     def reach(*names: str, **others: Any) -> dict[str, Any]:
         return {**refused, **dict.fromkeys(names, "ok"), **others}
@@ -104,8 +108,12 @@ def kind_defaults(kind: str, *, api: bool) -> dict[str, Any]:
         "observe": {},
         # Anyone, signed in or not.
         "public": dict.fromkeys(PRINCIPALS, "ok"),
-        # Anyone signed in, about themselves.
-        "signed-in": {**dict.fromkeys(PRINCIPALS, "ok"), ANON: anonymous},
+        # Anyone signed in, about themselves (people, not systems).
+        "signed-in": {
+            **dict.fromkeys(PRINCIPALS, "ok"),
+            ANON: anonymous,
+            SYSTEM: 403 if api else "login",
+        },
         # Learners, about themselves (no object in the URL).
         "learner": reach(A, B),
         # Learner A's object: only A.
@@ -145,11 +153,12 @@ WEBHOOK_DELIVERY = {
     "did": "webhook_delivery",
     "delivery_id": "webhook_delivery",
 }
+SERVICE_ACCOUNT = {"pk": "institution", "sid": "service_account"}
 
 # One row per route name (or pattern, for the few unnamed routes). Rows read: the kind, the URL
 # keyword values when the route has any, then the cells that differ from the kind's defaults
 # (``learner_b=404``), or differ for one method only (``post={...}``).
-STAFF_SIGNED_IN = [p for p in PRINCIPALS if p not in (ANON, A, B)]
+STAFF_SIGNED_IN = [p for p in PRINCIPALS if p not in (ANON, A, B, SYSTEM)]
 ROUTES: dict[str, Row] = {
     # Probes, home, sign-in, password reset, public catalogue and verification: anyone.
     "healthz": row("public", serves=("GET",), gate="method"),
@@ -188,7 +197,9 @@ ROUTES: dict[str, Row] = {
     "notifications-read": post_only("signed-in"),
     # A's notice: nobody else's list holds it.
     "notification-open": row(
-        "signed-in", {"pk": "notification"}, cells=dict.fromkeys(PRINCIPALS[2:], 404)
+        "signed-in",
+        {"pk": "notification"},
+        cells={**dict.fromkeys(PRINCIPALS[2:], 404), SYSTEM: "login"},
     ),
     "rights-visits": row("signed-in"),
     "rights-closure": row("signed-in"),
@@ -275,6 +286,11 @@ ROUTES: dict[str, Row] = {
     "webhook-rotate": post_only_after_role("institution-own", WEBHOOK),
     "webhook-delete": post_only_after_role("institution-own", WEBHOOK),
     "webhook-replay": post_only_after_role("institution-own", WEBHOOK_DELIVERY),
+    # An institution's service accounts and their call log: its own administrators only.
+    "service-accounts": row("institution-own", INST),
+    "service-account": row("institution-own", SERVICE_ACCOUNT),
+    "service-account-rotate": post_only_after_role("institution-own", SERVICE_ACCOUNT),
+    "service-account-disable": post_only_after_role("institution-own", SERVICE_ACCOUNT),
     "outcome-batches": row("institution-own", INST),
     "outcome-batch-add": row("institution-own", INST),
     "outcome-batch-template": row("institution"),
@@ -301,7 +317,8 @@ ROUTES: dict[str, Row] = {
     "calendar_arrangement_entry": row("management", {"year": "2027"}, post={"management": "bad"}),
     # --- The API --------------------------------------------------------------------------------
     "api-token": row("public"),
-    "api-logout": row("signed-in"),
+    # Revokes knox's token only: a service account's token is not one (401).
+    "api-logout": row("signed-in", system_i=401),
     "api-current-user": row("signed-in"),
     "api-account-register": row("public"),
     "api-sms-code": row("public"),
@@ -321,7 +338,9 @@ ROUTES: dict[str, Row] = {
     "api-evidence-download": row(
         "learner-own", EVIDENCE, cells=dict.fromkeys(STAFF_SIGNED_IN, 404)
     ),
-    "api-institution-batches": row("institution-own", INST),
+    # Institution I's system reads and writes with its scopes (reads: GET; writes: the
+    # scope of each POST).
+    "api-institution-batches": row("institution-own", INST, system_i="ok"),
     "api-centre-account-open": row("centre"),
     "api-account-lookup": row("centre", management="ok"),
     "api-identity-reveal": row("centre"),
@@ -333,11 +352,22 @@ ROUTES: dict[str, Row] = {
     "api-webhook-rotate": post_only_after_role("institution-own", WEBHOOK),
     "api-webhook-deliveries": row("institution-own", INST),
     "api-webhook-replay": post_only_after_role("institution-own", WEBHOOK_DELIVERY),
-    "api-institution": row("centre-admin", INST, institution_admin_i="ok", institution_admin_j=404),
+    # The OAuth token endpoint of service accounts: anyone may ask (an empty form is refused).
+    "api-oauth-token": row("public"),
+    # An institution's service accounts over the API: its own administrators only (a service
+    # account, even with every scope, manages none).
+    "api-service-accounts": row("institution-own", INST, post={"institution_admin_i": "bad"}),
+    "api-service-account": row("institution-own", SERVICE_ACCOUNT),
+    "api-service-account-rotate": post_only_after_role("institution-own", SERVICE_ACCOUNT),
+    "api-service-account-disable": post_only_after_role("institution-own", SERVICE_ACCOUNT),
+    "api-service-account-calls": row("institution-own", INST),
+    "api-institution": row(
+        "centre-admin", INST, institution_admin_i="ok", institution_admin_j=404, system_i="ok"
+    ),
     "api-institution-decision": row("centre-admin", INST),
-    "api-institution-members": row("institution-own", INST),
-    "api-institution-members-import": row("institution-own", INST),
-    "api-institution-members-export": row("institution-own", INST),
+    "api-institution-members": row("institution-own", INST, system_i="ok"),
+    "api-institution-members-import": row("institution-own", INST, system_i="ok"),
+    "api-institution-members-export": row("institution-own", INST, system_i="ok"),
     "api-notifications": row("signed-in"),
     "api-notifications-read": row("signed-in"),
     "api-my-visits": row("learner"),
@@ -393,12 +423,14 @@ ROUTES: dict[str, Row] = {
     "api-goals": row("learner"),
     "api-goal": row("learner-own", GOAL),
     # The officer of the programme's institution sees the transfer application to decide it.
-    "api-transfers": row("learner", get={"officer": "ok"}),
-    "api-transfer": row("learner-own", TRANSFER, officer="ok"),
+    # Institution I's system may read transfers to I (there are none: A's is to the
+    # university), and decide their courses; A's transfer is not I's (404).
+    "api-transfers": row("learner", get={"officer": "ok", SYSTEM: "ok"}),
+    "api-transfer": row("learner-own", TRANSFER, officer="ok", system_i=404),
     "api-transfer-withdraw": row("learner-own", TRANSFER),
-    "api-transfer-item-decide": row("officer", ITEM),
-    "api-transfer-item-rescind": row("officer", ITEM),
-    "api-transfer-item-keep": row("officer", ITEM),
+    "api-transfer-item-decide": row("officer", ITEM, system_i=404),
+    "api-transfer-item-rescind": row("officer", ITEM, system_i=404),
+    "api-transfer-item-keep": row("officer", ITEM, system_i=404),
     "api-transfer-item-respond": row("learner-own", ITEM),
     "api-learning-path": row("learner"),
     "api-certificates": row("learner"),
@@ -486,7 +518,10 @@ def _quiet_refusals():
 def test_every_route_answers_each_principal_as_the_table_says(world):
     askers = {
         name: Asker(
-            user, world.tokens.get(name), staff=user is not None and user.role != Role.LEARNER
+            # A service account has no browser session: pages see no one.
+            None if user is not None and user.role == Role.SERVICE_ACCOUNT else user,
+            world.tokens.get(name),
+            staff=user is not None and user.role != Role.LEARNER,
         )
         for name, user in world.users.items()
     }
