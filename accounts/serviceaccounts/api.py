@@ -121,8 +121,10 @@ class ServiceAccountsApi(ServiceAccountAdminApi):
 
 class ServiceAccountApi(ServiceAccountAdminApi):
     @extend_schema(responses=ServiceAccountSerializer)
-    def get(self, request: Request, pk: int, sid: int) -> Response:
-        return Response(ServiceAccountSerializer(self.service_account(request, pk, sid)).data)
+    def get(self, request: Request, pk: int, service_account_id: int) -> Response:
+        return Response(
+            ServiceAccountSerializer(self.service_account(request, pk, service_account_id)).data
+        )
 
 
 class ServiceAccountRotateApi(ServiceAccountAdminApi):
@@ -130,9 +132,9 @@ class ServiceAccountRotateApi(ServiceAccountAdminApi):
     with it, stop working at once."""
 
     @extend_schema(request=None, responses=ServiceAccountSecretSerializer)
-    def post(self, request: Request, pk: int, sid: int) -> Response:
+    def post(self, request: Request, pk: int, service_account_id: int) -> Response:
         secret = service_account_secret_rotate(
-            account=self.service_account(request, pk, sid),
+            account=self.service_account(request, pk, service_account_id),
             actor=request.user,  # type: ignore[arg-type]
         )
         return Response({"client_secret": secret})
@@ -142,9 +144,9 @@ class ServiceAccountDisableApi(ServiceAccountAdminApi):
     """Disable the account: no more tokens, and its tokens stop working at once."""
 
     @extend_schema(request=None, responses=ServiceAccountSerializer)
-    def post(self, request: Request, pk: int, sid: int) -> Response:
+    def post(self, request: Request, pk: int, service_account_id: int) -> Response:
         account = service_account_disable(
-            account=self.service_account(request, pk, sid),
+            account=self.service_account(request, pk, service_account_id),
             actor=request.user,  # type: ignore[arg-type]
         )
         account.refresh_from_db()

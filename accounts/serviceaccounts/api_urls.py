@@ -26,17 +26,17 @@ urlpatterns = [
         name="api-service-account-calls",
     ),
     path(
-        "institutions/<int:pk>/service-accounts/<int:sid>/",
+        "institutions/<int:pk>/service-accounts/<int:service_account_id>/",
         ServiceAccountApi.as_view(),
         name="api-service-account",
     ),
     path(
-        "institutions/<int:pk>/service-accounts/<int:sid>/rotate/",
+        "institutions/<int:pk>/service-accounts/<int:service_account_id>/rotate/",
         ServiceAccountRotateApi.as_view(),
         name="api-service-account-rotate",
     ),
     path(
-        "institutions/<int:pk>/service-accounts/<int:sid>/disable/",
+        "institutions/<int:pk>/service-accounts/<int:service_account_id>/disable/",
         ServiceAccountDisableApi.as_view(),
         name="api-service-account-disable",
     ),

@@ -20,9 +20,9 @@ class ServiceAccountAdminLookups:
             raise Http404
         return institution
 
-    def service_account(self, request: Any, pk: int, sid: int) -> ServiceAccount:
+    def service_account(self, request: Any, pk: int, service_account_id: int) -> ServiceAccount:
         return get_object_or_404(
             ServiceAccount.objects.select_related("application", "institution"),
-            pk=sid,
+            pk=service_account_id,
             institution=self.institution(request, pk),
         )

@@ -16,17 +16,17 @@ urlpatterns = [
         name="service-accounts",
     ),
     path(
-        "institutions/<int:pk>/service-accounts/<int:sid>/",
+        "institutions/<int:pk>/service-accounts/<int:service_account_id>/",
         ServiceAccountPage.as_view(),
         name="service-account",
     ),
     path(
-        "institutions/<int:pk>/service-accounts/<int:sid>/rotate/",
+        "institutions/<int:pk>/service-accounts/<int:service_account_id>/rotate/",
         ServiceAccountRotatePage.as_view(),
         name="service-account-rotate",
     ),
     path(
-        "institutions/<int:pk>/service-accounts/<int:sid>/disable/",
+        "institutions/<int:pk>/service-accounts/<int:service_account_id>/disable/",
         ServiceAccountDisablePage.as_view(),
         name="service-account-disable",
     ),

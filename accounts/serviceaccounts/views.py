@@ -85,8 +85,8 @@ class ServiceAccountPage(ServiceAccountAdminPage):
     """One service account: its client id and scopes, the secret once after it is made, a new
     secret, disabling, and its calls."""
 
-    def get(self, request: HttpRequest, pk: int, sid: int) -> HttpResponse:
-        account = self.service_account(request, pk, sid)
+    def get(self, request: HttpRequest, pk: int, service_account_id: int) -> HttpResponse:
+        account = self.service_account(request, pk, service_account_id)
         shown = request.session.pop(SECRET_SHOWN_ONCE, None)
         secret = None
         if isinstance(shown, dict) and shown.get("account") == account.pk:
@@ -105,8 +105,8 @@ class ServiceAccountPage(ServiceAccountAdminPage):
 
 
 class ServiceAccountRotatePage(ServiceAccountAdminPage):
-    def post(self, request: HttpRequest, pk: int, sid: int) -> HttpResponse:
-        account: ServiceAccount = self.service_account(request, pk, sid)
+    def post(self, request: HttpRequest, pk: int, service_account_id: int) -> HttpResponse:
+        account: ServiceAccount = self.service_account(request, pk, service_account_id)
         try:
             secret = service_account_secret_rotate(account=account, actor=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:
@@ -117,8 +117,8 @@ class ServiceAccountRotatePage(ServiceAccountAdminPage):
 
 
 class ServiceAccountDisablePage(ServiceAccountAdminPage):
-    def post(self, request: HttpRequest, pk: int, sid: int) -> HttpResponse:
-        account = self.service_account(request, pk, sid)
+    def post(self, request: HttpRequest, pk: int, service_account_id: int) -> HttpResponse:
+        account = self.service_account(request, pk, service_account_id)
         service_account_disable(account=account, actor=request.user)  # type: ignore[arg-type]
         messages.success(request, _("The service account is disabled; its tokens no longer work."))
         return redirect("service-account", pk, account.pk)

@@ -153,7 +153,7 @@ WEBHOOK_DELIVERY = {
     "did": "webhook_delivery",
     "delivery_id": "webhook_delivery",
 }
-SERVICE_ACCOUNT = {"pk": "institution", "sid": "service_account"}
+SERVICE_ACCOUNT = {"pk": "institution", "service_account_id": "service_account"}
 
 # One row per route name (or pattern, for the few unnamed routes). Rows read: the kind, the URL
 # keyword values when the route has any, then the cells that differ from the kind's defaults
