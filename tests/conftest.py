@@ -20,6 +20,7 @@ from django.utils import translation
 from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
+from . import flush
 from .people import (  # noqa: F401 - fixtures
     centre,
     centre_admin,
@@ -57,6 +58,8 @@ def pytest_configure(config: pytest.Config) -> None:
     trans_real._translations = {}  # type: ignore[attr-defined]
     trans_real._default = None  # type: ignore[attr-defined]
     gettext_module._translations.clear()  # type: ignore[attr-defined]
+    # Transactional tests end by emptying only the tables they filled (tests/flush.py).
+    flush.install()
 
 
 @pytest.fixture(scope="session")
