@@ -107,7 +107,7 @@ messages: install-dev
 bench: install-dev
 	$(BIN)/python -m bench all
 
-## bench-quick: the same at 1,000 accounts with short runs (about two minutes)
+## bench-quick: every step, small (200 accounts, 1 s runs): tests/bench runs it so they do not rot
 bench-quick: install-dev
 	$(BIN)/python -m bench quick
 

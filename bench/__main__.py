@@ -1,8 +1,9 @@
 """Run the benchmarks: ``python -m bench <command>``; see bench/README.md.
 
 ``all`` is ``make bench`` (10,000 and 1,000,000 accounts), ``quick`` is ``make bench-quick``
-(1,000 accounts, short runs). Each benchmark writes bench/results/<name>.json and prints a
-table. Commands that seed create their scratch database if it is missing.
+(200 accounts, 1 s runs; what tests/bench runs). Each benchmark writes
+bench/results/<name>.json and prints a table. Commands that seed create their scratch database if
+it is missing.
 """
 
 from __future__ import annotations

@@ -38,15 +38,15 @@ def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, re
     assert written == [
         "certificate_pdfs.json",
         "collective_import.json",
-        "http_1000.json",
-        "seed_1000.json",
-        "sweep_1000.json",
+        "http_200.json",
+        "seed_200.json",
+        "sweep_200.json",
         "transfers.json",
     ]
     figures = {path.stem: json.loads(path.read_text()) for path in tmp_path.glob("*.json")}
-    assert figures["seed_1000"]["accounts"] == 1000
-    assert figures["seed_1000"]["orphans"] == dict.fromkeys(figures["seed_1000"]["orphans"], 0)
-    http = figures["http_1000"]
+    assert figures["seed_200"]["accounts"] == 200
+    assert figures["seed_200"]["orphans"] == dict.fromkeys(figures["seed_200"]["orphans"], 0)
+    http = figures["http_200"]
     assert http["endpoints_with_errors"] == []
     assert set(http["endpoints"]) == {
         "floor",
@@ -62,17 +62,17 @@ def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, re
         assert row["requests"] > 0
         assert row["p50_us"] <= row["p95_us"] <= row["p99_us"]
         assert row["ratio_to_floor"] > 0
-    sweep = figures["sweep_1000"]
-    assert sweep["open_applications"] >= 1000
+    sweep = figures["sweep_200"]
+    assert sweep["open_applications"] >= 200
     assert sweep["reminded"] + sweep["escalated"] > 0
     assert (sweep["second_sweep_reminded"], sweep["second_sweep_escalated"]) == (0, 0)
     imported = figures["collective_import"]
-    assert imported["accounts_opened"] == imported["rows"] == 500
+    assert imported["accounts_opened"] == imported["rows"] == 100
     pdfs = figures["certificate_pdfs"]
-    assert pdfs["pdfs"] == 3
+    assert pdfs["pdfs"] == 2
     assert pdfs["mean_pdf_bytes"] > 1000
     transfers = figures["transfers"]
-    assert transfers["transfers"] == 8 * 3
+    assert transfers["transfers"] == 2 * 4
     assert transfers["pgbench"]["tps"] > 0
     assert transfers["ratio_to_pgbench"] > 0
     # The table is printed as it goes.
