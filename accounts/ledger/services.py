@@ -10,8 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -172,10 +171,16 @@ def account_with_totals(account: LearningAccount) -> LearningAccount:
 def account_totals(*, account: LearningAccount) -> tuple[Decimal, Decimal]:
     """Hours and credits accumulated in the account: the sums of its ledger entries in the
     accumulated book (credits recognised by institutions are a book of their own)."""
-    totals = LedgerEntry.objects.filter(
-        account=account, book=LedgerEntry.Book.ACCUMULATED
-    ).aggregate(hours=Sum("hours"), credits=Sum("credits"))
-    return totals["hours"] or Decimal(0), totals["credits"] or Decimal(0)
+    # Written by hand: the dashboard and the file page ask on every request, and the ORM spent
+    # ~0.7 ms of Python building this aggregate, many times what PostgreSQL spends on it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT SUM(hours), SUM(credits) FROM {LedgerEntry._meta.db_table}"  # noqa: S608
+            " WHERE account_id = %s AND book = %s",
+            [account.pk, LedgerEntry.Book.ACCUMULATED],
+        )
+        hours, credits = cursor.fetchone()
+    return _ledger_sum(hours, "hours"), _ledger_sum(credits, "credits")
 
 
 def account_with_totals_of(*, user: User) -> LearningAccount | None:
