@@ -7,15 +7,19 @@ versions, imports and exports it. Views parse the input, call one service of
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views import View
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics
@@ -36,6 +40,7 @@ from .catalogue import (
     catalogue_entry_publish_from,
     catalogue_export,
     catalogue_import,
+    catalogue_revision,
     catalogue_search,
     catalogue_version_current,
     catalogue_versions,
@@ -165,32 +170,62 @@ def _publish_initial(code: str) -> dict[str, Any]:
 # --- Pages ------------------------------------------------------------------------------------
 
 
+# The public catalogue's search and results are the same for every reader of the same query
+# (nothing in them is personal or depends on who asks), so their HTML is cached under a key of
+# what they depend on: the catalogue's revision (raised in the same transaction as any write to
+# the catalogue, the conversion rules, their courses and programmes or an institution's name:
+# the apps' ready()), the day in Beijing (versions and rules take effect and end by date), the
+# language and the query string. No write has to remember to forget anything.
+CATALOGUE_PAGE_CACHE_SECONDS = 600
+
+
+def catalogue_page_key(request: HttpRequest, revision: int) -> str:
+    digest = hashlib.sha256(request.GET.urlencode().encode()).hexdigest()
+    day = beijing_today().isoformat()
+    return f"catalogue:page:{revision}:{day}:{get_language()}:{digest}"
+
+
 class CataloguePage(View):
     """The public catalogue: search, filter by kind, and what each entry converts to."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = CatalogueSearchForm(request.GET or None)
-        q, kind = "", ""
-        if form.is_valid():
-            q, kind = form.cleaned_data["q"], form.cleaned_data["kind"]
-        page = Paginator(catalogue_search(q=q, kind=kind), ENTRIES_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
-        conversions = catalogue_conversions(entry_ids=[v.entry_id for v in page.object_list])
-        query = request.GET.copy()
-        query.pop("page", None)
+        # The revision is read before the catalogue: a write committing in between can only put
+        # newer results under the older key, never older results under the newer one.
+        key = catalogue_page_key(request, catalogue_revision())
+        results = cache.get(key)
+        if results is None:
+            results = _catalogue_results(request)
+            cache.set(key, results, CATALOGUE_PAGE_CACHE_SECONDS)
         context = {
-            "form": form,
-            "page": page,
-            "rows": [
-                (version, version_aliases(version), conversions.get(version.entry_id, []))
-                for version in page.object_list
-            ],
-            "query": query.urlencode(),
-            "searched": bool(q or kind),
+            "results": mark_safe(results),  # noqa: S308 (rendered by our own template)
             "can_manage": user_has_role(request.user, Role.MANAGEMENT_ADMIN),
         }
         return render(request, "accreditation/catalogue.html", context)
+
+
+def _catalogue_results(request: HttpRequest) -> str:
+    form = CatalogueSearchForm(request.GET or None)
+    q, kind = "", ""
+    if form.is_valid():
+        q, kind = form.cleaned_data["q"], form.cleaned_data["kind"]
+    page = Paginator(catalogue_search(q=q, kind=kind), ENTRIES_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    conversions = catalogue_conversions(entry_ids=[v.entry_id for v in page.object_list])
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "form": form,
+        "page": page,
+        "rows": [
+            (version, version_aliases(version), conversions.get(version.entry_id, []))
+            for version in page.object_list
+        ],
+        "query": query.urlencode(),
+        "searched": bool(q or kind),
+    }
+    # Without the request: nothing of the reader's may get into what is cached.
+    return render_to_string("accreditation/_catalogue_results.html", context)
 
 
 class CatalogueEntryPage(View):

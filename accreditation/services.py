@@ -1046,16 +1046,6 @@ def accreditations_holding_of(*, account: LearningAccount) -> QuerySet[Decision]
     )
 
 
-def revoked_first_among(*, decisions: QuerySet[Decision]) -> Decision | None:
-    """Of ``decisions``, the first to be revoked (with its revocation), or None (one query)."""
-    return (
-        decisions.filter(revocation__isnull=False)
-        .select_related("revocation")
-        .order_by("revocation__revoked_at")
-        .first()
-    )
-
-
 def catalogue_entry_has_version(*, entry: CatalogueEntry) -> bool:
     return CatalogueEntry.objects.filter(pk=entry.pk, versions__isnull=False).exists()
 

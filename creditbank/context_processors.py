@@ -6,7 +6,7 @@ from accounts.models import Role
 from accounts.notifications.services import notifications_unread_count
 from accreditation.calendar_watch import UnpublishedYear, calendar_years_unpublished
 
-from .navigation import items_for
+from .navigation import navigation_html
 
 # Who is shown that a working-day arrangement is not entered yet (who counts due dates).
 CALENDAR_WATCHERS = frozenset({Role.MANAGEMENT_ADMIN, Role.CENTRE_ADMIN})
@@ -28,7 +28,9 @@ def portal(request: HttpRequest) -> dict[str, object]:
     watcher = signed_in and getattr(user, "role", None) in CALENDAR_WATCHERS
     return {
         "portal_name": settings.PORTAL_NAME,
-        "navigation": items_for(user),
+        "main_navigation": navigation_html(
+            user, getattr(request.resolver_match, "view_name", None)
+        ),
         "portal_languages": settings.LANGUAGES,
         "unread_notifications": (
             SimpleLazyObject(lambda: notifications_unread_count(user=user))  # type: ignore[arg-type]

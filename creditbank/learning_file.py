@@ -77,7 +77,8 @@ class LearnerDashboard:
 
 
 def learner_dashboard_of(account: LearningAccount) -> LearnerDashboard:
-    hours, credits = account_totals(account=account)
+    """The dashboard of ``account``, read with its totals (``account_with_totals_of``)."""
+    hours, credits = account.hours, account.credits  # type: ignore[attr-defined]
     # The dashboard lists no evidence: the outcomes without their files.
     in_file = outcomes_in_file(account=account).prefetch_related(None)
     outcomes = accreditation_of(account, list(in_file))

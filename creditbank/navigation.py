@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import Promise
+from django.utils.safestring import SafeString
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import STAFF_ROLES, Role
@@ -109,11 +112,37 @@ ANONYMOUS_NAVIGATION: list[NavItem] = [
 ]
 
 
-def items_for(user: object) -> list[dict[str, object]]:
+def _visible_to(user: object) -> list[NavItem]:
     items = [item for item in NAVIGATION if item.visible_to(user)]
     if not getattr(user, "is_authenticated", False):
         items += ANONYMOUS_NAVIGATION
+    return items
+
+
+def items_for(user: object) -> list[dict[str, object]]:
     return [
         {"label": item.label, "url": reverse(item.url_name), "url_name": item.url_name}
-        for item in items
+        for item in _visible_to(user)
     ]
+
+
+# Every page renders the navigation (its links twice: a row, and a menu folded on a phone). Its
+# HTML holds only labels and links, the same for everyone who sees the same entries on the same
+# page in the same language, and the entries are code: so it is made once per process for each
+# of those (a few roles x ~150 pages x 2 languages at most) and kept.
+_rendered: dict[tuple[str, ...], SafeString] = {}
+_RENDERED_MAX = 5000
+
+
+def navigation_html(user: object, view_name: str | None) -> SafeString:
+    """The main navigation for ``user`` on the page named ``view_name`` (marked as current)."""
+    items = _visible_to(user)
+    key = (get_language() or "", view_name or "", *(item.url_name for item in items))
+    html = _rendered.get(key)
+    if html is None:
+        html = render_to_string(
+            "includes/mainnav.html", {"navigation": items_for(user), "current": view_name}
+        )
+        if len(_rendered) < _RENDERED_MAX:
+            _rendered[key] = html
+    return html

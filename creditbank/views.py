@@ -25,9 +25,9 @@ from accounts.models import (
 from accounts.services import (
     FILE_STAFF_ROLES,
     REVEAL_STAFF_ROLES,
+    account_with_totals_of,
     collective_invitations_of,
     identity_reveal,
-    learning_account_of,
     learning_account_required,
     personal_account_find,
     staff_accesses_of,
@@ -84,7 +84,8 @@ def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         context: dict[str, object] = {}
         if user_has_role(request.user, Role.LEARNER):
-            account = learning_account_of(user=request.user)
+            # The account with its totals in one statement: the dashboard shows nothing else of it.
+            account = account_with_totals_of(user=request.user)
             if account is not None:
                 context["learner"] = learner_dashboard_of(account)
         else:

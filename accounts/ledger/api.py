@@ -1,7 +1,6 @@
-from decimal import Decimal
-
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -13,13 +12,17 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.core.models import Role
-from accounts.ledger.models import LearningAccount, LedgerEntry, StaffAccess
+from accounts.ledger.models import LearningAccount, StaffAccess
 from accounts.ledger.serializers import (
     LearningAccountSerializer,
     RegistrationSerializer,
     StaffAccessSerializer,
 )
-from accounts.ledger.services import account_with_totals, staff_accesses_of
+from accounts.ledger.services import (
+    account_with_totals,
+    account_with_totals_of,
+    staff_accesses_of,
+)
 from accounts.signin.permissions import HasRole
 from accounts.signin.registration import personal_account_register
 from accounts.signin.serializers import (
@@ -66,18 +69,9 @@ class MyAccountView(APIView):
 
     @extend_schema(responses=LearningAccountSerializer)
     def get(self, request: Request) -> Response:
-        account = get_object_or_404(LearningAccount, holder=request.user)
-        account.holder = request.user  # type: ignore[assignment]
-        # Both books in one query: the accumulated hours and credits, the transferred credits.
-        accumulated = Q(book=LedgerEntry.Book.ACCUMULATED)
-        totals = LedgerEntry.objects.filter(account=account).aggregate(
-            total_hours=Sum("hours", filter=accumulated),
-            total_credits=Sum("credits", filter=accumulated),
-            transferred=Sum("credits", filter=Q(book=LedgerEntry.Book.TRANSFERRED)),
-        )
-        account.hours = totals["total_hours"] or Decimal(0)  # type: ignore[attr-defined]
-        account.credits = totals["total_credits"] or Decimal(0)  # type: ignore[attr-defined]
-        account.transferred_credits = totals["transferred"] or Decimal(0)  # type: ignore[attr-defined]
+        account = account_with_totals_of(user=request.user)  # type: ignore[arg-type]
+        if account is None:
+            raise Http404
         return Response(LearningAccountSerializer(account).data)
 
     @extend_schema(request=ContactDetailsSerializer, responses=LearningAccountSerializer)

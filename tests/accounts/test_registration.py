@@ -162,6 +162,32 @@ def test_me_shows_the_masked_number_and_the_ledger_totals(api_client):
     assert body["id_number_masked"].count("*") == 11
 
 
+def test_me_counts_each_book_apart_and_shows_zero_for_an_empty_ledger(api_client):
+    number = register(api_client).json()["account_number"]
+    account = LearningAccount.objects.get(number=number)
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, number, PASSWORD))
+
+    empty = api_client.get("/api/v1/accounts/me/").json()
+    LedgerEntry.objects.create(
+        account=account,
+        book=LedgerEntry.Book.TRANSFERRED,
+        credits=Decimal("3"),
+        cause_type="test",
+        cause_id="1",
+    )
+    LedgerEntry.objects.create(
+        account=account, hours=Decimal("0.3"), credits=Decimal("0.1"), cause_type="t", cause_id="2"
+    )
+    LedgerEntry.objects.create(
+        account=account, hours=Decimal("0.3"), credits=Decimal("0.2"), cause_type="t", cause_id="3"
+    )
+    after = api_client.get("/api/v1/accounts/me/").json()
+
+    assert (empty["hours"], empty["credits"], empty["transferred_credits"]) == ("0.0", "0.0", "0.0")
+    assert (after["hours"], after["credits"], after["transferred_credits"]) == ("0.6", "0.3", "3.0")
+    assert after["account_number"] == number
+
+
 def test_me_is_for_learners(api_client, reviewer):
     assert api_client.get("/api/v1/accounts/me/").status_code == 401
     api_client.force_authenticate(reviewer)

@@ -10,6 +10,7 @@ import time
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -744,6 +745,41 @@ def test_the_catalogue_page_is_paginated(client):
     assert "培训20" not in first
     assert "培训24" in second
     assert "kind=training&amp;page=2" in first
+
+
+def test_the_catalogue_page_shows_a_new_version_at_once_though_its_results_are_cached(client):
+    publish()
+    before = client.get("/catalogue/", {"q": "园长"}).content.decode()
+
+    publish(
+        hours=Decimal("150"),
+        evidence_required="证书及聘书扫描件",
+        effective_from=datetime.date(2025, 3, 1),
+        rationale="学时增加",
+    )
+    after = client.get("/catalogue/", {"q": "园长"}).content.decode()
+
+    assert "证书原件扫描件" in before
+    assert "150.0" in after
+    assert "证书及聘书扫描件" in after
+    assert "证书原件扫描件" not in after
+
+
+def test_the_catalogue_page_shows_each_search_and_language_its_own_results(client):
+    publish()
+    cet4()
+
+    principal = client.get("/catalogue/", {"q": "园长"}).content.decode()
+    english_test = client.get("/catalogue/", {"q": "四级"}).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    in_english = client.get("/catalogue/", {"q": "园长"}).content.decode()
+
+    assert PRINCIPAL in principal
+    assert "大学英语四级" not in principal
+    assert "大学英语四级" in english_test
+    assert PRINCIPAL not in english_test
+    assert "1 entry" in in_english
+    assert "1 entry" not in principal
 
 
 def test_an_entry_page_shows_its_version_history(client):

@@ -427,6 +427,24 @@ def test_the_catalogue_pages_show_what_an_entry_converts_to(client, research):
     assert "重庆开放大学" in detail
 
 
+def test_the_catalogue_page_shows_a_new_rule_and_a_renamed_institution_at_once(
+    client, research, university
+):
+    principal = entry()
+    without_rule = client.get("/catalogue/").content.decode()
+
+    rule(principal, research)
+    with_rule = client.get("/catalogue/").content.decode()
+    university.name = "重庆开放大学（重庆工商职业学院）"
+    university.save()
+    renamed = client.get("/catalogue/").content.decode()
+
+    assert "幼儿园教研工作管理" not in without_rule
+    assert "幼儿园教研工作管理" in with_rule
+    assert "重庆开放大学（重庆工商职业学院）" not in with_rule
+    assert "重庆开放大学（重庆工商职业学院）" in renamed
+
+
 # --- The demo data ----------------------------------------------------------------------------
 
 

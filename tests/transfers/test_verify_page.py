@@ -152,6 +152,26 @@ def test_a_revoked_certificate_says_since_when_and_the_reason_category_but_not_t
     assert "公安通报" not in page
 
 
+def test_a_certificate_revoked_after_it_was_verified_reads_revoked_at_once(
+    world, django_capture_on_commit_callbacks, client, centre_admin
+):
+    certificate = issue(world, django_capture_on_commit_callbacks)
+    before = read(client, f"/verify/{certificate.serial}/", EN)[1]
+    Revocation.objects.create(
+        decision=world["decision"],
+        reason_code=Revocation.ReasonCode.EVIDENCE_FALSE,
+        reason="证书系伪造",
+        revoked_by=centre_admin,
+        revoked_at=datetime.datetime(2025, 3, 4, 10, 0, tzinfo=datetime.UTC),
+    )
+
+    after = read(client, f"/verify/{certificate.serial.lower()}/", EN)[1]
+
+    assert "it holds today" in top_of(before)
+    assert "it was revoked on 2025-03-04" in top_of(after)
+    assert "it holds today" not in top_of(after)
+
+
 @pytest.mark.parametrize(
     ("language", "verdict"),
     [(ZH, "请勿采信此证书"), (EN, "Do not rely on this certificate")],
