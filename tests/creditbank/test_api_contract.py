@@ -138,8 +138,12 @@ def test_creating_posts_that_honour_an_idempotency_key_document_it_and_the_repla
 
 
 # A signed-in creating POST without the header, and why: adding a webhook answers its secret,
-# shown once; a replay would need the answer, the secret with it, kept in the keys' table.
-NOT_IDEMPOTENT = {"POST /api/v1/institutions/{id}/webhooks/"}
+# shown once; a replay would need the answer, the secret with it, kept in the keys' table. An
+# evidence upload answers tokens an outcome spends: a replay would hand out spent ones.
+NOT_IDEMPOTENT = {
+    "POST /api/v1/institutions/{id}/webhooks/",
+    "POST /api/v1/evidence/uploads/",
+}
 
 
 def test_every_signed_in_creating_post_documents_an_idempotency_key(document):
