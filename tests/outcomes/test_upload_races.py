@@ -83,30 +83,44 @@ def _race(work: Callable[[int], Any], done: threading.Event) -> list[Any]:
     return results
 
 
-def test_two_outcomes_sent_at_once_with_one_upload_token_save_one(postgres, monkeypatch):
+@pytest.mark.parametrize("second", ["POST", "PATCH"])
+def test_two_requests_sent_at_once_with_one_upload_token_store_its_file_once(
+    postgres, monkeypatch, second
+):
     account = shao_register()
+    earlier = services.outcome_save(
+        account=account,
+        actor=account.holder,
+        data={**CERTIFICATE, "certificate_number": "YZ-2018-0001"},
+        uploads=[Upload("earlier.png", png_bytes())],
+    )
     (staged,) = evidence_stage(account_id=account.pk, uploads=[Upload("a.pdf", pdf_bytes())])
     done = threading.Event()
     # The first pauses once it has locked the account, about to store the evidence.
     monkeypatch.setattr(services, "evidence_store", _pausing_first(services.evidence_store, done))
 
-    results = _race(
-        lambda n: services.outcome_save_staged(
+    def send(n: int) -> Any:
+        if n == 1 and second == "PATCH":
+            return services.outcome_update_staged(
+                outcome=earlier, actor=account.holder, data={}, upload_tokens=[staged["token"]]
+            )
+        return services.outcome_save_staged(
             account=account,
             actor=account.holder,
             data={**CERTIFICATE, "certificate_number": f"YZ-2018-004{n}"},
             upload_tokens=[staged["token"]],
-        ),
-        done,
-    )
+        )
+
+    results = _race(send, done)
 
     refused = [r for r in results if isinstance(r, ValidationError)]
     assert len(results) == 2
     assert len(refused) == 1
     # Told that the upload is spent, not that the file is already someone's evidence.
     assert list(refused[0].message_dict) == ["uploads"]
-    assert LearningOutcome.objects.filter(account=account).count() == 1
-    assert EvidenceFile.objects.filter(account=account).count() == 1
+    # The earlier outcome and the first request's (it took the lock first); the file once.
+    assert LearningOutcome.objects.filter(account=account).count() == 2
+    assert EvidenceFile.objects.filter(account=account).count() == 2
     assert pending_files() == []
 
 
