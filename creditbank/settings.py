@@ -10,6 +10,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -393,8 +394,29 @@ WEBHOOK_RETRY_CAP_SECONDS = env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600)
 # only way out is a proxy. Deliveries tunnel through it with CONNECT to the address the SSRF
 # check passed, never to the name (docs/decisions/0018); HTTP(S)_PROXY is not read for them.
 WEBHOOK_PROXY_URL = os.environ.get("WEBHOOK_PROXY_URL", "")
-if WEBHOOK_PROXY_URL and not re.fullmatch(r"http://[^/?#\s]+(:\d+)?/?", WEBHOOK_PROXY_URL):
-    raise ImproperlyConfigured("WEBHOOK_PROXY_URL must be http://[user:password@]host:port.")
+
+
+def proxy_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be the webhooks' proxy (``http://[user:password@]host:port``, the
+    port spelled out), or None. Checked at start, so that a typo stops the process rather
+    than failing every delivery."""
+    if not re.fullmatch(
+        r"http://(?:[^@/?#\s]+@)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::\d{1,5})/?", url
+    ):
+        return "must be http://[user:password@]host:port"
+    try:
+        port = urlsplit(url).port
+    except ValueError as exc:  # above 65535, or an IPv6 address urlsplit cannot read
+        return str(exc)
+    if port == 0:
+        return "port 0 cannot be connected to"
+    return None
+
+
+if WEBHOOK_PROXY_URL and (_problem := proxy_url_problem(WEBHOOK_PROXY_URL)):
+    raise ImproperlyConfigured(
+        f"WEBHOOK_PROXY_URL {_problem}; it is {WEBHOOK_PROXY_URL.split('@')[-1]!r}."
+    )
 
 # --- Storage -----------------------------------------------------------------------------------
 

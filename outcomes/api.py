@@ -137,10 +137,23 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
         return Response(OutcomeSerializer(outcome).data, status=status.HTTP_201_CREATED)
 
 
+UPLOAD_DESCRIPTION = (
+    "Upload evidence ahead of the outcome it proves: each file is checked as the outcome's "
+    "would be, and kept for 24 hours under a `token` that `POST /api/v1/outcomes/` (or "
+    "`PATCH /api/v1/outcomes/{id}/`) names it by; a token is spent by the first outcome that "
+    "saves it. An account has at most 20 uploads waiting. No `Idempotency-Key`: a retry "
+    "uploads the file again under a new token (the unused one expires), so an answer never "
+    "hands out a token that is already spent."
+)
+
+
 class EvidenceUploadView(APIView):
     """Evidence uploaded ahead of the outcome it proves (multipart): each file is checked as
     the outcome's would be, and kept for a day under a ``token`` that
-    ``POST /api/v1/outcomes/`` names it by."""
+    ``POST /api/v1/outcomes/`` names it by.
+
+    Not ``@idempotent``, like adding a webhook: a replayed answer would repeat tokens the first
+    answer's outcome may already have spent, and keep them in clear in the keys' table."""
 
     permission_classes = [HasRole.of(Role.LEARNER)]
     parser_classes = [MultiPartParser]
@@ -148,8 +161,8 @@ class EvidenceUploadView(APIView):
     @extend_schema(
         request={"multipart/form-data": EvidenceUploadFilesSerializer},
         responses={201: EvidenceUploadSerializer(many=True)},
+        description=UPLOAD_DESCRIPTION,
     )
-    @idempotent
     def post(self, request: Request) -> Response:
         body = EvidenceUploadFilesSerializer(data=request.data)
         body.is_valid(raise_exception=True)

@@ -178,3 +178,27 @@ class EvidenceFile(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class StagedUpload(models.Model):
+    """Evidence uploaded over the API ahead of the outcome it proves
+    (``POST /api/v1/evidence/uploads/``), waiting under ``pending-evidence/`` for a day. The
+    row is the upload's claim: an outcome takes it with a conditional delete in its own
+    transaction, under the account's lock, so a token names one outcome's file even when two
+    requests send it at once, and the per-account cap is counted on rows, not on files a
+    parallel upload is still writing (docs/decisions/0014). Only the token's SHA-256 is kept."""
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.CASCADE, related_name="staged_uploads"
+    )
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    path = models.CharField(max_length=200)
+    name = models.CharField(_("file name"), max_length=200)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("staged upload")
+        verbose_name_plural = _("staged uploads")
+
+    def __str__(self) -> str:
+        return self.name

@@ -12,19 +12,24 @@ are older than ``PENDING_TTL``.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import secrets
 from collections.abc import Iterable, MutableMapping, Sequence
 from typing import Any
 
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import account_lock
+
 from .evidence import evidence_check
-from .storage import Upload, evidence_display_name
+from .models import StagedUpload
+from .storage import Upload, evidence_display_name, files_removed_on_failure
 
 PENDING_DIR = "pending-evidence"
 SESSION_KEY = "outcomes_pending_evidence"
@@ -124,25 +129,27 @@ def pending_sweep(*, now: datetime.datetime | None = None) -> int:
 
 # Evidence uploaded ahead of an outcome over the API (POST /api/v1/evidence/uploads/), so that
 # the outcome itself goes up as JSON, with one schema per kind (docs/decisions/0014). An API
-# client has no session: the upload's token carries the account, the stored path and the
-# learner's name for the file, signed, and expires with PENDING_TTL. The stored file is a
-# pending upload like the form's, under PENDING_DIR, so the same sweep deletes abandoned ones.
-UPLOAD_SALT = "outcomes.evidence-upload"
+# client has no session: the upload's random token names a StagedUpload row (by its SHA-256)
+# holding the account, the stored path and the learner's name for the file. The stored file is
+# a pending upload like the form's, under PENDING_DIR, so the same sweep deletes abandoned ones;
+# the row expires with PENDING_TTL too.
+#
+# Both the upload and the claim run under the account's lock (accounts.services.account_lock):
+# two uploads at once count each other's rows against MAX_STAGED, and two outcomes sent at once
+# with one token take its row with a conditional DELETE, so exactly one of them gets the file.
 # How many uploads one account may have waiting at once: files nobody saves with an outcome
 # must not escape the storage quota for long, nor in large numbers.
 MAX_STAGED = 2 * MAX_PENDING
 
-
-def _staged_prefix(account_id: int) -> str:
-    return f"api-{account_id}-"
+UPLOAD_UNKNOWN = _("This upload is unknown, expired or already used: upload the file again.")
 
 
-def staged_count(*, account_id: int) -> int:
-    try:
-        _dirs, files = default_storage.listdir(PENDING_DIR)
-    except (FileNotFoundError, NotImplementedError):
-        return 0
-    return sum(1 for name in files if name.startswith(_staged_prefix(account_id)))
+def _token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _staged_waiting(*, account_id: int, now: datetime.datetime) -> QuerySet[StagedUpload]:
+    return StagedUpload.objects.filter(account_id=account_id, created_at__gt=now - PENDING_TTL)
 
 
 def evidence_stage(*, account_id: int, uploads: Iterable[Upload]) -> list[dict[str, Any]]:
@@ -153,16 +160,6 @@ def evidence_stage(*, account_id: int, uploads: Iterable[Upload]) -> list[dict[s
     if not uploads:
         raise ValidationError({"files": _("Add at least one evidence file.")})
     pending_sweep()
-    if staged_count(account_id=account_id) + len(uploads) > MAX_STAGED:
-        raise ValidationError(
-            {
-                "files": _(
-                    "You have %(n)d uploads waiting: save an outcome with them, or wait "
-                    "until they expire."
-                )
-                % {"n": staged_count(account_id=account_id)}
-            }
-        )
     checked = []
     errors: list[str] = []
     for upload in uploads:
@@ -172,49 +169,77 @@ def evidence_stage(*, account_id: int, uploads: Iterable[Upload]) -> list[dict[s
             errors.extend(exc.messages)
     if errors:
         raise ValidationError({"files": errors})
-    expires_at = timezone.now() + PENDING_TTL
     staged = []
-    for upload, clean in checked:
-        path = default_storage.save(
-            f"{PENDING_DIR}/{_staged_prefix(account_id)}{secrets.token_urlsafe(12)}"
-            f"{clean.extension}",
-            ContentFile(clean.content),
-        )
-        name = evidence_display_name(upload.name, clean.extension)
-        staged.append(
-            {
-                "token": signing.dumps({"a": account_id, "p": path, "n": name}, salt=UPLOAD_SALT),
-                "name": name,
-                "content_type": clean.content_type,
-                "size": clean.size,
-                "expires_at": expires_at,
-            }
-        )
+    with files_removed_on_failure() as stored, transaction.atomic():
+        # Counted and written under the account's lock: two uploads at once must not both fit.
+        account_lock(account_id)
+        now = timezone.now()
+        StagedUpload.objects.filter(created_at__lte=now - PENDING_TTL).delete()
+        waiting = _staged_waiting(account_id=account_id, now=now).count()
+        if waiting + len(checked) > MAX_STAGED:
+            raise ValidationError(
+                {
+                    "files": _(
+                        "You have %(n)d uploads waiting: save an outcome with them, or wait "
+                        "until they expire."
+                    )
+                    % {"n": waiting}
+                }
+            )
+        for upload, clean in checked:
+            path = default_storage.save(
+                f"{PENDING_DIR}/api-{account_id}-{secrets.token_urlsafe(12)}{clean.extension}",
+                ContentFile(clean.content),
+            )
+            stored.append(path)
+            name = evidence_display_name(upload.name, clean.extension)
+            token = secrets.token_urlsafe(32)
+            StagedUpload.objects.create(
+                account_id=account_id,
+                token_sha256=_token_sha256(token),
+                path=path,
+                name=name,
+                created_at=now,
+            )
+            staged.append(
+                {
+                    "token": token,
+                    "name": name,
+                    "content_type": clean.content_type,
+                    "size": clean.size,
+                    "expires_at": now + PENDING_TTL,
+                }
+            )
     return staged
 
 
-def evidence_staged_take(*, account_id: int, tokens: Sequence[str]) -> list[tuple[Upload, str]]:
-    """The uploads ``tokens`` name, read back with their stored paths (for the caller to delete
-    once the outcome is saved). Raises ValidationError keyed ``uploads`` for a token that is
-    not this account's, expired, or already used."""
+def evidence_staged_claim(*, account_id: int, tokens: Sequence[str]) -> list[tuple[Upload, str]]:
+    """Take the uploads ``tokens`` name, read back with their stored paths (for the caller to
+    delete once its transaction commits). Call it inside the transaction that stores them, with
+    the account locked: the claim is a conditional delete of their rows, undone if that
+    transaction fails, so a refused outcome leaves them for the corrected request. Raises
+    ValidationError keyed ``uploads`` for a token that is not this account's, expired, already
+    used, or named twice."""
+    hashes = [_token_sha256(token) for token in tokens]
+    rows = {
+        row.token_sha256: row
+        for row in _staged_waiting(account_id=account_id, now=timezone.now()).filter(
+            token_sha256__in=hashes
+        )
+    }
+    if len(rows) != len(hashes):
+        raise ValidationError({"uploads": UPLOAD_UNKNOWN})
+    # Under the account's lock no other claim runs; the count still says whether these rows
+    # were ours to take, so a claim never succeeds on a row another transaction deleted.
+    deleted, _by_model = StagedUpload.objects.filter(pk__in=[r.pk for r in rows.values()]).delete()
+    if deleted != len(hashes):
+        raise ValidationError({"uploads": UPLOAD_UNKNOWN})
     taken: list[tuple[Upload, str]] = []
-    for token in tokens:
+    for digest in hashes:
+        row = rows[digest]
         try:
-            staged = signing.loads(token, salt=UPLOAD_SALT, max_age=PENDING_TTL)
-        except signing.BadSignature:
-            staged = None
-        if (
-            not isinstance(staged, dict)
-            or staged.get("a") != account_id
-            or not default_storage.exists(staged.get("p", ""))
-        ):
-            raise ValidationError(
-                {
-                    "uploads": _(
-                        "This upload is unknown, expired or already used: upload the file again."
-                    )
-                }
-            )
-        with default_storage.open(staged["p"], "rb") as stored:
-            taken.append((Upload(name=staged["n"], data=stored.read()), staged["p"]))
+            with default_storage.open(row.path, "rb") as stored:
+                taken.append((Upload(name=row.name, data=stored.read()), row.path))
+        except FileNotFoundError:  # swept at the very end of its day
+            raise ValidationError({"uploads": UPLOAD_UNKNOWN}) from None
     return taken

@@ -41,7 +41,7 @@ from common.records import ExportParts, rows_of
 
 from . import hooks
 from .models import EvidenceFile, LearningOutcome, OutcomeKind, evidence_path
-from .pending import evidence_staged_take
+from .pending import evidence_staged_claim
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
@@ -191,11 +191,13 @@ def outcome_update_staged(
 
 @contextmanager
 def _staged_uploads(*, account: LearningAccount, tokens: Sequence[str]) -> Iterator[list[Upload]]:
-    """The uploads ``tokens`` name, for the block to store in one transaction; their pending
-    files are deleted once it commits, so a token names one outcome's file only. A refused
-    block keeps them, for the corrected request."""
-    taken = evidence_staged_take(account_id=account.pk, tokens=tokens)
+    """The uploads ``tokens`` name, claimed for the block to store in the same transaction: two
+    requests with one token at once wait on the account's lock, and the second finds it spent.
+    Their pending files are deleted once it commits; a refused block gives the claim back, for
+    the corrected request."""
     with transaction.atomic():
+        account_lock(account.pk)  # first, as every service that locks the account
+        taken = evidence_staged_claim(account_id=account.pk, tokens=tokens)
         yield [upload for upload, _path in taken]
         for _upload, path in taken:
             transaction.on_commit(partial(default_storage.delete, path))

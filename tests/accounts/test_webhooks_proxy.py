@@ -16,6 +16,7 @@ import pytest
 from accounts.models import WebhookDelivery, WebhookEventType
 from accounts.services import webhook_event_record
 from accounts.webhooks.services import webhook_deliver, webhook_subscription_create
+from creditbank.settings import proxy_url_problem
 from tests.accounts.webhook_receiver import Received, Receiver
 from tests.processes import free_port
 
@@ -135,7 +136,14 @@ def test_the_proxys_credentials_are_sent_and_a_refusal_is_an_error(
 def test_production_refuses_a_proxy_url_it_cannot_use(monkeypatch):
     # An https:// proxy (TLS to the proxy itself) or a path is refused at start, not at the
     # first delivery.
-    for url in ("https://proxy.example.cn:3128", "http://proxy.example.cn:3128/path", "proxy:3128"):
+    # A port that is no port (docs/configuration.md: anything but http://host:port).
+    for url in (
+        "https://proxy.example.cn:3128",
+        "http://proxy.example.cn:3128/path",
+        "proxy:3128",
+        "http://proxy.example.cn:abc",
+        "http://proxy.example.cn:70000",
+    ):
         result = subprocess.run(
             [sys.executable, "-c", "import django; django.setup()"],
             env={
@@ -149,3 +157,53 @@ def test_production_refuses_a_proxy_url_it_cannot_use(monkeypatch):
         )
         assert result.returncode != 0, url
         assert "WEBHOOK_PROXY_URL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://proxy.example.cn:abc",
+        "http://hooks:s3cret@proxy.example.cn:3a28",
+        "http://proxy.example.cn:",
+        "http://proxy.example.cn",
+        "http://proxy.example.cn:0",
+        "http://proxy.example.cn:65536",
+        "http://:3128",
+        "http://[::1:3128",
+        "http://proxy example.cn:3128",
+    ],
+)
+def test_a_proxy_url_without_a_usable_port_or_host_is_refused(url):
+    assert proxy_url_problem(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://proxy.example.cn:3128",
+        "http://hooks:s3cret@10.0.0.7:8080/",
+        "http://hooks:p%40ss@proxy.example.cn:3128",
+        "http://[2001:db8::7]:3128",
+    ],
+)
+def test_a_proxy_url_with_host_and_port_is_accepted(url):
+    assert proxy_url_problem(url) is None
+
+
+def test_the_refusal_names_the_setting_and_not_the_password():
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "creditbank.settings",
+            "WEBHOOK_PROXY_URL": "http://hooks:s3cret@proxy.example.cn:abc",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "WEBHOOK_PROXY_URL must be http://[user:password@]host:port" in result.stderr
+    assert "proxy.example.cn:abc" in result.stderr
+    assert "s3cret" not in result.stderr

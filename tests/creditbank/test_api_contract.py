@@ -139,10 +139,12 @@ def test_creating_posts_that_honour_an_idempotency_key_document_it_and_the_repla
 
 # A signed-in creating POST without the header, and why: adding a webhook or a service account
 # answers its secret, shown once; a replay would need the answer, the secret with it, kept in the
-# keys' table.
+# keys' table. An evidence upload answers tokens an outcome spends: a replay would hand out spent
+# ones.
 NOT_IDEMPOTENT = {
     "POST /api/v1/institutions/{id}/webhooks/",
     "POST /api/v1/institutions/{id}/service-accounts/",
+    "POST /api/v1/evidence/uploads/",
 }
 
 

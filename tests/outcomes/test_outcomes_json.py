@@ -2,11 +2,13 @@
 (POST /api/v1/evidence/uploads/); the multipart form stays (test_outcomes.py)."""
 
 import datetime
+import hashlib
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db.models import F
 
-from outcomes.models import EvidenceFile, LearningOutcome
+from outcomes.models import EvidenceFile, LearningOutcome, StagedUpload
 from tests.outcomes.helpers import certificate, pending_files, stored_files
 
 from .samples import pdf_bytes, png_bytes
@@ -128,11 +130,10 @@ def test_a_token_names_one_outcome_and_only_its_learners(
     assert LearningOutcome.objects.count() == 1
 
 
-def test_an_expired_upload_is_refused(api_client, shao, monkeypatch):
+def test_an_expired_upload_is_refused(api_client, shao):
     api_client.force_authenticate(shao.holder)
     token = uploaded(api_client, ("a.pdf", pdf_bytes()))[0]["token"]
-    later = datetime.datetime.now(tz=datetime.UTC) + datetime.timedelta(hours=25)
-    monkeypatch.setattr("django.core.signing.time.time", later.timestamp)
+    StagedUpload.objects.update(created_at=F("created_at") - datetime.timedelta(hours=25))
 
     response = api_client.post(
         "/api/v1/outcomes/", {**certificate(), "uploads": [token]}, format="json"
@@ -140,6 +141,36 @@ def test_an_expired_upload_is_refused(api_client, shao, monkeypatch):
 
     assert response.status_code == 400
     assert "uploads" in response.json()
+
+
+def test_an_upload_sent_again_with_its_idempotency_key_gets_a_fresh_token_not_a_spent_one(
+    api_client, shao, django_capture_on_commit_callbacks
+):
+    # A retry of the same request (the first answer was lost, say) uploads the file again: a
+    # replay would answer the first token, which the outcome below has spent.
+    api_client.force_authenticate(shao.holder)
+
+    def upload():
+        return api_client.post(
+            "/api/v1/evidence/uploads/",
+            {"files": [SimpleUploadedFile("a.pdf", pdf_bytes())]},
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY="upload-1",
+        )
+
+    spent = upload().json()[0]["token"]
+    with django_capture_on_commit_callbacks(execute=True):
+        body = {**certificate(), "uploads": [spent]}
+        assert api_client.post("/api/v1/outcomes/", body, format="json").status_code == 201
+    again = upload()
+
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again
+    fresh = again.json()[0]["token"]
+    assert fresh != spent
+    assert list(StagedUpload.objects.values_list("token_sha256", flat=True)) == [
+        hashlib.sha256(fresh.encode()).hexdigest()
+    ]
 
 
 def test_a_bad_file_is_refused_at_upload_and_nothing_is_kept(api_client, shao):
