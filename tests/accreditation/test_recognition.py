@@ -122,6 +122,48 @@ def test_it_refuses_a_key_document_that_is_not_the_banks_multikeys(management_ad
     assert not TrustedBank.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 60_000,  # nests past Python's recursion limit: refused, not a 500
+        {**key_document(), "padding": "x" * 70_000},  # a parsed object is capped like text
+    ],
+)
+def test_it_refuses_a_deep_or_large_key_document_with_a_field_error(management_admin, document):
+    with pytest.raises(ValidationError) as refused:
+        services.trusted_bank_add(
+            name="上海", issuer=SHANGHAI, key_document=document, reason="r", actor=management_admin
+        )
+    assert "key_document" in refused.value.message_dict
+    assert not TrustedBank.objects.exists()
+
+
+def test_it_refuses_a_key_document_whose_keys_would_verify_nothing(management_admin):
+    """A key controlled by someone else is skipped by the verifier, and a "z6Mk…" string of
+    the right length that is not an Ed25519 key cannot be decoded: either way no record of
+    the bank could ever verify, so the trust list does not take it."""
+    foreign = key_document()
+    foreign["verificationMethod"][0]["controller"] = "did:web:attacker.example"
+    not_a_key = key_document(key="z6Mk" + "z" * 44)
+    for document in (foreign, not_a_key):
+        with pytest.raises(ValidationError) as refused:
+            services.trusted_bank_add(
+                name="上海",
+                issuer=SHANGHAI,
+                key_document=document,
+                reason="r",
+                actor=management_admin,
+            )
+        assert "key_document" in refused.value.message_dict
+    assert not TrustedBank.objects.exists()
+
+
+def test_every_key_document_the_trust_list_takes_gives_the_verifier_a_key(bank):
+    from transfers.certificates.linked_data import assertion_keys
+
+    assert assertion_keys(services.trusted_bank_keys(issuer=bank.issuer))
+
+
 def test_only_the_management_admin_keeps_the_trust_list(reviewer, learner):
     for actor in (reviewer, learner):
         with pytest.raises(ValidationError):
@@ -200,6 +242,27 @@ def test_it_refuses_an_agreement_with_an_unknown_entry_or_a_reversed_range(manag
     with pytest.raises(ValidationError) as refused:
         agreement_publish(management_admin, bank=bank, version_from="3", version_to="2.9")
     assert set(refused.value.message_dict) == {"origin_version_to", "entry_code"}
+    assert not RecognitionAgreement.objects.exists()
+
+
+def test_it_refuses_an_identity_number_in_an_agreements_free_text(management_admin, bank):
+    principal_entry_publish(management_admin)
+    with pytest.raises(ValidationError) as refused:
+        services.agreement_publish_from(
+            fields={
+                "bank": bank,
+                "origin_code": "SH-JY-01",
+                "origin_version_from": "1",
+                "entry_code": "VQ-JY-001",
+                "hours": "100",
+                "credits": "3",
+                "effective_from": datetime.date(2024, 1, 1),
+                "approving_body": f"经办人 {RESIDENT}",
+                "rationale": f"学习者身份证号\n{RESIDENT}",
+            },
+            actor=management_admin,
+        )
+    assert set(refused.value.message_dict) == {"approving_body", "rationale"}
     assert not RecognitionAgreement.objects.exists()
 
 
