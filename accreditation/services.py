@@ -1091,6 +1091,7 @@ from .recognition.booking import (  # noqa: E402
     RecognitionResult,
     recognised_decisions_to_check,
     recognition_book,
+    recognition_field_limits,
     recognition_provenance_of,
     recognition_reverse,
 )
@@ -1116,6 +1117,7 @@ __all__ = [
     "recognised_decisions_to_check",
     "recognition_agreement_for",
     "recognition_book",
+    "recognition_field_limits",
     "recognition_provenance_of",
     "recognition_reverse",
     "trusted_bank_add",

@@ -338,6 +338,9 @@ CELERY_BEAT_SCHEDULE = {
 WEBHOOKS_ALLOW_LOCAL_HTTP = env_bool("WEBHOOKS_ALLOW_LOCAL_HTTP", not PRODUCTION)
 if PRODUCTION and WEBHOOKS_ALLOW_LOCAL_HTTP:
     raise ImproperlyConfigured("WEBHOOKS_ALLOW_LOCAL_HTTP must not be on in production.")
+# Status lists of another bank's transfer records over plain http: development, tests and the
+# two-portal harness only (their portals listen on http://127.0.0.1); production reads https.
+RECOGNITION_ALLOW_HTTP = env_bool("RECOGNITION_ALLOW_HTTP", not PRODUCTION)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)

@@ -364,12 +364,28 @@ def test_the_database_refuses_a_second_claim_of_an_origin_decision(account, agre
         )
 
 
-def test_another_account_may_recognise_the_same_origin_decision(account, agreement):
+def test_an_origin_decision_recognised_for_one_account_is_refused_on_another(account, agreement):
+    """An origin decision is one person's: someone else bringing her record (a copy of the
+    file, its public address) books nothing, whoever's account it lands on."""
     book(account, entry())
     other = wang_register()
-    [decision] = book(other, entry()).booked
-    assert decision.application.account == other
-    assert Recognition.objects.count() == 2
+    with pytest.raises(ValidationError) as refused:
+        book(other, entry("urn:uuid:sh-2"), entry())
+    assert "其他学习账户" in refused.value.message_dict["record"][0]
+    assert Recognition.objects.count() == 1
+    assert not LedgerEntry.objects.filter(account=other).exists()
+
+
+def test_the_database_refuses_one_origin_decision_on_two_accounts(account, agreement):
+    [decision] = book(account, entry()).booked
+    other = wang_register()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Recognition.objects.create(
+            account=other,
+            origin_issuer=SHANGHAI,
+            origin_decision_id="urn:uuid:sh-1",
+            outcome=decision.application.outcome,
+        )
 
 
 def test_a_record_from_a_bank_not_on_the_trust_list_is_refused(
