@@ -334,6 +334,25 @@ def test_an_uncovered_entry_is_saved_with_the_record_as_evidence(account, agreem
     assert account_totals(account=account) == (Decimal("100.0"), Decimal("3.0"))
 
 
+def test_a_record_that_would_exceed_the_storage_quota_is_refused_and_nothing_stored(
+    account, agreement, settings
+):
+    settings.EVIDENCE_QUOTA_BYTES = len(RECORD) - 1
+    with pytest.raises(ValidationError) as refused:
+        book(account, entry())
+    assert "evidence" in refused.value.message_dict
+    assert not LearningOutcome.objects.exists()
+    assert not EvidenceFile.objects.exists()
+
+
+def test_a_record_shared_by_its_outcomes_counts_once_against_the_quota(account, agreement):
+    from outcomes.storage import storage_used
+
+    book(account, entry("urn:uuid:sh-1"), entry("urn:uuid:sh-2", code="SH-OTHER"))
+    assert EvidenceFile.objects.filter(account=account).count() == 2
+    assert storage_used(account=account) == len(RECORD)
+
+
 def test_the_same_origin_decision_is_recognised_once(account, agreement):
     book(account, entry())
     counts = (
