@@ -21,7 +21,7 @@ from decimal import Decimal
 from types import ModuleType
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -92,8 +92,10 @@ def recognition_field_limits() -> dict[str, int]:
     the verifier of records refuses longer ones as malformed (a longer value would fail the
     insert on PostgreSQL)."""
 
-    def length(model: type, name: str) -> int:
-        return int(model._meta.get_field(name).max_length)
+    def length(model: type[models.Model], name: str) -> int:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.CharField)  # noqa: S101 - a column of bounded length
+        return int(field.max_length or 0)
 
     return {
         "origin_issuer": length(Recognition, "origin_issuer"),

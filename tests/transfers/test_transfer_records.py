@@ -287,6 +287,7 @@ def issued_record_without_holder(world) -> dict[str, Any]:
         requested_by=world["account"].holder,
     )
     certificate = certificate_render(certificate_id=certificate.pk)
+    assert certificate.vc_json is not None
     return dict(certificate.vc_json)
 
 
@@ -602,3 +603,35 @@ def test_a_status_list_over_plain_http_is_refused_unless_allowed(
     assert transfer_record_verify(
         document=record, key_for_issuer=trust_ourselves, status_fetch=None
     ).entries
+
+
+def test_the_learner_replaces_her_records_public_address_and_the_old_one_stops_working(
+    world, api_client, client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    old = urlsplit(row["record_url"]).path
+    assert api_client.get(old).status_code == 200
+
+    client.force_login(world["account"].holder)
+    page = client.get("/certificates/").content.decode()
+    assert 'data-testid="transfer-record-renew"' in page
+    response = client.post(f"/certificates/{row['serial']}/record-address/")
+    assert response.status_code == 302
+
+    assert api_client.get(old).status_code == 404
+    certificate = Certificate.objects.get(serial=row["serial"])
+    new = f"/credentials/records/{certificate.file_token}"
+    assert new != old
+    assert api_client.get(new).status_code == 200
+    assert new in client.get("/certificates/").content.decode()
+
+
+def test_nobody_else_can_replace_a_records_address(
+    world, api_client, client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    old = urlsplit(row["record_url"]).path
+    stranger = learner_register("邵涛涛", RESIDENT, "13912345678")
+    client.force_login(stranger.holder)
+    assert client.post(f"/certificates/{row['serial']}/record-address/").status_code == 404
+    assert api_client.get(old).status_code == 200
