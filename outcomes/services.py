@@ -42,6 +42,7 @@ from common.records import ExportParts, rows_of
 from . import hooks
 from .models import EvidenceFile, LearningOutcome, OutcomeKind, evidence_path
 from .pending import evidence_staged_take
+from .review import outcome_review_status_set as outcome_review_status_set
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,

@@ -29,8 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Centre, LearningAccount, User
 from accounts.services import account_lock, centres_list
 from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.review import outcome_review_status_set
-from outcomes.services import outcomes_save_from_record
+from outcomes.services import outcome_review_status_set, outcomes_save_from_record
 from outcomes.storage import Upload, files_removed_on_failure
 
 from .. import calendar
