@@ -353,6 +353,22 @@ def test_a_record_shared_by_its_outcomes_counts_once_against_the_quota(account, 
     assert storage_used(account=account) == len(RECORD)
 
 
+def test_a_provenance_field_longer_than_its_column_is_refused_not_a_database_error(
+    account, agreement
+):
+    """On PostgreSQL the insert would fail with a DataError (a 500): refused with a reason."""
+    for long in (
+        entry("9" * 201),
+        dataclasses.replace(entry(), entry_version="1" * 31),
+        dataclasses.replace(entry(), status_list_credential=STATUS_LIST + "x" * 500),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            book(account, long)
+        assert "record" in refused.value.message_dict
+    assert not Recognition.objects.exists()
+    assert not LearningOutcome.objects.exists()
+
+
 def test_the_same_origin_decision_is_recognised_once(account, agreement):
     book(account, entry())
     counts = (
