@@ -1066,6 +1066,22 @@ def decision_application_ids(decision_id: Any) -> QuerySet[Decision, Any]:
     return Decision.objects.filter(pk=decision_id).values("application_id")
 
 
+def decision_newest_id() -> int:
+    """The id of the newest decision (0 when there is none): how far the decisions' status
+    lists reach."""
+    return Decision.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def decisions_revoked_in(*, low: int, high: int) -> set[int]:
+    """The ids in ``[low, high)`` of decisions that have been revoked: the set bits of a
+    decisions' status list (ADR 0022)."""
+    return set(
+        Decision.objects.filter(pk__gte=low, pk__lt=high, revocation__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 # Mutual recognition (accreditation.recognition): other apps call these from here.
 from .recognition.agreements import (  # noqa: E402
     agreement_end,
@@ -1081,6 +1097,7 @@ from .recognition.booking import (  # noqa: E402
     RecognitionResult,
     recognised_decisions_to_check,
     recognition_book,
+    recognition_field_limits,
     recognition_provenance_of,
     recognition_reverse,
 )
@@ -1106,6 +1123,7 @@ __all__ = [
     "recognised_decisions_to_check",
     "recognition_agreement_for",
     "recognition_book",
+    "recognition_field_limits",
     "recognition_provenance_of",
     "recognition_reverse",
     "trusted_bank_add",

@@ -386,6 +386,9 @@ OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 SERVICE_CALL_LOG_KEEP = env_int("SERVICE_CALL_LOG_KEEP", 10_000)
 SERVICE_CALL_LOG_DAYS = env_int("SERVICE_CALL_LOG_DAYS", 90)
 
+# Status lists of another bank's transfer records over plain http: development, tests and the
+# two-portal harness only (their portals listen on http://127.0.0.1); production reads https.
+RECOGNITION_ALLOW_HTTP = env_bool("RECOGNITION_ALLOW_HTTP", not PRODUCTION)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)

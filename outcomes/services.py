@@ -42,6 +42,7 @@ from common.records import ExportParts, rows_of
 from . import hooks
 from .models import EvidenceFile, LearningOutcome, OutcomeKind, evidence_path
 from .pending import evidence_staged_claim
+from .review import outcome_review_status_set as outcome_review_status_set
 from .storage import (
     Upload,
     evidence_delete_if_unreferenced,
@@ -49,6 +50,8 @@ from .storage import (
     evidence_store,
     evidence_uploads_check,
     files_removed_on_failure,
+    quota_bytes,
+    storage_used,
 )
 
 # The most learning hours one outcome may declare, and the most a centre accredits for one
@@ -416,12 +419,20 @@ def outcomes_save_from_record(
     ``record`` as its evidence: the file is stored once and every outcome's evidence row names
     it (as a batch's shared file). The caller holds the account's lock and the transaction, and
     has verified the record; ``stored`` is the list of :func:`files_removed_on_failure`, so a
-    failed transaction leaves no file behind. The learner's quota counts the file once per
-    outcome, as it counts every evidence row."""
+    failed transaction leaves no file behind. The file counts once against the learner's
+    storage quota (:func:`.storage.storage_used`), checked here."""
     limit = int(getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
     if not record.data or len(record.data) > limit:
         raise ValidationError(
             {"evidence": _("The transfer record is empty or larger than the evidence limit.")}
+        )
+    # Under the account's lock the caller holds: two imports at once do not both fit.
+    if storage_used(account=account) + len(record.data) > quota_bytes():
+        raise ValidationError(
+            {
+                "evidence": _("These files would take you over your storage quota of %(mb)d MB.")
+                % {"mb": quota_bytes() // (1024 * 1024)}
+            }
         )
     digest = hashlib.sha256(record.data).hexdigest()
     name = default_storage.save(

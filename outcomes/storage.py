@@ -13,7 +13,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db.models import Sum
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import LearningAccount
@@ -42,6 +41,14 @@ def uploads_read(files: Sequence[Any]) -> list[Upload]:
 
 def quota_bytes() -> int:
     return int(getattr(settings, "EVIDENCE_QUOTA_BYTES", 200 * 1024 * 1024))
+
+
+def storage_used(*, account: LearningAccount) -> int:
+    """The bytes the account's evidence takes in storage, each stored file once: a file several
+    outcomes share (a transfer record kept as the evidence of each outcome it brought) is one
+    file in storage, and counted once against the quota."""
+    files = EvidenceFile.objects.filter(account=account).values_list("file", "size").distinct()
+    return sum(dict(files.iterator()).values())
 
 
 def evidence_uploads_check(
@@ -79,7 +86,7 @@ def evidence_uploads_check(
             _("“%(name)s” is already uploaded, as evidence of “%(outcome)s”.")
             % {"name": seen[existing.sha256], "outcome": existing.outcome.title}
         )
-    used = EvidenceFile.objects.filter(account=account).aggregate(total=Sum("size"))["total"] or 0
+    used = storage_used(account=account)
     if used + sum(clean.size for _upload, clean in checked) > quota_bytes():
         errors.append(
             _("These files would take you over your storage quota of %(mb)d MB.")

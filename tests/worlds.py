@@ -38,6 +38,7 @@ from accounts.collective.services import (
     collective_account_decide,
     collective_members_import,
 )
+from accounts.identity import crypto
 from accounts.models import (
     BusinessTransaction,
     Centre,
@@ -100,10 +101,19 @@ def transfer_world(learner, institution_officer):
     }
 
 
+LI_AILI_ID_NUMBER = "50010319900101123X"
+
+
 @pytest.fixture
 def certificate_world(learner):
     """李爱丽 with one accreditation of 120 hours and 6 credits, learned on 2024-06-01."""
-    account = PersonalAccountFactory(holder=learner, id_number_masked="5001**********123X")
+    account = PersonalAccountFactory(
+        holder=learner,
+        id_type="resident_id",
+        # Her full number, kept as registration keeps it: a transfer record is bound to it.
+        id_number_encrypted=crypto.encrypt(LI_AILI_ID_NUMBER),
+        id_number_masked="5001**********123X",
+    )
     decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
     outcome = accredited_outcome(account, catalogue_version(), decider)
     return {"account": account, "outcome": outcome, "decision": outcome.applications.get().decision}

@@ -30,6 +30,7 @@ from .certificates.issuing import (
     certificate_of_owner,
     certificate_request,
     certificates_of,
+    transfer_record_address_renew,
     transfer_record_published,
 )
 from .certificates.linked_data import controller_document
@@ -147,6 +148,27 @@ class CertificateCredentialDownload(RoleRequiredMixin, View):
         if certificate is None:
             raise Http404
         return credential_response(certificate)
+
+
+class TransferRecordAddressRenew(RoleRequiredMixin, View):
+    """POST: the transfer record's public address is replaced; the old one stops working."""
+
+    allowed_roles = (Role.LEARNER,)
+
+    def post(self, request: SignedInRequest[User], serial: str) -> HttpResponseBase:
+        try:
+            certificate = transfer_record_address_renew(user=request.user, serial=serial)
+        except ValidationError as exc:
+            raise Http404 from exc
+        messages.success(
+            request,
+            _(
+                "The transfer record %(serial)s has a new address; the old one no longer works. "
+                "Give the new one only to the credit bank you move to."
+            )
+            % {"serial": certificate.serial},
+        )
+        return redirect("certificates")
 
 
 def verify_page(request: HttpRequest, serial: str) -> HttpResponse:

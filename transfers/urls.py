@@ -80,6 +80,11 @@ urlpatterns: list[URLPattern] = [
         name="certificate-credential",
     ),
     path(
+        "certificates/<str:serial>/record-address/",
+        certificate_views.TransferRecordAddressRenew.as_view(),
+        name="transfer-record-address-renew",
+    ),
+    path(
         ".well-known/did.json",
         certificate_views.controller_document_view,
         name="certificate-issuer-did",

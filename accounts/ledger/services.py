@@ -4,6 +4,7 @@ transactions, bookings and their reversal, totals, and staff access to a learner
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Iterable
 from decimal import Decimal
@@ -18,7 +19,7 @@ from stdnum import damm
 
 from accounts.core.models import Role, User
 from accounts.identity import crypto
-from accounts.identity.numbers import parse_identity
+from accounts.identity.numbers import normalise_identity_number, parse_identity
 from accounts.ledger.models import (
     APPLICATION_REVIEW_REASON,
     BusinessTransaction,
@@ -28,6 +29,18 @@ from accounts.ledger.models import (
 )
 
 # --- Learning accounts --------------------------------------------------------------------------
+
+
+def identity_number_hash(*, account: LearningAccount, salt: str) -> str | None:
+    """The holder's full identity number (normalised: upper case, no spaces) salted with
+    ``salt`` and hashed, as an Open Badges ``IdentityHash`` (``sha256$<hex>`` of the number
+    followed by the salt, UTF-8): what binds a credential to its holder without disclosing the
+    number. None when the account has no identity number (a collective account). The number is
+    decrypted here and goes no further: never logged, never returned."""
+    if not account.id_number_encrypted:
+        return None
+    number = normalise_identity_number(crypto.decrypt(account.id_number_encrypted))
+    return "sha256$" + hashlib.sha256((number + salt).encode("utf-8")).hexdigest()
 
 
 def account_number_generate(*, kind: str) -> str:

@@ -205,7 +205,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='recognition',
-            constraint=models.UniqueConstraint(fields=('account', 'origin_issuer', 'origin_decision_id'), name='recognition_once_per_account'),
+            constraint=models.UniqueConstraint(fields=('origin_issuer', 'origin_decision_id'), name='recognition_once'),
         ),
         migrations.AddConstraint(
             model_name='agreementversion',

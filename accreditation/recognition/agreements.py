@@ -23,6 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
+from accounts.services import free_text_problem
 from common.tables import (
     RowErrors,
     RowsInvalid,
@@ -167,6 +168,11 @@ def agreement_fields_check(
             add(name, _("This field is required."))
     if len(clean["approving_body"]) > 200:
         add("approving_body", _("At most %(n)d characters.") % {"n": 200})
+    # Free text a reader of the agreement sees: no identity numbers in it, like every such text.
+    for name, multiline in (("approving_body", False), ("rationale", True)):
+        problem = free_text_problem(clean[name], multiline=multiline)
+        if problem and name not in errors:
+            add(name, problem)
     return clean, errors
 
 

@@ -5,7 +5,7 @@ The transfers layer verifies a learner's transfer record (its signature against 
 list's key document, each entry's status) and hands this layer the entries as
 :class:`RecognisedEntry`. :func:`recognition_book` then, in one transaction with the learner's
 account locked first (as every booking on an account is): claims each origin decision for the
-account (once per account, a unique constraint), and for each entry an agreement in force
+account (once, whoever brings it: a unique constraint), and for each entry an agreement in force
 covers writes the learning outcome, an application and a decision by recognition through the
 same path a reviewer's decision takes (ledger entry, business transaction, notice), so the
 file, the ledger, the dashboards and the certificates see it; an entry no agreement covers
@@ -21,7 +21,7 @@ from decimal import Decimal
 from types import ModuleType
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -29,8 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Centre, LearningAccount, User
 from accounts.services import account_lock, centres_list
 from outcomes.models import LearningOutcome, OutcomeKind
-from outcomes.review import outcome_review_status_set
-from outcomes.services import outcomes_save_from_record
+from outcomes.services import outcome_review_status_set, outcomes_save_from_record
 from outcomes.storage import Upload, files_removed_on_failure
 
 from .. import calendar
@@ -86,6 +85,29 @@ class RecognitionResult:
     saved: list[LearningOutcome] = field(default_factory=list)
 
 
+def recognition_field_limits() -> dict[str, int]:
+    """The longest value a booking stores of each field of :class:`RecognisedEntry` that has a
+    column of bounded length (the shorter where two columns keep it), read from the models:
+    the verifier of records refuses longer ones as malformed (a longer value would fail the
+    insert on PostgreSQL)."""
+
+    def length(model: type[models.Model], name: str) -> int:
+        field = model._meta.get_field(name)
+        assert isinstance(field, models.CharField)  # noqa: S101 - a column of bounded length
+        return int(field.max_length or 0)
+
+    return {
+        "origin_issuer": length(Recognition, "origin_issuer"),
+        "origin_decision_id": min(
+            length(Recognition, "origin_decision_id"), length(Decision, "origin_decision_id")
+        ),
+        "entry_code": length(Decision, "origin_entry_code"),
+        "entry_version": length(Decision, "origin_entry_version"),
+        "centre_name": length(Decision, "origin_centre"),
+        "status_list_credential": length(Decision, "origin_status_list"),
+    }
+
+
 def _entries_check(entries: list[RecognisedEntry]) -> dict[str, TrustedBank]:
     """The banks of the entries, all trusted; ValidationError keyed ``record`` otherwise."""
     if not entries:
@@ -103,6 +125,11 @@ def _entries_check(entries: list[RecognisedEntry]) -> dict[str, TrustedBank]:
                 {"record": _("The transfer record names an origin decision twice or not at all.")}
             )
         seen.add(key)
+        limits = recognition_field_limits()
+        if any(len(str(getattr(entry, name))) > n for name, n in limits.items()):
+            raise ValidationError(
+                {"record": _("The transfer record has a field longer than this bank keeps.")}
+            )
         if not (
             entry.entry_code
             and entry.entry_version
@@ -300,9 +327,10 @@ def recognition_book(
     except IntegrityError as exc:
         # The claims' unique constraint: another import of the same record got in first (the
         # account's lock makes this rare: a claim written without it, by a data fix).
-        if not _claimed(account, entries):
+        problem = _claim_problem(account, entries)
+        if problem is None:
             raise
-        raise ValidationError({"record": _already_message()}) from exc
+        raise ValidationError({"record": problem}) from exc
     return result
 
 
@@ -315,20 +343,31 @@ def _already_message() -> str:
     )
 
 
-def _claimed(account: LearningAccount, entries: list[RecognisedEntry]) -> bool:
-    """Whether an origin decision of ``entries`` is already recognised for the account."""
+def _claim_problem(account: LearningAccount, entries: list[RecognisedEntry]) -> str | None:
+    """Why ``entries`` cannot be claimed, or None: an origin decision of theirs is already
+    recognised, for this account or for any other (an origin decision is one person's: once
+    claimed, it is nobody else's; whose is not said)."""
+    keys = {(e.origin_issuer, e.origin_decision_id) for e in entries}
     claimed = Recognition.objects.filter(
-        account=account,
         origin_issuer__in={e.origin_issuer for e in entries},
         origin_decision_id__in={e.origin_decision_id for e in entries},
-    ).values_list("origin_issuer", "origin_decision_id")
-    keys = {(e.origin_issuer, e.origin_decision_id) for e in entries}
-    return any(tuple(c) in keys for c in claimed)
+    ).values_list("origin_issuer", "origin_decision_id", "account_id")
+    owners = {owner for issuer, decision_id, owner in claimed if (issuer, decision_id) in keys}
+    if not owners:
+        return None
+    if account.pk in owners:
+        return _already_message()
+    return str(
+        _(
+            "An outcome in this transfer record has already been recognised at this bank for "
+            "another learning account. Nothing was imported."
+        )
+    )
 
 
 def _claims_check(account: LearningAccount, entries: list[RecognisedEntry]) -> None:
-    if _claimed(account, entries):
-        raise ValidationError({"record": _already_message()})
+    if problem := _claim_problem(account, entries):
+        raise ValidationError({"record": problem})
 
 
 def recognition_reverse(*, decision: Decision, reason: str) -> Revocation:

@@ -166,9 +166,9 @@ class AgreementVersion(VersionedRow):
 
 class Recognition(AppendOnlyModel):
     """The claim of one origin decision (another bank's, named by its issuer and its own id) by
-    one account: written in the booking's transaction, unique per account, so the same record
-    imported twice, or twice at once, is recognised once. Points at the decision it booked, or
-    at the saved outcome when no agreement covered it."""
+    one account: written in the booking's transaction, unique across all accounts, so the same
+    record imported twice, or twice at once, or by someone else, is recognised once. Points at
+    the decision it booked, or at the saved outcome when no agreement covered it."""
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="recognitions"
@@ -194,8 +194,10 @@ class Recognition(AppendOnlyModel):
         ordering = ["-recognised_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["account", "origin_issuer", "origin_decision_id"],
-                name="recognition_once_per_account",
+                # Across all accounts: an origin decision is one person's, so a second account
+                # bringing it is someone else's record (the record's holder check aside).
+                fields=["origin_issuer", "origin_decision_id"],
+                name="recognition_once",
             ),
         ]
 

@@ -14,6 +14,7 @@ import json
 import re
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -21,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Role, User
 from accounts.services import free_text_problem
+from common.parsers import json_too_deep
 
 from ..models import TrustedBank, TrustedBankEvent
 
@@ -31,6 +33,8 @@ ISSUER_RE = re.compile(r"(did:web:[A-Za-z0-9.%_-]+(:[A-Za-z0-9.%_-]+)*|https://[
 MULTIKEY_RE = re.compile(r"z6Mk[1-9A-HJ-NP-Za-km-z]{44}")
 MAX_KEY_DOCUMENT_BYTES = 64 * 1024
 MAX_METHODS = 20
+# A controller document nests four or five levels; anything far deeper is not one.
+MAX_KEY_DOCUMENT_DEPTH = 16
 
 
 def _require_manager(actor: User) -> None:
@@ -72,13 +76,25 @@ def key_document_check(*, issuer: str, document: Any) -> dict[str, Any]:
     def refuse(message: Any) -> ValidationError:
         return ValidationError({"key_document": message})
 
-    if isinstance(document, bytes | str):
-        if len(document) > MAX_KEY_DOCUMENT_BYTES:
-            raise refuse(_("The key document is larger than 64 KB."))
+    if not isinstance(document, bytes | str):
+        # A parsed object is measured as the JSON it would be stored as: a dict is capped like
+        # the text (and one too deep or not serialisable is not a key document).
         try:
-            document = json.loads(document)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise refuse(_("The key document is not JSON.")) from exc
+            document = json.dumps(document)
+        except (TypeError, ValueError, RecursionError) as exc:
+            raise refuse(
+                _("The key document must be a JSON object (a controller document).")
+            ) from exc
+    if len(document) > MAX_KEY_DOCUMENT_BYTES:
+        raise refuse(_("The key document is larger than 64 KB."))
+    try:
+        text = document.decode("utf-8") if isinstance(document, bytes) else document
+        # 64 KB of "[" would recurse past Python's limit in json.loads: counted first.
+        if json_too_deep(text, max_depth=MAX_KEY_DOCUMENT_DEPTH) is not None:
+            raise refuse(_("The key document is not JSON."))
+        document = json.loads(text)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise refuse(_("The key document is not JSON.")) from exc
     if not isinstance(document, dict):
         raise refuse(_("The key document must be a JSON object (a controller document)."))
     if document.get("id") != issuer:
@@ -101,8 +117,11 @@ def key_document_check(*, issuer: str, document: Any) -> dict[str, Any]:
                 _("The key id “%(id)s” is not a key of %(issuer)s.")
                 % {"id": method_id, "issuer": issuer}
             )
-        if method.get("type") != "Multikey" or not MULTIKEY_RE.fullmatch(
-            str(method.get("publicKeyMultibase", ""))
+        multibase = str(method.get("publicKeyMultibase", ""))
+        if (
+            method.get("type") != "Multikey"
+            or not MULTIKEY_RE.fullmatch(multibase)
+            or not _multikey_usable(multibase)
         ):
             raise refuse(
                 _("The key “%(id)s” must be an Ed25519 Multikey (publicKeyMultibase z6Mk…).")
@@ -112,7 +131,36 @@ def key_document_check(*, issuer: str, document: Any) -> dict[str, Any]:
             raise refuse(
                 _("The key “%(id)s” is not listed in “assertionMethod”.") % {"id": method_id}
             )
+        # A method controlled by anyone else is not the issuer's key: the verifier
+        # (linked_data.assertion_keys) would skip it, so the document would verify nothing.
+        if method.get("controller") != issuer:
+            raise refuse(
+                _("The key “%(id)s” must have the bank's issuer id as its “controller”.")
+                % {"id": method_id}
+            )
     return document
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_ED25519_PUB = b"\xed\x01"  # the multicodec prefix of an Ed25519 public key
+
+
+def _multikey_usable(text: str) -> bool:
+    """Whether ``text`` (already matching MULTIKEY_RE) decodes to an Ed25519 public key, as
+    ``transfers.certificates.linked_data.multikey_decode`` will decode it when verifying (the
+    layer above: not importable here). A "z6Mk…" string of the right length can still carry
+    other bytes, and a key the verifier cannot decode verifies nothing."""
+    number = 0
+    for char in text[1:]:
+        number = number * 58 + _B58.index(char)
+    raw = number.to_bytes((number.bit_length() + 7) // 8, "big")
+    if not raw.startswith(_ED25519_PUB) or len(raw) != len(_ED25519_PUB) + 32:
+        return False
+    try:
+        Ed25519PublicKey.from_public_bytes(raw[len(_ED25519_PUB) :])
+    except ValueError:
+        return False
+    return True
 
 
 def _event(bank: TrustedBank, *, action: str, actor: User, reason: str) -> TrustedBankEvent:

@@ -122,6 +122,48 @@ def test_it_refuses_a_key_document_that_is_not_the_banks_multikeys(management_ad
     assert not TrustedBank.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 60_000,  # nests past Python's recursion limit: refused, not a 500
+        {**key_document(), "padding": "x" * 70_000},  # a parsed object is capped like text
+    ],
+)
+def test_it_refuses_a_deep_or_large_key_document_with_a_field_error(management_admin, document):
+    with pytest.raises(ValidationError) as refused:
+        services.trusted_bank_add(
+            name="上海", issuer=SHANGHAI, key_document=document, reason="r", actor=management_admin
+        )
+    assert "key_document" in refused.value.message_dict
+    assert not TrustedBank.objects.exists()
+
+
+def test_it_refuses_a_key_document_whose_keys_would_verify_nothing(management_admin):
+    """A key controlled by someone else is skipped by the verifier, and a "z6Mk…" string of
+    the right length that is not an Ed25519 key cannot be decoded: either way no record of
+    the bank could ever verify, so the trust list does not take it."""
+    foreign = key_document()
+    foreign["verificationMethod"][0]["controller"] = "did:web:attacker.example"
+    not_a_key = key_document(key="z6Mk" + "z" * 44)
+    for document in (foreign, not_a_key):
+        with pytest.raises(ValidationError) as refused:
+            services.trusted_bank_add(
+                name="上海",
+                issuer=SHANGHAI,
+                key_document=document,
+                reason="r",
+                actor=management_admin,
+            )
+        assert "key_document" in refused.value.message_dict
+    assert not TrustedBank.objects.exists()
+
+
+def test_every_key_document_the_trust_list_takes_gives_the_verifier_a_key(bank):
+    from transfers.certificates.linked_data import assertion_keys
+
+    assert assertion_keys(services.trusted_bank_keys(issuer=bank.issuer))
+
+
 def test_only_the_management_admin_keeps_the_trust_list(reviewer, learner):
     for actor in (reviewer, learner):
         with pytest.raises(ValidationError):
@@ -203,6 +245,27 @@ def test_it_refuses_an_agreement_with_an_unknown_entry_or_a_reversed_range(manag
     assert not RecognitionAgreement.objects.exists()
 
 
+def test_it_refuses_an_identity_number_in_an_agreements_free_text(management_admin, bank):
+    principal_entry_publish(management_admin)
+    with pytest.raises(ValidationError) as refused:
+        services.agreement_publish_from(
+            fields={
+                "bank": bank,
+                "origin_code": "SH-JY-01",
+                "origin_version_from": "1",
+                "entry_code": "VQ-JY-001",
+                "hours": "100",
+                "credits": "3",
+                "effective_from": datetime.date(2024, 1, 1),
+                "approving_body": f"经办人 {RESIDENT}",
+                "rationale": f"学习者身份证号\n{RESIDENT}",
+            },
+            actor=management_admin,
+        )
+    assert set(refused.value.message_dict) == {"approving_body", "rationale"}
+    assert not RecognitionAgreement.objects.exists()
+
+
 def test_agreements_export_and_import_back_unchanged(management_admin, agreement):
     for fmt in ("csv", "xlsx"):
         data = services.agreements_export(fmt=fmt, on=datetime.date(2025, 1, 1))
@@ -271,6 +334,41 @@ def test_an_uncovered_entry_is_saved_with_the_record_as_evidence(account, agreem
     assert account_totals(account=account) == (Decimal("100.0"), Decimal("3.0"))
 
 
+def test_a_record_that_would_exceed_the_storage_quota_is_refused_and_nothing_stored(
+    account, agreement, settings
+):
+    settings.EVIDENCE_QUOTA_BYTES = len(RECORD) - 1
+    with pytest.raises(ValidationError) as refused:
+        book(account, entry())
+    assert "evidence" in refused.value.message_dict
+    assert not LearningOutcome.objects.exists()
+    assert not EvidenceFile.objects.exists()
+
+
+def test_a_record_shared_by_its_outcomes_counts_once_against_the_quota(account, agreement):
+    from outcomes.storage import storage_used
+
+    book(account, entry("urn:uuid:sh-1"), entry("urn:uuid:sh-2", code="SH-OTHER"))
+    assert EvidenceFile.objects.filter(account=account).count() == 2
+    assert storage_used(account=account) == len(RECORD)
+
+
+def test_a_provenance_field_longer_than_its_column_is_refused_not_a_database_error(
+    account, agreement
+):
+    """On PostgreSQL the insert would fail with a DataError (a 500): refused with a reason."""
+    for long in (
+        entry("9" * 201),
+        dataclasses.replace(entry(), entry_version="1" * 31),
+        dataclasses.replace(entry(), status_list_credential=STATUS_LIST + "x" * 500),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            book(account, long)
+        assert "record" in refused.value.message_dict
+    assert not Recognition.objects.exists()
+    assert not LearningOutcome.objects.exists()
+
+
 def test_the_same_origin_decision_is_recognised_once(account, agreement):
     book(account, entry())
     counts = (
@@ -301,12 +399,28 @@ def test_the_database_refuses_a_second_claim_of_an_origin_decision(account, agre
         )
 
 
-def test_another_account_may_recognise_the_same_origin_decision(account, agreement):
+def test_an_origin_decision_recognised_for_one_account_is_refused_on_another(account, agreement):
+    """An origin decision is one person's: someone else bringing her record (a copy of the
+    file, its public address) books nothing, whoever's account it lands on."""
     book(account, entry())
     other = wang_register()
-    [decision] = book(other, entry()).booked
-    assert decision.application.account == other
-    assert Recognition.objects.count() == 2
+    with pytest.raises(ValidationError) as refused:
+        book(other, entry("urn:uuid:sh-2"), entry())
+    assert "其他学习账户" in refused.value.message_dict["record"][0]
+    assert Recognition.objects.count() == 1
+    assert not LedgerEntry.objects.filter(account=other).exists()
+
+
+def test_the_database_refuses_one_origin_decision_on_two_accounts(account, agreement):
+    [decision] = book(account, entry()).booked
+    other = wang_register()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Recognition.objects.create(
+            account=other,
+            origin_issuer=SHANGHAI,
+            origin_decision_id="urn:uuid:sh-1",
+            outcome=decision.application.outcome,
+        )
 
 
 def test_a_record_from_a_bank_not_on_the_trust_list_is_refused(

@@ -246,6 +246,9 @@ ROUTES: dict[str, Row] = {
     "certificates": row("learner"),
     "certificate-pdf": row("learner-own"),
     "certificate-credential": row("learner-own"),
+    # The world's certificate is an hours certificate: it has no public address to replace
+    # (tests/transfers/test_transfer_records.py replaces a transfer record's).
+    "transfer-record-address-renew": post_only_after_role("learner-own", learner_a=404),
     "ledger-statement": row("learner"),
     "file-inquiry": row("learner"),
     "file-export": row("learner"),

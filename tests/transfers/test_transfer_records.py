@@ -3,6 +3,7 @@ provenance, for another credit bank; that bank checks one offline (ADR 0022)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from decimal import Decimal
@@ -17,17 +18,20 @@ from accounts.models import LearningAccount
 from accreditation.models import Revocation
 from tests.accounts.factories import CentreFactory, UserFactory
 from tests.accreditation.factories import accredited_outcome, catalogue_version
-from tests.people import token_for
+from tests.people import RESIDENT, learner_register, token_for
+from tests.worlds import LI_AILI_ID_NUMBER
 from transfers.certificates.linked_data import (
     controller_document,
     issuer_did,
     multikey_of,
     proof_add,
 )
+from transfers.certificates.serials import serial_new
 from transfers.certificates.signing import signing_key
 from transfers.certificates.transfer_records import (
     TransferRecordRefused,
     VerifiedEntry,
+    transfer_record_holder_matches,
     transfer_record_verify,
 )
 from transfers.certificates.verification import signed_document_check
@@ -128,9 +132,16 @@ def test_a_record_holds_each_accredited_outcome_with_its_provenance_and_its_own_
     # The record itself keeps the certificate's bit, like every other certificate.
     assert record["credentialStatus"]["statusListCredential"].endswith("/credentials/status/0")
     # Her name as she chose; her identity and account numbers not.
-    identifiers = {i["identityType"] for i in record["credentialSubject"]["identifier"]}
-    assert identifiers == {"name"}
+    identifiers = record["credentialSubject"]["identifier"]
+    assert {i["identityType"] for i in identifiers if not i["hashed"]} == {"name"}
     assert "5001" not in json.dumps(record)
+    # Always bound to her, by her full number salted and hashed (OB 3.0 IdentityHash).
+    (holder,) = [i for i in identifiers if i["hashed"]]
+    assert holder["identityType"] == "nationalIdentityNumber"
+    assert (
+        holder["identityHash"]
+        == "sha256$" + hashlib.sha256((LI_AILI_ID_NUMBER + holder["salt"]).encode()).hexdigest()
+    )
 
 
 def test_the_bank_that_trusts_the_issuer_gets_each_entry_with_its_provenance(
@@ -225,6 +236,61 @@ def test_a_revoked_accreditation_is_reported_revoked_and_its_neighbour_stays_cur
     assert [e.entry_code for e in verified.current_entries] == ["CQ-JS-002"]
 
 
+def test_a_record_is_bound_to_its_holder_and_another_persons_account_is_refused(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    verified = transfer_record_verify(
+        document=record, key_for_issuer=trust_ourselves, status_fetch=None
+    )
+    assert transfer_record_holder_matches(record=verified, account=world["account"])
+    # Someone else who got hold of the record (its public address, a forwarded file).
+    stranger = learner_register("邵涛涛", RESIDENT, "13912345678")
+    assert not transfer_record_holder_matches(record=verified, account=stranger)
+    # The same number under another kind of document is not her either.
+    world["account"].id_type = "foreign_permanent_resident"
+    assert not transfer_record_holder_matches(record=verified, account=world["account"])
+
+
+def test_two_records_of_one_learner_are_salted_apart(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    first = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    second = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    hashes = {
+        i["identityHash"]
+        for r in (first, second)
+        for i in r["credentialSubject"]["identifier"]
+        if i["hashed"]
+    }
+    assert len(hashes) == 2
+
+
+def test_a_record_that_names_no_holder_is_refused(world):
+    unbound = issued_record_without_holder(world)
+    refused = refusal(unbound)
+    assert refused.reason == "no_holder"
+    assert refused.field == "record.credentialSubject.identifier"
+
+
+def issued_record_without_holder(world) -> dict[str, Any]:
+    """A record signed by this bank (right key) for an account with no identity number."""
+    from transfers.certificates.issuing import certificate_render
+
+    world["account"].id_number_encrypted = ""
+    world["account"].save(update_fields=["id_number_encrypted"])
+    certificate = Certificate.objects.create(
+        account=world["account"],
+        kind=Certificate.Kind.TRANSFER_RECORD,
+        serial=serial_new(),
+        disclose=["items"],
+        requested_by=world["account"].holder,
+    )
+    certificate = certificate_render(certificate_id=certificate.pk)
+    assert certificate.vc_json is not None
+    return dict(certificate.vc_json)
+
+
 def changed(record: dict[str, Any], edit) -> dict[str, Any]:
     copy = json.loads(json.dumps(record))
     edit(copy)
@@ -242,7 +308,8 @@ def test_a_changed_number_a_changed_byte_another_key_or_no_trust_is_refused_with
 
     refused = refusal(changed(record, more_hours))
     assert refused.reason == "tampered"
-    assert refused.field == "record.credentialSubject.verifiableCredential[1]"
+    # The record's own proof is checked first (one signature before any held credential's).
+    assert refused.field == "record"
 
     text = json.dumps(record, ensure_ascii=False)
     assert refusal(text.replace("CQ-ZG-001", "CQ-ZG-002").encode()).reason == "tampered"
@@ -441,3 +508,130 @@ def test_the_learner_asks_for_a_record_on_the_certificates_page_and_is_given_its
     assert "学分转移记录" in page
     assert f'href="/credentials/records/{certificate.file_token}"' in page
     assert 'data-testid="transfer-record-link"' in page
+
+
+def resigned(record: dict[str, Any], edit) -> dict[str, Any]:
+    """``record`` changed by ``edit`` (given the copy) and signed again by this bank, the held
+    credentials and then the record: what the bank itself could issue."""
+    copy = changed(record, edit)
+    now, key = timezone.now(), signing_key()
+    subject = copy["credentialSubject"]
+    subject["verifiableCredential"] = [
+        proof_add({k: v for k, v in held.items() if k != "proof"}, key=key, created=now)
+        for held in subject["verifiableCredential"]
+    ]
+    return proof_add({k: v for k, v in copy.items() if k != "proof"}, key=key, created=now)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("achievement", "otherIdentifier", 0, "identifier"), "9" * 201),
+        (("achievement", "humanCode"), "C" * 61),
+        (("achievement", "version"), "1." * 16),
+    ],
+)
+def test_a_provenance_field_longer_than_its_column_is_refused_as_malformed(
+    world, api_client, django_capture_on_commit_callbacks, path, value
+):
+    """Booked, it would fail the insert (a DataError, a 500 on PostgreSQL): refused first."""
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+
+    def lengthen(r):
+        node = r["credentialSubject"]["verifiableCredential"][1]["credentialSubject"]
+        for step in path[:-1]:
+            node = node[step]
+        node[path[-1]] = value
+
+    refused = refusal(resigned(record, lengthen))
+    assert refused.reason == "malformed"
+    assert refused.field == "record.credentialSubject.verifiableCredential[1]"
+
+
+def test_the_records_own_proof_is_checked_before_any_held_credentials(
+    world, api_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from transfers.certificates import transfer_records
+
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    checks = []
+    real = transfer_records.proof_check
+
+    def counted(document, **kwargs):
+        checks.append(document.get("id"))
+        return real(document, **kwargs)
+
+    monkeypatch.setattr(transfer_records, "proof_check", counted)
+    refused = refusal(changed(record, lambda r: r.update(name="X")))
+    assert refused.reason == "tampered"
+    assert checks == [record["id"]]
+
+
+def test_too_many_or_too_large_held_credentials_are_refused_before_any_signature_check(
+    world, api_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from transfers.certificates import transfer_records
+
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    monkeypatch.setattr(transfer_records, "proof_check", pytest.fail)
+    held = record["credentialSubject"]["verifiableCredential"]
+
+    many = changed(record, lambda r: r["credentialSubject"].update(verifiableCredential=held * 101))
+    assert len(many["credentialSubject"]["verifiableCredential"]) > 201
+    assert refusal(many).field == "record.credentialSubject.verifiableCredential"
+
+    def pad(r):
+        r["credentialSubject"]["verifiableCredential"][1]["description"] = "x" * 40_000
+
+    refused = refusal(changed(record, pad))
+    assert (refused.reason, refused.field) == (
+        "malformed",
+        "record.credentialSubject.verifiableCredential[1]",
+    )
+
+
+def test_a_status_list_over_plain_http_is_refused_unless_allowed(
+    world, api_client, django_capture_on_commit_callbacks, settings
+):
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    assert record["credentialStatus"]["statusListCredential"].startswith("http://")
+    settings.RECOGNITION_ALLOW_HTTP = False
+    refused = refusal(record)
+    assert refused.reason == "malformed"
+    assert refused.field.endswith(".credentialStatus.statusListCredential")
+    settings.RECOGNITION_ALLOW_HTTP = True
+    assert transfer_record_verify(
+        document=record, key_for_issuer=trust_ourselves, status_fetch=None
+    ).entries
+
+
+def test_the_learner_replaces_her_records_public_address_and_the_old_one_stops_working(
+    world, api_client, client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    old = urlsplit(row["record_url"]).path
+    assert api_client.get(old).status_code == 200
+
+    client.force_login(world["account"].holder)
+    page = client.get("/certificates/").content.decode()
+    assert 'data-testid="transfer-record-renew"' in page
+    response = client.post(f"/certificates/{row['serial']}/record-address/")
+    assert response.status_code == 302
+
+    assert api_client.get(old).status_code == 404
+    certificate = Certificate.objects.get(serial=row["serial"])
+    new = f"/credentials/records/{certificate.file_token}"
+    assert new != old
+    assert api_client.get(new).status_code == 200
+    assert new in client.get("/certificates/").content.decode()
+
+
+def test_nobody_else_can_replace_a_records_address(
+    world, api_client, client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    old = urlsplit(row["record_url"]).path
+    stranger = learner_register("邵涛涛", RESIDENT, "13912345678")
+    client.force_login(stranger.holder)
+    assert client.post(f"/certificates/{row['serial']}/record-address/").status_code == 404
+    assert api_client.get(old).status_code == 200

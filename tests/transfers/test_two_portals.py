@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 # At A: a centre, its administrator, and 李爱丽 with the principal certificate accredited there.
 WORLD_AT_A = """
 import json
+from accounts.identity.crypto import encrypt
 from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
 from tests.accreditation.factories import accredited_outcome, catalogue_version
 
@@ -24,7 +25,8 @@ centre = CentreFactory(name="渝中区认证分中心", code="YZ")
 reviewer = UserFactory(role="centre_reviewer", centre=centre)
 UserFactory(role="centre_admin", centre=centre, username="carl.a")
 learner = UserFactory(username="alice.a", name="李爱丽", role="learner")
-account = PersonalAccountFactory(holder=learner)
+# Her full identity number as registration keeps it: the record is bound to it (hashed).
+account = PersonalAccountFactory(holder=learner, id_number_encrypted=encrypt("50010319900101123X"))
 decision = accredited_outcome(account, catalogue_version(), reviewer).applications.get().decision
 print(json.dumps({"decision": decision.pk}))
 """

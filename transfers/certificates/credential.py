@@ -24,6 +24,7 @@ the proof. The schemas' numeric fields (``creditsEarned``, ``creditsAvailable``)
 from __future__ import annotations
 
 import datetime
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +33,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from accounts.models import LearningAccount
 from accounts.notifications.services import portal_url
+from accounts.services import identity_number_hash
 
 from ..models import Certificate
 from .content import both_languages
@@ -82,6 +85,35 @@ IDENTITIES = (
     ("id_number", "nationalIdentityNumber"),
     ("account_number", "accountId"),
 )
+
+
+# The IdentityObject type that binds a transfer record to its holder, per identity document: the
+# OB enum's nationalIdentityNumber for the resident ID; the two permits are not national
+# identity numbers, so they take the spec's extension form.
+HOLDER_IDENTITY_TYPES = {
+    "resident_id": "nationalIdentityNumber",
+    "hmt_residence_permit": "ext:HmtResidencePermitNumber",
+    "foreign_permanent_resident": "ext:ForeignPermanentResidentIdNumber",
+}
+
+
+def holder_identity(account: LearningAccount) -> dict[str, Any] | None:
+    """The holder as an OB 3.0 ``IdentityObject`` of her full identity number, hashed with a
+    salt of this credential's own (so two records of one person cannot be linked by it, and
+    the number cannot be looked up in a table of hashes): what lets the receiving bank check
+    that the person bringing the record is the one it is about (ADR 0022). None for an account
+    without an identity number."""
+    salt = secrets.token_hex(16)
+    digest = identity_number_hash(account=account, salt=salt)
+    if digest is None:
+        return None
+    return {
+        "type": "IdentityObject",
+        "hashed": True,
+        "identityHash": digest,
+        "identityType": HOLDER_IDENTITY_TYPES.get(account.id_type, "nationalIdentityNumber"),
+        "salt": salt,
+    }
 
 
 def verify_url(serial: str) -> str:
@@ -475,6 +507,12 @@ def credential_build(
         "verifiableCredential": [proof_add(c, key=key, created=created) for c in held],
     }
     identifiers = _identifiers(content)
+    if certificate.kind == Kind.TRANSFER_RECORD:
+        # Always, whatever the learner disclosed: hashed, it says nothing to anyone who does
+        # not already know the number, and without it anyone holding the record could bring it.
+        holder = holder_identity(certificate.account)
+        if holder is not None:
+            identifiers.append(holder)
     if identifiers:
         clr_subject["identifier"] = identifiers
     if achievements:

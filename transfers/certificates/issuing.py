@@ -202,6 +202,28 @@ def transfer_record_published(*, token: uuid.UUID) -> Certificate | None:
     )
 
 
+@transaction.atomic
+def transfer_record_address_renew(*, user: User, serial: str) -> Certificate:
+    """Give the user's issued transfer record a new public address: the old one answers 404 from
+    now on (she gave it to someone she should not have, or it leaked). The record itself is
+    unchanged, still signed, still at the owner's download and its verification page. Raises
+    ValidationError keyed ``record`` for a certificate that is not her issued transfer record."""
+    certificate = (
+        Certificate.objects.select_for_update()
+        .filter(serial__in=serial_candidates(serial), account__holder=user)
+        .first()
+    )
+    if (
+        certificate is None
+        or certificate.kind != Kind.TRANSFER_RECORD
+        or certificate.state != State.ISSUED
+    ):
+        raise ValidationError({"record": _("This is not an issued transfer record of yours.")})
+    certificate.file_token = uuid.uuid4()
+    certificate.save(update_fields=["file_token"])
+    return certificate
+
+
 def certificate_render(*, certificate_id: int) -> Certificate:
     """Make a requested certificate: content, signature, credential, PDF; then issued, the
     learner notified. Idempotent: an issued (or failed) certificate is returned as it is, so a

@@ -21,7 +21,7 @@ from typing import Any
 from django.utils import timezone
 
 from accounts.notifications.services import portal_url
-from accreditation.models import Decision
+from accreditation.services import decision_newest_id, decisions_revoked_in
 
 from ..models import Certificate
 from .linked_data import VC_CONTEXT, issuer_did, proof_add, xsd_datetime
@@ -95,19 +95,14 @@ def status_list_credential(*, number: int) -> dict[str, Any]:
 
 
 def decision_status_list_exists(*, number: int) -> bool:
-    newest = Decision.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    return 0 <= number <= newest // LIST_SIZE
+    return 0 <= number <= decision_newest_id() // LIST_SIZE
 
 
 def decision_status_list_credential(*, number: int) -> dict[str, Any]:
     """The signed status list credential ``number`` of accreditations: the bits of the
     revoked ones."""
     low = number * LIST_SIZE
-    revoked = set(
-        Decision.objects.filter(
-            pk__gte=low, pk__lt=low + LIST_SIZE, revocation__isnull=False
-        ).values_list("pk", flat=True)
-    )
+    revoked = decisions_revoked_in(low=low, high=low + LIST_SIZE)
     return _signed_list(decision_status_list_url(number), {pk - low for pk in revoked})
 
 

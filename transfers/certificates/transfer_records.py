@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import base64
 import datetime
+import hmac
 import json
+import re
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -25,19 +27,33 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import LearningAccount
+from accounts.services import identity_number_hash
+from accreditation.services import recognition_field_limits
 from common.parsers import MAX_DEPTH, json_too_deep
 
-from .credential import CENTRE_CODE_TYPE, CLR_CONTEXTS, DECISION_ID_TYPE, OB_CONTEXTS
+from .credential import (
+    CENTRE_CODE_TYPE,
+    CLR_CONTEXTS,
+    DECISION_ID_TYPE,
+    HOLDER_IDENTITY_TYPES,
+    OB_CONTEXTS,
+)
 from .linked_data import VC_CONTEXT, assertion_keys, is_rdfc_secured, proof_check
 from .status_list import PURPOSE
 
 # A record of a few hundred outcomes is well under 1 MB; anything larger is not one of ours.
 MAX_BYTES = 2_000_000
-MAX_ENTRIES = 500
+# Each held credential costs a signature check (an RDF canonicalisation): bounded in number and
+# size before any of them is checked. Booking takes at most 200 outcomes too.
+MAX_ENTRIES = 200
+# One accredited outcome's credential is about 4 KB; 32 KB leaves room for long names.
+MAX_HELD_BYTES = 32 * 1024
 # A status list holds at least 16 KiB of bits; 16 MiB unpacked is far beyond any real one and
 # stops a GZIP bomb.
 MAX_LIST_BYTES = 16 * 1024 * 1024
@@ -54,7 +70,14 @@ REASONS: dict[str, Any] = {
     "not_yet_valid": _("The record is not valid yet."),
     "revoked": _("The issuing bank has revoked the record."),
     "status_unavailable": _("The issuing bank's status list could not be read or checked."),
+    "no_holder": _("The record does not say whose it is (no hashed identity number)."),
 }
+# The longest value of each provenance field the booking stores (its column's length), by the
+# name of the field of the booked entry; VerifiedEntry names two of them differently.
+FIELD_LIMITS = recognition_field_limits()
+ENTRY_FIELDS = {"status_list_credential": "status_list_url"}
+IDENTITY_HASH_RE = re.compile(r"sha256\$[0-9a-fA-F]{64}")
+MAX_SALT = 200
 
 Fetch = Callable[[str], "bytes | dict[str, Any]"]
 
@@ -90,6 +113,17 @@ class VerifiedEntry:
 
 
 @dataclass(frozen=True)
+class HolderIdentity:
+    """Whom a record is about: her identity number, salted and hashed (an OB 3.0 IdentityObject
+    with ``hashed: true``); :func:`transfer_record_holder_matches` compares it with an
+    account's."""
+
+    identity_type: str
+    identity_hash: str  # "sha256$<hex>"
+    salt: str
+
+
+@dataclass(frozen=True)
 class VerifiedRecord:
     record_id: str
     issuer_id: str
@@ -99,6 +133,7 @@ class VerifiedRecord:
     learner_id_number_masked: str  # "" likewise
     entries: tuple[VerifiedEntry, ...]
     status_checked: bool
+    holder: HolderIdentity
 
     @property
     def current_entries(self) -> tuple[VerifiedEntry, ...]:
@@ -280,7 +315,10 @@ def _status(credential: _Reader) -> tuple[str, int]:
     ):
         _refuse("malformed", status.path)
     url = status.text("statusListCredential")
-    if not url.startswith(("https://", "http://")):
+    # Plain http only where settings allow it (development, tests, the two-portal harness):
+    # elsewhere a status list on the wire unprotected could be swapped in transit.
+    schemes = ("https://", "http://") if settings.RECOGNITION_ALLOW_HTTP else ("https://",)
+    if not url.startswith(schemes) or len(url) > FIELD_LIMITS["status_list_credential"]:
         _refuse("malformed", status.path + ".statusListCredential")
     index = status.text("statusListIndex")
     if not index.isascii() or not index.isdigit() or len(index) > 9:
@@ -305,7 +343,7 @@ def _entry(held: _Reader, *, issuer_id: str) -> VerifiedEntry | None:
     source = subject.obj("source")
     centre_code = _identifier(source, "otherIdentifier", CENTRE_CODE_TYPE)
     url, index = _status(held)
-    return VerifiedEntry(
+    entry = VerifiedEntry(
         origin_issuer=issuer_id,
         origin_decision_id=decision_id,
         entry_code=achievement.text("humanCode"),
@@ -320,6 +358,12 @@ def _entry(held: _Reader, *, issuer_id: str) -> VerifiedEntry | None:
         status_list_url=url,
         status_index=index,
     )
+    # What the booking stores has columns of bounded length: a longer value is not one a bank
+    # of ours would issue, and refused here rather than failing the insert on PostgreSQL.
+    for name, limit in FIELD_LIMITS.items():
+        if len(str(getattr(entry, ENTRY_FIELDS.get(name, name)))) > limit:
+            _refuse("malformed", held.path)
+    return entry
 
 
 def _bits(status_list: _Reader, url: str, *, issuer_id: str, keys: dict[str, Any]) -> bytes:
@@ -425,19 +469,20 @@ def _verify(
     held_credentials = subject.items("verifiableCredential")
     if len(held_credentials) > MAX_ENTRIES + 1:
         _refuse("malformed", subject.path + ".verifiableCredential")
+    for held in held_credentials:
+        if not isinstance(held.value, dict) or len(json.dumps(held.value)) > MAX_HELD_BYTES:
+            _refuse("malformed", held.path)
+    # The record's own proof first: it covers everything it holds, so one signature check
+    # decides whether the bank signed this at all before any held credential costs one.
+    _proof(record, issuer_id=issuer_id, keys=keys)
+    valid_from = _validity(record, now)
     entries: list[VerifiedEntry] = []
     for held in held_credentials:
-        if not isinstance(held.value, dict):
-            _refuse("malformed", held.path)
         _proof(held, issuer_id=issuer_id, keys=keys)
         _validity(held, now)
         entry = _entry(held, issuer_id=issuer_id)
         if entry is not None:
             entries.append(entry)
-    # The record's own proof after those of the credentials it holds (which it covers too):
-    # a changed figure is then refused naming the credential it was changed in.
-    _proof(record, issuer_id=issuer_id, keys=keys)
-    valid_from = _validity(record, now)
     if not entries:
         _refuse("not_transfer_record", subject.path + ".verifiableCredential")
     if len({entry.origin_decision_id for entry in entries}) != len(entries):
@@ -458,11 +503,7 @@ def _verify(
         if record_revoked and not any(entry.revoked for entry in entries):
             _refuse("revoked", "record.credentialStatus")
 
-    identifiers = {}
-    if "identifier" in subject.value:
-        for identifier in subject.items("identifier"):
-            kind = identifier.text("identityType")
-            identifiers[kind] = identifier.text("identityHash", required=False)
+    identifiers, holder = _identifiers(subject)
     issuer = record.value.get("issuer")
     return VerifiedRecord(
         record_id=record.text("id"),
@@ -473,7 +514,41 @@ def _verify(
         learner_id_number_masked=identifiers.get("nationalIdentityNumber", ""),
         entries=tuple(entries),
         status_checked=status_checked,
+        holder=holder,
     )
+
+
+def _identifiers(subject: _Reader) -> tuple[dict[str, str], HolderIdentity]:
+    """What the learner disclosed in clear (by identity type) and the one hashed identity
+    number that binds the record to her: a record without it is anyone's, so refused."""
+    disclosed: dict[str, str] = {}
+    holders: list[HolderIdentity] = []
+    field = subject.path + ".identifier"
+    for identifier in subject.items("identifier") if "identifier" in subject.value else []:
+        kind = identifier.text("identityType")
+        if identifier.value.get("hashed") is True:
+            digest, salt = identifier.text("identityHash"), identifier.text("salt")
+            if not IDENTITY_HASH_RE.fullmatch(digest) or len(salt) > MAX_SALT:
+                _refuse("malformed", identifier.path)
+            holders.append(HolderIdentity(identity_type=kind, identity_hash=digest, salt=salt))
+        else:
+            disclosed[kind] = identifier.text("identityHash", required=False)
+    if len(holders) != 1:
+        _refuse("no_holder", field)
+    return disclosed, holders[0]
+
+
+def transfer_record_holder_matches(*, record: VerifiedRecord, account: LearningAccount) -> bool:
+    """Whether the verified ``record`` is about the holder of ``account``: her full identity
+    number, salted with the record's salt, hashes to the record's hash, under the identity type
+    of her document. The receiving bank books a record only on the account it is about."""
+    expected_type = HOLDER_IDENTITY_TYPES.get(account.id_type)
+    if expected_type is None or record.holder.identity_type != expected_type:
+        return False
+    digest = identity_number_hash(account=account, salt=record.holder.salt)
+    if digest is None:
+        return False
+    return hmac.compare_digest(digest.lower(), record.holder.identity_hash.lower())
 
 
 def _with_status(entry: VerifiedEntry, bits: bytes, field: str) -> VerifiedEntry:
