@@ -83,10 +83,9 @@ class RecognitionImportView(APIView):
     parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
 
     @extend_schema(
-        request={
-            "multipart/form-data": RecognitionRequestSerializer,
-            "application/json": RecognitionRequestSerializer,
-        },
+        # One media type per operation (the API contract): multipart, since a file may go
+        # up; a JSON body with ``url`` alone is read as well.
+        request={"multipart/form-data": RecognitionRequestSerializer},
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={201: RecognitionResultSerializer},
     )
