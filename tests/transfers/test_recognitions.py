@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.models import LedgerEntry, Notification
 from accounts.services import OutboundFetchFailed, account_totals
@@ -41,7 +41,9 @@ def served(monkeypatch, client):
 
     def fetch(*, url: str, max_bytes: int, seconds: float) -> bytes:
         asked.append(url)
-        response = client.get(urlsplit(url).path)
+        # A nested request activates its own language: keep the caller's.
+        with translation.override(translation.get_language()):
+            response = client.get(urlsplit(url).path)
         if response.status_code != 200:
             raise OutboundFetchFailed("unreachable", "status")
         return bytes(response.content)
@@ -141,7 +143,7 @@ def test_a_second_import_of_the_same_record_is_refused_and_writes_nothing(
     again = post_record(api_client, world["record"])
     assert again.status_code == 400
     assert list(again.json()) == ["file"]
-    assert "互认过" in again.json()["file"][0]  # "already recognised for your account"
+    assert "already been recognised" in again.json()["file"][0]
     assert written() == before
 
 
