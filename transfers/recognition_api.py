@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -28,13 +29,13 @@ from .recognitions import recognition_import
 
 class RecognitionRequestSerializer(serializers.Serializer):
     file = serializers.FileField(
-        required=False, help_text="The transfer record's JSON credential (multipart)."
+        required=False, help_text=_("The transfer record's JSON credential (multipart).")
     )
     url = serializers.CharField(
         required=False,
         allow_blank=True,
         max_length=500,
-        help_text="Or its public address (https; read once, size- and time-limited).",
+        help_text=_("Or its public address (https; read once, size- and time-limited)."),
     )
 
 
@@ -74,8 +75,8 @@ class RevokedSerializer(serializers.Serializer):
 class RecognitionResultSerializer(serializers.Serializer):
     issuer_name = serializers.CharField()
     recognised = RecognisedSerializer(many=True, source="booked")
-    saved = SavedSerializer(many=True, help_text="Outcomes no agreement covers: submit them.")
-    revoked = RevokedSerializer(many=True, help_text="Revoked by the origin: not recognised.")
+    saved = SavedSerializer(many=True, help_text=_("Outcomes no agreement covers: submit them."))
+    revoked = RevokedSerializer(many=True, help_text=_("Revoked by the origin: not recognised."))
 
 
 class RecognitionImportView(APIView):
