@@ -7,7 +7,13 @@ from __future__ import annotations
 import pytest
 
 from accreditation.models import Decision
-from tests.browser.test_people_pages import check, open_as  # noqa: F401 (a fixture)
+from tests.browser.axe import axe_violations
+from tests.browser.test_people_pages import (  # noqa: F401 (open_as: a fixture)
+    NARROW_ROWS_JS,
+    OVERFLOW_JS,
+    check,
+    open_as,
+)
 from tests.transfers.test_recognitions import served, world  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -42,8 +48,6 @@ def test_the_learner_uploads_a_record_and_sees_what_was_recognised(
     assert f"原决定 {world['decision'].pk}" in shown
     assert f"协议 CQ-ZG-001 第 {world['agreement'].version} 版" in shown
     assert Decision.objects.filter(basis=Decision.Basis.RECOGNITION).count() == 1
-    from tests.browser.test_people_pages import NARROW_ROWS_JS, OVERFLOW_JS
-    from tests.browser.axe import axe_violations
 
     assert page.evaluate(OVERFLOW_JS) == {"wide": [], "scrolls": False}
     assert page.evaluate(NARROW_ROWS_JS) == []
