@@ -103,6 +103,27 @@ def _refusal(exc: ValidationError, field_name: str) -> ValidationError:
     return ValidationError({field_name: errors})
 
 
+def _holder_check(name_on_record: str, account: LearningAccount, field_name: str) -> None:
+    """A record is recognised only for the person it was issued to: its address is a bearer
+    link (ADR 0022), so anyone who has it could otherwise claim its outcomes. The name the
+    record discloses must be the account holder's; a record that hides the name is refused
+    (the learner asks her former bank for one that shows it, the default)."""
+    if not name_on_record.strip():
+        raise ValidationError(
+            {
+                field_name: _(
+                    "This record does not show the learner's name, so it cannot be matched to "
+                    "you. Ask your former bank for a record that shows your name."
+                )
+            },
+            code="no_name",
+        )
+    if "".join(name_on_record.split()) != "".join(account.holder.name.split()):
+        raise ValidationError(
+            {field_name: _("This record was issued to another person.")}, code="another_person"
+        )
+
+
 def recognition_import(
     *,
     account: LearningAccount,
@@ -141,6 +162,7 @@ def recognition_import(
         )
     except TransferRecordRefused as refused:
         raise _refusal(refused, field_name) from refused
+    _holder_check(record.learner_name, account, field_name)
     revoked = [entry for entry in record.entries if entry.revoked]
     current = record.current_entries
     if not current:

@@ -330,3 +330,27 @@ def test_the_beat_schedule_runs_the_status_check():
     entry = settings.CELERY_BEAT_SCHEDULE["check-recognised-decisions"]
     assert entry["task"] == "transfers.tasks.check_recognised_decisions"
     json.dumps(entry)
+
+
+def test_a_record_of_another_person_or_without_the_name_is_refused(
+    world, served, api_client, django_capture_on_commit_callbacks
+):
+    from tests.people import RESIDENT, learner_register
+
+    other = learner_register("邵涛涛", RESIDENT, "13912345678")
+    api_client.force_authenticate(other.holder)
+    refused = api_client.post(
+        "/api/v1/recognitions/",
+        {"file": SimpleUploadedFile("r.json", world["record"], content_type="application/json")},
+        format="multipart",
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {"file": ["This record was issued to another person."]}
+    api_client.force_authenticate(None)
+    # A record that hides the name cannot be matched to anyone.
+    row = request_record(api_client, django_capture_on_commit_callbacks, disclose=["items"])
+    nameless = api_client.get(urlsplit(row["record_url"]).path).content
+    hidden = post_record(api_client, nameless)
+    assert hidden.status_code == 400
+    assert "does not show the learner's name" in hidden.json()["file"][0]
+    assert not Decision.objects.filter(basis=Decision.Basis.RECOGNITION).exists()
