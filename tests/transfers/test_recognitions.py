@@ -354,3 +354,50 @@ def test_a_record_of_another_person_or_without_the_name_is_refused(
     assert hidden.status_code == 400
     assert "does not show the learner's name" in hidden.json()["file"][0]
     assert not Decision.objects.filter(basis=Decision.Basis.RECOGNITION).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_checking_at_once_reverse_a_revoked_decision_once(
+    postgres, world, served, api_client, monkeypatch
+):
+    import threading
+
+    from django.db import connection
+
+    post_record(api_client, world["record"])
+    origin_revoke(world)
+    url = Decision.objects.get(basis=Decision.Basis.RECOGNITION).origin_status_list
+    status_list = api_client.get(urlsplit(url).path).content
+
+    one_done = threading.Event()
+
+    def slow_fetch(*, url: str, max_bytes: int, seconds: float) -> bytes:
+        # The worker that holds the list reads it only once the other has given up on it (or,
+        # were there no claim, after 5 s with both reading it).
+        one_done.wait(timeout=5)
+        return bytes(status_list)
+
+    monkeypatch.setattr(recognitions, "outbound_get", slow_fetch)
+    barrier = threading.Barrier(2)
+    reports: list[Any] = []
+    errors: list[BaseException] = []
+
+    def worker() -> None:
+        try:
+            barrier.wait()
+            reports.append(recognised_statuses_check())
+            one_done.set()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sum(r.reversed for r in reports) == 1
+    assert sum(r.lists_skipped for r in reports) == 1
+    assert Revocation.objects.filter(decision__basis=Decision.Basis.RECOGNITION).count() == 1
