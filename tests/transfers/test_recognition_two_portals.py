@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ import requests
 from django.db import connection
 
 from tests.people import PASSWORD
+from tests.processes import start, stop
 from tests.transfers.test_two_portals import REVOKE_AT_A, WORLD_AT_A
 from tests.transfers.two_portals import Portal, two_portals
 
@@ -193,10 +195,26 @@ def test_a_revocation_at_a_is_reversed_at_b_by_bs_status_check(banks):
     # Before A revokes: B's check reads A's lists and reverses nothing.
     assert status_check(b)["reversed"] == 0
     a.run(REVOKE_AT_A, stdin=str(banks["decision"]))
-    report = status_check(b)
-    assert report["reversed"] == 1, report
-    me = b.get("/api/v1/accounts/me/", headers=banks["b_auth"]).json()
-    assert (me["hours"], me["credits"]) == ("0.0", "0.0")
+    # B's beat and a real worker of B's, the check every second: the reversal arrives.
+    env = {**b.env, "RECOGNITION_STATUS_CHECK_INTERVAL_SECONDS": "1"}
+    log = b.log.parent
+    worker = start(
+        ["worker", "--loglevel", "INFO", "--concurrency", "1", "--hostname", "check@%h"],
+        env,
+        log / "worker.log",
+    )
+    beat = start(["beat", "--loglevel", "INFO"], env, log / "beat.log")
+    try:
+        deadline = time.monotonic() + 90
+        me = b.get("/api/v1/accounts/me/", headers=banks["b_auth"]).json()
+        while me["hours"] != "0.0" and time.monotonic() < deadline:
+            time.sleep(0.5)
+            me = b.get("/api/v1/accounts/me/", headers=banks["b_auth"]).json()
+    finally:
+        stop(beat, worker)
+    logs = (log / "worker.log").read_text()[-3000:] + (log / "beat.log").read_text()[-2000:]
+    assert (me["hours"], me["credits"]) == ("0.0", "0.0"), logs
+    assert "check_recognised_decisions" in logs
     ledger = b.get("/api/v1/accounts/me/ledger/", headers=banks["b_auth"]).json()
     entries = ledger["results"] if isinstance(ledger, dict) else ledger
     assert len(entries) == 2, entries  # the recognition and its reversal
