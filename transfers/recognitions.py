@@ -118,7 +118,8 @@ def _holder_check(name_on_record: str, account: LearningAccount, field_name: str
             },
             code="no_name",
         )
-    if "".join(name_on_record.split()) != "".join(account.holder.name.split()):
+    holder = account.holder
+    if holder is None or "".join(name_on_record.split()) != "".join(holder.name.split()):
         raise ValidationError(
             {field_name: _("This record was issued to another person.")}, code="another_person"
         )
