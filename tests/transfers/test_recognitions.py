@@ -5,7 +5,6 @@ here by the test client."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -243,7 +242,10 @@ def test_the_status_check_reverses_what_the_origin_revoked_once_and_tells_the_le
     revocation = Revocation.objects.get(decision=decision)
     assert revocation.reason_code == Revocation.ReasonCode.CERTIFICATE_CANCELLED
     assert hours_before - account_totals(account=world["account"])[0] == Decimal("220")
-    assert Notification.objects.filter(recipient=world["account"].holder).exists()
+    told = Notification.objects.filter(
+        recipient=world["account"].holder, kind=Notification.Kind.ACCREDITATION_REVOKED
+    )
+    assert told.count() == 2  # the origin's own revocation, then the reversal here
     # Nothing left to check: a second run reverses nothing more.
     assert recognised_statuses_check().reversed == 0
     assert Revocation.objects.filter(decision=decision).count() == 1
@@ -324,12 +326,16 @@ def test_the_learner_uploads_a_record_on_the_page_and_sees_what_was_recognised(
     assert 'data-testid="recognition-result"' not in client.get("/recognitions/").content.decode()
 
 
-def test_the_beat_schedule_runs_the_status_check():
+def test_beat_runs_the_status_check_hourly_and_the_worker_knows_the_task():
     from django.conf import settings
+
+    from creditbank.celery import app
 
     entry = settings.CELERY_BEAT_SCHEDULE["check-recognised-decisions"]
     assert entry["task"] == "transfers.tasks.check_recognised_decisions"
-    json.dumps(entry)
+    assert entry["schedule"] == 3600
+    app.loader.import_default_modules()
+    assert app.tasks[entry["task"]].name == entry["task"]
 
 
 def test_a_record_of_another_person_or_without_the_name_is_refused(
