@@ -6,9 +6,9 @@ webhooks' SSRF-safe connection, size- and time-limited), verified offline agains
 document the trust list keeps for its issuer (:func:`transfer_record_verify`, each entry's
 status read from the issuer's status lists the same safe way), and its current entries are
 booked by ``accreditation``'s :func:`recognition_book` in one transaction. An entry the origin
-has revoked is not booked (the result names it). Everything runs in the request: a record of 40 outcomes
-verifies in under a second and a booking holds at most ``accreditation``'s 200 outcomes
-(measured figures in ADR 0022, "The learner's flow").
+has revoked is not booked (the result names it). Everything runs in the request: a record
+of 40 outcomes verifies in under a second and a booking holds at most ``accreditation``'s 200
+outcomes (measured figures in ADR 0022, "The learner's flow").
 
 :func:`recognised_statuses_check` (beat, hourly) reads each distinct origin status list once,
 verified with the bank's stored key document, and reverses every decision whose bit the origin
