@@ -87,7 +87,7 @@ from accounts.signin.services import (
     contact_details_change,
 )
 from accounts.validators import IDENTITY_IN_TEXT, free_text_problem, validate_no_identity_number
-from accounts.webhooks.services import webhook_event_record
+from accounts.webhooks.services import OutboundFetchFailed, outbound_get, webhook_event_record
 
 __all__ = [
     "ERASED",
@@ -99,6 +99,7 @@ __all__ = [
     "CorrectableRecord",
     "Notice",
     "OpenWork",
+    "OutboundFetchFailed",
     "account_export_parts",
     "account_lock",
     "account_number_generate",
@@ -144,6 +145,7 @@ __all__ = [
     "notify",
     "notify_batch",
     "notify_many",
+    "outbound_get",
     "parse_identity",
     "personal_account_find",
     "personal_account_register",

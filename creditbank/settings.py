@@ -328,6 +328,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.resend_due_webhooks",
         "schedule": float(env_int("WEBHOOK_SWEEP_INTERVAL_SECONDS", 60)),
     },
+    # Decisions recognised from other banks: their origin status lists are read and what the
+    # origin revoked is reversed here (transfers.recognitions, ADR 0022).
+    "check-recognised-decisions": {
+        "task": "transfers.tasks.check_recognised_decisions",
+        "schedule": float(env_int("RECOGNITION_STATUS_CHECK_INTERVAL_SECONDS", 3600)),
+    },
     # Idempotency-Keys of the transfer API are kept 24 hours.
     "purge-expired-idempotency-keys": {
         "task": "transfers.tasks.purge_expired_idempotency_keys",
@@ -390,6 +396,9 @@ SERVICE_CALL_LOG_DAYS = env_int("SERVICE_CALL_LOG_DAYS", 90)
 # two-portal harness only (their portals listen on http://127.0.0.1); production reads https.
 RECOGNITION_ALLOW_HTTP = env_bool("RECOGNITION_ALLOW_HTTP", not PRODUCTION)
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
+# A transfer record given by its address, and another bank's status lists, are read through the
+# same SSRF-safe connection (transfers.recognitions): the whole exchange within this many seconds.
+RECOGNITION_FETCH_SECONDS = env_int("RECOGNITION_FETCH_SECONDS", 10)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_RETRY_CAP_SECONDS = env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600)

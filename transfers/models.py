@@ -487,3 +487,26 @@ class CertificateEvent(WorkerStatusEvent):
 
     def __str__(self) -> str:
         return f"{self.certificate_id} {self.action}"
+
+
+class OriginStatusList(models.Model):
+    """Another bank's status list that decisions recognised here rest on, as the periodic
+    status check last read it (``transfers.recognitions``). ``claimed_until`` lets one worker
+    at a time read it; ``next_check_at`` holds back a list that could not be read (the origin
+    unreachable is never taken for a revocation)."""
+
+    url = models.URLField(_("status list"), max_length=500, unique=True)
+    last_checked_at = models.DateTimeField(_("last checked"), null=True, blank=True)
+    last_read_at = models.DateTimeField(_("last read"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    failures = models.PositiveIntegerField(_("failures in a row"), default=0)
+    next_check_at = models.DateTimeField(_("next check"), null=True, blank=True)
+    claimed_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("origin status list")
+        verbose_name_plural = _("origin status lists")
+        ordering = ["url"]
+
+    def __str__(self) -> str:
+        return self.url

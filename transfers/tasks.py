@@ -1,8 +1,11 @@
+from dataclasses import asdict
+
 from celery import shared_task
 from celery.app.task import Task
 
 from .certificates.issuing import certificate_fail, certificate_render, certificates_resend_stale
 from .idempotency import idempotency_keys_purge
+from .recognitions import recognised_statuses_check
 
 RENDER_RETRIES = 5
 
@@ -31,3 +34,10 @@ def render_certificate(self: Task, certificate_id: int) -> str:
             certificate_fail(certificate_id=certificate_id)
             raise
         raise self.retry(exc=exc, countdown=min(600, 30 * 2**self.request.retries)) from exc
+
+
+@shared_task
+def check_recognised_decisions() -> dict[str, int]:
+    """Periodic (beat, hourly): reverse what other banks revoked of the decisions recognised
+    here (:func:`transfers.recognitions.recognised_statuses_check`)."""
+    return asdict(recognised_statuses_check())

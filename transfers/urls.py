@@ -3,7 +3,16 @@ under ``/api/v1/``), both included by ``creditbank/urls.py`` without a namespace
 
 from django.urls import URLPattern, path
 
-from . import api, certificate_api, certificate_views, rule_views, transfer_api, transfer_views
+from . import (
+    api,
+    certificate_api,
+    certificate_views,
+    recognition_api,
+    recognition_views,
+    rule_views,
+    transfer_api,
+    transfer_views,
+)
 
 urlpatterns: list[URLPattern] = [
     # Conversion rules
@@ -69,6 +78,7 @@ urlpatterns: list[URLPattern] = [
     ),
     # Certificates and their public verification
     path("certificates/", certificate_views.CertificateListPage.as_view(), name="certificates"),
+    path("recognitions/", recognition_views.RecognitionPage.as_view(), name="recognition"),
     path(
         "certificates/<str:serial>/pdf/",
         certificate_views.CertificatePdfDownload.as_view(),
@@ -160,6 +170,7 @@ api_urlpatterns: list[URLPattern] = [
     ),
     # Certificates
     path("certificates/", certificate_api.CertificateListView.as_view(), name="api-certificates"),
+    path("recognitions/", recognition_api.RecognitionImportView.as_view(), name="api-recognitions"),
     path(
         "certificates/signing-key/",
         certificate_api.SigningKeyView.as_view(),

@@ -520,3 +520,83 @@ def webhook_delivery_replay(*, delivery: WebhookDelivery, actor: User) -> Webhoo
     )
     _enqueue(delivery.message_id)
     return delivery
+
+
+class OutboundFetchFailed(Exception):
+    """An outbound GET that got no usable answer (refused address, network, status, size):
+    ``reason`` is a translated sentence for the person who gave the URL, ``code`` a word for
+    the caller (``address``, ``unreachable``, ``status``, ``too_large``)."""
+
+    def __init__(self, reason: str, code: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+def outbound_get(*, url: str, max_bytes: int, seconds: float) -> bytes:
+    """The body of a GET of ``url`` given by a user (a transfer record, another bank's status
+    list), through the webhooks' SSRF-safe connection: the address checked and pinned
+    (:func:`webhook_target`: https to public addresses only, plain http to loopback only where
+    ``WEBHOOKS_ALLOW_LOCAL_HTTP`` is on), the proxy honoured, ``seconds`` for the whole
+    exchange, at most ``max_bytes`` read, no redirect followed. Raises
+    :class:`OutboundFetchFailed`, nothing else."""
+    try:
+        target = webhook_target(url)
+    except ValidationError as exc:
+        codes = {error.code for error in exc.error_dict.get("url", [])}
+        if "private" in codes:  # the webhooks' wording names webhooks
+            message = _("Only an address on the public internet can be read.")
+        else:
+            message = str((exc.message_dict.get("url") or [_("Enter an https:// URL.")])[0])
+        raise OutboundFetchFailed(message, "address") from exc
+    deadline = _Deadline(seconds)
+    parts = urlsplit(target.url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    kind = _PinnedHTTPSConnection if target.scheme == "https" else _PinnedHTTPConnection
+    unreachable = _("The address could not be reached. Try again later.")
+    deadline.timer.start()
+    try:
+        for address in target.addresses:
+            conn = kind(target, address, deadline)
+            try:
+                conn.connect()
+            except OSError:  # this address is down: the next one, if any
+                conn.close()
+                continue
+            try:
+                conn.request(
+                    "GET",
+                    path,
+                    headers={"accept": "application/json", "user-agent": "creditbank-fetch/1"},
+                )
+                response = conn.getresponse()
+                if response.status != 200:
+                    raise OutboundFetchFailed(
+                        _("The address answered %(status)d instead of the document.")
+                        % {"status": response.status},
+                        "status",
+                    )
+                length = response.getheader("content-length") or ""
+                if length.isdigit() and int(length) > max_bytes:
+                    raise OutboundFetchFailed(_too_large(max_bytes), "too_large")
+                body = b""
+                while len(body) <= max_bytes:
+                    chunk = response.read(min(65536, max_bytes + 1 - len(body)))
+                    if not chunk:
+                        break
+                    body += chunk
+                    deadline.remaining()
+                if len(body) > max_bytes:
+                    raise OutboundFetchFailed(_too_large(max_bytes), "too_large")
+                return body
+            finally:
+                conn.close()
+        raise OutboundFetchFailed(unreachable, "unreachable")
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        raise OutboundFetchFailed(unreachable, "unreachable") from exc
+    finally:
+        deadline.timer.cancel()
+
+
+def _too_large(max_bytes: int) -> str:
+    return _("The document is larger than %(size)d KB.") % {"size": max_bytes // 1000}

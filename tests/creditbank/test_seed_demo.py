@@ -1,3 +1,4 @@
+import datetime
 from io import StringIO
 
 import pytest
@@ -5,6 +6,8 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
 from accounts.models import Centre, Institution, Role, User
+from accreditation.services import recognition_agreement_for, trusted_bank_for_issuer
+from transfers.certificates.linked_data import controller_document, issuer_did
 
 pytestmark = pytest.mark.django_db
 
@@ -59,3 +62,16 @@ def test_it_refuses_to_seed_production_by_accident(settings):
     with pytest.raises(CommandError):
         seed()
     assert not User.objects.exists()
+
+
+def test_the_demo_trusts_a_bank_with_an_agreement_so_the_recognition_flow_can_be_tried():
+    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", stdout=StringIO())  # again: nothing new
+    bank = trusted_bank_for_issuer(issuer=issuer_did())
+    assert bank is not None
+    assert bank.key_document == controller_document()
+    agreement = recognition_agreement_for(
+        bank=bank, entry_code="CQ-ZG-001", entry_version="1", on=datetime.date.today()
+    )
+    assert agreement is not None
+    assert (agreement.version, agreement.entry.code) == (1, "CQ-ZG-001")

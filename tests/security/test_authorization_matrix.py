@@ -244,6 +244,7 @@ ROUTES: dict[str, Row] = {
     "transfer-withdraw": post_only_after_role("learner-own", TRANSFER),
     "transfer-item-respond": post_only_after_role("learner-own", ITEM),
     "certificates": row("learner"),
+    "recognition": row("learner"),
     "certificate-pdf": row("learner-own"),
     "certificate-credential": row("learner-own"),
     # The world's certificate is an hours certificate: it has no public address to replace
@@ -437,6 +438,7 @@ ROUTES: dict[str, Row] = {
     "api-transfer-item-respond": row("learner-own", ITEM),
     "api-learning-path": row("learner"),
     "api-certificates": row("learner"),
+    "api-recognitions": row("learner"),
     "api-certificate-signing-key": row("public"),
     "api-certificate-verify": row("public"),
     "api-certificate": row("learner-own"),

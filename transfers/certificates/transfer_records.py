@@ -553,3 +553,31 @@ def transfer_record_holder_matches(*, record: VerifiedRecord, account: LearningA
 
 def _with_status(entry: VerifiedEntry, bits: bytes, field: str) -> VerifiedEntry:
     return replace(entry, revoked=_revoked(bits, entry.status_index, field))
+
+
+def status_list_read(
+    *, document: bytes | dict[str, Any], url: str, issuer_id: str, key_document: dict[str, Any]
+) -> Callable[[int], bool]:
+    """Another bank's status list ``url``, fetched by the caller, checked as a record's status
+    lists are (the list it says it is, by ``issuer_id``, signed with a key of ``key_document``,
+    current, for revocation): a function telling whether a status index is set. Raises
+    :class:`TransferRecordRefused` (``status_unavailable``), nothing else: the periodic status
+    check of recognised decisions (``transfers.recognitions``) reads lists with it."""
+    try:
+        keys = assertion_keys(key_document)
+        if not keys:
+            _refuse("status_unavailable", "status")
+        bits = _bits(
+            _Reader(_decode(document, "status"), "status"), url, issuer_id=issuer_id, keys=keys
+        )
+    except TransferRecordRefused as refused:
+        if refused.reason == "status_unavailable":
+            raise
+        _refuse("status_unavailable", "status")
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, RecursionError):
+        _refuse("status_unavailable", "status")
+
+    def revoked(index: int) -> bool:
+        return _revoked(bits, index, "status")
+
+    return revoked

@@ -28,11 +28,19 @@ from accounts.services import (
 from accounts.validators import uscc_check_character
 from accreditation.catalogue import catalogue_current, catalogue_entry_publish
 from accreditation.models import Application, CatalogueEntry
-from accreditation.services import application_submit
+from accreditation.services import (
+    agreement_publish_from,
+    application_submit,
+    trusted_bank_add,
+    trusted_bank_for_issuer,
+    trusted_bank_keys_set,
+    trusted_banks_list,
+)
 from common.pdf import FONT_PATH
 from outcomes.models import OutcomeKind
 from outcomes.services import outcome_save, outcomes_of
 from outcomes.storage import Upload
+from transfers.certificates.linked_data import controller_document, issuer_did
 from transfers.models import Course, Programme
 from transfers.rules import conversion_rule_publish, conversion_rules_current
 
@@ -345,6 +353,9 @@ DEMO_CONVERSION_RULES: list[tuple[str, str, str, str, str, str]] = [
 ]  # fmt: skip
 
 
+DEMO_BANK_NAME = "示范学分银行（演示：本门户自身）"
+
+
 def _certificate_pdf(title: str, number: str) -> bytes:
     """A one-page scan stand-in, so the demo evidence opens like a real file."""
     pdf = FPDF()
@@ -495,6 +506,7 @@ class Command(BaseCommand):
             certificate_body=certificate_body,
         )
         self.stdout.write(f"Catalogue: {entries} entries in effect, {rules} conversion rules.")
+        self._recognition_demo(actor=User.objects.get(username="manager"))
         submitted = self._demo_outcomes(learner, centre=yuzhong)
         if submitted is not None:
             self.stdout.write(
@@ -652,6 +664,46 @@ class Command(BaseCommand):
                 actor=actor,
             )
         return catalogue_current().count(), conversion_rules_current().count()
+
+    def _recognition_demo(self, *, actor: User) -> None:
+        """A trusted bank and an agreement, so that the recognition flow can be tried on one
+        machine: the "other bank" is this portal itself under a demo name (its issuer id and
+        its own key document), and its principal certificate entry (CQ-ZG-001) is recognised
+        as ours. A transfer record requested here can then be brought back on
+        /recognitions/ (README, "Mutual recognition"). Re-running changes nothing."""
+        issuer, document = issuer_did(), controller_document()
+        if trusted_banks_list(active=False).filter(issuer=issuer).exists():
+            self.stdout.write("Recognition: the demo bank was taken off the trust list; kept so.")
+            return
+        bank = trusted_bank_for_issuer(issuer=issuer)
+        if bank is None:
+            bank = trusted_bank_add(
+                name=DEMO_BANK_NAME,
+                issuer=issuer,
+                key_document=document,
+                reason="演示：在一台机器上试用学分互认",
+                actor=actor,
+            )
+        elif bank.key_document != document:
+            trusted_bank_keys_set(
+                bank=bank, key_document=document, reason="演示：签名密钥已更换", actor=actor
+            )
+        agreement_publish_from(
+            fields={
+                "bank": bank,
+                "origin_code": "CQ-ZG-001",
+                "origin_version_from": "1",
+                "origin_version_to": "",
+                "entry_code": "CQ-ZG-001",
+                "hours": "120",
+                "credits": "6",
+                "effective_from": CATALOGUE_FROM,
+                "approving_body": APPROVING_BODY,
+                "rationale": "演示互认协议：对方的幼儿园园长任职资格证书按本行同一条目认定",
+            },
+            actor=actor,
+        )
+        self.stdout.write(f"Recognition: {bank.name} trusted, with an agreement for CQ-ZG-001.")
 
     @staticmethod
     def _demo_authenticator(user: User) -> str:
