@@ -435,12 +435,22 @@ class Decision(AppendOnlyModel):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    origin_decision_id = models.CharField(_("origin decision"), max_length=200, blank=True)
-    origin_entry_code = models.CharField(_("origin catalogue entry"), max_length=60, blank=True)
-    origin_entry_version = models.CharField(_("origin entry version"), max_length=30, blank=True)
-    origin_centre = models.CharField(_("origin centre"), max_length=200, blank=True)
+    origin_decision_id = models.CharField(
+        _("origin decision"), max_length=200, blank=True, default="", db_default=""
+    )
+    origin_entry_code = models.CharField(
+        _("origin catalogue entry"), max_length=60, blank=True, default="", db_default=""
+    )
+    origin_entry_version = models.CharField(
+        _("origin entry version"), max_length=30, blank=True, default="", db_default=""
+    )
+    origin_centre = models.CharField(
+        _("origin centre"), max_length=200, blank=True, default="", db_default=""
+    )
     origin_decided_on = models.DateField(_("origin decision date"), null=True, blank=True)
-    origin_status_list = models.URLField(_("origin status list"), max_length=500, blank=True)
+    origin_status_list = models.URLField(
+        _("origin status list"), max_length=500, blank=True, default="", db_default=""
+    )
     origin_status_index = models.PositiveBigIntegerField(
         _("origin status index"), null=True, blank=True
     )

@@ -102,7 +102,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='decision',
             name='origin_centre',
-            field=models.CharField(blank=True, max_length=200, verbose_name='origin centre'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=200, verbose_name='origin centre'),
         ),
         migrations.AddField(
             model_name='decision',
@@ -112,17 +112,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='decision',
             name='origin_decision_id',
-            field=models.CharField(blank=True, max_length=200, verbose_name='origin decision'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=200, verbose_name='origin decision'),
         ),
         migrations.AddField(
             model_name='decision',
             name='origin_entry_code',
-            field=models.CharField(blank=True, max_length=60, verbose_name='origin catalogue entry'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=60, verbose_name='origin catalogue entry'),
         ),
         migrations.AddField(
             model_name='decision',
             name='origin_entry_version',
-            field=models.CharField(blank=True, max_length=30, verbose_name='origin entry version'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=30, verbose_name='origin entry version'),
         ),
         migrations.AddField(
             model_name='decision',
@@ -132,7 +132,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='decision',
             name='origin_status_list',
-            field=models.URLField(blank=True, max_length=500, verbose_name='origin status list'),
+            field=models.URLField(blank=True, db_default='', default='', max_length=500, verbose_name='origin status list'),
         ),
         migrations.AlterField(
             model_name='applicationevent',

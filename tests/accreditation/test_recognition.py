@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from accounts.models import LedgerEntry, Notification
 from accounts.services import account_totals
@@ -44,6 +45,14 @@ from tests.people import RESIDENT, wang_register
 from tests.people import learner_register as register
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def chinese():
+    """The service's messages are read in the default language (Chinese), whatever language an
+    earlier test's request left active in this thread."""
+    with translation.override("zh-hans"):
+        yield
 
 
 @pytest.fixture
