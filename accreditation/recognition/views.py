@@ -99,7 +99,19 @@ class TrustedBankAddForm(forms.Form):
 
 class TrustedBankRemoveForm(forms.Form):
     bank = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=gettext_lazy("Reason for removing"), max_length=2000)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for removing"),
+        max_length=2000,
+        error_messages={"required": gettext_lazy("Fill in the reason for removing.")},
+    )
+    # A removal acts at once on every record the bank signed: a second, deliberate tick
+    # (works without script), not a single click.
+    confirm = forms.BooleanField(
+        label=gettext_lazy(
+            "I understand: transfer records signed by this bank are refused from now on."
+        ),
+        error_messages={"required": gettext_lazy("Tick this box to confirm the removal.")},
+    )
 
 
 class TrustListPage(RoleRequiredMixin, View):
@@ -149,6 +161,12 @@ class TrustListPage(RoleRequiredMixin, View):
                 return redirect("recognition-banks")
         return self.render(request, TrustedBankAddForm(), remove_form=form, status=400)
 
+    @staticmethod
+    def _remove_for(remove_form: forms.Form | None) -> int | None:
+        """The bank whose row the refused removal came from (its errors are shown there)."""
+        raw = remove_form.data.get("bank", "") if remove_form is not None else ""
+        return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else None
+
     def render(
         self,
         request: HttpRequest,
@@ -160,6 +178,7 @@ class TrustListPage(RoleRequiredMixin, View):
         context = {
             "form": form,
             "remove_form": remove_form,
+            "remove_for": self._remove_for(remove_form),
             "banks": trusted_banks_list(),
             "history": trusted_bank_history()[:HISTORY_SHOWN],
         }

@@ -147,7 +147,8 @@ def test_the_trust_list_page_adds_from_an_uploaded_key_document_and_removes_with
     bank.refresh_from_db()
     assert bank.is_active
     removed = client.post(
-        "/recognition/banks/", {"action": "remove", "bank": bank.pk, "reason": "协议到期"}
+        "/recognition/banks/",
+        {"action": "remove", "bank": bank.pk, "reason": "协议到期", "confirm": "on"},
     )
     assert removed.status_code == 302
     bank.refresh_from_db()
@@ -248,3 +249,38 @@ def test_the_application_page_of_a_recognition_shows_its_provenance_and_timeline
     html = page.content.decode()
     assert "依据他行学分银行决定互认" in html
     assert "urn:uuid:sh-42" in html
+
+
+def test_removing_a_bank_names_the_missing_reason_and_confirmation_in_its_row(
+    client, management_admin
+):
+    login_verified(client, management_admin)
+    client.post(
+        "/recognition/banks/",
+        {
+            "action": "add",
+            "name": "上海终身教育学分银行",
+            "issuer": SHANGHAI,
+            "key_file": SimpleUploadedFile("did.json", json.dumps(key_document()).encode()),
+            "reason": "长三角互认",
+        },
+    )
+    bank = TrustedBank.objects.get()
+
+    refused = client.post("/recognition/banks/", {"action": "remove", "bank": bank.pk})
+    unconfirmed = client.post(
+        "/recognition/banks/", {"action": "remove", "bank": bank.pk, "reason": "协议到期"}
+    )
+
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    row = page[page.index(f'data-testid="bank-{bank.pk}"') :]
+    assert "请填写移出原因" in row
+    assert "该字段是必填项" not in page
+    assert 'id="remove-errors"' not in page
+    assert unconfirmed.status_code == 400
+    again = unconfirmed.content.decode()
+    assert "请勾选此项以确认移出" in again
+    assert 'value="协议到期"' in again  # the reason typed is kept
+    bank.refresh_from_db()
+    assert bank.is_active
