@@ -176,8 +176,8 @@ class OutcomeForm(FreeTextChecked):
         """When a field is already refused the service never sees the submission: run its
         checks (the kind's required fields, dates, hours) here too, so that one save names
         every problem, not only those found before the first refusal."""
-        cleaned = super().clean()
-        if self._errors:
+        cleaned = super().clean() or {}
+        if self.errors:
             data = {k: v for k, v in cleaned.items() if k != "evidence"}
             data.setdefault("kind", self.initial.get("kind") or self.instance.kind)
             try:
@@ -185,7 +185,7 @@ class OutcomeForm(FreeTextChecked):
             except ValidationError as exc:
                 for field, messages in exc.message_dict.items():
                     # A field refused already (an over-long number) is not also "missing".
-                    if field in self.fields and field not in self._errors:
+                    if field in self.fields and field not in self.errors:
                         for message in messages:
                             self.add_error(field, message)
         return cleaned

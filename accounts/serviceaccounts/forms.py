@@ -29,6 +29,4 @@ CONFIRM_REQUIRED = _("Tick this box to confirm.")
 
 
 class ServiceAccountConfirmForm(forms.Form):
-    confirm = forms.BooleanField(
-        label=CONFIRM_LABEL, error_messages={"required": CONFIRM_REQUIRED}
-    )
+    confirm = forms.BooleanField(label=CONFIRM_LABEL, error_messages={"required": CONFIRM_REQUIRED})

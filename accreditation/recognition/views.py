@@ -219,14 +219,14 @@ class AgreementPublishForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         """When a field is refused already, the service's checks (the versions, our entry
         code) run here too, so that one submission names every problem at once."""
-        cleaned = super().clean()
-        if self._errors:
+        cleaned = super().clean() or {}
+        if self.errors:
             _clean, problems = agreement_fields_check(
                 {**{k: v for k, v in self.data.items() if k not in cleaned}, **cleaned}
             )
             for name, found in problems.items():
                 field = "bank" if name == "issuer" else name
-                if field in self.fields and field not in self._errors:
+                if field in self.fields and field not in self.errors:
                     for message in found:
                         self.add_error(field, message)
         return cleaned
@@ -245,11 +245,11 @@ def agreements_with_versions() -> list[dict[str, Any]]:
             version.agreement_id, {"agreement": version.agreement, "versions": []}
         )
         if version.effective_from > today:
-            version.state = "coming"
+            version.state = "coming"  # type: ignore[attr-defined]
         elif version.effective_to is not None and version.effective_to < today:
-            version.state = "ended"
+            version.state = "ended"  # type: ignore[attr-defined]
         else:
-            version.state = "current"
+            version.state = "current"  # type: ignore[attr-defined]
         row["versions"].append(version)
     return list(rows.values())
 
