@@ -151,6 +151,9 @@ def _institution_admin(user: User) -> RoleHome:
         actions=[
             Action("import", _("Import members"), reverse("collective-import", args=[pk])),
             Action("webhooks", _("Webhooks"), reverse("webhooks", args=[pk])),
+            Action(
+                "service-accounts", _("Service accounts"), reverse("service-accounts", args=[pk])
+            ),
         ],
     )
 

@@ -1,6 +1,7 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -8,7 +9,7 @@ from accounts.services import validate_no_identity_number
 from common.forms import DateInput
 
 from .models import LearningOutcome, OutcomeKind
-from .services import FREE_TEXT_FIELDS, REQUIRED_BY_KIND
+from .services import FREE_TEXT_FIELDS, REQUIRED_BY_KIND, outcome_precheck
 
 
 class FreeTextChecked(forms.ModelForm):
@@ -133,6 +134,14 @@ class OutcomeForm(FreeTextChecked):
             "result": _("For example: passed, grade 85, first prize, level 4."),
             "hours": _("Learning hours stated on the evidence, if any."),
         }
+        error_messages = {
+            # Django's own ("Ensure that there are no more than 7 digits in total.") names a
+            # limit the learner cannot see: say what fits the field (max_digits=7, 1 decimal).
+            "hours": {
+                code: _("Learning hours: at most 6 digits before the decimal point and 1 after.")
+                for code in ("max_digits", "max_whole_digits", "max_decimal_places")
+            },
+        }
 
     def __init__(self, *args: Any, kind: str = "", **kwargs: Any) -> None:
         """``kind`` (adding): show only that kind's fields, the kind fixed in a hidden input.
@@ -162,6 +171,24 @@ class OutcomeForm(FreeTextChecked):
         if "hours" in self.fields and "hours" in REQUIRED_BY_KIND.get(current, ()):
             self.fields["hours"].help_text = _("Learning hours stated on the evidence.")
         select_prompts(self)
+
+    def clean(self) -> dict[str, Any]:
+        """When a field is already refused the service never sees the submission: run its
+        checks (the kind's required fields, dates, hours) here too, so that one save names
+        every problem, not only those found before the first refusal."""
+        cleaned = super().clean() or {}
+        if self.errors:
+            data = {k: v for k, v in cleaned.items() if k != "evidence"}
+            data.setdefault("kind", self.initial.get("kind") or self.instance.kind)
+            try:
+                outcome_precheck(data)
+            except ValidationError as exc:
+                for field, messages in exc.message_dict.items():
+                    # A field refused already (an over-long number) is not also "missing".
+                    if field in self.fields and field not in self.errors:
+                        for message in messages:
+                            self.add_error(field, message)
+        return cleaned
 
 
 class BatchForm(FreeTextChecked):

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
@@ -53,6 +54,12 @@ class CertificateRequestForm(forms.Form):
         label=gettext_lazy("Kind of certificate"),
         choices=Certificate.Kind.choices,
         initial=Certificate.Kind.HOURS_CERTIFICATE,
+        help_text=gettext_lazy(
+            "A transfer record is for taking your accredited results to another credit bank; "
+            "only a certificate of learning hours covers a period."
+        ),
+        # static/js/certificates.js turns the period off for the kinds without one.
+        widget=forms.Select(attrs={"data-period-kind": Certificate.Kind.HOURS_CERTIFICATE}),
     )
     period_from = forms.DateField(
         label=gettext_lazy("Period from"),
@@ -120,6 +127,11 @@ class CertificateListPage(RoleRequiredMixin, View):
         certificates = list(
             certificates_of(account=learning_account_required(user=request.user))[:50]
         )
+        for certificate in certificates:
+            if certificate.kind == Certificate.Kind.TRANSFER_RECORD and certificate.file_token:
+                # The whole address, for the learner to copy into the other bank's form.
+                address = reverse("transfer-record-public", args=[certificate.file_token])
+                certificate.public_address = request.build_absolute_uri(address)  # type: ignore[attr-defined]
         context: dict[str, Any] = {
             "form": form,
             "certificates": certificates,

@@ -15,9 +15,9 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from accounts.core.models import Institution, Role
-from accounts.serviceaccounts.forms import ServiceAccountForm
+from accounts.serviceaccounts.forms import ServiceAccountConfirmForm, ServiceAccountForm
 from accounts.serviceaccounts.lookups import ServiceAccountAdminLookups
-from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX, ServiceAccount
+from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX, Scope, ServiceAccount
 from accounts.serviceaccounts.services import (
     service_account_create,
     service_account_disable,
@@ -33,8 +33,32 @@ CALLS_PER_PAGE = 50
 SECRET_SHOWN_ONCE = "service_account_secret_once"  # noqa: S105 - a session key, not a secret
 
 
+def status_meaning(code: int) -> str:
+    """What an HTTP status means to the administrator reading the call log."""
+    meanings = {
+        401: _("Not signed in"),
+        403: _("Not allowed"),
+        404: _("Not found"),
+        409: _("Conflict"),
+        429: _("Too many calls"),
+    }
+    if code in meanings:
+        return meanings[code]
+    if 200 <= code < 300:
+        return _("Succeeded")
+    if 400 <= code < 500:
+        return _("Refused: bad request")
+    if code >= 500:
+        return _("Server error")
+    return ""
+
+
 def _calls_page(request: HttpRequest, calls: Any) -> Any:
-    return Paginator(calls, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(calls, CALLS_PER_PAGE).get_page(request.GET.get("page"))
+    for call in page.object_list:
+        call.scope_label = Scope(call.scope).label if call.scope in Scope.values else ""
+        call.status_meaning = status_meaning(call.status_code)
+    return page
 
 
 class ServiceAccountAdminPage(ServiceAccountAdminLookups, RoleRequiredMixin, View):
@@ -91,7 +115,21 @@ class ServiceAccountPage(ServiceAccountAdminPage):
         secret = None
         if isinstance(shown, dict) and shown.get("account") == account.pk:
             secret = str(shown.get("secret"))
+        return self.render(request, account, secret=secret)
+
+    def render(
+        self,
+        request: HttpRequest,
+        account: ServiceAccount,
+        *,
+        secret: str | None = None,
+        refused: dict[str, ServiceAccountConfirmForm] | None = None,
+    ) -> HttpResponse:
+        """``refused``: the confirmation form of the action refused ("rotate" or "disable")."""
+        refused = refused or {}
         context = {
+            "rotate_form": refused.get("rotate") or ServiceAccountConfirmForm(prefix="rotate"),
+            "disable_form": refused.get("disable") or ServiceAccountConfirmForm(prefix="disable"),
             "institution": account.institution,
             "account": account,
             "secret": secret,
@@ -101,12 +139,16 @@ class ServiceAccountPage(ServiceAccountAdminPage):
                 request, service_calls_of(institution=account.institution, account=account)
             ),
         }
-        return render(request, "accounts/serviceaccounts/detail.html", context)
+        status = 400 if refused else 200
+        return render(request, "accounts/serviceaccounts/detail.html", context, status=status)
 
 
 class ServiceAccountRotatePage(ServiceAccountAdminPage):
     def post(self, request: HttpRequest, pk: int, service_account_id: int) -> HttpResponse:
         account: ServiceAccount = self.service_account(request, pk, service_account_id)
+        confirm = ServiceAccountConfirmForm(request.POST, prefix="rotate")
+        if not confirm.is_valid():
+            return ServiceAccountPage().render(request, account, refused={"rotate": confirm})
         try:
             secret = service_account_secret_rotate(account=account, actor=request.user)  # type: ignore[arg-type]
         except ValidationError as exc:
@@ -119,6 +161,9 @@ class ServiceAccountRotatePage(ServiceAccountAdminPage):
 class ServiceAccountDisablePage(ServiceAccountAdminPage):
     def post(self, request: HttpRequest, pk: int, service_account_id: int) -> HttpResponse:
         account = self.service_account(request, pk, service_account_id)
+        confirm = ServiceAccountConfirmForm(request.POST, prefix="disable")
+        if not confirm.is_valid():
+            return ServiceAccountPage().render(request, account, refused={"disable": confirm})
         service_account_disable(account=account, actor=request.user)  # type: ignore[arg-type]
         messages.success(request, _("The service account is disabled; its tokens no longer work."))
         return redirect("service-account", pk, account.pk)

@@ -27,10 +27,12 @@ from common.forms import DateInput, form_errors_apply
 from common.idempotency import idempotent
 from common.table_pages import ImportPublishPage, export_download
 
+from ..catalogue import CREATED, beijing_today
 from ..catalogue.api_base import SheetExportApi, SheetImportApi, publish_status
 from ..models import AgreementVersion, TrustedBank, TrustedBankEvent
 from .agreements import (
     AGREEMENT_COLUMNS,
+    agreement_fields_check,
     agreement_publish_from,
     agreements_current,
     agreements_export,
@@ -99,7 +101,19 @@ class TrustedBankAddForm(forms.Form):
 
 class TrustedBankRemoveForm(forms.Form):
     bank = forms.IntegerField(widget=forms.HiddenInput)
-    reason = forms.CharField(label=gettext_lazy("Reason for removing"), max_length=2000)
+    reason = forms.CharField(
+        label=gettext_lazy("Reason for removing"),
+        max_length=2000,
+        error_messages={"required": gettext_lazy("Fill in the reason for removing.")},
+    )
+    # A removal acts at once on every record the bank signed: a second, deliberate tick
+    # (works without script), not a single click.
+    confirm = forms.BooleanField(
+        label=gettext_lazy(
+            "I understand: transfer records signed by this bank are refused from now on."
+        ),
+        error_messages={"required": gettext_lazy("Tick this box to confirm the removal.")},
+    )
 
 
 class TrustListPage(RoleRequiredMixin, View):
@@ -149,6 +163,12 @@ class TrustListPage(RoleRequiredMixin, View):
                 return redirect("recognition-banks")
         return self.render(request, TrustedBankAddForm(), remove_form=form, status=400)
 
+    @staticmethod
+    def _remove_for(remove_form: forms.Form | None) -> int | None:
+        """The bank whose row the refused removal came from (its errors are shown there)."""
+        raw = remove_form.data.get("bank", "") if remove_form is not None else ""
+        return int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else None
+
     def render(
         self,
         request: HttpRequest,
@@ -160,6 +180,7 @@ class TrustListPage(RoleRequiredMixin, View):
         context = {
             "form": form,
             "remove_form": remove_form,
+            "remove_for": self._remove_for(remove_form),
             "banks": trusted_banks_list(),
             "history": trusted_bank_history()[:HISTORY_SHOWN],
         }
@@ -195,6 +216,43 @@ class AgreementPublishForm(forms.Form):
         label=gettext_lazy("Rationale"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
+    def clean(self) -> dict[str, Any]:
+        """When a field is refused already, the service's checks (the versions, our entry
+        code) run here too, so that one submission names every problem at once."""
+        cleaned = super().clean() or {}
+        if self.errors:
+            _clean, problems = agreement_fields_check(
+                {**{k: v for k, v in self.data.items() if k not in cleaned}, **cleaned}
+            )
+            for name, found in problems.items():
+                field = "bank" if name == "issuer" else name
+                if field in self.fields and field not in self.errors:
+                    for message in found:
+                        self.add_error(field, message)
+        return cleaned
+
+
+def agreements_with_versions() -> list[dict[str, Any]]:
+    """Every agreement with its whole history (newest version first), each version marked in
+    effect, coming or ended today; an agreement whose bank left the trust list is marked."""
+    today = beijing_today()
+    rows: dict[int, dict[str, Any]] = {}
+    versions = AgreementVersion.objects.select_related("agreement__bank", "entry").order_by(
+        "agreement__bank__name", "agreement__origin_code", "-version"
+    )
+    for version in versions:
+        row = rows.setdefault(
+            version.agreement_id, {"agreement": version.agreement, "versions": []}
+        )
+        if version.effective_from > today:
+            version.state = "coming"  # type: ignore[attr-defined]
+        elif version.effective_to is not None and version.effective_to < today:
+            version.state = "ended"  # type: ignore[attr-defined]
+        else:
+            version.state = "current"  # type: ignore[attr-defined]
+        row["versions"].append(version)
+    return list(rows.values())
+
 
 class AgreementsManagePage(RoleRequiredMixin, ImportPublishPage):
     """The agreements in effect, their import and export, and a form that adds a version."""
@@ -207,19 +265,32 @@ class AgreementsManagePage(RoleRequiredMixin, ImportPublishPage):
     publish_form_class = AgreementPublishForm
 
     def page_context(self, request: HttpRequest) -> dict[str, Any]:
-        return {"agreements": agreements_current(), "columns": ", ".join(AGREEMENT_COLUMNS)}
+        return {
+            "agreements": agreements_with_versions(),
+            "columns": ", ".join(AGREEMENT_COLUMNS),
+        }
+
+    def publish_run(self, request: HttpRequest, cleaned: dict[str, Any]) -> Any:
+        # Both: a first version is "created", not "updated".
+        return agreement_publish_from(fields=cleaned, actor=request.user)  # type: ignore[arg-type]
 
     def published(self, request: HttpRequest, published: Any) -> HttpResponse:
-        version: AgreementVersion = published
-        messages.success(
-            request,
-            _("The agreement for %(code)s is at version %(version)d, in effect from %(date)s.")
-            % {
-                "code": version.agreement.origin_code,
-                "version": version.version,
-                "date": version.effective_from.isoformat(),
-            },
-        )
+        version: AgreementVersion = published[0]
+        said = {
+            "code": version.agreement.origin_code,
+            "version": version.version,
+            "date": version.effective_from.isoformat(),
+        }
+        if published[1] == CREATED:
+            message = _(
+                "A new agreement for %(code)s is created at version %(version)d, in effect "
+                "from %(date)s."
+            )
+        else:
+            message = _(
+                "The agreement for %(code)s is at version %(version)d, in effect from %(date)s."
+            )
+        messages.success(request, message % said)
         return redirect("recognition-agreements")
 
 

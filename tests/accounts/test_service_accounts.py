@@ -132,11 +132,13 @@ def test_a_rotated_secret_and_its_tokens_stop_working_at_once(
     login_verified(client, institution_admin)
     pk = institution_admin.institution_id
 
-    rotated = client.post(f"/institutions/{pk}/service-accounts/{account.pk}/rotate/")
+    rotated = client.post(
+        f"/institutions/{pk}/service-accounts/{account.pk}/rotate/", {"rotate-confirm": "on"}
+    )
 
     assert rotated.status_code == 302
     page = client.get(rotated["Location"]).content.decode()
-    new_secret = re.search(r"<code>(cbss_[^<]+)</code>", page)
+    new_secret = re.search(r"<code[^>]*>(cbss_[^<]+)</code>", page)
     assert new_secret is not None
     assert token_answer(account, secret).status_code == 401
     members = f"/api/v1/institutions/{pk}/members/"
@@ -343,7 +345,7 @@ def test_the_admin_creates_a_service_account_and_sees_its_secret_once(
     assert created.status_code == 302
     assert created["Location"] == f"/institutions/{pk}/service-accounts/{account.pk}/"
     page = client.get(created["Location"]).content.decode()
-    secret = re.search(r"<code>(cbss_[^<]+)</code>", page)
+    secret = re.search(r"<code[^>]*>(cbss_[^<]+)</code>", page)
     assert secret is not None
     assert account.client_id in page
     assert account.scopes == ["members:import", "read"]
@@ -377,7 +379,9 @@ def test_the_admin_disables_a_service_account_on_its_page(client, institution_ad
     pk = institution_admin.institution_id
 
     disabled = client.post(
-        f"/institutions/{pk}/service-accounts/{account.pk}/disable/", follow=True
+        f"/institutions/{pk}/service-accounts/{account.pk}/disable/",
+        {"disable-confirm": "on"},
+        follow=True,
     )
 
     assert disabled.status_code == 200
@@ -508,3 +512,47 @@ def test_two_creations_at_the_limit_make_one_account(postgres, institution_admin
     assert sum(isinstance(r, ValidationError) for r in results) == 1
     assert ServiceAccount.objects.count() == MAX_SERVICE_ACCOUNTS
     assert Application.objects.count() == MAX_SERVICE_ACCOUNTS
+
+
+def test_a_new_secret_or_disabling_waits_for_the_ticked_confirmation(
+    client, institution_admin, collective
+):
+    account, secret = make(institution_admin, ["read"])
+    login_verified(client, institution_admin)
+    base = f"/institutions/{institution_admin.institution_id}/service-accounts/{account.pk}/"
+
+    page = client.get(base).content.decode()
+    rotated = client.post(f"{base}rotate/")
+    disabled = client.post(f"{base}disable/")
+
+    assert "我已了解，正在使用的系统将立即失效。" in page
+    assert "当前密钥及用它取得的访问令牌将立即失效" in page
+    assert rotated.status_code == 400
+    assert "请勾选此项以确认。" in rotated.content.decode()
+    assert disabled.status_code == 400
+    account.refresh_from_db()
+    assert account.is_active
+    assert token_answer(account, secret).status_code == 200
+
+
+def test_the_service_account_pages_speak_plainly_and_offer_copy_buttons(
+    client, institution_admin, collective
+):
+    account, secret = make(institution_admin, ["read"])
+    system(token_of(account, secret)).get(
+        f"/api/v1/institutions/{institution_admin.institution_id}/members/"
+    )
+    login_verified(client, institution_admin)
+    pk = institution_admin.institution_id
+
+    listing = client.get(f"/institutions/{pk}/service-accounts/").content.decode()
+    detail = client.get(f"/institutions/{pk}/service-accounts/{account.pk}/").content.decode()
+    home = client.get("/").content.decode()
+
+    assert "名称" in listing
+    assert "姓名" not in listing
+    assert "查看成员、批次和学分转换" in listing.split('data-testid="service-calls"')[1]
+    assert "成功 (200)" in listing
+    assert "<code>read</code>" not in listing
+    assert 'data-copy="client-id"' in detail
+    assert f'href="/institutions/{pk}/service-accounts/"' in home

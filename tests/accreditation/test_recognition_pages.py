@@ -147,7 +147,8 @@ def test_the_trust_list_page_adds_from_an_uploaded_key_document_and_removes_with
     bank.refresh_from_db()
     assert bank.is_active
     removed = client.post(
-        "/recognition/banks/", {"action": "remove", "bank": bank.pk, "reason": "协议到期"}
+        "/recognition/banks/",
+        {"action": "remove", "bank": bank.pk, "reason": "协议到期", "confirm": "on"},
     )
     assert removed.status_code == 302
     bank.refresh_from_db()
@@ -248,3 +249,95 @@ def test_the_application_page_of_a_recognition_shows_its_provenance_and_timeline
     html = page.content.decode()
     assert "依据他行学分银行决定互认" in html
     assert "urn:uuid:sh-42" in html
+
+
+def test_removing_a_bank_names_the_missing_reason_and_confirmation_in_its_row(
+    client, management_admin
+):
+    login_verified(client, management_admin)
+    client.post(
+        "/recognition/banks/",
+        {
+            "action": "add",
+            "name": "上海终身教育学分银行",
+            "issuer": SHANGHAI,
+            "key_file": SimpleUploadedFile("did.json", json.dumps(key_document()).encode()),
+            "reason": "长三角互认",
+        },
+    )
+    bank = TrustedBank.objects.get()
+
+    refused = client.post("/recognition/banks/", {"action": "remove", "bank": bank.pk})
+    unconfirmed = client.post(
+        "/recognition/banks/", {"action": "remove", "bank": bank.pk, "reason": "协议到期"}
+    )
+
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    row = page[page.index(f'data-testid="bank-{bank.pk}"') :]
+    assert "请填写移出原因" in row
+    assert "该字段是必填项" not in page
+    assert 'id="remove-errors"' not in page
+    assert unconfirmed.status_code == 400
+    again = unconfirmed.content.decode()
+    assert "请勾选此项以确认移出" in again
+    assert 'value="协议到期"' in again  # the reason typed is kept
+    bank.refresh_from_db()
+    assert bank.is_active
+
+
+def test_the_agreements_page_shows_every_version_and_a_removed_bank(client, management_admin):
+    bank = shanghai_trust(management_admin)
+    principal_entry_publish(management_admin)
+    agreement_publish(management_admin, bank=bank, effective_from=datetime.date(2024, 1, 1))
+    coming = datetime.date.today() + datetime.timedelta(days=400)
+    agreement_publish(
+        management_admin, bank=bank, hours="120", version_to="", effective_from=coming
+    )
+    login_verified(client, management_admin)
+
+    page = client.get("/recognition/agreements/").content.decode()
+
+    assert "第 1 版" in page
+    assert "第 2 版" in page
+    assert "尚未生效" in page
+    assert f"自 {coming.isoformat()} 起" in page
+    assert "1 及以后各版" in page
+    assert "1–…" not in page
+    assert "该学分银行已移出可信名单" not in page
+    client.post(
+        "/recognition/banks/",
+        {"action": "remove", "bank": bank.pk, "reason": "协议到期", "confirm": "on"},
+    )
+    assert "该学分银行已移出可信名单" in client.get("/recognition/agreements/").content.decode()
+
+
+def test_a_new_agreement_is_said_to_be_created_and_its_form_names_every_problem_at_once(
+    client, management_admin
+):
+    bank = shanghai_trust(management_admin)
+    principal_entry_publish(management_admin)
+    login_verified(client, management_admin)
+
+    refused = client.post(
+        "/recognition/agreements/",
+        {
+            **AGREEMENT,
+            "action": "publish",
+            "bank": bank.pk,
+            "hours": "x",
+            "origin_version_from": "v1",
+            "entry_code": "NO-SUCH",
+        },
+    )
+    nothing_written = not AgreementVersion.objects.exists()
+    added = client.post(
+        "/recognition/agreements/",
+        {**AGREEMENT, "action": "publish", "bank": bank.pk},
+        follow=True,
+    )
+
+    errors = refused.context["publish_form"].errors
+    assert {"hours", "origin_version_from", "entry_code"} <= set(errors)
+    assert nothing_written
+    assert "已新建 SH-JY-01 的协议，第 1 版" in added.content.decode()

@@ -71,6 +71,7 @@ def test_a_bank_is_added_by_pasting_its_key_document_and_removed_with_a_reason(
     assert "上海终身教育学分银行" in page.get_by_test_id("trusted-banks").inner_text()
     bank = TrustedBank.objects.get()
     page.get_by_label("移出原因").fill("协议到期")
+    page.get_by_label("我已了解：移出后，该学分银行签发的学分转移记录将立即不再被认可。").check()
     page.get_by_role("button", name="移除").click()
     page.wait_for_url("**/recognition/banks/")
     bank.refresh_from_db()

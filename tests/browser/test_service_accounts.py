@@ -54,9 +54,14 @@ def test_the_admin_makes_a_service_account_sees_the_secret_once_rotates_and_disa
     assert page.get_by_test_id("service-account-secret").count() == 0
     assert page.get_by_test_id("service-calls").locator("tbody tr").count() == 1
 
+    # One click does nothing: the tick says what will happen first.
+    page.get_by_role("button", name="生成新密钥").click()
+    assert page.get_by_test_id("service-account-secret").count() == 0
+    page.get_by_test_id("rotate").get_by_label("我已了解，正在使用的系统将立即失效。").check()
     page.get_by_role("button", name="生成新密钥").click()
     new_secret = page.get_by_test_id("service-account-secret").locator("code").inner_text()
     assert new_secret != secret
+    page.get_by_test_id("disable").get_by_label("我已了解，正在使用的系统将立即失效。").check()
     page.get_by_role("button", name="停用此服务账号").click()
     account.refresh_from_db()
     assert not account.is_active

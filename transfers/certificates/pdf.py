@@ -91,10 +91,17 @@ def certificate_pdf(
     learner = content["learner"]
     totals = content["totals"]
     top = pdf.get_y()
+    # The learner's identifiers as the credential and the verification page show them: only
+    # those the learner chose to disclose (content["disclose"]), whatever the kind.
+    chosen = set(content.get("disclose") or [])
     rows = [
-        (both_languages(_("Name")), learner["name"]),
-        (both_languages(_("Identity number")), learner["id_number_masked"]),
-        (both_languages(_("Account number")), learner["account_number"]),
+        (both_languages(label), value)
+        for choice, label, value in (
+            ("name", _("Name"), learner["name"]),
+            ("id_number", _("Identity number"), learner["id_number_masked"]),
+            ("account_number", _("Account number"), learner["account_number"]),
+        )
+        if choice in chosen and value
     ]
     if content.get("period"):
         period = content["period"]
