@@ -85,6 +85,7 @@ class CertificateSerializer(serializers.ModelSerializer):
     pdf_url = serializers.SerializerMethodField()
     credential_url = serializers.SerializerMethodField()
     record_url = serializers.SerializerMethodField()
+    claim_code = serializers.SerializerMethodField()
 
     class Meta:
         model = Certificate
@@ -105,6 +106,7 @@ class CertificateSerializer(serializers.ModelSerializer):
             "pdf_url",
             "credential_url",
             "record_url",
+            "claim_code",
         ]
         read_only_fields = fields
 
@@ -127,6 +129,13 @@ class CertificateSerializer(serializers.ModelSerializer):
         if not certificate.is_issued or certificate.kind != Certificate.Kind.TRANSFER_RECORD:
             return None
         return f"{portal_url()}/credentials/records/{certificate.file_token}"
+
+    def get_claim_code(self, certificate: Certificate) -> str | None:
+        """A transfer record's claim code, to type beside its address at the other bank
+        (shown to its holder only); None for the other kinds and until issued."""
+        if not certificate.is_issued or certificate.kind != Certificate.Kind.TRANSFER_RECORD:
+            return None
+        return certificate.claim_code or None
 
 
 class CertificateRequestSerializer(serializers.Serializer):

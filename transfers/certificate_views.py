@@ -163,7 +163,8 @@ class CertificateCredentialDownload(RoleRequiredMixin, View):
 
 
 class TransferRecordAddressRenew(RoleRequiredMixin, View):
-    """POST: the transfer record's public address is replaced; the old one stops working."""
+    """POST: the transfer record's public address and claim code are replaced; the old ones
+    stop working."""
 
     allowed_roles = (Role.LEARNER,)
 
@@ -175,8 +176,8 @@ class TransferRecordAddressRenew(RoleRequiredMixin, View):
         messages.success(
             request,
             _(
-                "The transfer record %(serial)s has a new address; the old one no longer works. "
-                "Give the new one only to the credit bank you move to."
+                "The transfer record %(serial)s has a new address and a new claim code; the old "
+                "ones no longer work. Give the new ones only to the credit bank you move to."
             )
             % {"serial": certificate.serial},
         )

@@ -37,6 +37,13 @@ class RecognitionRequestSerializer(serializers.Serializer):
         max_length=500,
         help_text=_("Or its public address (https; read once, size- and time-limited)."),
     )
+    claim_code = serializers.CharField(
+        max_length=40,
+        help_text=_(
+            "The record's claim code, which its issuing bank shows only to its holder "
+            "(16 characters; hyphens and spaces are ignored)."
+        ),
+    )
 
 
 class RecognisedSerializer(serializers.Serializer):
@@ -96,7 +103,8 @@ class RecognitionImportView(APIView):
         (signature, issuer, each outcome's status) and booked in one go; covered outcomes are
         accredited by recognition with their provenance, the others saved to submit. A
         forged, tampered, untrusted, revoked, malformed or already imported record is refused
-        with 400 under ``file`` or ``url``, and nothing is written."""
+        with 400 under ``file`` or ``url``; a missing or wrong claim code (or a record of
+        another person) under ``claim_code``; and nothing is written."""
         body = RecognitionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         uploaded = body.validated_data.get("file")
@@ -110,6 +118,7 @@ class RecognitionImportView(APIView):
             actor=request.user,
             upload=upload,
             url=body.validated_data.get("url", ""),
+            claim_code=body.validated_data["claim_code"],
         )
         booked = list(
             Decision.objects.filter(pk__in=[d.pk for d in result.booked])

@@ -46,6 +46,17 @@ class RecognitionForm(forms.Form):
         help_text=gettext_lazy("The “address for another credit bank” your former bank gave you."),
         widget=forms.URLInput(attrs={"inputmode": "url", "autocomplete": "off"}),
     )
+    claim_code = forms.CharField(
+        label=gettext_lazy("Claim code"),
+        max_length=40,
+        help_text=gettext_lazy(
+            "The code your former credit bank shows you beside the record (16 letters and "
+            "digits): it proves the record is yours."
+        ),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
 
 
 def result_summary(result: RecognitionImport) -> dict[str, Any]:
@@ -83,6 +94,7 @@ class RecognitionPage(RoleRequiredMixin, View):
                     actor=request.user,
                     upload=upload,
                     url=form.cleaned_data["url"],
+                    claim_code=form.cleaned_data["claim_code"],
                 )
             except ValidationError as exc:
                 form_errors_apply(form, exc)

@@ -44,6 +44,7 @@ from accreditation.services import (
 from outcomes.models import LearningOutcome
 from outcomes.storage import Upload
 
+from .certificates.credential import claim_code_normalise
 from .certificates.transfer_records import (
     MAX_BYTES,
     TransferRecordRefused,
@@ -104,15 +105,25 @@ def _refusal(exc: ValidationError, field_name: str) -> ValidationError:
     return ValidationError({field_name: errors})
 
 
-def _holder_check(record: VerifiedRecord, account: LearningAccount, field_name: str) -> None:
-    """A record is recognised only for the person it was issued to: its address is a bearer
-    link (ADR 0022), so anyone who has it could otherwise claim its outcomes. The record binds
-    its holder by a salted hash of her full identity number (an Open Badges IdentityObject),
-    which must be the account holder's; the name on it may be hidden, and is not compared
-    (names are not unique, identity numbers are)."""
-    if not transfer_record_holder_matches(record=record, account=account):
-        raise ValidationError(
-            {field_name: _("This record was issued to another person.")}, code="another_person"
+def _error(field_name: str, message: str, code: str) -> ValidationError:
+    """``message`` under ``field_name`` with its ``code`` kept (a dict given with ``code=``
+    drops it)."""
+    return ValidationError({field_name: [ValidationError(message, code=code)]})
+
+
+def _holder_check(record: VerifiedRecord, account: LearningAccount, claim_code: str) -> None:
+    """A record is recognised only for the person it was issued to, who brings its claim code:
+    its address is a bearer link (ADR 0022), so anyone who has it could otherwise claim its
+    outcomes. The record binds its holder by a hash of her full identity number followed by
+    the claim code (an Open Badges IdentityObject; the code is not in the record), which must
+    be the account holder's number with the code she typed. Which of the two did not match is
+    not said. The name on it may be hidden, and is not compared (names are not unique,
+    identity numbers are)."""
+    if not transfer_record_holder_matches(record=record, account=account, claim_code=claim_code):
+        raise _error(
+            "claim_code",
+            _("The record and this code do not belong to your account."),
+            "another_person",
         )
 
 
@@ -122,31 +133,40 @@ def recognition_import(
     actor: User,
     upload: Upload | None = None,
     url: str = "",
+    claim_code: str = "",
 ) -> RecognitionImport:
     """Verify and book a transfer record given as an uploaded file or by its address (one of
-    the two). Refusals are ``ValidationError`` keyed ``file`` or ``url`` with the reason (code:
-    the verifier's reason, such as ``tampered`` or ``untrusted_issuer``); a refused record
-    leaves the database and storage as they were."""
+    the two), with the claim code its holder was given beside it. Refusals are
+    ``ValidationError`` keyed ``file`` or ``url`` with the reason (code: the verifier's reason,
+    such as ``tampered`` or ``untrusted_issuer``), or ``claim_code``; a refused record leaves
+    the database and storage as they were."""
     url = (url or "").strip()
     if (upload is None) == (not url):
         message = _("Upload the transfer record or give its address, one of the two.")
-        raise ValidationError({"file" if upload is None else "url": message}, code="required")
+        raise _error("file" if upload is None else "url", message, "required")
+    if not claim_code_normalise(claim_code):
+        raise _error(
+            "claim_code",
+            _(
+                "Type the record's claim code (16 letters and digits, as your former credit "
+                "bank shows it beside the record)."
+            ),
+            "required" if not (claim_code or "").strip() else "invalid",
+        )
     field_name = "file" if upload is not None else "url"
     if upload is not None:
         data, name = upload.data, upload.name or RECORD_NAME
         if len(data) > MAX_BYTES:
-            raise ValidationError(
-                {
-                    "file": _("A transfer record is at most %(size)d KB.")
-                    % {"size": MAX_BYTES // 1000}
-                },
-                code="too_large",
+            raise _error(
+                "file",
+                _("A transfer record is at most %(size)d KB.") % {"size": MAX_BYTES // 1000},
+                "too_large",
             )
     else:
         try:
             data = outbound_get(url=url, max_bytes=MAX_BYTES, seconds=_fetch_seconds())
         except OutboundFetchFailed as failed:
-            raise ValidationError({"url": failed.reason}, code=failed.code) from failed
+            raise _error("url", str(failed.reason), failed.code) from failed
         name = RECORD_NAME
     try:
         record = transfer_record_verify(
@@ -154,18 +174,14 @@ def recognition_import(
         )
     except TransferRecordRefused as refused:
         raise _refusal(refused, field_name) from refused
-    _holder_check(record, account, field_name)
+    _holder_check(record, account, claim_code)
     revoked = [entry for entry in record.entries if entry.revoked]
     current = record.current_entries
     if not current:
-        raise ValidationError(
-            {
-                field_name: _(
-                    "The issuing bank has revoked every outcome in this record: nothing was "
-                    "imported."
-                )
-            },
-            code="revoked",
+        raise _error(
+            field_name,
+            _("The issuing bank has revoked every outcome in this record: nothing was imported."),
+            "revoked",
         )
     entries = [
         RecognisedEntry(

@@ -886,8 +886,9 @@ def transfer_events_of(*, application: TransferApplication) -> QuerySet[Transfer
     )
 
 
-# The certificate's file token is the secret half of its download link.
-EXPORT_HIDDEN = {"file_token"}
+# The certificate's file token is the secret half of its download link; a transfer record's
+# claim code is a secret of the same kind (shown to its holder on her certificates page).
+EXPORT_HIDDEN = {"file_token", "claim_code"}
 
 
 def transfers_export_parts(*, account: LearningAccount) -> ExportParts:

@@ -31,6 +31,7 @@ def test_the_learner_uploads_a_record_and_sees_what_was_recognised(
         "#id_file",
         files=[{"name": "record.json", "mimeType": "application/json", "buffer": tampered}],
     )
+    page.get_by_label("领取码").fill(world["row"]["claim_code"])
     page.get_by_role("button", name="核验并互认").click()
     page.wait_for_load_state()
     assert "记录在签发银行签名后已被改动。" in page.locator(".field__errors").first.inner_text()
@@ -40,6 +41,17 @@ def test_the_learner_uploads_a_record_and_sees_what_was_recognised(
         "#id_file",
         files=[{"name": "record.json", "mimeType": "application/json", "buffer": world["record"]}],
     )
+    # The form keeps what she typed; a wrong code is refused next to its field, nothing booked.
+    page.get_by_label("领取码").fill("0000-0000-0000-0000")
+    page.get_by_role("button", name="核验并互认").click()
+    page.wait_for_load_state()
+    assert "记录和此领取码不属于您的账户。" in page.locator(".field__errors").first.inner_text()
+    assert not Decision.objects.filter(basis=Decision.Basis.RECOGNITION).exists()
+    page.set_input_files(
+        "#id_file",
+        files=[{"name": "record.json", "mimeType": "application/json", "buffer": world["record"]}],
+    )
+    page.get_by_label("领取码").fill(world["row"]["claim_code"])
     page.get_by_role("button", name="核验并互认").click()
     page.wait_for_url("**/recognitions/")
     result = page.get_by_test_id("recognition-result")

@@ -113,6 +113,8 @@ def banks(tmp_path_factory, django_db_setup, django_db_blocker) -> Iterator[dict
             "decision": decision,
             "record": record,
             "record_url": row["record_url"],
+            # Shown to her only, beside the address (A's certificates page and API row).
+            "claim_code": row["claim_code"],
             "b_auth": {"Authorization": "Token " + token(b, "alice.b"), "Accept-Language": "en"},
             "state": {},
         }
@@ -123,6 +125,7 @@ def upload(banks: dict[str, Any], record: bytes) -> requests.Response:
     return b.post(
         "/api/v1/recognitions/",
         files={"file": ("record.json", record, "application/json")},
+        data={"claim_code": banks["claim_code"]},
         headers=banks["b_auth"],
     )
 
@@ -150,7 +153,7 @@ def test_b_recognises_the_record_by_its_address_with_its_provenance(banks):
     a, b = banks["a"], banks["b"]
     answer = b.post(
         "/api/v1/recognitions/",
-        json={"url": banks["record_url"]},
+        json={"url": banks["record_url"], "claim_code": banks["claim_code"]},
         headers={**banks["b_auth"], "Idempotency-Key": "bring-1"},
     )
     assert answer.status_code == 201, answer.text

@@ -5,6 +5,7 @@ here by the test client."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,7 +27,7 @@ from tests.people import token_for
 from tests.transfers.test_transfer_records import request_record
 from transfers import recognitions
 from transfers.certificates.linked_data import controller_document, issuer_did
-from transfers.models import OriginStatusList
+from transfers.models import Certificate, OriginStatusList
 from transfers.recognitions import recognised_statuses_check
 
 pytestmark = pytest.mark.django_db
@@ -73,12 +74,32 @@ def world(certificate_world, management_admin, api_client, django_capture_on_com
     return {**certificate_world, "record": record, "row": row, "agreement": agreement}
 
 
-def post_record(api_client, record: bytes, *, key: str | None = None, name="record.json"):
+def code_of(record: bytes) -> str:
+    """The claim code its holder was shown beside ``record`` (its certificate's, found by the
+    serial its id names); a well-formed code of nobody's for a record that names none."""
+    try:
+        serial = json.loads(record)["id"].rstrip("/").rpartition("/")[2]
+        return Certificate.objects.get(serial=serial).claim_code
+    except (ValueError, KeyError, AttributeError, Certificate.DoesNotExist):
+        return "ZZZZ-ZZZZ-ZZZZ-ZZZZ"
+
+
+def post_record(
+    api_client,
+    record: bytes,
+    *,
+    key: str | None = None,
+    name="record.json",
+    code: str | None = None,
+):
     api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
     return api_client.post(
         "/api/v1/recognitions/",
-        {"file": SimpleUploadedFile(name, record, content_type="application/json")},
+        {
+            "file": SimpleUploadedFile(name, record, content_type="application/json"),
+            "claim_code": code_of(record) if code is None else code,
+        },
         format="multipart",
         HTTP_ACCEPT_LANGUAGE="en",
         **headers,
@@ -172,7 +193,9 @@ def test_a_tampered_an_untrusted_and_a_malformed_record_are_refused_under_the_fi
 def test_a_record_by_its_address_is_read_through_the_safe_fetch(world, served, api_client):
     api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
     response = api_client.post(
-        "/api/v1/recognitions/", {"url": world["row"]["record_url"]}, format="json"
+        "/api/v1/recognitions/",
+        {"url": world["row"]["record_url"], "claim_code": world["row"]["claim_code"]},
+        format="json",
     )
     assert response.status_code == 201, response.content
     assert served[0] == world["row"]["record_url"]
@@ -183,13 +206,21 @@ def test_an_address_inside_the_bank_network_or_none_at_all_is_refused(world, api
     api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
     for url in ("https://10.0.0.7/record.json", "http://169.254.169.254/latest/meta-data/"):
         refused = api_client.post(
-            "/api/v1/recognitions/", {"url": url}, format="json", HTTP_ACCEPT_LANGUAGE="en"
+            "/api/v1/recognitions/",
+            {"url": url, "claim_code": world["row"]["claim_code"]},
+            format="json",
+            HTTP_ACCEPT_LANGUAGE="en",
         )
         assert refused.status_code == 400, url
         assert list(refused.json()) == ["url"], refused.json()
-    neither = api_client.post("/api/v1/recognitions/", {}, format="json")
+    neither = api_client.post(
+        "/api/v1/recognitions/", {"claim_code": world["row"]["claim_code"]}, format="json"
+    )
     assert neither.status_code == 400
     assert list(neither.json()) == ["file"]
+    nothing = api_client.post("/api/v1/recognitions/", {}, format="json")
+    assert nothing.status_code == 400
+    assert list(nothing.json()) == ["claim_code"]
 
 
 def test_an_outcome_the_origin_revoked_is_not_recognised_and_the_result_says_so(
@@ -305,15 +336,26 @@ def test_the_learner_uploads_a_record_on_the_page_and_sees_what_was_recognised(
     assert page.status_code == 200
     refused = client.post(
         "/recognitions/",
-        {"file": SimpleUploadedFile("r.json", world["record"].replace(b'"120.0"', b'"920.0"', 1))},
+        {
+            "file": SimpleUploadedFile(
+                "r.json", world["record"].replace(b'"120.0"', b'"920.0"', 1)
+            ),
+            "claim_code": world["row"]["claim_code"],
+        },
         HTTP_ACCEPT_LANGUAGE="en",
     )
     assert refused.status_code == 400
     # Next to the field, in the learner's language (Chinese).
     assert "记录在签发银行签名后已被改动。" in refused.content.decode()
+    no_code = client.post("/recognitions/", {"file": SimpleUploadedFile("r.json", world["record"])})
+    assert no_code.status_code == 400
+    assert not Decision.objects.filter(basis=Decision.Basis.RECOGNITION).exists()
     done = client.post(
         "/recognitions/",
-        {"file": SimpleUploadedFile("r.json", world["record"])},
+        {
+            "file": SimpleUploadedFile("r.json", world["record"]),
+            "claim_code": world["row"]["claim_code"].lower(),
+        },
         HTTP_ACCEPT_LANGUAGE="en",
         follow=True,
     )
@@ -348,14 +390,29 @@ def test_a_record_is_recognised_for_the_person_it_binds_whatever_the_name_shown(
     api_client.force_authenticate(namesake.holder)
     refused = api_client.post(
         "/api/v1/recognitions/",
-        {"file": SimpleUploadedFile("r.json", world["record"], content_type="application/json")},
+        {
+            "file": SimpleUploadedFile("r.json", world["record"], content_type="application/json"),
+            "claim_code": world["row"]["claim_code"],
+        },
         format="multipart",
+        HTTP_ACCEPT_LANGUAGE="en",
     )
     assert refused.status_code == 400
-    assert refused.json() == {"file": ["This record was issued to another person."]}
+    assert refused.json() == {
+        "claim_code": ["The record and this code do not belong to your account."]
+    }
     assert not Decision.objects.filter(basis=Decision.Basis.RECOGNITION).exists()
     api_client.force_authenticate(None)
-    # A record that hides the name still names its holder (by her salted identity hash): hers.
+    # Her own record with a wrong code, or none: refused alike, nothing written.
+    before = written()
+    for wrong in ("0000-0000-0000-0000", "not a code", ""):
+        if wrong == world["row"]["claim_code"]:
+            continue
+        response = post_record(api_client, world["record"], code=wrong)
+        assert response.status_code == 400, wrong
+        assert list(response.json()) == ["claim_code"], response.json()
+    assert written() == before
+    # A record that hides the name still names its holder (by her hashed identity): hers.
     row = request_record(api_client, django_capture_on_commit_callbacks, disclose=["items"])
     nameless = api_client.get(urlsplit(row["record_url"]).path).content
     assert "李爱丽" not in nameless.decode()

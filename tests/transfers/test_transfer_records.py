@@ -6,12 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.test import Client
 from django.utils import timezone, translation
 
 from accounts.models import LearningAccount
@@ -135,12 +137,19 @@ def test_a_record_holds_each_accredited_outcome_with_its_provenance_and_its_own_
     identifiers = record["credentialSubject"]["identifier"]
     assert {i["identityType"] for i in identifiers if not i["hashed"]} == {"name"}
     assert "5001" not in json.dumps(record)
-    # Always bound to her, by her full number salted and hashed (OB 3.0 IdentityHash).
+    # Always bound to her, by her full number and the claim code hashed (OB 3.0 IdentityHash);
+    # the code, shown only to her, is not in the record: no salt to try every number with.
     (holder,) = [i for i in identifiers if i["hashed"]]
     assert holder["identityType"] == "nationalIdentityNumber"
+    assert "salt" not in holder
+    code = row["claim_code"]
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}", code)
+    assert code not in json.dumps(record)
+    assert code.replace("-", "") not in json.dumps(record)
     assert (
         holder["identityHash"]
-        == "sha256$" + hashlib.sha256((LI_AILI_ID_NUMBER + holder["salt"]).encode()).hexdigest()
+        == "sha256$"
+        + hashlib.sha256((LI_AILI_ID_NUMBER + code.replace("-", "")).encode()).hexdigest()
     )
 
 
@@ -239,20 +248,61 @@ def test_a_revoked_accreditation_is_reported_revoked_and_its_neighbour_stays_cur
 def test_a_record_is_bound_to_its_holder_and_another_persons_account_is_refused(
     world, api_client, django_capture_on_commit_callbacks
 ):
-    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    record = record_of(api_client, row)
     verified = transfer_record_verify(
         document=record, key_for_issuer=trust_ourselves, status_fetch=None
     )
-    assert transfer_record_holder_matches(record=verified, account=world["account"])
-    # Someone else who got hold of the record (its public address, a forwarded file).
+    code = row["claim_code"]
+    mine = world["account"]
+    assert transfer_record_holder_matches(record=verified, account=mine, claim_code=code)
+    # Typed in lower case, without hyphens, with O for 0 and I or L for 1: still her code.
+    typed = code.replace("-", " ").lower().replace("0", "o").replace("1", "l")
+    assert transfer_record_holder_matches(record=verified, account=mine, claim_code=typed)
+    # Without the code, or with another, the record is not hers to bring.
+    other = "0000-0000-0000-0000" if code != "0000-0000-0000-0000" else "1111-1111-1111-1111"
+    for wrong in ("", other, code[:-1]):
+        assert not transfer_record_holder_matches(record=verified, account=mine, claim_code=wrong)
+    # Someone else who got hold of the record (its public address, a forwarded file) and code.
     stranger = learner_register("邵涛涛", RESIDENT, "13912345678")
-    assert not transfer_record_holder_matches(record=verified, account=stranger)
+    assert not transfer_record_holder_matches(record=verified, account=stranger, claim_code=code)
     # The same number under another kind of document is not her either.
-    world["account"].id_type = "foreign_permanent_resident"
-    assert not transfer_record_holder_matches(record=verified, account=world["account"])
+    mine.id_type = "foreign_permanent_resident"
+    assert not transfer_record_holder_matches(record=verified, account=mine, claim_code=code)
 
 
-def test_two_records_of_one_learner_are_salted_apart(
+def test_replacing_the_address_replaces_the_claim_code_and_the_record_goes_with_the_new_one(
+    world, api_client, django_capture_on_commit_callbacks
+):
+    row = request_record(api_client, django_capture_on_commit_callbacks)
+    old = transfer_record_verify(
+        document=record_of(api_client, row), key_for_issuer=trust_ourselves, status_fetch=None
+    )
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    renewed = api_client.get(f"/api/v1/certificates/{row['serial']}/")
+    assert renewed.json()["claim_code"] == row["claim_code"]
+    client = Client()
+    client.force_login(world["account"].holder)
+    assert client.post(f"/certificates/{row['serial']}/record-address/").status_code == 302
+    new_row = api_client.get(f"/api/v1/certificates/{row['serial']}/").json()
+    assert new_row["claim_code"] != row["claim_code"]
+    assert new_row["record_url"] != row["record_url"]
+    new = transfer_record_verify(
+        document=record_of(api_client, new_row), key_for_issuer=trust_ourselves, status_fetch=None
+    )
+    account = world["account"]
+    assert transfer_record_holder_matches(
+        record=new, account=account, claim_code=new_row["claim_code"]
+    )
+    assert not transfer_record_holder_matches(
+        record=new, account=account, claim_code=row["claim_code"]
+    )
+    assert not transfer_record_holder_matches(
+        record=old, account=account, claim_code=new_row["claim_code"]
+    )
+
+
+def test_two_records_of_one_learner_cannot_be_linked_by_their_hash(
     world, api_client, django_capture_on_commit_callbacks
 ):
     first = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))

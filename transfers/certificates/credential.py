@@ -97,14 +97,40 @@ HOLDER_IDENTITY_TYPES = {
 }
 
 
-def holder_identity(account: LearningAccount) -> dict[str, Any] | None:
-    """The holder as an OB 3.0 ``IdentityObject`` of her full identity number, hashed with a
-    salt of this credential's own (so two records of one person cannot be linked by it, and
-    the number cannot be looked up in a table of hashes): what lets the receiving bank check
-    that the person bringing the record is the one it is about (ADR 0022). None for an account
-    without an identity number."""
-    salt = secrets.token_hex(16)
-    digest = identity_number_hash(account=account, salt=salt)
+# The claim code's alphabet: Crockford's base32 (no I, L, O, U: nothing to misread or mistype).
+CLAIM_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CLAIM_CODE_LENGTH = 16  # 80 bits
+CLAIM_CODE_READS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def claim_code_generate() -> str:
+    """A new claim code: 16 random characters of Crockford's base32 (80 bits), in groups of
+    four for typing (``7KQ2-M9XD-4TAW-HC3R``)."""
+    code = "".join(secrets.choice(CLAIM_CODE_ALPHABET) for _ in range(CLAIM_CODE_LENGTH))
+    return "-".join(code[n : n + 4] for n in range(0, CLAIM_CODE_LENGTH, 4))
+
+
+def claim_code_normalise(text: str) -> str:
+    """A claim code as typed, as it is hashed: upper case, without spaces and hyphens, the
+    letters Crockford's base32 reads as digits (O as 0, I and L as 1) read so; "" for text
+    that is not a claim code."""
+    code = "".join(text.split()).replace("-", "").upper().translate(CLAIM_CODE_READS)
+    if len(code) != CLAIM_CODE_LENGTH or any(c not in CLAIM_CODE_ALPHABET for c in code):
+        return ""
+    return code
+
+
+def holder_identity(account: LearningAccount, claim_code: str) -> dict[str, Any] | None:
+    """The holder as an OB 3.0 ``IdentityObject``: her full identity number followed by the
+    record's claim code, hashed (``hashed: true``, no ``salt``). The claim code is not in the
+    record: only its holder has it (her certificates page), so the hash cannot be reversed by
+    trying every identity number, and two records of one person cannot be linked by it; the
+    receiving bank checks the hash with the number of the account that brings the record and
+    the code she types (ADR 0022). None for an account without an identity number."""
+    code = claim_code_normalise(claim_code)
+    if not code:  # without it the hash is of the number alone: open to trying every number
+        raise ValueError("a transfer record is issued with its claim code")
+    digest = identity_number_hash(account=account, salt=code)
     if digest is None:
         return None
     return {
@@ -112,7 +138,6 @@ def holder_identity(account: LearningAccount) -> dict[str, Any] | None:
         "hashed": True,
         "identityHash": digest,
         "identityType": HOLDER_IDENTITY_TYPES.get(account.id_type, "nationalIdentityNumber"),
-        "salt": salt,
     }
 
 
@@ -508,9 +533,9 @@ def credential_build(
     }
     identifiers = _identifiers(content)
     if certificate.kind == Kind.TRANSFER_RECORD:
-        # Always, whatever the learner disclosed: hashed, it says nothing to anyone who does
-        # not already know the number, and without it anyone holding the record could bring it.
-        holder = holder_identity(certificate.account)
+        # Always, whatever the learner disclosed: hashed with the claim code, which only the
+        # holder has, it says nothing of the number; without it anyone could bring the record.
+        holder = holder_identity(certificate.account, certificate.claim_code)
         if holder is not None:
             identifiers.append(holder)
     if identifiers:

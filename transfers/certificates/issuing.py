@@ -35,7 +35,7 @@ from .content import (
     certificate_content_build,
     certificate_has_content,
 )
-from .credential import credential_build
+from .credential import claim_code_generate, credential_build
 from .pades import pdf_sign
 from .pdf import certificate_pdf
 from .serials import serial_candidates, serial_new
@@ -204,10 +204,11 @@ def transfer_record_published(*, token: uuid.UUID) -> Certificate | None:
 
 @transaction.atomic
 def transfer_record_address_renew(*, user: User, serial: str) -> Certificate:
-    """Give the user's issued transfer record a new public address: the old one answers 404 from
-    now on (she gave it to someone she should not have, or it leaked). The record itself is
-    unchanged, still signed, still at the owner's download and its verification page. Raises
-    ValidationError keyed ``record`` for a certificate that is not her issued transfer record."""
+    """Give the user's issued transfer record a new public address and a new claim code: the
+    old address answers 404 from now on (she gave it to someone she should not have, or it
+    leaked), and the record is signed again over the new code (same content, same status; the
+    PDF keeps the record as first issued). Raises ValidationError keyed ``record`` for a
+    certificate that is not her issued transfer record."""
     certificate = (
         Certificate.objects.select_for_update()
         .filter(serial__in=serial_candidates(serial), account__holder=user)
@@ -220,7 +221,14 @@ def transfer_record_address_renew(*, user: User, serial: str) -> Certificate:
     ):
         raise ValidationError({"record": _("This is not an issued transfer record of yours.")})
     certificate.file_token = uuid.uuid4()
-    certificate.save(update_fields=["file_token"])
+    # A new claim code with it: the record is signed again over the new code's hash (same
+    # content, id and status), so whoever had the old address and code holds a record that no
+    # longer goes with her current code.
+    certificate.claim_code = claim_code_generate()
+    certificate.vc_json = credential_build(
+        certificate, certificate.content or {}, issued_at=certificate.issued_at or timezone.now()
+    )
+    certificate.save(update_fields=["file_token", "claim_code", "vc_json"])
     return certificate
 
 
@@ -246,6 +254,8 @@ def certificate_render(*, certificate_id: int) -> Certificate:
             issued_at = timezone.now()
             content, decisions = certificate_content_build(certificate, issued_at=issued_at)
             signature, key_id = content_sign(content)
+            if certificate.kind == Kind.TRANSFER_RECORD:
+                certificate.claim_code = claim_code_generate()
             credential = credential_build(certificate, content, issued_at=issued_at)
             # The PAdES signature over the rendered bytes: editing a printed figure breaks it.
             # The credential is attached before signing: the PDF signature covers it too.

@@ -43,6 +43,7 @@ from .credential import (
     DECISION_ID_TYPE,
     HOLDER_IDENTITY_TYPES,
     OB_CONTEXTS,
+    claim_code_normalise,
 )
 from .linked_data import VC_CONTEXT, assertion_keys, is_rdfc_secured, proof_check
 from .status_list import PURPOSE
@@ -77,7 +78,6 @@ REASONS: dict[str, Any] = {
 FIELD_LIMITS = recognition_field_limits()
 ENTRY_FIELDS = {"status_list_credential": "status_list_url"}
 IDENTITY_HASH_RE = re.compile(r"sha256\$[0-9a-fA-F]{64}")
-MAX_SALT = 200
 
 Fetch = Callable[[str], "bytes | dict[str, Any]"]
 
@@ -114,13 +114,12 @@ class VerifiedEntry:
 
 @dataclass(frozen=True)
 class HolderIdentity:
-    """Whom a record is about: her identity number, salted and hashed (an OB 3.0 IdentityObject
-    with ``hashed: true``); :func:`transfer_record_holder_matches` compares it with an
-    account's."""
+    """Whom a record is about: her identity number followed by the record's claim code, hashed
+    (an OB 3.0 IdentityObject with ``hashed: true``; the code is not in the record, ADR 0022);
+    :func:`transfer_record_holder_matches` compares it with an account's and a typed code."""
 
     identity_type: str
     identity_hash: str  # "sha256$<hex>"
-    salt: str
 
 
 @dataclass(frozen=True)
@@ -527,10 +526,10 @@ def _identifiers(subject: _Reader) -> tuple[dict[str, str], HolderIdentity]:
     for identifier in subject.items("identifier") if "identifier" in subject.value else []:
         kind = identifier.text("identityType")
         if identifier.value.get("hashed") is True:
-            digest, salt = identifier.text("identityHash"), identifier.text("salt")
-            if not IDENTITY_HASH_RE.fullmatch(digest) or len(salt) > MAX_SALT:
+            digest = identifier.text("identityHash")
+            if not IDENTITY_HASH_RE.fullmatch(digest):
                 _refuse("malformed", identifier.path)
-            holders.append(HolderIdentity(identity_type=kind, identity_hash=digest, salt=salt))
+            holders.append(HolderIdentity(identity_type=kind, identity_hash=digest))
         else:
             disclosed[kind] = identifier.text("identityHash", required=False)
     if len(holders) != 1:
@@ -538,14 +537,18 @@ def _identifiers(subject: _Reader) -> tuple[dict[str, str], HolderIdentity]:
     return disclosed, holders[0]
 
 
-def transfer_record_holder_matches(*, record: VerifiedRecord, account: LearningAccount) -> bool:
-    """Whether the verified ``record`` is about the holder of ``account``: her full identity
-    number, salted with the record's salt, hashes to the record's hash, under the identity type
-    of her document. The receiving bank books a record only on the account it is about."""
+def transfer_record_holder_matches(
+    *, record: VerifiedRecord, account: LearningAccount, claim_code: str
+) -> bool:
+    """Whether the verified ``record`` is about the holder of ``account`` and ``claim_code`` is
+    its code: her full identity number followed by the code (normalised) hashes to the
+    record's hash, under the identity type of her document. The receiving bank books a record
+    only on the account it is about, brought with its code."""
     expected_type = HOLDER_IDENTITY_TYPES.get(account.id_type)
-    if expected_type is None or record.holder.identity_type != expected_type:
+    code = claim_code_normalise(claim_code)
+    if expected_type is None or record.holder.identity_type != expected_type or not code:
         return False
-    digest = identity_number_hash(account=account, salt=record.holder.salt)
+    digest = identity_number_hash(account=account, salt=code)
     if digest is None:
         return False
     return hmac.compare_digest(digest.lower(), record.holder.identity_hash.lower())

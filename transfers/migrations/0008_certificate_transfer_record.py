@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='kind',
             field=models.CharField(choices=[('hours_certificate', 'Certificate of learning hours'), ('transcript', 'Transcript of credits'), ('learning_file', 'Lifelong learning file'), ('transfer_record', 'Transfer record')], max_length=30, verbose_name='kind'),
         ),
+        migrations.AddField(
+            model_name='certificate',
+            name='claim_code',
+            field=models.CharField(blank=True, editable=False, max_length=19),
+        ),
     ]

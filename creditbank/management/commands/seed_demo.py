@@ -670,7 +670,8 @@ class Command(BaseCommand):
         machine: the "other bank" is this portal itself under a demo name (its issuer id and
         its own key document), and its principal certificate entry (CQ-ZG-001) is recognised
         as ours. A transfer record requested here can then be brought back on
-        /recognitions/ (README, "Mutual recognition"). Re-running changes nothing."""
+        /recognitions/ with its claim code (README, "Mutual recognition"). Re-running changes
+        nothing."""
         issuer, document = issuer_did(), controller_document()
         if trusted_banks_list(active=False).filter(issuer=issuer).exists():
             self.stdout.write("Recognition: the demo bank was taken off the trust list; kept so.")
