@@ -395,10 +395,18 @@ SERVICE_CALL_LOG_DAYS = env_int("SERVICE_CALL_LOG_DAYS", 90)
 # Status lists of another bank's transfer records over plain http: development, tests and the
 # two-portal harness only (their portals listen on http://127.0.0.1); production reads https.
 RECOGNITION_ALLOW_HTTP = env_bool("RECOGNITION_ALLOW_HTTP", not PRODUCTION)
+# A record's address or a status list on 127.0.0.1/localhost over plain http: off by default
+# everywhere (a learner could otherwise probe the portal's own loopback ports on staging); the
+# tests and the two-portal harness, whose banks listen on loopback, turn it on.
+RECOGNITION_ALLOW_LOCAL_HTTP = env_bool("RECOGNITION_ALLOW_LOCAL_HTTP", False)
+if PRODUCTION and RECOGNITION_ALLOW_LOCAL_HTTP:
+    raise ImproperlyConfigured("RECOGNITION_ALLOW_LOCAL_HTTP must not be on in production.")
 WEBHOOK_TIMEOUT_SECONDS = env_int("WEBHOOK_TIMEOUT_SECONDS", 10)
 # A transfer record given by its address, and another bank's status lists, are read through the
 # same SSRF-safe connection (transfers.recognitions): the whole exchange within this many seconds.
 RECOGNITION_FETCH_SECONDS = env_int("RECOGNITION_FETCH_SECONDS", 10)
+# One import's fetches together (its address, then at most MAX_STATUS_LISTS status lists).
+RECOGNITION_IMPORT_SECONDS = env_int("RECOGNITION_IMPORT_SECONDS", 30)
 WEBHOOK_MAX_ATTEMPTS = env_int("WEBHOOK_MAX_ATTEMPTS", 18)
 WEBHOOK_RETRY_BASE_SECONDS = env_int("WEBHOOK_RETRY_BASE_SECONDS", 30)
 WEBHOOK_RETRY_CAP_SECONDS = env_int("WEBHOOK_RETRY_CAP_SECONDS", 6 * 3600)
@@ -568,6 +576,9 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("THROTTLE_ANON_RATE", "300/min"),
         # Certificate verification by serial (API and page), per address.
         "certificate_verify": os.environ.get("THROTTLE_VERIFY_RATE", "30/min"),
+        # Transfer records brought for recognition (API and page), per learner: each costs
+        # signature checks and fetches from another bank.
+        "recognition": os.environ.get("THROTTLE_RECOGNITION_RATE", "20/hour"),
         # SMS codes asked for (registration, password reset), per number and per address.
         "sms_number": os.environ.get("THROTTLE_SMS_NUMBER_RATE", "5/hour"),
         "sms_address": os.environ.get("THROTTLE_SMS_ADDRESS_RATE", "20/hour"),

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
@@ -25,6 +28,36 @@ from outcomes.storage import Upload
 from .certificates.transfer_records import MAX_BYTES
 from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from .recognitions import recognition_import
+
+
+class RecognitionThrottle(ScopedRateThrottle):
+    """Records brought for recognition, per learner (``THROTTLE_RECOGNITION_RATE``): each costs
+    signature checks and fetches from another bank. The rate is read at each request, so a
+    test or an operator can change it without a restart; the page counts with the API."""
+
+    def __init__(self) -> None:
+        self.scope = "recognition"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get("recognition")
+        self.rate = str(rate) if rate else None
+        if self.rate is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        return super(ScopedRateThrottle, self).allow_request(request, view)
+
+    def get_cache_key(self, request: Any, view: Any) -> str | None:
+        user = getattr(request, "user", None)
+        ident = user.pk if user is not None and user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+def recognition_allowed(request: HttpRequest) -> bool:
+    """The same limit for the page as for the API (one cache counter per learner)."""
+    return RecognitionThrottle().allow_request(request, None)
 
 
 class RecognitionRequestSerializer(serializers.Serializer):
@@ -89,6 +122,7 @@ class RecognitionResultSerializer(serializers.Serializer):
 class RecognitionImportView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
     parser_classes = [MultiPartParser, FormParser, DepthLimitedJSONParser]
+    throttle_classes = [RecognitionThrottle]
 
     @extend_schema(
         # One media type per operation (the API contract): multipart, since a file may go

@@ -24,6 +24,7 @@ from outcomes.models import LearningOutcome
 from outcomes.storage import Upload
 
 from .certificates.transfer_records import MAX_BYTES
+from .recognition_api import recognition_allowed
 from .recognitions import RecognitionImport, recognition_import
 
 SESSION_KEY = "recognition_result"
@@ -81,6 +82,15 @@ class RecognitionPage(RoleRequiredMixin, View):
 
     def post(self, request: SignedInRequest[User]) -> HttpResponse:
         form = RecognitionForm(request.POST, request.FILES)
+        if not recognition_allowed(request):
+            form.is_valid()
+            form.add_error(
+                None,
+                gettext_lazy(
+                    "You have brought many records in a short time. Please try again later."
+                ),
+            )
+            return self._render(request, form, None, status=429)
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
             upload = (

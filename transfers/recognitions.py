@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import datetime
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -83,10 +85,43 @@ def _fetch_seconds() -> float:
     return float(getattr(settings, "RECOGNITION_FETCH_SECONDS", 10))
 
 
+def _get(url: str, *, max_bytes: int, seconds: float) -> bytes:
+    """A GET of a user-given or record-given address through the SSRF-safe connection; plain
+    http to loopback only where ``RECOGNITION_ALLOW_LOCAL_HTTP`` is on (tests, the two-portal
+    harness), never by the webhooks' setting."""
+    return outbound_get(
+        url=url,
+        max_bytes=max_bytes,
+        seconds=seconds,
+        allow_local_http=bool(getattr(settings, "RECOGNITION_ALLOW_LOCAL_HTTP", False)),
+    )
+
+
 def status_list_fetch(url: str) -> bytes:
     """Another bank's status list, read through the SSRF-safe connection (raises
     :class:`OutboundFetchFailed`)."""
-    return outbound_get(url=url, max_bytes=STATUS_LIST_MAX_BYTES, seconds=_fetch_seconds())
+    return _get(url, max_bytes=STATUS_LIST_MAX_BYTES, seconds=_fetch_seconds())
+
+
+class _Deadline:
+    """One overall deadline for an import's fetches (the record's address, then each status
+    list): each fetch gets what is left of it, at most ``RECOGNITION_FETCH_SECONDS``, so a slow
+    bank cannot hold the request for the sum of them."""
+
+    def __init__(self) -> None:
+        seconds = float(getattr(settings, "RECOGNITION_IMPORT_SECONDS", 30))
+        self.end = time.monotonic() + seconds
+
+    def seconds(self) -> float:
+        left = self.end - time.monotonic()
+        if left <= 0:
+            raise OutboundFetchFailed(
+                _("The address could not be reached. Try again later."), "unreachable"
+            )
+        return min(_fetch_seconds(), left)
+
+    def status_fetch(self, url: str) -> bytes:
+        return _get(url, max_bytes=STATUS_LIST_MAX_BYTES, seconds=self.seconds())
 
 
 def _keys_of(issuer: str) -> dict[str, Any] | None:
@@ -154,6 +189,7 @@ def recognition_import(
             "required" if not (claim_code or "").strip() else "invalid",
         )
     field_name = "file" if upload is not None else "url"
+    deadline = _Deadline()
     if upload is not None:
         data, name = upload.data, upload.name or RECORD_NAME
         if len(data) > MAX_BYTES:
@@ -164,13 +200,13 @@ def recognition_import(
             )
     else:
         try:
-            data = outbound_get(url=url, max_bytes=MAX_BYTES, seconds=_fetch_seconds())
+            data = _get(url, max_bytes=MAX_BYTES, seconds=deadline.seconds())
         except OutboundFetchFailed as failed:
             raise _error("url", str(failed.reason), failed.code) from failed
         name = RECORD_NAME
     try:
         record = transfer_record_verify(
-            document=data, key_for_issuer=_keys_of, status_fetch=status_list_fetch
+            document=data, key_for_issuer=_keys_of, status_fetch=deadline.status_fetch
         )
     except TransferRecordRefused as refused:
         raise _refusal(refused, field_name) from refused
@@ -282,26 +318,42 @@ def recognised_statuses_check() -> StatusCheckReport:
             _failed(row, now, str(getattr(exc, "reason", "")) or type(exc).__name__)
             report.lists_failed += 1
             continue
-        for decision in decisions:
-            if not bits[decision.pk]:
-                continue
-            try:
-                recognition_reverse(
-                    decision=decision,
-                    reason=_("its status list marks the decision as revoked."),
+        errors: list[str] = []
+        try:
+            for decision in decisions:
+                if not bits[decision.pk]:
+                    continue
+                try:
+                    with transaction.atomic():  # a savepoint: a failure undoes this one only
+                        recognition_reverse(
+                            decision=decision,
+                            reason=_("its status list marks the decision as revoked."),
+                        )
+                except ValidationError:
+                    # Revoked meanwhile (by another path or worker): nothing more to do.
+                    logger.info("recognised decision %s already revoked", decision.pk)
+                    continue
+                except DatabaseError as exc:
+                    # This decision's reversal rolled back (its own transaction): the others
+                    # go on, and the list is read again later for it.
+                    logger.exception("reversing recognised decision %s failed", decision.pk)
+                    errors.append(f"decision {decision.pk}: {type(exc).__name__}")
+                    continue
+                report.reversed += 1
+        finally:
+            if errors:
+                _failed(row, now, "; ".join(errors))
+                report.lists_failed += 1
+            else:
+                # Released in any case: a crash above still leaves the list to the next run.
+                OriginStatusList.objects.filter(pk=row.pk).update(
+                    last_checked_at=now,
+                    last_read_at=now,
+                    last_error="",
+                    failures=0,
+                    next_check_at=None,
+                    claimed_until=None,
                 )
-            except ValidationError:
-                # Revoked meanwhile (by another path or worker): nothing more to do.
-                logger.info("recognised decision %s already revoked", decision.pk)
-                continue
-            report.reversed += 1
-        OriginStatusList.objects.filter(pk=row.pk).update(
-            last_checked_at=now,
-            last_read_at=now,
-            last_error="",
-            failures=0,
-            next_check_at=None,
-            claimed_until=None,
-        )
-        report.lists_read += 1
+        if not errors:
+            report.lists_read += 1
     return report

@@ -41,8 +41,10 @@ class WebhookTarget:
     addresses: tuple[str, ...]
 
 
-def _local_allowed(host: str) -> bool:
-    return bool(settings.WEBHOOKS_ALLOW_LOCAL_HTTP) and host in LOCAL_HOSTS
+def _local_allowed(host: str, allow_local_http: bool | None) -> bool:
+    if allow_local_http is None:
+        allow_local_http = bool(settings.WEBHOOKS_ALLOW_LOCAL_HTTP)
+    return allow_local_http and host in LOCAL_HOSTS
 
 
 def _public(address: Address) -> bool:
@@ -73,8 +75,10 @@ def webhook_url_check(url: str) -> str:
     return webhook_target(url).url
 
 
-def webhook_target(url: str) -> WebhookTarget:
-    """``url`` checked and resolved once, or a ``ValidationError`` on the field ``url``."""
+def webhook_target(url: str, *, allow_local_http: bool | None = None) -> WebhookTarget:
+    """``url`` checked and resolved once, or a ``ValidationError`` on the field ``url``. Plain
+    http to loopback where ``allow_local_http`` says (by default ``WEBHOOKS_ALLOW_LOCAL_HTTP``;
+    another user-given address, such as a transfer record's, passes its own setting)."""
     url = url.strip()
     refused = ValidationError({"url": _("Enter an https:// URL.")}, code="scheme")
     if any(c.isspace() or not c.isprintable() for c in url):
@@ -94,7 +98,7 @@ def webhook_target(url: str) -> WebhookTarget:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise ValidationError({"url": _("Enter an https:// URL.")}, code="port") from exc
-    if _local_allowed(host):
+    if _local_allowed(host, allow_local_http):
         local = _addresses(host, port)
         if not all(address.is_loopback for address in local):
             raise ValidationError(

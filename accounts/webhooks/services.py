@@ -533,15 +533,16 @@ class OutboundFetchFailed(Exception):
         self.code = code
 
 
-def outbound_get(*, url: str, max_bytes: int, seconds: float) -> bytes:
+def outbound_get(*, url: str, max_bytes: int, seconds: float, allow_local_http: bool) -> bytes:
     """The body of a GET of ``url`` given by a user (a transfer record, another bank's status
     list), through the webhooks' SSRF-safe connection: the address checked and pinned
     (:func:`webhook_target`: https to public addresses only, plain http to loopback only where
-    ``WEBHOOKS_ALLOW_LOCAL_HTTP`` is on), the proxy honoured, ``seconds`` for the whole
+    the caller's ``allow_local_http`` is on: its own setting, not the webhooks', which is on
+    outside production), the proxy honoured, ``seconds`` for the whole
     exchange, at most ``max_bytes`` read, no redirect followed. Raises
     :class:`OutboundFetchFailed`, nothing else."""
     try:
-        target = webhook_target(url)
+        target = webhook_target(url, allow_local_http=allow_local_http)
     except ValidationError as exc:
         codes = {error.code for error in exc.error_dict.get("url", [])}
         if "private" in codes:  # the webhooks' wording names webhooks

@@ -39,7 +39,7 @@ def served(monkeypatch, client):
     the addresses asked for are listed."""
     asked: list[str] = []
 
-    def fetch(*, url: str, max_bytes: int, seconds: float) -> bytes:
+    def fetch(*, url: str, max_bytes: int, seconds: float, **_: Any) -> bytes:
         asked.append(url)
         # A nested request activates its own language: keep the caller's.
         with translation.override(translation.get_language()):
@@ -288,7 +288,7 @@ def test_an_unreachable_origin_is_retried_later_and_never_taken_for_a_revocation
     post_record(api_client, world["record"])
     origin_revoke(world)
 
-    def down(*, url: str, max_bytes: int, seconds: float) -> bytes:
+    def down(*, url: str, max_bytes: int, seconds: float, **_: Any) -> bytes:
         raise OutboundFetchFailed("The address could not be reached.", "unreachable")
 
     monkeypatch.setattr(recognitions, "outbound_get", down)
@@ -311,7 +311,7 @@ def test_an_unreachable_origin_is_retried_later_and_never_taken_for_a_revocation
 
 
 def served_fetch(client):
-    def fetch(*, url: str, max_bytes: int, seconds: float) -> bytes:
+    def fetch(*, url: str, max_bytes: int, seconds: float, **_: Any) -> bytes:
         return bytes(client.get(urlsplit(url).path).content)
 
     return fetch
@@ -436,7 +436,7 @@ def test_two_workers_checking_at_once_reverse_a_revoked_decision_once(
 
     one_done = threading.Event()
 
-    def slow_fetch(*, url: str, max_bytes: int, seconds: float) -> bytes:
+    def slow_fetch(*, url: str, max_bytes: int, seconds: float, **_: Any) -> bytes:
         # The worker that holds the list reads it only once the other has given up on it (or,
         # were there no claim, after 5 s with both reading it).
         one_done.wait(timeout=5)
@@ -466,3 +466,122 @@ def test_two_workers_checking_at_once_reverse_a_revoked_decision_once(
     assert sum(r.reversed for r in reports) == 1
     assert sum(r.lists_skipped for r in reports) == 1
     assert Revocation.objects.filter(decision__basis=Decision.Basis.RECOGNITION).count() == 1
+
+
+def test_bringing_records_is_throttled_per_learner_on_the_api_and_the_page_together(
+    world, served, api_client, client, monkeypatch
+):
+    rates = {"recognition": "2/hour"}
+    monkeypatch.setattr("rest_framework.settings.api_settings.DEFAULT_THROTTLE_RATES", rates)
+    assert post_record(api_client, b"{}").status_code == 400  # counted, refused as malformed
+    client.force_login(world["account"].holder)
+    page = client.post(
+        "/recognitions/",
+        {"file": SimpleUploadedFile("r.json", b"{}"), "claim_code": world["row"]["claim_code"]},
+    )
+    assert page.status_code == 400
+    before = written()
+    # The third, on either, is refused before the record is read: nothing written.
+    assert post_record(api_client, world["record"]).status_code == 429
+    third = client.post(
+        "/recognitions/",
+        {
+            "file": SimpleUploadedFile("r.json", world["record"]),
+            "claim_code": world["row"]["claim_code"],
+        },
+    )
+    assert third.status_code == 429
+    assert "您在短时间内提交了过多记录，请稍后再试。" in third.content.decode()
+    assert written() == before
+
+
+def test_an_address_on_loopback_is_not_read_unless_recognition_allows_it(
+    world, api_client, settings, monkeypatch
+):
+    # Outside production the webhooks may call loopback; a learner's address may not.
+    settings.WEBHOOKS_ALLOW_LOCAL_HTTP = True
+    settings.RECOGNITION_ALLOW_LOCAL_HTTP = False
+    asked: list[bool] = []
+    real = recognitions.outbound_get
+
+    def spy(**kwargs: Any) -> bytes:
+        asked.append(kwargs["allow_local_http"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(recognitions, "outbound_get", spy)
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    refused = api_client.post(
+        "/api/v1/recognitions/",
+        {"url": "http://127.0.0.1:9/record.json", "claim_code": world["row"]["claim_code"]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert refused.status_code == 400
+    assert asked == [False]
+    assert "could not be reached" not in refused.json()["url"][0]
+
+
+def test_refusals_keep_their_codes():
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        recognitions.recognition_import(account=None, actor=None, url="", claim_code="x")  # type: ignore[arg-type]
+    assert refused.value.error_dict["file"][0].code == "required"
+    with pytest.raises(ValidationError) as refused:
+        recognitions.recognition_import(
+            account=None,  # type: ignore[arg-type]
+            actor=None,  # type: ignore[arg-type]
+            url="https://example.org/r.json",
+            claim_code="",
+        )
+    assert refused.value.error_dict["claim_code"][0].code == "required"
+
+
+def test_the_imports_fetches_share_one_deadline(world, api_client, settings, monkeypatch):
+    settings.RECOGNITION_IMPORT_SECONDS = 0.05
+    given: list[float] = []
+
+    def slow(*, url: str, max_bytes: int, seconds: float, **_: Any) -> bytes:
+        given.append(seconds)
+        import time
+
+        time.sleep(0.1)
+        if "/credentials/records/" in url:
+            return bytes(world["record"])
+        return bytes(api_client.get(urlsplit(url).path).content)
+
+    monkeypatch.setattr(recognitions, "outbound_get", slow)
+    api_client.credentials(HTTP_AUTHORIZATION="Token " + token_for(api_client, "alice"))
+    refused = api_client.post(
+        "/api/v1/recognitions/",
+        {"url": world["row"]["record_url"], "claim_code": world["row"]["claim_code"]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert refused.status_code == 400
+    # The record was read within the deadline; no status list was fetched after it had passed.
+    assert len(given) == 1
+    assert given[0] <= 0.05
+    assert refused.json() == {
+        "url": ["The issuing bank's status list could not be read or checked."]
+    }
+
+
+def test_a_database_error_reversing_one_decision_is_recorded_and_releases_the_list(
+    world, served, api_client, monkeypatch
+):
+    from django.db import DatabaseError
+
+    post_record(api_client, world["record"])
+    origin_revoke(world)
+
+    def broken(**_: Any) -> None:
+        raise DatabaseError("deadlock detected")
+
+    monkeypatch.setattr(recognitions, "recognition_reverse", broken)
+    report = recognised_statuses_check()
+    assert (report.lists_failed, report.reversed) == (1, 0)
+    row = OriginStatusList.objects.get()
+    assert row.claimed_until is None
+    assert "DatabaseError" in row.last_error
+    assert row.next_check_at is not None

@@ -640,6 +640,66 @@ def test_too_many_or_too_large_held_credentials_are_refused_before_any_signature
     )
 
 
+def test_a_record_padded_outside_its_held_credentials_is_refused_before_any_signature_check(
+    world, api_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from transfers.certificates import transfer_records
+
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    # Each held credential within its 16 KB, but the record around them 20 KB larger: far
+    # under the 2 MB of a file, still not a record of a few entries.
+    held = record["credentialSubject"]["verifiableCredential"][1]
+    held["description"] = "x" * 10_000  # one long name: still read (the signature fails)
+    assert refusal(record).reason == "tampered"
+    monkeypatch.setattr(transfer_records, "proof_check", pytest.fail)
+    padded = changed(record, lambda r: r.update(description="x" * 20_000))
+    refused = refusal(padded)
+    assert (refused.reason, refused.field) == ("malformed", "record")
+    over = changed(
+        record,
+        lambda r: r["credentialSubject"]["verifiableCredential"][1].update(
+            description="x" * 17_000
+        ),
+    )
+    assert refusal(over).field == "record.credentialSubject.verifiableCredential[1]"
+
+
+def test_a_record_naming_more_than_five_status_lists_is_refused_before_fetching_any(
+    world, api_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from transfers.certificates import transfer_records
+
+    record = record_of(api_client, request_record(api_client, django_capture_on_commit_callbacks))
+    held = record["credentialSubject"]["verifiableCredential"]
+    entries = [c for c in held if "#decision-" in c["id"]]
+    # Six distinct lists (each held credential's signature is skipped: only the count matters).
+    monkeypatch.setattr(transfer_records, "proof_check", lambda *a, **k: True)
+    many = [dict(entries[0], id=f"{entries[0]['id']}{n}") for n in range(6)]
+    for n, entry in enumerate(many):
+        entry["credentialStatus"] = dict(
+            entry["credentialStatus"],
+            statusListCredential=entry["credentialStatus"]["statusListCredential"] + f"{n}",
+        )
+        subject = dict(entry["credentialSubject"])
+        achievement = dict(subject["achievement"])
+        achievement["otherIdentifier"] = [
+            dict(achievement["otherIdentifier"][0], identifier=f"9{n}")
+        ]
+        entry["credentialSubject"] = dict(subject, achievement=achievement)
+    record["credentialSubject"]["verifiableCredential"] = many
+    fetched: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetched.append(url)
+        raise AssertionError("fetched")
+
+    with pytest.raises(TransferRecordRefused) as refused:
+        transfer_record_verify(document=record, key_for_issuer=trust_ourselves, status_fetch=fetch)
+    assert refused.value.reason == "malformed"
+    assert refused.value.field == "record.credentialSubject.verifiableCredential"
+    assert fetched == []
+
+
 def test_a_status_list_over_plain_http_is_refused_unless_allowed(
     world, api_client, django_capture_on_commit_callbacks, settings
 ):

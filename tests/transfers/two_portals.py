@@ -108,6 +108,7 @@ def _portal(name: str, label: str, database: str, tmp_path: Path) -> Portal:
         BANK_NAME_ZH=f"{label}学分银行",
         BANK_NAME_EN=f"Credit Bank {name.upper()}",
         CELERY_TASK_ALWAYS_EAGER="1",
+        RECOGNITION_ALLOW_LOCAL_HTTP="1",  # the other bank listens on 127.0.0.1
         LOG_LEVEL="WARNING",
     )
     for inherited in ("REDIS_URL", "CACHE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND"):

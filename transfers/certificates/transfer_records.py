@@ -53,11 +53,18 @@ MAX_BYTES = 2_000_000
 # Each held credential costs a signature check (an RDF canonicalisation): bounded in number and
 # size before any of them is checked. Booking takes at most 200 outcomes too.
 MAX_ENTRIES = 200
-# One accredited outcome's credential is about 4 KB; 32 KB leaves room for long names.
-MAX_HELD_BYTES = 32 * 1024
+# One accredited outcome's credential is about 4 KB; 16 KB leaves room for long names.
+MAX_HELD_BYTES = 16 * 1024
+# The record around them (issuer, identifiers, proof) is about 3 KB: its whole size is at most
+# this plus its held credentials', so a few entries cost a few dozen KB to canonicalise, not
+# MAX_BYTES.
+MAX_ENVELOPE_BYTES = 16 * 1024
 # A status list holds at least 16 KiB of bits; 16 MiB unpacked is far beyond any real one and
 # stops a GZIP bomb.
 MAX_LIST_BYTES = 16 * 1024 * 1024
+# Distinct status lists one record may name (ours name two: certificates', decisions'): each
+# is fetched while the learner waits.
+MAX_STATUS_LISTS = 5
 # Clocks of two banks differ by a little.
 CLOCK_SKEW = datetime.timedelta(minutes=5)
 
@@ -138,6 +145,11 @@ class VerifiedRecord:
     def current_entries(self) -> tuple[VerifiedEntry, ...]:
         """The entries not revoked (all of them when the status was not checked)."""
         return tuple(entry for entry in self.entries if entry.revoked is not True)
+
+
+def _size(value: Any) -> int:
+    """A decoded value's size as compact UTF-8 JSON (what canonicalising it walks through)."""
+    return len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def _refuse(reason: str, field: str = "record") -> NoReturn:
@@ -468,9 +480,15 @@ def _verify(
     held_credentials = subject.items("verifiableCredential")
     if len(held_credentials) > MAX_ENTRIES + 1:
         _refuse("malformed", subject.path + ".verifiableCredential")
+    held_bytes = 0
     for held in held_credentials:
-        if not isinstance(held.value, dict) or len(json.dumps(held.value)) > MAX_HELD_BYTES:
+        size = _size(held.value) if isinstance(held.value, dict) else MAX_HELD_BYTES + 1
+        if size > MAX_HELD_BYTES:
             _refuse("malformed", held.path)
+        held_bytes += size
+    # Before any canonicalisation: the record's proof covers all of it.
+    if _size(record.value) > MAX_ENVELOPE_BYTES + held_bytes:
+        _refuse("malformed", "record")
     # The record's own proof first: it covers everything it holds, so one signature check
     # decides whether the bank signed this at all before any held credential costs one.
     _proof(record, issuer_id=issuer_id, keys=keys)
@@ -491,6 +509,8 @@ def _verify(
     if status_fetch is not None:
         own_url, own_index = _status(record)
         urls = {own_url} | {entry.status_list_url for entry in entries}
+        if len(urls) > MAX_STATUS_LISTS:  # a bank of ours uses two; each is a fetch
+            _refuse("malformed", subject.path + ".verifiableCredential")
         lists = _status_lists(urls, status_fetch, issuer_id=issuer_id, keys=keys)
         entries = [
             _with_status(entry, lists[entry.status_list_url], f"{subject.path}[{n}]")
