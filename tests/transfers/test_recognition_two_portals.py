@@ -27,13 +27,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 # At B: the management centre and its admin, our principal entry (VQ-JY-001), and 李爱丽's new
 # personal account here. A is not on B's trust list yet.
 WORLD_AT_B = """
+from accounts.identity.crypto import encrypt
 from tests.accounts.factories import ManagementCentreFactory, PersonalAccountFactory, UserFactory
 from tests.accreditation.factories import principal_entry_publish
 
 ManagementCentreFactory()
 manager = UserFactory(username="mona.b", name="孟管理", role="management_admin", is_staff=True)
 principal_entry_publish(manager)
-PersonalAccountFactory(holder=UserFactory(username="alice.b", name="李爱丽", role="learner"))
+# The same person as at A: her identity number binds the record to her (with its claim code).
+PersonalAccountFactory(
+    holder=UserFactory(username="alice.b", name="李爱丽", role="learner"),
+    id_number_encrypted=encrypt("50010319900101123X"),
+)
 """
 
 # At B: A on the trust list with the did.json it publishes (stdin), and an agreement: A's
@@ -151,6 +156,16 @@ def test_once_b_trusts_a_a_tampered_record_is_refused(banks):
 
 def test_b_recognises_the_record_by_its_address_with_its_provenance(banks):
     a, b = banks["a"], banks["b"]
+    # The address alone is not enough: without its claim code (shown only to her at A) or
+    # with another, B refuses it and books nothing.
+    for wrong in ("", "0000-0000-0000-0000"):
+        refused = b.post(
+            "/api/v1/recognitions/",
+            json={"url": banks["record_url"], "claim_code": wrong},
+            headers=banks["b_auth"],
+        )
+        assert refused.status_code == 400, refused.text
+        assert list(refused.json()) == ["claim_code"]
     answer = b.post(
         "/api/v1/recognitions/",
         json={"url": banks["record_url"], "claim_code": banks["claim_code"]},
