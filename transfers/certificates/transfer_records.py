@@ -53,9 +53,10 @@ MAX_BYTES = 2_000_000
 # Each held credential costs a signature check (an RDF canonicalisation): bounded in number and
 # size before any of them is checked. Booking takes at most 200 outcomes too.
 MAX_ENTRIES = 200
-# One accredited outcome's credential is about 4 KB; 16 KB leaves room for long names.
+# One accredited outcome's credential is about 3 KB (measured); 16 KB leaves room for long
+# names.
 MAX_HELD_BYTES = 16 * 1024
-# The record around them (issuer, identifiers, proof) is about 3 KB: its whole size is at most
+# The record around them (issuer, identifiers, proof) is about 2 KB: its whole size is at most
 # this plus its held credentials', so a few entries cost a few dozen KB to canonicalise, not
 # MAX_BYTES.
 MAX_ENVELOPE_BYTES = 16 * 1024
