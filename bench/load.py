@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import base64
 import datetime
+import hashlib
 import io
 import json
 import os
@@ -447,11 +448,27 @@ def prepare_database(server: str, name: str, fresh: bool) -> None:
     from django.db import connections
     from django.db.migrations.loader import MigrationLoader
 
-    template = f"{name}_template"
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    wanted = set(loader.disk_migrations)
+    # The template is named after the migrations' text, not only their names: a migration
+    # edited before it landed must not be taken for the one the template already applied.
+    digest = hashlib.sha256()
+    for key in sorted(wanted):
+        digest.update(
+            Path(
+                sys.modules[type(loader.disk_migrations[key]).__module__].__file__ or ""
+            ).read_bytes()
+        )
+    template = f"{name}_t{digest.hexdigest()[:12]}"
     admin = with_database(server, "postgres")
-    wanted = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        stale = connection.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+            [f"{name}_t%", template],
+        ).fetchall()
+        for (old,) in stale:
+            connection.execute(f'DROP DATABASE IF EXISTS "{old}" WITH (FORCE)')
         if fresh or not wanted <= applied_migrations(with_database(server, template)):
             print(f"load: migrating the template database {template}", flush=True)
             connection.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')

@@ -418,7 +418,9 @@ class Certificate(models.Model):
     file_token = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # A transfer record's claim code (ADR 0022): the secret its holder types at the bank she
     # moves to, hashed with her identity number into the record; never in the record itself.
-    claim_code = models.CharField(max_length=19, blank=True, editable=False)
+    claim_code = models.CharField(
+        max_length=19, blank=True, editable=False, default="", db_default=""
+    )
     pdf = models.FileField(_("PDF"), upload_to=certificate_path, max_length=200, blank=True)
     vc_json = models.JSONField(null=True, blank=True, editable=False)
     decisions = models.ManyToManyField(

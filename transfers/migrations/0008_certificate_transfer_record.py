@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='certificate',
             name='claim_code',
-            field=models.CharField(blank=True, editable=False, max_length=19),
+            field=models.CharField(blank=True, db_default='', default='', editable=False, max_length=19),
         ),
     ]
