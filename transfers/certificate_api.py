@@ -44,17 +44,18 @@ MISTYPED = _(
 )
 
 
-class VerifyThrottle(ScopedRateThrottle):
-    """Verification by serial, per address (per user when signed in). The rate is read at each
-    request, so a test or an operator can change it without a restart."""
+class LiveRateThrottle(ScopedRateThrottle):
+    """A per-user (per address when signed out) limit whose rate, under ``rate_scope`` in
+    ``DEFAULT_THROTTLE_RATES``, is read at each request, so a test or an operator can change it
+    without a restart; a missing rate means no limit."""
 
-    scope_attr = "throttle_scope"
+    rate_scope = ""
 
     def __init__(self) -> None:
-        self.scope = "certificate_verify"
+        self.scope = self.rate_scope
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get("certificate_verify")
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(self.rate_scope)
         self.rate = str(rate) if rate else None
         if self.rate is None:
             return True
@@ -68,6 +69,13 @@ class VerifyThrottle(ScopedRateThrottle):
         user = getattr(request, "user", None)
         ident = user.pk if user is not None and user.is_authenticated else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class VerifyThrottle(LiveRateThrottle):
+    """Verification by serial, per address (per user when signed in)."""
+
+    scope_attr = "throttle_scope"
+    rate_scope = "certificate_verify"
 
 
 def verify_allowed(request: HttpRequest) -> bool:

@@ -13,8 +13,6 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import Role, User
@@ -25,34 +23,17 @@ from common.http import SignedInApiRequest
 from common.parsers import DepthLimitedJSONParser
 from outcomes.storage import Upload
 
+from .certificate_api import LiveRateThrottle
 from .certificates.transfer_records import MAX_BYTES
 from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from .recognitions import recognition_import
 
 
-class RecognitionThrottle(ScopedRateThrottle):
+class RecognitionThrottle(LiveRateThrottle):
     """Records brought for recognition, per learner (``THROTTLE_RECOGNITION_RATE``): each costs
-    signature checks and fetches from another bank. The rate is read at each request, so a
-    test or an operator can change it without a restart; the page counts with the API."""
+    signature checks and fetches from another bank; the page counts with the API."""
 
-    def __init__(self) -> None:
-        self.scope = "recognition"
-
-    def allow_request(self, request: Any, view: Any) -> bool:
-        rate = api_settings.DEFAULT_THROTTLE_RATES.get("recognition")
-        self.rate = str(rate) if rate else None
-        if self.rate is None:
-            return True
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        self.key = self.get_cache_key(request, view)
-        if self.key is None:
-            return True
-        return super(ScopedRateThrottle, self).allow_request(request, view)
-
-    def get_cache_key(self, request: Any, view: Any) -> str | None:
-        user = getattr(request, "user", None)
-        ident = user.pk if user is not None and user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+    rate_scope = "recognition"
 
 
 def recognition_allowed(request: HttpRequest) -> bool:
