@@ -339,7 +339,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transfers.tasks.purge_expired_idempotency_keys",
         "schedule": 3600.0,
     },
+    # The history tables' yearly partitions are made ahead of the rows (ADR 0024).
+    "partitions-ahead": {
+        "task": "creditbank.tasks.partitions_ahead_task",
+        "schedule": 24 * 3600.0,
+    },
 }
+# How far ahead the partitions of the history tables exist (common/partitions.py).
+PARTITIONS_AHEAD_MONTHS = env_int("PARTITIONS_AHEAD_MONTHS", 12)
 
 # --- Webhooks (accounts/webhooks) ------------------------------------------------------------
 

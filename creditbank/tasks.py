@@ -39,3 +39,11 @@ def resend_stale_data_exports() -> int:
     from .export import data_exports_resend_stale
 
     return data_exports_resend_stale()
+
+
+@shared_task
+def partitions_ahead_task() -> list[str]:
+    """Periodic (beat, daily): the history tables' partitions are made ahead of the rows."""
+    from .partitions import partitions_ahead_create
+
+    return partitions_ahead_create()
