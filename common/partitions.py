@@ -145,7 +145,8 @@ def table_partition(schema_editor: Any, *, table: str, column: str, last_year: i
 
 
 def _partitioned_tables(cursor: Any) -> list[tuple[str, str]]:
-    """(table, partition key column) of every range-partitioned table of the schema."""
+    """(table, partition key column) of every table :func:`table_partition` made (other
+    partitioned tables, of other schemes, are left alone)."""
     return [
         (name, key)
         for name, key in _fetch(
@@ -154,7 +155,12 @@ def _partitioned_tables(cursor: Any) -> list[tuple[str, str]]:
             " JOIN pg_class c ON c.oid = p.partrelid"
             " JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema()"
             " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = p.partattrs[0]"
-            " WHERE p.partstrat = 'r' AND NOT c.relispartition ORDER BY c.relname",
+            " WHERE p.partstrat = 'r' AND NOT c.relispartition"
+            # Only the tables partitioned here, by year: they have the "before" partition.
+            " AND EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class b ON b.oid = i.inhrelid"
+            " WHERE i.inhparent = c.oid AND b.relname = c.relname || %s)"
+            " ORDER BY c.relname",
+            [f"_before{FIRST_YEAR}"],
         )
     ]
 
@@ -191,10 +197,8 @@ def _partition_create(cursor: Any, table: str, column: str, year: int) -> None:
     default = default_partition(table)
     name = year_partition(table, year)
     # The parent's lock first: a second run waits here, then sees the partition.
-    cursor.execute("SAVEPOINT partition_create")
     cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
     if _exists(cursor, name):
-        cursor.execute("RELEASE SAVEPOINT partition_create")
         return
     low, high = _bound(year), _bound(year + 1)
     in_year = f"{column} >= {low} AND {column} < {high}"
@@ -220,7 +224,6 @@ def _partition_create(cursor: Any, table: str, column: str, year: int) -> None:
         cursor.execute(f"DELETE FROM {default} WHERE {in_year}")  # noqa: S608
         cursor.execute(f"ALTER TABLE {default} ENABLE TRIGGER USER")
         cursor.execute(f"ALTER TABLE {table} ATTACH PARTITION {default} DEFAULT")
-    cursor.execute("RELEASE SAVEPOINT partition_create")
 
 
 def partitions_of(connection: Any, table: str) -> list[str]:
