@@ -178,6 +178,34 @@ def test_partitions_ahead_makes_next_years_partitions_once(postgres):
     assert partitions_ahead(connection, months=1, today=today) == []
 
 
+def test_beat_makes_the_partition_of_the_coming_year_the_day_it_is_within_reach(
+    postgres, settings, monkeypatch
+):
+    from creditbank.tasks import partitions_ahead_task
+
+    settings.PARTITIONS_AHEAD_MONTHS = 12
+    coming = timezone.localdate().year + 2
+    assert "creditbank.tasks.partitions_ahead_task" in {
+        entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    with monkeypatch.context() as days:
+        days.setattr(timezone, "localdate", lambda *a, **k: datetime.date(coming - 2, 12, 31))
+        assert partitions_ahead_task() == []
+        days.setattr(timezone, "localdate", lambda *a, **k: datetime.date(coming - 1, 1, 1))
+        assert f"accounts_staffaccess_y{coming}" in partitions_ahead_task()
+    staff_access = StaffAccess.objects.create(
+        account=PersonalAccountFactory(),
+        staff=PersonalAccountFactory().holder,
+        kind=StaffAccess.Kind.VIEWED_FILE,
+        reason="audit",
+        occurred_at=_beijing(coming, 3),
+    )
+    assert _sql(
+        "SELECT tableoid::regclass::text FROM accounts_staffaccess WHERE id = %s",
+        [staff_access.pk],
+    ) == [(f"accounts_staffaccess_y{coming}",)]
+
+
 def test_history_rows_are_written_read_and_redacted_through_the_model_as_before(postgres):
     account = PersonalAccountFactory()
     old = BusinessTransaction.objects.create(
