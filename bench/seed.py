@@ -14,7 +14,8 @@ Foreign keys are not checked row by row during the load (``session_replication_r
 replica`` switches off the RI triggers, as pg_restore does); every check constraint and unique
 index still applies, the ledger's append-only trigger is for UPDATE/DELETE only, the COPY into
 a partitioned parent (business transactions, application events; ADR 0024) puts each row in
-its year's partition, and :func:`orphans_check` verifies the foreign keys afterwards with anti-joins.
+its year's partition, and :func:`orphans_check` verifies the foreign keys afterwards with
+anti-joins.
 """
 
 from __future__ import annotations

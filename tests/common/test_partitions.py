@@ -179,7 +179,7 @@ def test_partitions_ahead_makes_next_years_partitions_once(postgres):
 
 
 def test_beat_makes_the_partition_of_the_coming_year_the_day_it_is_within_reach(
-    postgres, settings, monkeypatch
+    postgres, settings, monkeypatch, reviewer
 ):
     from creditbank.tasks import partitions_ahead_task
 
@@ -195,7 +195,7 @@ def test_beat_makes_the_partition_of_the_coming_year_the_day_it_is_within_reach(
         assert f"accounts_staffaccess_y{coming}" in partitions_ahead_task()
     staff_access = StaffAccess.objects.create(
         account=PersonalAccountFactory(),
-        staff=PersonalAccountFactory().holder,
+        staff=reviewer,
         kind=StaffAccess.Kind.VIEWED_FILE,
         reason="audit",
         occurred_at=_beijing(coming, 3),
