@@ -18,8 +18,11 @@ from django.utils import timezone
 
 from accounts.ledger.models import BusinessTransaction, StaffAccess
 from accounts.services import staff_application_review_record
+from accreditation.models import ApplicationState
 from common.partitions import partitions_ahead, partitions_of, table_partition
 from tests.accounts.factories import PersonalAccountFactory
+from tests.accreditation.factories import ApplicationFactory
+from tests.outcomes.factories import certificate_save
 
 pytestmark = pytest.mark.django_db
 
@@ -242,25 +245,48 @@ def _scanned(sql: str) -> set[str]:
     return found
 
 
+def _statement_on(table: str, captured: list[dict[str, str]], word: str) -> str:
+    (sql,) = [
+        q["sql"]
+        for q in captured
+        if q["sql"].startswith("SELECT") and table in q["sql"] and word in q["sql"]
+    ]
+    return sql
+
+
+def _this_years_partitions_only(scanned: set[str], table: str) -> None:
+    this_year = timezone.localdate().year
+    assert f"{table}_y{this_year}" in scanned
+    assert f"{table}_y{this_year - 1}" not in scanned
+    assert f"{table}_before2020" not in scanned
+    assert scanned <= {f"{table}_y{this_year}", f"{table}_y{this_year + 1}", f"{table}_default"}
+
+
 def test_the_check_for_todays_review_reads_only_this_years_partitions(postgres, reviewer):
     account = PersonalAccountFactory()
     with CaptureQueriesContext(connection) as queries:
         staff_application_review_record(staff=reviewer, account=account, application_id=7)
-    (check,) = [
-        q["sql"]
-        for q in queries.captured_queries
-        if q["sql"].startswith("SELECT") and "accounts_staffaccess" in q["sql"]
-    ]
+    check = _statement_on("accounts_staffaccess", queries.captured_queries, "occurred_at")
 
-    scanned = _scanned(check)
-
-    this_year = timezone.localdate().year
-    assert f"accounts_staffaccess_y{this_year}" in scanned
-    assert f"accounts_staffaccess_y{this_year - 1}" not in scanned
-    assert "accounts_staffaccess_before2020" not in scanned
-    assert scanned <= {
-        f"accounts_staffaccess_y{this_year}",
-        f"accounts_staffaccess_y{this_year + 1}",
-        "accounts_staffaccess_default",
-    }
+    _this_years_partitions_only(_scanned(check), "accounts_staffaccess")
     assert StaffAccess.objects.filter(account=account, reference="7").count() == 1
+
+
+def test_the_daily_number_of_reveals_counts_in_this_years_partitions_only(
+    postgres, api_client, reviewer, shao, centre
+):
+    outcome = certificate_save(shao, "幼儿园园长任职资格证书")
+    application = ApplicationFactory(
+        outcome=outcome, centre=centre, state=ApplicationState.IN_REVIEW
+    )
+    api_client.force_authenticate(reviewer)
+    with CaptureQueriesContext(connection) as queries:
+        revealed = api_client.post(
+            f"/api/v1/accounts/{shao.number}/identity-reveals/",
+            {"reason": "application_review", "reference": application.pk},
+            format="json",
+        )
+    assert revealed.status_code == 200, revealed.content
+    count = _statement_on("accounts_staffaccess", queries.captured_queries, "COUNT(")
+
+    _this_years_partitions_only(_scanned(count), "accounts_staffaccess")
