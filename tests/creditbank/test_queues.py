@@ -77,10 +77,9 @@ def test_the_development_worker_takes_every_queue():
     command = shlex.split(procfile["worker"])
     # Without --queues a worker consumes every queue of CELERY_TASK_QUEUES.
     assert "worker" in command
-    assert "--queues" not in command and "-Q" not in command
-    assert [queue.name for queue in settings.CELERY_TASK_QUEUES] == list(
-        settings.TASK_QUEUE_NAMES
-    )
+    assert "--queues" not in command
+    assert "-Q" not in command
+    assert [queue.name for queue in settings.CELERY_TASK_QUEUES] == list(settings.TASK_QUEUE_NAMES)
 
 
 @pytest.mark.slow
@@ -106,9 +105,9 @@ def test_a_slow_export_does_not_hold_up_a_reminder(tmp_path, centre, reviewer):
     gate = tmp_path / "gate"
     env = process_env(tmp_path, redis_url, SLOW_EXPORT_GATE=str(gate))
     worker = ["worker", "--loglevel", "INFO", "--concurrency", "1"]
+    slowly = ["--include", "tests.creditbank.slow_export"]
     exports = start(
-        [*worker, "--queues", "exports", "--hostname", "exports@%h"]
-        + ["--include", "tests.creditbank.slow_export"],
+        [*worker, "--queues", "exports", "--hostname", "exports@%h", *slowly],
         env,
         tmp_path / "exports.log",
     )
