@@ -82,7 +82,6 @@ def run_setup(name: str, workers: list[list[str]], *, hold: float, redis_url: st
         REDIS_URL=redis_url,
         VAR_DIR=str(scratch),
         SLOW_EXPORT_GATE=str(gate),
-        LOG_LEVEL="WARNING",
     )
     processes = []
     for number, options in enumerate(workers):
