@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from .__main__ import database_prepare
 from .env import bench_env
@@ -58,7 +58,7 @@ def run_setup(name: str, workers: list[list[str]], *, hold: float, redis_url: st
     from celery import Celery
     from django.conf import settings
 
-    from accounts.models import Notification, Role
+    from accounts.models import Notification, Role, User
     from accreditation.calendar import local_date
     from creditbank.models import DataExport
     from tests.accounts.factories import CentreFactory, PersonalAccountFactory, UserFactory
@@ -67,7 +67,7 @@ def run_setup(name: str, workers: list[list[str]], *, hold: float, redis_url: st
 
     today = local_date(datetime.datetime.now(datetime.UTC))
     centre = CentreFactory()
-    reviewer = UserFactory(role=Role.CENTRE_REVIEWER, centre=centre)
+    reviewer = cast(User, UserFactory(role=Role.CENTRE_REVIEWER, centre=centre))
     application = ApplicationFactory(
         centre=centre,
         assigned_to=reviewer,
