@@ -35,7 +35,8 @@ PER_KIND = [
 
 
 def rss_kib(pid: int) -> int:
-    """Resident memory of a process and its children (the prefork pool), in KiB."""
+    """Resident memory of a process and its children (the prefork pool), in KiB. Pages the
+    children share with their parent after the fork are counted in each: an upper bound."""
     total = 0
     for status in [Path(f"/proc/{pid}/status")] + [
         Path(f"/proc/{child}/status")
@@ -129,13 +130,14 @@ def run_setup(name: str, workers: list[list[str]], *, hold: float, redis_url: st
         if not wait_for(emailed.exists, hold + 120):
             raise RuntimeError(f"no reminder: see {scratch}")
         reminded = time.monotonic()
+        before_release = not opened
         done = DataExport.objects.filter(pk__in=[e.pk for e in exports], state="ready")
         wait_for(lambda: done.count() == len(exports), hold * 2 + 120)
         return {
             "setup": name,
             "workers": [" ".join(options) for options in workers],
             "reminder_seconds": round(reminded - start, 2),
-            "reminder_before_exports_released": not opened,
+            "reminder_before_exports_released": before_release,
             "exports_ready_seconds": round(time.monotonic() - start, 2),
             "worker_rss_mib": {k: round(v / 1024) for k, v in memory.items()},
         }
