@@ -165,7 +165,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.queues")
     parser.add_argument("--hold", type=float, default=10.0)
     args = parser.parse_args()
-    database_prepare(DATABASE, fresh=False)
+    # Fresh: the factories number their rows from 1 again in every process.
+    database_prepare(DATABASE, fresh=True)
     os.environ.update(bench_env(database=DATABASE))
     import django
 
