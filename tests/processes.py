@@ -17,6 +17,7 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from kombu import Exchange, Queue
 
 ROOT = Path(settings.BASE_DIR)
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -153,7 +154,11 @@ def sender(var_dir: Path, redis_url: str) -> Celery:
 
 def routed(app: Celery) -> None:
     app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
-    app.conf.task_queues = settings.CELERY_TASK_QUEUES
+    # Queues of its own, not the settings' objects that the portal's app holds.
+    app.conf.task_queues = [
+        Queue(name, Exchange(name, type="direct"), routing_key=name)
+        for name in settings.TASK_QUEUE_NAMES
+    ]
     app.conf.task_routes = settings.CELERY_TASK_ROUTES
 
 
