@@ -105,7 +105,8 @@ def test_a_slow_export_does_not_hold_up_a_reminder(tmp_path, centre, reviewer):
     )
     gate = tmp_path / "gate"
     env = process_env(tmp_path, redis_url, SLOW_EXPORT_GATE=str(gate))
-    worker = ["worker", "--loglevel", "INFO", "--concurrency", "1"]
+    # Neither waits for neighbours at start (mingle): the two know nothing of each other.
+    worker = ["worker", "--loglevel", "INFO", "--concurrency", "1", "--without-mingle"]
     slowly = ["--include", "tests.creditbank.slow_export"]
     exports = start(
         [*worker, "--queues", "exports", "--hostname", "exports@%h", *slowly],
