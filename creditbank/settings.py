@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Everything the running portal writes locally (SQLite file, uploads, broker queue, beat
@@ -269,6 +270,73 @@ else:
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = "file://" + str(VAR_DIR / "results")
+# Queues per kind of work (ADR 0025): a slow export or a burst of certificates never holds up a
+# reminder or an SMS code. Each queue has workers of its own in docker-compose.yml; a worker
+# started without -Q (`make run`, the tests) takes every queue declared here. The default queue
+# keeps Celery's own name, so a message sent by a client that routes nothing, or left in it
+# by an earlier release, still finds a worker.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+TASK_QUEUE_NAMES = (
+    "celery",
+    "notifications",
+    "deadlines",
+    "certificates",
+    "exports",
+    "imports",
+    "webhooks",
+)
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, Exchange(name, type="direct"), routing_key=name) for name in TASK_QUEUE_NAMES
+)
+# Every task by name; tests/creditbank/test_queues.py fails while a task has no entry here.
+CELERY_TASK_ROUTES = {
+    name: {"queue": queue}
+    for queue, names in {
+        # What a person waits for now: a code, a link, a notice.
+        "notifications": (
+            "accounts.tasks.send_sms_code",
+            "accounts.tasks.send_password_setup_email",
+            "accounts.tasks.send_password_reset_email",
+            "accounts.tasks.send_notification_emails",
+            "accounts.tasks.resend_lost_notification_emails",
+        ),
+        # The 15-working-day clock: reminders and escalations, and what moves due dates.
+        "deadlines": (
+            "accreditation.tasks.deadline_sweep_task",
+            "accreditation.tasks.calendar_load_task",
+            "accreditation.tasks.calendar_unpublished_notify_task",
+        ),
+        # CPU-bound: render, sign and store PDFs.
+        "certificates": (
+            "transfers.tasks.render_certificate",
+            "transfers.tasks.resend_stale_certificate_requests",
+        ),
+        # Long: a learner's whole data as a ZIP.
+        "exports": (
+            "creditbank.tasks.build_data_export",
+            "creditbank.tasks.resend_stale_data_exports",
+            "creditbank.tasks.purge_expired_data_exports",
+        ),
+        # Institutions' systems answer slowly or not at all: their retries wait here.
+        "webhooks": (
+            "accounts.tasks.deliver_webhook",
+            "accounts.tasks.resend_due_webhooks",
+        ),
+        # Housekeeping, fan-outs and reads of other banks that nobody waits for.
+        "celery": (
+            "creditbank.tasks.ping",
+            "accounts.tasks.purge_expired_tokens",
+            "accounts.tasks.close_due_accounts",
+            "accreditation.tasks.catalogue_match_notify_task",
+            "transfers.tasks.purge_expired_idempotency_keys",
+            "transfers.tasks.check_recognised_decisions",
+            "creditbank.tasks.partitions_ahead_task",
+            # Celery's own (the result backend's cleanup, chords).
+            "celery.*",
+        ),
+    }.items()
+    for name in names
+}
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

@@ -17,6 +17,7 @@ import pytest
 from celery import Celery
 from django.conf import settings
 from django.db import connection
+from kombu import Exchange, Queue
 
 ROOT = Path(settings.BASE_DIR)
 CELERY = str(Path(sys.executable).parent / "celery")
@@ -130,12 +131,16 @@ def stop(*processes: subprocess.Popen) -> None:
 
 def sender(var_dir: Path, redis_url: str) -> Celery:
     """A client of the same broker as the worker's. Not the current app: shared tasks would
-    otherwise follow it, and a later test's tasks would go to this broker."""
+    otherwise follow it, and a later test's tasks would go to this broker. It routes each task
+    to its queue as the portal does (CELERY_TASK_ROUTES)."""
     if redis_url:
-        return Celery(broker=redis_url, backend=redis_url, set_as_current=False)
+        app = Celery(broker=redis_url, backend=redis_url, set_as_current=False)
+        routed(app)
+        return app
     app = Celery(
         broker="filesystem://", backend=f"file://{var_dir / 'results'}", set_as_current=False
     )
+    routed(app)
     queue = str(var_dir / "broker" / "queue")
     app.conf.broker_transport_options = {
         "data_folder_in": queue,
@@ -145,6 +150,16 @@ def sender(var_dir: Path, redis_url: str) -> Celery:
     (var_dir / "results").mkdir(parents=True, exist_ok=True)
     Path(queue).mkdir(parents=True, exist_ok=True)
     return app
+
+
+def routed(app: Celery) -> None:
+    app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    # Queues of its own, not the settings' objects that the portal's app holds.
+    app.conf.task_queues = [
+        Queue(name, Exchange(name, type="direct"), routing_key=name)
+        for name in settings.TASK_QUEUE_NAMES
+    ]
+    app.conf.task_routes = settings.CELERY_TASK_ROUTES
 
 
 def brokers() -> list:
