@@ -24,7 +24,7 @@ def routed_to(settings, database: dict) -> Iterator[str]:
     # Made from settings and then forgotten by them: Django's test case then takes it for a
     # connection made during the test (allowed), not for an alias it was not told about.
     connections.settings[REPLICA] = database
-    connections[REPLICA]  # noqa: B018 - creates this thread's connection
+    connections[REPLICA]
     del connections.settings[REPLICA]
     settings.DATABASE_REPLICAS = [REPLICA]
     settings.DATABASE_ROUTERS = ["common.replicas.ReplicaRouter"]
@@ -91,7 +91,12 @@ def test_a_replica_further_behind_than_the_bound_is_not_read(replica, settings, 
 def test_the_lag_is_measured_at_most_once_per_sample_period(replica, settings, monkeypatch):
     settings.REPLICA_LAG_SAMPLE_SECONDS = 60
     measured: list[str] = []
-    monkeypatch.setattr(replicas, "replica_lag_measure", lambda alias: measured.append(alias) or 0)
+
+    def measure(alias: str) -> float:
+        measured.append(alias)
+        return 0.0
+
+    monkeypatch.setattr(replicas, "replica_lag_measure", measure)
     with replica_reads():
         for _ in range(5):
             list(Centre.objects.all())
