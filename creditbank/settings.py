@@ -247,10 +247,11 @@ DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
 DATABASE_REPLICAS: list[str] = []
 for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
     _alias = f"replica_{_number}"
-    DATABASES[_alias] = {
-        **database_from_url(_url, env_int("REPLICA_CONNECT_TIMEOUT", 2)),
-        "TEST": {"MIRROR": "default"},
-    }
+    _replica = database_from_url(_url, env_int("REPLICA_CONNECT_TIMEOUT", 2))
+    if "pool" in _replica.get("OPTIONS", {}):
+        # A replica that is down must not hold a request for the primary's pool timeout.
+        _replica["OPTIONS"]["pool"]["timeout"] = env_int("REPLICA_CONNECT_TIMEOUT", 2)
+    DATABASES[_alias] = {**_replica, "TEST": {"MIRROR": "default"}}
     DATABASE_REPLICAS.append(_alias)
 if DATABASE_REPLICAS:
     DATABASE_ROUTERS = ["common.replicas.ReplicaRouter"]
