@@ -49,11 +49,9 @@ class Portal:
 @pytest.fixture(scope="module")
 def pair(django_db_setup, django_db_blocker) -> Iterator[Pair]:
     """The primary (a copy of the migrated test database) and its standby, for the module."""
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL: set DATABASE_URL")
+    require(connection.vendor == "postgresql", "needs PostgreSQL: set DATABASE_URL")
     reason = binaries_missing()
-    if reason:
-        require(False, reason)
+    require(not reason, reason)
     db = connection.settings_dict
     source = (
         f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
