@@ -27,6 +27,7 @@ from accounts.services import (
 from accounts.signin.permissions import HasRole
 from common.idempotency import idempotent
 from common.parsers import DepthLimitedJSONParser
+from common.replicas import replica_reads
 from outcomes.models import LearningOutcome, OutcomeKind
 from outcomes.services import outcome_of_holder
 from outcomes.storage import uploads_read
@@ -249,6 +250,7 @@ class ApplicationListView(generics.ListAPIView[Application]):
         return {**super().get_serializer_context(), "learner": _is_learner(self.request)}
 
     @extend_schema(parameters=[QueueQuerySerializer])
+    @replica_reads
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

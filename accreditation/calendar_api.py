@@ -26,6 +26,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from common.replicas import replica_reads
+
 from . import holiday_law
 from .calendar import LOAD_FIRST_YEAR
 from .models import CalendarDay, CalendarYear
@@ -147,6 +149,7 @@ class CalendarYearApi(APIView):
             ),
         },
     )
+    @replica_reads
     def get(self, request: Request, year: int) -> Response:
         found = calendar_year_of(year) if LOAD_FIRST_YEAR <= year <= holiday_law.LAST_YEAR else None
         if found is None:

@@ -30,6 +30,7 @@ from accounts.models import Role, User
 from accounts.signin.permissions import RoleRequiredMixin, user_has_role
 from common.forms import DateInput
 from common.idempotency import idempotent
+from common.replicas import replica_reads
 from common.table_pages import ImportPublishPage, export_download
 from outcomes.models import OutcomeKind
 
@@ -188,6 +189,7 @@ def catalogue_page_key(request: HttpRequest, revision: int) -> str:
 class CataloguePage(View):
     """The public catalogue: search, filter by kind, and what each entry converts to."""
 
+    @replica_reads
     def get(self, request: HttpRequest) -> HttpResponse:
         # The revision is read before the catalogue: a write committing in between can only put
         # newer results under the older key, never older results under the newer one.
@@ -231,6 +233,7 @@ def _catalogue_results(request: HttpRequest) -> str:
 class CatalogueEntryPage(View):
     """One entry: what it says today, the courses it converts to, and its history."""
 
+    @replica_reads
     def get(self, request: HttpRequest, code: str) -> HttpResponse:
         entry = entry_or_404(code)
         version, in_effect = shown_version(entry)
@@ -295,6 +298,7 @@ class CatalogueListApi(PublicReadApi, generics.GenericAPIView):
     @extend_schema(
         parameters=[CatalogueQuerySerializer], responses=CatalogueVersionSerializer(many=True)
     )
+    @replica_reads
     def get(self, request: Request) -> Response:
         query = CatalogueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -333,6 +337,7 @@ class CatalogueEntryApi(PublicReadApi):
     """One entry by its code: the version in effect today (or its latest) and its history."""
 
     @extend_schema(responses=CatalogueEntryDetailSerializer)
+    @replica_reads
     def get(self, request: Request, code: str) -> Response:
         entry = entry_or_404(code)
         version, in_effect = shown_version(entry)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from accounts.models import Centre, Role, User
 from accounts.services import centre_find
 from accounts.signin.permissions import RoleRequiredMixin
+from common.replicas import replica_reads
 
 from .calendar import local_date
 from .deadlines import on_time_rates, overdue_applications
@@ -56,6 +57,11 @@ class DeadlinesView(RoleRequiredMixin, TemplateView):
         if centre is None:
             raise Http404
         return centre
+
+    @replica_reads
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # A report: figures a few seconds old are as good, and a replica may answer.
+        return super().get(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)

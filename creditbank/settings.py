@@ -10,6 +10,7 @@ import os
 import re
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -150,6 +151,8 @@ MIDDLEWARE = [
     "creditbank.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # With read replicas only: a visitor who just wrote reads the primary for a few seconds.
+    "common.replicas.ReplicaPinMiddleware",
     # Outside authentication, so that it sees the user the inner layers (and DRF) signed in.
     "creditbank.middleware.NoStoreMiddleware",
     "creditbank.middleware.LanguageMiddleware",
@@ -191,24 +194,33 @@ TEMPLATES = [
 # --- Database ----------------------------------------------------------------------------------
 
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-if DATABASE_URL:
-    _db = dj_database_url.parse(
-        DATABASE_URL,
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-        # A health check is a round trip of its own before each request's first query
-        # (bench/README.md: "Per-request floor"); see docs/configuration.md.
-        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+
+
+def database_from_url(url: str, connect_timeout: int) -> dict[str, Any]:
+    db: dict[str, Any] = dict(
+        dj_database_url.parse(
+            url,
+            conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+            # A health check is a round trip of its own before each request's first query
+            # (bench/README.md: "Per-request floor"); see docs/configuration.md.
+            conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+        )
     )
-    if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", False):
+    if db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", False):
         # Django's own pool (psycopg 3). Persistent connections and the pool exclude each other.
-        _db["CONN_MAX_AGE"] = 0
-        _db.setdefault("OPTIONS", {})["pool"] = {
+        db["CONN_MAX_AGE"] = 0
+        db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN", 2),
             "max_size": env_int("DATABASE_POOL_MAX", 10),
             "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
         }
-    if _db["ENGINE"] == "django.db.backends.postgresql":
-        _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    if db["ENGINE"] == "django.db.backends.postgresql":
+        db.setdefault("OPTIONS", {})["connect_timeout"] = connect_timeout
+    return db
+
+
+if DATABASE_URL:
+    _db = database_from_url(DATABASE_URL, env_int("DATABASE_CONNECT_TIMEOUT", 5))
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _db = {
@@ -225,6 +237,29 @@ else:
         "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},
     }
 DATABASES = {"default": _db}
+
+# Read replicas (common/replicas.py, docs/decisions/0026-read-replicas.md): the reads that may
+# be slightly stale (public catalogue, verification, lists) go to one of these PostgreSQL hot
+# standbys, unless the visitor wrote in the last REPLICA_PIN_SECONDS, a transaction is open, or
+# the standby is unreachable or more than REPLICA_MAX_LAG_SECONDS behind (its lag is sampled
+# at most every REPLICA_LAG_SAMPLE_SECONDS per process; one that failed is left alone for
+# REPLICA_RETRY_SECONDS). Without them nothing is routed. In tests they mirror the primary.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", [])
+DATABASE_REPLICAS: list[str] = []
+for _number, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _alias = f"replica_{_number}"
+    _replica = database_from_url(_url, env_int("REPLICA_CONNECT_TIMEOUT", 2))
+    if "pool" in _replica.get("OPTIONS", {}):
+        # A replica that is down must not hold a request for the primary's pool timeout.
+        _replica["OPTIONS"]["pool"]["timeout"] = env_int("REPLICA_CONNECT_TIMEOUT", 2)
+    DATABASES[_alias] = {**_replica, "TEST": {"MIRROR": "default"}}
+    DATABASE_REPLICAS.append(_alias)
+if DATABASE_REPLICAS:
+    DATABASE_ROUTERS = ["common.replicas.ReplicaRouter"]
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 5)
+REPLICA_MAX_LAG_SECONDS = env_int("REPLICA_MAX_LAG_SECONDS", 10)
+REPLICA_LAG_SAMPLE_SECONDS = env_int("REPLICA_LAG_SAMPLE_SECONDS", 2)
+REPLICA_RETRY_SECONDS = env_int("REPLICA_RETRY_SECONDS", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from accounts.signin.permissions import HasRole
 from accounts.signin.person import IsPerson
 from common.idempotency import idempotent
 from common.parsers import DepthLimitedJSONParser
+from common.replicas import replica_reads
 
 from .batches import (
     BatchRowsInvalid,
@@ -95,6 +96,7 @@ class OutcomeListView(generics.ListAPIView[LearningOutcome]):
         return outcomes
 
     @extend_schema(parameters=[StatusQuerySerializer])
+    @replica_reads
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -1,7 +1,10 @@
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -9,6 +12,7 @@ from accounts.models import Role, User
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
+from common.replicas import replica_reads
 
 from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from .models import Programme
@@ -29,6 +33,10 @@ class ProgrammeListView(generics.ListAPIView[Programme]):
 
     def get_queryset(self):
         return programmes_published()
+
+    @replica_reads
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
 
 
 class LearningGoalListView(APIView):

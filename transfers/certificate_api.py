@@ -27,6 +27,7 @@ from accounts.models import Role, User
 from accounts.services import learning_account_required, portal_url
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
+from common.replicas import replica_reads
 
 from .certificates.content import DISCLOSABLE
 from .certificates.issuing import certificate_of_owner, certificate_request, certificates_of
@@ -209,6 +210,7 @@ class CertificateListView(APIView):
     permission_classes = [HasRole.of(Role.LEARNER)]
 
     @extend_schema(responses=CertificateSerializer(many=True))
+    @replica_reads
     def get(self, request: SignedInApiRequest[User]) -> Response:
         account = learning_account_required(user=request.user)
         return Response(CertificateSerializer(certificates_of(account=account), many=True).data)
@@ -322,6 +324,7 @@ class CertificateVerifyView(APIView):
             404: OpenApiTypes.OBJECT,
         }
     )
+    @replica_reads
     def get(self, request: SignedInApiRequest[User], serial: str) -> Response:
         verification = certificate_verify(serial=serial)
         if verification is None:

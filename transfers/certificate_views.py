@@ -24,6 +24,7 @@ from accounts.services import learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin
 from common.forms import DateInput, form_errors_apply
 from common.http import SignedInRequest
+from common.replicas import replica_reads
 
 from .certificate_api import MISTYPED, credential_response, pdf_response, verify_allowed
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
@@ -184,6 +185,7 @@ class TransferRecordAddressRenew(RoleRequiredMixin, View):
         return redirect("certificates")
 
 
+@replica_reads
 def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
     """Public: anyone who holds a serial (or scanned the QR code) sees whether the certificate
     is genuine and current. Every serial naming no issued certificate gets the same page."""

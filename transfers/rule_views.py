@@ -39,6 +39,7 @@ from accreditation.catalogue.api_base import (
 )
 from common.forms import DateInput
 from common.idempotency import idempotent
+from common.replicas import replica_reads
 from common.table_pages import ImportPublishPage, export_download
 
 from .models import ConversionRule, Course
@@ -227,6 +228,7 @@ class ConversionRulesApi(PublicReadApi, generics.GenericAPIView):
     @extend_schema(
         parameters=[ConversionRuleQuerySerializer], responses=ConversionRuleSerializer(many=True)
     )
+    @replica_reads
     def get(self, request: Request) -> Response:
         query = ConversionRuleQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)

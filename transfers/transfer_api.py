@@ -27,6 +27,7 @@ from accounts.services import (
 )
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
+from common.replicas import replica_reads
 from outcomes.models import LearningOutcome
 
 from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
@@ -216,6 +217,7 @@ class TransferListView(generics.ListAPIView[TransferApplication]):
             OpenApiParameter("state", str, enum=TransferApplication.State.values, required=False)
         ]
     )
+    @replica_reads
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

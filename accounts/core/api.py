@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from common.replicas import replica_reads
+
 from .models import Centre
 from .queries import centres_list
 
@@ -50,5 +52,6 @@ class CentreListView(APIView):
     throttle_classes = [AnonRateThrottle]
 
     @extend_schema(responses=CentreSerializer(many=True))
+    @replica_reads
     def get(self, request: Request) -> Response:
         return Response(CentreSerializer(centres_list(active=True), many=True).data)

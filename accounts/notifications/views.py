@@ -38,6 +38,7 @@ from accounts.notifications.services import (
     notifications_of,
     notifications_unread_count,
 )
+from common.replicas import replica_reads
 
 PER_PAGE = 20
 # Ids marked in one request; more is not a click, and the limit keeps the query bounded.
@@ -154,6 +155,7 @@ class NotificationListView(ListAPIView):
             OpenApiParameter("unread", bool, description=gettext_lazy("Only the unread notices."))
         ]
     )
+    @replica_reads
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         notices = self.paginate_queryset(self.get_queryset()) or []
         rendered: list[RenderedNotification] = [notification_render(n) for n in notices]
