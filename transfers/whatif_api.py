@@ -48,8 +48,14 @@ class WhatIfQuerySerializer(serializers.Serializer):
         return value
 
 
-DECIMAL = {"max_digits": 7, "decimal_places": 1}
-SHARE = {"max_digits": 5, "decimal_places": 4}
+def amount(**options: Any) -> serializers.DecimalField:
+    """Credits or hours, one decimal place."""
+    return serializers.DecimalField(max_digits=7, decimal_places=1, **options)
+
+
+def share(help_text: str) -> serializers.DecimalField:
+    """A share of the required credits, 0 to 1, four places."""
+    return serializers.DecimalField(max_digits=5, decimal_places=4, help_text=help_text)
 
 
 class WhatIfSerializer(serializers.Serializer):
@@ -60,21 +66,14 @@ class WhatIfSerializer(serializers.Serializer):
     institution_name = serializers.CharField(source="programme.institution.name")
     kind = serializers.ChoiceField(source="programme.kind", choices=Programme.Kind.choices)
     level = serializers.CharField(source="programme.level")
-    credits_required = serializers.DecimalField(source="path.credits_required", **DECIMAL)
-    credits_covered = serializers.DecimalField(source="plan.credits_done", **DECIMAL)
-    credits_with_outcomes = serializers.DecimalField(**DECIMAL)
-    credits_obtainable = serializers.DecimalField(source="plan.credits_after", **DECIMAL)
-    hours_to_obtain = serializers.DecimalField(source="plan.hours_planned", **DECIMAL)
-    share_now = serializers.DecimalField(
-        help_text="Share of the required credits covered by accredited outcomes now (0 to 1).",
-        **SHARE,
-    )
-    share_with_outcomes = serializers.DecimalField(
-        help_text="Adding saved and submitted outcomes, once accredited.", **SHARE
-    )
-    share_obtainable = serializers.DecimalField(
-        help_text="Adding the catalogue entries of the plan, once obtained.", **SHARE
-    )
+    credits_required = amount(source="path.credits_required")
+    credits_covered = amount(source="plan.credits_done")
+    credits_with_outcomes = amount()
+    credits_obtainable = amount(source="plan.credits_after")
+    hours_to_obtain = amount(source="plan.hours_planned")
+    share_now = share("Share of the required credits covered by accredited outcomes now (0 to 1).")
+    share_with_outcomes = share("Adding saved and submitted outcomes, once accredited.")
+    share_obtainable = share("Adding the catalogue entries of the plan, once obtained.")
     path = serializers.SerializerMethodField()
     plan = serializers.SerializerMethodField()
 
@@ -89,8 +88,8 @@ class PlanCourseSerializer(serializers.Serializer):
     course = serializers.IntegerField(source="course.pk")
     course_code = serializers.CharField(source="course.code")
     course_name = serializers.CharField(source="course.display_name")
-    course_credits = serializers.DecimalField(source="course.credits", **DECIMAL)
-    credits = serializers.DecimalField(**DECIMAL)
+    course_credits = amount(source="course.credits")
+    credits = amount()
     outcome = serializers.IntegerField(source="outcome.pk", allow_null=True, default=None)
     outcome_title = serializers.CharField(source="outcome.title", allow_null=True, default=None)
 
@@ -101,8 +100,8 @@ class PlanStepSerializer(serializers.Serializer):
     course_name = serializers.CharField(source="course.display_name")
     entry_code = serializers.CharField(source="version.entry.code")
     entry_name = serializers.CharField(source="version.display_name")
-    hours = serializers.DecimalField(**DECIMAL)
-    credits = serializers.DecimalField(**DECIMAL)
+    hours = amount()
+    credits = amount()
     rule = serializers.IntegerField(source="rule.pk")
 
 
@@ -110,13 +109,13 @@ class PlanSerializer(serializers.Serializer):
     programme = serializers.IntegerField(source="programme.pk")
     programme_code = serializers.CharField(source="programme.code")
     programme_name = serializers.CharField(source="programme.display_name")
-    credits_required = serializers.DecimalField(source="path.credits_required", **DECIMAL)
-    credits_done = serializers.DecimalField(**DECIMAL)
-    credits_waiting = serializers.DecimalField(**DECIMAL)
-    credits_planned = serializers.DecimalField(**DECIMAL)
-    hours_planned = serializers.DecimalField(**DECIMAL)
-    credits_after = serializers.DecimalField(**DECIMAL)
-    credits_still_needed_after = serializers.DecimalField(**DECIMAL)
+    credits_required = amount(source="path.credits_required")
+    credits_done = amount()
+    credits_waiting = amount()
+    credits_planned = amount()
+    hours_planned = amount()
+    credits_after = amount()
+    credits_still_needed_after = amount()
     done = PlanCourseSerializer(many=True, help_text="Courses covered by accredited outcomes.")
     waiting = PlanCourseSerializer(
         many=True, help_text="Courses covered once a saved or submitted outcome is accredited."

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import cast
 
 import pytest
 from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Role
+from accounts.models import Institution, Role
 from accreditation.models import CatalogueEntry, CatalogueEntryVersion
 from outcomes.models import LearningOutcome
 from tests.accounts.factories import (
@@ -175,7 +176,9 @@ def test_the_page_ranks_the_same_and_links_each_programme_to_its_path_and_plan(w
 
 
 def test_the_filters_keep_an_institutions_a_levels_or_a_kinds_programmes(world, api_client):
-    other = InstitutionFactory(name="重庆职业技能鉴定中心", kind="certificate_body")
+    other = cast(
+        Institution, InstitutionFactory(name="重庆职业技能鉴定中心", kind="certificate_body")
+    )
     programme(other, "V", ["2"], kind=Programme.Kind.VOCATIONAL_CERTIFICATE, level="")
     api_client.force_authenticate(world["account"].holder)
     university = world["programmes"]["A"].institution_id
@@ -301,8 +304,8 @@ def test_the_what_if_reads_as_many_queries_for_40_programmes_as_for_one(
 ):
     account = PersonalAccountFactory(holder=learner)
     decider = UserFactory(role=Role.CENTRE_REVIEWER, centre=CentreFactory())
-    one = InstitutionFactory(name="一所大学", kind="degree_institution")
-    many = InstitutionFactory(name="许多大学", kind="degree_institution")
+    one = cast(Institution, InstitutionFactory(name="一所大学", kind="degree_institution"))
+    many = cast(Institution, InstitutionFactory(name="许多大学", kind="degree_institution"))
     for i in range(41):
         version = entry(f"Q{i}")
         _, courses = programme(one if i == 0 else many, f"P{i}", ["3", "3"], required="6")
