@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--results", type=Path, default=RESULTS)
         p.add_argument("--only", default="", help="comma-separated: seed,http,sweep,...")
     p = sub.add_parser("job", help="(internal) one background-work benchmark, JSON out")
-    p.add_argument("name", choices=["sweep", "import", "pdf", "transfers"])
+    p.add_argument("name", choices=["sweep", "import", "pdf", "transfers", "whatif"])
     p.add_argument("--database", required=True)
     p.add_argument("--options", default="{}")
     p = sub.add_parser("table", help="the latest results as Markdown tables")
@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             "import": jobs.import_members,
             "pdf": jobs.pdfs,
             "transfers": jobs.transfers,
+            "whatif": jobs.whatif,
         }
         print(json.dumps(runs[args.name](**json.loads(args.options))))
         return 0

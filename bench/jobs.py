@@ -9,6 +9,8 @@ the benchmark's database (``python -m bench job <name> ...``, started by bench/s
 * ``pdf``: certificates rendered and signed one after another in one process, as one worker
   process does; PDFs/s and size.
 * ``transfers``: 8 processes applying for credit transfers at once; transfers/s.
+* ``whatif``: the what-if across programmes (issue 24) of the learners with the most outcomes,
+  over 200 published programmes (added for the run, rolled back); queries and CPU time each.
 """
 
 from __future__ import annotations
@@ -305,4 +307,108 @@ def transfers(*, clients: int, per_client: int) -> dict[str, Any]:
         "transfers": done,
         "seconds": round(seconds, 2),
         "transfers_per_second": round(done / seconds, 1),
+    }
+
+
+# --- What-if across programmes ------------------------------------------------------------------
+
+
+def _programmes_fill(total: int) -> int:
+    """Published programmes until there are ``total``, each of 10 courses of 3 credits with a
+    conversion rule from a catalogue entry in effect to 6 of them (entries taken in turn, so
+    learners' accredited outcomes cover some); written in the caller's transaction. Returns
+    how many were added."""
+    from decimal import Decimal
+
+    from accounts.models import Institution
+    from accreditation.catalogue import catalogue_current
+    from transfers.models import ConversionRule, Course, Programme
+
+    missing = total - Programme.objects.filter(is_published=True).count()
+    if missing <= 0:
+        return 0
+    institutions = list(Institution.objects.order_by("id")[:5])
+    entries = [v.entry_id for v in catalogue_current()]
+    programmes = Programme.objects.bulk_create(
+        [
+            Programme(
+                institution=institutions[i % len(institutions)],
+                code=f"WI-{i:04d}",
+                name=f"专业{i}",
+                kind=Programme.Kind.DEGREE if i % 3 else Programme.Kind.VOCATIONAL_CERTIFICATE,
+                level=("专科", "本科", "")[i % 3],
+                credits_required=Decimal(30),
+            )
+            for i in range(missing)
+        ]
+    )
+    courses = Course.objects.bulk_create(
+        [
+            Course(programme=p, code=f"C{k:02d}", name=f"课程{k}", credits=Decimal(3))
+            for p in programmes
+            for k in range(10)
+        ]
+    )
+    since = datetime.date(2020, 1, 1)
+    ConversionRule.objects.bulk_create(
+        [
+            ConversionRule(
+                entry_id=entries[(n * 7) % len(entries)],
+                course=course,
+                version=1,
+                credits=Decimal(3),
+                effective_from=since,
+                approving_body="基准",
+                rationale="基准",
+            )
+            for n, course in enumerate(courses)
+            if n % 10 < 6
+        ]
+    )
+    return missing
+
+
+def whatif(*, programmes: int, learners: int) -> dict[str, Any]:
+    """The what-if of ``learners`` learners (those with the most outcomes first) over
+    ``programmes`` published programmes: queries and the process's CPU time per learner. The
+    programmes added are rolled back afterwards."""
+    from django.db.models import Count
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import LearningAccount
+    from transfers.whatif import what_if
+
+    with transaction.atomic():
+        added = _programmes_fill(programmes)
+        accounts = list(
+            LearningAccount.objects.annotate(n=Count("outcomes"))
+            .filter(n__gt=0)
+            .order_by("-n", "id")[:learners]
+        )
+        what_if(account=accounts[0])  # the imports and the first connection's setup
+        queries: list[int] = []
+        cpu: list[float] = []
+        wall: list[float] = []
+        ranked = 0
+        for account in accounts:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            with CaptureQueriesContext(connection) as captured:
+                rows = what_if(account=account)
+            cpu.append(time.process_time() - cpu_started)
+            wall.append(time.perf_counter() - started)
+            queries.append(len(captured))
+            ranked = len(rows)
+        transaction.set_rollback(True)
+    cpu.sort()
+    wall.sort()
+    return {
+        "programmes": ranked,
+        "programmes_added": added,
+        "learners": len(accounts),
+        "queries_min": min(queries),
+        "queries_max": max(queries),
+        "cpu_ms_median": round(cpu[len(cpu) // 2] * 1000, 1),
+        "cpu_ms_max": round(cpu[-1] * 1000, 1),
+        "wall_ms_median": round(wall[len(wall) // 2] * 1000, 1),
+        "wall_ms_p95": round(wall[min(len(wall) - 1, int(len(wall) * 0.95))] * 1000, 1),
     }

@@ -73,6 +73,13 @@ def table(results: Path) -> str:
                 f"{v['second_sweep_seconds']} s | < 60 s, second sends 0 | "
                 f"{_yes(v['target_met'])} |"
             )
+        elif key.startswith("whatif_"):
+            rows.append(
+                f"| what-if, {v['programmes']} programmes at {v['accounts']:,} accounts | "
+                f"{v['queries_max']} queries, **{v['cpu_ms_median']} ms CPU** median of "
+                f"{v['learners']} learners (max {v['cpu_ms_max']} ms) | same queries for each "
+                f"| {_yes(v['queries_min'] == v['queries_max'])} |"
+            )
     for key in ("collective_import", "collective_import_large"):
         if key not in figures:
             continue

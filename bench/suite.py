@@ -31,6 +31,7 @@ class Plan:
     transfers_per_client: int
     pgbench_seconds: int
     pgbench_scale: int
+    whatif_learners: int
 
 
 # What tests/bench runs so that the benchmarks do not rot: every step, small. It proves the
@@ -50,6 +51,7 @@ QUICK = Plan(
     transfers_per_client=4,
     pgbench_seconds=1,
     pgbench_scale=1,
+    whatif_learners=5,
 )
 FULL = Plan(
     scales={10_000: "cb_bench_10k", 1_000_000: "cb_bench_1m"},
@@ -64,6 +66,7 @@ FULL = Plan(
     transfers_per_client=50,
     pgbench_seconds=15,
     pgbench_scale=10,
+    whatif_learners=200,
 )
 
 
@@ -161,6 +164,16 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
                 f"{figures['reminded'] + figures['escalated']:,} notified in "
                 f"{figures['first_sweep_seconds']} s; second sweep: "
                 f"{figures['second_sweep_reminded'] + figures['second_sweep_escalated']}"
+            )
+        if wanted("whatif"):
+            figures = job(database, "whatif", programmes=200, learners=plan.whatif_learners)
+            figures["accounts"] = accounts
+            write_result(f"whatif_{accounts}", figures, results=results)
+            summary[f"whatif_{accounts}"] = figures
+            out(
+                f"what-if at {accounts:,} accounts over {figures['programmes']} programmes: "
+                f"{figures['queries_max']} queries, {figures['cpu_ms_median']} ms CPU "
+                f"(median of {figures['learners']} learners)"
             )
     jobs_db = plan.jobs_database
     if any(wanted(s) for s in ("pdf", "transfers", "import")) and jobs_db not in (

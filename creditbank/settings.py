@@ -727,6 +727,7 @@ SPECTACULAR_SETTINGS = {
         "TransferStateEnum": "transfers.models.TransferApplication.State",
         "TransferItemStateEnum": "transfers.models.TransferItemState",
         "CertificateKindEnum": "transfers.models.Certificate.Kind",
+        "ProgrammeKindEnum": "transfers.models.Programme.Kind",
         "MembershipStatusEnum": "accounts.collective.models.CollectiveMembership.Status",
         "WebhookEventTypeEnum": "accounts.webhooks.models.EventType",
         "WebhookDeliveryStatusEnum": "accounts.webhooks.models.WebhookDelivery.Status",

@@ -6,11 +6,14 @@
   the course once accredited;
 - ``miss``: nothing covers it yet; the catalogue entries that would are listed.
 
-A fixed number of queries, however many courses the programme has.
+A fixed number of queries, however many courses the programme has; ``offers_of`` and
+``holdings_of`` read what ``path_of`` compares, so that the what-if across programmes
+(``transfers.whatif``) reads many programmes' paths in the same few queries.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -54,6 +57,8 @@ class CourseOnPath:
     covering: list[CatalogueEntryVersion] = field(default_factory=list)
     # What the rule gives (for a transfer already made: what its rule version gave).
     credits: Decimal = Decimal(0)
+    # The conversion rules in effect for the course (the plan picks among them).
+    rules: list[ConversionRule] = field(default_factory=list)
 
     @property
     def can_apply(self) -> bool:
@@ -77,17 +82,62 @@ class Path:
         return [c for c in self.courses if c.can_apply]
 
 
+@dataclass
+class Holdings:
+    """What a learner holds towards any programme's courses, read once: their accredited
+    outcomes and those that would be accredited (each by catalogue entry), and the courses they
+    already transferred or asked for."""
+
+    accredited_by_entry: dict[int, list[LearningOutcome]]
+    hopeful_by_entry: dict[int, list[LearningOutcome]]
+    items: list[TransferItem]
+
+
+@dataclass
+class Offer:
+    """What a programme offers to the bank: its courses, the conversion rules in effect for
+    each, and the current catalogue version of each rule's entry."""
+
+    courses: list[Course] = field(default_factory=list)
+    rules_by_course: dict[int, list[ConversionRule]] = field(default_factory=dict)
+    versions_by_entry: dict[int, CatalogueEntryVersion] = field(default_factory=dict)
+
+
 def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
     """Compare the learner's outcomes with ``programme``'s courses (seven queries)."""
-    courses = list(Course.objects.filter(programme=programme).order_by("code"))
-    rules_by_course: dict[int, list[ConversionRule]] = {}
-    for rule in conversion_rules_current().filter(course__programme=programme):
-        rules_by_course.setdefault(rule.course_id, []).append(rule)
-    entry_ids = {rule.entry_id for rules in rules_by_course.values() for rule in rules}
+    offer = offers_of([programme])[programme.pk]
+    return path_of(programme=programme, offer=offer, holdings=holdings_of(account=account))
+
+
+def offers_of(programmes: Sequence[Programme]) -> dict[int, Offer]:
+    """Programme id -> its :class:`Offer`, for any number of programmes in three queries."""
+    ids = [p.pk for p in programmes]
+    offers = {pk: Offer() for pk in ids}
+    courses: dict[int, Course] = {}
+    for course in Course.objects.filter(programme_id__in=ids).order_by("programme_id", "code"):
+        offers[course.programme_id].courses.append(course)
+        courses[course.pk] = course
+    # The rules' own columns only: their courses are read above and their entries come with the
+    # versions below (at 200 programmes the joined rows were most of the what-if's CPU time).
+    rules = list(
+        conversion_rules_current().filter(course__programme_id__in=ids).select_related(None)
+    )
+    entry_ids = {rule.entry_id for rule in rules}
     versions_by_entry = {
         v.entry_id: v for v in catalogue_current().filter(entry_id__in=list(entry_ids))
     }
+    for rule in rules:
+        rule.course = course = courses[rule.course_id]
+        offer = offers[course.programme_id]
+        offer.rules_by_course.setdefault(rule.course_id, []).append(rule)
+        if (version := versions_by_entry.get(rule.entry_id)) is not None:
+            rule.entry = version.entry
+            offer.versions_by_entry[rule.entry_id] = version
+    return offers
 
+
+def holdings_of(*, account: LearningAccount) -> Holdings:
+    """The learner's :class:`Holdings` (four queries at most)."""
     outcomes = outcomes_towards_courses(account=account)
     accredited = accredited_versions_of(
         o.pk for o in outcomes if o.status == LearningOutcome.Status.ACCREDITED
@@ -96,7 +146,7 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         o for o in outcomes if o.status != LearningOutcome.Status.ACCREDITED
     )
     by_id = {o.pk: o for o in outcomes}
-    # Courses already exempted or asked for, and outcomes no longer free for this programme. A
+    # Courses already exempted or asked for, and outcomes no longer free for a programme. A
     # course counts as taken exactly when transfer_apply refuses it (the same states), whatever
     # has become of the outcome since: an accepted course whose accreditation was revoked stays
     # transferred (flagged) until the institution rescinds it.
@@ -105,16 +155,29 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
             account=account, state__in=[s.value for s in COUNTING_STATES]
         ).select_related("outcome")
     )
-    course_items = {item.course_id: item for item in items}
-    used = {item.outcome_id for item in items if item.programme_id == programme.pk}
-    used |= {item.outcome_id for item in items if item.state in RESERVING_STATES}
-
     accredited_by_entry: dict[int, list[LearningOutcome]] = {}
     for outcome_id, version in accredited.items():
         accredited_by_entry.setdefault(version.entry_id, []).append(by_id[outcome_id])
     hopeful_by_entry: dict[int, list[LearningOutcome]] = {}
     for outcome_id, version in hopeful.items():
         hopeful_by_entry.setdefault(version.entry_id, []).append(by_id[outcome_id])
+    return Holdings(
+        accredited_by_entry=accredited_by_entry, hopeful_by_entry=hopeful_by_entry, items=items
+    )
+
+
+def path_of(*, programme: Programme, offer: Offer, holdings: Holdings) -> Path:
+    """The path to ``programme`` from what was read already (no query): the one core the
+    learning path and the what-if across programmes share."""
+    courses = offer.courses
+    rules_by_course = offer.rules_by_course
+    versions_by_entry = offer.versions_by_entry
+    items = holdings.items
+    course_items = {item.course_id: item for item in items}
+    used = {item.outcome_id for item in items if item.programme_id == programme.pk}
+    used |= {item.outcome_id for item in items if item.state in RESERVING_STATES}
+    accredited_by_entry = holdings.accredited_by_entry
+    hopeful_by_entry = holdings.hopeful_by_entry
 
     lines: list[CourseOnPath] = []
     for course in courses:
@@ -144,6 +207,7 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         if line is None:
             line = CourseOnPath(course=course, status=MISS)
         line.covering = covering
+        line.rules = rules
         lines.append(line)
 
     total_courses = sum((c.credits for c in courses), Decimal(0))

@@ -12,6 +12,8 @@ from . import (
     rule_views,
     transfer_api,
     transfer_views,
+    whatif_api,
+    whatif_views,
 )
 
 urlpatterns: list[URLPattern] = [
@@ -36,6 +38,13 @@ urlpatterns: list[URLPattern] = [
         "file/goals/<int:programme_id>/apply/",
         transfer_views.TransferApplyPage.as_view(),
         name="transfer-apply",
+    ),
+    # What-if across programmes, and the plan to one
+    path("file/what-if/", whatif_views.WhatIfPage.as_view(), name="what-if"),
+    path(
+        "file/goals/<int:programme_id>/plan/",
+        whatif_views.PlanPage.as_view(),
+        name="programme-plan",
     ),
     path("transfers/", transfer_views.TransferListPage.as_view(), name="transfers"),
     path(
@@ -167,6 +176,13 @@ api_urlpatterns: list[URLPattern] = [
         "transfers/paths/<int:programme_id>/",
         transfer_api.LearningPathView.as_view(),
         name="api-learning-path",
+    ),
+    # What-if across programmes, and the plan to one
+    path("transfers/what-if/", whatif_api.WhatIfView.as_view(), name="api-what-if"),
+    path(
+        "transfers/plans/<int:programme_id>/",
+        whatif_api.PlanView.as_view(),
+        name="api-programme-plan",
     ),
     # Certificates
     path("certificates/", certificate_api.CertificateListView.as_view(), name="api-certificates"),

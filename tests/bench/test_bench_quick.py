@@ -42,6 +42,7 @@ def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, re
         "seed_200.json",
         "sweep_200.json",
         "transfers.json",
+        "whatif_200.json",
     ]
     figures = {path.stem: json.loads(path.read_text()) for path in tmp_path.glob("*.json")}
     assert figures["seed_200"]["accounts"] == 200
@@ -62,6 +63,11 @@ def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, re
         assert row["requests"] > 0
         assert row["p50_us"] <= row["p95_us"] <= row["p99_us"]
         assert row["ratio_to_floor"] > 0
+    whatif = figures["whatif_200"]
+    assert whatif["programmes"] == 200
+    assert whatif["learners"] > 0
+    # The same queries for every learner, whatever their outcomes.
+    assert whatif["queries_min"] == whatif["queries_max"]
     sweep = figures["sweep_200"]
     assert sweep["open_applications"] >= 200
     assert sweep["reminded"] + sweep["escalated"] > 0

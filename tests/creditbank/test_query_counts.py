@@ -571,6 +571,14 @@ ENDPOINTS: dict[str, Endpoint] = {
     "learning path API": Endpoint(
         lambda w, n: f"/api/v1/transfers/paths/{w.programme.pk}/", "learner", api=True
     ),
+    # The what-if reads every published programme (200 at 200) and the plan a programme of
+    # 200 courses.
+    "what-if page": Endpoint("/file/what-if/", "learner"),
+    "what-if API": Endpoint("/api/v1/transfers/what-if/", "learner", api=True),
+    "plan page": Endpoint(lambda w, n: f"/file/goals/{w.programme.pk}/plan/", "learner"),
+    "plan API": Endpoint(
+        lambda w, n: f"/api/v1/transfers/plans/{w.programme.pk}/", "learner", api=True
+    ),
     "visits page": Endpoint("/account/visits/", "learner"),
     "correction queue page": Endpoint("/centre/corrections/", "reviewer"),
     "correction queue API": Endpoint("/api/v1/corrections/", "reviewer", api=True),

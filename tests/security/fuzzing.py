@@ -88,6 +88,7 @@ _KNOWN: list[tuple[str, str, str]] = [
     ("/api/v1/transfers/goals/{id}/", "transfers.LearningGoal", "pk"),
     ("/api/v1/transfers/items/{id}/", "transfers.TransferItem", "pk"),
     ("/api/v1/transfers/paths/{programme_id}/", "transfers.Programme", "pk"),
+    ("/api/v1/transfers/plans/{programme_id}/", "transfers.Programme", "pk"),
     ("/api/v1/visits/{id}/", "accounts.CentreVisit", "pk"),
 ]
 
