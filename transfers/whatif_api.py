@@ -17,6 +17,7 @@ from accounts.models import Role, User
 from accounts.services import learning_account_required
 from accounts.signin.permissions import HasRole
 from common.http import SignedInApiRequest
+from common.replicas import replica_reads
 
 from .models import Programme
 from .whatif import (
@@ -145,6 +146,7 @@ class WhatIfView(generics.ListAPIView[Any]):
         return what_if(account=learning_account_required(user=user), **query.validated_data)
 
     @extend_schema(parameters=[WhatIfQuerySerializer])
+    @replica_reads
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -12,6 +12,7 @@ from accounts.models import Role, User
 from accounts.services import learning_account_required
 from accounts.signin.permissions import RoleRequiredMixin
 from common.http import SignedInRequest
+from common.replicas import replica_reads
 
 from .forms import WhatIfFilterForm
 from .models import Programme
@@ -26,6 +27,7 @@ class WhatIfPage(RoleRequiredMixin, View):
 
     allowed_roles = (Role.LEARNER,)
 
+    @replica_reads
     def get(self, request: SignedInRequest[User]) -> HttpResponse:
         form = WhatIfFilterForm(request.GET or None)
         rows = what_if(account=learning_account_required(user=request.user), **form.valid_filters())
