@@ -26,9 +26,11 @@ from .models import (
     ConversionRule,
     Course,
     Programme,
+    ProgrammeRules,
     TransferItem,
     TransferItemState,
 )
+from .programme_rules import RuleState, programme_rule_states
 from .rules import conversion_rules_current
 from .services import accredited_versions_of
 
@@ -67,6 +69,9 @@ class Path:
     credits_required: Decimal
     credits_covered: Decimal
     credits_transferred: Decimal
+    # The programme's rules in force and where the learner stands with each (issue 24).
+    rules: ProgrammeRules | None = None
+    rule_states: list[RuleState] = field(default_factory=list)
 
     @property
     def credits_still_needed(self) -> Decimal:
@@ -151,12 +156,22 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
     covered = sum((line.credits for line in lines if line.status == MATCH), Decimal(0))
     # Maybe-lines do not count as covered; their credits are shown beside them.
     transferred = sum((line.credits for line in lines if line.transferred), Decimal(0))
+    rules, rule_states = programme_rule_states(
+        account=account,
+        programme=programme,
+        applicable=[(line.outcome.pk, line.credits) for line in lines if line.can_apply and line.outcome],
+        course_credits={
+            item.course_id: item.credits for item in items if item.programme_id == programme.pk
+        },
+    )
     return Path(
         programme=programme,
         courses=lines,
         credits_required=required,
         credits_covered=covered,
         credits_transferred=transferred,
+        rules=rules,
+        rule_states=rule_states,
     )
 
 
