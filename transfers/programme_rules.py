@@ -372,10 +372,10 @@ class CapCheck:
 def programme_credits_required(programme: Programme) -> Decimal:
     """The programme's credits: as published, else the sum of its courses'."""
     if programme.credits_required:
-        return programme.credits_required
+        return programme.credits_required.quantize(Decimal("0.1"))
     return sum(
         Course.objects.filter(programme=programme).values_list("credits", flat=True), Decimal(0)
-    )
+    ).quantize(Decimal("0.1"))
 
 
 def _sources_of(outcome_ids: Iterable[int]) -> dict[int, str]:
