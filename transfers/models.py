@@ -167,8 +167,7 @@ class ProgrammeRules(VersionedRow):
                 name="programme_rules_year_positive",
             ),
             models.CheckConstraint(
-                condition=Q(max_credits_per_source__isnull=True)
-                | Q(max_credits_per_source__gt=0),
+                condition=Q(max_credits_per_source__isnull=True) | Q(max_credits_per_source__gt=0),
                 name="programme_rules_source_positive",
             ),
             models.CheckConstraint(
@@ -191,9 +190,7 @@ class CourseCategory(BilingualName):
     """A category of a programme's courses in one version of its rules (专业核心课, …), with
     the credits the programme asks for in it."""
 
-    rules = models.ForeignKey(
-        ProgrammeRules, on_delete=models.CASCADE, related_name="categories"
-    )
+    rules = models.ForeignKey(ProgrammeRules, on_delete=models.CASCADE, related_name="categories")
     min_credits = models.DecimalField(_("minimum credits"), max_digits=6, decimal_places=1)
     position = models.PositiveSmallIntegerField(default=0)
 

@@ -156,10 +156,12 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
     covered = sum((line.credits for line in lines if line.status == MATCH), Decimal(0))
     # Maybe-lines do not count as covered; their credits are shown beside them.
     transferred = sum((line.credits for line in lines if line.transferred), Decimal(0))
-    rules, rule_states = programme_rule_states(
+    in_force, rule_states = programme_rule_states(
         account=account,
         programme=programme,
-        applicable=[(line.outcome.pk, line.credits) for line in lines if line.can_apply and line.outcome],
+        applicable=[
+            (line.outcome.pk, line.credits) for line in lines if line.can_apply and line.outcome
+        ],
         course_credits={
             item.course_id: item.credits for item in items if item.programme_id == programme.pk
         },
@@ -170,7 +172,7 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         credits_required=required,
         credits_covered=covered,
         credits_transferred=transferred,
-        rules=rules,
+        rules=in_force,
         rule_states=rule_states,
     )
 

@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -50,7 +50,7 @@ def _programmes_of(user: User) -> QuerySet[Programme]:
     )
 
 
-# --- Pages ------------------------------------------------------------------------------------
+# --- Pages ----------------------------------------------------------------------------------------
 
 
 class ProgrammeRulesForm(forms.Form):
@@ -173,7 +173,7 @@ class ProgrammeListPage(RoleRequiredMixin, View):
         )
 
 
-# --- API --------------------------------------------------------------------------------------
+# --- API ------------------------------------------------------------------------------------------
 
 
 class CourseCategorySerializer(serializers.Serializer):

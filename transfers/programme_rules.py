@@ -116,9 +116,7 @@ def has_caps(rules: ProgrammeRules) -> bool:
 
 def programme_rules_history(programme: Programme) -> QuerySet[ProgrammeRules]:
     """Every version of ``programme``'s rules, newest first."""
-    return _with_categories(ProgrammeRules.objects.filter(programme=programme)).order_by(
-        "-version"
-    )
+    return _with_categories(ProgrammeRules.objects.filter(programme=programme)).order_by("-version")
 
 
 def programme_rules_may_edit(user: Any, programme: Programme) -> bool:
@@ -155,9 +153,7 @@ def categories_parse(text: str) -> list[CategorySpec]:
         if match is None:
             raise ValidationError(
                 {
-                    "categories": _(
-                        "Line %(line)d: write “name | minimum credits | course codes”."
-                    )
+                    "categories": _("Line %(line)d: write “name | minimum credits | course codes”.")
                     % {"line": number}
                 }
             )
@@ -171,7 +167,9 @@ def categories_parse(text: str) -> list[CategorySpec]:
                 }
             ) from None
         codes = tuple(c for c in re.split(r"[\s,，、]+", match["codes"].strip()) if c)
-        specs.append(CategorySpec(name=match["name"].strip(), min_credits=minimum, course_codes=codes))
+        specs.append(
+            CategorySpec(name=match["name"].strip(), min_credits=minimum, course_codes=codes)
+        )
     return specs
 
 
@@ -312,9 +310,7 @@ def _categories_check(
         for code in spec.course_codes:
             if code not in courses:
                 problems.append(
-                    str(
-                        _("“%(code)s” is not a course of this programme.") % {"code": code}
-                    )
+                    str(_("“%(code)s” is not a course of this programme.") % {"code": code})
                 )
             elif code in placed:
                 problems.append(
@@ -354,10 +350,13 @@ class CapCheck:
     def message(self) -> str:
         figures = {"used": self.used, "adding": self.adding, "cap": self.cap}
         if self.rule == PER_YEAR:
-            return gettext(
-                "Most credits recognised per year: %(used)s credits already this year, "
-                "%(adding)s more asked for; the limit is %(cap)s credits."
-            ) % figures
+            return (
+                gettext(
+                    "Most credits recognised per year: %(used)s credits already this year, "
+                    "%(adding)s more asked for; the limit is %(cap)s credits."
+                )
+                % figures
+            )
         if self.rule == PER_SOURCE:
             return gettext(
                 "Most credits from one source (%(source)s): %(used)s credits already, "
@@ -403,9 +402,7 @@ def cap_checks(
     if rules is None or not has_caps(rules):
         return []
     states = (
-        [TransferItemState.ACCEPTED.value]
-        if accepted_only
-        else [s.value for s in COUNTING_STATES]
+        [TransferItemState.ACCEPTED.value] if accepted_only else [s.value for s in COUNTING_STATES]
     )
     items = TransferItem.objects.filter(account=account, programme=programme, state__in=states)
     if exclude is not None:
@@ -506,7 +503,7 @@ def acceptance_caps_refusals(*, item: TransferItem) -> list[str]:
     ]
 
 
-# --- What the path shows ----------------------------------------------------------------------------
+# --- What the path shows --------------------------------------------------------------------------
 
 
 @dataclass
@@ -580,13 +577,19 @@ def programme_rule_states(
         left = max(required - from_bank, Decimal(0))
         figures = {"residency": str(rules.residency_credits), "left": str(left)}
         if left < rules.residency_credits:
-            state, message = WOULD_EXCEED, gettext(
-                "At least %(residency)s credits must be earned at the institution; the "
-                "transfers would leave only %(left)s."
-            ) % figures
+            state, message = (
+                WOULD_EXCEED,
+                gettext(
+                    "At least %(residency)s credits must be earned at the institution; the "
+                    "transfers would leave only %(left)s."
+                )
+                % figures,
+            )
         else:
-            state, message = NOT_YET, gettext(
-                "At least %(residency)s credits must be earned at the institution."
-            ) % figures
+            state, message = (
+                NOT_YET,
+                gettext("At least %(residency)s credits must be earned at the institution.")
+                % figures,
+            )
         states.append(RuleState(rule=RESIDENCY, state=state, message=message, figures=figures))
     return rules, states

@@ -428,7 +428,9 @@ ROUTES: dict[str, Row] = {
     # A programme's rules: anyone reads them; its institution's officer publishes (I's
     # administrator and system keep another institution's programmes: 404, 403).
     "api-programme-rules": row(
-        "public", post=kind_defaults("officer", api=True) | {"institution_admin_i": 404, "institution_admin_j": 404}
+        "public",
+        post=kind_defaults("officer", api=True)
+        | {"institution_admin_i": 404, "institution_admin_j": 404},
     ),
     "api-centres": row("public"),
     "api-calendar-year": row("public"),

@@ -101,7 +101,7 @@ def refusal(excinfo: pytest.ExceptionInfo[ValidationError]) -> dict[str, list[st
     return excinfo.value.message_dict
 
 
-# --- Caps on applying -------------------------------------------------------------------------
+# --- Caps on applying -----------------------------------------------------------------------------
 
 
 def test_an_application_past_the_yearly_cap_is_refused_naming_the_rule_and_figures(
@@ -180,7 +180,7 @@ def test_a_rejected_course_frees_its_room_under_the_cap(world):
     assert apply(world, 1).items.count() == 1
 
 
-# --- Caps on accepting --------------------------------------------------------------------------
+# --- Caps on accepting ----------------------------------------------------------------------------
 
 
 def test_an_acceptance_past_a_cap_set_after_the_application_is_refused(world):
@@ -200,7 +200,7 @@ def test_an_acceptance_past_a_cap_set_after_the_application_is_refused(world):
     transfer_item_decide(item=second, actor=world["officer"], decision="reject", reason="超限")
 
 
-# --- Versions ------------------------------------------------------------------------------------
+# --- Versions -------------------------------------------------------------------------------------
 
 
 def test_a_new_version_ends_the_previous_one_and_the_past_is_not_rewritten(world):
@@ -213,13 +213,17 @@ def test_a_new_version_ends_the_previous_one_and_the_past_is_not_rewritten(world
         approving_body="开放大学教务处",
         rationale="调整",
         max_credits_per_year="36",
-        categories=[CategorySpec(name="专业核心课", min_credits=Decimal(6), course_codes=("PRE-ZK-1",))],
+        categories=[
+            CategorySpec(name="专业核心课", min_credits=Decimal(6), course_codes=("PRE-ZK-1",))
+        ],
     )
 
     first.refresh_from_db()
     assert first.effective_to == today + datetime.timedelta(days=29)
     assert programme_rules_in_force(world["programme"]) == first
-    assert programme_rules_in_force(world["programme"], today + datetime.timedelta(days=30)) == second
+    assert (
+        programme_rules_in_force(world["programme"], today + datetime.timedelta(days=30)) == second
+    )
     assert first.max_credits_per_year == Decimal("42.0")
     with translation.override("zh-hans"), pytest.raises(ValidationError) as excinfo:
         programme_rules_publish(
@@ -240,7 +244,9 @@ def test_bad_rules_are_refused_by_field_and_nothing_is_written(world):
             max_bank_share_percent=150,
             categories=[
                 CategorySpec(name="专业核心课", min_credits=Decimal(6), course_codes=("PRE-ZK-1",)),
-                CategorySpec(name="专业选修课", min_credits=Decimal(3), course_codes=("PRE-ZK-1", "NOPE")),
+                CategorySpec(
+                    name="专业选修课", min_credits=Decimal(3), course_codes=("PRE-ZK-1", "NOPE")
+                ),
             ],
         )
 
@@ -256,7 +262,7 @@ def test_another_institutions_officer_cannot_publish(world):
     with pytest.raises(ValidationError) as excinfo:
         programme_rules_publish(
             programme=world["programme"],
-            actor=stranger,
+            actor=stranger,  # type: ignore[arg-type]
             effective_from=beijing_today(),
             approving_body="x",
             rationale="y",
@@ -265,7 +271,7 @@ def test_another_institutions_officer_cannot_publish(world):
     assert not ProgrammeRules.objects.exists()
 
 
-# --- The path ---------------------------------------------------------------------------------------
+# --- The path -------------------------------------------------------------------------------------
 
 
 def test_the_path_shows_each_rules_state_with_figures(world, client):
@@ -276,7 +282,9 @@ def test_the_path_shows_each_rules_state_with_figures(world, client):
         max_credits_per_year="5",
         residency_credits="5",
         categories=[
-            CategorySpec(name="专业核心课", min_credits=Decimal(6), course_codes=("PRE-ZK-1", "PRE-ZK-2")),
+            CategorySpec(
+                name="专业核心课", min_credits=Decimal(6), course_codes=("PRE-ZK-1", "PRE-ZK-2")
+            ),
             CategorySpec(name="通识课", min_credits=Decimal(3), course_codes=("PRE-ZK-3",)),
         ],
     )
@@ -328,7 +336,9 @@ def test_the_officer_publishes_rules_on_the_page_and_sees_the_history(world, cli
         "approving_body": "开放大学教务处",
         "rationale": "学分银行转换规定",
     }
-    bad = client.post(url, {**form, "categories": "专业核心课 | 6 | NOPE"}, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    bad = client.post(
+        url, {**form, "categories": "专业核心课 | 6 | NOPE"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
     assert bad.status_code == 400
     assert "“NOPE”不是本专业的课程。" in bad.content.decode()
     assert not ProgrammeRules.objects.exists()
@@ -358,10 +368,12 @@ def test_the_api_publishes_a_version_and_anyone_reads_the_history(world, api_cli
 
     api_client.force_authenticate(world["officer"])
     bad = api_client.post(url, {**body, "max_bank_share_percent": 0}, format="json")
-    assert bad.status_code == 400 and list(bad.json()) == ["max_bank_share_percent"]
+    assert bad.status_code == 400
+    assert list(bad.json()) == ["max_bank_share_percent"]
     created = api_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="rules-1")
     again = api_client.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="rules-1")
-    assert created.status_code == 201 and again.json() == created.json()
+    assert created.status_code == 201
+    assert again.json() == created.json()
     assert ProgrammeRules.objects.count() == 1
 
     api_client.force_authenticate(None)
@@ -385,7 +397,7 @@ def test_the_api_publishes_a_version_and_anyone_reads_the_history(world, api_cli
     ]
 
 
-# --- Two at once, on PostgreSQL ---------------------------------------------------------------------
+# --- Two at once, on PostgreSQL -------------------------------------------------------------------
 
 
 def _until_another_waits_on_a_lock(limit: float = 5.0) -> None:
@@ -473,7 +485,7 @@ def test_two_acceptances_racing_against_the_yearly_cap_only_one_passes(
         "acceptance_caps_refusals",
         monkeypatch,
         lambda: transfer_item_decide(item=first, actor=world["officer"], decision="accept"),
-        lambda: transfer_item_decide(item=second, actor=other_officer, decision="accept"),
+        lambda: transfer_item_decide(item=second, actor=other_officer, decision="accept"),  # type: ignore[arg-type]
     )
 
     assert sorted(TransferItem.objects.values_list("state", flat=True)) == ["accepted", "pending"]
