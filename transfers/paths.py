@@ -83,7 +83,9 @@ class Path:
 
 
 def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
-    """Compare the learner's outcomes with ``programme``'s courses (seven queries)."""
+    """Compare the learner's outcomes with ``programme``'s courses (seven queries), and show
+    where the learner stands with the programme's rules (one query when it has none; with
+    rules, their categories and the counting against the caps, up to six)."""
     courses = list(Course.objects.filter(programme=programme).order_by("code"))
     rules_by_course: dict[int, list[ConversionRule]] = {}
     for rule in conversion_rules_current().filter(course__programme=programme):
