@@ -226,7 +226,7 @@ def transfer_apply(
                     _transfer_applied_event(applied)
                     return applied
         except (IntegrityError, _CapRefused):
-            pass  # the indexes found a double use: the detailed path below says so
+            pass  # a double use the indexes found, or a cap: the detailed path says so
     # SQLite, or PostgreSQL refused: the same checks, one by one, each refusal with its reason.
     with transaction.atomic():
         # The learner's account row first: every transfer of this learner (and so every use of
