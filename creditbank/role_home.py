@@ -122,7 +122,10 @@ def _officer(user: User) -> RoleHome:
                 reverse("institution-transfers"),
                 alert=waiting > 0,
             )
-        ]
+        ],
+        actions=[
+            Action("programme-rules", _("Programme rules"), reverse("institution-programmes"))
+        ],
     )
 
 

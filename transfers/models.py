@@ -117,6 +117,117 @@ class ConversionRule(VersionedRow):
         return f"{self.entry.code} -> {self.course} v{self.version}"
 
 
+class ProgrammeRules(VersionedRow):
+    """One version of what an institution allows a programme to take from the bank (issue 24):
+    caps (credits recognised per calendar year, credits from one source, the largest share of
+    the programme) and minimums (credits per course category, credits earned at the
+    institution). An empty cap is no cap. Like a conversion rule, a change is a new version
+    from a date on; the previous one ends the day before, and the past is never rewritten
+    (``transfers.programme_rules``; ADR 0027)."""
+
+    programme = models.ForeignKey(
+        Programme,
+        verbose_name=_("programme"),
+        on_delete=models.PROTECT,
+        related_name="rule_versions",
+    )
+    max_credits_per_year = models.DecimalField(
+        _("most credits recognised per year"),
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+    )
+    # A source is the issuing body of the catalogue entry version an outcome was accredited
+    # against (ADR 0027).
+    max_credits_per_source = models.DecimalField(
+        _("most credits from one source"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    max_bank_share_percent = models.PositiveSmallIntegerField(
+        _("largest share from the credit bank (%)"), null=True, blank=True
+    )
+    residency_credits = models.DecimalField(
+        _("credits to be earned at the institution"),
+        max_digits=6,
+        decimal_places=1,
+        null=True,
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("programme rules")
+        verbose_name_plural = _("programme rules")
+        ordering = ["programme", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["programme", "version"], name="programme_rules_version_once"
+            ),
+            models.CheckConstraint(
+                condition=Q(max_credits_per_year__isnull=True) | Q(max_credits_per_year__gt=0),
+                name="programme_rules_year_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_credits_per_source__isnull=True) | Q(max_credits_per_source__gt=0),
+                name="programme_rules_source_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_bank_share_percent__isnull=True)
+                | Q(max_bank_share_percent__gte=1, max_bank_share_percent__lte=100),
+                name="programme_rules_share_percent",
+            ),
+            models.CheckConstraint(
+                condition=Q(residency_credits__isnull=True) | Q(residency_credits__gte=0),
+                name="programme_rules_residency_not_neg",
+            ),
+            VersionedRow.period_in_order(name="programme_rules_period_in_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.programme.code} rules v{self.version}"
+
+
+class CourseCategory(BilingualName):
+    """A category of a programme's courses in one version of its rules (专业核心课, …), with
+    the credits the programme asks for in it."""
+
+    rules = models.ForeignKey(ProgrammeRules, on_delete=models.CASCADE, related_name="categories")
+    min_credits = models.DecimalField(_("minimum credits"), max_digits=6, decimal_places=1)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("course category")
+        verbose_name_plural = _("course categories")
+        ordering = ["rules", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["rules", "name"], name="course_category_name_once"),
+            models.CheckConstraint(
+                condition=Q(min_credits__gte=0), name="course_category_min_not_neg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+
+class CourseCategoryMember(models.Model):
+    """A course in a category; ``rules`` repeats the category's version so that the database
+    holds a course to at most one category per version."""
+
+    rules = models.ForeignKey(ProgrammeRules, on_delete=models.CASCADE, related_name="+")
+    category = models.ForeignKey(CourseCategory, on_delete=models.CASCADE, related_name="members")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["rules", "course"], name="course_in_one_category_per_rules"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category_id} {self.course_id}"
+
+
 class LearningGoal(models.Model):
     """A programme the learner aims at; the learning path compares it with their outcomes."""
 

@@ -29,9 +29,11 @@ from .models import (
     ConversionRule,
     Course,
     Programme,
+    ProgrammeRules,
     TransferItem,
     TransferItemState,
 )
+from .programme_rules import RuleState, programme_rule_states
 from .rules import conversion_rules_current
 from .services import accredited_versions_of
 
@@ -72,6 +74,9 @@ class Path:
     credits_required: Decimal
     credits_covered: Decimal
     credits_transferred: Decimal
+    # The programme's rules in force and where the learner stands with each (issue 24).
+    rules: ProgrammeRules | None = None
+    rule_states: list[RuleState] = field(default_factory=list)
 
     @property
     def credits_still_needed(self) -> Decimal:
@@ -104,9 +109,27 @@ class Offer:
 
 
 def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
-    """Compare the learner's outcomes with ``programme``'s courses (seven queries)."""
+    """Compare the learner's outcomes with ``programme``'s courses (seven queries), and show
+    where the learner stands with the programme's rules (one query when it has none; with
+    rules, their categories and the counting against the caps, up to six)."""
     offer = offers_of([programme])[programme.pk]
-    return path_of(programme=programme, offer=offer, holdings=holdings_of(account=account))
+    holdings = holdings_of(account=account)
+    path = path_of(programme=programme, offer=offer, holdings=holdings)
+    path.rules, path.rule_states = programme_rule_states(
+        account=account,
+        programme=programme,
+        applicable=[
+            (line.outcome.pk, line.credits)
+            for line in path.courses
+            if line.can_apply and line.outcome
+        ],
+        course_credits={
+            item.course_id: item.credits
+            for item in holdings.items
+            if item.programme_id == programme.pk
+        },
+    )
+    return path
 
 
 def offers_of(programmes: Sequence[Programme]) -> dict[int, Offer]:

@@ -62,6 +62,11 @@ from .models import (
     TransferItem,
     TransferItemState,
 )
+from .programme_rules import (
+    acceptance_caps_refusals,
+    programme_caps_in_force,
+    transfer_caps_refusals,
+)
 from .rules import conversion_rules_current
 from .workflow import TRANSFER_ITEM
 
@@ -214,10 +219,14 @@ def transfer_apply(
                     account=account, programme=programme, items=items, actor=actor
                 )
                 if applied is not None:
+                    if _caps_refuse_applied(applied, account=account, programme=programme):
+                        # A cap of the programme's rules refuses (ADR 0027): undo the
+                        # savepoint; the detailed path below says which course and why.
+                        raise _CapRefused
                     _transfer_applied_event(applied)
                     return applied
-        except IntegrityError:
-            pass  # the indexes found a double use: the detailed path below says so
+        except (IntegrityError, _CapRefused):
+            pass  # a double use the indexes found, or a cap: the detailed path says so
     # SQLite, or PostgreSQL refused: the same checks, one by one, each refusal with its reason.
     with transaction.atomic():
         # The learner's account row first: every transfer of this learner (and so every use of
@@ -299,6 +308,16 @@ def transfer_apply(
             planned.append((course, outcome, rule))
         if errors:
             raise ValidationError(errors)
+        # The programme's caps (ADR 0027), counted behind the account lock taken above.
+        index_of = {course.pk: index for index, (course, _outcome) in enumerate(items)}
+        for at, messages in transfer_caps_refusals(
+            account=account,
+            programme=programme,
+            adding=[(outcome.pk, rule.credits) for _c, outcome, rule in planned],
+        ).items():
+            errors[_item_key(index_of[planned[at][0].pk], "course")] = messages
+        if errors:
+            raise ValidationError(errors)
         now = timezone.now()
         application = TransferApplication.objects.create(
             account=account, programme=programme, submitted_at=now
@@ -354,6 +373,35 @@ def transfer_apply(
         )
         _transfer_applied_event(application)
     return application
+
+
+class _CapRefused(Exception):
+    """The set-based path wrote an application that a cap of the programme refuses."""
+
+
+def _caps_refuse_applied(
+    application: TransferApplication, *, account: LearningAccount, programme: Programme
+) -> bool:
+    """Whether the application just written by the set-based path goes past a cap of the
+    programme's rules in force: its items counted on top of the others, behind the account
+    lock that the function took. One query when the programme sets no cap."""
+    rules = programme_caps_in_force(programme)
+    if rules is None:
+        return False
+    adding = list(
+        TransferItem.objects.filter(application_id=application.pk)
+        .order_by("pk")
+        .values_list("outcome_id", "credits")
+    )
+    return bool(
+        transfer_caps_refusals(
+            account=account,
+            programme=programme,
+            adding=adding,
+            exclude=Q(application_id=application.pk),
+            rules=rules,
+        )
+    )
 
 
 def _transfer_applied_event(application: TransferApplication) -> None:
@@ -554,6 +602,10 @@ def transfer_item_decide(
                     % {"outcome": item.outcome.title}
                 }
             )
+        if action == Action.ACCEPT and (refusals := acceptance_caps_refusals(item=item)):
+            # The programme's caps (ADR 0027), counted behind the account lock: of two
+            # acceptances at once, the second sees the first.
+            raise ValidationError({"decision": refusals})
         TRANSFER_ITEM.move(item, action=action, actor=actor, reason=reason)
         now = timezone.now()
         item.reason = reason

@@ -176,6 +176,15 @@ class CourseOnPathSerializer(serializers.Serializer):
         return [{"code": v.entry.code, "name": v.display_name} for v in line.covering]
 
 
+class RuleStateSerializer(serializers.Serializer):
+    rule = serializers.ChoiceField(
+        choices=["per_year", "per_source", "bank_share", "category", "residency"]
+    )
+    state = serializers.ChoiceField(choices=["met", "not_yet", "would_exceed"])
+    message = serializers.CharField()
+    figures = serializers.DictField(child=serializers.CharField())
+
+
 class PathSerializer(serializers.Serializer):
     programme = serializers.IntegerField(source="programme.pk")
     programme_code = serializers.CharField(source="programme.code")
@@ -185,6 +194,9 @@ class PathSerializer(serializers.Serializer):
     credits_transferred = serializers.DecimalField(max_digits=6, decimal_places=1)
     credits_still_needed = serializers.DecimalField(max_digits=6, decimal_places=1)
     courses = CourseOnPathSerializer(many=True)
+    # The programme's rules in force (issue 24): their version, and each rule's state.
+    rules_version = serializers.IntegerField(source="rules.version", allow_null=True, default=None)
+    rule_states = RuleStateSerializer(many=True)
 
 
 # --- Views --------------------------------------------------------------------------------------

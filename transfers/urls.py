@@ -7,6 +7,7 @@ from . import (
     api,
     certificate_api,
     certificate_views,
+    programme_rule_views,
     recognition_api,
     recognition_views,
     rule_views,
@@ -85,6 +86,17 @@ urlpatterns: list[URLPattern] = [
         transfer_views.OfficerKeepPage.as_view(),
         name="institution-transfer-keep",
     ),
+    # Programme rules (issue 24)
+    path(
+        "institution/programmes/",
+        programme_rule_views.ProgrammeListPage.as_view(),
+        name="institution-programmes",
+    ),
+    path(
+        "institution/programmes/<int:programme_id>/rules/",
+        programme_rule_views.ProgrammeRulesPage.as_view(),
+        name="programme-rules",
+    ),
     # Certificates and their public verification
     path("certificates/", certificate_views.CertificateListPage.as_view(), name="certificates"),
     path("recognitions/", recognition_views.RecognitionPage.as_view(), name="recognition"),
@@ -142,6 +154,11 @@ api_urlpatterns: list[URLPattern] = [
     ),
     # Programmes and learning goals
     path("transfers/programmes/", api.ProgrammeListView.as_view(), name="api-programmes"),
+    path(
+        "transfers/programmes/<int:programme_id>/rules/",
+        programme_rule_views.ProgrammeRulesApi.as_view(),
+        name="api-programme-rules",
+    ),
     path("transfers/goals/", api.LearningGoalListView.as_view(), name="api-goals"),
     path("transfers/goals/<int:pk>/", api.LearningGoalDetailView.as_view(), name="api-goal"),
     # Credit transfers and learning paths

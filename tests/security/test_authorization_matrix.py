@@ -240,6 +240,9 @@ ROUTES: dict[str, Row] = {
     "learning-path": row("learner"),
     "what-if": row("learner"),
     "programme-plan": row("learner"),
+    # The institution's programmes and their rules: its officers and administrators.
+    "institution-programmes": row("officer", institution_admin_i="ok", institution_admin_j="ok"),
+    "programme-rules": row("officer", institution_admin_i=404, institution_admin_j=404),
     "transfer-apply": post_only_after_role("learner"),
     "transfers": row("learner"),
     "transfer-detail": row("learner-own", TRANSFER),
@@ -424,6 +427,13 @@ ROUTES: dict[str, Row] = {
         "centre-own", APP, reviewer_x=403, reviewer_y=403, management="ok"
     ),
     "api-programmes": row("public"),
+    # A programme's rules: anyone reads them; its institution's officer publishes (I's
+    # administrator and system keep another institution's programmes: 404, 403).
+    "api-programme-rules": row(
+        "public",
+        post=kind_defaults("officer", api=True)
+        | {"institution_admin_i": 404, "institution_admin_j": 404},
+    ),
     "api-centres": row("public"),
     "api-calendar-year": row("public"),
     "api-goals": row("learner"),

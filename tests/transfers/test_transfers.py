@@ -109,9 +109,10 @@ def test_on_postgresql_an_application_is_one_statement_that_writes_it_all(
     postgres, world, learner, django_assert_num_queries
 ):
     course = world["courses"][0]
-    # Inside the test's transaction: a savepoint, the statement, the institution's webhook
+    # Inside the test's transaction: a savepoint, the statement, the programme's rules in
+    # force (none here: nothing more is read for the caps, ADR 0027), the institution's webhook
     # subscriptions (none here: the items are not read), the savepoint's release.
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         application = apply(world, learner)
 
     assert (application.account, application.programme) == (world["account"], world["programme"])
