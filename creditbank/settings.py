@@ -288,6 +288,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accreditation.tasks.deadline_sweep_task",
         "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
     },
+    # The same for the pre-assessments institutions answer (transfers, ADR 0024).
+    "preassessment-sweep": {
+        "task": "transfers.tasks.preassessment_sweep_task",
+        "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
+    },
     # A newer chinesecalendar package's years are published as the calendar page publishes.
     "calendar-load": {
         "task": "accreditation.tasks.calendar_load_task",

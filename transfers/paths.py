@@ -25,10 +25,12 @@ from .models import (
     RESERVING_STATES,
     ConversionRule,
     Course,
+    PreAssessment,
     Programme,
     TransferItem,
     TransferItemState,
 )
+from .preassessments import preassessment_bindings
 from .rules import conversion_rules_current
 from .services import accredited_versions_of
 
@@ -54,6 +56,8 @@ class CourseOnPath:
     covering: list[CatalogueEntryVersion] = field(default_factory=list)
     # What the rule gives (for a transfer already made: what its rule version gave).
     credits: Decimal = Decimal(0)
+    # A yes to a pre-assessment binding the institution for this course today (ADR 0024).
+    binding: PreAssessment | None = None
 
     @property
     def can_apply(self) -> bool:
@@ -78,11 +82,21 @@ class Path:
 
 
 def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
-    """Compare the learner's outcomes with ``programme``'s courses (seven queries)."""
+    """Compare the learner's outcomes with ``programme``'s courses (eight queries)."""
     courses = list(Course.objects.filter(programme=programme).order_by("code"))
     rules_by_course: dict[int, list[ConversionRule]] = {}
     for rule in conversion_rules_current().filter(course__programme=programme):
         rules_by_course.setdefault(rule.course_id, []).append(rule)
+    # A binding yes counts under the rule version it bound, instead of the one in effect now
+    # (or where none is any more), as transfer_apply makes it.
+    bindings = preassessment_bindings(account=account, course_ids=[c.pk for c in courses])
+    binding_of_course: dict[int, PreAssessment] = {}
+    for (entry_id, course_id), found in bindings.items():
+        bound = found[0]
+        binding_of_course.setdefault(course_id, bound)
+        if bound.rule is not None:
+            rules = [r for r in rules_by_course.get(course_id, []) if r.entry_id != entry_id]
+            rules_by_course[course_id] = [*rules, bound.rule]
     entry_ids = {rule.entry_id for rules in rules_by_course.values() for rule in rules}
     versions_by_entry = {
         v.entry_id: v for v in catalogue_current().filter(entry_id__in=list(entry_ids))
@@ -144,6 +158,7 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         if line is None:
             line = CourseOnPath(course=course, status=MISS)
         line.covering = covering
+        line.binding = binding_of_course.get(course.pk)
         lines.append(line)
 
     total_courses = sum((c.credits for c in courses), Decimal(0))
