@@ -208,12 +208,7 @@ def transfer_apply(
         raise ValidationError(
             {"items": _("At most %(n)d courses at once.") % {"n": MAX_TRANSFER_ITEMS}}
         )
-    # A binding pre-assessment (a yes still valid) makes the course's item under the rule
-    # version it bound, which the one-statement path below knows nothing of.
-    bindings = preassessment_bindings(
-        account=account, course_ids={course.pk for course, _outcome in items}
-    )
-    if connection.vendor == "postgresql" and not bindings:
+    if connection.vendor == "postgresql":
         # One transaction for the application and its webhook outbox rows (accounts.webhooks):
         # an institution is told of exactly the applications that commit.
         # (Inside a caller's transaction this is a savepoint, so a failure leaves it usable.)
@@ -246,7 +241,9 @@ def transfer_apply(
         courses = {course.pk: course for course, _outcome in items}
         versions = accredited_versions_of(outcome_ids)
         rules = current_rules_for(courses.values())
-        # Read again under the account's lock, which an answer takes too.
+        # A yes to a pre-assessment still binding: its item is made under the rule version the
+        # yes bound (transfer_apply_set leaves such a course to this path). Read under the
+        # account's lock, which an answer takes too.
         bindings = preassessment_bindings(account=account, course_ids=list(courses))
         busy = TransferItem.objects.filter(
             Q(outcome_id__in=outcome_ids) | Q(account=account, course_id__in=list(courses)),

@@ -22,6 +22,7 @@ FORMS_WITH_DATES = [
     "outcomes.forms.BatchForm",
     "outcomes.forms.OutcomeForm",
     "transfers.certificate_views.CertificateRequestForm",
+    "transfers.preassessment_views.AnswerForm",
     "transfers.rule_views.ConversionRulePublishForm",
 ]
 DAY = datetime.date(2026, 1, 1)
