@@ -11,16 +11,17 @@ import pytest
 from django.utils import timezone
 
 from tests.people import login_verified
-from tests.transfers.test_preassessments import (  # noqa: F401 - the fixture
-    answer_yes,
-    ask,
-    obtain,
-    world,
-)
+from tests.transfers.test_preassessments import answer_yes, ask, obtain, world_make
 from transfers.models import PreAssessment, PreAssessmentState
 from transfers.services import transfer_apply
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(learner, institution_officer) -> dict[str, Any]:
+    return world_make(learner, institution_officer)
+
 
 URL = "/api/v1/preassessments/"
 

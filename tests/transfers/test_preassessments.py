@@ -51,6 +51,10 @@ def at(day: datetime.date, hour: int = 10) -> datetime.datetime:
 
 @pytest.fixture
 def world(learner, institution_officer) -> dict[str, Any]:
+    return world_make(learner, institution_officer)
+
+
+def world_make(learner, institution_officer) -> dict[str, Any]:
     """李爱丽 (no outcome yet), the officer's university with a programme of two courses, a
     catalogue entry that converts to the first course with 3 credits (rule version 1), and
     the university's administrator."""
