@@ -429,3 +429,26 @@ def test_the_catalogue_version_asked_about_must_be_in_effect(world):
         ask(world)
 
     assert list(refused.value.message_dict) == ["entry_version"]
+
+
+# --- Closing the account -------------------------------------------------------------------------
+
+
+def test_closing_the_account_withdraws_open_questions_and_erases_their_text(world):
+    from accounts.rights.services import account_close
+
+    asked = ask(world, question="我的身份证号是……")
+    refused = preassessment_answer(
+        preassessment=ask(world, course=world["courses"][1]),
+        actor=world["officer"],
+        answer="no",
+        reason="证书与课程目标不符",
+    )
+
+    account_close(account=world["account"])
+
+    asked.refresh_from_db()
+    refused.refresh_from_db()
+    assert asked.state == PreAssessmentState.WITHDRAWN
+    assert (asked.question, refused.reason) == ("", "[erased]")
+    assert Notification.objects.filter(key__startswith="preassessment:", params={}).exists()
