@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime
 import threading
 import time
+from typing import cast
 
 import pytest
 from django.db import connection
 
-from accounts.models import Notification, Role
+from accounts.models import Notification, Role, User
 from tests.accounts.factories import UserFactory
 from tests.accounts.helpers import resident_id
 from tests.accreditation.factories import catalogue_version
@@ -34,7 +35,9 @@ def test_two_workers_sweeping_at_once_send_each_notice_once(
 ):
     monkeypatch.setattr(preassessments, "BATCH_SIZE", 4)
     university = institution_officer.institution
-    admin = UserFactory(username="uadmin", role=Role.INSTITUTION_ADMIN, institution=university)
+    admin = cast(
+        User, UserFactory(username="uadmin", role=Role.INSTITUTION_ADMIN, institution=university)
+    )
     version = catalogue_version()
     _programme, courses = programme_with_courses(university, n=2)
     for course in courses:
