@@ -47,6 +47,11 @@ NAVIGATION: list[NavItem] = [
         roles=frozenset({Role.INSTITUTION_OFFICER}),
     ),
     NavItem(
+        _("Pre-assessments"),
+        "institution-preassessments",
+        roles=frozenset({Role.INSTITUTION_OFFICER}),
+    ),
+    NavItem(
         _("Review queue"),
         "centre-queue",
         roles=frozenset({Role.CENTRE_REVIEWER, Role.CENTRE_ADMIN, Role.MANAGEMENT_ADMIN}),

@@ -340,6 +340,7 @@ CELERY_TASK_ROUTES = {
             "accreditation.tasks.deadline_sweep_task",
             "accreditation.tasks.calendar_load_task",
             "accreditation.tasks.calendar_unpublished_notify_task",
+            "transfers.tasks.preassessment_sweep_task",
         ),
         # CPU-bound: render, sign and store PDFs.
         "certificates": (
@@ -389,6 +390,11 @@ CELERY_BEAT_SCHEDULE = {
     # Reminders before the due date and escalations after it, each sent once.
     "deadline-sweep": {
         "task": "accreditation.tasks.deadline_sweep_task",
+        "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
+    },
+    # The same for the pre-assessments institutions answer (transfers, ADR 0028).
+    "preassessment-sweep": {
+        "task": "transfers.tasks.preassessment_sweep_task",
         "schedule": float(env_int("DEADLINE_SWEEP_INTERVAL_SECONDS", 15 * 60)),
     },
     # A newer chinesecalendar package's years are published as the calendar page publishes.

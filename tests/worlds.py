@@ -76,6 +76,7 @@ from tests.people import RESIDENT, learner_register, with_check, with_totp
 from tests.transfers.factories import programme_with_courses, rule
 from transfers.certificates.issuing import certificate_request
 from transfers.models import Certificate, TransferApplication, TransferItem
+from transfers.preassessments import preassessment_ask
 from transfers.services import learning_goal_set, transfer_apply, transfer_item_decide
 
 # --- Learners with accredited outcomes -----------------------------------------------------------
@@ -375,6 +376,13 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         account=account_a, programme=programme, items=[(courses[0], accredited)], actor=learner_a
     )
     goal = learning_goal_set(account=account_a, programme=programme, actor=learner_a)
+    # A's questions to the university about its second course (ADR 0028): two, so that the
+    # page and the API each have one to withdraw.
+    other_version = catalogue_version(code="CQ-MT-001", name="蒙台梭利教师资格证书")
+    preassessments = [
+        preassessment_ask(account=account_a, course=courses[1], actor=learner_a, entry_version=v)
+        for v in (version, other_version)
+    ]
     made: dict[str, Any] = {}
     if documents:
         with capture_on_commit(execute=True):
@@ -445,6 +453,9 @@ def world_build(capture_on_commit: Any, *, documents: bool = True) -> World:
         "accredited_outcome": accredited.pk,
         "centre_x": centre_x.code,
         "goal": goal.pk,
+        "course2": courses[1].pk,
+        "preassessment": preassessments[0].pk,
+        "preassessment2": preassessments[1].pk,
         "transfer": transfer.pk,
         "transfer_item": TransferItem.objects.get(application=transfer).pk,
         **made,

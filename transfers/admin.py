@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Course, LearningGoal, Programme
+from .models import Course, LearningGoal, PreAssessmentPolicy, Programme
 
 
 class CourseInline(admin.TabularInline):
@@ -20,3 +20,10 @@ class ProgrammeAdmin(admin.ModelAdmin):
 class LearningGoalAdmin(admin.ModelAdmin):
     list_display = ["account", "programme", "created_at"]
     raw_id_fields = ["account"]
+
+
+@admin.register(PreAssessmentPolicy)
+class PreAssessmentPolicyAdmin(admin.ModelAdmin):
+    """How many working days each institution gives itself to answer a pre-assessment."""
+
+    list_display = ["institution", "working_days"]

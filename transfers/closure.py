@@ -5,10 +5,12 @@
   effect, through the table of moves (an event with the closure as its reason), so that no
   officer decides a transfer for an account that no longer exists and its outcomes are no
   longer reserved.
-- Its free text goes: the reasons of the items and of their events (the learner's answers and
-  withdrawal notes, the officers' messages, which may quote the learner; a fixed marker where
-  the database requires a reason), the answers kept for retried requests, and the parameters
-  of the notices about its items. Credits, dates, states and codes stay for the ledger.
+- Its questions to institutions not answered yet (pre-assessments) are withdrawn likewise.
+- Its free text goes: the pre-assessments' questions and answers' reasons, the reasons of the
+  items and of their events (the learner's answers and withdrawal notes, the officers'
+  messages, which may quote the learner; a fixed marker where the database requires a reason),
+  the answers kept for retried requests, and the parameters of the notices about its items
+  and pre-assessments. Credits, dates, states and codes stay for the ledger.
 """
 
 from __future__ import annotations
@@ -31,12 +33,15 @@ from .models import (
     BASIS_REVOKED,
     RESERVING_STATES,
     IdempotencyKey,
+    PreAssessment,
+    PreAssessmentEvent,
+    PreAssessmentState,
     TransferApplication,
     TransferEvent,
     TransferItem,
 )
 from .services import transfer_application_settle
-from .workflow import TRANSFER_ITEM
+from .workflow import PREASSESSMENT, TRANSFER_ITEM
 
 # The reason every withdrawal on closure carries, stored as data (shown by models.reason_shown).
 CLOSURE_REASON = ACCOUNT_CLOSED
@@ -92,6 +97,16 @@ def transfers_withdraw_on_closure(account: LearningAccount, holder: User) -> int
             actor=None,
             details={"event": "withdrawn", "transfer": application.pk, "cause": CLOSURE_REASON},
         )
+    # Questions to institutions not answered yet are withdrawn too (ADR 0028).
+    for prea in (
+        PreAssessment.objects.select_for_update(of=("self",))
+        .filter(account=account, state=PreAssessmentState.ASKED)
+        .order_by("pk")
+    ):
+        PREASSESSMENT.move(
+            prea, action=PreAssessmentEvent.Action.WITHDRAW, actor=holder, reason=CLOSURE_REASON
+        )
+        prea.save(update_fields=["state"])
     return len(items)
 
 
@@ -109,8 +124,16 @@ def account_transfers_erase(account: LearningAccount) -> None:
         # Answers kept for a client's retry carry outcome titles; a closed account retries
         # nothing.
         IdempotencyKey.objects.filter(user_id=account.holder_id).delete()
+    # Pre-assessments: the learner's question and the officer's reason (a "no" needs one).
+    preassessments = PreAssessment.objects.filter(account=account)
+    preassessments.exclude(question="").update(question="")
+    preassessments.exclude(reason__in=["", ERASED]).update(reason=ERASED)
+    PreAssessmentEvent.objects.filter(preassessment__account=account).exclude(
+        reason__in=["", CLOSURE_REASON]
+    ).update(reason="")
     notices_about_erase(
         key_prefixes=[f"transfer_item:{pk}:" for pk in items.values_list("pk", flat=True)]
+        + [f"preassessment:{pk}:" for pk in preassessments.values_list("pk", flat=True)]
     )
 
 

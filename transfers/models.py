@@ -357,6 +357,16 @@ class TransferItem(models.Model):
         related_name="transfer_items",
     )
     credits = models.DecimalField(_("credits"), max_digits=4, decimal_places=1)
+    # The binding pre-assessment this course was applied for under (its rule version and
+    # credits, whatever the rules say now); empty for a transfer under the rules in effect.
+    preassessment = models.ForeignKey(
+        "PreAssessment",
+        verbose_name=_("pre-assessment"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="transfer_items",
+    )
     state = models.CharField(
         _("state"),
         max_length=30,
@@ -454,6 +464,213 @@ class TransferEvent(ReviewEvent):
     @property
     def reason_shown(self) -> str:
         return reason_shown(self.reason)
+
+
+# --- Binding pre-assessments (ADR 0028) ------------------------------------------------------
+
+# Working days an institution has to answer a pre-assessment unless it set its own.
+PREASSESSMENT_WORKING_DAYS = 10
+
+
+class PreAssessmentPolicy(models.Model):
+    """An institution's terms for pre-assessments: how many working days (on the portal's
+    calendar) its officers have to answer one. An institution without a row answers within
+    :data:`PREASSESSMENT_WORKING_DAYS`."""
+
+    institution = models.OneToOneField(
+        Institution,
+        verbose_name=_("institution"),
+        on_delete=models.CASCADE,
+        related_name="preassessment_policy",
+    )
+    working_days = models.PositiveSmallIntegerField(
+        _("working days to answer"), default=PREASSESSMENT_WORKING_DAYS
+    )
+
+    class Meta:
+        verbose_name = _("pre-assessment terms")
+        verbose_name_plural = _("pre-assessment terms")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(working_days__gte=1, working_days__lte=60),
+                name="preassessment_days_in_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.institution}: {self.working_days}"
+
+
+class PreAssessmentState(models.TextChoices):
+    ASKED = "asked", _("Asked")
+    YES = "yes", _("Answered yes")
+    NO = "no", _("Answered no")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    # A yes whose validity period has ended: it binds nobody any more.
+    EXPIRED = "expired", _("Expired")
+
+
+class PreAssessment(models.Model):
+    """A learner asks an institution: "if I obtain this catalogue entry (or have this saved
+    outcome accredited against it), will it count for that course?". The institution answers
+    by ``due_on`` (working days on the portal's calendar); a yes binds it until ``valid_until``
+    under the conversion rule version in force at the answer (``rule``, ``credits``): a
+    transfer of such an outcome to that course in that period is made under that version even
+    if the rule changed or ended since (``transfers.services.transfer_apply``).
+
+    Its state changes only through :data:`transfers.workflow.PREASSESSMENT`."""
+
+    account = models.ForeignKey(
+        LearningAccount, on_delete=models.PROTECT, related_name="preassessments"
+    )
+    course = models.ForeignKey(
+        Course, verbose_name=_("course"), on_delete=models.PROTECT, related_name="preassessments"
+    )
+    # Denormalised from the course, for the officer's queue.
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
+    entry = models.ForeignKey(
+        CatalogueEntry,
+        verbose_name=_("catalogue entry"),
+        on_delete=models.PROTECT,
+        related_name="preassessments",
+    )
+    # The version the learner asked about (what she would obtain).
+    entry_version = models.ForeignKey(
+        "accreditation.CatalogueEntryVersion",
+        verbose_name=_("catalogue entry version"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    # Set when the learner asked about one of her saved outcomes: then only that outcome is
+    # bound; otherwise any outcome of hers accredited against ``entry``.
+    outcome = models.ForeignKey(
+        LearningOutcome,
+        verbose_name=_("learning outcome"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="preassessments",
+    )
+    question = models.TextField(_("question"), blank=True, default="", db_default="")
+    state = models.CharField(
+        _("state"),
+        max_length=20,
+        choices=PreAssessmentState.choices,
+        default=PreAssessmentState.ASKED,
+    )
+    asked_at = models.DateTimeField(_("asked at"), default=timezone.now)
+    working_days = models.PositiveSmallIntegerField(_("working days to answer"))
+    due_on = models.DateField(_("answer due on"))
+    remind_on = models.DateField(_("reminder on"))
+    reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    escalated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    answered_by = user_who(_("answered by"))
+    reason = models.TextField(_("reason"), blank=True, default="", db_default="")
+    # A yes: binding until this date (inclusive), under this rule version, for these credits.
+    valid_until = models.DateField(_("binding until"), null=True, blank=True)
+    rule = models.ForeignKey(
+        ConversionRule,
+        verbose_name=_("conversion rule"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="preassessments",
+    )
+    credits = models.DecimalField(
+        _("credits"), max_digits=4, decimal_places=1, null=True, blank=True
+    )
+    # TODO(progrules): record the programme rules version in force at the answer too
+    # (``programme_rules_in_force(programme, at)``) once that helper's work lands.
+
+    class Meta:
+        verbose_name = _("pre-assessment")
+        verbose_name_plural = _("pre-assessments")
+        ordering = ["-asked_at", "-id"]
+        indexes = [
+            models.Index(fields=["account", "-asked_at"], name="prea_account_time"),
+            # The officers' queue, by due date.
+            models.Index(
+                fields=["institution", "due_on"],
+                name="prea_queue_due",
+                condition=Q(state="asked"),
+            ),
+            # What the sweep scans.
+            models.Index(
+                fields=["remind_on"],
+                name="prea_sweep_remind",
+                condition=Q(state="asked", reminded_at__isnull=True),
+            ),
+            models.Index(
+                fields=["due_on"],
+                name="prea_sweep_escalate",
+                condition=Q(state="asked", escalated_at__isnull=True),
+            ),
+            models.Index(
+                fields=["valid_until"], name="prea_sweep_expire", condition=Q(state="yes")
+            ),
+        ]
+        constraints = [
+            # One open question per learner, course and entry.
+            models.UniqueConstraint(
+                fields=["account", "course", "entry"],
+                condition=Q(state="asked"),
+                name="prea_asked_once",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="yes")
+                | Q(
+                    valid_until__isnull=False,
+                    rule__isnull=False,
+                    credits__gt=0,
+                    answered_by__isnull=False,
+                ),
+                name="prea_yes_is_bound",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="no") | ~Q(reason=""), name="prea_no_has_reason"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.course}"
+
+    def binds_on(self, day: datetime.date) -> bool:
+        """A yes still in its validity period on ``day``."""
+        return (
+            self.state == PreAssessmentState.YES
+            and self.valid_until is not None
+            and day <= self.valid_until
+        )
+
+
+class PreAssessmentEvent(ReviewEvent):
+    """One move of a pre-assessment."""
+
+    class Action(models.TextChoices):
+        ANSWER_YES = "answer_yes", _("Answered yes")
+        ANSWER_NO = "answer_no", _("Answered no")
+        WITHDRAW = "withdraw", _("Withdrawn")
+        EXPIRE = "expire", _("Expired")
+
+    preassessment = models.ForeignKey(
+        PreAssessment, on_delete=models.PROTECT, related_name="events"
+    )
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    from_state = models.CharField(_("from"), max_length=20, choices=PreAssessmentState.choices)
+    to_state = models.CharField(_("to"), max_length=20, choices=PreAssessmentState.choices)
+    # The sweep expires a yes: no person did.
+    actor = models.ForeignKey(  # type: ignore[assignment]  # nullable here only
+        User, verbose_name=_("by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta(ReviewEvent.Meta):
+        verbose_name = _("pre-assessment event")
+        verbose_name_plural = _("pre-assessment events")
+        indexes = [models.Index(fields=["preassessment", "occurred_at"], name="prea_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.preassessment_id} {self.action}"
 
 
 class IdempotencyKey(models.Model):

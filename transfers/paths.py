@@ -28,11 +28,13 @@ from .models import (
     RESERVING_STATES,
     ConversionRule,
     Course,
+    PreAssessment,
     Programme,
     ProgrammeRules,
     TransferItem,
     TransferItemState,
 )
+from .preassessments import preassessment_bindings
 from .programme_rules import RuleState, programme_rule_states
 from .rules import conversion_rules_current
 from .services import accredited_versions_of
@@ -61,6 +63,8 @@ class CourseOnPath:
     credits: Decimal = Decimal(0)
     # The conversion rules in effect for the course (the plan picks among them).
     rules: list[ConversionRule] = field(default_factory=list)
+    # A yes to a pre-assessment binding the institution for this course today (ADR 0028).
+    binding: PreAssessment | None = None
 
     @property
     def can_apply(self) -> bool:
@@ -109,12 +113,16 @@ class Offer:
 
 
 def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
-    """Compare the learner's outcomes with ``programme``'s courses (seven queries), and show
+    """Compare the learner's outcomes with ``programme``'s courses (eight queries: a
+    pre-assessment's binding yes is read too), and show
     where the learner stands with the programme's rules (one query when it has none; with
     rules, their categories and the counting against the caps, up to six)."""
     offer = offers_of([programme])[programme.pk]
     holdings = holdings_of(account=account)
+    offer, binding_of_course = bound_offer(account=account, offer=offer)
     path = path_of(programme=programme, offer=offer, holdings=holdings)
+    for line in path.courses:
+        line.binding = binding_of_course.get(line.course.pk)
     path.rules, path.rule_states = programme_rule_states(
         account=account,
         programme=programme,
@@ -130,6 +138,42 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         },
     )
     return path
+
+
+def bound_offer(
+    *, account: LearningAccount, offer: Offer
+) -> tuple[Offer, dict[int, PreAssessment]]:
+    """``offer`` as it stands for this learner: a binding yes to a pre-assessment counts under
+    the rule version it bound, instead of the one in effect now (or where none is any more), as
+    transfer_apply makes it (ADR 0028). One query, and one more when a bound rule's entry is not
+    among the offer's. Course id -> the binding, for the path to show."""
+    bindings = preassessment_bindings(account=account, course_ids=[c.pk for c in offer.courses])
+    if not bindings:
+        return offer, {}
+    rules_by_course = dict(offer.rules_by_course)
+    binding_of_course: dict[int, PreAssessment] = {}
+    for (entry_id, course_id), found in bindings.items():
+        bound = found[0]
+        binding_of_course.setdefault(course_id, bound)
+        if bound.rule is not None:
+            rules = [r for r in rules_by_course.get(course_id, []) if r.entry_id != entry_id]
+            rules_by_course[course_id] = [*rules, bound.rule]
+    versions_by_entry = dict(offer.versions_by_entry)
+    missing = {r.entry_id for rules in rules_by_course.values() for r in rules} - set(
+        versions_by_entry
+    )
+    if missing:
+        versions_by_entry.update(
+            {v.entry_id: v for v in catalogue_current().filter(entry_id__in=list(missing))}
+        )
+    return (
+        Offer(
+            courses=offer.courses,
+            rules_by_course=rules_by_course,
+            versions_by_entry=versions_by_entry,
+        ),
+        binding_of_course,
+    )
 
 
 def offers_of(programmes: Sequence[Programme]) -> dict[int, Offer]:

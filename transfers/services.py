@@ -56,12 +56,14 @@ from .models import (
     ConversionRule,
     Course,
     LearningGoal,
+    PreAssessment,
     Programme,
     TransferApplication,
     TransferEvent,
     TransferItem,
     TransferItemState,
 )
+from .preassessments import binding_for, preassessment_bindings
 from .programme_rules import (
     acceptance_caps_refusals,
     programme_caps_in_force,
@@ -145,6 +147,8 @@ DECISIONS = {
 }
 LEDGER_CAUSE = "transfer_decision"
 MAX_TRANSFER_ITEMS = 50
+# A course to apply for, the outcome offered, the rule version, and the binding yes if any.
+Planned = tuple[Course, LearningOutcome, ConversionRule, PreAssessment | None]
 MAX_REASON = 2000
 
 
@@ -246,6 +250,10 @@ def transfer_apply(
         courses = {course.pk: course for course, _outcome in items}
         versions = accredited_versions_of(outcome_ids)
         rules = current_rules_for(courses.values())
+        # A yes to a pre-assessment still binding: its item is made under the rule version the
+        # yes bound (transfer_apply_set leaves such a course to this path). Read under the
+        # account's lock, which an answer takes too.
+        bindings = preassessment_bindings(account=account, course_ids=list(courses))
         busy = TransferItem.objects.filter(
             Q(outcome_id__in=outcome_ids) | Q(account=account, course_id__in=list(courses)),
             state__in=[s.value for s in COUNTING_STATES],
@@ -256,7 +264,7 @@ def transfer_apply(
         errors: dict[str, Any] = {}
         seen_outcomes: set[int] = set()
         seen_courses: set[int] = set()
-        planned: list[tuple[Course, LearningOutcome, ConversionRule]] = []
+        planned: list[Planned] = []
         for index, (course, given) in enumerate(items):
             outcome = outcomes.get(given.pk)
             if course.programme_id != programme.pk:
@@ -289,7 +297,11 @@ def transfer_apply(
                     "rule applies to it."
                 ) % {"outcome": outcome.title}
                 continue
-            rule = rules.get((version.entry_id, course.pk))
+            bound = binding_for(
+                bindings, entry_id=version.entry_id, course_id=course.pk, outcome_id=outcome.pk
+            )
+            # Bound: the rule version of the yes, even if the rule changed or ended since.
+            rule = bound.rule if bound is not None else rules.get((version.entry_id, course.pk))
             if rule is None:
                 errors[_item_key(index, "outcome")] = _(
                     "No conversion rule in effect converts “%(outcome)s” to “%(course)s”."
@@ -305,7 +317,7 @@ def transfer_apply(
                     "“%(outcome)s” already counts for this programme."
                 ) % {"outcome": outcome.title}
                 continue
-            planned.append((course, outcome, rule))
+            planned.append((course, outcome, rule, bound))
         if errors:
             raise ValidationError(errors)
         # The programme's caps (ADR 0027), counted behind the account lock taken above.
@@ -313,7 +325,7 @@ def transfer_apply(
         for at, messages in transfer_caps_refusals(
             account=account,
             programme=programme,
-            adding=[(outcome.pk, rule.credits) for _c, outcome, rule in planned],
+            adding=[(outcome.pk, rule.credits) for _c, outcome, rule, _b in planned],
         ).items():
             errors[_item_key(index_of[planned[at][0].pk], "course")] = messages
         if errors:
@@ -335,9 +347,10 @@ def transfer_apply(
                             account=account,
                             outcome=outcome,
                             rule=rule,
-                            credits=rule.credits,
+                            credits=bound.credits if bound and bound.credits else rule.credits,
+                            preassessment=bound,
                         )
-                        for course, outcome, rule in planned
+                        for course, outcome, rule, bound in planned
                     ]
                 )
         except IntegrityError as exc:
@@ -368,7 +381,7 @@ def transfer_apply(
                 "transfer": application.pk,
                 "programme": programme.code,
                 "institution": programme.institution.name,
-                "courses": [course.code for course, _o, _r in planned],
+                "courses": [course.code for course, _o, _r, _b in planned],
             },
         )
         _transfer_applied_event(application)
@@ -874,7 +887,7 @@ def _transfers() -> QuerySet[TransferApplication]:
         Prefetch(
             "items",
             queryset=TransferItem.objects.select_related(
-                "course", "outcome", "rule__entry", "decided_by"
+                "course", "outcome", "rule__entry", "decided_by", "preassessment"
             ).order_by("course__code", "id"),
         )
     )

@@ -2,12 +2,26 @@ from dataclasses import asdict
 
 from celery import shared_task
 from celery.app.task import Task
+from django.db import OperationalError
 
 from .certificates.issuing import certificate_fail, certificate_render, certificates_resend_stale
 from .idempotency import idempotency_keys_purge
+from .preassessments import preassessment_sweep
 from .recognitions import recognised_statuses_check
 
 RENDER_RETRIES = 5
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=30,
+    retry_backoff_max=600,
+    max_retries=5,
+)
+def preassessment_sweep_task() -> dict[str, int]:
+    """Periodic (beat, with the deadline sweep): reminders and escalations of pre-assessments
+    not answered, and expiry of yes answers past their validity. A retry sends nothing twice."""
+    return preassessment_sweep()._asdict()
 
 
 @shared_task

@@ -78,6 +78,7 @@ class TransferItemSerializer(serializers.ModelSerializer):
             "catalogue_code",
             "rule_version",
             "credits",
+            "preassessment",
             "state",
             "state_display",
             "reason",

@@ -7,6 +7,8 @@ from . import (
     api,
     certificate_api,
     certificate_views,
+    preassessment_api,
+    preassessment_views,
     programme_rule_views,
     recognition_api,
     recognition_views,
@@ -96,6 +98,42 @@ urlpatterns: list[URLPattern] = [
         "institution/programmes/<int:programme_id>/rules/",
         programme_rule_views.ProgrammeRulesPage.as_view(),
         name="programme-rules",
+    ),
+    # Binding pre-assessments (ADR 0028)
+    path(
+        "preassessments/",
+        preassessment_views.PreAssessmentListPage.as_view(),
+        name="preassessments",
+    ),
+    path(
+        "preassessments/ask/<int:course_id>/",
+        preassessment_views.PreAssessmentAskPage.as_view(),
+        name="preassessment-ask",
+    ),
+    path(
+        "preassessments/<int:pk>/",
+        preassessment_views.PreAssessmentDetailPage.as_view(),
+        name="preassessment-detail",
+    ),
+    path(
+        "preassessments/<int:pk>/withdraw/",
+        preassessment_views.PreAssessmentWithdrawPage.as_view(),
+        name="preassessment-withdraw",
+    ),
+    path(
+        "institution/preassessments/",
+        preassessment_views.OfficerPreAssessmentQueuePage.as_view(),
+        name="institution-preassessments",
+    ),
+    path(
+        "institution/preassessments/<int:pk>/",
+        preassessment_views.OfficerPreAssessmentPage.as_view(),
+        name="institution-preassessment",
+    ),
+    path(
+        "institution/preassessments/<int:pk>/answer/",
+        preassessment_views.OfficerPreAssessmentAnswerPage.as_view(),
+        name="institution-preassessment-answer",
     ),
     # Certificates and their public verification
     path("certificates/", certificate_views.CertificateListPage.as_view(), name="certificates"),
@@ -202,6 +240,26 @@ api_urlpatterns: list[URLPattern] = [
         name="api-programme-plan",
     ),
     # Certificates
+    path(
+        "preassessments/",
+        preassessment_api.PreAssessmentListView.as_view(),
+        name="api-preassessments",
+    ),
+    path(
+        "preassessments/<int:pk>/",
+        preassessment_api.PreAssessmentDetailView.as_view(),
+        name="api-preassessment",
+    ),
+    path(
+        "preassessments/<int:pk>/answer/",
+        preassessment_api.PreAssessmentAnswerView.as_view(),
+        name="api-preassessment-answer",
+    ),
+    path(
+        "preassessments/<int:pk>/withdraw/",
+        preassessment_api.PreAssessmentWithdrawView.as_view(),
+        name="api-preassessment-withdraw",
+    ),
     path("certificates/", certificate_api.CertificateListView.as_view(), name="api-certificates"),
     path("recognitions/", recognition_api.RecognitionImportView.as_view(), name="api-recognitions"),
     path(

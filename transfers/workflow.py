@@ -11,7 +11,14 @@ from django.utils.translation import gettext_lazy as _
 
 from common.workflow import Workflow
 
-from .models import Certificate, CertificateEvent, TransferEvent, TransferItemState
+from .models import (
+    Certificate,
+    CertificateEvent,
+    PreAssessmentEvent,
+    PreAssessmentState,
+    TransferEvent,
+    TransferItemState,
+)
 
 ItemAction = TransferEvent.Action
 ItemState = TransferItemState
@@ -60,4 +67,24 @@ CERTIFICATE = Workflow(
     refusal=_("A certificate that is “%(state)s” cannot be “%(action)s”."),
     state_labels=CertificateState,
     action_labels=CertificateAction,
+)
+
+PreAction = PreAssessmentEvent.Action
+PreState = PreAssessmentState
+
+# A pre-assessment: the institution answers an asked one yes or no (late answers too: lateness
+# is escalated, never a refusal), the learner withdraws one still asked, and a yes expires
+# when its validity period ends. No, withdrawn and expired are final (the learner asks again).
+PREASSESSMENT = Workflow(
+    moves={
+        PreAction.ANSWER_YES: ({PreState.ASKED}, PreState.YES),
+        PreAction.ANSWER_NO: ({PreState.ASKED}, PreState.NO),
+        PreAction.WITHDRAW: ({PreState.ASKED}, PreState.WITHDRAWN),
+        PreAction.EXPIRE: ({PreState.YES}, PreState.EXPIRED),
+    },
+    event_model=PreAssessmentEvent,
+    subject_field="preassessment",
+    refusal=_("A pre-assessment that is “%(state)s” cannot be “%(action)s”."),
+    state_labels=PreState,
+    action_labels=PreAction,
 )

@@ -192,6 +192,7 @@ class BusinessTransaction(AppendOnlyModel):
         DATA_EXPORT_REQUESTED = "data_export_requested", _("Export of my data requested")
         VISIT_BOOKED = "visit_booked", _("Visit to a centre booked")
         CERTIFIED_COPY_HANDED_OVER = "certified_copy_handed_over", _("Certified copy handed over")
+        PREASSESSMENT = "preassessment", _("Pre-assessment of a credit transfer")
 
     account = models.ForeignKey(
         LearningAccount, on_delete=models.PROTECT, related_name="transactions"

@@ -62,6 +62,11 @@ class Notification(models.Model):
             "calendar_unpublished",
             _("Working-day calendar not entered"),
         )
+        PREASSESSMENT_ASKED = "preassessment_asked", _("Pre-assessment asked")
+        PREASSESSMENT_YES = "preassessment_yes", _("Pre-assessment answered: yes")
+        PREASSESSMENT_NO = "preassessment_no", _("Pre-assessment answered: no")
+        PREASSESSMENT_REMINDER = "preassessment_reminder", _("Pre-assessment answer due soon")
+        PREASSESSMENT_ESCALATION = "preassessment_escalation", _("Pre-assessment answer overdue")
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(_("kind"), max_length=40, choices=Kind.choices)

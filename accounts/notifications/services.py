@@ -144,6 +144,27 @@ BODIES: dict[str, Promise] = {
         "Due dates that reach into {year} are provisional, computed from the statutory holidays "
         "alone. Enter the arrangement as soon as it is published."
     ),
+    Kind.PREASSESSMENT_ASKED: _(
+        "A learner asks whether “{entry}” would count for the course “{course}” of {programme} "
+        "(pre-assessment #{preassessment}). The answer is due on {due_on}."
+    ),
+    Kind.PREASSESSMENT_YES: _(
+        "{institution} answered yes to your pre-assessment #{preassessment}: “{entry}” will "
+        "count for the course “{course}” of {programme} with {credits} credits if you apply "
+        "for the transfer by {valid_until}."
+    ),
+    Kind.PREASSESSMENT_NO: _(
+        "{institution} answered no to your pre-assessment #{preassessment} (“{entry}” for the "
+        "course “{course}” of {programme}). Reason: {reason}"
+    ),
+    Kind.PREASSESSMENT_REMINDER: _(
+        "The answer to pre-assessment #{preassessment} (“{entry}” for the course “{course}”) "
+        "is due on {due_on}."
+    ),
+    Kind.PREASSESSMENT_ESCALATION: _(
+        "The answer to pre-assessment #{preassessment} (“{entry}” for the course “{course}”) "
+        "was due on {due_on} and is overdue."
+    ),
     Kind.IDENTITY_REVEAL_LIMIT: _(
         "{staff} asked to reveal more than {limit} identity numbers on {date}; further "
         "reveals are refused until the next day."

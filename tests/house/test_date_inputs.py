@@ -23,6 +23,7 @@ FORMS_WITH_DATES = [
     "outcomes.forms.OutcomeForm",
     "transfers.certificate_views.CertificateRequestForm",
     "transfers.programme_rule_views.ProgrammeRulesForm",
+    "transfers.preassessment_views.AnswerForm",
     "transfers.rule_views.ConversionRulePublishForm",
 ]
 DAY = datetime.date(2026, 1, 1)

@@ -143,6 +143,8 @@ APP = {"pk": "application"}
 INST = {"pk": "institution"}
 TRANSFER = {"pk": "transfer"}
 ITEM = {"pk": "transfer_item"}
+PREA = {"pk": "preassessment"}
+PREA2 = {"pk": "preassessment2"}
 EVIDENCE = {"pk": "evidence"}
 GOAL = {"pk": "goal"}
 INVITATION = {"pk": "invitation"}
@@ -310,6 +312,17 @@ ROUTES: dict[str, Row] = {
     # Rescinding or keeping an accepted course whose accreditation was revoked.
     "institution-transfer-rescind": post_only_after_role("officer", ITEM),
     "institution-transfer-keep": post_only_after_role("officer", ITEM),
+    # Binding pre-assessments: A's own questions; the officer of the course's university answers
+    # (an empty answer is the form shown again).
+    "preassessments": row("learner"),
+    "preassessment-ask": row(
+        "learner", {"course_id": "course2"}, post={"learner_a": "bad", "learner_b": "bad"}
+    ),
+    "preassessment-detail": row("learner-own", PREA),
+    "preassessment-withdraw": post_only_after_role("learner-own", PREA),
+    "institution-preassessments": row("officer"),
+    "institution-preassessment": row("officer", PREA),
+    "institution-preassessment-answer": post_only_after_role("officer", PREA, officer="bad"),
     # The management centre.
     "catalogue-manage": row("management"),
     "catalogue-export": row("management"),
@@ -448,6 +461,12 @@ ROUTES: dict[str, Row] = {
     "api-transfer-item-rescind": row("officer", ITEM, system_i=404),
     "api-transfer-item-keep": row("officer", ITEM, system_i=404),
     "api-transfer-item-respond": row("learner-own", ITEM),
+    "api-preassessments": row(
+        "learner", get={"officer": "ok"}, post={"learner_a": "bad", "learner_b": "bad"}
+    ),
+    "api-preassessment": row("learner-own", PREA, officer="ok"),
+    "api-preassessment-answer": row("officer", PREA, officer="bad"),
+    "api-preassessment-withdraw": row("learner-own", PREA2),
     "api-learning-path": row("learner"),
     "api-what-if": row("learner"),
     "api-programme-plan": row("learner"),
