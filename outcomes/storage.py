@@ -31,12 +31,18 @@ class Upload:
     data: bytes
 
 
-def uploads_read(files: Sequence[Any]) -> list[Upload]:
-    """Uploaded files as the services take them. Django has already spooled large uploads to
-    disk; no more than one byte past the size limit is read into memory, which is enough for the
+def upload_of(file: Any, *, limit: int) -> Upload:
+    """An uploaded file as the services take it. Django has already spooled a large upload to
+    disk; no more than one byte past ``limit`` is read into memory, which is enough for the
     check to refuse an oversized file."""
+    return Upload(name=file.name or "", data=file.read(limit + 1))
+
+
+def uploads_read(files: Sequence[Any]) -> list[Upload]:
+    """Uploaded evidence files as the services take them (:func:`upload_of`), each read up to
+    the evidence size limit."""
     limit = int(getattr(settings, "EVIDENCE_MAX_BYTES", 10 * 1024 * 1024))
-    return [Upload(name=f.name or "", data=f.read(limit + 1)) for f in files]
+    return [upload_of(f, limit=limit) for f in files]
 
 
 def quota_bytes() -> int:

@@ -71,17 +71,18 @@ class LiveRateThrottle(ScopedRateThrottle):
         ident = user.pk if user is not None and user.is_authenticated else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
+    @classmethod
+    def page_allowed(cls, request: HttpRequest) -> bool:
+        """The same limit for a page as for the API it stands beside (one cache counter)."""
+        return cls().allow_request(request, None)
+
 
 class VerifyThrottle(LiveRateThrottle):
-    """Verification by serial, per address (per user when signed in)."""
+    """Verification by serial, per address (per user when signed in); the public page counts
+    with the API."""
 
     scope_attr = "throttle_scope"
     rate_scope = "certificate_verify"
-
-
-def verify_allowed(request: HttpRequest) -> bool:
-    """The same limit for the public page as for the API (one cache counter per address)."""
-    return VerifyThrottle().allow_request(request, None)
 
 
 # --- Serializers --------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from common.forms import DateInput, form_errors_apply
 from common.http import SignedInRequest
 from common.replicas import replica_reads
 
-from .certificate_api import MISTYPED, credential_response, pdf_response, verify_allowed
+from .certificate_api import MISTYPED, VerifyThrottle, credential_response, pdf_response
 from .certificates.content import DEFAULT_DISCLOSE, DISCLOSABLE
 from .certificates.issuing import (
     certificate_of_owner,
@@ -189,7 +189,7 @@ class TransferRecordAddressRenew(RoleRequiredMixin, View):
 def verify_page(request: HttpRequest, serial: str) -> HttpResponse:
     """Public: anyone who holds a serial (or scanned the QR code) sees whether the certificate
     is genuine and current. Every serial naming no issued certificate gets the same page."""
-    if not verify_allowed(request):
+    if not VerifyThrottle.page_allowed(request):
         return _verify_render(request, {"throttled": True}, status=429)
     verification = certificate_verify(serial=serial)
     context: dict[str, Any] = {"verification": verification, "bank": bank_identity()}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema
@@ -21,7 +20,7 @@ from accounts.signin.permissions import HasRole
 from accreditation.models import Decision
 from common.http import SignedInApiRequest
 from common.parsers import DepthLimitedJSONParser
-from outcomes.storage import Upload
+from outcomes.storage import upload_of
 
 from .certificate_api import LiveRateThrottle
 from .certificates.transfer_records import MAX_BYTES
@@ -34,11 +33,6 @@ class RecognitionThrottle(LiveRateThrottle):
     signature checks and fetches from another bank; the page counts with the API."""
 
     rate_scope = "recognition"
-
-
-def recognition_allowed(request: HttpRequest) -> bool:
-    """The same limit for the page as for the API (one cache counter per learner)."""
-    return RecognitionThrottle().allow_request(request, None)
 
 
 class RecognitionRequestSerializer(serializers.Serializer):
@@ -123,11 +117,7 @@ class RecognitionImportView(APIView):
         body = RecognitionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         uploaded = body.validated_data.get("file")
-        upload = (
-            Upload(name=uploaded.name or "", data=uploaded.read(MAX_BYTES + 1))
-            if uploaded
-            else None
-        )
+        upload = upload_of(uploaded, limit=MAX_BYTES) if uploaded else None
         result = recognition_import(
             account=learning_account_required(user=request.user),
             actor=request.user,

@@ -21,10 +21,10 @@ from accreditation.models import Decision
 from common.forms import form_errors_apply
 from common.http import SignedInRequest
 from outcomes.models import LearningOutcome
-from outcomes.storage import Upload
+from outcomes.storage import upload_of
 
 from .certificates.transfer_records import MAX_BYTES
-from .recognition_api import recognition_allowed
+from .recognition_api import RecognitionThrottle
 from .recognitions import RecognitionImport, recognition_import
 
 SESSION_KEY = "recognition_result"
@@ -82,7 +82,7 @@ class RecognitionPage(RoleRequiredMixin, View):
 
     def post(self, request: SignedInRequest[User]) -> HttpResponse:
         form = RecognitionForm(request.POST, request.FILES)
-        if not recognition_allowed(request):
+        if not RecognitionThrottle.page_allowed(request):
             form.is_valid()
             form.add_error(
                 None,
@@ -93,11 +93,7 @@ class RecognitionPage(RoleRequiredMixin, View):
             return self._render(request, form, None, status=429)
         if form.is_valid():
             uploaded = form.cleaned_data["file"]
-            upload = (
-                Upload(name=uploaded.name or "", data=uploaded.read(MAX_BYTES + 1))
-                if uploaded
-                else None
-            )
+            upload = upload_of(uploaded, limit=MAX_BYTES) if uploaded else None
             try:
                 result = recognition_import(
                     account=learning_account_required(user=request.user),

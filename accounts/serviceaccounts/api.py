@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.core.models import Role
+from accounts.core.models import Institution
+from accounts.institution_admin import InstitutionAdminApi, InstitutionAdminCollectionApi
 from accounts.serviceaccounts.lookups import ServiceAccountAdminLookups
 from accounts.serviceaccounts.models import Scope, ServiceAccount, ServiceCall
 from accounts.serviceaccounts.services import (
@@ -22,7 +22,6 @@ from accounts.serviceaccounts.services import (
     service_accounts_of,
     service_calls_of,
 )
-from accounts.signin.permissions import HasRole
 
 
 class ServiceAccountSerializer(serializers.ModelSerializer):
@@ -89,33 +88,32 @@ class ServiceCallSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ServiceAccountAdminApi(ServiceAccountAdminLookups, APIView):
-    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+class ServiceAccountAdminApi(ServiceAccountAdminLookups, InstitutionAdminApi):
+    secret_field = "client_secret"  # noqa: S105 - a field name, not a secret
 
 
-class ServiceAccountsApi(ServiceAccountAdminApi):
+@extend_schema_view(
+    get=extend_schema(responses=ServiceAccountSerializer(many=True)),
+    post=extend_schema(
+        request=ServiceAccountRequest, responses={201: ServiceAccountCreatedSerializer}
+    ),
+)
+class ServiceAccountsApi(ServiceAccountAdminApi, InstitutionAdminCollectionApi):
     """The institution's service accounts (``GET``); a new one (``POST``), answered with its
     ``client_secret`` this once."""
 
-    @extend_schema(responses=ServiceAccountSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
-        accounts = service_accounts_of(institution=self.institution(request, pk))
-        return Response(ServiceAccountSerializer(accounts, many=True).data)
+    listed_serializer = ServiceAccountSerializer
+    created_serializer = ServiceAccountCreatedSerializer
+    request_serializer = ServiceAccountRequest
 
-    @extend_schema(request=ServiceAccountRequest, responses={201: ServiceAccountCreatedSerializer})
-    def post(self, request: Request, pk: int) -> Response:
-        institution = self.institution(request, pk)
-        body = ServiceAccountRequest(data=request.data)
-        body.is_valid(raise_exception=True)
-        account, secret = service_account_create(
-            institution=institution,
-            actor=request.user,  # type: ignore[arg-type]
-            name=body.validated_data["name"],
-            scopes=body.validated_data["scopes"],
-        )
-        account.client_secret = secret  # type: ignore[attr-defined]
-        return Response(
-            ServiceAccountCreatedSerializer(account).data, status=status.HTTP_201_CREATED
+    def listed(self, institution: Institution) -> Any:
+        return service_accounts_of(institution=institution)
+
+    def create(
+        self, *, institution: Institution, actor: Any, data: dict[str, Any]
+    ) -> tuple[Any, str]:
+        return service_account_create(
+            institution=institution, actor=actor, name=data["name"], scopes=data["scopes"]
         )
 
 
@@ -137,7 +135,7 @@ class ServiceAccountRotateApi(ServiceAccountAdminApi):
             account=self.service_account(request, pk, service_account_id),
             actor=request.user,  # type: ignore[arg-type]
         )
-        return Response({"client_secret": secret})
+        return self.secret_answer(secret)
 
 
 class ServiceAccountDisableApi(ServiceAccountAdminApi):

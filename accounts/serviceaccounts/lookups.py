@@ -5,24 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
-
 from accounts.core.models import Institution
+from accounts.institution_admin import InstitutionAdminLookups
 from accounts.serviceaccounts.models import ServiceAccount
 from accounts.serviceaccounts.services import service_accounts_institution_of
 
 
-class ServiceAccountAdminLookups:
-    def institution(self, request: Any, pk: int) -> Institution:
-        institution = service_accounts_institution_of(user=request.user, institution_id=pk)
-        if institution is None:
-            raise Http404
-        return institution
+class ServiceAccountAdminLookups(InstitutionAdminLookups):
+    def institution_of(self, *, user: Any, institution_id: int) -> Institution | None:
+        return service_accounts_institution_of(user=user, institution_id=institution_id)
 
     def service_account(self, request: Any, pk: int, service_account_id: int) -> ServiceAccount:
-        return get_object_or_404(
+        return self.owned(
             ServiceAccount.objects.select_related("application", "institution"),
-            pk=service_account_id,
-            institution=self.institution(request, pk),
+            request,
+            pk,
+            service_account_id,
         )

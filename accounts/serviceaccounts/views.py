@@ -12,9 +12,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views import View
 
-from accounts.core.models import Institution, Role
+from accounts.core.models import Institution
+from accounts.institution_admin import (
+    InstitutionAdminListPage,
+    InstitutionAdminPage,
+    SecretShownOnce,
+)
 from accounts.serviceaccounts.forms import ServiceAccountConfirmForm, ServiceAccountForm
 from accounts.serviceaccounts.lookups import ServiceAccountAdminLookups
 from accounts.serviceaccounts.models import ACCESS_TOKEN_PREFIX, Scope, ServiceAccount
@@ -25,12 +29,10 @@ from accounts.serviceaccounts.services import (
     service_accounts_of,
     service_calls_of,
 )
-from accounts.signin.permissions import RoleRequiredMixin
-from common.forms import form_errors_apply
 
 CALLS_PER_PAGE = 50
 # The session key of a secret just made, shown once on the next page and then forgotten.
-SECRET_SHOWN_ONCE = "service_account_secret_once"  # noqa: S105 - a session key, not a secret
+SECRET_SHOWN_ONCE = SecretShownOnce("service_account_secret_once", owner="account")
 
 
 def status_meaning(code: int) -> str:
@@ -61,33 +63,22 @@ def _calls_page(request: HttpRequest, calls: Any) -> Any:
     return page
 
 
-class ServiceAccountAdminPage(ServiceAccountAdminLookups, RoleRequiredMixin, View):
-    allowed_roles = (Role.INSTITUTION_ADMIN,)
+class ServiceAccountAdminPage(ServiceAccountAdminLookups, InstitutionAdminPage):
+    secret_once = SECRET_SHOWN_ONCE
 
 
-class ServiceAccountsPage(ServiceAccountAdminPage):
+class ServiceAccountsPage(ServiceAccountAdminPage, InstitutionAdminListPage):
     """The institution's service accounts, a form for a new one and the log of their calls."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return self.render(request, self.institution(request, pk), ServiceAccountForm())
+    form_class = ServiceAccountForm
+    detail_url_name = "service-account"
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        institution = self.institution(request, pk)
-        form = ServiceAccountForm(request.POST)
-        if form.is_valid():
-            try:
-                account, secret = service_account_create(
-                    institution=institution,
-                    actor=request.user,  # type: ignore[arg-type]
-                    name=form.cleaned_data["name"],
-                    scopes=form.cleaned_data["scopes"],
-                )
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                request.session[SECRET_SHOWN_ONCE] = {"account": account.pk, "secret": secret}
-                return redirect("service-account", institution.pk, account.pk)
-        return self.render(request, institution, form, status=400)
+    def create(
+        self, *, institution: Institution, actor: Any, data: dict[str, Any]
+    ) -> tuple[Any, str]:
+        return service_account_create(
+            institution=institution, actor=actor, name=data["name"], scopes=data["scopes"]
+        )
 
     def render(
         self,
@@ -111,11 +102,7 @@ class ServiceAccountPage(ServiceAccountAdminPage):
 
     def get(self, request: HttpRequest, pk: int, service_account_id: int) -> HttpResponse:
         account = self.service_account(request, pk, service_account_id)
-        shown = request.session.pop(SECRET_SHOWN_ONCE, None)
-        secret = None
-        if isinstance(shown, dict) and shown.get("account") == account.pk:
-            secret = str(shown.get("secret"))
-        return self.render(request, account, secret=secret)
+        return self.render(request, account, secret=self.secret_once.take(request, account.pk))
 
     def render(
         self,
@@ -154,7 +141,7 @@ class ServiceAccountRotatePage(ServiceAccountAdminPage):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         else:
-            request.session[SECRET_SHOWN_ONCE] = {"account": account.pk, "secret": secret}
+            self.secret_once.keep(request, account.pk, secret)
         return redirect("service-account", pk, account.pk)
 
 

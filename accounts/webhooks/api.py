@@ -6,15 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from accounts.core.models import Role
-from accounts.signin.permissions import HasRole
+from accounts.core.models import Institution
+from accounts.institution_admin import InstitutionAdminApi, InstitutionAdminCollectionApi
 from accounts.webhooks.lookups import WebhookAdminLookups
 from accounts.webhooks.models import EventType, WebhookDelivery, WebhookSubscription
 from accounts.webhooks.services import (
@@ -87,35 +86,32 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class WebhookAdminApi(WebhookAdminLookups, APIView):
-    permission_classes = [HasRole.of(Role.INSTITUTION_ADMIN)]
+class WebhookAdminApi(WebhookAdminLookups, InstitutionAdminApi):
+    secret_field = "secret"  # noqa: S105 - a field name, not a secret
 
 
-class WebhooksApi(WebhookAdminApi):
-    """The institution's webhook subscriptions; a new one answers its secret this once."""
-
-    @extend_schema(responses=WebhookSubscriptionSerializer(many=True))
-    def get(self, request: Request, pk: int) -> Response:
-        subscriptions = webhook_subscriptions_of(institution=self.institution(request, pk))
-        return Response(WebhookSubscriptionSerializer(subscriptions, many=True).data)
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(responses=WebhookSubscriptionSerializer(many=True)),
+    post=extend_schema(
         request=WebhookSubscriptionRequest,
         responses={201: WebhookSubscriptionCreatedSerializer},
-    )
-    def post(self, request: Request, pk: int) -> Response:
-        institution = self.institution(request, pk)
-        body = WebhookSubscriptionRequest(data=request.data)
-        body.is_valid(raise_exception=True)
-        subscription, secret = webhook_subscription_create(
-            institution=institution,
-            actor=request.user,  # type: ignore[arg-type]
-            url=body.validated_data["url"],
-            event_types=body.validated_data["event_types"],
-        )
-        subscription.secret = secret  # type: ignore[attr-defined]
-        return Response(
-            WebhookSubscriptionCreatedSerializer(subscription).data, status=status.HTTP_201_CREATED
+    ),
+)
+class WebhooksApi(WebhookAdminApi, InstitutionAdminCollectionApi):
+    """The institution's webhook subscriptions; a new one answers its secret this once."""
+
+    listed_serializer = WebhookSubscriptionSerializer
+    created_serializer = WebhookSubscriptionCreatedSerializer
+    request_serializer = WebhookSubscriptionRequest
+
+    def listed(self, institution: Institution) -> Any:
+        return webhook_subscriptions_of(institution=institution)
+
+    def create(
+        self, *, institution: Institution, actor: Any, data: dict[str, Any]
+    ) -> tuple[Any, str]:
+        return webhook_subscription_create(
+            institution=institution, actor=actor, url=data["url"], event_types=data["event_types"]
         )
 
 
@@ -163,7 +159,7 @@ class WebhookRotateApi(WebhookAdminApi):
             subscription=self.subscription(request, pk, subscription_id),
             actor=request.user,  # type: ignore[arg-type]
         )
-        return Response({"secret": secret})
+        return self.secret_answer(secret)
 
 
 class WebhookDeliveriesApi(WebhookAdminApi, ListAPIView):

@@ -5,22 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
-from django.shortcuts import get_object_or_404
-
 from accounts.core.models import Institution
+from accounts.institution_admin import InstitutionAdminLookups
 from accounts.webhooks.models import WebhookSubscription
 from accounts.webhooks.services import webhooks_institution_of
 
 
-class WebhookAdminLookups:
-    def institution(self, request: Any, pk: int) -> Institution:
-        institution = webhooks_institution_of(user=request.user, institution_id=pk)
-        if institution is None:
-            raise Http404
-        return institution
+class WebhookAdminLookups(InstitutionAdminLookups):
+    def institution_of(self, *, user: Any, institution_id: int) -> Institution | None:
+        return webhooks_institution_of(user=user, institution_id=institution_id)
 
     def subscription(self, request: Any, pk: int, sid: int) -> WebhookSubscription:
-        return get_object_or_404(
-            WebhookSubscription, pk=sid, institution=self.institution(request, pk)
-        )
+        return self.owned(WebhookSubscription, request, pk, sid)

@@ -11,10 +11,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
-from django.views import View
 
-from accounts.core.models import Institution, Role
-from accounts.signin.permissions import RoleRequiredMixin
+from accounts.core.models import Institution
+from accounts.institution_admin import (
+    InstitutionAdminListPage,
+    InstitutionAdminPage,
+    SecretShownOnce,
+)
 from accounts.webhooks.forms import WebhookForm
 from accounts.webhooks.lookups import WebhookAdminLookups
 from accounts.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -31,51 +34,29 @@ from common.forms import form_errors_apply
 
 DELIVERIES_PER_PAGE = 50
 # The session key of a secret just made, shown once on the next page and then forgotten.
-SECRET_SHOWN_ONCE = "webhook_secret_once"  # noqa: S105 - a session key, not a secret
+SECRET_SHOWN_ONCE = SecretShownOnce("webhook_secret_once", owner="subscription")
 
 
-class WebhookAdminPage(WebhookAdminLookups, RoleRequiredMixin, View):
-    allowed_roles = (Role.INSTITUTION_ADMIN,)
-
-    @staticmethod
-    def secret_once(request: HttpRequest, subscription: WebhookSubscription) -> str | None:
-        shown = request.session.pop(SECRET_SHOWN_ONCE, None)
-        if isinstance(shown, dict) and shown.get("subscription") == subscription.pk:
-            return str(shown.get("secret"))
-        return None
-
-    @staticmethod
-    def keep_secret_once(request: HttpRequest, subscription: WebhookSubscription, secret: str):
-        request.session[SECRET_SHOWN_ONCE] = {"subscription": subscription.pk, "secret": secret}
+class WebhookAdminPage(WebhookAdminLookups, InstitutionAdminPage):
+    secret_once = SECRET_SHOWN_ONCE
 
 
 def _log_page(request: HttpRequest, deliveries: Any) -> Any:
     return Paginator(deliveries, DELIVERIES_PER_PAGE).get_page(request.GET.get("page"))
 
 
-class WebhooksPage(WebhookAdminPage):
+class WebhooksPage(WebhookAdminPage, InstitutionAdminListPage):
     """The institution's subscriptions, a form for a new one and the delivery log."""
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        return self.render(request, self.institution(request, pk), WebhookForm())
+    form_class = WebhookForm
+    detail_url_name = "webhook"
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
-        institution = self.institution(request, pk)
-        form = WebhookForm(request.POST)
-        if form.is_valid():
-            try:
-                subscription, secret = webhook_subscription_create(
-                    institution=institution,
-                    actor=request.user,  # type: ignore[arg-type]
-                    url=form.cleaned_data["url"],
-                    event_types=form.cleaned_data["event_types"],
-                )
-            except ValidationError as exc:
-                form_errors_apply(form, exc)
-            else:
-                self.keep_secret_once(request, subscription, secret)
-                return redirect("webhook", institution.pk, subscription.pk)
-        return self.render(request, institution, form, status=400)
+    def create(
+        self, *, institution: Institution, actor: Any, data: dict[str, Any]
+    ) -> tuple[Any, str]:
+        return webhook_subscription_create(
+            institution=institution, actor=actor, url=data["url"], event_types=data["event_types"]
+        )
 
     def render(
         self, request: HttpRequest, institution: Institution, form: WebhookForm, status: int = 200
@@ -101,7 +82,9 @@ class WebhookPage(WebhookAdminPage):
                 "is_active": subscription.is_active,
             }
         )
-        return self.render(request, subscription, form, self.secret_once(request, subscription))
+        return self.render(
+            request, subscription, form, self.secret_once.take(request, subscription.pk)
+        )
 
     def post(self, request: HttpRequest, pk: int, sid: int) -> HttpResponse:
         subscription = self.subscription(request, pk, sid)
@@ -146,7 +129,7 @@ class WebhookRotatePage(WebhookAdminPage):
     def post(self, request: HttpRequest, pk: int, sid: int) -> HttpResponse:
         subscription = self.subscription(request, pk, sid)
         secret = webhook_secret_rotate(subscription=subscription, actor=request.user)  # type: ignore[arg-type]
-        self.keep_secret_once(request, subscription, secret)
+        self.secret_once.keep(request, subscription.pk, secret)
         return redirect("webhook", pk, subscription.pk)
 
 

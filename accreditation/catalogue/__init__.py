@@ -54,11 +54,16 @@ from .spreadsheets import (
     CATALOGUE_REQUIRED,
     MAX_IMPORT_ROWS,
     ImportResult,
+    ImportRow,
+    RowRepeats,
     RowsInvalid,
     catalogue_export,
     catalogue_import,
     date_message,
+    import_date_cell,
+    import_problems_report,
     rows_publish,
+    versioned_table_import,
 )
 from .versions import (
     ALIAS_SEPARATOR,
@@ -78,6 +83,7 @@ from .versions import (
     catalogue_fields_check,
     decimal_or_none,
     version_close,
+    version_publish,
     version_supersede,
 )
 
@@ -104,6 +110,8 @@ __all__ = [
     "Conversion",
     "ConversionProvider",
     "ImportResult",
+    "ImportRow",
+    "RowRepeats",
     "RowsInvalid",
     "beijing_today",
     "candidate_best",
@@ -130,13 +138,17 @@ __all__ = [
     "conversion_provider_register",
     "date_message",
     "decimal_or_none",
+    "import_date_cell",
+    "import_problems_report",
     "match_key",
     "number_fits",
     "pattern_example",
     "rows_publish",
     "version_aliases",
     "version_close",
+    "version_publish",
     "version_supersede",
+    "versioned_table_import",
 ]
 
 # dedupe-views: the catalogue as the conversion rules' pages show it.

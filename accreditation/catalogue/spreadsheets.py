@@ -5,7 +5,7 @@ shares with it (the counts of an import, the message for a date). Files are read
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -95,6 +95,87 @@ def rows_publish(
     )
 
 
+@dataclass(frozen=True)
+class ImportRow:
+    """A checked row of an imported file: its number and what it says, by column."""
+
+    number: int
+    fields: dict[str, Any]
+
+
+def import_date_cell(
+    cells: Mapping[str, Any], number: int, errors: RowErrors, name: str = "effective_from"
+) -> datetime.date | None:
+    """The date in the cell ``name``, or None when it is empty or not a date (then reported)."""
+    if not cell_text(cells.get(name)):
+        return None
+    try:
+        return cell_date(cells.get(name))
+    except ValueError:
+        errors.add(number, name, date_message())
+        return None
+
+
+def import_problems_report(
+    errors: RowErrors,
+    number: int,
+    problems: Mapping[str, list[Any]],
+    *,
+    columns: Collection[str] | None = None,
+    column_else: str = "",
+) -> None:
+    """Report what a fields check found wrong with row ``number``, each in its column (a field
+    that is not one of ``columns``: in ``column_else``) unless that cell has a problem already."""
+    for name, messages in problems.items():
+        column = name if columns is None or name in columns else column_else
+        if not errors.has(number, column):
+            errors.add(number, column, " ".join(str(m) for m in messages))
+
+
+class RowRepeats:
+    """The row each key is first on in a file, so that a later row with it is reported."""
+
+    def __init__(self) -> None:
+        self.first: dict[Hashable, int] = {}
+
+    def earlier_row(self, key: Hashable, number: int) -> int | None:
+        """The earlier row with ``key``, or None when row ``number`` is its first."""
+        first = self.first.setdefault(key, number)
+        return first if first != number else None
+
+
+def versioned_table_import(
+    *,
+    data: bytes,
+    filename: str,
+    headings: Mapping[str, tuple[str, ...]],
+    required: Collection[str],
+    columns: Sequence[str],
+    rows_check: Callable[[ListedTable, RowErrors], list[ImportRow]],
+    publish: Callable[[ImportRow], str],
+    column_else: str,
+) -> ImportResult:
+    """Import a CSV or XLSX file of a versioned table (the catalogue, recognition agreements)
+    all or nothing: ``rows_check`` reports every problem of every row by row and column, and
+    any raises ``RowsInvalid`` before anything is written; then :func:`rows_publish`. A file
+    refused as a whole raises ValidationError keyed ``file``."""
+    table = table_read(
+        data, filename=filename, columns=headings, required=required, max_rows=MAX_IMPORT_ROWS
+    ).listed()
+    errors = RowErrors(table.headings, columns)
+    rows = rows_check(table, errors)
+    if errors:
+        raise RowsInvalid(errors.sorted())
+    return rows_publish(
+        rows,
+        publish=publish,
+        number=lambda row: row.number,
+        errors=errors,
+        columns=columns,
+        column_else=column_else,
+    )
+
+
 # --- Catalogue import and export -----------------------------------------------------------------
 
 CATALOGUE_COLUMNS = (
@@ -138,16 +219,10 @@ def _kind_of_value() -> dict[str, str]:
     return found
 
 
-@dataclass(frozen=True)
-class _CatalogueRow:
-    number: int
-    fields: dict[str, Any]
-
-
-def _catalogue_rows_check(table: ListedTable, errors: RowErrors) -> list[_CatalogueRow]:
+def _catalogue_rows_check(table: ListedTable, errors: RowErrors) -> list[ImportRow]:
     kinds = _kind_of_value()
-    rows: list[_CatalogueRow] = []
-    first_row_of_code: dict[str, int] = {}
+    rows: list[ImportRow] = []
+    repeats = RowRepeats()
     for source in table.rows:
         cells, row = source.cells, source.number
         fields: dict[str, Any] = {
@@ -173,30 +248,21 @@ def _catalogue_rows_check(table: ListedTable, errors: RowErrors) -> list[_Catalo
             if number is None:
                 errors.add(row, name, gettext("Write a number, such as 40 or 2.5."))
             fields[name] = number if number is not None else cell_text(raw)
-        fields["effective_from"] = None
-        if cell_text(cells.get("effective_from")):
-            try:
-                fields["effective_from"] = cell_date(cells.get("effective_from"))
-            except ValueError:
-                errors.add(row, "effective_from", date_message())
+        fields["effective_from"] = import_date_cell(cells, row, errors)
         fields["aliases"] = [
             a for a in cell_text(cells.get("aliases")).split(ALIAS_SEPARATOR) if a.strip()
         ]
         clean, problems = catalogue_fields_check(fields)
-        for name, messages in problems.items():
-            if not errors.has(row, name):
-                errors.add(row, name, " ".join(str(m) for m in messages))
+        import_problems_report(errors, row, problems)
         code = clean["code"]
-        if code:
-            first = first_row_of_code.setdefault(code, row)
-            if first != row:
-                errors.add(
-                    row,
-                    "code",
-                    gettext("This code is also on row %(row)d; list each entry once.")
-                    % {"row": first},
-                )
-        rows.append(_CatalogueRow(row, fields))
+        first = repeats.earlier_row(code, row) if code else None
+        if first is not None:
+            errors.add(
+                row,
+                "code",
+                gettext("This code is also on row %(row)d; list each entry once.") % {"row": first},
+            )
+        rows.append(ImportRow(row, fields))
     return rows
 
 
@@ -207,23 +273,14 @@ def catalogue_import(*, data: bytes, filename: str, actor: User | None) -> Impor
 
     All or nothing: a file refused as a whole raises ValidationError keyed ``file``; problems
     in rows raise :class:`RowsInvalid` listing every one by row and column."""
-    table = table_read(
-        data,
+    return versioned_table_import(
+        data=data,
         filename=filename,
-        columns=CATALOGUE_HEADINGS,
+        headings=CATALOGUE_HEADINGS,
         required=CATALOGUE_REQUIRED,
-        max_rows=MAX_IMPORT_ROWS,
-    ).listed()
-    errors = RowErrors(table.headings, CATALOGUE_COLUMNS)
-    rows = _catalogue_rows_check(table, errors)
-    if errors:
-        raise RowsInvalid(errors.sorted())
-    return rows_publish(
-        rows,
-        publish=lambda row: catalogue_entry_publish_from(fields=row.fields, actor=actor)[1],
-        number=lambda row: row.number,
-        errors=errors,
         columns=CATALOGUE_COLUMNS,
+        rows_check=_catalogue_rows_check,
+        publish=lambda row: catalogue_entry_publish_from(fields=row.fields, actor=actor)[1],
         column_else="code",
     )
 

@@ -1,7 +1,8 @@
 """Publishing and retiring catalogue entries: an entry's content lives in versions that are
 never edited; a change is a new version from a date on, the version before it closed the day
-before. :func:`version_supersede` and :func:`version_close` serve every versioned row of the bank
-(conversion rules too)."""
+before. :func:`version_publish` serves the bank's versioned rows whose versions hang off them
+(recognition agreements too); :func:`version_supersede` and :func:`version_close` serve every
+versioned row of the bank (conversion rules too)."""
 
 from __future__ import annotations
 
@@ -123,28 +124,7 @@ def catalogue_fields_check(
     if kind not in OutcomeKind.values:
         add("kind", _("Choose one of the kinds of learning outcome."))
 
-    for name, low, high, allow_zero in (
-        ("hours", Decimal(0), MAX_HOURS, False),
-        ("credits", Decimal(0), MAX_CREDITS, True),
-    ):
-        raw = fields.get(name)
-        number = decimal_or_none(raw)
-        clean[name] = number
-        if raw is None or raw == "":
-            add(name, _("This field is required."))
-        elif number is None:
-            add(name, _("Write a number, such as 40 or 2.5."))
-        elif number < low or (number == low and not allow_zero):
-            add(
-                name,
-                _("Must be zero or more.") if allow_zero else _("Must be more than zero."),
-            )
-        elif number > high:
-            add(name, _("At most %(n)s.") % {"n": high})
-        elif number != number.quantize(ONE_DECIMAL):
-            add(name, _("At most one decimal place."))
-        else:
-            clean[name] = number.quantize(ONE_DECIMAL)
+    amounts_check(fields, clean, add, blank=_("This field is required."))
 
     validity = fields.get("validity_months")
     clean["validity_months"] = None
@@ -184,6 +164,34 @@ def _content_of(version: CatalogueEntryVersion) -> dict[str, Any]:
     return {name: getattr(version, name) for name in CONTENT_FIELDS}
 
 
+def amounts_check(
+    fields: Mapping[str, Any],
+    clean: dict[str, Any],
+    add: Callable[[str, Any], None],
+    *,
+    blank: Any = None,
+) -> None:
+    """Check the ``hours`` (more than zero) and ``credits`` (zero or more) a version gives, to
+    one decimal place, into ``clean``; each problem goes to ``add``. ``blank``: what an empty
+    one is told (by default, that it is not a number)."""
+    for name, high, allow_zero in (("hours", MAX_HOURS, False), ("credits", MAX_CREDITS, True)):
+        raw = fields.get(name)
+        number = decimal_or_none(raw)
+        clean[name] = number
+        if blank is not None and (raw is None or raw == ""):
+            add(name, blank)
+        elif number is None:
+            add(name, _("Write a number, such as 40 or 2.5."))
+        elif number < 0 or (number == 0 and not allow_zero):
+            add(name, _("Must be zero or more.") if allow_zero else _("Must be more than zero."))
+        elif number > high:
+            add(name, _("At most %(n)s.") % {"n": high})
+        elif number != number.quantize(ONE_DECIMAL):
+            add(name, _("At most one decimal place."))
+        else:
+            clean[name] = number.quantize(ONE_DECIMAL)
+
+
 def catalogue_entry_publish_from(
     *, fields: Mapping[str, Any], actor: User | None
 ) -> tuple[CatalogueEntryVersion, str]:
@@ -197,24 +205,17 @@ def catalogue_entry_publish_from(
     effective_from: datetime.date = clean["effective_from"]
     with transaction.atomic():
         entry, _created = CatalogueEntry.objects.get_or_create(code=clean["code"])
-        # Locked: two publications of one entry (two managers, an import sent twice) must
-        # number their versions and close the previous one one after the other.
-        entry = CatalogueEntry.objects.select_for_update().get(pk=entry.pk)
-        versions = list(entry.versions.order_by("-version"))
-        for version in versions:
-            if _content_of(version) == content and version.is_effective_on(effective_from):
-                return version, UNCHANGED
-        latest = versions[0] if versions else None
-        version_supersede(latest, effective_from=effective_from)
-        version = CatalogueEntryVersion.objects.create(
-            entry=entry,
-            version=latest.version + 1 if latest is not None else 1,
+        version, what = version_publish(
+            entry,
+            content=content,
+            content_of=_content_of,
             effective_from=effective_from,
             approving_body=clean["approving_body"],
             rationale=clean["rationale"],
             created_by=actor,
-            **content,
         )
+        if what == UNCHANGED:
+            return version, what
         transaction.on_commit(candidates_forget)
         # robust: a broker that is down must not turn the committed publication into an error.
         transaction.on_commit(_tell_matching_learners_after(version.pk), robust=True)
@@ -224,7 +225,7 @@ def catalogue_entry_publish_from(
         version.version,
         getattr(actor, "pk", None),
     )
-    return version, (CREATED if latest is None else REVISED)
+    return version, what
 
 
 def _tell_matching_learners_after(version_id: int) -> Callable[[], None]:
@@ -273,6 +274,42 @@ def catalogue_entry_publish(
     }  # fmt: skip
     version, _what = catalogue_entry_publish_from(fields=fields, actor=actor)
     return version
+
+
+def version_publish(
+    parent: Any,
+    *,
+    content: dict[str, Any],
+    content_of: Callable[[Any], dict[str, Any]],
+    effective_from: datetime.date,
+    approving_body: str,
+    rationale: str,
+    created_by: User | None,
+) -> tuple[Any, str]:
+    """Publish ``content`` (what a version says, as ``content_of`` reads it from one) as a
+    version of ``parent``, a versioned row (a catalogue entry, a recognition agreement) whose
+    ``versions`` are never edited, from ``effective_from`` on: ``UNCHANGED`` with the version
+    already saying it on that day, else a new version superseding the latest
+    (:func:`version_supersede`), ``CREATED`` for the first and ``REVISED`` after. Call it inside
+    a transaction."""
+    # Locked: two publications of one row (two managers, an import sent twice) must number
+    # their versions and close the previous one one after the other.
+    parent = type(parent).objects.select_for_update().get(pk=parent.pk)
+    versions = list(parent.versions.order_by("-version"))
+    for version in versions:
+        if content_of(version) == content and version.is_effective_on(effective_from):
+            return version, UNCHANGED
+    latest = versions[0] if versions else None
+    version_supersede(latest, effective_from=effective_from)
+    version = parent.versions.create(
+        version=latest.version + 1 if latest is not None else 1,
+        effective_from=effective_from,
+        approving_body=approving_body,
+        rationale=rationale,
+        created_by=created_by,
+        **content,
+    )
+    return version, (CREATED if latest is None else REVISED)
 
 
 def version_supersede(latest: Any, *, effective_from: datetime.date) -> None:

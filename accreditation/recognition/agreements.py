@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,30 +24,26 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Role, User
 from accounts.services import free_text_problem
 from common.tables import (
+    ListedTable,
     RowErrors,
-    RowsInvalid,
-    cell_date,
     cell_number,
     cell_text,
-    table_read,
     table_write,
 )
 
 from ..catalogue import (
-    CREATED,
-    MAX_IMPORT_ROWS,
-    REVISED,
-    UNCHANGED,
     ImportResult,
+    ImportRow,
+    RowRepeats,
     beijing_today,
     catalogue_version_current,
-    date_message,
-    decimal_or_none,
-    rows_publish,
+    import_date_cell,
+    import_problems_report,
     version_close,
-    version_supersede,
+    version_publish,
+    versioned_table_import,
 )
-from ..catalogue.versions import MAX_CREDITS, MAX_HOURS, ONE_DECIMAL
+from ..catalogue.versions import amounts_check
 from ..models import CatalogueEntry, RecognitionAgreement, TrustedBank
 from .models import AgreementVersion, origin_version_key
 
@@ -142,22 +137,7 @@ def agreement_fields_check(
     clean["entry_id"] = entry.pk if entry else None
     if entry is None or catalogue_version_current(entry=entry) is None:
         add("entry_code", _("Give the code of an entry of our catalogue that is in effect."))
-    for name, high_limit, allow_zero in (
-        ("hours", MAX_HOURS, False),
-        ("credits", MAX_CREDITS, True),
-    ):
-        number = decimal_or_none(fields.get(name))
-        clean[name] = number
-        if number is None:
-            add(name, _("Write a number, such as 40 or 2.5."))
-        elif number < 0 or (number == 0 and not allow_zero):
-            add(name, _("Must be zero or more.") if allow_zero else _("Must be more than zero."))
-        elif number > high_limit:
-            add(name, _("At most %(n)s.") % {"n": high_limit})
-        elif number != number.quantize(ONE_DECIMAL):
-            add(name, _("At most one decimal place."))
-        else:
-            clean[name] = number.quantize(ONE_DECIMAL)
+    amounts_check(fields, clean, add)
     effective_from = fields.get("effective_from")
     clean["effective_from"] = effective_from
     if not isinstance(effective_from, datetime.date):
@@ -197,24 +177,15 @@ def agreement_publish_from(
         agreement, _created = RecognitionAgreement.objects.get_or_create(
             bank=clean["bank"], origin_code=clean["origin_code"]
         )
-        # Locked as a catalogue entry is: two publications number their versions in turn.
-        agreement = RecognitionAgreement.objects.select_for_update().get(pk=agreement.pk)
-        versions = list(agreement.versions.order_by("-version"))
-        for version in versions:
-            if _content_of(version) == content and version.is_effective_on(effective_from):
-                return version, UNCHANGED
-        latest = versions[0] if versions else None
-        version_supersede(latest, effective_from=effective_from)
-        version = AgreementVersion.objects.create(
-            agreement=agreement,
-            version=latest.version + 1 if latest is not None else 1,
+        return version_publish(
+            agreement,
+            content=content,
+            content_of=_content_of,
             effective_from=effective_from,
             approving_body=clean["approving_body"],
             rationale=clean["rationale"],
             created_by=manager,
-            **content,
         )
-    return version, (CREATED if latest is None else REVISED)
 
 
 @transaction.atomic
@@ -276,27 +247,26 @@ def agreement_versions(*, agreement: RecognitionAgreement) -> QuerySet[Agreement
 # --- Import and export ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Row:
-    number: int
-    fields: dict[str, Any]
-
-
 def agreements_import(*, data: bytes, filename: str, actor: User | None) -> ImportResult:
     """Publish every row of a CSV or XLSX file of agreements (columns ``AGREEMENT_COLUMNS``)
     as :func:`agreement_publish_from` would, all or nothing: problems in rows raise
     ``RowsInvalid`` listing each by row and column; nothing is written then."""
     _require_manager(actor)
-    table = table_read(
-        data,
+    return versioned_table_import(
+        data=data,
         filename=filename,
-        columns=AGREEMENT_HEADINGS,
+        headings=AGREEMENT_HEADINGS,
         required=AGREEMENT_REQUIRED,
-        max_rows=MAX_IMPORT_ROWS,
-    ).listed()
-    errors = RowErrors(table.headings, AGREEMENT_COLUMNS)
-    rows: list[_Row] = []
-    first_of: dict[tuple[str, str], int] = {}
+        columns=AGREEMENT_COLUMNS,
+        rows_check=_agreement_rows_check,
+        publish=lambda row: agreement_publish_from(fields=row.fields, actor=actor)[1],
+        column_else="origin_code",
+    )
+
+
+def _agreement_rows_check(table: ListedTable, errors: RowErrors) -> list[ImportRow]:
+    rows: list[ImportRow] = []
+    repeats = RowRepeats()
     for source in table.rows:
         cells, number = source.cells, source.number
         fields: dict[str, Any] = {
@@ -313,37 +283,22 @@ def agreements_import(*, data: bytes, filename: str, actor: User | None) -> Impo
             raw = cells.get(name)
             value = cell_number(raw)
             fields[name] = value if value is not None else cell_text(raw)
-        fields["effective_from"] = None
-        if cell_text(cells.get("effective_from")):
-            try:
-                fields["effective_from"] = cell_date(cells.get("effective_from"))
-            except ValueError:
-                errors.add(number, "effective_from", date_message())
+        fields["effective_from"] = import_date_cell(cells, number, errors)
         _clean, problems = agreement_fields_check(fields)
-        for name, messages in problems.items():
-            column = name if name in AGREEMENT_COLUMNS else "issuer"
-            if not errors.has(number, column):
-                errors.add(number, column, " ".join(str(m) for m in messages))
+        import_problems_report(
+            errors, number, problems, columns=AGREEMENT_COLUMNS, column_else="issuer"
+        )
         key = (fields["issuer"], fields["origin_code"])
-        first = first_of.setdefault(key, number)
-        if first != number and all(key):
+        first = repeats.earlier_row(key, number) if all(key) else None
+        if first is not None:
             errors.add(
                 number,
                 "origin_code",
                 gettext("This entry of this bank is also on row %(row)d; list each once.")
                 % {"row": first},
             )
-        rows.append(_Row(number, fields))
-    if errors:
-        raise RowsInvalid(errors.sorted())
-    return rows_publish(
-        rows,
-        publish=lambda row: agreement_publish_from(fields=row.fields, actor=actor)[1],
-        number=lambda row: row.number,
-        errors=errors,
-        columns=AGREEMENT_COLUMNS,
-        column_else="origin_code",
-    )
+        rows.append(ImportRow(number, fields))
+    return rows
 
 
 def _export_row(version: AgreementVersion) -> list[object]:
