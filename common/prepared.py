@@ -10,7 +10,9 @@ come out exactly as the queryset would give them (same converters, same columns)
 
 Only for querysets whose SQL depends on nothing but the stand-ins: each stand-in must reach
 the parameters unchanged (an ``exact`` or ``in`` lookup, not ``icontains``, which wraps it),
-and no ``prefetch_related``. The key of the built SQL includes the database alias and the
+and be a value the field can hold (Django answers a lookup of an integer out of its field's
+range without asking the database, so no parameter is left for it), and no
+``prefetch_related``. The key of the built SQL includes the database alias and the
 current time zone (a date lookup's SQL names it).
 """
 
@@ -53,17 +55,10 @@ class PreparedQuery(Generic[T]):
             slots: list[Any] = []
             found: set[str] = set()
             for value in params:
-                name = next(
-                    (
-                        n
-                        for n, stand_in in self._stand_ins.items()
-                        if type(value) is type(stand_in) and value == stand_in
-                    ),
-                    None,
-                )
-                if name is not None:
-                    found.add(name)
-                    slots.append(_Slot(name))
+                slot = self._slot_of(value)
+                if slot is not None:
+                    found.add(slot.name)
+                    slots.append(slot)
                 else:
                     slots.append(value)
             missing = set(self._stand_ins) - found
@@ -74,11 +69,24 @@ class PreparedQuery(Generic[T]):
                 self._built[key] = built
         return built
 
+    def _slot_of(self, value: Any) -> _Slot | None:
+        """The stand-in a parameter is, as it is or as the backend adapted it (SQLite sends
+        dates as ISO text, psycopg's ``Int2`` marks a small integer), or None for a constant
+        of the query."""
+        for name, stand_in in self._stand_ins.items():
+            if type(value) is type(stand_in) and value == stand_in:
+                return _Slot(name, convert=None)
+            if isinstance(value, str) and not isinstance(stand_in, str) and value == str(stand_in):
+                return _Slot(name, convert=str)
+            if isinstance(value, type(stand_in)) and value == stand_in:
+                return _Slot(name, convert=type(value))
+        return None
+
     def list(self, *, using: str = "default", **values: Any) -> list[T]:
         if set(values) != set(self._stand_ins):
             raise TypeError(f"expected the values of {sorted(self._stand_ins)}")
         queryset, compiler, sql, slots = self._prepare(using)
-        params = tuple(values[s.name] if isinstance(s, _Slot) else s for s in slots)
+        params = tuple(s.value(values) if isinstance(s, _Slot) else s for s in slots)
         # A copy per call: the compiler's connection is this thread's, and its SQL is fixed.
         run = copy.copy(compiler)
         run.connection = connections[using]
@@ -106,7 +114,12 @@ class _Run:
 
 
 class _Slot:
-    __slots__ = ("name",)
+    __slots__ = ("convert", "name")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, convert: Callable[[Any], Any] | None) -> None:
         self.name = name
+        self.convert = convert
+
+    def value(self, values: dict[str, Any]) -> Any:
+        value = values[self.name]
+        return value if self.convert is None or value is None else self.convert(value)
