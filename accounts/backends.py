@@ -68,7 +68,7 @@ class IdentifierBackend(ModelBackend):
 # The signed-in user of every page, read by a statement built once per process (the ORM's
 # Python for it cost more than PostgreSQL's side, on every signed-in request).
 USER_BY_ID: PreparedQuery[Any] = PreparedQuery(
-    lambda pk: get_user_model()._default_manager.filter(pk=pk), pk=-7_777_777_777
+    lambda pk: get_user_model()._default_manager.filter(pk=pk), pk=2_000_000_001
 )
 
 
