@@ -34,13 +34,14 @@ from chinese_calendar import constants as package_data
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, DateTimeField, F, FilteredRelation, Q, Value, When
+from django.db.models import Case, DateTimeField, F, FilteredRelation, Q, QuerySet, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Notification
 from accounts.services import Notice, accounts_lock, free_text_problem, notify_batch
+from common.prepared import PreparedQuery
 
 from . import holiday_law
 from .models import OPEN_STATES, Application, CalendarDay, CalendarYear
@@ -88,6 +89,28 @@ def _span(working_days: int) -> datetime.timedelta:
     return datetime.timedelta(days=abs(working_days) * 7 // 5 + 45)
 
 
+def _window(
+    first: datetime.date, last: datetime.date, first_year: int, last_year: int
+) -> QuerySet[CalendarYear, tuple[int, datetime.date | None, bool | None]]:
+    in_window = FilteredRelation("days", condition=Q(days__date__range=(first, last)))
+    return (
+        CalendarYear.objects.filter(year__range=(first_year, last_year))
+        .annotate(in_window=in_window)
+        .order_by()
+        .values_list("year", "in_window__date", "in_window__is_working_day")
+    )
+
+
+# Built once per process: every page that shows working days left reads a window.
+_WINDOW = PreparedQuery(
+    _window,
+    first=datetime.date(1901, 1, 2),
+    last=datetime.date(1901, 1, 3),
+    first_year=1901,
+    last_year=1902,
+)
+
+
 class WorkingCalendar:
     """The official calendar between two dates, read with one query. Asking about a date outside
     that window reads a further window (one more query)."""
@@ -103,17 +126,11 @@ class WorkingCalendar:
         # One query for both the published years and their exceptions in the window: every
         # published year comes back at least once (with no date if none of its exceptions falls
         # in the window), because the window is a condition of the join, not of the rows.
-        in_window = FilteredRelation("days", condition=Q(days__date__range=(first, last)))
-        rows = (
-            CalendarYear.objects.filter(year__range=(first.year, last.year))
-            .annotate(in_window=in_window)
-            .order_by()
-            .values_list("year", "in_window__date", "in_window__is_working_day")
-        )
+        rows = _WINDOW.list(first=first, last=last, first_year=first.year, last_year=last.year)
         for year, day, working in rows:
             self._published.add(year)
             if day is not None:
-                self._exceptions[day] = working
+                self._exceptions[day] = bool(working)
 
     def _cover(self, day: datetime.date) -> None:
         if day < self._first:

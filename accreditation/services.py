@@ -45,6 +45,7 @@ from accounts.services import (
     transaction_record,
     webhook_event_record,
 )
+from common.prepared import PreparedQuery
 from common.records import ExportParts, rows_of
 from outcomes.models import LearningOutcome
 from outcomes.review import outcome_evidence_supplement, outcome_review_status_set
@@ -856,6 +857,19 @@ def applications_of(*, account: LearningAccount) -> QuerySet[Application]:
         )
         .order_by("-submitted_at", "-id")
     )
+
+
+def applications_list_of(*, account: LearningAccount) -> list[Application]:
+    """``applications_of`` as a list, by a statement built once per process: the dashboard
+    and the file page read it on every view, and its six joins cost the ORM more Python to
+    build than PostgreSQL spends answering them."""
+    return _APPLICATIONS.list(account=account.pk)
+
+
+_APPLICATIONS: PreparedQuery[Application] = PreparedQuery(
+    lambda account: applications_of(account=LearningAccount(pk=account)),
+    account=2_000_000_001,
+)
 
 
 QUEUE_ORDERINGS = {

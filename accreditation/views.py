@@ -49,6 +49,7 @@ from .forms import (
     WithdrawForm,
 )
 from .models import UNDECIDED_STATES, Application, ApplicationEvent, ApplicationState
+from .queue_rows import queue_rows
 from .workflow import allowed_actions
 
 days_left_set = services.days_left_set
@@ -328,14 +329,18 @@ class QueuePage(RoleRequiredMixin, View):
             ordering=filters.get("ordering", "due_on"),
         )
         page = Paginator(applications, PER_PAGE).get_page(request.GET.get("page"))
-        days_left_set(page.object_list)
         context = {
             "form": form,
             "page": page,
             "query": urlencode(filters),
             "is_management": is_management,
-            # Each row links to "<prefix><pk>/": one reverse for the page, none per row.
-            "application_prefix": reverse("centre-application", args=[0]).removesuffix("0/"),
+            # Made in Python (queue_rows.py); each links to "<prefix><pk>/": one reverse for
+            # the page, none per row.
+            "rows": queue_rows(
+                days_left_set(page.object_list),
+                prefix=reverse("centre-application", args=[0]).removesuffix("0/"),
+                is_management=is_management,
+            ),
         }
         return render(request, "accreditation/queue.html", context)
 

@@ -14,11 +14,11 @@ from accounts.models import LearningAccount
 from accounts.services import account_totals, staff_accesses_of
 from accreditation.catalogue import catalogue_matches_of_account
 from accreditation.models import UNDECIDED_STATES
-from accreditation.services import applications_of
+from accreditation.services import applications_list_of
 from accreditation.views import days_left_set
 from common.pdf import BankDocument
 from outcomes.models import LearningOutcome
-from outcomes.services import outcomes_in_file
+from outcomes.services import outcomes_in_file, outcomes_in_file_without_evidence
 from transfers.services import learning_goals_of
 
 
@@ -57,7 +57,7 @@ def accreditation_of(
     latest: dict[int, Any] = {}
     if any(o.status != LearningOutcome.Status.SAVED for o in outcomes):
         # Newest first: the first application seen of an outcome is its latest.
-        for application in applications_of(account=account):
+        for application in applications_list_of(account=account):
             latest.setdefault(application.outcome_id, application)
     days_left_set(latest.values())
     for outcome in outcomes:
@@ -80,8 +80,7 @@ def learner_dashboard_of(account: LearningAccount) -> LearnerDashboard:
     """The dashboard of ``account``, read with its totals (``account_with_totals_of``)."""
     hours, credits = account.hours, account.credits  # type: ignore[attr-defined]
     # The dashboard lists no evidence: the outcomes without their files.
-    in_file = outcomes_in_file(account=account).prefetch_related(None)
-    outcomes = accreditation_of(account, list(in_file))
+    outcomes = accreditation_of(account, outcomes_in_file_without_evidence(account=account))
     pending = [
         o.latest_application  # type: ignore[attr-defined]
         for o in outcomes

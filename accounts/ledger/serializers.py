@@ -5,6 +5,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 
 from accounts.identity.numbers import IdType
 from accounts.ledger.models import LearningAccount, StaffAccess
@@ -47,12 +48,31 @@ class LearningAccountSerializer(serializers.ModelSerializer):
     for declared fields. They depend on the class alone (all read-only, no context)."""
 
     _built_fields: Any = None
+    _shared_readable: Any = None
 
     def get_fields(self) -> Any:
         cls = type(self)
         if cls.__dict__.get("_built_fields") is None:
             cls._built_fields = super().get_fields()
         return copy.deepcopy(cls._built_fields)
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        """DRF's, without copying and binding the fields for each serializer: the readable
+        fields of one serializer, bound once per process, are only read here (each field's
+        ``get_attribute`` and ``to_representation`` depend on the instance alone)."""
+        cls = type(self)
+        fields = cls.__dict__.get("_shared_readable")
+        if fields is None:
+            fields = cls._shared_readable = list(cls()._readable_fields)
+        out: dict[str, Any] = {}
+        for field in fields:
+            try:
+                attribute = field.get_attribute(instance)
+            except SkipField:
+                continue
+            value = None if attribute is None else field.to_representation(attribute)
+            out[field.field_name] = value
+        return out
 
     account_number = serializers.CharField(source="number", read_only=True)
     name = serializers.CharField(source="holder.name", read_only=True)

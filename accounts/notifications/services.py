@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -35,6 +35,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.core.models import User
 from accounts.ledger.models import LearningAccount
 from accounts.notifications.models import Notification
+from common.prepared import PreparedQuery
 from common.tasks import task_after_commit
 
 logger = logging.getLogger(__name__)
@@ -487,8 +488,23 @@ def notices_params(*, kind: str, key_prefix: str) -> list[Any]:
 
 
 def notifications_unread_count(*, user: User) -> int:
-    """One query, answered from the partial index of unread notices."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """One query, answered from the partial index of unread notices; its SQL is built once
+    per process (every signed-in page asks)."""
+    counted = _UNREAD_COUNT.first(recipient=user.pk)
+    return counted or 0
+
+
+# Grouped by the one recipient: no row when nothing is unread.
+_UNREAD_COUNT: PreparedQuery[int] = PreparedQuery(
+    lambda recipient: (
+        Notification.objects.filter(recipient_id=recipient, read_at__isnull=True)
+        .order_by()
+        .values("recipient_id")
+        .annotate(n=Count("id"))
+        .values_list("n", flat=True)
+    ),
+    recipient=2_000_000_001,
+)
 
 
 def notifications_mark_read(*, user: User, ids: list[int] | None) -> int:

@@ -277,3 +277,14 @@ def test_a_token_header_with_bytes_that_are_not_utf8_is_refused_not_a_server_err
     response = api_client.get("/api/v1/auth/user/")
 
     assert response.status_code == 401
+
+
+def test_each_token_reads_its_own_holder_when_calls_alternate(api_client, learner, reviewer):
+    tokens = {"alice": token_for(api_client, "alice"), "rita": token_for(api_client, "rita")}
+
+    roles = []
+    for name in ("alice", "rita", "alice", "rita"):
+        api_client.credentials(HTTP_AUTHORIZATION=f"Token {tokens[name]}")
+        roles.append(api_client.get("/api/v1/auth/user/").json()["role"])
+
+    assert roles == ["learner", "centre_reviewer", "learner", "centre_reviewer"]
