@@ -208,6 +208,15 @@ if DATABASE_URL:
         }
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    if _db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PGBOUNCER", False):
+        # Behind PgBouncer in transaction mode each transaction (each statement in autocommit)
+        # may run on another server connection, so nothing may outlive one (ADR 0024):
+        # .iterator() would declare a server-side cursor WITH HOLD in autocommit, and
+        # psycopg's prepared statements (PgBouncer < 1.21 does not track them) would be
+        # missing on the next server. Django already leaves prepare_threshold at None; said
+        # here so that no OPTIONS change turns it on behind the pooler.
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _db.setdefault("OPTIONS", {})["prepare_threshold"] = None
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     _db = {

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -90,8 +90,8 @@ def test_the_same_key_with_another_body_is_refused_with_422(api_client, world, l
 
 @contextmanager
 def first_request_running(user, key: str) -> Iterator[None]:
-    """The first request with ``key`` is running in another process: on PostgreSQL it holds
-    the key's advisory lock (on another connection) for as long as it runs."""
+    """The first request with ``key`` is running in another process: on PostgreSQL its
+    transaction holds the key's advisory lock (on another connection) for as long as it runs."""
     if connection.vendor != "postgresql":
         yield
         return
@@ -99,12 +99,12 @@ def first_request_running(user, key: str) -> Iterator[None]:
 
     def run() -> None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(user.pk, key)])
-            held.set()
-            finished.wait(30)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(user.pk, key)])
+                held.set()
+                finished.wait(30)
         finally:
-            connection.close()  # and its lock with it
+            connection.close()
 
     thread = threading.Thread(target=run)
     thread.start()
