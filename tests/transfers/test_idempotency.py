@@ -134,9 +134,9 @@ def test_a_key_still_in_progress_answers_409(api_client, world, learner):
 def test_a_key_left_in_progress_by_a_request_that_died_is_taken_over_at_once(
     postgres, api_client, world, learner
 ):
-    """The database restarted (or the web process was killed) in the middle of the first
-    request: its key stayed in progress, but no request holds it, so the retry runs now
-    instead of getting 409 for ten minutes."""
+    """A key left in progress (the first request's process was killed while it ran, under a
+    version that committed the claim apart; now the claim goes with its transaction) that no
+    request holds: the retry runs now instead of getting 409 for ten minutes."""
     api_client.force_authenticate(learner)
     IdempotencyKey.objects.create(
         user=learner, key="key-4", fingerprint=fingerprint("POST", URL, body(world))
