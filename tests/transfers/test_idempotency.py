@@ -239,3 +239,26 @@ def test_an_uploaded_file_counts_by_its_content_not_only_its_name():
     assert with_file(b"name,phone\n\xe5\xbc\xa0,13900000001\n") != with_file(
         b"name,phone\n\xe6\x9d\x8e,13900000002\n"
     )
+
+
+@pytest.mark.django_db
+def test_a_request_that_fails_half_way_leaves_nothing_and_its_retry_runs(
+    api_client, world, learner, monkeypatch
+):
+    # The transfer is written, then the answer cannot be made: nothing of it stays, the key
+    # neither (no 409 for the retry), whatever connection the next request gets.
+    api_client.force_authenticate(learner)
+
+    def broken(**kwargs: Any):
+        raise RuntimeError("the answer could not be made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("transfers.transfer_api.transfers_visible_to", broken)
+        with pytest.raises(RuntimeError):
+            post(api_client, body(world), "key-5")
+
+    assert not TransferApplication.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+    retry = post(api_client, body(world), "key-5")
+    assert retry.status_code == 201, retry.content
+    assert TransferApplication.objects.count() == 1
