@@ -476,6 +476,13 @@ def prepare_database(server: str, name: str, fresh: bool) -> None:
             connections["default"].settings_dict["NAME"] = template
             call_command("migrate", verbosity=0)
             connections.close_all()
+        # PostgreSQL copies only a database nobody is connected to: behind PgBouncer its idle
+        # server connections to the template are ended first.
+        connection.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [template],
+        )
         connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     connections["default"].settings_dict["NAME"] = name
 

@@ -586,23 +586,21 @@ def seed(*, accounts: int, start: int = 0, out: Callable[[str], None] = print) -
     t = Tables(next_id=_next_ids())
     now = timezone.now()
     rows = 0
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-    try:
-        for chunk_start in range(start, start + accounts, CHUNK):
-            chunk_end = min(chunk_start + CHUNK, start + accounts)
-            with transaction.atomic():
-                for i in range(chunk_start, chunk_end):
-                    _account_rows(i, ref, t, now)
-                rows += _copy(t)
-            elapsed = time.perf_counter() - started
-            out(
-                f"  {chunk_end - start:>9,} accounts  {rows:>11,} rows  "
-                f"{elapsed:7.1f} s  {rows / elapsed:9,.0f} rows/s"
-            )
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = DEFAULT")
+    for chunk_start in range(start, start + accounts, CHUNK):
+        chunk_end = min(chunk_start + CHUNK, start + accounts)
+        with transaction.atomic():
+            # For this transaction only: behind PgBouncer in transaction mode the next one may
+            # run on another server connection, which a session-wide SET would not reach.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL session_replication_role = replica")
+            for i in range(chunk_start, chunk_end):
+                _account_rows(i, ref, t, now)
+            rows += _copy(t)
+        elapsed = time.perf_counter() - started
+        out(
+            f"  {chunk_end - start:>9,} accounts  {rows:>11,} rows  "
+            f"{elapsed:7.1f} s  {rows / elapsed:9,.0f} rows/s"
+        )
     load_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:
         for table in COLUMNS:

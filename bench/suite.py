@@ -100,7 +100,14 @@ def pgbench(*, seconds: int, clients: int, scale: int, database: str) -> dict[st
     if url.password:
         env["PGPASSWORD"] = url.password
     subprocess.run(
-        ["psql", *connect, "-d", "postgres", "-qc", f'DROP DATABASE IF EXISTS "{database}"'],
+        [
+            "psql",
+            *connect,
+            "-d",
+            "postgres",
+            "-qc",
+            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+        ],
         env=env,
         check=True,
         capture_output=True,

@@ -216,6 +216,15 @@ def database_from_url(url: str, connect_timeout: int) -> dict[str, Any]:
         }
     if db["ENGINE"] == "django.db.backends.postgresql":
         db.setdefault("OPTIONS", {})["connect_timeout"] = connect_timeout
+    if db["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PGBOUNCER", False):
+        # Behind PgBouncer in transaction mode each transaction (each statement in autocommit)
+        # may run on another server connection, so nothing may outlive one (ADR 0029):
+        # .iterator() would declare a server-side cursor WITH HOLD in autocommit, and
+        # psycopg's prepared statements (PgBouncer < 1.21 does not track them) would be
+        # missing on the next server. Django already leaves prepare_threshold at None; said
+        # here so that no OPTIONS change turns it on behind the pooler.
+        db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        db.setdefault("OPTIONS", {})["prepare_threshold"] = None
     return db
 
 

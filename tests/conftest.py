@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
-from . import flush
+from . import flush, pooler
 from .people import (  # noqa: F401 - fixtures
     centre,
     centre_admin,
@@ -72,17 +72,30 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     if db["ENGINE"] == "django.db.backends.postgresql":
         options = db.setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
+        if pooler.behind_pgbouncer():
+            # A test database left by an earlier run is dropped before it is made again.
+            pooler.database_release(db.get("TEST", {}).get("NAME") or f"test_{db['NAME']}")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     """The same for the processes the tests start (Celery workers, gunicorn), which connect to
-    the test database by its URL."""
+    the test database by its URL (and for every connection behind PgBouncer, which ignores the
+    connection's own ``options``)."""
     if connection.vendor != "postgresql":
+        yield
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         name = connection.ops.quote_name(connection.settings_dict["NAME"])
         cursor.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
+    if pooler.behind_pgbouncer():
+        # PgBouncer's server connections from the migrations predate the setting.
+        pooler.database_release(connection.settings_dict["NAME"])
+    yield
+    if pooler.behind_pgbouncer():
+        # Then the test database can be dropped.
+        connections.close_all()
+        pooler.database_release(connection.settings_dict["NAME"])
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -2,16 +2,20 @@
 
 A client that did not hear the answer may send the same request again with the same key:
 
-- the first request claims the key (a row committed at once, *in progress*), runs, and stores
-  its answer (status and body) with the key;
+- the first request claims the key (a row, *in progress*), runs, and stores its answer (status
+  and body) with the key, all in one transaction;
 - a retry with the same key and the same request gets the stored answer and creates nothing;
 - the same key with a different request (method, path or body) is refused with 422;
 - a key whose first request is still running answers 409: retry later.
 
-On PostgreSQL the request holds a session advisory lock on its key while it runs, so "still
-running" means exactly that: a key left *in progress* by a request whose process or database
-connection died (a killed worker, a database restart) holds no lock, and the next retry takes it
-over at once. Elsewhere (SQLite) such a key is taken over after :data:`ABANDONED_AFTER`.
+On PostgreSQL the request's transaction holds an advisory lock on its key
+(``pg_try_advisory_xact_lock``), so "still running" means exactly that: a retry that cannot take
+the lock answers 409, and when the first request's process or database connection dies (a killed
+worker, a database restart) its transaction, its claim and its lock go together. The lock is
+transaction-scoped, not held by the session, so that it works behind PgBouncer in transaction
+mode, where each transaction may run on another server connection (ADR 0029). A key left *in
+progress* by an earlier version is taken over at once by the request holding its lock;
+elsewhere (SQLite) after :data:`ABANDONED_AFTER`.
 
 Keys are per user and expire after :data:`KEY_TTL`; :func:`idempotency_keys_purge` (a beat task)
 deletes expired ones. Only successful answers are stored: after a refusal (4xx, such as a
@@ -29,7 +33,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
@@ -92,30 +96,23 @@ def _lock_id(user_id: int, key: str) -> int:
 
 
 def _lock_take(lock_id: int) -> bool | None:
-    """PostgreSQL: take the key's session advisory lock without waiting; whether it was free.
-    Other databases: None (no such locks)."""
+    """PostgreSQL: take the key's advisory lock for the current transaction without waiting;
+    whether it was free. Other databases: None (no such locks)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [lock_id])
         row = cursor.fetchone()
     return bool(row and row[0])
-
-
-def _lock_release(lock_id: int) -> None:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-    except DatabaseError:
-        pass  # the connection is gone, and its locks with it
 
 
 def _claim(
     *, user_id: int, key: str, print_: str, locked: bool = False
 ) -> IdempotencyKey | Response:
-    """Insert the key as in progress, committed at once so that a concurrent retry sees it;
-    or the answer to give when the key is already known. ``locked``: this request holds the
-    key's advisory lock, so a key in progress was left by a request that died."""
+    """Insert the key as in progress (in the request's transaction: a concurrent retry is kept
+    out by the lock, or on SQLite by the database's write lock); or the answer to give when the
+    key is already known. ``locked``: this request holds the key's advisory lock, so a key in
+    progress was left by a request that died."""
     now = timezone.now()
     IdempotencyKey.objects.filter(user_id=user_id, key=key, created_at__lt=now - KEY_TTL).delete()
     IdempotencyKey.objects.filter(
@@ -193,15 +190,13 @@ def idempotent(method: Handler) -> Handler:
                 status=status.HTTP_400_BAD_REQUEST,
             )
         user_id = int(request.user.pk or 0)
-        lock_id = _lock_id(user_id, key)
-        locked = _lock_take(lock_id)
-        if locked is False:  # its first request is running now, in another process
-            return _conflict()
-        try:
+        # One transaction holds the lock, the claim, what the request creates and its stored
+        # answer: the lock ends with it, whichever server connection a pooler gave it.
+        with transaction.atomic():
+            locked = _lock_take(_lock_id(user_id, key))
+            if locked is False:  # its first request is running now, in another process
+                return _conflict()
             return _run_once(view, request, method, args, kwargs, user_id, key, locked is True)
-        finally:
-            if locked:
-                _lock_release(lock_id)
 
     wrapper.idempotent = True  # type: ignore[attr-defined]  # the schema documents the header
     return wrapper
@@ -241,9 +236,7 @@ def _run_once(
     except _ServerError as failed:
         IdempotencyKey.objects.filter(pk=claimed.pk).delete()
         return failed.response
-    except BaseException:
-        IdempotencyKey.objects.filter(pk=claimed.pk).delete()
-        raise
+    # Anything else propagates: the caller's transaction rolls back, the claim with it.
     return response
 
 

@@ -52,14 +52,15 @@ StagedRow = tuple[Any, ...]
 
 def stage_create() -> None:
     """The staging table, empty. Temporary: it lives in this connection only and, created in
-    the import's transaction, goes with it when that is rolled back."""
+    the import's transaction, goes with it when that ends (``ON COMMIT DROP``: behind PgBouncer
+    in transaction mode the server connection passes to another client after it)."""
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {STAGE}")
         cursor.execute(
             f"CREATE TEMPORARY TABLE {STAGE} (row_no integer PRIMARY KEY, name text, "
             "id_type text, idx text, enc text, masked text, birth date, gender text, "
             "phone text, email text, email_key text, account_id bigint, number text, "
-            "password text)"
+            "password text)" + (" ON COMMIT DROP" if connection.vendor == "postgresql" else "")
         )
         cursor.execute(f"CREATE INDEX {STAGE}_number ON {STAGE} (number)")
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -90,8 +90,8 @@ def test_the_same_key_with_another_body_is_refused_with_422(api_client, world, l
 
 @contextmanager
 def first_request_running(user, key: str) -> Iterator[None]:
-    """The first request with ``key`` is running in another process: on PostgreSQL it holds
-    the key's advisory lock (on another connection) for as long as it runs."""
+    """The first request with ``key`` is running in another process: on PostgreSQL its
+    transaction holds the key's advisory lock (on another connection) for as long as it runs."""
     if connection.vendor != "postgresql":
         yield
         return
@@ -99,12 +99,12 @@ def first_request_running(user, key: str) -> Iterator[None]:
 
     def run() -> None:
         try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_id(user.pk, key)])
-            held.set()
-            finished.wait(30)
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_id(user.pk, key)])
+                held.set()
+                finished.wait(30)
         finally:
-            connection.close()  # and its lock with it
+            connection.close()
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -134,9 +134,9 @@ def test_a_key_still_in_progress_answers_409(api_client, world, learner):
 def test_a_key_left_in_progress_by_a_request_that_died_is_taken_over_at_once(
     postgres, api_client, world, learner
 ):
-    """The database restarted (or the web process was killed) in the middle of the first
-    request: its key stayed in progress, but no request holds it, so the retry runs now
-    instead of getting 409 for ten minutes."""
+    """A key left in progress (the first request's process was killed while it ran, under a
+    version that committed the claim apart; now the claim goes with its transaction) that no
+    request holds: the retry runs now instead of getting 409 for ten minutes."""
     api_client.force_authenticate(learner)
     IdempotencyKey.objects.create(
         user=learner, key="key-4", fingerprint=fingerprint("POST", URL, body(world))
@@ -239,3 +239,26 @@ def test_an_uploaded_file_counts_by_its_content_not_only_its_name():
     assert with_file(b"name,phone\n\xe5\xbc\xa0,13900000001\n") != with_file(
         b"name,phone\n\xe6\x9d\x8e,13900000002\n"
     )
+
+
+@pytest.mark.django_db
+def test_a_request_that_fails_half_way_leaves_nothing_and_its_retry_runs(
+    api_client, world, learner, monkeypatch
+):
+    # The transfer is written, then the answer cannot be made: nothing of it stays, the key
+    # neither (no 409 for the retry), whatever connection the next request gets.
+    api_client.force_authenticate(learner)
+
+    def broken(**kwargs: Any):
+        raise RuntimeError("the answer could not be made")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("transfers.transfer_api.transfers_visible_to", broken)
+        with pytest.raises(RuntimeError):
+            post(api_client, body(world), "key-5")
+
+    assert not TransferApplication.objects.exists()
+    assert not IdempotencyKey.objects.exists()
+    retry = post(api_client, body(world), "key-5")
+    assert retry.status_code == 201, retry.content
+    assert TransferApplication.objects.count() == 1

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import connection
 
+from tests.pooler import database_release
 from tests.processes import free_port, stop, subprocess_env
 
 ROOT = Path(settings.BASE_DIR)
@@ -177,6 +178,9 @@ def two_portals(tmp_path: Path) -> Iterator[tuple[Portal, Portal]]:
         b = _portal("b", "乙", names["b"], tmp_path)
         _admin(f'CREATE DATABASE "{names["a"]}"')
         _migrate(a)
+        # PostgreSQL copies only a database nobody is connected to; behind PgBouncer, its idle
+        # server connections from the migrations are.
+        database_release(names["a"])
         # B starts as a copy of A's empty, migrated database: one migration run for both.
         _admin(f'CREATE DATABASE "{names["b"]}" TEMPLATE "{names["a"]}"')
         for portal in (a, b):
