@@ -127,9 +127,9 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         account=account,
         programme=programme,
         applicable=[
-            (line.outcome.pk, line.credits)
+            (line.rule.entry_id, line.credits)
             for line in path.courses
-            if line.can_apply and line.outcome
+            if line.can_apply and line.rule
         ],
         course_credits={
             item.course_id: item.credits
