@@ -605,10 +605,6 @@ def transfer_item_decide(
                     )
                 }
             )
-        # The move first: a course that cannot be accepted (decided already, say) is told so,
-        # not refused by its basis or a cap.
-        if not TRANSFER_ITEM.is_allowed(item.state, action):
-            raise TRANSFER_ITEM.refuse(item.state, action)
         # The basis, re-checked under the locks: a revocation takes the same account lock before
         # it writes anything, so it is either committed and seen here (the course is refused),
         # or it waits for this acceptance and then flags it (transfers_on_revocation).
@@ -622,6 +618,10 @@ def transfer_item_decide(
                     % {"outcome": item.outcome.title}
                 }
             )
+        # The move before the caps: a course that cannot be accepted (decided already, say) is
+        # told so, not refused by a cap.
+        if not TRANSFER_ITEM.is_allowed(item.state, action):
+            raise TRANSFER_ITEM.refuse(item.state, action)
         if action == Action.ACCEPT and (refusals := acceptance_caps_refusals(item=item)):
             # The programme's caps (ADR 0027), counted behind the account lock: of two
             # acceptances at once, the second sees the first.
