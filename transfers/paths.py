@@ -34,7 +34,7 @@ from .models import (
     TransferItem,
     TransferItemState,
 )
-from .preassessments import preassessment_bindings
+from .preassessments import binding_for, preassessment_bindings
 from .programme_rules import RuleState, programme_rule_states
 from .rules import conversion_rules_current
 from .services import accredited_versions_of
@@ -100,6 +100,10 @@ class Holdings:
     accredited_by_entry: dict[int, list[LearningOutcome]]
     hopeful_by_entry: dict[int, list[LearningOutcome]]
     items: list[TransferItem]
+    # Her yes answers to pre-assessments binding today, (entry id, course id) -> most credits
+    # first (ADR 0028), and course id -> the entries bound for it.
+    bindings: dict[tuple[int, int], list[PreAssessment]] = field(default_factory=dict)
+    bound_entries: dict[int, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,23 +117,20 @@ class Offer:
 
 
 def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
-    """Compare the learner's outcomes with ``programme``'s courses (eight queries: a
-    pre-assessment's binding yes is read too), and show
-    where the learner stands with the programme's rules (one query when it has none; with
-    rules, their categories and the counting against the caps, up to six)."""
+    """Compare the learner's outcomes with ``programme``'s courses (eight queries: her binding
+    yes answers to pre-assessments are read with her holdings), and show where the learner
+    stands with the programme's rules (one query when it has none; with rules, their
+    categories and the counting against the caps, up to six)."""
     offer = offers_of([programme])[programme.pk]
     holdings = holdings_of(account=account)
-    offer, binding_of_course = bound_offer(account=account, offer=offer)
     path = path_of(programme=programme, offer=offer, holdings=holdings)
-    for line in path.courses:
-        line.binding = binding_of_course.get(line.course.pk)
     path.rules, path.rule_states = programme_rule_states(
         account=account,
         programme=programme,
         applicable=[
-            (line.outcome.pk, line.credits)
+            (line.rule.entry_id, line.credits)
             for line in path.courses
-            if line.can_apply and line.outcome
+            if line.can_apply and line.rule
         ],
         course_credits={
             item.course_id: item.credits
@@ -138,42 +139,6 @@ def learning_path(*, account: LearningAccount, programme: Programme) -> Path:
         },
     )
     return path
-
-
-def bound_offer(
-    *, account: LearningAccount, offer: Offer
-) -> tuple[Offer, dict[int, PreAssessment]]:
-    """``offer`` as it stands for this learner: a binding yes to a pre-assessment counts under
-    the rule version it bound, instead of the one in effect now (or where none is any more), as
-    transfer_apply makes it (ADR 0028). One query, and one more when a bound rule's entry is not
-    among the offer's. Course id -> the binding, for the path to show."""
-    bindings = preassessment_bindings(account=account, course_ids=[c.pk for c in offer.courses])
-    if not bindings:
-        return offer, {}
-    rules_by_course = dict(offer.rules_by_course)
-    binding_of_course: dict[int, PreAssessment] = {}
-    for (entry_id, course_id), found in bindings.items():
-        bound = found[0]
-        binding_of_course.setdefault(course_id, bound)
-        if bound.rule is not None:
-            rules = [r for r in rules_by_course.get(course_id, []) if r.entry_id != entry_id]
-            rules_by_course[course_id] = [*rules, bound.rule]
-    versions_by_entry = dict(offer.versions_by_entry)
-    missing = {r.entry_id for rules in rules_by_course.values() for r in rules} - set(
-        versions_by_entry
-    )
-    if missing:
-        versions_by_entry.update(
-            {v.entry_id: v for v in catalogue_current().filter(entry_id__in=list(missing))}
-        )
-    return (
-        Offer(
-            courses=offer.courses,
-            rules_by_course=rules_by_course,
-            versions_by_entry=versions_by_entry,
-        ),
-        binding_of_course,
-    )
 
 
 def offers_of(programmes: Sequence[Programme]) -> dict[int, Offer]:
@@ -204,7 +169,8 @@ def offers_of(programmes: Sequence[Programme]) -> dict[int, Offer]:
 
 
 def holdings_of(*, account: LearningAccount) -> Holdings:
-    """The learner's :class:`Holdings` (four queries at most)."""
+    """The learner's :class:`Holdings` (five queries at most: her binding yes answers for any
+    course are one)."""
     outcomes = outcomes_towards_courses(account=account)
     accredited = accredited_versions_of(
         o.pk for o in outcomes if o.status == LearningOutcome.Status.ACCREDITED
@@ -228,8 +194,16 @@ def holdings_of(*, account: LearningAccount) -> Holdings:
     hopeful_by_entry: dict[int, list[LearningOutcome]] = {}
     for outcome_id, version in hopeful.items():
         hopeful_by_entry.setdefault(version.entry_id, []).append(by_id[outcome_id])
+    bindings = preassessment_bindings(account=account)
+    bound_entries: dict[int, list[int]] = {}
+    for entry_id, course_id in bindings:
+        bound_entries.setdefault(course_id, []).append(entry_id)
     return Holdings(
-        accredited_by_entry=accredited_by_entry, hopeful_by_entry=hopeful_by_entry, items=items
+        accredited_by_entry=accredited_by_entry,
+        hopeful_by_entry=hopeful_by_entry,
+        items=items,
+        bindings=bindings,
+        bound_entries=bound_entries,
     )
 
 
@@ -266,13 +240,26 @@ def path_of(*, programme: Programme, offer: Offer, holdings: Holdings) -> Path:
                 )
             )
             continue
-        line = _best_line(course, rules, accredited_by_entry, used, status=MATCH)
+        line = _best_line(course, rules, accredited_by_entry, used, holdings, status=MATCH)
         if line is not None and line.outcome is not None:
             used.add(line.outcome.pk)  # one outcome counts for one course of the programme
         else:
-            line = _best_line(course, rules, hopeful_by_entry, set(), status=MAYBE)
+            line = _best_line(course, rules, hopeful_by_entry, set(), holdings, status=MAYBE)
         if line is None:
-            line = CourseOnPath(course=course, status=MISS)
+            # A yes naming no outcome binds whichever outcome of its entry she obtains.
+            line = CourseOnPath(
+                course=course,
+                status=MISS,
+                binding=next(
+                    (
+                        prea
+                        for entry_id in holdings.bound_entries.get(course.pk, [])
+                        for prea in holdings.bindings[(entry_id, course.pk)]
+                        if prea.outcome_id is None
+                    ),
+                    None,
+                ),
+            )
         line.covering = covering
         line.rules = rules
         lines.append(line)
@@ -296,14 +283,43 @@ def _best_line(
     rules: list[ConversionRule],
     outcomes_by_entry: dict[int, list[LearningOutcome]],
     used: set[int],
+    holdings: Holdings,
     *,
     status: str,
 ) -> CourseOnPath | None:
-    """The rule giving the most credits for which the learner has a free outcome."""
-    for rule in sorted(rules, key=lambda r: (-r.credits, r.pk)):
-        for outcome in outcomes_by_entry.get(rule.entry_id, []):
-            if outcome.pk not in used:
-                return CourseOnPath(
-                    course=course, status=status, outcome=outcome, rule=rule, credits=rule.credits
+    """The most credits for which the learner has a free outcome: under the rule in effect for
+    its entry, or, where a binding yes covers that outcome, under the rule version and credits
+    it bound, chosen per outcome as transfer_apply chooses (``binding_for``)."""
+    current: dict[int, ConversionRule] = {}
+    for in_effect in sorted(rules, key=lambda r: (-r.credits, r.pk)):
+        current.setdefault(in_effect.entry_id, in_effect)
+    entries = [
+        *current,
+        *(e for e in holdings.bound_entries.get(course.pk, []) if e not in current),
+    ]
+    best: tuple[tuple[Decimal, int, int], CourseOnPath] | None = None
+    for entry_id in entries:
+        for position, outcome in enumerate(outcomes_by_entry.get(entry_id, [])):
+            if outcome.pk in used:
+                continue
+            bound = binding_for(
+                holdings.bindings, entry_id=entry_id, course_id=course.pk, outcome_id=outcome.pk
+            )
+            rule = bound.rule if bound is not None else current.get(entry_id)
+            if rule is None:
+                continue
+            credits = bound.credits if bound is not None and bound.credits else rule.credits
+            key = (-credits, rule.pk, position)
+            if best is None or key < best[0]:
+                best = (
+                    key,
+                    CourseOnPath(
+                        course=course,
+                        status=status,
+                        outcome=outcome,
+                        rule=rule,
+                        credits=credits,
+                        binding=bound,
+                    ),
                 )
-    return None
+    return best[1] if best is not None else None

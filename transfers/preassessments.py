@@ -359,23 +359,21 @@ def preassessment_withdraw(*, preassessment: PreAssessment, actor: User) -> PreA
 
 
 def preassessment_bindings(
-    *, account: LearningAccount, course_ids: Iterable[int], on: datetime.date | None = None
+    *,
+    account: LearningAccount,
+    course_ids: Iterable[int] | None = None,
+    on: datetime.date | None = None,
 ) -> dict[tuple[int, int], list[PreAssessment]]:
     """(entry id, course id) -> the yes answers binding on ``on`` (today) for the learner's
-    ``course_ids``; one query. A binding names an outcome or not (then any of hers accredited
-    against the entry): see :func:`binding_for`."""
+    ``course_ids`` (all her courses when ``None``: the what-if's one read); one query. A
+    binding names an outcome or not (then any of hers accredited against the entry): see
+    :func:`binding_for`."""
     day = on or beijing_today()
     found: dict[tuple[int, int], list[PreAssessment]] = {}
-    for prea in (
-        PreAssessment.objects.filter(
-            account=account,
-            course_id__in=list(course_ids),
-            state=State.YES,
-            valid_until__gte=day,
-        )
-        .select_related("rule__entry")
-        .order_by("-credits", "pk")
-    ):
+    answers = PreAssessment.objects.filter(account=account, state=State.YES, valid_until__gte=day)
+    if course_ids is not None:
+        answers = answers.filter(course_id__in=list(course_ids))
+    for prea in answers.select_related("rule__entry").order_by("-credits", "pk"):
         found.setdefault((prea.entry_id, prea.course_id), []).append(prea)
     return found
 

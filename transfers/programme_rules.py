@@ -36,7 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import LearningAccount, Role, User
 from accounts.services import user_acts_for_institution
 from accreditation.catalogue import beijing_today, version_supersede
-from accreditation.services import catalogue_versions_accredited
+from accreditation.models import CatalogueEntryVersion
 
 from .models import (
     COUNTING_STATES,
@@ -377,13 +377,16 @@ def programme_credits_required(programme: Programme) -> Decimal:
     ).quantize(Decimal("0.1"))
 
 
-def _sources_of(outcome_ids: Iterable[int]) -> dict[int, str]:
-    """Outcome id -> its source: the issuing body of the catalogue entry version its
-    accreditation used (ADR 0027)."""
-    return {
-        outcome_id: version.issuing_body.strip()
-        for outcome_id, version in catalogue_versions_accredited(outcome_ids=outcome_ids).items()
-    }
+def _sources_of(entry_ids: Iterable[int]) -> dict[int, str]:
+    """Catalogue entry id -> its source: the issuing body its latest version names (ADR 0027;
+    one query). A transfer's source is read from the entry of the conversion rule it records,
+    so that it counts as long as the transfer does, whatever becomes of the accreditation
+    (revoked and kept, say)."""
+    return dict(
+        CatalogueEntryVersion.objects.filter(entry_id__in=list(entry_ids))
+        .order_by("entry_id", "version")
+        .values_list("entry_id", "issuing_body")
+    )
 
 
 def cap_checks(
@@ -396,9 +399,9 @@ def cap_checks(
     exclude: Q | None = None,
 ) -> list[CapCheck]:
     """Each cap of ``rules`` with what counts against it for ``account`` in ``programme``, and
-    ``adding`` ((outcome id, credits), in the order asked) on top. ``accepted_only``: count
-    accepted courses only (an acceptance); else waiting ones too (an application).
-    ``exclude``: items not to count (those being added, already written)."""
+    ``adding`` ((catalogue entry id of the conversion rule, credits), in the order asked) on
+    top. ``accepted_only``: count accepted courses only (an acceptance); else waiting ones too
+    (an application). ``exclude``: items not to count (those being added, already written)."""
     if rules is None or not has_caps(rules):
         return []
     states = (
@@ -407,9 +410,14 @@ def cap_checks(
     items = TransferItem.objects.filter(account=account, programme=programme, state__in=states)
     if exclude is not None:
         items = items.exclude(exclude)
-    counted = list(items.values_list("outcome_id", "credits", "state", "decided_at"))
+    counted = list(items.values_list("rule__entry_id", "credits", "state", "decided_at"))
     sources = (
-        _sources_of({o for o, *_rest in counted} | {o for o, _c in adding})
+        {
+            entry_id: body.strip()
+            for entry_id, body in _sources_of(
+                {e for e, *_rest in counted} | {e for e, _c in adding}
+            ).items()
+        }
         if rules.max_credits_per_source is not None
         else {}
     )
@@ -434,22 +442,22 @@ def cap_checks(
             required=required,
         )
         checks.append(check)
-    for index, (_outcome, credits) in enumerate(adding):
+    for index, (_entry, credits) in enumerate(adding):
         for check in checks:
             check.adding += credits
             if check.first_over is None and check.exceeded:
                 check.first_over = index
     if rules.max_credits_per_source is not None:
         by_source: dict[str, CapCheck] = {}
-        for outcome_id, credits, _s, _d in counted:
-            source = sources.get(outcome_id, "")
+        for entry_id, credits, _s, _d in counted:
+            source = sources.get(entry_id, "")
             if source:
                 by_source.setdefault(
                     source,
                     CapCheck(rule=PER_SOURCE, cap=rules.max_credits_per_source, source=source),
                 ).used += credits
-        for index, (outcome_id, credits) in enumerate(adding):
-            source = sources.get(outcome_id, "")
+        for index, (entry_id, credits) in enumerate(adding):
+            source = sources.get(entry_id, "")
             if not source:
                 continue
             check = by_source.setdefault(
@@ -488,18 +496,20 @@ def transfer_caps_refusals(
 
 def acceptance_caps_refusals(*, item: TransferItem) -> list[str]:
     """An acceptance's refusals by the caps in force today: accepting ``item`` would take the
-    learner past them. The caller holds the learner's account lock."""
+    learner past them. Only the caps the item's credits count against refuse: a source the
+    item is not from may be past its cap already (lowered since), and that is not this
+    item's doing. The caller holds the learner's account lock."""
     return [
         check.message
         for check in cap_checks(
             account=item.account,
             programme=item.programme,
             rules=programme_caps_in_force(item.programme),
-            adding=[(item.outcome_id, item.credits)],
+            adding=[(item.rule.entry_id, item.credits)],
             accepted_only=True,
             exclude=Q(pk=item.pk),
         )
-        if check.exceeded
+        if check.first_over is not None
     ]
 
 
@@ -525,7 +535,7 @@ def programme_rule_states(
     course_credits: dict[int, Decimal] | None = None,
 ) -> tuple[ProgrammeRules | None, list[RuleState]]:
     """The rules in force for ``programme`` and, for each, where ``account`` stands.
-    ``applicable``: (outcome id, credits) the learner could apply for now (a cap they would
+    ``applicable``: (catalogue entry id, credits) the learner could apply for now (a cap they would
     go past is "would be exceeded"); ``course_credits``: course id -> credits transferred or
     asked for (accepted or waiting) towards the minimums."""
     rules = programme_rules_in_force(programme)

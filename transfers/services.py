@@ -325,7 +325,10 @@ def transfer_apply(
         for at, messages in transfer_caps_refusals(
             account=account,
             programme=programme,
-            adding=[(outcome.pk, rule.credits) for _c, outcome, rule, _b in planned],
+            adding=[
+                (rule.entry_id, bound.credits if bound and bound.credits else rule.credits)
+                for _c, _o, rule, bound in planned
+            ],
         ).items():
             errors[_item_key(index_of[planned[at][0].pk], "course")] = messages
         if errors:
@@ -404,7 +407,7 @@ def _caps_refuse_applied(
     adding = list(
         TransferItem.objects.filter(application_id=application.pk)
         .order_by("pk")
-        .values_list("outcome_id", "credits")
+        .values_list("rule__entry_id", "credits")
     )
     return bool(
         transfer_caps_refusals(
@@ -501,7 +504,7 @@ def _locked_item(item: TransferItem) -> TransferItem:
     return (
         TransferItem.objects.select_for_update(of=("self",))
         .select_related(
-            "application", "course", "programme__institution", "outcome", "account__holder"
+            "application", "course", "programme__institution", "outcome", "account__holder", "rule"
         )
         .get(pk=item.pk)
     )
@@ -615,6 +618,10 @@ def transfer_item_decide(
                     % {"outcome": item.outcome.title}
                 }
             )
+        # The move before the caps: a course that cannot be accepted (decided already, say) is
+        # told so, not refused by a cap.
+        if not TRANSFER_ITEM.is_allowed(item.state, action):
+            raise TRANSFER_ITEM.refuse(item.state, action)
         if action == Action.ACCEPT and (refusals := acceptance_caps_refusals(item=item)):
             # The programme's caps (ADR 0027), counted behind the account lock: of two
             # acceptances at once, the second sees the first.

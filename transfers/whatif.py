@@ -19,7 +19,9 @@ entry whose rule gives the most credits (then the fewest hours), the largest fir
 shown by credits per learning hour, the best value first (the model holds no prerequisites).
 
 Both read the same few queries whatever the number of programmes: ``transfers.paths`` reads the
-learner's holdings once and every programme's offer at once, and compares them in memory.
+learner's holdings once and every programme's offer at once, and compares them in memory. Her
+binding yes answers to pre-assessments (ADR 0028) are among her holdings, read in one query for
+all her courses: a course she can apply for under a binding counts as it would on the path.
 """
 
 from __future__ import annotations
@@ -221,7 +223,7 @@ def what_if(
     kind: str = "",
 ) -> list[WhatIf]:
     """Every published programme matching the filters, ranked (see the module's docstring);
-    eight queries at most, however many programmes."""
+    nine queries at most, however many programmes."""
     programmes = list(programmes_for_what_if(institution=institution, level=level, kind=kind))
     return what_if_of(account=account, programmes=programmes)
 
@@ -241,7 +243,7 @@ def what_if_of(*, account: LearningAccount, programmes: Sequence[Programme]) -> 
 
 
 def programme_plan(*, account: LearningAccount, programme: Programme) -> Plan:
-    """The plan to one programme (seven queries)."""
+    """The plan to one programme (eight queries)."""
     return what_if_of(account=account, programmes=[programme])[0].plan
 
 

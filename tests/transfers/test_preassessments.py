@@ -20,6 +20,7 @@ from tests.accounts.factories import (
     UserFactory,
 )
 from tests.accreditation.factories import SINCE, accredited_outcome, catalogue_version
+from tests.outcomes.factories import LearningOutcomeFactory
 from tests.transfers.factories import programme_with_courses, rule
 from tests.workflows import allowed_moves, forbidden_moves
 from transfers.models import (
@@ -37,6 +38,7 @@ from transfers.preassessments import (
     preassessment_withdraw,
 )
 from transfers.services import transfer_apply, transfer_item_decide
+from transfers.whatif import programme_plan, what_if_of
 from transfers.workflow import PREASSESSMENT
 
 pytestmark = pytest.mark.django_db
@@ -341,6 +343,39 @@ def test_a_yes_about_one_saved_outcome_binds_that_outcome_only(world):
     rule_changes(world, new_credits="1")
 
     assert apply(world, other).credits == Decimal("1")
+
+
+def test_the_path_does_not_offer_another_outcome_under_a_yes_about_one_outcome(world):
+    """The yes binds 李爱丽's saved training record (rule version 1, since ended); the
+    certificate she has accredited since is not the one asked about: no rule converts it."""
+    saved = LearningOutcomeFactory(account=world["account"], title="园长岗位培训记录")
+    answer_yes(world, ask(world, outcome=saved))
+    rule_changes(world, new_credits=None)
+    accredited = obtain(world)
+
+    line = learning_path(account=world["account"], programme=world["programme"]).courses[0]
+
+    assert (line.status, line.can_apply, line.binding) == ("miss", False, None)
+    with pytest.raises(ValidationError) as refused:
+        apply(world, accredited)
+    assert list(refused.value.message_dict) == ["items[0].outcome"]
+
+
+def test_the_what_if_and_the_plan_count_a_binding_yes(world):
+    """Rule version 1 (3 credits) ended after the yes; the learner then obtained the
+    certificate: the programme of 10 credits is 30 % covered now."""
+    answer_yes(world, ask(world))
+    rule_changes(world, new_credits=None)
+    obtain(world)
+
+    plan = programme_plan(account=world["account"], programme=world["programme"])
+    (row,) = what_if_of(account=world["account"], programmes=[world["programme"]])
+
+    assert [(line.course, line.credits) for line in plan.done] == [
+        (world["courses"][0], Decimal("3"))
+    ]
+    assert plan.credits_done == Decimal("3")
+    assert row.share_now == Decimal("0.3")
 
 
 # --- Bad input -------------------------------------------------------------------------------

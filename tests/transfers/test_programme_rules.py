@@ -20,7 +20,8 @@ from django.utils import timezone, translation
 
 from accounts.models import Role
 from accreditation.catalogue import beijing_today
-from accreditation.models import CatalogueEntryVersion
+from accreditation.models import CatalogueEntryVersion, Decision, Revocation
+from accreditation.services import accreditation_revoke
 from tests.accounts.factories import (
     CentreFactory,
     InstitutionFactory,
@@ -38,7 +39,7 @@ from transfers.programme_rules import (
     programme_rules_in_force,
     programme_rules_publish,
 )
-from transfers.services import transfer_apply, transfer_item_decide
+from transfers.services import transfer_apply, transfer_item_decide, transfer_item_keep
 
 pytestmark = pytest.mark.django_db
 
@@ -198,6 +199,57 @@ def test_an_acceptance_past_a_cap_set_after_the_application_is_refused(world):
     assert second.state == "pending"
     # Rejecting is never refused by a cap.
     transfer_item_decide(item=second, actor=world["officer"], decision="reject", reason="超限")
+
+
+def test_a_source_past_its_cap_does_not_refuse_a_course_from_another_source(world):
+    """Two sources: 重庆市教育委员会 took 6 credits before a cap of 5 per source was set; a
+    course from 重庆市人力资源和社会保障局 adds 3 to a source at 0, and is accepted."""
+    first, second, third = apply(world, 0, 1, 2).items.order_by("pk")
+    transfer_item_decide(item=first, actor=world["officer"], decision="accept")
+    transfer_item_decide(item=second, actor=world["officer"], decision="accept")
+    publish(world, max_credits_per_source="5")
+
+    transfer_item_decide(item=third, actor=world["officer"], decision="accept")
+
+    third.refresh_from_db()
+    assert third.state == "accepted"
+
+
+def test_a_course_kept_after_its_accreditation_was_revoked_still_counts_for_its_source(
+    world, management_admin
+):
+    item = apply(world, 0).items.get()
+    transfer_item_decide(item=item, actor=world["officer"], decision="accept")
+    accreditation_revoke(
+        decision=Decision.objects.get(application__outcome=world["outcomes"][0]),
+        actor=management_admin,
+        reason_code=Revocation.ReasonCode.CERTIFICATE_CANCELLED,
+        reason="证书被注销",
+    )
+    item.refresh_from_db()
+    transfer_item_keep(item=item, actor=world["officer"], reason="已核实学习经历")
+    publish(world, max_credits_per_source="5")
+
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as excinfo:
+        apply(world, 1)  # 重庆市教育委员会 again: 3 kept + 3 = 6 > 5
+
+    assert refusal(excinfo) == {
+        "items[0].course": [
+            "同一来源学分上限（重庆市教育委员会）：已认可 3.0 学分，本次 3.0 学分，上限 5.0 学分。"
+        ]
+    }
+
+
+def test_accepting_a_course_accepted_already_is_refused_as_a_move_not_by_a_cap(world):
+    first, second = apply(world, 0, 1).items.order_by("pk")
+    transfer_item_decide(item=first, actor=world["officer"], decision="accept")
+    transfer_item_decide(item=second, actor=world["officer"], decision="accept")
+    publish(world, max_credits_per_year="5")  # 3 + 3 already: a cap would refuse it too
+
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as excinfo:
+        transfer_item_decide(item=first, actor=world["officer"], decision="accept")
+
+    assert list(refusal(excinfo).values()) == [["处于“已同意”状态的课程不能执行“已同意”操作。"]]
 
 
 # --- Versions -------------------------------------------------------------------------------------
