@@ -197,6 +197,7 @@ def replica_usable(alias: str) -> bool:
 def replica_health_forget() -> None:
     """Forget every sample and mark (tests)."""
     _health.clear()
+    _hidden_warned.clear()
 
 
 # --- Routing -------------------------------------------------------------------------------------

@@ -135,6 +135,19 @@ def test_reads_leave_a_replica_whose_wal_receiver_stopped_streaming(replica, mon
         assert Centre.objects.all().db == "default"
 
 
+def test_a_replica_hiding_its_wal_receiver_from_the_portal_is_not_read_and_says_why(
+    replica, monkeypatch, caplog
+):
+    hidden = standby(receiver_status=None, receipt_age=None, receiver_hidden=True)
+    monkeypatch.setattr(replicas.connections[replica], "vendor", "postgresql")
+    monkeypatch.setattr(replicas, "replica_sample", lambda alias: hidden)
+    for _ in range(3):
+        with replica_reads():
+            assert Centre.objects.all().db == "default"
+    warnings = [r.getMessage() for r in caplog.records if "pg_read_all_stats" in r.getMessage()]
+    assert len(warnings) == 1  # once per process, not every sample
+
+
 def test_the_lag_is_measured_at_most_once_per_sample_period(replica, settings, monkeypatch):
     settings.REPLICA_LAG_SAMPLE_SECONDS = 60
     measured: list[str] = []
