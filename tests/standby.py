@@ -120,7 +120,10 @@ class Pair:
 
     def caught_up(self, timeout: float = 30) -> None:
         """Waits until the standby has replayed everything the primary has written so far."""
-        (target,) = self.primary.sql("SELECT pg_current_wal_lsn()::text")[0]
+        # The insert position, not pg_current_wal_lsn() (what is written): with
+        # synchronous_commit off a commit can be acknowledged before its record is written, and
+        # waiting for the written position then misses it.
+        (target,) = self.primary.sql("SELECT pg_current_wal_insert_lsn()::text")[0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             (done,) = self.standby.sql("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,))[
