@@ -11,11 +11,13 @@ and :class:`ReplicaRouter`. A read goes to a replica only when all of these hold
     sets a signed cookie after every request that may have written (POST, PUT, PATCH, DELETE
     answered below 400), and a request carrying it reads the primary, so people see what they
     just did;
-(d) the replica is healthy: its lag, measured on the replica itself and sampled at most every
-    ``REPLICA_LAG_SAMPLE_SECONDS`` per process, is within ``REPLICA_MAX_LAG_SECONDS``, and it
-    answered when last asked. A replica that cannot be reached is left alone for
-    ``REPLICA_RETRY_SECONDS``; a view under :func:`replica_reads` whose replica fails mid-way is
-    run again on the primary, so the visitor sees no error.
+(d) the replica is healthy: its WAL receiver is streaming, and its staleness (the age of the
+    last message from its primary, or of the last replayed commit while WAL waits for replay),
+    measured on the replica itself and sampled at most every ``REPLICA_LAG_SAMPLE_SECONDS`` per
+    process, is within ``REPLICA_MAX_LAG_SECONDS``, and it answered when last asked. A replica
+    that cannot be reached is left alone for ``REPLICA_RETRY_SECONDS``; a view under
+    :func:`replica_reads` whose replica fails mid-way is run again on the primary, so the
+    visitor sees no error.
 
 Writes, ``select_for_update()`` (Django asks the router for the write database) and anything
 read inside ``atomic()`` always go to the primary. Without replicas none of this is installed.
@@ -46,14 +48,57 @@ logger = logging.getLogger(__name__)
 PIN_COOKIE = "cb_read_primary"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
-# The replica's own view of how far behind it is: nothing received is waiting to be replayed
-# (or it is no standby at all) is no lag; otherwise the age of the last replayed commit. An idle
-# primary does not make a caught-up standby look late, since nothing then waits for replay.
+# What the replica knows of its own freshness, in one round trip (clock_timestamp(): the
+# standby's own clock for both ages, so no skew between servers enters): whether it is a standby
+# at all, whether everything it received has been replayed, the age of the last replayed commit,
+# its WAL receiver's status and how long ago it last heard from the primary. The receiver's
+# columns are NULL for a role without pg_read_all_stats (only its pid shows): "hidden".
 LAG_SQL = (
-    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
-    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-    "ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END"
+    "SELECT pg_is_in_recovery(), "
+    "COALESCE(pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn(), false), "
+    "EXTRACT(EPOCH FROM clock_timestamp() - pg_last_xact_replay_timestamp())::float8, "
+    "r.status, "
+    "EXTRACT(EPOCH FROM clock_timestamp() - r.last_msg_receipt_time)::float8, "
+    "r.pid IS NOT NULL AND r.status IS NULL "
+    "FROM (SELECT 1) AS one LEFT JOIN pg_stat_wal_receiver AS r ON true"
 )
+
+
+@dataclass(frozen=True)
+class ReplicaSample:
+    """One reading of :data:`LAG_SQL`."""
+
+    in_recovery: bool
+    replayed_all_received: bool
+    replay_age: float | None  # seconds since the last replayed commit was made; None: none yet
+    receiver_status: str | None  # pg_stat_wal_receiver.status; None: no WAL receiver running
+    receipt_age: float | None  # seconds since the last message (WAL or keepalive) from the primary
+    receiver_hidden: bool = False
+
+
+def replica_lag_of(sample: ReplicaSample) -> float:
+    """How stale reads from the standby may be, in seconds (``inf``: unknown, so too stale).
+
+    A standby is only as fresh as the last thing it heard from its primary: one whose WAL
+    receiver is not streaming (disconnected, retrying, primary unreachable) has replayed all it
+    received and would otherwise look caught up forever. So the bound is the larger of the age
+    of the last message received (WAL or the primary's keepalive answers, which come at least
+    every ``wal_receiver_timeout``/2 while the link is up) and, while received WAL waits for
+    replay, the age of the last replayed commit. Nothing waiting is no replay lag: an idle
+    primary does not make a caught-up standby look late.
+    """
+    if not sample.in_recovery:  # not a standby: as fresh as the primary it is
+        return 0.0
+    if sample.receiver_status != "streaming" or sample.receipt_age is None:
+        return float("inf")
+    if sample.replayed_all_received:
+        replay = 0.0
+    elif sample.replay_age is None:  # WAL received but no commit replayed yet: unknown
+        replay = float("inf")
+    else:
+        replay = sample.replay_age
+    return max(replay, sample.receipt_age, 0.0)
+
 
 _stale_reads: ContextVar[bool] = ContextVar("replica_stale_reads", default=False)
 _pinned: ContextVar[bool] = ContextVar("replica_pinned", default=False)
@@ -90,17 +135,30 @@ def replica_mark_down(alias: str, error: BaseException | None = None) -> None:
         connections[alias].close()
 
 
-def replica_lag_measure(alias: str) -> float:
-    """Seconds ``alias`` is behind its primary, as the replica sees it."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":  # a test mirror is the primary itself
-        return 0.0
-    with connection.cursor() as cursor:
+def replica_sample(alias: str) -> ReplicaSample:
+    """What ``alias`` says of its own freshness (see :data:`LAG_SQL`)."""
+    with connections[alias].cursor() as cursor:
         cursor.execute(LAG_SQL)
         row = cursor.fetchone()
-    if row is None or row[0] is None:  # WAL received but no commit replayed yet: unknown
-        return float("inf")
-    return float(row[0])
+    return ReplicaSample(*row)
+
+
+_hidden_warned: set[str] = set()
+
+
+def replica_lag_measure(alias: str) -> float:
+    """Seconds ``alias`` may be behind its primary, as the replica sees it."""
+    if connections[alias].vendor != "postgresql":  # a test mirror is the primary itself
+        return 0.0
+    sample = replica_sample(alias)
+    if sample.receiver_hidden and alias not in _hidden_warned:
+        _hidden_warned.add(alias)
+        logger.warning(
+            "replica %s hides its WAL receiver from this role: it is never read; "
+            "GRANT pg_read_all_stats (or pg_monitor) to it",
+            alias,
+        )
+    return replica_lag_of(sample)
 
 
 def _lag(alias: str, state: _Health, now: float) -> float | None:
@@ -139,6 +197,7 @@ def replica_usable(alias: str) -> bool:
 def replica_health_forget() -> None:
     """Forget every sample and mark (tests)."""
     _health.clear()
+    _hidden_warned.clear()
 
 
 # --- Routing -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from tests.processes import free_port
 
@@ -119,7 +120,10 @@ class Pair:
 
     def caught_up(self, timeout: float = 30) -> None:
         """Waits until the standby has replayed everything the primary has written so far."""
-        (target,) = self.primary.sql("SELECT pg_current_wal_lsn()::text")[0]
+        # The insert position, not pg_current_wal_lsn() (what is written): with
+        # synchronous_commit off a commit can be acknowledged before its record is written, and
+        # waiting for the written position then misses it.
+        (target,) = self.primary.sql("SELECT pg_current_wal_insert_lsn()::text")[0]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             (done,) = self.standby.sql("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,))[
@@ -135,6 +139,39 @@ class Pair:
 
     def replay_resume(self) -> None:
         self.standby.sql("SELECT pg_wal_replay_resume()")
+
+    def streaming(self) -> bool:
+        rows = self.standby.sql("SELECT status FROM pg_stat_wal_receiver")
+        return rows == [("streaming",)]
+
+    def receiver_cut(self) -> str:
+        """Cuts the standby off its primary while both stay up: its ``primary_conninfo`` points
+        at a port nobody listens on, and the primary's walsender is ended. Returns the old
+        ``primary_conninfo`` for :meth:`receiver_restore`."""
+        ((conninfo,),) = self.standby.sql("SHOW primary_conninfo")
+        self._conninfo_set("host=127.0.0.1 port=1 user=postgres connect_timeout=1")
+        self.primary.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_replication")
+        deadline = time.monotonic() + 30
+        while self.streaming():
+            assert time.monotonic() < deadline, "the standby kept streaming"
+            time.sleep(0.05)
+        return conninfo
+
+    def receiver_restore(self, conninfo: str) -> None:
+        self._conninfo_set(conninfo)
+        self.caught_up()
+
+    def _conninfo_set(self, conninfo: str) -> None:
+        # ALTER SYSTEM writes postgresql.auto.conf (no WAL: allowed on a standby); a changed
+        # primary_conninfo restarts the WAL receiver on reload.
+        statement = sql.SQL("ALTER SYSTEM SET primary_conninfo = {}").format(sql.Literal(conninfo))
+        with psycopg.connect(
+            f"host=127.0.0.1 port={self.standby.port} user=postgres dbname={DATABASE}",
+            autocommit=True,
+            connect_timeout=5,
+        ) as connection:
+            connection.execute(statement)
+            connection.execute("SELECT pg_reload_conf()")
 
     def close(self) -> None:
         for server in (self.standby, self.primary):
@@ -160,10 +197,14 @@ def pair_start(copy_of: str) -> Pair:
         )
         with (primary.data / "postgresql.conf").open("a") as conf:
             # Small and quick: a test cluster that may lose everything on a crash.
+            # The standby (copied with this file) hears from its primary at least every 5 s
+            # when idle (wal_receiver_timeout / 2, as docs/scaling.md advises) and retries a
+            # lost primary every second.
             conf.write(
                 "wal_level = replica\nmax_wal_senders = 4\nhot_standby = on\n"
                 "shared_buffers = 16MB\nfsync = off\nfull_page_writes = off\n"
                 "synchronous_commit = off\nmax_connections = 40\n"
+                "wal_receiver_timeout = 10s\nwal_retrieve_retry_interval = 1s\n"
             )
         with (primary.data / "pg_hba.conf").open("a") as hba:
             hba.write("host replication all 127.0.0.1/32 trust\n")

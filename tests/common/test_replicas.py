@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Centre
 from common import replicas
-from common.replicas import PIN_COOKIE, replica_reads
+from common.replicas import PIN_COOKIE, ReplicaSample, replica_lag_of, replica_reads
 from tests.people import PASSWORD
 
 REPLICA = "replica_1"
@@ -86,6 +86,66 @@ def test_a_replica_further_behind_than_the_bound_is_not_read(replica, settings, 
     monkeypatch.setattr(replicas, "replica_lag_measure", lambda alias: 9.0)
     with replica_reads():
         assert Centre.objects.all().db == replica
+
+
+def standby(**reading) -> ReplicaSample:
+    """A streaming standby that has replayed all it received and heard from its primary a
+    second ago, unless told otherwise."""
+    return ReplicaSample(
+        **{
+            "in_recovery": True,
+            "replayed_all_received": True,
+            "replay_age": 3600.0,  # an idle primary: the last commit is an hour old
+            "receiver_status": "streaming",
+            "receipt_age": 1.0,
+            **reading,
+        }
+    )
+
+
+def test_a_standby_cut_off_from_its_primary_counts_as_too_stale_however_caught_up_it_looks():
+    # Nothing arrives, so what it received is all replayed: it looked caught up forever.
+    assert replica_lag_of(standby(receiver_status=None, receipt_age=None)) == float("inf")
+    assert replica_lag_of(standby(receiver_status="waiting", receipt_age=None)) == float("inf")
+    # Still "streaming" but silent (the primary's host gone without closing the connection):
+    # as stale as the last message it received.
+    assert replica_lag_of(standby(receipt_age=3600.0)) == 3600.0
+    # Its role cannot read pg_stat_wal_receiver: unknown, so not read.
+    hidden = standby(receiver_status=None, receipt_age=None, receiver_hidden=True)
+    assert replica_lag_of(hidden) == float("inf")
+
+
+def test_a_streaming_standby_is_as_stale_as_its_last_message_or_its_replay_backlog():
+    assert replica_lag_of(standby()) == 1.0  # idle and caught up: not an hour late
+    assert replica_lag_of(standby(replayed_all_received=False, replay_age=42.0)) == 42.0
+    unknown = standby(replayed_all_received=False, replay_age=None)
+    assert replica_lag_of(unknown) == float("inf")
+    primary = standby(in_recovery=False, receiver_status=None, receipt_age=None)
+    assert replica_lag_of(primary) == 0.0
+
+
+def test_reads_leave_a_replica_whose_wal_receiver_stopped_streaming(replica, monkeypatch):
+    reading = standby()
+    monkeypatch.setattr(replicas.connections[replica], "vendor", "postgresql")
+    monkeypatch.setattr(replicas, "replica_sample", lambda alias: reading)
+    with replica_reads():
+        assert Centre.objects.all().db == replica
+    reading = standby(receiver_status=None, receipt_age=None)
+    with replica_reads():
+        assert Centre.objects.all().db == "default"
+
+
+def test_a_replica_hiding_its_wal_receiver_from_the_portal_is_not_read_and_says_why(
+    replica, monkeypatch, caplog
+):
+    hidden = standby(receiver_status=None, receipt_age=None, receiver_hidden=True)
+    monkeypatch.setattr(replicas.connections[replica], "vendor", "postgresql")
+    monkeypatch.setattr(replicas, "replica_sample", lambda alias: hidden)
+    for _ in range(3):
+        with replica_reads():
+            assert Centre.objects.all().db == "default"
+    warnings = [r.getMessage() for r in caplog.records if "pg_read_all_stats" in r.getMessage()]
+    assert len(warnings) == 1  # once per process, not every sample
 
 
 def test_the_lag_is_measured_at_most_once_per_sample_period(replica, settings, monkeypatch):

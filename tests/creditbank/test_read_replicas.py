@@ -217,6 +217,25 @@ def test_a_learner_reads_what_they_just_wrote_from_the_primary(portal, pair, lea
     assert outcome_titles(portal, learner_session(learner_token)) == ["幼儿游戏活动设计培训"]
 
 
+def test_a_standby_cut_off_from_its_primary_is_not_read(portal, pair):
+    # Up and answering, but its WAL receiver lost the primary: nothing arrives, so everything
+    # received is replayed and it looked caught up forever, serving ever older rows.
+    visitor = requests.Session()
+    assert "RPL-2" not in centre_codes(portal, visitor)
+    conninfo = pair.receiver_cut()
+    try:
+        pair.primary.sql(CENTRE_SQL, ("RPL-2", "断开测试中心"))
+        assert pair.standby.sql("SELECT 1 FROM accounts_centre WHERE code = 'RPL-2'") == []
+        # Once the portal's sample is renewed (every second here), the primary answers.
+        deadline = time.monotonic() + 20
+        while "RPL-2" not in centre_codes(portal, visitor):
+            assert time.monotonic() < deadline, "still reading the cut-off standby"
+            time.sleep(0.2)
+        assert pair.standby.sql("SELECT 1 FROM accounts_centre WHERE code = 'RPL-2'") == []
+    finally:
+        pair.receiver_restore(conninfo)
+
+
 def test_with_the_standby_stopped_the_same_requests_answer_without_errors(
     portal, pair, learner_token
 ):
