@@ -43,8 +43,15 @@ from .preassessments import (
 PER_PAGE = 20
 
 
+class VersionChoiceField(forms.ModelChoiceField):
+    """Catalogue versions named "CQ-WK-001 第1版 …", not "v1", on a Chinese page (issue 24)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return version_label(obj)
+
+
 class AskForm(forms.Form):
-    entry_version = forms.ModelChoiceField(
+    entry_version = VersionChoiceField(
         label=gettext_lazy("Catalogue entry you would obtain"),
         queryset=CatalogueEntryVersion.objects.none(),
         required=False,
@@ -64,9 +71,6 @@ class AskForm(forms.Form):
 
     def __init__(self, *args: Any, account: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # "第1版", not "v1", on a Chinese page (issue 24).
-        entry_field_ = cast(forms.ModelChoiceField, self.fields["entry_version"])
-        entry_field_.label_from_instance = version_label  # type: ignore[method-assign]
         entry_field = cast(forms.ModelChoiceField, self.fields["entry_version"])
         outcome_field = cast(forms.ModelChoiceField, self.fields["outcome"])
         entry_field.queryset = catalogue_current()

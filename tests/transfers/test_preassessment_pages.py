@@ -283,6 +283,9 @@ def test_the_pages_speak_chinese_dates_and_versions(client, world):
 
     with translation.override("zh-hans"):
         detail = client.get(f"/preassessments/{prea.pk}/").content.decode()
+        form = client.get(f"/preassessments/ask/{world['courses'][0].pk}/").content.decode()
+
+    assert f"{world['version'].entry.code} 第1版 " in form
 
     due = prea.due_on
     assert f"{due.year}年{due.month}月{due.day}日" in detail
