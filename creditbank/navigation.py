@@ -39,6 +39,7 @@ NAVIGATION: list[NavItem] = [
     NavItem(_("Add results"), "outcome-add", roles=frozenset({Role.LEARNER})),
     NavItem(_("My applications"), "applications", roles=frozenset({Role.LEARNER})),
     NavItem(_("My credit transfers"), "transfers", roles=frozenset({Role.LEARNER})),
+    NavItem(_("My pre-assessments"), "preassessments", roles=frozenset({Role.LEARNER})),
     NavItem(_("Ledger statement"), "ledger-statement", roles=frozenset({Role.LEARNER})),
     NavItem(_("My certificates"), "certificates", roles=frozenset({Role.LEARNER})),
     NavItem(

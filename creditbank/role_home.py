@@ -22,6 +22,7 @@ from accreditation.calendar_watch import calendar_years_unpublished
 from accreditation.catalogue import catalogue_current
 from accreditation.waiting import my_next_due, on_time_recently, queue_counts
 from outcomes.batches import batches_of
+from transfers.preassessments import preassessment_queue_counts
 from transfers.services import transfer_items_waiting_count
 
 
@@ -113,6 +114,7 @@ def _centre_admin(user: User) -> RoleHome:
 
 def _officer(user: User) -> RoleHome:
     waiting = transfer_items_waiting_count(user=user)
+    questions = preassessment_queue_counts(user=user)
     return RoleHome(
         tiles=[
             Tile(
@@ -121,7 +123,21 @@ def _officer(user: User) -> RoleHome:
                 waiting,
                 reverse("institution-transfers"),
                 alert=waiting > 0,
-            )
+            ),
+            # The questions learners asked in advance, the soonest due first (issue 24).
+            Tile(
+                "preassessments",
+                _("Pre-assessments to answer"),
+                questions.waiting,
+                reverse("institution-preassessments"),
+            ),
+            Tile(
+                "preassessments-overdue",
+                _("Pre-assessments overdue"),
+                questions.overdue,
+                reverse("institution-preassessments"),
+                alert=questions.overdue > 0,
+            ),
         ],
         actions=[
             Action("programme-rules", _("Programme rules"), reverse("institution-programmes"))

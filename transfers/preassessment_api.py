@@ -24,6 +24,7 @@ from .idempotency import IDEMPOTENCY_PARAMETER, idempotent
 from .models import Course, PreAssessment, PreAssessmentState
 from .preassessments import (
     ANSWERS,
+    BOTH_CHOSEN,
     preassessment_answer,
     preassessment_ask,
     preassessment_withdraw,
@@ -94,6 +95,11 @@ class AskSerializer(serializers.Serializer):
         max_length=2000,
         validators=[validate_no_identity_number],
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("entry_version") is not None and attrs.get("outcome") is not None:
+            raise serializers.ValidationError({"outcome": BOTH_CHOSEN})
+        return attrs
 
 
 class AnswerSerializer(serializers.Serializer):

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -27,20 +28,30 @@ from outcomes.models import LearningOutcome
 
 from .models import Course, PreAssessment, PreAssessmentState
 from .preassessments import (
+    BOTH_CHOSEN,
     preassessment_answer,
     preassessment_ask,
     preassessment_events_of,
     preassessment_lateness,
     preassessment_queue,
     preassessment_withdraw,
+    preassessments_answered,
     preassessments_visible_to,
+    version_label,
 )
 
 PER_PAGE = 20
 
 
+class VersionChoiceField(forms.ModelChoiceField):
+    """Catalogue versions named "CQ-WK-001 第1版 …", not "v1", on a Chinese page (issue 24)."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return version_label(obj)
+
+
 class AskForm(forms.Form):
-    entry_version = forms.ModelChoiceField(
+    entry_version = VersionChoiceField(
         label=gettext_lazy("Catalogue entry you would obtain"),
         queryset=CatalogueEntryVersion.objects.none(),
         required=False,
@@ -66,6 +77,12 @@ class AskForm(forms.Form):
         outcome_field.queryset = LearningOutcome.objects.filter(account=account).exclude(
             status=LearningOutcome.Status.WITHDRAWN
         )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("entry_version") is not None and cleaned.get("outcome") is not None:
+            self.add_error("outcome", str(BOTH_CHOSEN))
+        return cleaned
 
 
 class AnswerForm(forms.Form):
@@ -143,7 +160,7 @@ class PreAssessmentAskPage(RoleRequiredMixin, View):
                 messages.success(
                     request,
                     _("Your question is sent. The answer is due on %(date)s.")
-                    % {"date": asked.due_on.isoformat()},
+                    % {"date": date_format(asked.due_on)},
                 )
                 return redirect("preassessment-detail", pk=asked.pk)
         return render(
@@ -177,6 +194,9 @@ class PreAssessmentWithdrawPage(RoleRequiredMixin, View):
 
     def post(self, request: SignedInRequest[User], pk: int) -> HttpResponse:
         prea = get_object_or_404(preassessments_visible_to(user=request.user), pk=pk)
+        # First the question "withdraw it?", as deleting a saved outcome asks (issue 24).
+        if request.POST.get("confirm") != "yes":
+            return render(request, "transfers/preassessment_withdraw_confirm.html", {"prea": prea})
         try:
             preassessment_withdraw(preassessment=prea, actor=request.user)
         except ValidationError as exc:
@@ -196,12 +216,19 @@ class OfficerPreAssessmentQueuePage(RoleRequiredMixin, View):
     allowed_roles = (Role.INSTITUTION_OFFICER,)
 
     def get(self, request: SignedInRequest[User]) -> HttpResponse:
-        page = Paginator(preassessment_queue(user=request.user), PER_PAGE).get_page(
-            request.GET.get("page")
+        # ?show=answered: the answered ones, the latest first, to find a binding yes again.
+        answered = request.GET.get("show") == "answered"
+        found = (
+            preassessments_answered(user=request.user)
+            if answered
+            else preassessment_queue(user=request.user)
         )
+        page = Paginator(found, PER_PAGE).get_page(request.GET.get("page"))
         for prea in page.object_list:
             prea.late = preassessment_lateness(prea)  # type: ignore[attr-defined]
-        return render(request, "transfers/preassessment_queue.html", {"page": page})
+        return render(
+            request, "transfers/preassessment_queue.html", {"page": page, "answered": answered}
+        )
 
 
 class OfficerPreAssessmentPage(RoleRequiredMixin, View):

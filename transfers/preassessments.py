@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -76,6 +76,17 @@ MAX_QUESTION = 2000
 MAX_VALIDITY = datetime.timedelta(days=3 * 366)
 BATCH_SIZE = 500
 ANSWERS = {"yes": Action.ANSWER_YES, "no": Action.ANSWER_NO}
+BOTH_CHOSEN = _("Choose either a catalogue entry or one of your learning outcomes, not both.")
+
+
+def version_label(version: CatalogueEntryVersion) -> str:
+    """A catalogue version as a learner reads it: "CQ-WK-001 第1版 幼儿园环境创设" (the model's
+    ``__str__`` keeps its Latin "v1" for logs and the admin)."""
+    return _("%(code)s version %(n)s %(name)s") % {
+        "code": version.entry.code,
+        "n": version.version,
+        "name": version.display_name,
+    }
 
 
 # --- Terms ------------------------------------------------------------------------------------
@@ -120,10 +131,13 @@ def _version_asked(
     *, account: LearningAccount, entry_version: CatalogueEntryVersion | None, outcome: Any
 ) -> CatalogueEntryVersion:
     """The catalogue version the question is about: the one chosen, or the one the learner's
-    saved outcome is accredited against or matches."""
+    saved outcome is accredited against or matches. One or the other, never both: the form
+    says "or", and a question about two things would be answered about one (issue 24)."""
     if outcome is not None:
         if outcome.account_id != account.pk or outcome.status == LearningOutcome.Status.WITHDRAWN:
             raise ValidationError({"outcome": _("This is not your learning outcome.")})
+        if entry_version is not None:
+            raise ValidationError({"outcome": BOTH_CHOSEN})
         if entry_version is None:
             entry_version = catalogue_versions_accredited(outcome_ids=[outcome.pk]).get(outcome.pk)
         if entry_version is None:
@@ -289,7 +303,9 @@ def preassessment_answer(
                     {
                         "answer": _(
                             "No conversion rule in effect converts this catalogue entry to "
-                            "this course: publish one first, or answer no."
+                            "this course, and only the credit bank's management centre "
+                            "publishes conversion rules: answer no, or ask the management "
+                            "centre for a rule first."
                         )
                     }
                 )
@@ -563,9 +579,48 @@ def preassessments_visible_to(*, user: User) -> QuerySet[PreAssessment]:
     return PreAssessment.objects.none()
 
 
+def preassessments_open_or_refused(
+    *, account: LearningAccount, course_ids: Iterable[int]
+) -> dict[int, PreAssessment]:
+    """Course id -> the learner's latest question still waiting or answered no, for her
+    learning path's course rows (a yes shows as the binding). One query."""
+    found: dict[int, PreAssessment] = {}
+    for prea in PreAssessment.objects.filter(
+        account=account, course_id__in=list(course_ids), state__in=[State.ASKED, State.NO]
+    ).order_by("course_id", "-asked_at", "-pk"):
+        found.setdefault(prea.course_id, prea)
+    return found
+
+
 def preassessment_queue(*, user: User) -> QuerySet[PreAssessment]:
     """The officer's open questions, the soonest due first."""
     return preassessments_visible_to(user=user).filter(state=State.ASKED).order_by("due_on", "pk")
+
+
+def preassessments_answered(*, user: User) -> QuerySet[PreAssessment]:
+    """The officer's answered questions (yes, no, and yes expired since), the latest answered
+    first: where a binding yes is found again."""
+    return (
+        preassessments_visible_to(user=user)
+        .filter(state__in=[State.YES, State.NO, State.EXPIRED])
+        .order_by("-answered_at", "-pk")
+    )
+
+
+class QueueCounts(NamedTuple):
+    waiting: int
+    overdue: int
+
+
+def preassessment_queue_counts(*, user: User) -> QueueCounts:
+    """How many questions wait for the officer's institution, and how many of them are past
+    their due date: one query, for the officer's home."""
+    found = (
+        preassessment_queue(user=user)
+        .order_by()
+        .aggregate(waiting=Count("pk"), overdue=Count("pk", filter=Q(due_on__lt=beijing_today())))
+    )
+    return QueueCounts(found["waiting"] or 0, found["overdue"] or 0)
 
 
 def preassessment_events_of(*, preassessment: PreAssessment) -> QuerySet[PreAssessmentEvent]:

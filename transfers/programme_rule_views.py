@@ -88,8 +88,8 @@ class ProgrammeRulesForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=gettext_lazy(
-            "One a line: name | minimum credits | course codes, e.g. “专业核心课 | 20 | "
-            "PRE-01 PRE-02”. A course is in one category at most."
+            "One a line: name | minimum credits | course codes, e.g. “Core courses | 20 | "
+            "XQ101 XQ102”. A course is in one category at most."
         ),
     )
     approving_body = forms.CharField(label=gettext_lazy("Approved by"), max_length=200)

@@ -27,6 +27,7 @@ from common.http import SignedInRequest
 
 from .models import Programme, TransferApplication, TransferItemState
 from .paths import learning_path
+from .preassessments import preassessments_open_or_refused
 from .services import (
     transfer_apply,
     transfer_events_of,
@@ -105,10 +106,14 @@ class LearningPathPage(RoleRequiredMixin, View):
             Programme.objects.select_related("institution").filter(is_published=True),
             pk=programme_id,
         )
-        found = learning_path(
-            account=learning_account_required(user=request.user), programme=programme
+        account = learning_account_required(user=request.user)
+        found = learning_path(account=account, programme=programme)
+        # Each course row with the learner's open or refused question about it (issue 24).
+        questions = preassessments_open_or_refused(
+            account=account, course_ids=[line.course.pk for line in found.courses]
         )
-        return render(request, "transfers/learning_path.html", {"path": found})
+        rows = [(line, questions.get(line.course.pk)) for line in found.courses]
+        return render(request, "transfers/learning_path.html", {"path": found, "rows": rows})
 
 
 class TransferApplyPage(RoleRequiredMixin, View):

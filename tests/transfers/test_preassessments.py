@@ -413,7 +413,10 @@ def test_a_yes_without_a_rule_in_effect_is_refused(world):
         answer_yes(world, prea)
 
     assert refused.value.message_dict == {
-        "answer": ["目前没有有效的转换规则将此目录条目转换为此课程：请先发布规则，或回答“否”。"]
+        "answer": [
+            "目前没有有效的转换规则将此目录条目转换为此课程，而转换规则只能由学分银行管理中"
+            "心发布：请回答“否”，或先请管理中心发布转换规则。"
+        ]
     }
 
 
@@ -437,9 +440,9 @@ def test_asking_twice_or_without_anything_to_ask_about_is_refused(world):
         with pytest.raises(ValidationError) as nothing:
             ask(world, course=world["courses"][1], entry_version=None)
 
-    assert twice.value.message_dict == {"course": ["你已经问过这个问题，请等待答复。"]}
+    assert twice.value.message_dict == {"course": ["您已经问过这个问题，请等待答复。"]}
     assert nothing.value.message_dict == {
-        "entry_version": ["请选择一个目录条目或你的一项学习成果。"]
+        "entry_version": ["请选择一个目录条目或您的一项学习成果。"]
     }
     assert PreAssessment.objects.count() == 1
 
