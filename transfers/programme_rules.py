@@ -349,6 +349,25 @@ class CapCheck:
     @property
     def message(self) -> str:
         figures = {"used": self.used, "adding": self.adding, "cap": self.cap}
+        if not self.adding:
+            # Where the learner stands, with nothing being asked for (the learning path).
+            if self.rule == PER_YEAR:
+                return (
+                    gettext(
+                        "Most credits recognised per year: %(used)s credits already this "
+                        "year; the limit is %(cap)s credits."
+                    )
+                    % figures
+                )
+            if self.rule == PER_SOURCE:
+                return gettext(
+                    "Most credits from one source (%(source)s): %(used)s credits already; the "
+                    "limit is %(cap)s credits."
+                ) % {**figures, "source": self.source}
+            return gettext(
+                "Largest share from the credit bank: %(used)s credits already; the limit is "
+                "%(cap)s credits (%(percent)d%% of %(required)s)."
+            ) % {**figures, "percent": self.percent, "required": self.required}
         if self.rule == PER_YEAR:
             return (
                 gettext(
