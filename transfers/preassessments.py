@@ -146,8 +146,8 @@ def _version_asked(
             raise ValidationError(
                 {
                     "entry_version": _(
-                        "“%(outcome)s” matches no catalogue entry; choose the entry you would "
-                        "have it accredited against."
+                        "“%(outcome)s” matches no catalogue entry: ask about the catalogue "
+                        "entry you would have it accredited against instead, without the outcome."
                     )
                     % {"outcome": outcome.title}
                 }

@@ -346,18 +346,21 @@ def test_a_yes_about_one_saved_outcome_binds_that_outcome_only(world):
 
 
 def test_the_path_does_not_offer_another_outcome_under_a_yes_about_one_outcome(world):
-    """The yes binds 李爱丽's saved training record (rule version 1, since ended); the
-    certificate she has accredited since is not the one asked about: no rule converts it."""
-    saved = LearningOutcomeFactory(account=world["account"], title="园长岗位培训记录")
-    answer_yes(world, ask(world, outcome=saved))
+    """The yes binds 李爱丽's first certificate (rule version 1, since ended); the second one she
+    has accredited since is not the one asked about: the path offers the first only, and
+    applying with the second is refused (no rule converts it any more)."""
+    asked = obtain(world)
+    answer_yes(world, ask(world, outcome=asked, entry_version=None))
     rule_changes(world, new_credits=None)
-    accredited = obtain(world)
+    other = obtain(world)
 
     line = learning_path(account=world["account"], programme=world["programme"]).courses[0]
 
-    assert (line.status, line.can_apply, line.binding) == ("miss", False, None)
+    assert (line.status, line.can_apply, line.outcome) == ("match", True, asked)
+    assert line.binding is not None
+    assert line.binding.outcome_id == asked.pk
     with pytest.raises(ValidationError) as refused:
-        apply(world, accredited)
+        apply(world, other)
     assert list(refused.value.message_dict) == ["items[0].outcome"]
 
 
@@ -490,3 +493,20 @@ def test_closing_the_account_withdraws_open_questions_and_erases_their_text(worl
     assert asked.state == PreAssessmentState.WITHDRAWN
     assert (asked.question, refused.reason) == ("", "[erased]")
     assert Notification.objects.filter(key__startswith="preassessment:", params={}).exists()
+
+
+def test_a_saved_outcome_that_matches_no_entry_is_asked_about_by_its_entry_instead(world):
+    """Asking about one outcome binds that outcome under the entry it matches; an outcome that
+    matches none cannot name its entry as well (one or the other): the learner is told to ask
+    about the entry alone, and nothing is written."""
+    saved = LearningOutcomeFactory(account=world["account"], title="园长岗位培训记录")
+
+    with translation.override("zh-hans"), pytest.raises(ValidationError) as refused:
+        ask(world, outcome=saved, entry_version=None)
+
+    assert refused.value.message_dict == {
+        "entry_version": [
+            "“园长岗位培训记录”未匹配任何目录条目：请改为只选择您拟据以认定的目录条目提问，不选学习成果。"
+        ]
+    }
+    assert not PreAssessment.objects.exists()
