@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -30,7 +30,7 @@ from .preassessments import (
     preassessment_withdraw,
     preassessments_visible_to,
 )
-from .transfer_api import IDEMPOTENCY_ERROR
+from .transfer_api import IDEMPOTENCY_REFUSALS
 
 
 class PreAssessmentSerializer(serializers.ModelSerializer):
@@ -141,14 +141,7 @@ class PreAssessmentListView(generics.ListAPIView[PreAssessment]):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: PreAssessmentSerializer,
-            409: OpenApiResponse(
-                IDEMPOTENCY_ERROR,
-                description="The first request with this Idempotency-Key is still running.",
-            ),
-            422: OpenApiResponse(
-                IDEMPOTENCY_ERROR,
-                description="This Idempotency-Key was used for a different request.",
-            ),
+            **IDEMPOTENCY_REFUSALS,
         },
         description=(
             "Ask the course's institution whether a catalogue entry version (or one of your "

@@ -54,6 +54,17 @@ IDEMPOTENCY_ERROR = {
     "properties": {"idempotency_key": {"type": "array", "items": {"type": "string"}}},
     "required": ["idempotency_key"],
 }
+# The two refusals of an operation that honours Idempotency-Key, for its ``responses``.
+IDEMPOTENCY_REFUSALS = {
+    409: OpenApiResponse(
+        IDEMPOTENCY_ERROR,
+        description="The first request with this Idempotency-Key is still running.",
+    ),
+    422: OpenApiResponse(
+        IDEMPOTENCY_ERROR,
+        description="This Idempotency-Key was used for a different request.",
+    ),
+}
 
 
 class TransferItemSerializer(serializers.ModelSerializer):
@@ -239,14 +250,7 @@ class TransferListView(generics.ListAPIView[TransferApplication]):
         parameters=[IDEMPOTENCY_PARAMETER],
         responses={
             201: TransferSerializer,
-            409: OpenApiResponse(
-                IDEMPOTENCY_ERROR,
-                description="The first request with this Idempotency-Key is still running.",
-            ),
-            422: OpenApiResponse(
-                IDEMPOTENCY_ERROR,
-                description="This Idempotency-Key was used for a different request.",
-            ),
+            **IDEMPOTENCY_REFUSALS,
         },
         description=(
             "Apply to have accredited outcomes count for courses of a programme. All or "
