@@ -114,5 +114,5 @@ def test_the_navigation_follows_the_role(learner, management_admin, reviewer):
     assert "conversion-rules-manage" not in names(reviewer)
     assert names(learner) == {
         "home", "catalogue", "learning-file", "outcome-add", "applications", "transfers",
-        "ledger-statement", "certificates",
+        "ledger-statement", "certificates", "preassessments",
     }  # fmt: skip
