@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from jsonschema import Draft201909Validator
 from kombu.exceptions import OperationalError
@@ -260,6 +260,37 @@ def test_a_render_killed_before_its_commit_and_retried_leaves_one_certificate_an
     assert len(stored_files()) == 1
     assert BusinessTransaction.objects.filter(kind="certificate_issued").count() == 1
     assert Notification.objects.filter(kind="certificate_ready").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_after_the_commit_keeps_the_pdf_of_the_issued_certificate(world, monkeypatch):
+    """An on-commit callback that raises (a broker down when a notice's e-mail is queued, say)
+    comes out of certificate_render after the certificate was committed as issued: its PDF must
+    stay where the issued row points."""
+    # The request's own render task (run at its commit, eagerly here) is left out: the render
+    # below is the one that fails.
+    monkeypatch.setattr(certificates, "task_after_commit", lambda *args, **kwargs: None)
+    certificate = certificate_request(
+        account=world["account"], actor=world["account"].holder, kind="transcript"
+    )
+    real_notify = certificates.notify
+
+    def then_fails_after_commit(**kwargs):
+        def broker_down() -> None:
+            raise ConnectionError("broker lost after the commit")
+
+        transaction.on_commit(broker_down)
+        return real_notify(**kwargs)
+
+    monkeypatch.setattr(certificates, "notify", then_fails_after_commit)
+
+    with pytest.raises(ConnectionError):
+        certificate_render(certificate_id=certificate.pk)
+
+    certificate.refresh_from_db()
+    assert certificate.state == Certificate.State.ISSUED
+    assert len(stored_files()) == 1
+    assert certificate.pdf.read().startswith(b"%PDF-")
 
 
 def test_a_file_left_by_a_worker_killed_outright_is_replaced_not_doubled(world):
