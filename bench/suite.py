@@ -137,7 +137,7 @@ def pgbench(*, seconds: int, clients: int, scale: int, database: str) -> dict[st
     return {"clients": clients, "scale": scale, "seconds": seconds, "tps": float(match[1])}
 
 
-def suite(*, quick: bool, results: Path, only: str = "") -> int:
+def suite(*, quick: bool, results: Path, only: str = "", template: str = "") -> int:
     from .__main__ import http_step, seed_step
 
     plan = QUICK if quick else FULL
@@ -150,7 +150,7 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
     started = time.perf_counter()
     for accounts, database in plan.scales.items():
         if wanted("seed"):
-            seed_step(database, accounts, results, out, fresh=quick)
+            seed_step(database, accounts, results, out, fresh=quick, template=template)
         if wanted("http"):
             summary[f"http_{accounts}"] = http_step(
                 database,
@@ -188,7 +188,7 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
     ):
         from .__main__ import database_prepare
 
-        database_prepare(jobs_db, fresh=True)
+        database_prepare(jobs_db, fresh=True, template=template)
         subprocess.run(
             [sys.executable, "manage.py", "bench_seed", "--accounts", str(plan.jobs_accounts)],
             cwd=ROOT,
