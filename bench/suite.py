@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .env import bench_env, database_url, pdf_signing_env, production_prepare
+from .env import (
+    bench_env,
+    database_url,
+    pdf_signing_env,
+    production_prepare,
+    production_prepare_start,
+)
 from .util import ROOT, write_result
 
 
@@ -148,6 +154,11 @@ def suite(*, quick: bool, results: Path, only: str = "", template: str = "") -> 
 
     summary: dict[str, Any] = {}
     started = time.perf_counter()
+    # The static files and catalogues of the production settings are made while the first
+    # database is seeded (the HTTP step and the jobs wait for them where they need them).
+    first = next(iter(plan.scales.values()))
+    if any(wanted(s) for s in ("http", "pdf", "sweep", "whatif", "transfers", "import")):
+        production_prepare_start(bench_env(database=first, production=True))
     for accounts, database in plan.scales.items():
         if wanted("seed"):
             seed_step(database, accounts, results, out, fresh=quick, template=template)
