@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
-from . import flush, migrated, pooler
+from . import flush, migrated, pooler, processes
 from .migrated import migrated_template  # noqa: F401 - fixture
 from .people import (  # noqa: F401 - fixtures
     centre,
@@ -88,6 +88,7 @@ def django_db_setup(
     migrated test database (tests/migrated.py)."""
     if connection.vendor != "postgresql":
         yield
+        processes.reap()
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         name = connection.ops.quote_name(connection.settings_dict["NAME"])
@@ -104,6 +105,8 @@ def django_db_setup(
             template = migrated.create(connection.settings_dict["NAME"])
         request.config.stash[migrated.MADE] = template
     yield
+    # The workers tests stopped without waiting hold connections to the test database.
+    processes.reap()
     if template:
         migrated.drop(connection.settings_dict["NAME"])
     if pooler.behind_pgbouncer():
