@@ -41,13 +41,18 @@ def _psql(sql: str, database: str = "postgres") -> str:
     return result.stdout.strip()
 
 
-def database_prepare(database: str, *, fresh: bool) -> None:
-    """Create (or, with ``fresh``, recreate) the scratch database and migrate it."""
-    # Database names are the benchmark's own constants, never input.
+def database_prepare(database: str, *, fresh: bool, template: str = "") -> None:
+    """Create (or, with ``fresh``, recreate) the scratch database and migrate it; with
+    ``template`` (a migrated database nobody is connected to: the test suite's pristine copy,
+    tests/migrated.py), recreate it as a copy of that instead of migrating one from nothing."""
+    # Database names are the benchmark's own constants or the suite's, never input.
     exists = _psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'") == "1"  # noqa: S608
-    if exists and fresh:
+    if exists and (fresh or template):
         _psql(f'DROP DATABASE "{database}" WITH (FORCE)')
         exists = False
+    if template:
+        _psql(f'CREATE DATABASE "{database}" TEMPLATE "{template}"')
+        return
     if not exists:
         _psql(f'CREATE DATABASE "{database}"')
     subprocess.run(
@@ -69,16 +74,23 @@ def seeded_accounts(database: str) -> int:
 
 
 def seed_step(
-    database: str, accounts: int, results: Path, out: Callable[[str], None], *, fresh: bool
+    database: str,
+    accounts: int,
+    results: Path,
+    out: Callable[[str], None],
+    *,
+    fresh: bool,
+    template: str = "",
 ) -> None:
     """Seed ``database`` afresh with ``accounts`` accounts; unless ``fresh``, a database that
-    already holds them is used as it is (seeding 1,000,000 takes a while)."""
-    if not fresh and seeded_accounts(database) == accounts:
+    already holds them is used as it is (seeding 1,000,000 takes a while). With ``template``,
+    the database is seeded afresh on a copy of that migrated one (:func:`database_prepare`)."""
+    if not fresh and not template and seeded_accounts(database) == accounts:
         out(f"{database}: {accounts:,} seeded accounts already there")
         # Migrations added since it was seeded (a new column) apply to the seeded rows too.
         database_prepare(database, fresh=False)
         return
-    database_prepare(database, fresh=True)
+    database_prepare(database, fresh=True, template=template)
     out(f"seeding {database} with {accounts:,} accounts")
     json_path = results / f"seed_{accounts}.json"
     results.mkdir(parents=True, exist_ok=True)
@@ -134,6 +146,11 @@ def main(argv: list[str] | None = None) -> int:
         p = sub.add_parser(name)
         p.add_argument("--results", type=Path, default=RESULTS)
         p.add_argument("--only", default="", help="comma-separated: seed,http,sweep,...")
+        p.add_argument(
+            "--template",
+            default="",
+            help="a migrated database to copy instead of migrating a scratch one (the suite's)",
+        )
     p = sub.add_parser("job", help="(internal) one background-work benchmark, JSON out")
     p.add_argument("name", choices=["sweep", "import", "pdf", "transfers", "whatif"])
     p.add_argument("--database", required=True)
@@ -189,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .suite import suite
 
-    return suite(quick=args.command == "quick", results=args.results, only=args.only)
+    return suite(
+        quick=args.command == "quick", results=args.results, only=args.only, template=args.template
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 VAR_DIR = Path(__file__).resolve().parent.parent / "var" / "bench"
@@ -51,23 +52,39 @@ def bench_env(*, database: str, production: bool = False, **extra: str) -> dict[
 
 
 _prepared: set[str] = set()
+_preparing = threading.Lock()
 
 
 def production_prepare(env: dict[str, str]) -> None:
     """What the production settings read from disk, made once per run: the hashed static
-    files of the manifest ``collectstatic`` writes and the compiled translations."""
-    if env["DATABASE_URL"] in _prepared:
-        return
-    root = Path(__file__).resolve().parent.parent
-    for command in (["collectstatic", "--noinput", "-v0"], ["compile_translations"]):
-        subprocess.run(
-            [sys.executable, "manage.py", *command],
-            cwd=root,
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-    _prepared.add(env["DATABASE_URL"])
+    files of the manifest ``collectstatic`` writes and the compiled translations (the two
+    commands at once: they write different files). Safe to call from several threads: the
+    second waits for the first (:func:`production_prepare_start`)."""
+    with _preparing:
+        if env["DATABASE_URL"] in _prepared:
+            return
+        root = Path(__file__).resolve().parent.parent
+        processes = [
+            subprocess.Popen(
+                [sys.executable, "manage.py", *command],
+                cwd=root,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            for command in (["collectstatic", "--noinput", "-v0"], ["compile_translations"])
+        ]
+        for process in processes:
+            if process.wait() != 0:
+                raise subprocess.CalledProcessError(process.returncode, process.args)
+        _prepared.add(env["DATABASE_URL"])
+
+
+def production_prepare_start(env: dict[str, str]) -> threading.Thread:
+    """:func:`production_prepare` in the background (it only waits on its processes), so that
+    it runs while the database is seeded; whoever needs it next waits for it there."""
+    thread = threading.Thread(target=production_prepare, args=(env,), daemon=True)
+    thread.start()
+    return thread
 
 
 def pdf_signing_env() -> dict[str, str]:

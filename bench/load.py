@@ -439,15 +439,23 @@ def applied_migrations(url: str) -> set[tuple[str, str]]:
     return {(app, name) for app, name in rows}
 
 
-def prepare_database(server: str, name: str, fresh: bool) -> None:
+def prepare_database(server: str, name: str, fresh: bool, given: str = "") -> None:
     """Recreate the scratch database as a copy of a migrated template kept beside it
     (``<name>_template``): migrating from nothing takes long on a busy machine. The template is
-    migrated again whenever the code has a migration it lacks (or with ``--fresh``)."""
+    migrated again whenever the code has a migration it lacks (or with ``--fresh``). With
+    ``given`` (``--template``: a migrated database nobody is connected to, as the test suite's
+    pristine copy, tests/migrated.py), that one is copied and none is kept."""
     import psycopg
     from django.core.management import call_command
     from django.db import connections
     from django.db.migrations.loader import MigrationLoader
 
+    if given:
+        with psycopg.connect(with_database(server, "postgres"), autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{given}"')
+        connections["default"].settings_dict["NAME"] = name
+        return
     loader = MigrationLoader(None, ignore_no_migrations=True)
     wanted = set(loader.disk_migrations)
     # The template is named after the migrations' text, not only their names: a migration
@@ -952,6 +960,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--fresh", action="store_true", help="migrate the template again")
+    parser.add_argument(
+        "--template", default="", help="copy this migrated database instead of keeping one"
+    )
     args = parser.parse_args(argv)
 
     server = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -984,7 +995,7 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
-    prepare_database(server, args.database, args.fresh)
+    prepare_database(server, args.database, args.fresh, args.template)
     # The stack starts while the data is seeded: it needs only the migrated schema.
     port = free_port()
     logs = scratch / "logs"

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from .env import bench_env, database_url, pdf_signing_env, production_prepare
+from .env import (
+    bench_env,
+    database_url,
+    pdf_signing_env,
+    production_prepare,
+    production_prepare_start,
+)
 from .util import ROOT, write_result
 
 
@@ -137,7 +143,7 @@ def pgbench(*, seconds: int, clients: int, scale: int, database: str) -> dict[st
     return {"clients": clients, "scale": scale, "seconds": seconds, "tps": float(match[1])}
 
 
-def suite(*, quick: bool, results: Path, only: str = "") -> int:
+def suite(*, quick: bool, results: Path, only: str = "", template: str = "") -> int:
     from .__main__ import http_step, seed_step
 
     plan = QUICK if quick else FULL
@@ -148,9 +154,14 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
 
     summary: dict[str, Any] = {}
     started = time.perf_counter()
+    # The static files and catalogues of the production settings are made while the first
+    # database is seeded (the HTTP step and the jobs wait for them where they need them).
+    first = next(iter(plan.scales.values()))
+    if any(wanted(s) for s in ("http", "pdf", "sweep", "whatif", "transfers", "import")):
+        production_prepare_start(bench_env(database=first, production=True))
     for accounts, database in plan.scales.items():
         if wanted("seed"):
-            seed_step(database, accounts, results, out, fresh=quick)
+            seed_step(database, accounts, results, out, fresh=quick, template=template)
         if wanted("http"):
             summary[f"http_{accounts}"] = http_step(
                 database,
@@ -188,7 +199,7 @@ def suite(*, quick: bool, results: Path, only: str = "") -> int:
     ):
         from .__main__ import database_prepare
 
-        database_prepare(jobs_db, fresh=True)
+        database_prepare(jobs_db, fresh=True, template=template)
         subprocess.run(
             [sys.executable, "manage.py", "bench_seed", "--accounts", str(plan.jobs_accounts)],
             cwd=ROOT,

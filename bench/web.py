@@ -57,16 +57,28 @@ def endpoints(f: dict[str, Any]) -> list[tuple[str, str, list[str]]]:
     ]
 
 
-def fixtures(*, database: str, accounts: int) -> dict[str, Any]:
-    result = subprocess.run(
+def fixtures_start(*, database: str, accounts: int) -> subprocess.Popen[str]:
+    """The sessions, token and serial the endpoints need, made by a process of their own;
+    :func:`fixtures_read` waits for them (gunicorn starts meanwhile)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "bench", "fixtures", "--accounts", str(accounts)],
         cwd=ROOT,
         env=bench_env(database=database),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=True,
     )
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def fixtures_read(process: subprocess.Popen[str]) -> dict[str, Any]:
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise subprocess.CalledProcessError(process.returncode, process.args, stdout, stderr)
+    return dict(json.loads(stdout.strip().splitlines()[-1]))
+
+
+def fixtures(*, database: str, accounts: int) -> dict[str, Any]:
+    return fixtures_read(fixtures_start(database=database, accounts=accounts))
 
 
 class Gunicorn:
@@ -156,10 +168,16 @@ def run(
     workers: int,
     out: Callable[[str], None] = print,
 ) -> dict[str, Any]:
-    f = fixtures(database=database, accounts=accounts)
-    server = Gunicorn(database=database, workers=workers)
+    pending = fixtures_start(database=database, accounts=accounts)
+    try:
+        server = Gunicorn(database=database, workers=workers)
+    except BaseException:
+        pending.kill()
+        pending.wait()
+        raise
     rows: dict[str, Any] = {}
     try:
+        f = fixtures_read(pending)
         targets = endpoints(f)
         for _name, path, headers in targets:  # warm-up: each worker's imports and templates
             warm_up(server.base + path, headers, requests=2 * workers)

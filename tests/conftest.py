@@ -20,7 +20,8 @@ from django.utils import translation
 from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
-from . import flush, pooler
+from . import flush, migrated, pooler, processes
+from .migrated import migrated_template  # noqa: F401 - fixture
 from .people import (  # noqa: F401 - fixtures
     centre,
     centre_admin,
@@ -78,12 +79,16 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """The same for the processes the tests start (Celery workers, gunicorn), which connect to
     the test database by its URL (and for every connection behind PgBouncer, which ignores the
-    connection's own ``options``)."""
+    connection's own ``options``). Then, if a test asks for it, the pristine copy of the freshly
+    migrated test database (tests/migrated.py)."""
     if connection.vendor != "postgresql":
         yield
+        processes.reap()
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         name = connection.ops.quote_name(connection.settings_dict["NAME"])
@@ -91,7 +96,19 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     if pooler.behind_pgbouncer():
         # PgBouncer's server connections from the migrations predate the setting.
         pooler.database_release(connection.settings_dict["NAME"])
+    reused = request.config.getoption("reuse_db", False) and not request.config.getoption(
+        "create_db", False
+    )
+    template = ""
+    if migrated.wanted(request.session) and not reused:
+        with django_db_blocker.unblock():
+            template = migrated.create(connection.settings_dict["NAME"])
+        request.config.stash[migrated.MADE] = template
     yield
+    # The workers tests stopped without waiting hold connections to the test database.
+    processes.reap()
+    if template:
+        migrated.drop(connection.settings_dict["NAME"])
     if pooler.behind_pgbouncer():
         # Then the test database can be dropped.
         connections.close_all()

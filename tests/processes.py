@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -127,6 +128,36 @@ def stop(*processes: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+_stopping: list[threading.Thread] = []
+
+
+def stop_later(*processes: subprocess.Popen) -> None:
+    """Stop ``processes`` as :func:`stop` does, without waiting here for them to exit: for a
+    test that reads nothing of theirs once they are told to stop (a Celery worker's warm
+    shutdown takes seconds, the embedded broker's up to eight). They no longer take tasks;
+    :func:`reap` waits for them all, and runs before the test database is dropped."""
+    for process in processes:
+        process.terminate()
+
+    def wait() -> None:
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    thread = threading.Thread(target=wait, daemon=True)
+    thread.start()
+    _stopping.append(thread)
+
+
+def reap() -> None:
+    """Wait for every process :func:`stop_later` stopped to be gone."""
+    while _stopping:
+        _stopping.pop().join()
 
 
 def sender(var_dir: Path, redis_url: str) -> Celery:

@@ -192,7 +192,11 @@ def pair_start(copy_of: str) -> Pair:
     try:
         _run(
             _as_postgres(
-                [pg_bin("initdb"), "-D", str(primary.data), "-A", "trust", "-U", "postgres"]
+                [
+                    *[pg_bin("initdb"), "-D", str(primary.data), "-A", "trust", "-U", "postgres"],
+                    # Nothing of a test cluster need reach the disk (as fsync = off below).
+                    "--no-sync",
+                ]
             )
         )
         with (primary.data / "postgresql.conf").open("a") as conf:
@@ -263,6 +267,7 @@ def pair_start(copy_of: str) -> Pair:
                     "stream",
                     "-c",
                     "fast",
+                    "--no-sync",
                 ]
             )
         )

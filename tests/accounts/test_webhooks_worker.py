@@ -20,7 +20,7 @@ from accounts.services import webhook_event_record
 from accounts.webhooks import services as webhook_services
 from accounts.webhooks.services import webhook_subscription_create
 from tests.accounts.webhook_receiver import Received, Receiver
-from tests.processes import process_env, resolve_broker, sender, start, stop
+from tests.processes import process_env, resolve_broker, sender, start, stop_later
 
 EVENTS = 4  # per phase
 
@@ -133,5 +133,6 @@ def test_every_event_reaches_a_receiver_that_was_down_for_a_while(
         assert WebhookDelivery.objects.filter(subscription=subscription).count() == 3 * EVENTS
         assert not WebhookDelivery.objects.filter(message_id__in=second, attempts__lt=2).exists()
     finally:
-        stop(beat, worker)
+        # Nothing of theirs is read once they are told to stop.
+        stop_later(beat, worker)
         receiver.stop()

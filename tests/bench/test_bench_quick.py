@@ -20,12 +20,17 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 
 
 @pytest.mark.slow
-def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(postgres, redis_url, tmp_path):
+def test_the_quick_benchmarks_run_end_to_end_and_write_every_result(
+    postgres, redis_url, migrated_template, tmp_path
+):
     require(shutil.which("wrk") is not None, "needs wrk (apt-get install -y wrk)")
     require(shutil.which("pgbench") is not None, "needs pgbench (PostgreSQL client)")
 
+    # Its scratch database is a copy of the suite's freshly migrated one (tests/migrated.py),
+    # not migrated again from nothing.
+    template = ["--template", migrated_template] if migrated_template else []
     result = subprocess.run(
-        [sys.executable, "-m", "bench", "quick", "--results", str(tmp_path)],
+        [sys.executable, "-m", "bench", "quick", "--results", str(tmp_path), *template],
         cwd=ROOT,
         env=subprocess_env(),
         capture_output=True,

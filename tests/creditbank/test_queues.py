@@ -17,7 +17,7 @@ from creditbank.celery import app
 from creditbank.models import DataExport
 from tests.accounts.factories import PersonalAccountFactory
 from tests.accreditation.factories import ApplicationFactory
-from tests.processes import free_port, process_env, sender, start, start_redis, stop
+from tests.processes import free_port, process_env, sender, start, start_redis, stop_later
 
 ROOT = Path(settings.BASE_DIR)
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -150,4 +150,5 @@ def test_a_slow_export_does_not_hold_up_a_reminder(tmp_path, centre, reviewer):
         assert wait_until(lambda: export_state() == DataExport.State.READY), logs()
     finally:
         gate.touch()
-        stop(exports, notices, redis_server)
+        # Nothing of theirs is read once they are told to stop.
+        stop_later(exports, notices, redis_server)

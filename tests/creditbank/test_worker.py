@@ -12,7 +12,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 
 from tests.accounts.factories import UserFactory
-from tests.processes import brokers, process_env, resolve_broker, sender, start, stop
+from tests.processes import brokers, process_env, resolve_broker, sender, start, stop_later
 
 
 @pytest.mark.slow
@@ -54,4 +54,5 @@ def test_a_worker_takes_tasks_from_the_broker_and_runs_the_token_purge_beat_sche
         # Purged by the task beat sent, not by anything this test sent.
         assert "accounts.tasks.purge_expired_tokens" in (tmp_path / "beat.log").read_text()
     finally:
-        stop(beat, worker)
+        # Nothing of theirs is read once they are told to stop.
+        stop_later(beat, worker)

@@ -18,13 +18,14 @@ from tests.processes import free_port, require
 
 from .samples import pdf_bytes, png_bytes
 
-pytestmark = [pytest.mark.django_db, pytest.mark.slow]  # a moto S3 server per test
+# One moto S3 server for the module (starting it is most of the time), an empty bucket per test.
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 BUCKET = "evidence-test"
 CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def s3_endpoint() -> Iterator[str]:
     binary = shutil.which("moto_server")
     require(binary is not None, "needs moto_server (pip install 'moto[server]')")
@@ -57,6 +58,12 @@ def s3_endpoint() -> Iterator[str]:
 @pytest.fixture
 def s3(settings, s3_endpoint):
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", **CREDENTIALS)
+    # The bucket an earlier test of the module filled is removed with what it holds: each test
+    # starts from a new, empty one, as on a server of its own.
+    if BUCKET in [bucket["Name"] for bucket in client.list_buckets()["Buckets"]]:
+        for key in keys(client):
+            client.delete_object(Bucket=BUCKET, Key=key)
+        client.delete_bucket(Bucket=BUCKET)
     client.create_bucket(Bucket=BUCKET)
     settings.STORAGES = {
         **settings.STORAGES,

@@ -21,10 +21,13 @@ ROOT = Path(settings.BASE_DIR)
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_short_load_run_answers_without_server_errors_and_keeps_the_invariants(
-    postgres, redis_url, tmp_path
+    postgres, redis_url, migrated_template, tmp_path
 ):
     results = tmp_path / "load.json"
     name = f"{connection.settings_dict['NAME']}_loadrun".removeprefix("test_")
+    # Its scratch database is a copy of the suite's freshly migrated one (tests/migrated.py),
+    # not of a template it would migrate from nothing.
+    template = ["--template", migrated_template] if migrated_template else []
     run = subprocess.run(
         [
             sys.executable,
@@ -42,6 +45,7 @@ def test_a_short_load_run_answers_without_server_errors_and_keeps_the_invariants
             redis_url.rsplit("/", 1)[0] + "/14",
             "--json",
             str(results),
+            *template,
         ],
         cwd=ROOT,
         env=subprocess_env(PYTHONPATH=str(ROOT), DATABASE_URL=os.environ["DATABASE_URL"]),

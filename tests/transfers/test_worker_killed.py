@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from celery.result import AsyncResult
 from django.db import connection
 
 from accounts.models import Notification, Role
@@ -27,11 +28,13 @@ WORKER_NAME = "test-killed-worker"
 
 def worker_start(env: dict[str, str], queue: str, log: Path) -> subprocess.Popen[bytes]:
     """A prefork worker in a process group of its own, so that a kill takes its pool child
-    (which runs the task) with it, as when its container dies."""
+    (which runs the task) with it, as when its container dies. It does not wait for its
+    neighbours at start (mingle): it takes only its own queue."""
     return subprocess.Popen(
         [
             *[CELERY, "--app", "creditbank", "worker", "--loglevel", "INFO", "--concurrency", "1"],
             *["--queues", queue, "--hostname", f"{queue}-{time.monotonic_ns()}@%h"],
+            "--without-mingle",
         ],
         cwd=ROOT,
         env=env,
@@ -90,36 +93,47 @@ def test_a_worker_killed_while_rendering_leaves_one_certificate_and_one_file_aft
     redis_url = resolve_broker("redis", request)
     env = process_env(tmp_path, redis_url)
     env["DATABASE_URL"] = database_url() + f"?application_name={WORKER_NAME}"
-    queue = f"killed-render-{uuid.uuid4().hex[:8]}"  # nothing left over reaches another run
+    run = uuid.uuid4().hex[:8]  # nothing left over reaches another run
+    queue, again = f"killed-render-{run}", f"render-again-{run}"
     log = tmp_path / "worker.log"
     broker = sender(tmp_path, redis_url)
 
-    def render() -> None:
-        broker.send_task(
+    def render(queue: str) -> AsyncResult:
+        return broker.send_task(
             "transfers.tasks.render_certificate",
             kwargs={"certificate_id": certificate.pk},
             queue=queue,
         )
 
     worker = worker_start(env, queue, log)
+    # The worker that takes over starts meanwhile (starting is most of the time), on a queue
+    # of its own: it takes nothing until the first is dead.
+    successor = worker_start(env, again, tmp_path / "successor.log")
+
+    def logs() -> str:
+        return log.read_text() + (tmp_path / "successor.log").read_text()
+
     try:
-        render()
-        assert wait_until(worker_is_rendering, 60), log.read_text()
+        render(queue)
+        assert wait_until(worker_is_rendering, 60), logs()
         kill_group(worker)
         certificate.refresh_from_db()
         assert certificate.state == Certificate.State.REQUESTED  # killed before its commit
 
         # The message of a task that a killed worker held is delivered again (acks_late, after
-        # the visibility timeout); sent again here so as not to wait for it.
-        worker = worker_start(env, queue, log)
-        render()
+        # the visibility timeout); sent again here, to the other worker, so as not to wait.
+        rendered = render(again)
         assert wait_until(
             lambda: Certificate.objects.filter(pk=certificate.pk, state="issued").exists(),
             60,
             0.2,
-        ), log.read_text()
+        ), logs()
+        # Stopped only once the task has returned: a SIGTERM between the server's commit and
+        # the worker hearing of it would otherwise fail a render that did commit.
+        assert rendered.get(timeout=60) == "issued", logs()
     finally:
-        kill_group(worker, signal.SIGTERM)
+        kill_group(worker)
+        kill_group(successor, signal.SIGTERM)
 
     certificate.refresh_from_db()
     stored = sorted((tmp_path / "media" / "certificates").glob("*"))

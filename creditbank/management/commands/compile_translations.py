@@ -1,3 +1,4 @@
+import os
 from pathlib import Path
 
 import polib
@@ -16,7 +17,11 @@ class Command(BaseCommand):
             for po_path in sorted(Path(locale_dir).glob("*/LC_MESSAGES/*.po")):
                 mo_path = po_path.with_suffix(".mo")
                 catalogue = polib.pofile(str(po_path))
-                catalogue.save_as_mofile(str(mo_path))
+                # Written beside it and renamed over it: a process starting meanwhile (the
+                # benchmarks compile while they seed) reads the old file or the new, never half.
+                partial = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
+                catalogue.save_as_mofile(str(partial))
+                os.replace(partial, mo_path)
                 if int(str(options.get("verbosity", 1))) < 1:
                     continue
                 self.stdout.write(

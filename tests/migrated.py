@@ -1,0 +1,65 @@
+"""A pristine copy of the freshly migrated test database, for the tests whose processes work on a
+scratch database of their own (the quick benchmarks, the short load run): they make theirs as a
+copy of it (``CREATE DATABASE ... TEMPLATE``, under a second) instead of migrating one from
+nothing (tens of seconds on a busy CI machine, once for each of them).
+
+The copy is made right after pytest-django has migrated the test database, before any test has
+written to it (a transactional test's flush would empty what the data migrations wrote, the
+working-day calendar among them), and only when a collected test asks for it through the
+``migrated_template`` fixture. It is dropped when the session ends. Nobody ever connects to it:
+PostgreSQL copies only a database nobody is connected to.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connections
+
+from . import pooler
+
+FIXTURE = "migrated_template"
+
+
+def wanted(session: pytest.Session) -> bool:
+    return any(FIXTURE in getattr(item, "fixturenames", ()) for item in session.items)
+
+
+def name_of(test_database: str) -> str:
+    return f"{test_database}_migrated"
+
+
+def _admin(statement: str) -> None:
+    import psycopg
+
+    with psycopg.connect(pooler.admin_url(), autocommit=True) as admin:
+        admin.execute(statement)
+
+
+def create(test_database: str) -> str:
+    """Copy ``test_database`` (just migrated, nothing written to it yet) as the template; its
+    name."""
+    name = name_of(test_database)
+    # The test database is copied only with nobody connected to it: this process's connection
+    # is closed (it reconnects on its next query) and, behind PgBouncer, its idle server ones.
+    connections.close_all()
+    if pooler.behind_pgbouncer():
+        pooler.database_release(test_database)
+    # Names made from the test database's, never input.
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{test_database}"')
+    return name
+
+
+def drop(test_database: str) -> None:
+    _admin(f'DROP DATABASE IF EXISTS "{name_of(test_database)}" WITH (FORCE)')
+
+
+MADE = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(django_db_setup: None, request: pytest.FixtureRequest) -> str:
+    """The name of the pristine migrated copy on the test database's server, or '' when there
+    is none (SQLite, or ``--reuse-db``: a reused test database is not freshly migrated); then
+    whoever asked migrates a database of their own, as without it."""
+    return request.config.stash.get(MADE, "")
