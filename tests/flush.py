@@ -129,3 +129,14 @@ def emit_post_migrate_signal(verbosity: int, interactive: bool, db: str, **kwarg
 def install() -> None:
     flush_command.sql_flush = sql_flush  # type: ignore[attr-defined]
     flush_command.emit_post_migrate_signal = emit_post_migrate_signal  # type: ignore[attr-defined]
+
+
+def calendar_as_loaded(connection: Any) -> bool:
+    """Whether the calendar's tables hold exactly what its last load wrote."""
+    loaded = _calendar_contents.get(connection.alias)
+    return loaded is not None and _contents(connection, CALENDAR) == loaded
+
+
+def fast(connection: Any) -> bool:
+    """Whether this flush (and what builds on it) runs here: PostgreSQL, as a superuser."""
+    return _fast(connection)
