@@ -136,8 +136,9 @@ def _celery_join_allowed() -> None:
 
 @pytest.fixture(autouse=True)
 def _official_calendar(request: pytest.FixtureRequest) -> None:
-    """The working-day calendar is data its migration seeds; a transactional test flushes it,
-    so tests that use the database get it back before they start."""
+    """The working-day calendar is data its migration seeds; a transactional test flushes it
+    (unless it left it as loaded: tests/flush.py), so tests that use the database get it back
+    before they start."""
     if request.node.get_closest_marker("django_db") is None and "db" not in request.fixturenames:
         return
     request.getfixturevalue("_django_db_helper")
@@ -146,6 +147,7 @@ def _official_calendar(request: pytest.FixtureRequest) -> None:
 
     if not CalendarYear.objects.exists():
         calendar_load()
+        flush.calendar_loaded(connection)
 
 
 @pytest.fixture(autouse=True)

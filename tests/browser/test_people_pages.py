@@ -3,21 +3,20 @@ English: each role's home page, "Add results", the learning path and the review 
 screen (no element wider than the viewport, no horizontal scroll) with axe-core finding no
 violation; and the flows complete (saved result -> apply in one click; the demo institution
 admin -> member import). One browser for the module (the session's); the demo data is loaded
-once per test."""
+once per test (tests/demo.py: run once a session, copied back after)."""
 
 from __future__ import annotations
 
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
 from tests.accounts.helpers import csv_file, member
 from tests.browser.axe import axe_violations
+from tests.demo import demo_seed
 from tests.outcomes.factories import certificate_save
 from tests.outcomes.samples import pdf_bytes
 from tests.people import login_verified
@@ -87,7 +86,7 @@ BANNER_GAP_JS = """() => {
 
 
 def seed() -> None:
-    call_command("seed_demo", stdout=StringIO())
+    demo_seed()
 
 
 @pytest.fixture

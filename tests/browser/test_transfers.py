@@ -1,13 +1,11 @@
-import io
-
 import pytest
-from django.core.management import call_command
 from playwright.sync_api import expect
 
 from accounts.models import User
 from accreditation.models import Application, CatalogueEntry
 from accreditation.services import accredit_against_catalogue, review_start
 from creditbank.management.commands.seed_demo import DEMO_PASSWORD
+from tests.demo import demo_seed
 from tests.people import otp_code
 from transfers.models import Programme, TransferApplication
 
@@ -26,7 +24,7 @@ def sign_out(page) -> None:
 
 
 def test_a_learner_transfers_the_credits_of_an_accredited_certificate_to_a_course(page):
-    call_command("seed_demo", stdout=io.StringIO())
+    demo_seed()
     learner = User.objects.get(phone="13800000001")
     account = learner.learning_account
     reviewer = User.objects.get(username="reviewer.yuzhong")

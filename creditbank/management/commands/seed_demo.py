@@ -8,6 +8,7 @@ through the services of their apps.
 
 import base64
 import datetime
+import functools
 import hashlib
 from decimal import Decimal
 from typing import Any
@@ -356,8 +357,11 @@ DEMO_CONVERSION_RULES: list[tuple[str, str, str, str, str, str]] = [
 DEMO_BANK_NAME = "示范学分银行（演示：本门户自身）"
 
 
+@functools.cache
 def _certificate_pdf(title: str, number: str) -> bytes:
-    """A one-page scan stand-in, so the demo evidence opens like a real file."""
+    """A one-page scan stand-in, so the demo evidence opens like a real file. Made once a
+    process: loading the CJK font and subsetting it takes ~0.7 s a file, and a test that loads
+    the demo data (each browser page test) would pay it every time."""
     pdf = FPDF()
     pdf.add_page()
     pdf.add_font("noto", fname=str(FONT_PATH))
