@@ -62,6 +62,11 @@ def pytest_configure(config: pytest.Config) -> None:
     flush.install()
 
 
+# The database's name before pytest-django sets up the test database (which it does only when a
+# collected test uses the database): the name changes once it has.
+_database_before_setup: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """The test database need not survive a crash, so on PostgreSQL a commit does not wait for
@@ -69,6 +74,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     Every transactional test ends by truncating all tables, which otherwise waits ~1.5 s for
     the disk; the migrations that build the test database commit quicker too."""
     db = connections["default"].settings_dict
+    _database_before_setup["NAME"] = db["NAME"]
     if db["ENGINE"] == "django.db.backends.postgresql":
         options = db.setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
@@ -78,10 +84,17 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(
+    django_db_setup: None, django_db_blocker: Any, request: pytest.FixtureRequest
+) -> Iterator[None]:
     """The same for the processes the tests start (Celery workers, gunicorn), which connect to
     the test database by its URL (and for every connection behind PgBouncer, which ignores the
-    connection's own ``options``)."""
+    connection's own ``options``).
+
+    When a collected test starts two banks (marked ``portals``), the freshly migrated test
+    database is copied first, for the banks' databases (tests/transfers/two_portals.py); not
+    when no collected test uses the database (none was made: the name is still the main
+    database's), nor with ``--reuse-db``, whose database may hold what earlier runs left."""
     if connection.vendor != "postgresql":
         yield
         return
@@ -91,7 +104,20 @@ def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[N
     if pooler.behind_pgbouncer():
         # PgBouncer's server connections from the migrations predate the setting.
         pooler.database_release(connection.settings_dict["NAME"])
+    portals = (
+        any(item.get_closest_marker("portals") for item in request.session.items)
+        and connection.settings_dict["NAME"] != _database_before_setup.get("NAME")
+        and (request.config.getoption("create_db") or not request.config.getoption("reuse_db"))
+    )
+    if portals:
+        from tests.transfers.two_portals import portals_template_make
+
+        portals_template_make()
     yield
+    if portals:
+        from tests.transfers.two_portals import portals_template_drop
+
+        portals_template_drop()
     if pooler.behind_pgbouncer():
         # Then the test database can be dropped.
         connections.close_all()
