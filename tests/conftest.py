@@ -43,7 +43,9 @@ from .worlds import (  # noqa: F401 - fixtures
     correction_world,
     open_work_world,
     security_world,
+    security_world_kept,
     security_world_without_documents,
+    security_world_without_documents_kept,
     statement_history,
     transfer_world,
 )
