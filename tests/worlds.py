@@ -26,10 +26,10 @@ module names the one it uses ``world`` with a one-line fixture). Made available 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Generic, TypeVar, cast
 
 import pytest
 from django.conf import settings
@@ -504,20 +504,29 @@ def _service_account(admin: User) -> tuple[ServiceAccount, str]:
     return account, raw
 
 
+# --- Worlds built once for a test module ---------------------------------------------------------
+
+T = TypeVar("T")
+
+
 @dataclass
-class KeptWorld:
-    world: World
-    media: Path  # where its files are (evidence, certificate, export)
+class Kept(Generic[T]):
+    value: T
+    media: Path  # where its files are (evidence, certificates, exports)
 
 
-def _world_kept(
-    django_db_blocker: Any, tmp_path_factory: Any, *, documents: bool
-) -> Iterator[KeptWorld]:
-    """The world built once for a test module (it takes seconds), in a transaction rolled back
-    after the module's last test; each test runs in a savepoint of its own inside it, so what
-    one test writes the next never sees. Settings as each test's own (tests/conftest.py): fast
-    password hashing, a cache and file storage of the module's own."""
-    media = tmp_path_factory.mktemp("world-media")
+def module_kept(
+    django_db_blocker: Any, tmp_path_factory: Any, build: Callable[[], T]
+) -> Iterator[Kept[T]]:
+    """What ``build`` makes, made once for a test module (it takes seconds), in a transaction
+    rolled back after the module's last test; each test runs in a savepoint of its own inside
+    it, so what one test writes the next never sees. Settings as each test's own
+    (tests/conftest.py): fast password hashing, a cache and file storage of the module's own.
+    For a module-scoped fixture (``django_db_setup``, ``django_db_blocker`` and
+    ``tmp_path_factory`` given); each test takes it with :func:`module_given`. Once made, it is
+    there for every later test of the module, asked for or not: only for modules whose tests
+    all ask for it (or use no database)."""
+    media = tmp_path_factory.mktemp("module-media")
     isolated = override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         CACHES={
@@ -537,13 +546,13 @@ def _world_kept(
     with django_db_blocker.unblock(), isolated, transaction.atomic():
         if not CalendarYear.objects.exists():
             calendar_load()
-        yield KeptWorld(world_build(TestCase.captureOnCommitCallbacks, documents=documents), media)
+        yield Kept(build(), media)
         transaction.set_rollback(True)
 
 
-def _world_given(kept: KeptWorld, test_settings: Any) -> World:
-    """The kept world for one test, whose file storage is the world's (the test's cache stays
-    its own: empty)."""
+def module_given(kept: Kept[T], test_settings: Any) -> T:
+    """The module's kept value for one test, whose file storage is the module's (the test's
+    cache stays its own: empty)."""
     test_settings.STORAGES = {
         **test_settings.STORAGES,
         "default": {
@@ -551,28 +560,36 @@ def _world_given(kept: KeptWorld, test_settings: Any) -> World:
             "OPTIONS": {"location": kept.media},
         },
     }
-    return kept.world
+    return kept.value
 
 
 @pytest.fixture(scope="module")
 def security_world_kept(
     django_db_setup, django_db_blocker, tmp_path_factory
-) -> Iterator[KeptWorld]:
-    yield from _world_kept(django_db_blocker, tmp_path_factory, documents=True)
+) -> Iterator[Kept[World]]:
+    yield from module_kept(
+        django_db_blocker,
+        tmp_path_factory,
+        lambda: world_build(TestCase.captureOnCommitCallbacks),
+    )
 
 
 @pytest.fixture(scope="module")
 def security_world_without_documents_kept(
     django_db_setup, django_db_blocker, tmp_path_factory
-) -> Iterator[KeptWorld]:
-    yield from _world_kept(django_db_blocker, tmp_path_factory, documents=False)
+) -> Iterator[Kept[World]]:
+    yield from module_kept(
+        django_db_blocker,
+        tmp_path_factory,
+        lambda: world_build(TestCase.captureOnCommitCallbacks, documents=False),
+    )
 
 
 @pytest.fixture
 def security_world(security_world_kept, settings) -> World:
-    return _world_given(security_world_kept, settings)
+    return module_given(security_world_kept, settings)
 
 
 @pytest.fixture
 def security_world_without_documents(security_world_without_documents_kept, settings) -> World:
-    return _world_given(security_world_without_documents_kept, settings)
+    return module_given(security_world_without_documents_kept, settings)
