@@ -17,14 +17,14 @@ def shao(demo, shao):
     return shao
 
 
+def demo_load() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+
+
 @pytest.fixture(scope="module")
 def demo_kept(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Kept[None]]:
     """The demo data, loaded once for the module (each test's writes are rolled back)."""
-    yield from module_kept(
-        django_db_blocker,
-        tmp_path_factory,
-        lambda: call_command("seed_demo", stdout=io.StringIO()),
-    )
+    yield from module_kept(django_db_blocker, tmp_path_factory, demo_load)
 
 
 @pytest.fixture
