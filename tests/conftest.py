@@ -44,7 +44,9 @@ from .worlds import (  # noqa: F401 - fixtures
     correction_world,
     open_work_world,
     security_world,
+    security_world_kept,
     security_world_without_documents,
+    security_world_without_documents_kept,
     statement_history,
     transfer_world,
 )
@@ -84,8 +86,9 @@ def django_db_setup(
 ) -> Iterator[None]:
     """The same for the processes the tests start (Celery workers, gunicorn), which connect to
     the test database by its URL (and for every connection behind PgBouncer, which ignores the
-    connection's own ``options``). Then, if a test asks for it, the pristine copy of the freshly
-    migrated test database (tests/migrated.py)."""
+    connection's own ``options``). Then, if a collected test asks for it (the quick benchmarks,
+    the short load run, the two banks' tests), the pristine copy of the freshly migrated test
+    database (tests/migrated.py)."""
     if connection.vendor != "postgresql":
         yield
         processes.reap()

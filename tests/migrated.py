@@ -1,12 +1,12 @@
 """A pristine copy of the freshly migrated test database, for the tests whose processes work on a
-scratch database of their own (the quick benchmarks, the short load run): they make theirs as a
-copy of it (``CREATE DATABASE ... TEMPLATE``, under a second) instead of migrating one from
+scratch database of their own (the quick benchmarks, the short load run, the two banks of
+tests/transfers/two_portals.py): they make theirs as a copy of it (``CREATE DATABASE ... TEMPLATE``, under a second) instead of migrating one from
 nothing (tens of seconds on a busy CI machine, once for each of them).
 
 The copy is made right after pytest-django has migrated the test database, before any test has
 written to it (a transactional test's flush would empty what the data migrations wrote, the
 working-day calendar among them), and only when a collected test asks for it through the
-``migrated_template`` fixture. It is dropped when the session ends. Nobody ever connects to it:
+``migrated_template`` fixture or is marked ``portals``. It is dropped when the session ends. Nobody ever connects to it:
 PostgreSQL copies only a database nobody is connected to.
 """
 
@@ -21,7 +21,10 @@ FIXTURE = "migrated_template"
 
 
 def wanted(session: pytest.Session) -> bool:
-    return any(FIXTURE in getattr(item, "fixturenames", ()) for item in session.items)
+    return any(
+        FIXTURE in getattr(item, "fixturenames", ()) or item.get_closest_marker("portals")
+        for item in session.items
+    )
 
 
 def name_of(test_database: str) -> str:
@@ -47,11 +50,22 @@ def create(test_database: str) -> str:
     # Names made from the test database's, never input.
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     _admin(f'CREATE DATABASE "{name}" TEMPLATE "{test_database}"')
+    _made["name"] = name
     return name
 
 
 def drop(test_database: str) -> None:
+    _made.pop("name", None)
     _admin(f'DROP DATABASE IF EXISTS "{name_of(test_database)}" WITH (FORCE)')
+
+
+# This session's copy, once made (for code that has no fixture request: two_portals).
+_made: dict[str, str] = {}
+
+
+def current() -> str | None:
+    """The name of this session's pristine migrated copy, or None when none was made."""
+    return _made.get("name")
 
 
 MADE = pytest.StashKey[str]()

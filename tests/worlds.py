@@ -19,16 +19,22 @@ module names the one it uses ``world`` with a one-line fixture). Made available 
 - ``security_world`` (and ``security_world_without_documents``): the ten principals of the
   authorization matrix and one of each kind of object the portal serves, owned by learner A (or
   by A's centre X, or by institution I), so that every route's URL can be filled with A's
-  objects and every other principal's answer compared with A's own.
+  objects and every other principal's answer compared with A's own. Built once per test module
+  (``security_world_kept``), each test's writes rolled back after it.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, cast
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
 
 import pytest
+from django.conf import settings
+from django.db import transaction
+from django.test import TestCase, override_settings
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, set_token_value
 from rest_framework.test import APIClient
@@ -57,7 +63,8 @@ from accounts.serviceaccounts.models import Scope as ServiceScope
 from accounts.serviceaccounts.services import service_account_create
 from accounts.services import api_token_create
 from accounts.webhooks.services import webhook_subscription_create
-from accreditation.models import Application, TrustedBank
+from accreditation.calendar import calendar_load
+from accreditation.models import Application, CalendarYear, TrustedBank
 from accreditation.services import application_submit
 from creditbank.export import data_export_request
 from outcomes.models import EvidenceFile, LearningOutcome
@@ -497,11 +504,92 @@ def _service_account(admin: User) -> tuple[ServiceAccount, str]:
     return account, raw
 
 
-@pytest.fixture
-def security_world(django_capture_on_commit_callbacks) -> World:
-    return world_build(django_capture_on_commit_callbacks)
+# --- Worlds built once for a test module ---------------------------------------------------------
+
+T = TypeVar("T")
+
+
+@dataclass
+class Kept(Generic[T]):
+    value: T
+    media: Path  # where its files are (evidence, certificates, exports)
+
+
+def module_kept(
+    django_db_blocker: Any, tmp_path_factory: Any, build: Callable[[], T]
+) -> Iterator[Kept[T]]:
+    """What ``build`` makes, made once for a test module (it takes seconds), in a transaction
+    rolled back after the module's last test; each test runs in a savepoint of its own inside
+    it, so what one test writes the next never sees. Settings as each test's own
+    (tests/conftest.py): fast password hashing, a cache and file storage of the module's own.
+    For a module-scoped fixture (``django_db_setup``, ``django_db_blocker`` and
+    ``tmp_path_factory`` given); each test takes it with :func:`module_given`. Once made, it is
+    there for every later test of the module, asked for or not: only for modules whose tests
+    all ask for it (or use no database)."""
+    media = tmp_path_factory.mktemp("module-media")
+    isolated = override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        CACHES={
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": str(media),
+            }
+        },
+        STORAGES={
+            **settings.STORAGES,
+            "default": {
+                "BACKEND": "django.core.files.storage.FileSystemStorage",
+                "OPTIONS": {"location": media},
+            },
+        },
+    )
+    with django_db_blocker.unblock(), isolated, transaction.atomic():
+        if not CalendarYear.objects.exists():
+            calendar_load()
+        yield Kept(build(), media)
+        transaction.set_rollback(True)
+
+
+def module_given(kept: Kept[T], test_settings: Any) -> T:
+    """The module's kept value for one test, whose file storage is the module's (the test's
+    cache stays its own: empty)."""
+    test_settings.STORAGES = {
+        **test_settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": kept.media},
+        },
+    }
+    return kept.value
+
+
+@pytest.fixture(scope="module")
+def security_world_kept(
+    django_db_setup, django_db_blocker, tmp_path_factory
+) -> Iterator[Kept[World]]:
+    yield from module_kept(
+        django_db_blocker,
+        tmp_path_factory,
+        lambda: world_build(TestCase.captureOnCommitCallbacks),
+    )
+
+
+@pytest.fixture(scope="module")
+def security_world_without_documents_kept(
+    django_db_setup, django_db_blocker, tmp_path_factory
+) -> Iterator[Kept[World]]:
+    yield from module_kept(
+        django_db_blocker,
+        tmp_path_factory,
+        lambda: world_build(TestCase.captureOnCommitCallbacks, documents=False),
+    )
 
 
 @pytest.fixture
-def security_world_without_documents(django_capture_on_commit_callbacks) -> World:
-    return world_build(django_capture_on_commit_callbacks, documents=False)
+def security_world(security_world_kept, settings) -> World:
+    return module_given(security_world_kept, settings)
+
+
+@pytest.fixture
+def security_world_without_documents(security_world_without_documents_kept, settings) -> World:
+    return module_given(security_world_without_documents_kept, settings)

@@ -1,7 +1,11 @@
+import io
+from collections.abc import Iterator
+
 import pytest
 from django.core.management import call_command
 
 from accounts.models import BusinessTransaction
+from tests.worlds import Kept, module_given, module_kept
 from transfers.models import LearningGoal, Programme
 
 pytestmark = pytest.mark.django_db
@@ -13,9 +17,19 @@ def shao(demo, shao):
     return shao
 
 
+def demo_load() -> None:
+    call_command("seed_demo", stdout=io.StringIO())
+
+
+@pytest.fixture(scope="module")
+def demo_kept(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Kept[None]]:
+    """The demo data, loaded once for the module (each test's writes are rolled back)."""
+    yield from module_kept(django_db_blocker, tmp_path_factory, demo_load)
+
+
 @pytest.fixture
-def demo(db):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))  # noqa: SIM115
+def demo(db, demo_kept, settings) -> None:
+    module_given(demo_kept, settings)
 
 
 def preschool() -> Programme:

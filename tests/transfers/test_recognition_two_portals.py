@@ -22,7 +22,7 @@ from tests.processes import start, stop
 from tests.transfers.test_two_portals import REVOKE_AT_A, WORLD_AT_A
 from tests.transfers.two_portals import Portal, two_portals
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.portals]
 
 # At B: the management centre and its admin, our principal entry (VQ-JY-001), and 李爱丽's new
 # personal account here. A is not on B's trust list yet.

@@ -12,7 +12,7 @@ import pytest
 from tests.people import PASSWORD
 from tests.transfers.two_portals import Portal, two_portals
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.portals]
 
 # At A: a centre, its administrator, and 李爱丽 with the principal certificate accredited there.
 WORLD_AT_A = """

@@ -10,9 +10,12 @@ Usage::
         requests.get(a.url + "/.well-known/did.json")
 
 The databases are ``<the test database's name without test_>_a`` and ``_b`` on the test's
-PostgreSQL server, migrated once (B is a copy of A's freshly migrated database), dropped
-afterwards. Background tasks run eagerly inside the web process (``CELERY_TASK_ALWAYS_EAGER``):
-a requested certificate is issued by the time the request that asked for it is answered.
+PostgreSQL server, dropped afterwards. Both are copies of the session's pristine copy of the test
+database, taken just after pytest-django migrated it (tests/migrated.py, made by the session's
+``django_db_setup`` when a collected test is marked ``portals``); without it (``--reuse-db``: the
+test database is not fresh), A is migrated and B is a copy of A. Background tasks run eagerly
+inside the web process (``CELERY_TASK_ALWAYS_EAGER``): a requested certificate is issued by the
+time the request that asked for it is answered.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.db import connection
 
+from tests import migrated
 from tests.pooler import database_release
 from tests.processes import free_port, stop, subprocess_env
 
@@ -83,6 +87,10 @@ def _admin(statement: str) -> None:
 
     with psycopg.connect(_database_url("postgres"), autocommit=True) as admin:
         admin.execute(statement)
+
+
+def _base() -> str:
+    return str(connection.settings_dict["NAME"]).removeprefix("test_")
 
 
 def _signing_key() -> str:
@@ -168,7 +176,7 @@ def _serve(portal: Portal) -> None:
 @contextmanager
 def two_portals(tmp_path: Path) -> Iterator[tuple[Portal, Portal]]:
     """Banks A and B, serving, each with its own database and key (module docstring)."""
-    base = str(connection.settings_dict["NAME"]).removeprefix("test_")
+    base = _base()
     names = {"a": f"{base}_a", "b": f"{base}_b"}
     with ExitStack() as stack:
         for database in names.values():
@@ -176,13 +184,19 @@ def two_portals(tmp_path: Path) -> Iterator[tuple[Portal, Portal]]:
             stack.callback(_admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         a = _portal("a", "甲", names["a"], tmp_path)
         b = _portal("b", "乙", names["b"], tmp_path)
-        _admin(f'CREATE DATABASE "{names["a"]}"')
-        _migrate(a)
-        # PostgreSQL copies only a database nobody is connected to; behind PgBouncer, its idle
-        # server connections from the migrations are.
-        database_release(names["a"])
-        # B starts as a copy of A's empty, migrated database: one migration run for both.
-        _admin(f'CREATE DATABASE "{names["b"]}" TEMPLATE "{names["a"]}"')
+        template = migrated.current()
+        if template is None:
+            _admin(f'CREATE DATABASE "{names["a"]}"')
+            _migrate(a)
+            # PostgreSQL copies only a database nobody is connected to; behind PgBouncer, its
+            # idle server connections from the migrations are.
+            database_release(names["a"])
+            template = names["a"]
+        else:
+            # Nobody connects to the session's template: A is a copy of it as B is.
+            _admin(f'CREATE DATABASE "{names["a"]}" TEMPLATE "{template}"')
+        # B starts as a copy of an empty, migrated database: no migration run of its own.
+        _admin(f'CREATE DATABASE "{names["b"]}" TEMPLATE "{template}"')
         for portal in (a, b):
             _serve(portal)
             stack.callback(_stop, portal)
