@@ -1,13 +1,14 @@
 """A pristine copy of the freshly migrated test database, for the tests whose processes work on a
 scratch database of their own (the quick benchmarks, the short load run, the two banks of
-tests/transfers/two_portals.py): they make theirs as a copy of it (``CREATE DATABASE ... TEMPLATE``, under a second) instead of migrating one from
-nothing (tens of seconds on a busy CI machine, once for each of them).
+tests/transfers/two_portals.py): they make theirs as a copy of it (``CREATE DATABASE ...
+TEMPLATE``, under a second) instead of migrating one from nothing (tens of seconds on a busy CI
+machine, once for each of them).
 
 The copy is made right after pytest-django has migrated the test database, before any test has
 written to it (a transactional test's flush would empty what the data migrations wrote, the
 working-day calendar among them), and only when a collected test asks for it through the
-``migrated_template`` fixture or is marked ``portals``. It is dropped when the session ends. Nobody ever connects to it:
-PostgreSQL copies only a database nobody is connected to.
+``migrated_template`` fixture or is marked ``portals``. It is dropped when the session ends.
+Nobody ever connects to it: PostgreSQL copies only a database nobody is connected to.
 """
 
 from __future__ import annotations
