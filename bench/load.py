@@ -439,6 +439,23 @@ def applied_migrations(url: str) -> set[tuple[str, str]]:
     return {(app, name) for app, name in rows}
 
 
+def template_name(name: str) -> str:
+    """The name of the migrated template kept beside the scratch database ``name``: named after
+    the migrations' text, not only their names, so a migration edited before it landed is not
+    taken for the one the template already applied."""
+    from django.db.migrations.loader import MigrationLoader
+
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    digest = hashlib.sha256()
+    for key in sorted(loader.disk_migrations):
+        digest.update(
+            Path(
+                sys.modules[type(loader.disk_migrations[key]).__module__].__file__ or ""
+            ).read_bytes()
+        )
+    return f"{name}_t{digest.hexdigest()[:12]}"
+
+
 def prepare_database(server: str, name: str, fresh: bool, given: str = "") -> None:
     """Recreate the scratch database as a copy of a migrated template kept beside it
     (``<name>_template``): migrating from nothing takes long on a busy machine. The template is
@@ -448,7 +465,6 @@ def prepare_database(server: str, name: str, fresh: bool, given: str = "") -> No
     import psycopg
     from django.core.management import call_command
     from django.db import connections
-    from django.db.migrations.loader import MigrationLoader
 
     if given:
         with psycopg.connect(with_database(server, "postgres"), autocommit=True) as connection:
@@ -456,18 +472,10 @@ def prepare_database(server: str, name: str, fresh: bool, given: str = "") -> No
             connection.execute(f'CREATE DATABASE "{name}" TEMPLATE "{given}"')
         connections["default"].settings_dict["NAME"] = name
         return
-    loader = MigrationLoader(None, ignore_no_migrations=True)
-    wanted = set(loader.disk_migrations)
-    # The template is named after the migrations' text, not only their names: a migration
-    # edited before it landed must not be taken for the one the template already applied.
-    digest = hashlib.sha256()
-    for key in sorted(wanted):
-        digest.update(
-            Path(
-                sys.modules[type(loader.disk_migrations[key]).__module__].__file__ or ""
-            ).read_bytes()
-        )
-    template = f"{name}_t{digest.hexdigest()[:12]}"
+    from django.db.migrations.loader import MigrationLoader
+
+    wanted = set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
+    template = template_name(name)
     admin = with_database(server, "postgres")
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

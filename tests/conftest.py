@@ -20,7 +20,7 @@ from django.utils import translation
 from django.utils.translation import trans_real
 from rest_framework.test import APIClient
 
-from . import flush, migrated, pooler, processes
+from . import demo, flush, migrated, pooler, processes
 from .migrated import migrated_template  # noqa: F401 - fixture
 from .people import (  # noqa: F401 - fixtures
     centre,
@@ -108,6 +108,8 @@ def django_db_setup(
             template = migrated.create(connection.settings_dict["NAME"])
         request.config.stash[migrated.MADE] = template
     yield
+    with django_db_blocker.unblock():
+        demo.demo_snapshot_drop()
     # The workers tests stopped without waiting hold connections to the test database.
     processes.reap()
     if template:

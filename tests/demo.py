@@ -100,7 +100,14 @@ def demo_seed() -> None:
         and not _files(location)
     )
     day = timezone.localdate()
-    if pristine and _snapshot and _snapshot[0].start == start and _snapshot[0].day == day:
+    if (
+        pristine
+        and _snapshot
+        and _snapshot[0].start == start
+        and _snapshot[0].day == day
+        # (Inside a test's transaction, SET LOCAL would outlive the restore's savepoint.)
+        and not connection.in_atomic_block
+    ):
         _restore(_snapshot[0], location)
         return
     mails = len(getattr(mail, "outbox", []))
@@ -143,3 +150,14 @@ def _restore(snapshot: Snapshot, location: Path) -> None:
     shutil.copytree(snapshot.files, location, dirs_exist_ok=True)
     if hasattr(mail, "outbox"):
         mail.outbox.extend(copy.deepcopy(m) for m in snapshot.mails)
+
+
+def demo_snapshot_drop() -> None:
+    """At the end of the session: the kept rows' schema and files go (a dump of the test
+    database taken later, as the personal-data scan takes, must not hold a second copy)."""
+    if not _snapshot:
+        return
+    snapshot = _snapshot.pop()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+    shutil.rmtree(snapshot.files, ignore_errors=True)

@@ -55,6 +55,12 @@ def create(test_database: str) -> str:
     return name
 
 
+def copy(template: str, name: str) -> None:
+    """``name`` made afresh as a copy of ``template`` (which nobody may be connected to)."""
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+
 def drop(test_database: str) -> None:
     _made.pop("name", None)
     _admin(f'DROP DATABASE IF EXISTS "{name_of(test_database)}" WITH (FORCE)')

@@ -240,8 +240,9 @@ def certificate_render(*, certificate_id: int) -> Certificate:
     The row lock holds a second worker on the same certificate until the first commits. The
     PDF is stored under the name fixed at request time, so a render killed after storing and
     retried writes over the same file rather than adding one; any failure before the commit
-    deletes what was stored, a failure after it (see ``_issued_with``) keeps it."""
+    deletes what was stored, a failure while committing or after keeps it."""
     stored: list[str] = []
+    committing = False
     try:
         with transaction.atomic():
             certificate = (
@@ -289,24 +290,17 @@ def certificate_render(*, certificate_id: int) -> Certificate:
                     link="/certificates/",
                     key=f"certificate:{certificate.pk}:ready",
                 )
+            committing = True
     except BaseException:
-        for name in stored:
-            if not _issued_with(name):
+        # Only a failure inside the block rolled back for certain. One raised on the way out
+        # (by COMMIT itself, whose answer may be lost after the server committed, or by an
+        # on-commit callback after it did) may leave the certificate issued: its PDF stays
+        # (an orphan is written over by the next render of the same certificate).
+        if not committing:
+            for name in stored:
                 default_storage.delete(name)
         raise
     return certificate
-
-
-def _issued_with(name: str) -> bool:
-    """Whether a committed certificate that is no longer requested points to this stored PDF.
-    A failure can come after the commit (an on-commit callback that raises, a lost answer to
-    COMMIT): the certificate is then issued and its PDF must stay. When the database cannot
-    answer, the file stays too: an orphan is written over by the next render of the same
-    certificate, a deleted PDF of an issued certificate is lost."""
-    try:
-        return Certificate.objects.filter(pdf=name).exclude(state=State.REQUESTED).exists()
-    except Exception:  # any failure to ask means "keep the file"
-        return True
 
 
 def certificate_fail(*, certificate_id: int) -> None:

@@ -1,4 +1,5 @@
 import os
+import tempfile
 from pathlib import Path
 
 import polib
@@ -19,9 +20,16 @@ class Command(BaseCommand):
                 catalogue = polib.pofile(str(po_path))
                 # Written beside it and renamed over it: a process starting meanwhile (the
                 # benchmarks compile while they seed) reads the old file or the new, never half.
-                partial = mo_path.with_name(f".{mo_path.name}.{os.getpid()}")
-                catalogue.save_as_mofile(str(partial))
-                os.replace(partial, mo_path)
+                handle, partial = tempfile.mkstemp(
+                    dir=mo_path.parent, prefix=f".{mo_path.name}.", suffix=".tmp"
+                )
+                os.close(handle)
+                try:
+                    catalogue.save_as_mofile(partial)
+                    os.replace(partial, mo_path)
+                finally:
+                    if os.path.exists(partial):
+                        os.unlink(partial)
                 if int(str(options.get("verbosity", 1))) < 1:
                     continue
                 self.stdout.write(
