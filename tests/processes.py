@@ -122,6 +122,11 @@ def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
 def stop(*processes: subprocess.Popen) -> None:
     for process in processes:
         process.terminate()
+    _wait(processes)
+
+
+def _wait(processes: tuple[subprocess.Popen, ...]) -> None:
+    """Each told to stop, given 20 s, then killed."""
     for process in processes:
         try:
             process.wait(timeout=20)
@@ -140,16 +145,7 @@ def stop_later(*processes: subprocess.Popen) -> None:
     :func:`reap` waits for them all, and runs before the test database is dropped."""
     for process in processes:
         process.terminate()
-
-    def wait() -> None:
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-    thread = threading.Thread(target=wait, daemon=True)
+    thread = threading.Thread(target=_wait, args=(processes,), daemon=True)
     thread.start()
     _stopping.append(thread)
 

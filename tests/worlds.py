@@ -527,7 +527,18 @@ def module_kept(
     there for every later test of the module, asked for or not: only for modules whose tests
     all ask for it (or use no database)."""
     media = tmp_path_factory.mktemp("module-media")
-    isolated = override_settings(
+    with django_db_blocker.unblock(), module_settings(media), transaction.atomic():
+        if not CalendarYear.objects.exists():
+            calendar_load()
+        yield Kept(build(), media)
+        transaction.set_rollback(True)
+
+
+def module_settings(media: Any) -> override_settings:
+    """A module's own settings, as each test's (tests/conftest.py): fast password hashing, and a
+    cache (its throttle counters start from nothing) and file storage of its own under
+    ``media``."""
+    return override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         CACHES={
             "default": {
@@ -543,11 +554,6 @@ def module_kept(
             },
         },
     )
-    with django_db_blocker.unblock(), isolated, transaction.atomic():
-        if not CalendarYear.objects.exists():
-            calendar_load()
-        yield Kept(build(), media)
-        transaction.set_rollback(True)
 
 
 def module_given(kept: Kept[T], test_settings: Any) -> T:

@@ -23,10 +23,9 @@ from decimal import Decimal
 from typing import Any, TypeVar, cast
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model
-from django.test import Client, TestCase, override_settings
+from django.test import Client, TestCase
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -70,6 +69,7 @@ from tests.accounts.factories import (
 from tests.accreditation.factories import principal_entry_publish
 from tests.outcomes.samples import png_bytes
 from tests.people import learner_register, login_verified, with_totp
+from tests.worlds import module_settings
 from transfers.certificates.issuing import certificate_request
 from transfers.models import (
     Certificate,
@@ -671,23 +671,7 @@ def counts(django_db_setup, django_db_blocker, tmp_path_factory) -> dict[str, Co
     """Every endpoint counted at 1 and at 200 over one world, built once for the module (it
     takes seconds) in a transaction rolled back at the end."""
     media = tmp_path_factory.mktemp("media")
-    isolated = override_settings(
-        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-        # A cache of its own: the throttle counters start from nothing.
-        CACHES={
-            "default": {
-                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": str(media),
-            }
-        },
-        STORAGES={
-            **settings.STORAGES,
-            "default": {
-                "BACKEND": "django.core.files.storage.FileSystemStorage",
-                "OPTIONS": {"location": media},
-            },
-        },
-    )
+    isolated = module_settings(media)
     results: dict[str, Count] = {}
     with django_db_blocker.unblock(), isolated, transaction.atomic():
         if not CalendarYear.objects.exists():
