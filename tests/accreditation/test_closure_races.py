@@ -7,7 +7,6 @@ while it holds an application), or the two wait on each other and PostgreSQL kil
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from accreditation.models import (
 )
 from tests.accounts.factories import PersonalAccountFactory, UserFactory
 from tests.accreditation.factories import ApplicationFactory, accredited_outcome, catalogue_version
+from tests.locks import until_another_waits_on_a_lock
 from tests.outcomes.factories import LearningOutcomeFactory
 
 
@@ -48,23 +48,6 @@ class Round:
     inside: threading.Event = field(default_factory=threading.Event)
     done: threading.Event = field(default_factory=threading.Event)
     errors: dict[str, BaseException] = field(default_factory=dict)
-
-
-def _until_the_other_waits_on_a_lock(race: Round, limit: float = 5.0) -> None:
-    """Return once another connection to this database waits on a lock, or the other thread
-    has finished (or after ``limit``)."""
-    deadline = time.monotonic() + limit
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline and not race.done.is_set():
-            # Inside a transaction the activity view is a snapshot, taken once: drop it.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            race.done.wait(0.005)
 
 
 def _run(race: Round, me: str, work: Callable[[], Any]) -> None:
@@ -87,7 +70,7 @@ def closure_pauses(monkeypatch: Any, now: dict[str, Round]) -> None:
     def closure_inside(account: LearningAccount, holder: Any) -> int:
         if now["race"].first == "close":
             now["race"].inside.set()
-            _until_the_other_waits_on_a_lock(now["race"])
+            until_another_waits_on_a_lock(now["race"].done)
         return 0
 
     pause = ClosureWithdrawal(name="race", open_of=lambda account: [], withdraw=closure_inside)
@@ -130,7 +113,7 @@ def test_a_closure_racing_a_revocation_or_a_decision_never_deadlocks(
     def rival_inside(**kwargs: Any) -> Any:
         if now["race"].first == "rival":
             now["race"].inside.set()
-            _until_the_other_waits_on_a_lock(now["race"])
+            until_another_waits_on_a_lock(now["race"].done)
         return notified(**kwargs)
 
     monkeypatch.setattr(accreditation_services, "notify", rival_inside)

@@ -21,10 +21,10 @@ from tests.accounts.factories import PersonalAccountFactory, UserFactory
 from tests.accreditation.factories import ApplicationFactory
 from tests.accreditation.test_closure_races import (
     Round,
-    _until_the_other_waits_on_a_lock,
     closure_pauses,
     race_run,
 )
+from tests.locks import until_another_waits_on_a_lock
 from tests.outcomes.factories import LearningOutcomeFactory
 
 D = datetime.date
@@ -40,7 +40,7 @@ def _pauses(monkeypatch: Any, now: dict[str, Round]) -> None:
         def job_inside(notices: Any, notified: Any = notified) -> Any:
             if now["race"].first == "rival":
                 now["race"].inside.set()
-                _until_the_other_waits_on_a_lock(now["race"])
+                until_another_waits_on_a_lock(now["race"].done)
             return notified(notices)
 
         monkeypatch.setattr(module, "notify_batch", job_inside)

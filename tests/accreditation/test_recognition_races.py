@@ -25,22 +25,9 @@ from tests.accreditation.recognition_fixtures import (
     entry,
     shanghai_trust,
 )
+from tests.locks import until_another_waits_on_a_lock
 from tests.people import RESIDENT, wang_register
 from tests.people import learner_register as register
-
-
-def _until_another_waits_on_a_lock(done: threading.Event, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline and not done.is_set():
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            done.wait(0.005)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -61,7 +48,7 @@ def test_two_imports_of_one_record_at_once_recognise_it_once(
 
     def pausing_save(**kwargs: Any) -> Any:
         if first.acquire(blocking=False):
-            _until_another_waits_on_a_lock(other_done)
+            until_another_waits_on_a_lock(other_done)
         return save(**kwargs)
 
     monkeypatch.setattr(booking, "outcomes_save_from_record", pausing_save)
@@ -121,7 +108,7 @@ def test_one_origin_decision_brought_to_two_accounts_at_once_is_recognised_once(
 
     def pausing_save(**kwargs: Any) -> Any:
         if first.acquire(blocking=False):
-            _until_another_waits_on_a_lock(other_done)
+            until_another_waits_on_a_lock(other_done)
         return save(**kwargs)
 
     monkeypatch.setattr(booking, "outcomes_save_from_record", pausing_save)

@@ -20,6 +20,7 @@ from outcomes import pending, services
 from outcomes.models import EvidenceFile, LearningOutcome
 from outcomes.pending import MAX_STAGED, evidence_stage
 from outcomes.storage import Upload
+from tests.locks import until_another_waits_on_a_lock
 from tests.outcomes.helpers import pending_files
 from tests.outcomes.samples import pdf_bytes, png_bytes
 from tests.people import shao_register
@@ -36,27 +37,13 @@ CERTIFICATE = {
 }
 
 
-def _until_another_waits_on_a_lock(done: threading.Event, limit: float = 5.0) -> None:
-    deadline = time.monotonic() + limit
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline and not done.is_set():
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            done.wait(0.005)
-
-
 def _pausing_first(original: Callable[..., Any], done: threading.Event) -> Callable[..., Any]:
     """``original``, except that its first call waits for the other thread to wait on a lock."""
     first = threading.Lock()
 
     def pausing(*args: Any, **kwargs: Any) -> Any:
         if first.acquire(blocking=False):
-            _until_another_waits_on_a_lock(done)
+            until_another_waits_on_a_lock(done)
         return original(*args, **kwargs)
 
     return pausing

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import threading
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +28,7 @@ from tests.accounts.factories import (
     UserFactory,
 )
 from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.locks import until_another_waits_on_a_lock
 from tests.people import login_verified
 from tests.transfers.factories import programme_with_courses, rule
 from transfers import services as transfer_services
@@ -452,21 +452,6 @@ def test_the_api_publishes_a_version_and_anyone_reads_the_history(world, api_cli
 # --- Two at once, on PostgreSQL -------------------------------------------------------------------
 
 
-def _until_another_waits_on_a_lock(limit: float = 5.0) -> None:
-    pause = threading.Event()
-    deadline = time.monotonic() + limit
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            pause.wait(0.005)
-
-
 def _race(hook_name: str, monkeypatch: Any, first: Any, second: Any) -> list[BaseException]:
     """Run ``first`` and ``second`` on two connections: the second starts once the first is
     inside its cap check (holding the learner's account lock), and the first goes on only once
@@ -478,7 +463,7 @@ def _race(hook_name: str, monkeypatch: Any, first: Any, second: Any) -> list[Bas
     def check(**kwargs: Any) -> Any:
         if not inside.is_set():
             inside.set()
-            _until_another_waits_on_a_lock()
+            until_another_waits_on_a_lock()
         return hooked(**kwargs)
 
     monkeypatch.setattr(transfer_services, hook_name, check)

@@ -9,7 +9,6 @@ and the learning path agrees with the ledger and with what re-applying allows.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -29,6 +28,7 @@ from tests.accounts.factories import (
     UserFactory,
 )
 from tests.accreditation.factories import accredited_outcome, catalogue_version
+from tests.locks import until_another_waits_on_a_lock
 from tests.people import login_verified
 from tests.transfers.factories import programme_with_courses, rule
 from tests.transfers.helpers import body
@@ -357,23 +357,6 @@ class Round:
     errors: list[BaseException] = field(default_factory=list)
 
 
-def _until_another_waits_on_a_lock(limit: float = 5.0) -> None:
-    """Return once another connection to this database waits on a lock (or after ``limit``)."""
-    pause = threading.Event()
-    deadline = time.monotonic() + limit
-    with connection.cursor() as cursor:
-        while time.monotonic() < deadline:
-            # Inside a transaction the activity view is a snapshot, taken once: drop it.
-            cursor.execute("SELECT pg_stat_clear_snapshot()")
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-            )
-            if cursor.fetchone()[0]:
-                return
-            pause.wait(0.005)
-
-
 def _accept(race: Round, item: TransferItem, officer: Any) -> None:
     try:
         race.start.wait()
@@ -413,14 +396,14 @@ def test_an_acceptance_racing_a_revocation_never_leaves_credits_on_nothing(
     def revoke_inside(_revocation: Any) -> None:  # the last listener, inside the revocation
         if now["race"].first == "revoke":
             now["race"].revoke_inside.set()
-            _until_another_waits_on_a_lock()
+            until_another_waits_on_a_lock()
 
     booked = transfer_services.ledger_append
 
     def accept_inside(**kwargs: Any) -> Any:  # the acceptance's booking, inside its transaction
         if now["race"].first == "accept":
             now["race"].accept_inside.set()
-            _until_another_waits_on_a_lock()
+            until_another_waits_on_a_lock()
         return booked(**kwargs)
 
     listeners = getattr(accreditation_services, "revocation_listeners", [])
