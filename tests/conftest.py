@@ -65,6 +65,11 @@ def pytest_configure(config: pytest.Config) -> None:
     flush.install()
 
 
+# The database's name before pytest-django sets up the test database (which it does only when a
+# collected test uses the database): the name changes once it has.
+_database_before_setup: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """The test database need not survive a crash, so on PostgreSQL a commit does not wait for
@@ -72,6 +77,7 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     Every transactional test ends by truncating all tables, which otherwise waits ~1.5 s for
     the disk; the migrations that build the test database commit quicker too."""
     db = connections["default"].settings_dict
+    _database_before_setup["NAME"] = db["NAME"]
     if db["ENGINE"] == "django.db.backends.postgresql":
         options = db.setdefault("OPTIONS", {})
         options["options"] = f"{options.get('options', '')} -c synchronous_commit=off".strip()
@@ -103,7 +109,16 @@ def django_db_setup(
         "create_db", False
     )
     template = ""
-    if migrated.wanted(request.session) and not reused:
+    # Only a test database pytest-django has just made and migrated is copied: not one reused
+    # (--reuse-db), nor one holding no migration's data (--nomigrations), nor the main database
+    # (no collected test uses the database: none was made, the name is still the main one's;
+    # then whoever asked migrates a database of their own).
+    if (
+        migrated.wanted(request.session)
+        and not reused
+        and not request.config.getoption("nomigrations", False)
+        and connection.settings_dict["NAME"] != _database_before_setup.get("NAME")
+    ):
         with django_db_blocker.unblock():
             template = migrated.create(connection.settings_dict["NAME"])
         request.config.stash[migrated.MADE] = template

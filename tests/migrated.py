@@ -41,18 +41,29 @@ def _admin(statement: str) -> None:
 
 def create(test_database: str) -> str:
     """Copy ``test_database`` (just migrated, nothing written to it yet) as the template; its
-    name."""
+    name, or '' when PostgreSQL refused twice because someone is connected to the test database
+    (then whoever asked migrates a database of their own, as without the copy)."""
+    import psycopg
+
     name = name_of(test_database)
-    # The test database is copied only with nobody connected to it: this process's connection
-    # is closed (it reconnects on its next query) and, behind PgBouncer, its idle server ones.
-    connections.close_all()
-    if pooler.behind_pgbouncer():
-        pooler.database_release(test_database)
     # Names made from the test database's, never input.
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{test_database}"')
-    _made["name"] = name
-    return name
+    for attempt in (1, 2):
+        # The test database is copied only with nobody connected to it: this process's
+        # connection is closed (it reconnects on its next query) and, behind PgBouncer, its
+        # idle server ones.
+        connections.close_all()
+        if pooler.behind_pgbouncer():
+            pooler.database_release(test_database)
+        try:
+            _admin(f'CREATE DATABASE "{name}" TEMPLATE "{test_database}"')
+        except psycopg.errors.ObjectInUse:
+            if attempt == 2:
+                return ""
+        else:
+            _made["name"] = name
+            return name
+    return ""
 
 
 def copy(template: str, name: str) -> None:
