@@ -32,13 +32,6 @@ def name_of(test_database: str) -> str:
     return f"{test_database}_migrated"
 
 
-def _admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(pooler.admin_url(), autocommit=True) as admin:
-        admin.execute(statement)
-
-
 def create(test_database: str) -> str:
     """Copy ``test_database`` (just migrated, nothing written to it yet) as the template; its
     name, or '' when PostgreSQL refused twice because someone is connected to the test database
@@ -47,7 +40,7 @@ def create(test_database: str) -> str:
 
     name = name_of(test_database)
     # Names made from the test database's, never input.
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pooler.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     for attempt in (1, 2):
         # The test database is copied only with nobody connected to it: this process's
         # connection is closed (it reconnects on its next query) and, behind PgBouncer, its
@@ -56,7 +49,7 @@ def create(test_database: str) -> str:
         if pooler.behind_pgbouncer():
             pooler.database_release(test_database)
         try:
-            _admin(f'CREATE DATABASE "{name}" TEMPLATE "{test_database}"')
+            pooler.admin(f'CREATE DATABASE "{name}" TEMPLATE "{test_database}"')
         except psycopg.errors.ObjectInUse:
             if attempt == 2:
                 return ""
@@ -68,13 +61,13 @@ def create(test_database: str) -> str:
 
 def copy(template: str, name: str) -> None:
     """``name`` made afresh as a copy of ``template`` (which nobody may be connected to)."""
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    pooler.admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pooler.admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
 
 
 def drop(test_database: str) -> None:
     _made.pop("name", None)
-    _admin(f'DROP DATABASE IF EXISTS "{name_of(test_database)}" WITH (FORCE)')
+    pooler.admin(f'DROP DATABASE IF EXISTS "{name_of(test_database)}" WITH (FORCE)')
 
 
 # This session's copy, once made (for code that has no fixture request: two_portals).

@@ -22,6 +22,15 @@ def admin_url(database: str = "postgres") -> str:
     return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{database}"
 
 
+def admin(statement: str) -> None:
+    """Run ``statement`` (``CREATE``/``DROP DATABASE``: outside a transaction) on the test
+    database's server."""
+    import psycopg
+
+    with psycopg.connect(admin_url(), autocommit=True) as connection_:
+        connection_.execute(statement)
+
+
 def database_release(name: str) -> None:
     """End the server connections to ``name`` (PgBouncer's idle ones), waiting up to 5 s each
     for them to go."""

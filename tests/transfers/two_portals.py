@@ -37,7 +37,7 @@ from django.conf import settings
 from django.db import connection
 
 from tests import migrated
-from tests.pooler import database_release
+from tests.pooler import admin, admin_url, database_release
 from tests.processes import free_port, stop, subprocess_env
 
 ROOT = Path(settings.BASE_DIR)
@@ -77,22 +77,6 @@ class Portal:
         return requests.post(self.url + path, timeout=60, **kwargs)
 
 
-def _database_url(name: str) -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{name}"
-
-
-def _admin(statement: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_database_url("postgres"), autocommit=True) as admin:
-        admin.execute(statement)
-
-
-def _base() -> str:
-    return str(connection.settings_dict["NAME"]).removeprefix("test_")
-
-
 def _signing_key() -> str:
     raw = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
@@ -110,7 +94,7 @@ def _portal(name: str, label: str, database: str, tmp_path: Path) -> Portal:
         DJANGO_SETTINGS_MODULE="creditbank.settings",
         DJANGO_ENV="development",
         VAR_DIR=str(var_dir),
-        DATABASE_URL=_database_url(database),
+        DATABASE_URL=admin_url(database),
         PORTAL_URL=url,
         PORT=str(port),
         CERTIFICATE_SIGNING_KEY=_signing_key(),
@@ -176,17 +160,17 @@ def _serve(portal: Portal) -> None:
 @contextmanager
 def two_portals(tmp_path: Path) -> Iterator[tuple[Portal, Portal]]:
     """Banks A and B, serving, each with its own database and key (module docstring)."""
-    base = _base()
+    base = str(connection.settings_dict["NAME"]).removeprefix("test_")
     names = {"a": f"{base}_a", "b": f"{base}_b"}
     with ExitStack() as stack:
         for database in names.values():
-            _admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-            stack.callback(_admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            stack.callback(admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         a = _portal("a", "甲", names["a"], tmp_path)
         b = _portal("b", "乙", names["b"], tmp_path)
         template = migrated.current()
         if template is None:
-            _admin(f'CREATE DATABASE "{names["a"]}"')
+            admin(f'CREATE DATABASE "{names["a"]}"')
             _migrate(a)
             # PostgreSQL copies only a database nobody is connected to; behind PgBouncer, its
             # idle server connections from the migrations are.
@@ -194,9 +178,9 @@ def two_portals(tmp_path: Path) -> Iterator[tuple[Portal, Portal]]:
             template = names["a"]
         else:
             # Nobody connects to the session's template: A is a copy of it as B is.
-            _admin(f'CREATE DATABASE "{names["a"]}" TEMPLATE "{template}"')
+            migrated.copy(template, names["a"])
         # B starts as a copy of an empty, migrated database: no migration run of its own.
-        _admin(f'CREATE DATABASE "{names["b"]}" TEMPLATE "{template}"')
+        migrated.copy(template, names["b"])
         for portal in (a, b):
             _serve(portal)
             stack.callback(_stop, portal)
